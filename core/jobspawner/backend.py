@@ -1,0 +1,250 @@
+"""Loading a backend by name, and the typed facade over its hooks.
+
+pluggy's hook calls are untyped; :class:`Backend` is the one place that calls them, so the
+spawner and the poller stay type-checked.
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import sys
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, cast
+
+import pluggy
+
+from . import defaults, hookspecs
+from .commands import Command, CommandResult
+from .context import BackendContext
+from .jobspec import JobSpec
+from .status import JobStatus, QueueInfo
+
+if sys.version_info >= (3, 12):
+    from importlib.metadata import EntryPoint, entry_points
+else:  # the backport gives the 3.12 API (selection by group, .dist)
+    from importlib_metadata import EntryPoint, entry_points
+
+ENTRY_POINT_GROUP = "jobspawner.backends"
+
+
+class BackendError(RuntimeError):
+    """A backend or site plugin cannot be used; the message says why and what to do."""
+
+
+class BackendNotFound(BackendError, LookupError):
+    """No backend of that name is installed."""
+
+
+def installed_backends() -> dict[str, EntryPoint]:
+    """The backends installed in this Python environment, by name."""
+    return {ep.name: ep for ep in entry_points(group=ENTRY_POINT_GROUP)}
+
+
+def _dist_label(ep: EntryPoint) -> str:
+    dist = getattr(ep, "dist", None)
+    return f"{dist.name} {dist.version}" if dist is not None else "an unknown distribution"
+
+
+def load_backend(name: str, plugins: Iterable[str | object] = ()) -> Backend:
+    """Load only the backend ``name`` (one entry point) plus the site ``plugins``.
+
+    Validates every hook implementation against the specs (misspelled hook names and
+    unknown arguments fail here, at hub start, not at the first spawn).
+    """
+    available = installed_backends()
+    ep = available.get(name)
+    if ep is None:
+        listing = ", ".join(sorted(available)) or "none"
+        raise BackendNotFound(
+            f'No jobspawner backend named "{name}" is installed. Installed backends: '
+            f"{listing}. Install it with `pip install jobspawner-{name}` in the hub's "
+            f"environment, or fix c.JobSpawner.backend."
+        )
+    try:
+        backend_plugin = ep.load()
+    except Exception as e:
+        raise BackendError(
+            f'The jobspawner backend "{name}" ({ep.value}, from {_dist_label(ep)}) failed to '
+            f"import: {type(e).__name__}: {e}. Reinstall it or fix its dependencies."
+        ) from e
+
+    pm = pluggy.PluginManager(hookspecs.PROJECT)
+    pm.add_hookspecs(hookspecs)
+    pm.register(defaults, name="jobspawner.defaults")
+    _register(pm, backend_plugin, f"backend:{name}", f'backend "{name}" ({ep.value})')
+    for plugin in plugins:
+        if isinstance(plugin, str):
+            try:
+                obj: object = importlib.import_module(plugin)
+            except Exception as e:
+                raise BackendError(
+                    f"The site plugin {plugin!r} listed in c.JobSpawner.plugins failed to "
+                    f"import: {type(e).__name__}: {e}"
+                ) from e
+            label = plugin
+        else:
+            obj, label = plugin, repr(plugin)
+        _register(pm, obj, f"site:{label}", f"site plugin {label}")
+    try:
+        pm.check_pending()
+    except pluggy.PluginValidationError as e:
+        raise BackendError(f"{e}. Check the hook names against jobspawner.hookspecs.") from e
+    backend = Backend(name, pm, distribution=_dist_label(ep))
+    backend.check_complete()
+    return backend
+
+
+def _register(pm: pluggy.PluginManager, plugin: object, name: str, label: str) -> None:
+    try:
+        pm.register(plugin, name=name)
+    except pluggy.PluginValidationError as e:
+        raise BackendError(f"{label} does not match the hook contract: {e}") from e
+    except ValueError as e:
+        raise BackendError(f"{label} could not be registered: {e}") from e
+
+
+@dataclass(frozen=True)
+class PluginReport:
+    name: str
+    hooks: list[str]
+
+
+class Backend:
+    """Typed access to the hooks of one loaded backend (plus the site plugins)."""
+
+    def __init__(self, name: str, pm: pluggy.PluginManager, distribution: str = "") -> None:
+        self.name = name
+        self.pm = pm
+        self.distribution = distribution
+        self.hook = pm.hook
+
+    # --- introspection -----------------------------------------------------------------
+    def implemented(self, hook_name: str, include_defaults: bool = False) -> bool:
+        caller = getattr(self.hook, hook_name)
+        for impl in caller.get_hookimpls():
+            if include_defaults or impl.plugin_name != "jobspawner.defaults":
+                return True
+        return False
+
+    def report(self) -> list[PluginReport]:
+        """Each registered plugin and the hooks it implements."""
+        out = []
+        for plugin_name, plugin in self.pm.list_name_plugin():
+            hooks = sorted(h.name for h in self.pm.get_hookcallers(plugin) or [])
+            out.append(PluginReport(plugin_name, hooks))
+        return out
+
+    def check_complete(self) -> None:
+        """Refuse a backend that lacks what the lifecycle needs (at load, not at spawn)."""
+        needs = {
+            "submit": ("submit_command", "parse_submit"),
+            "query_status": ("status_command", "parse_status"),
+            "cancel": ("cancel_command",),
+        }
+        missing = []
+        for action, pure in needs.items():
+            if self.implemented(action):
+                continue
+            missing += [h for h in pure if not self.implemented(h)]
+        if missing:
+            raise BackendError(
+                f'The jobspawner backend "{self.name}" ({self.distribution}) implements no '
+                f"{', '.join(missing)} hook(s); it cannot be used. Upgrade it or report this "
+                "to its authors."
+            )
+
+    def _need(self, hook_name: str, value: Any) -> Any:
+        if value is None:
+            raise BackendError(
+                f'The jobspawner backend "{self.name}" returned nothing from {hook_name}; '
+                "the backend is incomplete."
+            )
+        return value
+
+    # --- pure hooks ----------------------------------------------------------------------
+    def script_template(self, spec: JobSpec) -> str | None:
+        return cast("str | None", self.hook.script_template(spec=spec))
+
+    def render_script(self, spec: JobSpec, template: str) -> str:
+        out = self.hook.render_script(spec=spec, template=template)
+        return cast(str, self._need("render_script", out))
+
+    def prepare_commands(self, spec: JobSpec) -> Sequence[Command]:
+        return cast("Sequence[Command]", self.hook.prepare_commands(spec=spec) or [])
+
+    def submit_command(self, spec: JobSpec, script: str) -> Command:
+        out = self.hook.submit_command(spec=spec, script=script)
+        return cast(Command, self._need("submit_command", out))
+
+    def parse_submit(self, result: CommandResult, spec: JobSpec) -> str:
+        out = self.hook.parse_submit(result=result, spec=spec)
+        return cast(str, self._need("parse_submit", out))
+
+    def status_command(self, job_ids: Sequence[str], options: Mapping[str, Any]) -> Command:
+        out = self.hook.status_command(job_ids=list(job_ids), options=options)
+        return cast(Command, self._need("status_command", out))
+
+    def parse_status(
+        self, job_ids: Sequence[str], result: CommandResult, options: Mapping[str, Any]
+    ) -> Mapping[str, JobStatus]:
+        out = self.hook.parse_status(job_ids=list(job_ids), result=result, options=options)
+        return cast("Mapping[str, JobStatus]", self._need("parse_status", out))
+
+    def history_command(
+        self, job_ids: Sequence[str], options: Mapping[str, Any]
+    ) -> Command | None:
+        return cast("Command | None", self.hook.history_command(job_ids=list(job_ids), options=options))
+
+    def parse_history(
+        self, job_ids: Sequence[str], result: CommandResult, options: Mapping[str, Any]
+    ) -> Mapping[str, JobStatus]:
+        out = self.hook.parse_history(job_ids=list(job_ids), result=result, options=options)
+        return cast("Mapping[str, JobStatus]", out or {})
+
+    def get_host(self, status: JobStatus, options: Mapping[str, Any]) -> str | None:
+        return cast("str | None", self.hook.get_host(status=status, options=options))
+
+    def describe_status(self, status: JobStatus) -> str:
+        return cast(str, self.hook.describe_status(status=status) or status.state.value)
+
+    def cancel_command(self, job_ids: Sequence[str], options: Mapping[str, Any]) -> Command:
+        out = self.hook.cancel_command(job_ids=list(job_ids), options=options)
+        return cast(Command, self._need("cancel_command", out))
+
+    def resources_commands(self, options: Mapping[str, Any]) -> Sequence[Command]:
+        return cast("Sequence[Command]", self.hook.resources_commands(options=options) or [])
+
+    def parse_resources(
+        self, results: Sequence[CommandResult], options: Mapping[str, Any]
+    ) -> Sequence[QueueInfo]:
+        out = self.hook.parse_resources(results=list(results), options=options)
+        return cast("Sequence[QueueInfo]", out or [])
+
+    # --- action hooks ----------------------------------------------------------------------
+    async def _act(self, hook_name: str, **kwargs: Any) -> Any:
+        out = getattr(self.hook, hook_name)(**kwargs)
+        out = self._need(hook_name, out)
+        return await out if inspect.isawaitable(out) else out
+
+    async def submit(self, ctx: BackendContext, spec: JobSpec, script: str) -> str:
+        job_id = await self._act("submit", ctx=ctx, spec=spec, script=script)
+        return str(job_id)
+
+    async def query_status(
+        self, ctx: BackendContext, job_ids: Sequence[str]
+    ) -> Mapping[str, JobStatus]:
+        return cast(
+            "Mapping[str, JobStatus]",
+            await self._act("query_status", ctx=ctx, job_ids=list(job_ids)),
+        )
+
+    async def cancel(self, ctx: BackendContext, job_ids: Sequence[str]) -> None:
+        await self._act("cancel", ctx=ctx, job_ids=list(job_ids))
+
+    async def read_log(self, ctx: BackendContext, path: str, lines: int = 40) -> str:
+        return cast(str, await self._act("read_log", ctx=ctx, path=path, lines=lines))
+
+    async def discover_resources(self, ctx: BackendContext) -> Sequence[QueueInfo]:
+        return cast("Sequence[QueueInfo]", await self._act("discover_resources", ctx=ctx))

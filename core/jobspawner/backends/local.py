@@ -1,0 +1,118 @@
+"""The embedded ``local`` backend: jobs are detached process groups on the hub host.
+
+It is the default backend and the reference implementation of the hook contract for backend
+authors: a template, pure command builders and pure parsers, nothing else. The "scheduler"
+is :mod:`jobspawner.local_jobs`, run as the user through the spawner's ``exec_prefix``.
+
+Options (``c.JobSpawner.backend_options``):
+
+``python``
+    The Python that runs :mod:`jobspawner.local_jobs` as the user (default: the hub's own).
+    It must be executable by the user and have jobspawner installed.
+``spool``
+    Folder for the job records (default ``$TMPDIR/jobspawner-local``).
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from ..commands import Command, CommandError, CommandResult
+from ..hookspecs import hookimpl
+from ..jobspec import JobSpec
+from ..local_jobs import SPOOL_ENV
+from ..status import JobState, JobStatus
+
+TEMPLATE = """\
+#!/bin/bash
+# jobspawner local job {{ job_name }}
+set -e
+cd {{ workdir | quote }}
+{% if env %}
+{{ env | exports }}
+{% endif %}
+{% if prologue %}
+{{ prologue }}
+{% endif %}
+{% if epilogue %}
+{{ command | quote }} || rc=$?
+{{ epilogue }}
+exit ${rc:-0}
+{% else %}
+exec {{ command | quote }}
+{% endif %}
+"""
+
+_STATES = {
+    "running": JobState.RUNNING,
+    "suspended": JobState.SUSPENDED,
+    "done": JobState.DONE,
+    "failed": JobState.FAILED,
+    "cancelled": JobState.CANCELLED,
+}
+
+
+def _cli(options: Mapping[str, Any], *args: str, stdin: str | None = None) -> Command:
+    python = str(options.get("python") or sys.executable)
+    env = {SPOOL_ENV: str(options["spool"])} if options.get("spool") else {}
+    return Command([python, "-m", "jobspawner.local_jobs", *args], stdin=stdin, env=env)
+
+
+@hookimpl
+def script_template() -> str:
+    return TEMPLATE
+
+
+@hookimpl
+def submit_command(spec: JobSpec, script: str) -> Command:
+    return _cli(
+        spec.options,
+        "submit",
+        "--output",
+        spec.output_file,
+        "--name",
+        spec.job_name,
+        "--workdir",
+        spec.workdir,
+        stdin=script,
+    )
+
+
+@hookimpl
+def parse_submit(result: CommandResult) -> str:
+    job_id = result.stdout.strip().splitlines()[-1] if result.stdout.strip() else ""
+    if not result.ok or not job_id:
+        raise CommandError.from_result(result, problem="did not print a local job id")
+    return job_id
+
+
+@hookimpl
+def status_command(job_ids: Sequence[str], options: Mapping[str, Any]) -> Command:
+    return _cli(options, "status", *job_ids)
+
+
+@hookimpl
+def parse_status(result: CommandResult) -> dict[str, JobStatus]:
+    if not result.ok:
+        raise CommandError.from_result(result)
+    found = {}
+    for line in result.stdout.splitlines():
+        parts = line.split()
+        if len(parts) != 4 or parts[1] not in _STATES:
+            continue
+        job_id, state, code, host = parts
+        found[job_id] = JobStatus(
+            state=_STATES[state],
+            native_state=state,
+            host="127.0.0.1" if _STATES[state] is JobState.RUNNING else None,
+            exit_code=int(code) if code.lstrip("-").isdigit() else None,
+            extra={"node": host},
+        )
+    return found
+
+
+@hookimpl
+def cancel_command(job_ids: Sequence[str], options: Mapping[str, Any]) -> Command:
+    return _cli(options, "cancel", *job_ids)

@@ -1,0 +1,186 @@
+"""Commands as data, and the asynchronous runner that executes them.
+
+Backends never run anything: they return :class:`Command` values (an argument list, optional
+standard input, extra environment) and parse :class:`CommandResult` values. The core runs
+them with :class:`CommandRunner`: always as argument lists (never through a shell), always
+with a timeout, optionally behind an ``exec_prefix`` such as ``sudo -E -u {username}``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shlex
+import shutil
+import signal
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Command:
+    """One command to run: ``argv[0]`` is looked up on PATH, nothing goes through a shell."""
+
+    argv: tuple[str, ...]
+    stdin: str | None = None
+    env: Mapping[str, str] = field(default_factory=dict)
+    #: Overrides the runner's default timeout (seconds) for this command.
+    timeout: float | None = None
+
+    def __init__(
+        self,
+        argv: Sequence[str],
+        stdin: str | None = None,
+        env: Mapping[str, str] | None = None,
+        timeout: float | None = None,
+    ) -> None:
+        if isinstance(argv, str):
+            raise TypeError("Command argv must be a sequence of arguments, not a string")
+        if not argv:
+            raise ValueError("Command argv must not be empty")
+        object.__setattr__(self, "argv", tuple(str(a) for a in argv))
+        object.__setattr__(self, "stdin", stdin)
+        object.__setattr__(self, "env", dict(env or {}))
+        object.__setattr__(self, "timeout", timeout)
+
+    def __str__(self) -> str:
+        return shlex.join(self.argv)
+
+
+@dataclass(frozen=True)
+class CommandResult:
+    """What a finished command returned."""
+
+    command: Command
+    returncode: int
+    stdout: str
+    stderr: str
+
+    @property
+    def ok(self) -> bool:
+        return self.returncode == 0
+
+
+class CommandError(RuntimeError):
+    """A command failed, timed out or could not be started.
+
+    The message shows the command line, the exit code, and the tails of stdout and stderr,
+    so an admin reading the hub log sees what the scheduler said.
+    """
+
+    def __init__(
+        self,
+        command: Command,
+        returncode: int | None,
+        stdout: str = "",
+        stderr: str = "",
+        problem: str | None = None,
+    ) -> None:
+        self.command = command
+        self.returncode = returncode
+        self.stdout = stdout
+        self.stderr = stderr
+        self.problem = problem or f"exited with status {returncode}"
+        super().__init__(self._message())
+
+    def _message(self) -> str:
+        parts = [f"command `{self.command}` {self.problem}"]
+        if self.stdout.strip():
+            parts.append(f"stdout: {_tail(self.stdout)}")
+        if self.stderr.strip():
+            parts.append(f"stderr: {_tail(self.stderr)}")
+        return "; ".join(parts)
+
+    @classmethod
+    def from_result(cls, result: CommandResult, problem: str | None = None) -> CommandError:
+        return cls(result.command, result.returncode, result.stdout, result.stderr, problem)
+
+
+class CommandNotFound(CommandError):
+    """The program of a command is not installed (or not on PATH) where it runs."""
+
+
+def _tail(text: str, limit: int = 2000) -> str:
+    text = text.strip()
+    return text if len(text) <= limit else "..." + text[-limit:]
+
+
+class CommandRunner:
+    """Runs :class:`Command` values asynchronously, with a timeout and an exec prefix.
+
+    ``prefix`` is a list of arguments placed before every command (already formatted for the
+    user, e.g. ``["sudo", "-E", "-u", "alice"]``). ``env`` is added to the environment of
+    every command; a command's own ``env`` wins.
+    """
+
+    def __init__(
+        self,
+        prefix: Sequence[str] = (),
+        timeout: float = 30.0,
+        env: Mapping[str, str] | None = None,
+    ) -> None:
+        self.prefix = tuple(prefix)
+        self.timeout = timeout
+        self.env = dict(env or {})
+
+    def full_argv(self, command: Command) -> list[str]:
+        return [*self.prefix, *command.argv]
+
+    async def run(self, command: Command, check: bool = True) -> CommandResult:
+        """Run ``command``; with ``check`` a non-zero exit raises :class:`CommandError`."""
+        argv = self.full_argv(command)
+        env = {**os.environ, **self.env, **command.env}
+        timeout = command.timeout if command.timeout is not None else self.timeout
+        if shutil.which(argv[0], path=env.get("PATH")) is None and not os.path.isabs(argv[0]):
+            raise CommandNotFound(
+                command,
+                None,
+                problem=(
+                    f"could not start: `{argv[0]}` is not on PATH ({env.get('PATH', '')}). "
+                    "Install it on the hub host, or set the full path in the backend options"
+                ),
+            )
+        try:
+            proc = await asyncio.create_subprocess_exec(
+                *argv,
+                stdin=asyncio.subprocess.PIPE
+                if command.stdin is not None
+                else asyncio.subprocess.DEVNULL,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.PIPE,
+                env=env,
+                start_new_session=True,
+            )
+        except FileNotFoundError as e:
+            raise CommandNotFound(command, None, problem=f"could not start: {e}") from e
+        except OSError as e:
+            raise CommandError(command, None, problem=f"could not start: {e}") from e
+        stdin = command.stdin.encode() if command.stdin is not None else None
+        try:
+            out, err = await asyncio.wait_for(proc.communicate(stdin), timeout)
+        except asyncio.TimeoutError:
+            _kill_group(proc.pid)
+            out, err = await proc.communicate()
+            raise CommandError(
+                command,
+                proc.returncode,
+                out.decode(errors="replace"),
+                err.decode(errors="replace"),
+                problem=f"timed out after {timeout:g} s",
+            ) from None
+        except asyncio.CancelledError:
+            _kill_group(proc.pid)
+            raise
+        result = CommandResult(
+            command, proc.returncode or 0, out.decode(errors="replace"), err.decode(errors="replace")
+        )
+        if check and not result.ok:
+            raise CommandError.from_result(result)
+        return result
+
+
+def _kill_group(pid: int) -> None:
+    try:
+        os.killpg(pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass

@@ -1,0 +1,53 @@
+"""What the action hooks get to work with: the command runner, the options and the backend."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from .commands import Command, CommandResult, CommandRunner
+
+if TYPE_CHECKING:
+    from .backend import Backend
+
+
+@dataclass
+class BackendContext:
+    """Passed to every action hook.
+
+    ``run`` executes a command through the user's exec prefix (``runner``); status queries go
+    through ``query_runner``, which may differ (a site can run ``squeue`` as the hub user to
+    batch every user's jobs in one call). ``backend`` is the typed facade, for calling the
+    pure hooks; ``options`` are the site's backend options.
+    """
+
+    backend: Backend
+    runner: CommandRunner
+    query_runner: CommandRunner
+    options: Mapping[str, Any] = field(default_factory=dict)
+    username: str | None = None
+
+    async def run(self, command: Command, check: bool = True) -> CommandResult:
+        return await self.runner.run(command, check=check)
+
+    async def run_query(self, command: Command, check: bool = True) -> CommandResult:
+        return await self.query_runner.run(command, check=check)
+
+
+def make_context(
+    backend: Backend,
+    options: Mapping[str, Any] | None = None,
+    prefix: tuple[str, ...] | list[str] = (),
+    query_prefix: tuple[str, ...] | list[str] | None = None,
+    timeout: float = 30.0,
+    username: str | None = None,
+) -> BackendContext:
+    """A context for calling a backend's action hooks outside the spawner (tests, CLI)."""
+    return BackendContext(
+        backend=backend,
+        runner=CommandRunner(prefix, timeout=timeout),
+        query_runner=CommandRunner(prefix if query_prefix is None else query_prefix, timeout=timeout),
+        options=dict(options or {}),
+        username=username,
+    )

@@ -1,0 +1,151 @@
+"""The core's own hook implementations: the action hooks built on the pure hooks.
+
+Registered in every plugin manager with ``trylast``, so a backend or site plugin that
+implements one of these hooks replaces it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from . import templates
+from .commands import Command, CommandError
+from .context import BackendContext
+from .hookspecs import hookimpl
+from .jobspec import JobSpec
+from .status import JobState, JobStatus, QueueInfo
+
+#: How many times ``cancel`` re-checks (and re-sends) before it gives up.
+CANCEL_CHECKS = 10
+CANCEL_CHECK_INTERVAL = 0.5
+
+
+@hookimpl(trylast=True)
+def render_script(spec: JobSpec, template: str) -> str:
+    return templates.render(template, spec.variables)
+
+
+@hookimpl(trylast=True)
+def prepare_commands(spec: JobSpec) -> Sequence[Command]:
+    folder = os.path.dirname(spec.output_file)
+    return [Command(["mkdir", "-p", folder])] if folder else []
+
+
+@hookimpl(trylast=True)
+def get_host(status: JobStatus) -> str | None:
+    return status.host
+
+
+@hookimpl(trylast=True)
+def describe_status(status: JobStatus) -> str:
+    return describe_generic(status)
+
+
+def describe_generic(status: JobStatus, reason: str | None = None) -> str:
+    """A plain sentence for a status; ``reason`` replaces the scheduler's raw reason."""
+    reason = reason if reason is not None else status.reason
+    state = status.state
+    if state is JobState.PENDING:
+        text = "Your job is waiting in the queue"
+        if reason:
+            text += f": {reason}"
+        if status.expected_start:
+            text += f". Expected to start around {status.expected_start:%Y-%m-%d %H:%M}"
+        return text + "."
+    if state is JobState.HELD:
+        return f"Your job is on hold{': ' + reason if reason else ''}."
+    if state is JobState.SUSPENDED:
+        return f"Your job is suspended{': ' + reason if reason else ''}."
+    if state is JobState.RUNNING:
+        host = f" on {status.host}" if status.host else ""
+        return f"Your job is running{host}; waiting for the notebook server to start."
+    if state is JobState.UNKNOWN:
+        return f"The scheduler did not answer; retrying{': ' + reason if reason else ''}."
+    code = f" with exit code {status.exit_code}" if status.exit_code is not None else ""
+    return f"Your job has ended ({state.value}{code}){': ' + reason if reason else ''}."
+
+
+def _options(ctx: BackendContext) -> Mapping[str, Any]:
+    return ctx.options
+
+
+@hookimpl(trylast=True)
+async def submit(ctx: BackendContext, spec: JobSpec, script: str) -> str:
+    backend = ctx.backend
+    for command in backend.prepare_commands(spec):
+        await ctx.run(command)
+    command = backend.submit_command(spec, script)
+    result = await ctx.run(command, check=False)
+    return backend.parse_submit(result, spec)
+
+
+@hookimpl(trylast=True)
+async def query_status(ctx: BackendContext, job_ids: Sequence[str]) -> Mapping[str, JobStatus]:
+    backend = ctx.backend
+    ids = list(dict.fromkeys(job_ids))
+    if not ids:
+        return {}
+    try:
+        command = backend.status_command(ids, ctx.options)
+        result = await ctx.run_query(command, check=False)
+        found = dict(backend.parse_status(ids, result, ctx.options))
+    except (CommandError, ValueError) as e:
+        return {i: JobStatus.unknown(f"status query failed: {e}") for i in ids}
+    missing = [i for i in ids if i not in found]
+    if missing:
+        history = backend.history_command(missing, ctx.options)
+        if history is not None:
+            try:
+                hresult = await ctx.run_query(history, check=False)
+                found.update(
+                    (k, v)
+                    for k, v in backend.parse_history(missing, hresult, ctx.options).items()
+                    if k in missing
+                )
+            except (CommandError, ValueError):
+                pass  # no accounting: the jobs stay "vanished" (ended, outcome unknown)
+    return {i: found.get(i) or JobStatus.vanished() for i in ids}
+
+
+@hookimpl(trylast=True)
+async def cancel(ctx: BackendContext, job_ids: Sequence[str]) -> None:
+    backend = ctx.backend
+    remaining = list(dict.fromkeys(job_ids))
+    last_error: str = ""
+    for attempt in range(CANCEL_CHECKS):
+        if attempt % 3 == 0:  # re-send the cancel every few checks
+            result = await ctx.run(backend.cancel_command(remaining, ctx.options), check=False)
+            if not result.ok:
+                last_error = f"exit {result.returncode}: {(result.stderr or result.stdout).strip()}"
+        await asyncio.sleep(CANCEL_CHECK_INTERVAL if attempt else 0.1)
+        statuses = await backend.query_status(ctx, remaining)
+        remaining = [i for i, s in statuses.items() if not s.state.finished]
+        if not remaining:
+            return
+    raise CommandError(
+        backend.cancel_command(remaining, ctx.options),
+        None,
+        problem=(
+            f"did not remove job(s) {', '.join(remaining)} after {CANCEL_CHECKS} checks"
+            + (f" (last cancel said {last_error})" if last_error else "")
+        ),
+    )
+
+
+@hookimpl(trylast=True)
+async def read_log(ctx: BackendContext, path: str, lines: int) -> str:
+    result = await ctx.run(Command(["tail", "-n", str(lines), path]), check=False)
+    return result.stdout if result.ok else ""
+
+
+@hookimpl(trylast=True)
+async def discover_resources(ctx: BackendContext) -> Sequence[QueueInfo]:
+    backend = ctx.backend
+    commands = backend.resources_commands(ctx.options)
+    if not commands:
+        return []
+    results = [await ctx.run_query(c) for c in commands]
+    return backend.parse_resources(results, ctx.options)

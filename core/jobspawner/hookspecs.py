@@ -1,0 +1,289 @@
+"""The jobspawner hook contract: every hook a scheduler backend can implement.
+
+A backend is a pluggy plugin (usually a module) registered in the ``jobspawner.backends``
+entry-point group. The hooks come in two layers:
+
+* **Pure hooks** say *what to run* (``*_command``) and *how to read what came back*
+  (``parse_*``). They never run anything and are tested on recorded scheduler output.
+* **Action hooks** (``submit``, ``query_status``, ``cancel``, ``read_log``,
+  ``discover_resources``) are coroutines that do the work. The core implements each of them
+  on top of the pure hooks (see :mod:`jobspawner.defaults`), so a command-line backend
+  implements only pure hooks. A backend that talks to a REST API (slurmrestd, FirecREST)
+  implements the action hooks instead and never returns a command.
+
+Every hook except the ones marked otherwise is ``firstresult``: the first implementation
+that returns something other than ``None`` wins. Site plugins (``c.JobSpawner.plugins``) are
+registered after the backend, so pluggy calls them first; they may return ``None`` to fall
+through, use ``tryfirst``/``trylast``, or wrap a hook with ``@hookimpl(wrapper=True)`` to
+change the backend's answer (for example to add a directive to every job script).
+
+An implementation may accept any subset of a spec's arguments (pluggy passes only the ones
+it names).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+import pluggy
+
+if TYPE_CHECKING:
+    from .commands import Command, CommandResult
+    from .context import BackendContext
+    from .jobspec import JobSpec
+    from .status import JobStatus, QueueInfo
+
+PROJECT = "jobspawner"
+
+hookspec = pluggy.HookspecMarker(PROJECT)
+hookimpl = pluggy.HookimplMarker(PROJECT)
+
+
+# --- the job script -------------------------------------------------------------------------
+
+
+@hookspec(firstresult=True)
+def script_template(spec: JobSpec) -> str | None:
+    """Return the backend's default job-script template (Jinja2 source text).
+
+    Called when the site has not set ``c.JobSpawner.batch_script``. The template is rendered
+    by :func:`render_script` in a sandbox with ``StrictUndefined``; use the ``quote`` filter
+    on every value that lands in the script.
+
+    Example::
+
+        @hookimpl
+        def script_template(spec):
+            return "#!/bin/bash\\n#SBATCH --job-name={{ job_name | quote }}\\n{{ command }}\\n"
+    """
+
+
+@hookspec(firstresult=True)
+def render_script(spec: JobSpec, template: str) -> str | None:
+    """Return the job script rendered from ``template`` and ``spec.variables``.
+
+    The core's implementation renders in a sandboxed Jinja2 environment; a site plugin may
+    wrap it to post-process every script.
+
+    Example (a site wrapper adding a directive to every script)::
+
+        @hookimpl(wrapper=True)
+        def render_script(spec, template):
+            script = yield
+            first, rest = script.split("\\n", 1)
+            return f"{first}\\n#SBATCH --licenses=jupyter\\n{rest}"
+    """
+
+
+# --- submission ------------------------------------------------------------------------------
+
+
+@hookspec(firstresult=True)
+def prepare_commands(spec: JobSpec) -> Sequence[Command] | None:
+    """Return commands to run (as the user) before submitting, e.g. creating the log folder.
+
+    The core's default creates the folder of ``spec.output_file``. Return ``[]`` for none.
+
+    Example::
+
+        @hookimpl
+        def prepare_commands(spec):
+            return [Command(["mkdir", "-p", os.path.dirname(spec.output_file)])]
+    """
+
+
+@hookspec(firstresult=True)
+def submit_command(spec: JobSpec, script: str) -> Command | None:
+    """Return the command that submits ``script`` (usually on standard input).
+
+    Example::
+
+        @hookimpl
+        def submit_command(spec, script):
+            return Command(["sbatch", "--parsable"], stdin=script)
+    """
+
+
+@hookspec(firstresult=True)
+def parse_submit(result: CommandResult, spec: JobSpec) -> str | None:
+    """Return the job id from the submit command's result.
+
+    Raise :class:`jobspawner.commands.CommandError` (``CommandError.from_result(result,
+    problem=...)``) when the command failed or no id can be found; say what was expected.
+
+    Example::
+
+        @hookimpl
+        def parse_submit(result):
+            return result.stdout.strip().split(";")[0]
+    """
+
+
+@hookspec(firstresult=True)
+def submit(ctx: BackendContext, spec: JobSpec, script: str) -> Awaitable[str] | None:
+    """Action: submit ``script`` and return (a coroutine returning) the job id.
+
+    The core's default runs :func:`prepare_commands`, :func:`submit_command` and
+    :func:`parse_submit`. REST backends implement this instead.
+    """
+
+
+# --- status ----------------------------------------------------------------------------------
+
+
+@hookspec(firstresult=True)
+def status_command(job_ids: Sequence[str], options: Mapping[str, Any]) -> Command | None:
+    """Return one command that reports the status of *all* ``job_ids`` at once.
+
+    Status is batched: the core polls every job of a backend in one call per round.
+
+    Example::
+
+        @hookimpl
+        def status_command(job_ids):
+            return Command(["squeue", "-h", "-t", "all", "-j", ",".join(job_ids), "-o", "%i|%T"])
+    """
+
+
+@hookspec(firstresult=True)
+def parse_status(
+    job_ids: Sequence[str], result: CommandResult, options: Mapping[str, Any]
+) -> Mapping[str, JobStatus] | None:
+    """Return ``{job_id: JobStatus}`` for the jobs found in the status command's result.
+
+    Pure: no I/O. Leave out ids the output does not mention; the core asks
+    :func:`history_command` about them, and an id still missing after that gets
+    :meth:`JobStatus.vanished` (the job ended). ``result`` may have a non-zero exit code:
+    return ``{}`` when the code means "no such job" (Slurm's single-id case), and raise
+    :class:`~jobspawner.commands.CommandError` when the scheduler did not answer, in which
+    case every job is reported ``unknown``, never gone. Never ``assert``: skip lines you
+    cannot read.
+
+    Example::
+
+        @hookimpl
+        def parse_status(result):
+            return {i: JobStatus(STATES[s]) for i, s in (l.split("|") for l in result.stdout.split())}
+    """
+
+
+@hookspec(firstresult=True)
+def history_command(job_ids: Sequence[str], options: Mapping[str, Any]) -> Command | None:
+    """Return a command that tells how jobs that left the queue ended (``sacct``, ``qacct``,
+    ``condor_history``), or ``None`` when the backend has no such record.
+
+    Only called with the ids the status command did not report.
+    """
+
+
+@hookspec(firstresult=True)
+def parse_history(
+    job_ids: Sequence[str], result: CommandResult, options: Mapping[str, Any]
+) -> Mapping[str, JobStatus] | None:
+    """Return ``{job_id: JobStatus}`` (finished states with exit codes) read from the
+    history command's result. Same rules as :func:`parse_status`; a history command that
+    fails (accounting disabled) leaves the jobs ``vanished``, it does not make them unknown.
+    """
+
+
+@hookspec(firstresult=True)
+def query_status(
+    ctx: BackendContext, job_ids: Sequence[str]
+) -> Awaitable[Mapping[str, JobStatus]] | None:
+    """Action: return (a coroutine returning) ``{job_id: JobStatus}`` for every id given.
+
+    The core's default runs the status command, then the history command for the ids that
+    were missing, and fills the rest with :meth:`JobStatus.vanished`. A query that fails
+    yields :meth:`JobStatus.unknown` for every id.
+    """
+
+
+@hookspec(firstresult=True)
+def get_host(status: JobStatus, options: Mapping[str, Any]) -> str | None:
+    """Return the host name the hub should connect to for a running job.
+
+    The core's default returns ``status.host``. Sites override it to map node names to
+    addresses (``node01`` -> ``node01.ib.example.org``).
+
+    Example::
+
+        @hookimpl
+        def get_host(status):
+            return status.host and f"{status.host}.ib.example.org"
+    """
+
+
+@hookspec(firstresult=True)
+def describe_status(status: JobStatus) -> str | None:
+    """Return one sentence telling a notebook user what the job is doing, in plain words.
+
+    Used in the spawn progress stream. Backends translate their reason codes (Slurm's
+    ``QOSMaxJobsPerUserLimit`` -> "you have reached the number of jobs your QOS allows").
+    The core's default builds a generic sentence from state, reason and expected start.
+    """
+
+
+# --- cancel ----------------------------------------------------------------------------------
+
+
+@hookspec(firstresult=True)
+def cancel_command(job_ids: Sequence[str], options: Mapping[str, Any]) -> Command | None:
+    """Return the command that cancels ``job_ids``.
+
+    Its exit status is not trusted (``scancel`` exits 0 when refused): the core confirms the
+    cancel with a status query and retries.
+
+    Example::
+
+        @hookimpl
+        def cancel_command(job_ids):
+            return Command(["scancel", *job_ids])
+    """
+
+
+@hookspec(firstresult=True)
+def cancel(ctx: BackendContext, job_ids: Sequence[str]) -> Awaitable[None] | None:
+    """Action: cancel ``job_ids`` and return once the scheduler confirms they are gone.
+
+    Raise :class:`~jobspawner.commands.CommandError` when a job is still alive after the
+    retries. The core's default runs :func:`cancel_command` and confirms with
+    :func:`query_status`.
+    """
+
+
+# --- logs ------------------------------------------------------------------------------------
+
+
+@hookspec(firstresult=True)
+def read_log(ctx: BackendContext, path: str, lines: int) -> Awaitable[str] | None:
+    """Action: return the last ``lines`` lines of a job's output file.
+
+    The core's default runs ``tail`` through the exec prefix (the file belongs to the user).
+    """
+
+
+# --- resource discovery ----------------------------------------------------------------------
+
+
+@hookspec(firstresult=True)
+def resources_commands(options: Mapping[str, Any]) -> Sequence[Command] | None:
+    """Return the commands whose outputs describe the queues/partitions and their limits
+    (``sinfo``, ``qstat -Q -f``, ``bqueues``...), or ``None`` if the backend has none.
+    """
+
+
+@hookspec(firstresult=True)
+def parse_resources(
+    results: Sequence[CommandResult], options: Mapping[str, Any]
+) -> Sequence[QueueInfo] | None:
+    """Return the queues read from the results of :func:`resources_commands` (same order)."""
+
+
+@hookspec(firstresult=True)
+def discover_resources(ctx: BackendContext) -> Awaitable[Sequence[QueueInfo]] | None:
+    """Action: return (a coroutine returning) the queues/partitions and their limits.
+
+    Used by the resource form; the core's default runs :func:`resources_commands` and
+    :func:`parse_resources`, and returns ``[]`` for backends without them.
+    """

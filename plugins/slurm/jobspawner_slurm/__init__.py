@@ -1,0 +1,1 @@
+"""jobspawner backend: slurm."""

@@ -1,0 +1,1 @@
+"""Shared test harness: strict skips, test users, the job environment, a real JupyterHub."""
