@@ -1,1 +1,1 @@
-"""jobspawner backend: torque."""
+"""jobspawner backends for the PBS family: ``torque``, ``pbspro`` and ``moab``."""

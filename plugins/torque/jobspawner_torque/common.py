@@ -1,0 +1,130 @@
+"""Small pure helpers shared by the Torque, PBS Pro and Moab parsers."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+
+_DURATION = re.compile(r"^\s*(?:(\d+):)?(?:(\d+):)?(\d+):(\d+)(?:\.\d+)?\s*$")
+_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgtp]?)(b|w)?\s*$", re.IGNORECASE)
+_CTIME_FORMATS = ("%a %b %d %H:%M:%S %Y",)
+
+
+def first_host(exec_host: str | None) -> str | None:
+    """The first host of an ``exec_host``/``exec_vnode``/``MasterHost`` value, plain.
+
+    ``node1/0*2+node2/0*2`` -> ``node1``; ``node1/0-3`` -> ``node1``;
+    ``(node1:ncpus=2)+(node2:ncpus=2)`` -> ``node1``; ``node1.dom:15002/0`` -> ``node1.dom``.
+    """
+    if not exec_host:
+        return None
+    first = exec_host.strip().split("+", 1)[0].strip().lstrip("(")
+    first = first.split("/", 1)[0].split(":", 1)[0].rstrip(")")
+    if "@" in first:  # queue@host or user@host forms
+        first = first.rsplit("@", 1)[1]
+    first = first.strip()
+    return first or None
+
+
+def sequence_number(job_id: str) -> str:
+    """``123.server.domain`` -> ``123``; ``123[4].server`` -> ``123[4]``."""
+    return job_id.strip().split(".", 1)[0]
+
+
+def match_ids(requested: Sequence[str], found: Iterable[str]) -> dict[str, str]:
+    """Map ids printed by the scheduler to the ids we asked about.
+
+    Exact matches first; otherwise the sequence numbers (the server suffix may be printed
+    differently: ``123.head`` vs ``123.head.cluster.org``).
+    """
+    wanted = {i: i for i in requested}
+    by_seq: dict[str, str] = {}
+    for i in requested:
+        by_seq.setdefault(sequence_number(i), i)
+    out: dict[str, str] = {}
+    for f in found:
+        if f in wanted:
+            out[f] = f
+        elif sequence_number(f) in by_seq:
+            out.setdefault(f, by_seq[sequence_number(f)])
+    return out
+
+
+def duration_s(value: object) -> int | None:
+    """``HH:MM:SS``, ``D:HH:MM:SS``, ``MM:SS`` or plain seconds -> seconds."""
+    if value is None:
+        return None
+    text = str(value).strip()
+    if text.isdigit():
+        return int(text)
+    m = _DURATION.match(text)
+    if not m:
+        return None
+    a, b, c, d = m.groups()
+    parts = [int(x) for x in (a, b, c, d) if x is not None]
+    total = 0
+    for factor, part in zip((86400, 3600, 60, 1)[-len(parts) :], parts, strict=True):
+        total += factor * part
+    return total
+
+
+def size_mb(value: object) -> int | None:
+    """PBS sizes (``4gb``, ``4194304kb``, ``512mb``, ``1024``=bytes) -> MiB."""
+    if value is None:
+        return None
+    m = _SIZE.match(str(value))
+    if not m:
+        return None
+    number, unit, word = float(m.group(1)), m.group(2).lower(), m.group(3)
+    factor = {"": 1 / 1024**2, "k": 1 / 1024, "m": 1, "g": 1024, "t": 1024**2, "p": 1024**3}[unit]
+    if word and word.lower() == "w":
+        factor *= 8
+    return int(number * factor)
+
+
+def to_int(value: object) -> int | None:
+    """An int from an int or a numeric string (PBS Pro sometimes quotes ``Exit_status``)."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    try:
+        return int(str(value).strip())
+    except (TypeError, ValueError):
+        return None
+
+
+def parse_time(value: object) -> datetime | None:
+    """Epoch seconds (Torque XML, Moab) or ``ctime`` text (PBS Pro) -> datetime."""
+    if value is None:
+        return None
+    text = str(value).strip()
+    if text.isdigit():
+        seconds = int(text)
+        return datetime.fromtimestamp(seconds) if seconds > 0 else None
+    for fmt in _CTIME_FORMATS:
+        try:
+            return datetime.strptime(" ".join(text.split()), fmt)
+        except ValueError:
+            continue
+    return None
+
+
+def exit_reason(code: int | None) -> str | None:
+    """Words for PBS exit statuses that are not the script's own (negative, or signals)."""
+    if code is None or 0 <= code < 256:
+        return None
+    if code > 256:
+        return f"killed by signal {code - 256}"
+    return _EXEC_CODES.get(code, f"the job could not be run by the execution host (status {code})")
+
+
+#: Negative exit statuses set by the PBS execution daemon (JOB_EXEC_* in both code bases).
+_EXEC_CODES = {
+    -1: "the job could not be started on the execution host",
+    -2: "the job could not be started on the execution host (after staging files)",
+    -3: "the job was requeued to run again",
+    -4: "the job's initialisation was aborted",
+    -29: "the job exceeded its walltime limit and was killed",
+}

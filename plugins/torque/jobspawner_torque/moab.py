@@ -1,0 +1,78 @@
+"""The ``moab`` backend: Moab Workload Manager (``msub``, ``showq --xml``, ``mjobctl -c``).
+
+Status comes from ``showq --xml`` (active, eligible and blocked jobs); jobs that left it are
+looked up in ``showq -c --xml`` (completed jobs, kept for Moab's purge time). Resource
+discovery asks the resource manager underneath (Torque's ``qstat -Q -f`` and ``pbsnodes``).
+
+Options: ``msub``, ``showq``, ``mjobctl``, ``mdiag``, ``qstat``, ``pbsnodes`` (command
+paths); ``status_tool``: ``showq`` (default) or ``mdiag`` (``mdiag -j --xml``, needs
+Moab admin rights at most sites).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from jobspawner import Command, CommandResult, JobSpec, JobStatus, QueueInfo, hookimpl
+
+from . import pbs, templates
+from .describe import describe_moab
+from .parsers import parse_moab_status, parse_submit_output
+
+
+@hookimpl
+def script_template() -> str:
+    return templates.MOAB
+
+
+@hookimpl
+def submit_command(spec: JobSpec, script: str) -> Command:
+    return Command([pbs.tool(spec.options, "msub")], stdin=script)
+
+
+@hookimpl
+def parse_submit(result: CommandResult) -> str:
+    return parse_submit_output(result, "msub")
+
+
+@hookimpl
+def status_command(job_ids: Sequence[str], options: Mapping[str, Any]) -> Command:
+    if options.get("status_tool") == "mdiag":
+        return Command([pbs.tool(options, "mdiag"), "-j", "--xml"])
+    return Command([pbs.tool(options, "showq"), "--xml"])
+
+
+@hookimpl
+def parse_status(job_ids: Sequence[str], result: CommandResult) -> dict[str, JobStatus]:
+    return parse_moab_status(job_ids, result)
+
+
+@hookimpl
+def history_command(job_ids: Sequence[str], options: Mapping[str, Any]) -> Command:
+    return Command([pbs.tool(options, "showq"), "-c", "--xml"])
+
+
+@hookimpl
+def parse_history(job_ids: Sequence[str], result: CommandResult) -> dict[str, JobStatus]:
+    return parse_moab_status(job_ids, result)
+
+
+@hookimpl
+def cancel_command(job_ids: Sequence[str], options: Mapping[str, Any]) -> Command:
+    return Command([pbs.tool(options, "mjobctl"), "-c", *job_ids])
+
+
+@hookimpl
+def describe_status(status: JobStatus) -> str:
+    return describe_moab(status)
+
+
+@hookimpl
+def resources_commands(options: Mapping[str, Any]) -> list[Command]:
+    return pbs.pbs_resources_commands(options)
+
+
+@hookimpl
+def parse_resources(results: Sequence[CommandResult]) -> list[QueueInfo]:
+    return pbs.pbs_parse_resources(results)
