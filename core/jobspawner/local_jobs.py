@@ -126,12 +126,16 @@ def status_line(job_id: str) -> str | None:
         return None
     pid, start = parsed
     host = os.uname().nodename
-    if _start_time(pid) == start and (spool / "exit").exists() is False:
+    if _start_time(pid) == start and not (spool / "exit").exists():
         state = _proc_state(pid)
         if state == "T":
             return f"{job_id} suspended - {host}"
         if state != "Z":
             return f"{job_id} running - {host}"
+    if _group_alive(pid):
+        # the job's script ended but processes it started live on (like Slurm's COMPLETING):
+        # the job is not over until its whole process group is gone
+        return f"{job_id} running - {host}"
     try:
         code = int((spool / "exit").read_text().strip())
     except (OSError, ValueError):

@@ -1,0 +1,121 @@
+"""The port handshake: the notebook server reports the port the OS gave it to the hub.
+
+The job's server binds port 0 (see :mod:`jobspawner.singleuser`), keeps the socket, and POSTs
+``{"host": ..., "port": ...}`` to ``/hub/api/jobspawner/port/<user>[/<server>]`` with its own
+API token. The hub accepts it only when
+
+* the token is exactly that server's current ``api_token`` (not the user's other tokens, not
+  another server's token, not an admin's),
+* that server's start is pending and still waiting for a port, and
+* the body is exactly ``host`` (a host name or IP address) and ``port`` (1-65535).
+
+Nothing else about the spawner can be set through this endpoint.
+"""
+
+from __future__ import annotations
+
+import hmac
+import ipaddress
+import json
+import re
+from typing import TYPE_CHECKING, Any
+
+from tornado import web
+
+if TYPE_CHECKING:
+    from .spawner import JobSpawner
+
+API_PATH = r"/api/jobspawner/port/([^/]+)(?:/([^/]*))?"
+_HOSTNAME = re.compile(r"^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,62})(?:\.[A-Za-z0-9-]{1,63})*\.?$")
+
+
+class PortReportError(ValueError):
+    """The body of a port report is not a typed host/port."""
+
+
+def parse_report(body: bytes) -> tuple[str, int]:
+    """Return ``(host, port)`` from a report body, or raise :class:`PortReportError`."""
+    try:
+        data = json.loads(body or b"null")
+    except ValueError:
+        raise PortReportError("body is not JSON") from None
+    if not isinstance(data, dict) or set(data) != {"host", "port"}:
+        raise PortReportError('body must be exactly {"host": <name or address>, "port": <int>}')
+    host, port = data["host"], data["port"]
+    if not isinstance(port, int) or isinstance(port, bool) or not 1 <= port <= 65535:
+        raise PortReportError("port must be an integer between 1 and 65535")
+    if not isinstance(host, str) or not valid_host(host):
+        raise PortReportError("host must be a host name or an IP address")
+    return host, port
+
+
+def valid_host(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+        return True
+    except ValueError:
+        return bool(_HOSTNAME.match(host))
+
+
+def _base_handler() -> Any:
+    from jupyterhub.handlers.base import BaseHandler
+
+    return BaseHandler
+
+
+class PortReportHandler(_base_handler()):  # type: ignore[misc]
+    """``POST /hub/api/jobspawner/port/<user>[/<server>]`` with the server's own token."""
+
+    def check_xsrf_cookie(self) -> None:  # token-authenticated API, no cookies
+        return None
+
+    async def prepare(self) -> None:
+        """Skip JupyterHub's cookie/token user lookup: this endpoint checks one token itself."""
+        return None
+
+    def _refuse(self, status: int, message: str) -> None:
+        self.set_status(status)
+        self.set_header("Content-Type", "application/json")
+        self.finish(json.dumps({"status": status, "message": message}))
+
+    async def post(self, user_name: str, server_name: str | None = None) -> None:
+        token = self.get_auth_token() or ""
+        spawner = self._find_spawner(user_name, server_name or "")
+        if spawner is None or not token or not spawner.api_token or not hmac.compare_digest(
+            token.encode(), str(spawner.api_token).encode()
+        ):
+            # same answer whether the server exists or not: nothing to probe
+            self.log.warning("Refused a port report for %s/%s", user_name, server_name or "")
+            return self._refuse(403, "this token may not report a port for that server")
+        if not spawner.awaiting_port():
+            return self._refuse(409, "that server is not waiting for a port report")
+        try:
+            host, port = parse_report(self.request.body)
+        except PortReportError as e:
+            return self._refuse(400, str(e))
+        spawner.port_reported(host, port)
+        self.set_status(204)
+        self.finish()
+
+    def _find_spawner(self, user_name: str, server_name: str) -> JobSpawner | None:
+        from .spawner import JobSpawner
+
+        user = self.find_user(user_name)
+        if user is None or server_name not in user.orm_spawners:
+            return None
+        spawner = user.spawners.get(server_name)
+        return spawner if isinstance(spawner, JobSpawner) else None
+
+
+def register() -> None:
+    """Add the handler to JupyterHub's API handlers (idempotent).
+
+    JupyterHub has no hook for spawners to add handlers; it builds its handler list after it
+    has imported the spawner class, so registering at import of :mod:`jobspawner.spawner`
+    is in time (the same approach batchspawner takes).
+    """
+    from jupyterhub import apihandlers
+
+    entry = (API_PATH, PortReportHandler)
+    if entry not in apihandlers.default_handlers:
+        apihandlers.default_handlers.append(entry)

@@ -1,0 +1,105 @@
+"""``jobspawner-singleuser``: jupyterhub-singleuser that binds a port the OS gives it.
+
+Run inside the job instead of ``jupyterhub-singleuser``. The server binds port 0 and keeps
+that socket (no probe-then-release race), then reports the bound port to the hub with its
+own API token before it serves. The hub accepts the report only while this server's start is
+pending (see :mod:`jobspawner.handshake`).
+
+Environment: the usual ``JUPYTERHUB_*`` variables, plus optionally
+``JOBSPAWNER_SERVER_HOST`` (the name or address to report; default: this host's name).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import ssl
+import sys
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from typing import Any
+
+REPORT_TIMEOUT = 120.0
+
+
+def report_url() -> str:
+    api = os.environ["JUPYTERHUB_API_URL"].rstrip("/")
+    user = urllib.parse.quote(os.environ["JUPYTERHUB_USER"], safe="")
+    server = urllib.parse.quote(os.environ.get("JUPYTERHUB_SERVER_NAME", ""), safe="")
+    return f"{api}/jobspawner/port/{user}" + (f"/{server}" if server else "")
+
+
+def _ssl_context() -> ssl.SSLContext | None:
+    ca = os.environ.get("JUPYTERHUB_SSL_CLIENT_CA")
+    if not ca:
+        return None
+    ctx = ssl.create_default_context(cafile=ca)
+    cert, key = os.environ.get("JUPYTERHUB_SSL_CERTFILE"), os.environ.get("JUPYTERHUB_SSL_KEYFILE")
+    if cert:
+        ctx.load_cert_chain(cert, key)
+    return ctx
+
+
+def report_port(port: int, host: str | None = None, timeout: float = REPORT_TIMEOUT) -> None:
+    """POST the bound port to the hub; retry while the hub is unreachable, fail on refusal."""
+    host = host or os.environ.get("JOBSPAWNER_SERVER_HOST") or socket.gethostname()
+    body = json.dumps({"host": host, "port": port}).encode()
+    request = urllib.request.Request(
+        report_url(),
+        data=body,
+        method="POST",
+        headers={
+            "Authorization": f"token {os.environ['JUPYTERHUB_API_TOKEN']}",
+            "Content-Type": "application/json",
+        },
+    )
+    deadline = time.monotonic() + timeout
+    delay = 0.2
+    while True:
+        try:
+            with urllib.request.urlopen(request, timeout=10, context=_ssl_context()):
+                return
+        except urllib.error.HTTPError as e:
+            detail = e.read().decode(errors="replace")
+            raise SystemExit(f"jobspawner: the hub refused the port report ({e.code}): {detail}")
+        except (urllib.error.URLError, OSError) as e:
+            if time.monotonic() > deadline:
+                raise SystemExit(f"jobspawner: could not reach the hub at {report_url()}: {e}")
+            time.sleep(delay)
+            delay = min(delay * 2, 5.0)
+
+
+def main(argv: list[str] | None = None) -> Any:
+    from jupyter_server.serverapp import ServerApp
+    from jupyterhub.singleuser.extension import JupyterHubSingleUser
+    from tornado.netutil import bind_sockets
+
+    class HandshakeServerApp(ServerApp):  # type: ignore[misc]
+        """A ServerApp that binds port 0 itself and reports the port it got."""
+
+        def _find_http_port(self) -> None:
+            return None  # no probe-and-release: the real bind below asks the OS
+
+        def _bind_http_server_tcp(self) -> bool:
+            sockets = bind_sockets(0, self.ip or None)
+            self.http_server.add_sockets(sockets)
+            self.port = sockets[0].getsockname()[1]
+            self.log.info("jobspawner: bound port %s; reporting it to the hub", self.port)
+            report_port(self.port)
+            return True
+
+    class JobSpawnerSingleUser(JupyterHubSingleUser):  # type: ignore[misc]
+        serverapp_class = HandshakeServerApp
+
+        @classmethod
+        def get_extension_package(cls) -> str:
+            return "jupyterhub"
+
+    return JobSpawnerSingleUser.launch_instance(argv)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

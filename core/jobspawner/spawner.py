@@ -1,0 +1,602 @@
+"""``JobSpawner``: the JupyterHub spawner lifecycle on top of a backend's hooks.
+
+start: render the script, submit, persist the job id at once, follow the job until it runs
+and its server reports its port, fail fast when the job dies. stop: cancel and confirm.
+poll: one batched status query per round for all spawners (:mod:`jobspawner.poller`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import pwd
+import re
+import secrets
+import shlex
+import time
+from collections.abc import AsyncIterator, Mapping
+from typing import Any, ClassVar
+
+from jupyterhub.spawner import SpawnException, Spawner
+from traitlets import (
+    Any as AnyTrait,
+)
+from traitlets import (
+    Dict,
+    Enum,
+    Float,
+    Integer,
+    List,
+    Unicode,
+    Union,
+    default,
+)
+
+from . import handshake
+from .backend import Backend, BackendError, load_backend
+from .commands import CommandError, CommandRunner
+from .context import BackendContext
+from .jobspec import JobSpec
+from .poller import StatusPoller
+from .resources import FIELDS, ResourceError, normalise
+from .status import JobState, JobStatus
+from .templates import TemplateError
+
+STATE_VERSION = 1
+_USERNAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.@+-]{0,63}$")
+_SERVER_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}$")
+_JOBNAME_UNSAFE = re.compile(r"[^A-Za-z0-9_.-]")
+
+handshake.register()
+
+
+def _req(kind: str, help_text: str) -> Any:
+    if kind == "int":
+        return Integer(None, allow_none=True, config=True, help=help_text)
+    return Unicode("", config=True, help=help_text)
+
+
+class JobSpawner(Spawner):  # type: ignore[misc]
+    """Start each single-user server as a batch job through a scheduler backend."""
+
+    # --- backend selection ---------------------------------------------------------------
+    backend = Unicode(
+        "local",
+        config=True,
+        help="""Name of the scheduler backend (an entry point in `jobspawner.backends`).
+
+        `local` (built in) runs jobs as local processes; install `jobspawner-slurm`,
+        `jobspawner-torque` (torque, pbspro, moab), `jobspawner-lsf`, `jobspawner-condor` or
+        `jobspawner-sge` for a scheduler. `jobspawner plugins` lists what is installed.""",
+    )
+    plugins = List(
+        Unicode(),
+        config=True,
+        help="""Site plugin modules whose hook implementations override or wrap the
+        backend's, e.g. `["mysite.jobspawner_hooks"]`.""",
+    )
+    backend_options = Dict(
+        config=True,
+        help="""Options for the backend (command paths, scheduler knobs); see the backend's
+        documentation.""",
+    )
+
+    # --- running commands ----------------------------------------------------------------
+    exec_prefix = Union(
+        [List(Unicode()), Unicode()],
+        default_value=[],
+        config=True,
+        help="""Prefix for every scheduler command, run as the user. `{username}` is
+        replaced, e.g. `sudo -E -u {username}` or `["runuser", "-u", "{username}", "--"]`.
+        Empty: commands run as the hub's user.""",
+    )
+    status_exec_prefix = Union(
+        [List(Unicode()), Unicode()],
+        default_value=None,
+        allow_none=True,
+        config=True,
+        help="""Prefix for status queries. None: same as `exec_prefix`. Set to "" to query
+        as the hub's user, so that one query per round covers every user's jobs.""",
+    )
+    command_timeout = Float(
+        60.0, config=True, help="Seconds before a scheduler command is killed and reported."
+    )
+
+    # --- the job script --------------------------------------------------------------------
+    batch_script = Unicode(
+        "",
+        config=True,
+        help="""Jinja2 template of the job script, replacing the backend's default. Rendered
+        in a sandbox; unknown variables are errors. Quote values with the `quote` filter.""",
+    )
+    template_vars = Dict(
+        config=True, help="Extra variables for the job-script template (site-specific)."
+    )
+    prologue = Unicode("", config=True, help="Shell lines run in the job before the server.")
+    epilogue = Unicode("", config=True, help="Shell lines run in the job after the server.")
+    workdir = Unicode(
+        "{homedir}", config=True, help="Working folder of the job ({homedir}, {username})."
+    )
+    log_dir = Unicode(
+        "{homedir}/.jobspawner/logs",
+        config=True,
+        help="Folder of the jobs' output files ({homedir}, {username}); created if missing.",
+    )
+    job_name_template = Unicode(
+        "jupyter-{username}{server_suffix}",
+        config=True,
+        help="Job name ({username}, {server_name}, {server_suffix} = '-<server name>' or '').",
+    )
+    log_tail_lines = Integer(
+        30, config=True, help="Lines of the job's output shown when a spawn fails."
+    )
+
+    # --- resources ------------------------------------------------------------------------
+    req_queue = _req("str", "Queue or partition.")
+    req_account = _req("str", "Account or project to charge.")
+    req_qos = _req("str", "Quality of service (Slurm).")
+    req_reservation = _req("str", "Reservation name.")
+    req_runtime = _req("str", "Wall-clock limit, e.g. 01:00:00, 1-00:00:00, 90m, 8h.")
+    req_memory = _req("str", "Memory, e.g. 4G, 512M.")
+    req_cpus = _req("int", "CPU cores.")
+    req_gpus = _req("int", "GPUs.")
+    req_gpu_type = _req("str", "GPU model (for schedulers that take one).")
+    req_nodes = _req("int", "Nodes.")
+    req_constraint = _req("str", "Node features/constraint expression.")
+    req_cluster = _req("str", "Cluster (Slurm multi-cluster -M).")
+    req_scheduler_server = _req("str", "Scheduler server (PBS queue@server).")
+    req_disk = _req("str", "Scratch disk, e.g. 10G (HTCondor request_disk).")
+    user_options_allowed = List(
+        Unicode(),
+        config=True,
+        help=f"""Resources a user may choose through user options (the spawn form or the REST
+        API), from: {", ".join(FIELDS)}. Each value is validated; anything else is refused.""",
+    )
+
+    # --- timing ---------------------------------------------------------------------------
+    startup_poll_interval = Float(
+        1.0, config=True, help="Seconds between status checks while a server starts."
+    )
+    host_source = Enum(
+        ["scheduler", "server"],
+        "scheduler",
+        config=True,
+        help="""Where the hub takes the host to connect to: the scheduler's execution host
+        (through the `get_host` hook) or the host name the server reports.""",
+    )
+
+    # --- state ----------------------------------------------------------------------------
+    job_id = Unicode("", help="The current job's id (persisted).")
+    job_output = Unicode("", help="The current job's output file (persisted).")
+    unconfirmed_cancels = List(Unicode(), help="Jobs whose cancel was not confirmed yet.")
+    _port_future = AnyTrait(None, allow_none=True)
+
+    _backends: ClassVar[dict[tuple[str, tuple[str, ...]], Backend]] = {}
+    _pollers: ClassVar[dict[str, StatusPoller]] = {}
+
+    # --- defaults that differ from Spawner's ----------------------------------------------
+    @default("cmd")
+    def _default_cmd(self) -> list[str]:
+        return ["jobspawner-singleuser"]
+
+    @default("ip")
+    def _default_ip(self) -> str:
+        return "0.0.0.0"
+
+    @default("env_keep")
+    def _default_env_keep(self) -> list[str]:
+        return ["LANG", "LC_ALL"]  # the hub's PATH means nothing on a compute node
+
+    @default("apply_user_options")
+    def _default_apply_user_options(self) -> Any:
+        return JobSpawner._apply_resource_options
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._events: list[dict[str, Any]] = []
+        self._new_event = asyncio.Event()
+        self._starting = False
+        self._user_resources: dict[str, Any] = {}
+
+    # --- backend and commands ---------------------------------------------------------------
+    def load(self) -> Backend:
+        """The selected backend (loaded once per process per backend/plugins)."""
+        key = (self.backend, tuple(self.plugins))
+        backend = self._backends.get(key)
+        if backend is None:
+            backend = load_backend(self.backend, self.plugins)
+            self._backends[key] = backend
+        return backend
+
+    def _prefix(self, prefix: list[str] | str | None) -> list[str]:
+        parts = shlex.split(prefix) if isinstance(prefix, str) else list(prefix or [])
+        username = self.user.name
+        if parts and not _USERNAME.match(username):
+            raise SpawnException(
+                f"User name {username!r} cannot be passed to the exec_prefix safely",
+                reason="username",
+            )
+        try:
+            return [p.format(username=username) for p in parts]
+        except (KeyError, IndexError, ValueError) as e:
+            raise SpawnException(
+                f"c.JobSpawner.exec_prefix {parts!r} has a placeholder other than "
+                f"{{username}}: {e}",
+                reason="config",
+            ) from e
+
+    def _query_prefix(self) -> list[str]:
+        if self.status_exec_prefix is None:
+            return self._prefix(self.exec_prefix)
+        return self._prefix(self.status_exec_prefix)
+
+    def context(self) -> BackendContext:
+        backend = self.load()
+        return BackendContext(
+            backend=backend,
+            runner=CommandRunner(self._prefix(self.exec_prefix), timeout=self.command_timeout),
+            query_runner=CommandRunner(self._query_prefix(), timeout=self.command_timeout),
+            options=dict(self.backend_options),
+            username=self.user.name,
+        )
+
+    def poller(self) -> StatusPoller:
+        """The poller shared by every spawner with the same backend and query prefix."""
+        key = json.dumps(
+            [self.backend, self.plugins, self._query_prefix(), self.backend_options],
+            sort_keys=True,
+            default=str,
+        )
+        poller = self._pollers.get(key)
+        if poller is None:
+            ctx = self.context()
+            ctx.runner = ctx.query_runner  # a shared poller acts as nobody in particular
+            backend = ctx.backend
+
+            async def query(ids: Any) -> Mapping[str, JobStatus]:
+                return await backend.query_status(ctx, ids)
+
+            poller = StatusPoller(query)
+            self._pollers[key] = poller
+        return poller
+
+    # --- user options -----------------------------------------------------------------------
+    @staticmethod
+    def _apply_resource_options(spawner: JobSpawner, user_options: Mapping[str, Any]) -> None:
+        """Default `apply_user_options`: validate the resources users may choose."""
+        chosen: dict[str, Any] = {}
+        for key, value in (user_options or {}).items():
+            if key not in spawner.user_options_allowed:
+                allowed = ", ".join(spawner.user_options_allowed) or "none"
+                raise SpawnException(
+                    f"Option {key!r} cannot be chosen here (allowed: {allowed})",
+                    reason="user_options",
+                    status_code=400,
+                )
+            try:
+                normalise({key: value}, label="{}")
+            except ResourceError as e:
+                raise SpawnException(str(e), reason="user_options", status_code=400) from e
+            chosen[key] = value
+        spawner._user_resources = chosen
+
+    # --- building the job -------------------------------------------------------------------
+    def _homedir(self) -> str:
+        try:
+            return pwd.getpwnam(self.user.name).pw_dir
+        except KeyError:
+            return f"/home/{self.user.name}"
+
+    def job_name(self) -> str:
+        suffix = f"-{self.name}" if self.name else ""
+        name = self.job_name_template.format(
+            username=self.user.name, server_name=self.name, server_suffix=suffix
+        )
+        return _JOBNAME_UNSAFE.sub("_", name)[:128]
+
+    def resources(self) -> dict[str, Any]:
+        """Validated resources: config traits, overridden by the user's chosen options."""
+        values = {key: getattr(self, f"req_{key}") for key in FIELDS}
+        try:
+            out = normalise(values)
+            if self._user_resources:
+                chosen = normalise(self._user_resources, label="{}")
+                out.update({k: v for k, v in chosen.items() if v is not None})
+        except ResourceError as e:
+            raise SpawnException(f"Invalid resource request: {e}", reason="resources") from e
+        return out
+
+    def build_spec(self) -> JobSpec:
+        if self.name and not _SERVER_NAME.match(self.name):
+            raise SpawnException(f"Invalid server name {self.name!r}", reason="server_name")
+        homedir = self._homedir()
+        fmt = {"homedir": homedir, "username": self.user.name}
+        job_name = self.job_name()
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        output_file = os.path.join(
+            self.log_dir.format(**fmt), f"{job_name}.{stamp}.{secrets.token_hex(3)}.log"
+        )
+        workdir = self.workdir.format(**fmt)
+        command = [*self.cmd, *self.get_args()]
+        env = {k: str(v) for k, v in self.get_env().items()}
+        variables: dict[str, Any] = {
+            **self.template_vars,
+            **self.resources(),
+            "job_name": job_name,
+            "username": self.user.name,
+            "server_name": self.name,
+            "homedir": homedir,
+            "output_file": output_file,
+            "workdir": workdir,
+            "command": command,
+            "env": env,
+            "prologue": self.prologue,
+            "epilogue": self.epilogue,
+            "opts": dict(self.backend_options),
+        }
+        return JobSpec(
+            username=self.user.name,
+            server_name=self.name,
+            job_name=job_name,
+            output_file=output_file,
+            workdir=workdir,
+            command=tuple(command),
+            env=env,
+            variables=variables,
+            options=dict(self.backend_options),
+        )
+
+    def render(self, spec: JobSpec) -> str:
+        backend = self.load()
+        template = self.batch_script or backend.script_template(spec)
+        if not template:
+            raise SpawnException(
+                f'The backend "{backend.name}" has no default job script: set '
+                "c.JobSpawner.batch_script",
+                reason="config",
+            )
+        try:
+            return backend.render_script(spec, template)
+        except TemplateError as e:
+            source = "c.JobSpawner.batch_script" if self.batch_script else "the backend template"
+            self.log.error("Job script template error in %s: %s", source, e)
+            raise SpawnException(
+                f"The job script could not be rendered ({source}): {e}", reason="template"
+            ) from e
+
+    # --- progress -------------------------------------------------------------------------
+    def _emit(self, message: str, progress: int) -> None:
+        if self._events and self._events[-1]["message"] == message:
+            return
+        self.log.info("%s: %s", self._log_name, message)
+        self._events.append({"progress": progress, "message": message})
+        self._new_event.set()
+
+    async def progress(self) -> AsyncIterator[dict[str, Any]]:
+        sent = 0
+        while True:
+            while sent < len(self._events):
+                yield self._events[sent]
+                sent += 1
+            if not self._starting:
+                return
+            self._new_event.clear()
+            try:
+                await asyncio.wait_for(self._new_event.wait(), timeout=1.0)
+            except asyncio.TimeoutError:
+                pass
+
+    # --- the port handshake ---------------------------------------------------------------
+    def awaiting_port(self) -> bool:
+        future = self._port_future
+        return bool(self._starting and future is not None and not future.done())
+
+    def port_reported(self, host: str, port: int) -> None:
+        """Called by the handshake handler after it checked token, state and types."""
+        if self.awaiting_port():
+            self._port_future.set_result((host, port))
+
+    # --- lifecycle ------------------------------------------------------------------------
+    def _persist_state(self) -> None:
+        """Write the state to the hub database now (not only after start returns)."""
+        orm_spawner = self.orm_spawner
+        if orm_spawner is None:
+            return
+        from sqlalchemy import inspect
+
+        session = inspect(orm_spawner).session
+        if session is None:
+            return
+        orm_spawner.state = self.get_state()
+        session.commit()
+
+    async def start(self) -> str:
+        self._events = []
+        self._starting = True
+        try:
+            return await self._start()
+        finally:
+            self._starting = False
+            self._new_event.set()
+
+    async def _start(self) -> str:
+        try:
+            backend = self.load()
+            ctx = self.context()
+        except BackendError as e:
+            self.log.error("jobspawner backend error: %s", e)
+            raise SpawnException(str(e), reason="backend") from e
+        await self._retry_unconfirmed_cancels(ctx)
+        spec = self.build_spec()
+        script = self.render(spec)
+        self._port_future = asyncio.get_running_loop().create_future()
+        try:
+            job_id = await backend.submit(ctx, spec, script)
+        except CommandError as e:
+            self.log.error("Submitting %s failed: %s", self._log_name, e)
+            raise SpawnException(f"Submitting the job failed: {e}", reason="submit") from e
+        self.job_id, self.job_output = job_id, spec.output_file
+        self._persist_state()
+        self._emit(f"Submitted as {backend.name} job {job_id}.", 10)
+        try:
+            host, port = await self._wait_until_ready(backend, ctx)
+        except BaseException:
+            await asyncio.shield(self._cancel_after_failed_start(ctx))
+            raise
+        self._emit(f"The notebook server is listening on {host}:{port}; connecting.", 90)
+        return f"http://{host}:{port}"
+
+    async def _wait_until_ready(self, backend: Backend, ctx: BackendContext) -> tuple[str, int]:
+        poller = self.poller()
+        scheduler_host: str | None = None
+        future = self._port_future
+        while not future.done():
+            status = await poller.status(self.job_id)
+            if status.state.finished:
+                raise await self._job_ended(backend, ctx, status)
+            if status.state is JobState.RUNNING:
+                scheduler_host = backend.get_host(status, ctx.options) or scheduler_host
+            progress = {JobState.RUNNING: 60, JobState.UNKNOWN: 20}.get(status.state, 30)
+            self._emit(backend.describe_status(status), progress)
+            await asyncio.wait([future], timeout=self.startup_poll_interval)
+        reported_host, port = future.result()
+        if self.host_source == "server" or not scheduler_host:
+            return reported_host, port
+        return scheduler_host, port
+
+    async def _job_ended(
+        self, backend: Backend, ctx: BackendContext, status: JobStatus
+    ) -> SpawnException:
+        """The error for a job that ended before its server reported: state + log tail."""
+        job_id = self.job_id
+        self.job_id = ""
+        self._persist_state()
+        try:
+            tail = await backend.read_log(ctx, self.job_output, self.log_tail_lines)
+        except Exception as e:  # the message matters more than the log
+            tail = f"(could not read {self.job_output}: {e})"
+        code = f", exit code {status.exit_code}" if status.exit_code is not None else ""
+        reason = f": {status.reason}" if status.reason else ""
+        message = (
+            f"Job {job_id} ended before the notebook server started "
+            f"({status.state.value}{code}{reason})."
+        )
+        if tail.strip():
+            message += f"\nLast lines of {self.job_output}:\n{tail.rstrip()}"
+        else:
+            message += f"\nIts output file {self.job_output} is empty or unreadable."
+        return SpawnException(message, reason="job_ended")
+
+    async def _cancel_after_failed_start(self, ctx: BackendContext) -> None:
+        if not self.job_id:
+            return
+        self._emit(f"Cancelling job {self.job_id}.", 95)
+        await self._cancel(ctx, self.job_id)
+
+    async def _cancel(self, ctx: BackendContext, job_id: str) -> None:
+        """Cancel and confirm; a job whose cancel is not confirmed is kept in the state."""
+        try:
+            await ctx.backend.cancel(ctx, [job_id])
+        except (CommandError, BackendError) as e:
+            self.log.error("Could not confirm the cancel of job %s: %s", job_id, e)
+            if job_id not in self.unconfirmed_cancels:
+                self.unconfirmed_cancels = [*self.unconfirmed_cancels, job_id]
+            self.job_id = ""
+            self._persist_state()
+            raise
+        self.poller().forget(job_id)
+        if self.job_id == job_id:
+            self.job_id = ""
+        self._persist_state()
+
+    async def _retry_unconfirmed_cancels(self, ctx: BackendContext) -> None:
+        for job_id in list(self.unconfirmed_cancels):
+            try:
+                await ctx.backend.cancel(ctx, [job_id])
+            except (CommandError, BackendError) as e:
+                self.log.warning("Job %s still not confirmed cancelled: %s", job_id, e)
+                continue
+            self.unconfirmed_cancels = [j for j in self.unconfirmed_cancels if j != job_id]
+
+    async def poll(self) -> int | None:
+        """None while the job exists (pending, held, running, suspended, or unknown because
+        the scheduler did not answer); an exit status once it has ended."""
+        if not self.job_id:
+            return 0
+        status = await self.poller().status(self.job_id, max_age=1.0)
+        if not status.state.finished:
+            return None
+        self.log.info("%s: job %s has ended (%s)", self._log_name, self.job_id, status.state.value)
+        if status.exit_code is not None:
+            return status.exit_code
+        return 0 if status.state is JobState.DONE else 1
+
+    async def stop(self, now: bool = False) -> None:
+        if not self.job_id:
+            return
+        await self._cancel(self.context(), self.job_id)
+
+    # --- state ----------------------------------------------------------------------------
+    def get_state(self) -> dict[str, Any]:
+        state: dict[str, Any] = super().get_state()
+        state["version"] = STATE_VERSION
+        if self.job_id:
+            state.update(job_id=self.job_id, job_output=self.job_output, backend=self.backend)
+        if self.unconfirmed_cancels:
+            state["unconfirmed_cancels"] = list(self.unconfirmed_cancels)
+        return state
+
+    def load_state(self, state: dict[str, Any]) -> None:
+        super().load_state(state)
+        version = state.get("version", 0)
+        if version > STATE_VERSION:
+            self.log.warning(
+                "%s: state version %s is newer than this jobspawner understands (%s)",
+                self._log_name,
+                version,
+                STATE_VERSION,
+            )
+        # version 0 (no version) had only job_id, which reads the same
+        self.job_id = str(state.get("job_id") or "")
+        self.job_output = str(state.get("job_output") or "")
+        self.unconfirmed_cancels = [str(j) for j in state.get("unconfirmed_cancels", [])]
+        if state.get("backend") and state["backend"] != self.backend and self.job_id:
+            self.log.warning(
+                "%s: job %s was submitted with backend %r, now %r",
+                self._log_name,
+                self.job_id,
+                state["backend"],
+                self.backend,
+            )
+
+    def clear_state(self) -> None:
+        super().clear_state()
+        self.job_id = ""
+        self.job_output = ""
+        # unconfirmed cancels survive: they are retried at the next start
+
+
+def check_hub_config() -> None:
+    """Load the configured backend while JupyterHub starts, so a wrong name or a broken
+    plugin stops the hub with a clear error instead of failing the first spawn.
+
+    JupyterHub imports the spawner class after reading its config and before it listens;
+    outside a running hub (tests, tools) this does nothing.
+    """
+    try:
+        from jupyterhub.app import JupyterHub
+    except ImportError:  # pragma: no cover
+        return
+    if not JupyterHub.initialized():
+        return
+    config = JupyterHub.instance().config
+    section = config["JobSpawner"] if "JobSpawner" in config else {}
+    name = section.get("backend", "local")
+    plugins = section.get("plugins", [])
+    if isinstance(name, str) and isinstance(plugins, (list, tuple)):
+        backend = load_backend(name, list(plugins))
+        JobSpawner._backends[(name, tuple(plugins))] = backend
+
+
+check_hub_config()

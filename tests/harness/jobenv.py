@@ -1,0 +1,68 @@
+"""The Python environment jobs run in: built from Debian's /usr/bin/python3, readable by all.
+
+Jobs run as the test users, who cannot read a Python under /root (mode 700), so the hub's
+own environment is no use to them. This builds ``/opt/jobspawner-tests/jobenv`` (override
+with ``JOBSPAWNER_TEST_JOBENV``) with JupyterHub, jupyter_server and a *copy* (not an
+editable install) of the core, and rebuilds the core part when its sources change.
+Concurrent test processes share it under a file lock.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+BASE_PYTHON = "/usr/bin/python3"
+JUPYTERHUB_PIN = "jupyterhub==6.1.1"
+
+
+def jobenv_dir() -> Path:
+    return Path(os.environ.get("JOBSPAWNER_TEST_JOBENV", "/opt/jobspawner-tests/jobenv"))
+
+
+def _core_hash() -> str:
+    digest = hashlib.sha256()
+    for path in sorted((ROOT / "core" / "jobspawner").rglob("*.py")):
+        digest.update(path.relative_to(ROOT).as_posix().encode())
+        digest.update(path.read_bytes())
+    digest.update((ROOT / "pyproject.toml").read_bytes())
+    return digest.hexdigest()
+
+
+def _run(*argv: str) -> None:
+    proc = subprocess.run(argv, capture_output=True, text=True)
+    if proc.returncode:
+        raise RuntimeError(f"{' '.join(argv)} failed ({proc.returncode}):\n{proc.stderr[-3000:]}")
+
+
+def ensure_jobenv() -> Path:
+    """Build or refresh the job environment; return its folder."""
+    env = jobenv_dir()
+    env.parent.mkdir(parents=True, exist_ok=True)
+    os.chmod(env.parent, 0o755)
+    with open(env.parent / ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        python = env / "bin" / "python"
+        if not python.exists():
+            if not os.path.exists(BASE_PYTHON):
+                raise RuntimeError(f"{BASE_PYTHON} is missing: install Debian's python3-venv")
+            _run(BASE_PYTHON, "-m", "venv", str(env))
+            _run(str(python), "-m", "pip", "install", "-q", JUPYTERHUB_PIN, "jupyter_server", "pluggy", "jinja2", "importlib-metadata")
+        stamp = env / ".core-hash"
+        wanted = _core_hash()
+        if not stamp.exists() or stamp.read_text() != wanted:
+            _run(str(python), "-m", "pip", "install", "-q", "--no-deps", "--force-reinstall",
+                 str(ROOT))
+            stamp.write_text(wanted)
+        subprocess.run(["chmod", "-R", "a+rX", str(env)], check=True)
+    return env
+
+
+if __name__ == "__main__":
+    print(ensure_jobenv())
+    sys.exit(0)
