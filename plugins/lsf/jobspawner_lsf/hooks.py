@@ -1,0 +1,134 @@
+"""The LSF backend's hook implementations (entry point ``lsf`` in ``jobspawner.backends``).
+
+Pure hooks only: the core runs the commands (as the user, through its exec prefix) and
+these functions build them and read their output.
+
+Backend options (``c.JobSpawner.backend_options``):
+
+``bsub``, ``bjobs``, ``bkill``, ``bqueues``, ``bparams``, ``bacct``
+    Paths of the LSF commands (default: the bare names, looked up on PATH).
+``bjobs_json``
+    ``True`` (default): one ``bjobs -o "..." -json`` call for all jobs (LSF >= 10.1.0.2).
+    ``False``: ``bjobs -noheader -o "... delimiter='|'"`` for older LSF.
+``history``
+    ``True`` (default): ask ``bacct`` how jobs ended that ``bjobs`` no longer lists
+    (after ``CLEAN_PERIOD``). ``False`` skips it (bacct reads the whole accounting file,
+    which can be slow on big clusters); such jobs are then reported as vanished.
+``memory_unit``, ``memory_suffix``, ``memory_per_slot``
+    How memory is written in the job script; see :mod:`jobspawner_lsf.templates`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from jobspawner import (
+    Command,
+    CommandError,
+    CommandResult,
+    JobSpec,
+    JobState,
+    JobStatus,
+    QueueInfo,
+    hookimpl,
+)
+from jobspawner.defaults import describe_generic
+
+from . import parsers
+from .describe import describe_reason
+from .templates import TEMPLATE
+
+
+def _tool(options: Mapping[str, Any], name: str) -> str:
+    return str(options.get(name) or name)
+
+
+def _flag(options: Mapping[str, Any], name: str, default: bool) -> bool:
+    value = options.get(name, default)
+    if isinstance(value, str):
+        return value.strip().lower() not in ("", "0", "false", "no", "off")
+    return bool(value)
+
+
+@hookimpl
+def script_template() -> str:
+    return TEMPLATE
+
+
+@hookimpl
+def submit_command(spec: JobSpec, script: str) -> Command:
+    # like `bsub < script`: bsub reads the #BSUB directives from the script on stdin
+    return Command([_tool(spec.options, "bsub")], stdin=script)
+
+
+@hookimpl
+def parse_submit(result: CommandResult) -> str:
+    return parsers.parse_submit(result)
+
+
+@hookimpl
+def status_command(job_ids: Sequence[str], options: Mapping[str, Any]) -> Command:
+    fields = " ".join(parsers.STATUS_FIELDS)
+    bjobs = _tool(options, "bjobs")
+    if _flag(options, "bjobs_json", True):
+        return Command([bjobs, "-a", "-u", "all", "-o", fields, "-json", *job_ids])
+    spec = f"{fields} delimiter='{parsers.DELIMITER}'"
+    return Command([bjobs, "-a", "-u", "all", "-noheader", "-o", spec, *job_ids])
+
+
+@hookimpl
+def parse_status(
+    job_ids: Sequence[str], result: CommandResult, options: Mapping[str, Any]
+) -> dict[str, JobStatus]:
+    return parsers.parse_bjobs(job_ids, result, use_json=_flag(options, "bjobs_json", True))
+
+
+@hookimpl
+def history_command(job_ids: Sequence[str], options: Mapping[str, Any]) -> Command | None:
+    if not _flag(options, "history", True) or not job_ids:
+        return None
+    return Command([_tool(options, "bacct"), *job_ids])
+
+
+@hookimpl
+def parse_history(job_ids: Sequence[str], result: CommandResult) -> dict[str, JobStatus]:
+    if not result.ok and "Total number" not in result.stdout:
+        return {}
+    return parsers.parse_bacct_summary(job_ids, result.stdout)
+
+
+@hookimpl
+def describe_status(status: JobStatus) -> str | None:
+    if status.state in (JobState.PENDING, JobState.HELD, JobState.SUSPENDED):
+        return describe_generic(status, describe_reason(status.reason))
+    if status.state is JobState.UNKNOWN and status.native_state == "UNKWN":
+        return (
+            "LSF has lost contact with the host of your job; it may still be running. "
+            "Waiting for LSF to reconnect."
+        )
+    return None  # the core's generic sentence
+
+
+@hookimpl
+def cancel_command(job_ids: Sequence[str], options: Mapping[str, Any]) -> Command:
+    return Command([_tool(options, "bkill"), *job_ids])
+
+
+@hookimpl
+def resources_commands(options: Mapping[str, Any]) -> list[Command]:
+    return [Command([_tool(options, "bqueues"), "-l"]), Command([_tool(options, "bparams")])]
+
+
+@hookimpl
+def parse_resources(
+    results: Sequence[CommandResult], options: Mapping[str, Any]
+) -> list[QueueInfo]:
+    if not results:
+        return []
+    unit = str(options.get("memory_unit") or "MB")
+    if not results[0].ok and "QUEUE:" not in results[0].stdout:
+        raise CommandError.from_result(results[0], problem="did not list any queue")
+    queues = parsers.parse_bqueues_long(results[0].stdout, memory_unit=unit)
+    defaults = parsers.parse_default_queues(results[1].stdout) if len(results) > 1 else []
+    return parsers.mark_defaults(queues, defaults)

@@ -1,0 +1,1091 @@
+#!/usr/bin/python3
+"""A CLI-faithful emulator of IBM Spectrum LSF for tests: ``bsub``, ``bjobs``, ``bkill``,
+``bqueues``, ``bparams`` and ``bacct`` on one host, standard library only.
+
+The executables in ``bin/`` are symbolic links to this file; the program name selects the
+command. There is no daemon:
+
+* the queue is a JSON file in the spool folder (``$LSF_EMU_SPOOL``, default
+  ``/tmp/lsf-emulator``, mode 1777), read and written under an exclusive ``fcntl`` lock, so
+  concurrent commands by several users are safe;
+* pending jobs are dispatched lazily, at every command and whenever a job ends, as long as
+  the host's slots (``slots`` in ``config.json``) and the queue's ``MAX`` allow. A job is
+  started only by a process of its owner (or root), so it runs as the user who submitted it;
+* each running job has a small supervisor process (``sbatchd``) that runs the script in its
+  own process group, enforces the run limit (``-W``: SIGUSR2, then SIGKILL; exit code 140),
+  delivers ``bkill`` (SIGINT, SIGTERM, SIGKILL after ``terminate_grace`` seconds) and records
+  the exit status, CPU time and finish time;
+* finished jobs are listed for ``clean_period`` seconds, then ``bjobs`` says
+  ``Job <N> is not found`` while ``bacct`` still knows them.
+
+Output formats follow the real tools (see tests/lsf/test_emulator_formats.py, which checks
+them against verbatim LSF output).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import fcntl
+import json
+import os
+import pwd
+import re
+import shlex
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+SPOOL_ENV = "LSF_EMU_SPOOL"
+DEFAULT_SPOOL = "/tmp/lsf-emulator"
+WAIT_LINE = "LSF is processing your request. Please wait ..."
+
+DEFAULT_CONFIG: dict = {
+    "cluster": "emulated",
+    "host": None,  # default: the short host name
+    "slots": 4,
+    "clean_period": 3600,
+    "terminate_grace": 10,
+    "dispatch_delay": 0,
+    # where -json puts unknown ids: "record" ({"ERROR": ...} in RECORDS) or "stderr"
+    "json_not_found": "record",
+    "queues": [
+        {
+            "name": "normal",
+            "default": True,
+            "priority": 30,
+            "description": "For normal low priority jobs, running only if hosts are lightly "
+            "loaded.  This is the default queue.",
+            "max": None,
+            "default_runlimit_min": None,
+            "max_runlimit_min": 720,
+            "memlimit": None,
+        },
+        {
+            "name": "short",
+            "default": False,
+            "priority": 40,
+            "description": "Jobs of up to one hour.",
+            "max": None,
+            "default_runlimit_min": 30,
+            "max_runlimit_min": 60,
+            "memlimit": "8 G",
+        },
+    ],
+}
+
+ACTIVE = ("PEND", "PSUSP", "RUN", "USUSP", "SSUSP")
+RUNNING = ("RUN", "USUSP", "SSUSP")
+FINISHED = ("DONE", "EXIT")
+
+REASON_NEW = "New job is waiting for scheduling"
+REASON_SLOTS = "Not enough job slot(s)"
+REASON_QUEUE_FULL = "The queue has reached its job slot limit"
+REASON_QUEUE_INACTIVE = "The queue is inactivated by the administrator"
+REASON_HELD = "The job was suspended by the user while pending"
+
+MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+
+
+# --- spool, config, state -----------------------------------------------------------------------
+
+
+def spool_dir() -> str:
+    path = os.environ.get(SPOOL_ENV) or DEFAULT_SPOOL
+    for folder in (path, os.path.join(path, "jobs")):
+        try:
+            os.mkdir(folder, 0o1777)
+            os.chmod(folder, 0o1777)  # not subject to the umask
+        except FileExistsError:
+            pass
+    return path
+
+
+def load_config(spool: str) -> dict:
+    config = json.loads(json.dumps(DEFAULT_CONFIG))
+    with contextlib.suppress(FileNotFoundError), open(os.path.join(spool, "config.json")) as f:
+        config.update(json.load(f))
+    if not config.get("host"):
+        config["host"] = socket.gethostname().split(".")[0]
+    return config
+
+
+def write_config(spool: str, **settings: object) -> None:
+    """Write ``config.json`` in ``spool`` (for tests and admins): defaults plus ``settings``."""
+    os.makedirs(spool, exist_ok=True)
+    os.chmod(spool, 0o1777)
+    config = {**DEFAULT_CONFIG, **settings}
+    path = os.path.join(spool, "config.json")
+    with open(path, "w") as f:
+        json.dump(config, f, indent=1)
+    os.chmod(path, 0o644)
+
+
+def _open_shared(path: str) -> int:
+    """Open (creating if needed) a file every user may read and write, without O_CREAT on a
+    file someone else owns (sticky folder)."""
+    while True:
+        try:
+            return os.open(path, os.O_RDWR)
+        except FileNotFoundError:
+            pass
+        try:
+            fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o666)
+            os.fchmod(fd, 0o666)
+            return fd
+        except FileExistsError:
+            continue
+
+
+class Cluster:
+    """The emulated cluster: config and state, used inside :func:`locked`."""
+
+    def __init__(self, spool: str) -> None:
+        self.spool = spool
+        self.config = load_config(spool)
+        self.host = self.config["host"]
+        self.state: dict = {"next_id": 1, "jobs": {}}
+        self.now = time.time()
+        self.uid = os.getuid()
+        self.user = _user_name(self.uid)
+        self.busy = False
+        self._fd = -1
+
+    def queue(self, name: str) -> dict | None:
+        for q in self.config["queues"]:
+            if q["name"] == name:
+                return q
+        return None
+
+    def default_queue(self) -> dict:
+        for q in self.config["queues"]:
+            if q.get("default"):
+                return q
+        return self.config["queues"][0]
+
+    def jobs(self) -> list[dict]:
+        return [self.state["jobs"][k] for k in sorted(self.state["jobs"], key=int)]
+
+    def visible(self, job: dict) -> bool:
+        """Finished jobs are forgotten after CLEAN_PERIOD."""
+        if job["stat"] in FINISHED:
+            return self.now - (job.get("finish_time") or self.now) <= self.config["clean_period"]
+        return True
+
+
+@contextlib.contextmanager
+def locked(spool: str | None = None):
+    """The cluster with its state loaded, under the exclusive lock; saved on exit."""
+    spool = spool or spool_dir()
+    cluster = Cluster(spool)
+    lock_fd = _open_shared(os.path.join(spool, "lock"))
+    try:
+        try:
+            fcntl.flock(lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            deadline = time.monotonic() + 0.5
+            while True:
+                try:
+                    fcntl.flock(lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    if time.monotonic() > deadline:
+                        cluster.busy = True  # like mbatchd being busy
+                        fcntl.flock(lock_fd, fcntl.LOCK_EX)
+                        break
+                    time.sleep(0.01)
+        cluster.now = time.time()
+        fd = _open_shared(os.path.join(spool, "state.json"))
+        cluster._fd = fd
+        with os.fdopen(os.dup(fd), "r") as f:
+            text = f.read()
+        if text.strip():
+            cluster.state = json.loads(text)
+        reconcile(cluster)
+        yield cluster
+        data = json.dumps(cluster.state, indent=1).encode()
+        os.lseek(fd, 0, os.SEEK_SET)
+        os.ftruncate(fd, 0)
+        os.write(fd, data)
+        os.close(fd)
+    finally:
+        fcntl.flock(lock_fd, fcntl.LOCK_UN)
+        os.close(lock_fd)
+
+
+def busy_lines(cluster: Cluster) -> str:
+    forced = int(os.environ.get("LSF_EMU_BUSY_LINES", "0") or 0)
+    count = forced or (1 if cluster.busy else 0)
+    return "".join(WAIT_LINE + "\n" for _ in range(count))
+
+
+def _user_name(uid: int) -> str:
+    try:
+        return pwd.getpwuid(uid).pw_name
+    except KeyError:
+        return str(uid)
+
+
+def _alive(pid: int | None) -> bool:
+    if not pid:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    # a zombie is dead too
+    with contextlib.suppress(OSError), open(f"/proc/{pid}/stat") as f:
+        if f.read().rsplit(")", 1)[-1].split()[0] == "Z":
+            return False
+    return True
+
+
+# --- scheduling -------------------------------------------------------------------------------
+
+
+def reconcile(cluster: Cluster) -> None:
+    """Notice supervisors that died without recording their job, then schedule."""
+    for job in cluster.jobs():
+        # a supervisor that is gone for good: its job cannot be running any more
+        if (
+            job["stat"] in RUNNING
+            and job.get("sbd_pid")
+            and not _alive(job["sbd_pid"])
+            and cluster.now - (job.get("start_time") or cluster.now) > 2
+        ):
+            finish(cluster, job, None, reason="lost")
+    schedule(cluster)
+
+
+def _used_slots(cluster: Cluster, queue: str | None = None) -> int:
+    return sum(
+        j["slots"]
+        for j in cluster.jobs()
+        if j["stat"] in RUNNING and (queue is None or j["queue"] == queue)
+    )
+
+
+def schedule(cluster: Cluster) -> None:
+    """Dispatch pending jobs in submission order while slots allow (FIFO, no backfill).
+
+    Only jobs of the calling user (any job when root) are started, so that every job runs as
+    its owner; the others wait for their owner's next command.
+    """
+    free = cluster.config["slots"] - _used_slots(cluster)
+    blocked = False
+    for job in cluster.jobs():
+        if job["stat"] != "PEND":
+            continue
+        queue = cluster.queue(job["queue"]) or {}
+        qmax = queue.get("max")
+        if cluster.now - job["submit_time"] < cluster.config.get("dispatch_delay", 0):
+            job["pend_reason"] = REASON_NEW
+            continue
+        if str(queue.get("status", "Open:Active")).endswith("Inact"):
+            job["pend_reason"] = REASON_QUEUE_INACTIVE
+            continue
+        if qmax is not None and _used_slots(cluster, job["queue"]) + job["slots"] > qmax:
+            job["pend_reason"] = REASON_QUEUE_FULL
+            continue
+        if blocked or job["slots"] > free:
+            job["pend_reason"] = f"{REASON_SLOTS}: 1 host"
+            blocked = True
+            continue
+        if cluster.uid not in (0, job["uid"]):
+            job["pend_reason"] = REASON_NEW
+            continue
+        dispatch(cluster, job)
+        free -= job["slots"]
+
+
+def dispatch(cluster: Cluster, job: dict) -> None:
+    job.update(stat="RUN", start_time=cluster.now, exec_host=cluster.host, pend_reason="")
+    argv = [sys.executable, os.path.realpath(__file__), "--sbatchd", cluster.spool, job["id"]]
+    preexec = None
+    if cluster.uid == 0 and job["uid"] != 0:
+        entry = pwd.getpwuid(job["uid"])
+
+        def preexec() -> None:  # become the job's owner
+            os.setgid(entry.pw_gid)
+            os.initgroups(entry.pw_name, entry.pw_gid)
+            os.setuid(entry.pw_uid)
+
+    proc = subprocess.Popen(
+        argv,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        cwd="/",
+        start_new_session=True,
+        preexec_fn=preexec,
+        close_fds=True,
+    )
+    job["sbd_pid"] = proc.pid
+
+
+def finish(
+    cluster: Cluster, job: dict, code: int | None, reason: str = "", cpu: float = 0.0
+) -> None:
+    job["stat"] = "DONE" if code == 0 else "EXIT"
+    job["exit_code"] = code
+    job["finish_time"] = cluster.now
+    job["term_reason"] = reason
+    job["cpu_time"] = cpu
+    job["pend_reason"] = ""
+    cluster.state.setdefault("acct", []).append(job["id"])
+
+
+# --- time and text helpers --------------------------------------------------------------------
+
+
+def lsf_time(ts: float | None) -> str:
+    """``Oct 19 17:10`` (day padded with a space: ``Jan  7 09:59``)."""
+    if not ts:
+        return ""
+    t = time.localtime(ts)
+    return f"{MONTHS[t.tm_mon - 1]} {t.tm_mday:2d} {t.tm_hour:02d}:{t.tm_min:02d}"
+
+
+def parse_runlimit(text: str) -> int | None:
+    """Seconds from ``-W [hour:]minute``; ``None`` if malformed."""
+    match = re.fullmatch(r"(?:(\d+):)?(\d+)", text.strip())
+    if not match:
+        return None
+    return (int(match.group(1) or 0) * 60 + int(match.group(2))) * 60
+
+
+def expand_path(path: str, job_id: str) -> str:
+    return path.replace("%J", job_id).replace("%I", "0")
+
+
+def exec_host_value(job: dict) -> str:
+    if job["stat"] not in RUNNING and not job.get("start_time"):
+        return ""
+    host = job.get("exec_host") or ""
+    return f"{job['slots']}*{host}" if host and job["slots"] > 1 else host
+
+
+# --- bsub -------------------------------------------------------------------------------------
+
+BSUB_VALUE_OPTS = {
+    "-q", "-J", "-o", "-oo", "-e", "-eo", "-W", "-We", "-n", "-M", "-R", "-gpu", "-P", "-U",
+    "-cwd", "-env", "-clusters", "-m", "-G", "-app", "-L", "-u", "-w", "-E", "-Ep", "-sp",
+    "-c", "-v", "-S", "-F", "-D", "-C", "-b", "-t", "-g", "-Jd", "-outdir", "-i", "-is",
+}  # fmt: skip
+BSUB_FLAGS = {"-H", "-x", "-B", "-N", "-I", "-K", "-r", "-rn", "-hl", "-ul", "-Is", "-Ip"}
+
+
+def parse_bsub_args(args: list[str]) -> tuple[dict, list[str], str | None]:
+    """Options (last one wins, -R accumulates), the command words, and an error message."""
+    opts: dict = {"-R": []}
+    i = 0
+    while i < len(args):
+        arg = args[i]
+        if arg in BSUB_FLAGS:
+            opts[arg] = True
+        elif arg in BSUB_VALUE_OPTS:
+            if i + 1 >= len(args):
+                return opts, [], f"bsub: option requires an argument -- {arg[1:]}"
+            i += 1
+            if arg == "-R":
+                opts["-R"].append(args[i])
+            else:
+                opts[arg] = args[i]
+        elif arg.startswith("-") and arg != "-":
+            return opts, [], f"bsub: illegal option -- {arg.lstrip('-')}"
+        else:
+            return opts, args[i:], None
+        i += 1
+    return opts, [], None
+
+
+def directives(script: str) -> list[str]:
+    """The arguments of the leading ``#BSUB`` lines (up to the first command line)."""
+    out: list[str] = []
+    for n, line in enumerate(script.splitlines()):
+        stripped = line.strip()
+        if n == 0 and stripped.startswith("#!"):
+            continue
+        if not stripped:
+            continue
+        if stripped.startswith("#BSUB"):
+            out += shlex.split(stripped[len("#BSUB") :], comments=False)
+        elif stripped.startswith("#"):
+            continue
+        else:
+            break
+    return out
+
+
+def cmd_bsub(args: list[str], stdin_text: str | None) -> int:
+    cli_opts, command, error = parse_bsub_args(args)
+    if error:
+        sys.stderr.write(error + "\nUsage: bsub [options] command [arguments]\n")
+        return 255
+    if command:
+        script = "#!/bin/sh\n" + shlex.join(command) + "\n"
+    else:
+        script = stdin_text if stdin_text is not None else sys.stdin.read()
+    file_opts, _, error = parse_bsub_args(directives(script))
+    if error:
+        sys.stderr.write(error + "\n")
+        return 255
+    opts = {**file_opts, **{k: v for k, v in cli_opts.items() if k != "-R"}}
+    opts["-R"] = file_opts["-R"] + cli_opts["-R"]
+    spool = spool_dir()
+    with locked(spool) as cluster:
+        prefix = busy_lines(cluster)
+        queue = cluster.queue(opts["-q"]) if "-q" in opts else cluster.default_queue()
+        if queue is None:
+            sys.stdout.write(prefix)
+            sys.stderr.write(f"{opts['-q']}: No such queue. Job not submitted.\n")
+            return 255
+        runlimit = None
+        if "-W" in opts:
+            runlimit = parse_runlimit(opts["-W"])
+            if runlimit is None:
+                sys.stdout.write(prefix)
+                sys.stderr.write(f"{opts['-W']}: Bad RUNLIMIT specification. Job not submitted.\n")
+                return 255
+        elif queue.get("default_runlimit_min"):
+            runlimit = int(queue["default_runlimit_min"]) * 60
+        qmax = queue.get("max_runlimit_min")
+        if runlimit and qmax and runlimit > int(qmax) * 60:
+            sys.stdout.write(prefix)
+            sys.stderr.write(
+                "Job run limit exceeds the queue's run limit (RUNLIMIT). Job not submitted.\n"
+            )
+            return 255
+        slots_text = str(opts.get("-n", "1")).split(",")[-1]
+        if not slots_text.isdigit() or int(slots_text) < 1:
+            sys.stdout.write(prefix)
+            sys.stderr.write(f"{opts['-n']}: Bad argument for option -n. Job not submitted.\n")
+            return 255
+        job_id = str(cluster.state["next_id"])
+        cluster.state["next_id"] += 1
+        cwd = opts.get("-cwd") or os.getcwd()
+        name = opts.get("-J") or (shlex.join(command) if command else "bsub < script")
+        output = opts.get("-oo") or opts.get("-o")
+        error_file = opts.get("-eo") or opts.get("-e")
+        job = {
+            "id": job_id,
+            "uid": cluster.uid,
+            "user": cluster.user,
+            "name": name,
+            "queue": queue["name"],
+            "project": opts.get("-P") or "default",
+            "slots": int(slots_text),
+            "stat": "PSUSP" if opts.get("-H") else "PEND",
+            "pend_reason": REASON_HELD if opts.get("-H") else REASON_NEW,
+            "submit_time": cluster.now,
+            "start_time": None,
+            "finish_time": None,
+            "exit_code": None,
+            "exec_host": "",
+            "from_host": cluster.host,
+            "cwd": cwd,
+            "output_file": output,
+            "error_file": error_file,
+            "output_append": "-oo" not in opts,
+            "error_append": "-eo" not in opts,
+            "runlimit": runlimit,
+            "memlimit": opts.get("-M"),
+            "rusage": opts["-R"],
+            "gpu": opts.get("-gpu"),
+            "sbd_pid": None,
+            "pgid": None,
+        }
+        # the job file and the submission environment, private to the user
+        base = os.path.join(spool, "jobs", job_id)
+        for suffix, content in ((".sh", script), (".env", json.dumps(dict(os.environ)))):
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(base + suffix)
+            fd = os.open(base + suffix, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as f:
+                f.write(content)
+        cluster.state["jobs"][job_id] = job
+        schedule(cluster)
+    default = "" if "-q" in opts else "default "
+    sys.stdout.write(f"{prefix}Job <{job_id}> is submitted to {default}queue <{queue['name']}>.\n")
+    return 0
+
+
+# --- the job supervisor -----------------------------------------------------------------------
+
+
+def sbatchd(spool: str, job_id: str) -> int:
+    """Run one dispatched job to its end (runs as the job's owner, in its own session)."""
+    with locked(spool) as cluster:
+        job = cluster.state["jobs"].get(job_id)
+        if not job or job["stat"] != "RUN" or job.get("sbd_pid") not in (None, os.getpid()):
+            return 0
+        grace = float(cluster.config.get("terminate_grace", 10))
+        base = os.path.join(spool, "jobs", job_id)
+        host = cluster.host
+    with open(base + ".env") as f:
+        env = json.load(f)
+    env.update(
+        LSB_JOBID=job_id,
+        LSB_JOBNAME=job["name"],
+        LSB_QUEUE=job["queue"],
+        LSB_HOSTS=" ".join([host] * job["slots"]),
+        LSB_MCPU_HOSTS=f"{host} {job['slots']}",
+        LSB_DJOB_NUMPROC=str(job["slots"]),
+        LSB_MAX_NUM_PROCESSORS=str(job["slots"]),
+        LSB_JOBFILENAME=base + ".sh",
+        LSB_SUB_HOST=job["from_host"],
+        LS_SUBCWD=job["cwd"],
+        LSB_EXEC_CLUSTER=cluster.config["cluster"],
+    )
+    out = _open_output(job["output_file"], job_id, job["output_append"])
+    err = out
+    if job["error_file"] and job["error_file"] != job["output_file"]:
+        err = _open_output(job["error_file"], job_id, job["error_append"])
+    if job["output_file"]:
+        env["LSB_OUTPUTFILE"] = expand_path(job["output_file"], job_id)
+    if job["error_file"]:
+        env["LSB_ERRORFILE"] = expand_path(job["error_file"], job_id)
+    with open(base + ".sh") as f:
+        first = f.readline().strip()
+    argv = [*shlex.split(first[2:]), base + ".sh"] if first.startswith("#!") else ["/bin/sh"]
+    if not first.startswith("#!"):
+        argv.append(base + ".sh")
+    cwd = job["cwd"] if os.access(job["cwd"], os.X_OK) else (env.get("HOME") or "/tmp")
+    try:
+        child = subprocess.Popen(
+            argv, stdin=subprocess.DEVNULL, stdout=out, stderr=err, env=env, cwd=cwd,
+            start_new_session=True,
+        )  # fmt: skip
+    except OSError as e:
+        os.write(err, f"{argv[0]}: {e}\n".encode())
+        return _record_end(spool, job_id, 127, "", 0.0)
+    killing = {"deadline": None, "reason": ""}
+
+    def on_bkill(signum: int, frame: object) -> None:
+        if killing["deadline"] is None:
+            killing.update(deadline=time.monotonic() + grace, reason="TERM_OWNER")
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(child.pid, sig)
+
+    signal.signal(signal.SIGUSR1, on_bkill)
+    with locked(spool) as cluster:
+        cluster.state["jobs"][job_id].update(pgid=child.pid, sbd_pid=os.getpid())
+    start = time.monotonic()
+    runlimit = job.get("runlimit")
+    status = 0
+    usage = None
+    while True:
+        try:
+            pid, status, usage = os.wait4(child.pid, os.WNOHANG)
+        except ChildProcessError:
+            break
+        if pid:
+            break
+        now = time.monotonic()
+        if runlimit and now - start > runlimit and killing["deadline"] is None:
+            killing.update(deadline=now + grace, reason="TERM_RUNLIMIT")
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(child.pid, signal.SIGUSR2)
+        if killing["deadline"] is not None and now > killing["deadline"]:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(child.pid, signal.SIGKILL)
+        time.sleep(0.1)
+    # whatever the script left behind in its process group goes with it
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(child.pid, signal.SIGKILL)
+    code = os.waitstatus_to_exitcode(status)
+    code = 128 - code if code < 0 else code
+    cpu = (usage.ru_utime + usage.ru_stime) if usage else 0.0
+    return _record_end(spool, job_id, code, killing["reason"], cpu)
+
+
+def _open_output(path: str | None, job_id: str, append: bool) -> int:
+    if not path:
+        return os.open(os.devnull, os.O_WRONLY)
+    flags = os.O_WRONLY | os.O_CREAT | (os.O_APPEND if append else os.O_TRUNC)
+    try:
+        return os.open(expand_path(path, job_id), flags, 0o644)
+    except OSError:
+        return os.open(os.devnull, os.O_WRONLY)
+
+
+def _record_end(spool: str, job_id: str, code: int, reason: str, cpu: float) -> int:
+    with locked(spool) as cluster:
+        job = cluster.state["jobs"].get(job_id)
+        if job and job["stat"] in RUNNING:
+            finish(cluster, job, code, reason=reason, cpu=cpu)
+        schedule(cluster)  # a job ended: start what was waiting for its slots
+    return 0
+
+
+# --- bjobs ------------------------------------------------------------------------------------
+
+JSON_WITHOUT_O = (
+    "bjobs: You cannot use the -json option when the -o option is not specified or the "
+    "LSB_BJOBS_FORMAT parameter is not defined."
+)
+
+FIELDS = {
+    "jobid": lambda c, j: j["id"],
+    "stat": lambda c, j: j["stat"],
+    "user": lambda c, j: j["user"],
+    "user_group": lambda c, j: "",
+    "queue": lambda c, j: j["queue"],
+    "job_name": lambda c, j: j["name"],
+    "proj_name": lambda c, j: j["project"],
+    "from_host": lambda c, j: j["from_host"],
+    "exec_host": lambda c, j: exec_host_value(j),
+    "submit_time": lambda c, j: lsf_time(j["submit_time"]),
+    "start_time": lambda c, j: lsf_time(j["start_time"]),
+    "finish_time": lambda c, j: _finish_time(j),
+    "exit_code": lambda c, j: str(j["exit_code"]) if j["stat"] == "EXIT" and j["exit_code"] else "",
+    "pend_reason": lambda c, j: _pend_reason(j),
+    "slots": lambda c, j: str(j["slots"]),
+    "nexec_host": lambda c, j: "1" if exec_host_value(j) else "",
+    "pids": lambda c, j: str(j["pgid"]) if j["stat"] in RUNNING and j.get("pgid") else "",
+    "nthreads": lambda c, j: "",
+    "exec_home": lambda c, j: "",
+    "exec_cwd": lambda c, j: j["cwd"] if j.get("start_time") else "",
+    "output_file": lambda c, j: j["output_file"] or "",
+    "error_file": lambda c, j: j["error_file"] or "",
+    "run_time": lambda c, j: _run_time(c, j),
+}
+#: Width of each field in the text form of ``-o`` (names longer than that widen it).
+WIDTHS = {"jobid": 7, "stat": 5, "queue": 10, "job_name": 10, "exec_host": 11, "pend_reason": 11}
+
+
+def _finish_time(job: dict) -> str:
+    if job.get("finish_time"):
+        return lsf_time(job["finish_time"]) + (" L" if job.get("runlimit") else "")
+    if job["stat"] in RUNNING and job.get("runlimit"):
+        return lsf_time(job["start_time"] + job["runlimit"]) + " L"
+    return ""
+
+
+def _pend_reason(job: dict) -> str:
+    if job["stat"] in ("PEND", "PSUSP") and job.get("pend_reason"):
+        return job["pend_reason"] + ";"
+    return ""
+
+
+def _run_time(cluster: Cluster, job: dict) -> str:
+    if not job.get("start_time"):
+        return "0 second(s)"
+    end = job.get("finish_time") or cluster.now
+    return f"{int(end - job['start_time'])} second(s)"
+
+
+def parse_format(text: str) -> tuple[list[tuple[str, int | None]], str | None, str | None]:
+    """Fields (name, width) and delimiter of a ``-o`` string; or an error message."""
+    fields: list[tuple[str, int | None]] = []
+    delimiter = None
+    match = re.search(r"delimiter=(['\"])(.*?)\1", text)
+    if match:
+        delimiter = match.group(2)
+        text = text[: match.start()] + text[match.end() :]
+    for token in text.split():
+        name, _, width = token.partition(":")
+        name = name.lower()
+        if name == "all":
+            fields += [(f, None) for f in FIELDS]
+            continue
+        if name not in FIELDS:
+            return [], None, f"{name}: Invalid field name specified with the -o option."
+        fields.append((name, int(width.lstrip("-")) if width.lstrip("-").isdigit() else None))
+    return fields, delimiter, None
+
+
+def format_json(keys: list[str], records: list[dict[str, str]]) -> str:
+    """bjobs' JSON layout: two-space indents, no space after the colons."""
+    lines = ["{", '  "COMMAND":"bjobs",', f'  "JOBS":{len(records)},', '  "RECORDS":[']
+    for n, record in enumerate(records):
+        lines.append("    {")
+        items = [
+            f"      {json.dumps(k)}:{json.dumps(v, ensure_ascii=False)}" for k, v in record.items()
+        ]
+        lines.append(",\n".join(items))
+        lines.append("    }," if n + 1 < len(records) else "    }")
+    lines += ["  ]", "}"]
+    return "\n".join(lines) + "\n"
+
+
+def format_text(fields: list[tuple[str, int | None]], rows: list[list[str]], header: bool) -> str:
+    widths = [max(w or WIDTHS.get(f, 10), len(f)) for f, w in fields]
+    lines = []
+    if header:
+        lines.append(
+            " ".join(f.upper().ljust(w) for (f, _), w in zip(fields, widths, strict=False)).rstrip()
+        )
+    for row in rows:
+        cells = [(v or "-").ljust(w) for v, w in zip(row, widths, strict=False)]
+        lines.append(" ".join(cells).rstrip())
+    return "".join(line + "\n" for line in lines)
+
+
+def _trunc(value: str, width: int, wide: bool) -> str:
+    """The default table truncates long values, keeping the end: ``*l_cmd_bd)``."""
+    return value if wide or len(value) <= width else "*" + value[-(width - 1) :]
+
+
+def format_table(jobs: list[dict], wide: bool) -> str:
+    head = "JOBID   USER    STAT  QUEUE      FROM_HOST   EXEC_HOST   JOB_NAME   SUBMIT_TIME\n"
+    out = [head]
+    for j in jobs:
+        out.append(
+            f"{j['id']:<7} {_trunc(j['user'], 7, wide):<7} {j['stat']:<5} "
+            f"{_trunc(j['queue'], 10, wide):<10} {_trunc(j['from_host'], 11, wide):<11} "
+            f"{_trunc(exec_host_value(j), 11, wide):<11} {_trunc(j['name'], 10, wide):<10} "
+            f"{lsf_time(j['submit_time'])}\n"
+        )
+    return "".join(out)
+
+
+def cmd_bjobs(args: list[str]) -> int:
+    opts: dict = {}
+    ids: list[str] = []
+    i = 0
+    while i < len(args):
+        arg = args[i]
+        if arg in ("-o", "-u", "-q", "-J", "-m", "-P", "-g", "-G"):
+            if i + 1 >= len(args):
+                sys.stderr.write(f"bjobs: option requires an argument -- {arg[1:]}\n")
+                return 255
+            opts[arg] = args[i + 1]
+            i += 2
+            continue
+        if arg in ("-a", "-d", "-p", "-r", "-s", "-w", "-W", "-json", "-noheader", "-hms", "-X"):
+            opts[arg] = True
+        elif arg.startswith("-"):
+            sys.stderr.write(f"bjobs: illegal option -- {arg.lstrip('-')}\n")
+            return 255
+        else:
+            ids.append(arg)
+        i += 1
+    fmt = opts.get("-o") or os.environ.get("LSB_BJOBS_FORMAT")
+    if opts.get("-json") and not fmt:
+        sys.stderr.write(JSON_WITHOUT_O + "\nUsage: bjobs [-h] [-V] [-json] -o ...\n")
+        return 255
+    if opts.get("-json") and opts.get("-noheader"):
+        sys.stderr.write("bjobs: The -json option cannot be used with -noheader.\n")
+        return 255
+    fields: list[tuple[str, int | None]] = []
+    delimiter = None
+    if fmt:
+        fields, delimiter, error = parse_format(fmt)
+        if error:
+            sys.stderr.write(f"bjobs: {error}\n")
+            return 255
+    with locked() as cluster:
+        prefix = busy_lines(cluster)
+        known = {j["id"]: j for j in cluster.jobs() if cluster.visible(j)}
+        missing: list[str] = []
+        if ids:
+            jobs = []
+            for job_id in ids:
+                if job_id in known:
+                    jobs.append(known[job_id])
+                else:
+                    missing.append(job_id)
+        else:
+            user = opts.get("-u", cluster.user)
+            jobs = [
+                j
+                for j in known.values()
+                if (user == "all" or j["user"] == user)
+                and (j["stat"] in ACTIVE or opts.get("-a") or opts.get("-d"))
+                and not (opts.get("-d") and j["stat"] in ACTIVE)
+                and not (opts.get("-p") and j["stat"] not in ("PEND", "PSUSP"))
+                and not (opts.get("-r") and j["stat"] != "RUN")
+            ]
+        if "-q" in opts:
+            jobs = [j for j in jobs if j["queue"] == opts["-q"]]
+        if "-J" in opts:
+            jobs = [j for j in jobs if j["name"] == opts["-J"]]
+        values = [[FIELDS[f](cluster, j) for f, _ in fields] for j in jobs]
+    sys.stdout.write(prefix)
+    not_found = [f"Job <{i}> is not found" for i in missing]
+    if opts.get("-json"):
+        keys = [f.upper() for f, _ in fields]
+        records = [dict(zip(keys, row, strict=False)) for row in values]
+        if cluster.config.get("json_not_found", "record") == "record":
+            records += [{"ERROR": message} for message in not_found]
+            not_found = []
+        sys.stdout.write(format_json(keys, records))
+    elif not jobs and not ids:
+        sys.stderr.write("No unfinished job found\n" if not opts.get("-a") else "No job found\n")
+        return 255
+    elif fields and delimiter is not None:
+        if not opts.get("-noheader"):
+            sys.stdout.write(delimiter.join(f.upper() for f, _ in fields) + "\n")
+        for row in values:
+            sys.stdout.write(delimiter.join(v or "-" for v in row) + "\n")
+    elif fields:
+        sys.stdout.write(format_text(fields, values, header=not opts.get("-noheader")))
+    elif jobs:
+        sys.stdout.write(format_table(jobs, wide=bool(opts.get("-w"))))
+    for message in not_found:
+        sys.stderr.write(message + "\n")
+    return 255 if missing else 0
+
+
+# --- bkill ------------------------------------------------------------------------------------
+
+
+def cmd_bkill(args: list[str]) -> int:
+    ids = [a for a in args if not a.startswith("-")]
+    if not ids:
+        sys.stderr.write("Usage: bkill [-s signal] job_ID ...\n")
+        return 255
+    errors = 0
+    out: list[str] = []
+    err: list[str] = []
+    with locked() as cluster:
+        prefix = busy_lines(cluster)
+        jobs = cluster.state["jobs"]
+        if ids == ["0"]:
+            ids = [
+                j["id"]
+                for j in cluster.jobs()
+                if j["stat"] in ACTIVE and (cluster.uid == 0 or j["uid"] == cluster.uid)
+            ]
+            if not ids:
+                err.append("No unfinished job found")
+                errors += 1
+        for job_id in ids:
+            job = jobs.get(job_id)
+            if job is None or not cluster.visible(job):
+                err.append(f"Job <{job_id}>: No matching job found")
+            elif cluster.uid not in (0, job["uid"]):
+                err.append(f"Job <{job_id}>: User permission denied")
+            elif job["stat"] in FINISHED:
+                err.append(f"Job <{job_id}>: Job has already finished")
+            elif job["stat"] in ("PEND", "PSUSP"):
+                finish(cluster, job, None, reason="TERM_OWNER")
+                out.append(f"Job <{job_id}> is being terminated")
+                continue
+            else:
+                if _alive(job.get("sbd_pid")):
+                    with contextlib.suppress(ProcessLookupError):
+                        os.kill(job["sbd_pid"], signal.SIGUSR1)
+                else:  # its supervisor is gone: kill the process group directly
+                    if job.get("pgid"):
+                        with contextlib.suppress(ProcessLookupError, PermissionError):
+                            os.killpg(job["pgid"], signal.SIGKILL)
+                    finish(cluster, job, 137, reason="TERM_OWNER")
+                out.append(f"Job <{job_id}> is being terminated")
+                continue
+            errors += 1
+    sys.stdout.write(prefix + "".join(line + "\n" for line in out))
+    sys.stderr.write("".join(line + "\n" for line in err))
+    return 255 if errors else 0
+
+
+# --- bqueues, bparams -------------------------------------------------------------------------
+
+
+def _queue_counts(cluster: Cluster, name: str) -> dict[str, int]:
+    jobs = [j for j in cluster.jobs() if j["queue"] == name]
+    count = {s: sum(j["slots"] for j in jobs if j["stat"] == s) for s in ACTIVE}
+    return {
+        "PEND": count["PEND"] + count["PSUSP"],
+        "RUN": count["RUN"],
+        "SSUSP": count["SSUSP"],
+        "USUSP": count["USUSP"],
+        "SUSP": count["SSUSP"] + count["USUSP"],
+        "NJOBS": sum(count.values()),
+    }
+
+
+def format_bqueues(cluster: Cluster, queues: list[dict]) -> str:
+    lines = ["QUEUE_NAME      PRIO STATUS          MAX JL/U JL/P JL/H NJOBS  PEND   RUN  SUSP"]
+    for q in queues:
+        c = _queue_counts(cluster, q["name"])
+        qmax = "-" if q.get("max") is None else str(q["max"])
+        lines.append(
+            f"{q['name'][:15]:<16}{q.get('priority', 30):>3}  {q.get('status', 'Open:Active'):<16}"
+            f"{qmax:>3}{'-':>5}{'-':>5}{'-':>5}{c['NJOBS']:>6}{c['PEND']:>6}{c['RUN']:>6}"
+            f"{c['SUSP']:>6}"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def format_bqueues_long(cluster: Cluster, queues: list[dict]) -> str:
+    out: list[str] = []
+    for q in queues:
+        c = _queue_counts(cluster, q["name"])
+        qmax = "-" if q.get("max") is None else str(q["max"])
+        out += [
+            "",
+            f"QUEUE: {q['name']}",
+            f"  -- {q.get('description') or 'No description provided.'}",
+            "",
+            "PARAMETERS/STATISTICS",
+            "PRIO NICE STATUS          MAX JL/U JL/P JL/H NJOBS  PEND   RUN SSUSP USUSP  RSV PJOBS",
+            f"{q.get('priority', 30):>3}  {0:>3}  {q.get('status', 'Open:Active'):<16}{qmax:>3}"
+            f"{'-':>5}{'-':>5}{'-':>5}{c['NJOBS']:>6}{c['PEND']:>6}{c['RUN']:>6}{c['SSUSP']:>6}"
+            f"{c['USUSP']:>6}{0:>5}{c['PEND']:>6}",
+            "Interval for a host to accept two jobs is 0 seconds",
+            "",
+        ]
+        if q.get("default_runlimit_min"):
+            out += [
+                "DEFAULT LIMITS:",
+                " RUNLIMIT",
+                f" {float(q['default_runlimit_min']):.1f} min",
+                "",
+            ]
+        maximum = []
+        if q.get("max_runlimit_min"):
+            maximum.append((" RUNLIMIT", f" {float(q['max_runlimit_min']):.1f} min"))
+        if q.get("memlimit"):
+            maximum.append((" MEMLIMIT", f" {q['memlimit']}"))
+        if maximum:
+            out.append("MAXIMUM LIMITS:")
+            for head, value in maximum:
+                out += [head, value, ""]
+        out += [
+            "SCHEDULING PARAMETERS",
+            "           r15s   r1m  r15m   ut      pg    io   ls    it    tmp    swp    mem",
+            " loadSched   -     -     -     -       -     -    -     -     -      -      -  ",
+            " loadStop    -     -     -     -       -     -    -     -     -      -      -  ",
+            "",
+            "USERS: all  ",
+            "HOSTS:  all ",
+        ]
+    return "\n".join(out) + "\n"
+
+
+def cmd_bqueues(args: list[str]) -> int:
+    names = [a for a in args if not a.startswith("-")]
+    with locked() as cluster:
+        prefix = busy_lines(cluster)
+        queues = cluster.config["queues"]
+        for name in names:
+            if cluster.queue(name) is None:
+                sys.stdout.write(prefix)
+                sys.stderr.write(f"{name}: No such queue\n")
+                return 255
+        if names:
+            queues = [q for q in queues if q["name"] in names]
+        text = (
+            format_bqueues_long(cluster, queues)
+            if "-l" in args
+            else format_bqueues(cluster, queues)
+        )
+    sys.stdout.write(prefix + text)
+    return 0
+
+
+def cmd_bparams(args: list[str]) -> int:
+    with locked() as cluster:
+        defaults = [q["name"] for q in cluster.config["queues"] if q.get("default")]
+    sys.stdout.write(
+        f"Default Queues:  {' '.join(defaults)}\n"
+        "MBD_SLEEP_TIME used for calculations:  10 seconds\n"
+        "Job Checking Interval:  7 seconds\n"
+        "Job Accepting Interval:  0 seconds\n"
+    )
+    return 0
+
+
+# --- bacct ------------------------------------------------------------------------------------
+
+BACCT_HEADER = """
+Accounting information about jobs that are:
+  - submitted by all users.
+  - accounted on all projects.
+  - completed normally or exited
+  - executed on all hosts.
+  - submitted to all queues.
+  - accounted on all service classes.
+-----------------------------------------------------------------------------
+"""
+
+
+def format_bacct_summary(jobs: list[dict]) -> str:
+    """bacct's SUMMARY block for finished jobs (dicts with stat, cpu_time and the times)."""
+    done = sum(1 for j in jobs if j["stat"] == "DONE")
+    cpu = [float(j.get("cpu_time") or 0.0) for j in jobs]
+    wait = [(j.get("start_time") or j["finish_time"]) - j["submit_time"] for j in jobs]
+    turn = [j["finish_time"] - j["submit_time"] for j in jobs]
+    hog = [c / t if t > 0 else 0.0 for c, t in zip(cpu, turn, strict=False)]
+    n = len(jobs)
+    return (
+        BACCT_HEADER
+        + "\nSUMMARY:      ( time unit: second )\n"
+        + f" Total number of done jobs:{done:>8}      Total number of exited jobs:{n - done:>6}\n"
+        + f" Total CPU time consumed:{sum(cpu):>10.1f}      Average CPU time consumed:"
+        + f"{sum(cpu) / n:>8.1f}\n"
+        + f" Maximum CPU time of a job:{max(cpu):>8.1f}      Minimum CPU time of a job:"
+        + f"{min(cpu):>8.1f}\n"
+        + f" Total wait time in queues:{sum(wait):>8.1f}\n"
+        + f" Average wait time in queue:{sum(wait) / n:>7.1f}\n"
+        + f" Maximum wait time in queue:{max(wait):>7.1f}      Minimum wait time in queue:"
+        + f"{min(wait):>7.1f}\n"
+        + f" Average turnaround time:{round(sum(turn) / n):>10d} (seconds/job)\n"
+        + f" Maximum turnaround time:{round(max(turn)):>10d}      Minimum turnaround time:"
+        + f"{round(min(turn)):>10d}\n"
+        + f" Average hog factor of a job:{sum(hog) / n:>6.2f} ( cpu time / turnaround time )\n"
+        + f" Maximum hog factor of a job:{max(hog):>6.2f}      Minimum hog factor of a job:"
+        + f"{min(hog):>6.2f}\n"
+    )
+
+
+def cmd_bacct(args: list[str]) -> int:
+    ids = [a for a in args if not a.startswith("-")]
+    with locked() as cluster:
+        prefix = busy_lines(cluster)
+        finished = [
+            cluster.state["jobs"][i]
+            for i in cluster.state.get("acct", [])
+            if i in cluster.state["jobs"]
+        ]
+    if ids:
+        finished = [j for j in finished if j["id"] in ids]
+    else:
+        finished = [j for j in finished if j["uid"] == cluster.uid]
+    sys.stdout.write(prefix)
+    if not finished:
+        sys.stderr.write("No matching job found\n")
+        return 255
+    sys.stdout.write(format_bacct_summary(finished))
+    return 0
+
+
+# --- entry point ------------------------------------------------------------------------------
+
+COMMANDS = {
+    "bjobs": cmd_bjobs,
+    "bkill": cmd_bkill,
+    "bqueues": cmd_bqueues,
+    "bparams": cmd_bparams,
+    "bacct": cmd_bacct,
+}
+
+
+def main(argv: list[str]) -> int:
+    if len(argv) >= 4 and argv[1] == "--sbatchd":
+        return sbatchd(argv[2], argv[3])
+    name = os.path.basename(argv[0])
+    if name == "bsub":
+        return cmd_bsub(argv[1:], None)
+    command = COMMANDS.get(name)
+    if command is None:
+        sys.stderr.write(f"lsf_emulator: run as bsub, {', '.join(COMMANDS)} (got {name})\n")
+        return 2
+    try:
+        return command(argv[1:])
+    except OSError as e:
+        if e.errno == errno.EACCES:
+            sys.stderr.write(f"{name}: cannot use the emulator spool: {e}\n")
+            return 255
+        raise
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
