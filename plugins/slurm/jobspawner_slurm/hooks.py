@@ -1,0 +1,119 @@
+"""The Slurm backend's hook implementations (entry point ``slurm`` in ``jobspawner.backends``).
+
+Only pure hooks: what to run (:mod:`.commands`) and how to read it (:mod:`.parsers`,
+:mod:`.resources`); the core runs the commands. The one action hook, :func:`cancel`, only
+steps in when jobs live on several clusters (``sbatch -M``), to cancel each cluster's jobs
+with its own ``scancel``.
+
+Backend options (``c.JobSpawner.backend_options``), all optional:
+
+``sbatch``, ``squeue``, ``sacct``, ``scancel``, ``sinfo``, ``scontrol``, ``srun``
+    Program names or full paths. ``sacct: ""`` turns the accounting look-up off.
+``use_srun`` (default ``False``)
+    Start the server with ``srun`` as a job step (``srun --ntasks=1 --nodes=1
+    --cpus-per-task=N --export=ALL``) instead of directly in the batch script.
+``srun_args``
+    Extra ``srun`` arguments (a list), with ``use_srun``.
+``gpu_directive`` (default ``"gres"``)
+    ``"gres"`` writes ``--gres=gpu[:type]:N`` (any Slurm); ``"gpus"`` writes
+    ``--gpus=[type:]N`` (Slurm >= 19.05 with ``select/cons_tres``).
+``export`` (default ``"NONE"``)
+    The ``--export`` value. ``NONE`` gives the job the user's login environment and none
+    of the hub's variables; the spawner's variables are exported by the script itself.
+``requeue`` (default ``False``)
+    Leave out ``--no-requeue`` (a notebook server restarted by a requeue has lost its hub
+    connection, so by default jobs are not requeued).
+``extra_directives``
+    A list of extra ``#SBATCH`` lines (without ``#SBATCH``), e.g. ``["--licenses=jupyter"]``.
+``submit_args``
+    Extra ``sbatch`` arguments (a list).
+``status_timeout``
+    Seconds allowed to squeue/sacct (default: the runner's).
+``cluster``
+    Cluster whose partitions resource discovery lists (``-M``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Mapping, Sequence
+from typing import Any
+
+from jobspawner import Command, CommandResult, JobSpec, JobStatus, QueueInfo, hookimpl
+from jobspawner import defaults as core_defaults
+from jobspawner.context import BackendContext
+
+from . import commands, parsers, reasons
+from .resources import parse_resources_texts
+from .templates import job_script
+
+
+@hookimpl
+def script_template() -> str:
+    return job_script()
+
+
+@hookimpl
+def submit_command(spec: JobSpec, script: str) -> Command:
+    return commands.sbatch_command(script, spec.options)
+
+
+@hookimpl
+def parse_submit(result: CommandResult, spec: JobSpec) -> str:
+    cluster = spec.variables.get("cluster") if spec.variables else None
+    return parsers.parse_sbatch(result, cluster=str(cluster) if cluster else None)
+
+
+@hookimpl
+def status_command(job_ids: Sequence[str], options: Mapping[str, Any]) -> Command:
+    return commands.squeue_command(job_ids, options)
+
+
+@hookimpl
+def parse_status(job_ids: Sequence[str], result: CommandResult) -> dict[str, JobStatus]:
+    return parsers.parse_squeue(job_ids, result, commands.SQUEUE_FIELDS)
+
+
+@hookimpl
+def history_command(job_ids: Sequence[str], options: Mapping[str, Any]) -> Command | None:
+    return commands.sacct_command(job_ids, options)
+
+
+@hookimpl
+def parse_history(job_ids: Sequence[str], result: CommandResult) -> dict[str, JobStatus]:
+    return parsers.parse_sacct(job_ids, result, commands.SACCT_FIELDS)
+
+
+@hookimpl
+def describe_status(status: JobStatus) -> str:
+    return reasons.describe(status)
+
+
+@hookimpl
+def cancel_command(job_ids: Sequence[str], options: Mapping[str, Any]) -> Command:
+    return commands.scancel_command(job_ids, options)
+
+
+@hookimpl
+def cancel(ctx: BackendContext, job_ids: Sequence[str]) -> Awaitable[None] | None:
+    """Cancel per cluster when the jobs live on several; otherwise the core's cancel."""
+    groups = commands.group_by_cluster(job_ids)
+    if len(groups) <= 1:
+        return None
+
+    async def each_cluster() -> None:
+        await asyncio.gather(*(core_defaults.cancel(ctx, ids) for ids in groups.values()))
+
+    return each_cluster()
+
+
+@hookimpl
+def resources_commands(options: Mapping[str, Any]) -> list[Command]:
+    return commands.resources_commands(options)
+
+
+@hookimpl
+def parse_resources(results: Sequence[CommandResult]) -> Sequence[QueueInfo]:
+    sinfo = results[0].stdout if results else ""
+    scontrol = results[1].stdout if len(results) > 1 and results[1].ok else None
+    return parse_resources_texts(sinfo, scontrol)
