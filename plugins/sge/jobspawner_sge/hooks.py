@@ -1,0 +1,372 @@
+"""jobspawner backend ``sge``: Grid Engine (Son of Grid Engine 8.1, Sun/Oracle GE 6.2, Univa).
+
+Pure hooks build ``qsub``/``qstat``/``qacct``/``qdel``/``qconf`` commands and read their
+output (:mod:`jobspawner_sge.parsers`). Two action hooks replace the core's defaults because
+Grid Engine needs more than one command:
+
+* ``query_status``: ``qstat -xml -u <user>`` for every job at once (qstat cannot filter by
+  id), ``qstat -j`` for the reason of waiting or failed (``Eqw``) jobs, ``qacct -j`` for jobs
+  that left qstat (Grid Engine forgets finished jobs at once).
+* ``cancel``: ``qdel``, read per job (a refused delete fails at once instead of retrying),
+  confirmed with ``query_status``.
+
+Options (``c.JobSpawner.backend_options``):
+
+``sge_root``, ``sge_cell``
+    ``SGE_ROOT``/``SGE_CELL`` for every command (Grid Engine clients need them; the hub need
+    not have them in its environment).
+``qsub``, ``qstat``, ``qdel``, ``qacct``, ``qconf``
+    Paths of the commands (default: looked up on PATH).
+``status_users``
+    ``-u`` for qstat: a user, a list, or ``*``. Default: the spawning user when the context
+    knows it, else ``*``; ids missing from a per-user answer are looked up once more with ``*``.
+``pending_reasons`` (default true)
+    Run ``qstat -j`` for waiting/held/error jobs to tell the user why.
+``use_qacct`` (default true)
+    Ask ``qacct`` how a job that left qstat ended (needs accounting; it reads the whole
+    accounting file, so turn it off where that file is huge).
+``default_queue``
+    The queue marked as default in resource discovery.
+Template options: see :mod:`jobspawner_sge.templates`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
+from typing import Any
+
+from jobspawner import (
+    Command,
+    CommandError,
+    CommandResult,
+    JobSpec,
+    JobState,
+    JobStatus,
+    QueueInfo,
+    hookimpl,
+)
+from jobspawner.context import BackendContext
+from jobspawner.defaults import describe_generic
+
+from . import parsers
+from .templates import TEMPLATE
+
+#: How often ``cancel`` checks (and every few checks re-sends ``qdel``), and the pause.
+CANCEL_CHECKS = 30
+CANCEL_INTERVAL = 0.3
+_JOB_ID = re.compile(r"\d+(?:\.\d+)?")
+
+
+# --- helpers -----------------------------------------------------------------------------------
+
+
+def _env(options: Mapping[str, Any]) -> dict[str, str]:
+    env = {}
+    if options.get("sge_root"):
+        env["SGE_ROOT"] = str(options["sge_root"])
+    if options.get("sge_cell"):
+        env["SGE_CELL"] = str(options["sge_cell"])
+    return env
+
+
+def _cmd(options: Mapping[str, Any], program: str, *args: str, stdin: str | None = None) -> Command:
+    return Command([str(options.get(program) or program), *args], stdin=stdin, env=_env(options))
+
+
+def _ids(job_ids: Sequence[str]) -> list[str]:
+    """The ids that look like Grid Engine job ids (never pass anything else to a command)."""
+    return [i for i in dict.fromkeys(str(j).strip() for j in job_ids) if _JOB_ID.fullmatch(i)]
+
+
+def _users(options: Mapping[str, Any]) -> str:
+    users = options.get("status_users") or "*"
+    if isinstance(users, (list, tuple, set)):
+        users = ",".join(str(u) for u in users) or "*"
+    return str(users)
+
+
+def _flag(options: Mapping[str, Any], name: str, default: bool = True) -> bool:
+    value = options.get(name, default)
+    if isinstance(value, str):
+        return value.strip().lower() not in ("", "0", "false", "no", "off")
+    return bool(value)
+
+
+# --- job script and submit ---------------------------------------------------------------------
+
+
+@hookimpl
+def script_template() -> str:
+    return TEMPLATE
+
+
+@hookimpl
+def submit_command(spec: JobSpec, script: str) -> Command:
+    """``qsub -terse`` with the script on standard input.
+
+    A job name Grid Engine would refuse (it may not start with a digit, nor contain ``/``,
+    ``:``, ``@``...) is replaced on the command line, which overrides the script's ``-N``.
+    """
+    args = ["-terse"]
+    if not parsers.valid_job_name(spec.job_name):
+        args += ["-N", parsers.safe_job_name(spec.job_name)]
+    return _cmd(spec.options, "qsub", *args, stdin=script)
+
+
+@hookimpl
+def parse_submit(result: CommandResult) -> str:
+    if not result.ok:
+        raise CommandError.from_result(result, problem="refused the job")
+    job_id = parsers.parse_job_id(result.stdout)
+    if job_id is None:
+        raise CommandError.from_result(
+            result,
+            problem=(
+                "printed no job id (expected a number from `qsub -terse`, or "
+                '`Your job N ("name") has been submitted`)'
+            ),
+        )
+    return job_id
+
+
+# --- status ------------------------------------------------------------------------------------
+
+
+@hookimpl
+def status_command(job_ids: Sequence[str], options: Mapping[str, Any]) -> Command:
+    """``qstat -xml -u <users>``: qstat cannot select ids, the parser filters them."""
+    return _cmd(options, "qstat", "-xml", "-u", _users(options))
+
+
+@hookimpl
+def parse_status(
+    job_ids: Sequence[str], result: CommandResult, options: Mapping[str, Any]
+) -> dict[str, JobStatus]:
+    if not result.ok:
+        raise CommandError.from_result(result, problem="did not answer")
+    try:
+        jobs = parsers.parse_qstat_xml(result.stdout)
+    except parsers.QstatXmlError as e:
+        raise CommandError.from_result(result, problem=str(e)) from None
+    wanted = set(job_ids)
+    found: dict[str, JobStatus] = {}
+    for job in jobs:
+        if job.job_id in wanted:
+            found[job.job_id] = job.status()
+        elif job.tasks:  # array task ids such as "12.3"
+            key = f"{job.job_id}.{job.tasks}"
+            if key in wanted:
+                found[key] = job.status()
+    return found
+
+
+def details_command(job_ids: Sequence[str], options: Mapping[str, Any]) -> Command:
+    """``qstat -j id,id``: error reasons and scheduling information."""
+    return _cmd(options, "qstat", "-j", ",".join(job_ids))
+
+
+@hookimpl
+def history_command(job_ids: Sequence[str], options: Mapping[str, Any]) -> Command | None:
+    """``qacct -j <id>``; qacct takes one job per call, so several ids run in a loop (ids
+    are passed as arguments, never into the shell text)."""
+    ids = [i.split(".")[0] for i in _ids(job_ids)]
+    if not ids or not _flag(options, "use_qacct"):
+        return None
+    qacct = str(options.get("qacct") or "qacct")
+    if len(ids) == 1:
+        return Command([qacct, "-j", ids[0]], env=_env(options))
+    loop = 'q="$1"; shift; for j in "$@"; do "$q" -j "$j"; done; exit 0'
+    return Command(["sh", "-c", loop, "sh", qacct, *ids], env=_env(options))
+
+
+@hookimpl
+def parse_history(job_ids: Sequence[str], result: CommandResult) -> dict[str, JobStatus]:
+    records = parsers.parse_qacct(result.stdout)
+    return {i: records[i] for i in job_ids if i in records}
+
+
+async def _status_round(
+    ctx: BackendContext, ids: list[str], options: Mapping[str, Any]
+) -> dict[str, JobStatus]:
+    backend = ctx.backend
+    result = await ctx.run_query(backend.status_command(ids, options), check=False)
+    return dict(backend.parse_status(ids, result, options))
+
+
+async def _add_reasons(
+    ctx: BackendContext, found: dict[str, JobStatus], options: Mapping[str, Any]
+) -> None:
+    waiting = [
+        i
+        for i, s in found.items()
+        if s.state in (JobState.PENDING, JobState.HELD)
+        or (s.state is JobState.FAILED and "E" in (s.native_state or ""))
+    ]
+    if not waiting or not _flag(options, "pending_reasons"):
+        return
+    try:
+        result = await ctx.run_query(details_command(waiting, options), check=False)
+    except CommandError:
+        return
+    details = parsers.parse_qstat_j(result.stdout)
+    for job_id in waiting:
+        detail = details.get(job_id.split(".")[0])
+        reason = parsers.summarize_detail(detail) if detail else None
+        if reason:
+            found[job_id] = replace(found[job_id], reason=reason)
+
+
+@hookimpl
+async def query_status(ctx: BackendContext, job_ids: Sequence[str]) -> dict[str, JobStatus]:
+    backend = ctx.backend
+    ids = list(dict.fromkeys(str(i) for i in job_ids))
+    if not ids:
+        return {}
+    options = dict(ctx.options)
+    narrowed = not options.get("status_users") and bool(ctx.username)
+    first = {**options, "status_users": ctx.username} if narrowed else options
+    try:
+        found = await _status_round(ctx, ids, first)
+        missing = [i for i in ids if i not in found]
+        if missing and narrowed:  # another user's job, or the context was not that user
+            found.update(await _status_round(ctx, missing, options))
+    except (CommandError, ValueError) as e:
+        return {i: JobStatus.unknown(f"status query failed: {e}") for i in ids}
+    await _add_reasons(ctx, found, options)
+    missing = [i for i in ids if i not in found]
+    history = backend.history_command(missing, options) if missing else None
+    if history is not None:
+        try:
+            hresult = await ctx.run_query(history, check=False)
+            for k, v in backend.parse_history(missing, hresult, options).items():
+                if k in missing:
+                    found[k] = v
+        except (CommandError, ValueError):
+            pass  # no accounting: the jobs stay "vanished"
+    return {i: found.get(i) or JobStatus.vanished() for i in ids}
+
+
+# --- cancel --------------------------------------------------------------------------------------
+
+
+@hookimpl
+def cancel_command(job_ids: Sequence[str], options: Mapping[str, Any]) -> Command:
+    return _cmd(options, "qdel", *_ids(job_ids))
+
+
+@hookimpl
+async def cancel(ctx: BackendContext, job_ids: Sequence[str]) -> None:
+    """``qdel``, then status queries until every job is gone (``qdel`` re-sent every few
+    checks). A job ``qdel`` refuses (someone else's) fails at once."""
+    backend = ctx.backend
+    remaining = _ids(job_ids)
+    last = ""
+    for attempt in range(CANCEL_CHECKS):
+        if attempt % 5 == 0:
+            command = backend.cancel_command(remaining, ctx.options)
+            result = await ctx.run(command, check=False)
+            said = parsers.parse_qdel(result.stdout + "\n" + result.stderr)
+            denied = [i for i in remaining if said.get(i.split(".")[0]) == "denied"]
+            if denied:
+                raise CommandError.from_result(
+                    result, problem=f"was refused for job(s) {', '.join(denied)}"
+                )
+            if not result.ok:
+                last = f"exit {result.returncode}: {(result.stdout + result.stderr).strip()}"
+        await asyncio.sleep(CANCEL_INTERVAL if attempt else 0.1)
+        statuses = await backend.query_status(ctx, remaining)
+        remaining = [i for i, s in statuses.items() if not s.state.finished]
+        if not remaining:
+            return
+    raise CommandError(
+        backend.cancel_command(remaining, ctx.options),
+        None,
+        problem=(
+            f"did not remove job(s) {', '.join(remaining)} after {CANCEL_CHECKS} checks"
+            + (f" (qdel said {last})" if last else "")
+        ),
+    )
+
+
+# --- words for the user --------------------------------------------------------------------------
+
+_FRIENDLY: tuple[tuple[re.Pattern[str], str], ...] = (
+    (
+        re.compile(r'cannot run in PE "([^"]+)" because it only offers (\d+) slots'),
+        "not enough free CPU slots for your request (parallel environment {0} can give "
+        "{1} now); it starts when enough slots are free",
+    ),
+    (
+        re.compile(r"Job is in hold state"),
+        "it is on hold (waiting for another job, or held by you or an admin with qhold)",
+    ),
+    (
+        re.compile(r"dropped because it is full"),
+        "all queues that fit your request are full; it starts when a slot frees up",
+    ),
+    (
+        re.compile(r"exceeds limit|cannot run because it exceeds"),
+        "you have reached a resource quota (too many jobs or slots in use)",
+    ),
+    (
+        re.compile(r"unknown resource|cannot run at host .* because it offers only"),
+        "no host offers the resources you asked for (memory, GPUs...) right now",
+    ),
+    (
+        re.compile(r"dropped because it is (disabled|temporarily not available|overloaded)"),
+        "the queues that fit your request are {0}",
+    ),
+)
+
+
+def friendly_reason(reason: str | None) -> str | None:
+    """A scheduler reason translated into plain words (None if there is no translation)."""
+    if not reason:
+        return None
+    for pattern, text in _FRIENDLY:
+        m = pattern.search(reason)
+        if m:
+            return text.format(*m.groups())
+    return None
+
+
+@hookimpl
+def describe_status(status: JobStatus) -> str:
+    native = status.native_state or ""
+    if status.state is JobState.FAILED and "E" in native:
+        why = f": {status.reason}" if status.reason else ""
+        return (
+            f"Grid Engine could not start your job (state {native}){why}. "
+            "Stop the server and fix the problem, or ask an admin to clear the error."
+        )
+    if status.state is JobState.RUNNING and "d" in native:
+        return "Your job is being deleted."
+    reason = friendly_reason(status.reason)
+    return describe_generic(status, reason)
+
+
+# --- resources -----------------------------------------------------------------------------------
+
+
+@hookimpl
+def resources_commands(options: Mapping[str, Any]) -> list[Command]:
+    """``qstat -g c`` (slots per cluster queue) and ``qconf -sq '*'`` (their limits)."""
+    return [_cmd(options, "qstat", "-g", "c"), _cmd(options, "qconf", "-sq", "*")]
+
+
+@hookimpl
+def parse_resources(
+    results: Sequence[CommandResult], options: Mapping[str, Any]
+) -> list[QueueInfo]:
+    rows = parsers.parse_qstat_gc(results[0].stdout) if results else []
+    confs = parsers.parse_queue_conf(results[1].stdout) if len(results) > 1 else {}
+    default = options.get("default_queue")
+    names = [r.name for r in rows] + [n for n in confs if n not in {r.name for r in rows}]
+    by_name = {r.name: r for r in rows}
+    return [
+        parsers.queue_info(by_name.get(n), n, confs.get(n, {}), default=(n == default))
+        for n in names
+    ]
