@@ -214,6 +214,8 @@ def parse_bjobs(
             errors.append(record["ERROR"])
             continue
         job_id = record.get("JOBID", "").strip()
+        if not job_id and len(job_ids) == 1 and len(records) == 1:
+            job_id = job_ids[0]  # a format without jobid, asked about one job
         if not job_id or (wanted and job_id not in wanted) or not record.get("STAT"):
             continue
         found[job_id] = status_from_fields(record)

@@ -49,6 +49,8 @@ DEFAULT_CONFIG: dict = {
     "clean_period": 3600,
     "terminate_grace": 10,
     "dispatch_delay": 0,
+    # seconds that one minute of -W lasts (60; tests use less to see run limits act)
+    "runlimit_scale": 60,
     # where -json puts unknown ids: "record" ({"ERROR": ...} in RECORDS) or "stderr"
     "json_not_found": "record",
     "queues": [
@@ -460,6 +462,8 @@ def cmd_bsub(args: list[str], stdin_text: str | None) -> int:
                 "Job run limit exceeds the queue's run limit (RUNLIMIT). Job not submitted.\n"
             )
             return 255
+        if runlimit:  # tests shorten minutes: "runlimit_scale" seconds per minute
+            runlimit = runlimit * float(cluster.config.get("runlimit_scale", 60)) / 60
         slots_text = str(opts.get("-n", "1")).split(",")[-1]
         if not slots_text.isdigit() or int(slots_text) < 1:
             sys.stdout.write(prefix)
