@@ -17,7 +17,6 @@ from typing import Any
 import pytest
 from harness.strict import need, need_root
 from harness.users import ensure_users
-
 from jobspawner import JobSpec
 
 HERE = Path(__file__).resolve().parent

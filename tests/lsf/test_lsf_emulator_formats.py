@@ -77,7 +77,7 @@ def test_bacct_summary_reproduces_real_output() -> None:
 
 
 def test_messages_match_real_ones() -> None:
-    assert emu.JSON_WITHOUT_O + "\n" == fixture_text("bjobs-json-without-o-error.txt")
+    assert fixture_text("bjobs-json-without-o-error.txt") == emu.JSON_WITHOUT_O + "\n"
 
 
 # --- the executables against the samples -------------------------------------------------------
@@ -146,9 +146,19 @@ def test_wait_lines_like_a_busy_mbatchd(emulator: Emulator) -> None:
     lines = out.stdout.splitlines()
     sample = fixture_text("bjobs-six-running-with-preamble.txt").splitlines()
     assert lines[:2] == sample[:2]
-    assert (
-        lines[2].split() == "QUEUE_NAME PRIO STATUS MAX JL/U JL/P JL/H NJOBS PEND RUN SUSP".split()
-    )
+    assert lines[2].split() == [
+        "QUEUE_NAME",
+        "PRIO",
+        "STATUS",
+        "MAX",
+        "JL/U",
+        "JL/P",
+        "JL/H",
+        "NJOBS",
+        "PEND",
+        "RUN",
+        "SUSP",
+    ]
 
 
 def test_bacct_of_a_real_job_has_the_real_layout(emulator: Emulator) -> None:

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from jobspawner import Command, CommandError, CommandResult, JobState, JobStatus
 from jobspawner_lsf import hooks, parsers
 from jobspawner_lsf.describe import describe_reason
 from lsf.lsfkit import fixture_text, load_emulator
-
-from jobspawner import Command, CommandError, CommandResult, JobState, JobStatus
 
 WAIT = "LSF is processing your request. Please wait ...\n"
 

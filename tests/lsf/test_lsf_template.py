@@ -6,9 +6,8 @@ from __future__ import annotations
 import re
 
 import pytest
-from lsf.lsfkit import load_emulator, make_spec
-
 from jobspawner.backend import load_backend
+from lsf.lsfkit import load_emulator, make_spec
 
 
 def render(**variables) -> str:
