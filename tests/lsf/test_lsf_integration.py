@@ -1,0 +1,237 @@
+"""The backend through the core's facade (load_backend + make_context) on the emulator, as
+alice through runuser: submit, status for many jobs in one bjobs call, pending reasons,
+cancel, run limits, forgotten jobs and bacct, resource discovery."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import time
+
+import pytest
+from jobspawner import CommandResult, JobState
+from jobspawner.backend import Backend, load_backend
+from jobspawner.context import BackendContext, make_context
+from lsf.lsfkit import Emulator, make_spec
+
+USER = "alice"
+
+
+@pytest.fixture
+def backend() -> Backend:
+    return load_backend("lsf")
+
+
+@pytest.fixture
+def ctx(emulator: Emulator, backend: Backend, monkeypatch: pytest.MonkeyPatch) -> BackendContext:
+    for name, value in emulator.env.items():
+        monkeypatch.setenv(name, value)
+    return make_context(backend, options={}, prefix=["runuser", "-u", USER, "--"], username=USER)
+
+
+def count_calls(ctx: BackendContext) -> list[tuple[str, ...]]:
+    """Record every command the query runner runs."""
+    calls: list[tuple[str, ...]] = []
+    original = ctx.query_runner.run
+
+    async def run(command, check=True) -> CommandResult:
+        calls.append(command.argv)
+        return await original(command, check=check)
+
+    ctx.query_runner.run = run  # type: ignore[method-assign]
+    return calls
+
+
+async def submit(
+    backend: Backend, ctx: BackendContext, emulator: Emulator, name: str = "jupyter-alice", **kw
+) -> tuple[str, str]:
+    output = os.path.join(emulator.outdir(), f"{name}.log")
+    kw.setdefault("command", ("sleep", "60"))
+    spec = make_spec(output_file=output, job_name=name, options=ctx.options, **kw)
+    script = backend.render_script(spec, backend.script_template(spec))
+    return await backend.submit(ctx, spec, script), output
+
+
+async def wait_state(
+    backend: Backend, ctx: BackendContext, job_id: str, states: set[JobState], timeout: float = 20
+):
+    deadline = time.monotonic() + timeout
+    while True:
+        status = (await backend.query_status(ctx, [job_id]))[job_id]
+        if status.state in states or time.monotonic() > deadline:
+            return status
+        await asyncio.sleep(0.1)
+
+
+async def test_one_job_runs_as_alice_and_is_cancelled(backend, ctx, emulator) -> None:
+    job_id, output = await submit(
+        backend,
+        ctx,
+        emulator,
+        command=("bash", "-c", 'echo "id=$(id -un) job=$LSB_JOBID"; sleep 60'),
+    )
+    assert re.fullmatch(r"\d+", job_id)
+    status = await wait_state(backend, ctx, job_id, {JobState.RUNNING})
+    assert status.state is JobState.RUNNING and status.native_state == "RUN"
+    assert status.host == emulator.run(None, "hostname").stdout.strip().split(".")[0]
+    assert backend.get_host(status, ctx.options) == status.host
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and "job=" not in (await backend.read_log(ctx, output, 5)):
+        await asyncio.sleep(0.1)
+    assert f"id={USER} job={job_id}" in await backend.read_log(ctx, output, 5)
+    assert os.stat(output).st_uid == os.stat(f"/home/{USER}").st_uid  # written by alice
+    await backend.cancel(ctx, [job_id])  # returns once confirmed
+    status = (await backend.query_status(ctx, [job_id]))[job_id]
+    assert status.state.finished and status.native_state == "EXIT"
+
+
+async def test_many_jobs_in_one_bjobs_call(backend, ctx, emulator) -> None:
+    emulator.configure(slots=3)
+    ids = [(await submit(backend, ctx, emulator, name=f"many{n}"))[0] for n in range(5)]
+    fast, _ = await submit(backend, ctx, emulator, name="fast", command=("true",))
+    calls = count_calls(ctx)
+    statuses = await backend.query_status(ctx, [*ids, fast, "999999"])
+    assert [c[0] for c in calls] == ["bjobs", "bacct"]  # one bjobs, then bacct for the rest
+    assert "-json" in calls[0] and ctx.query_runner.prefix == ("runuser", "-u", USER, "--")
+    assert calls[1][-1] == "999999"
+    states = [statuses[i].state for i in ids]
+    assert states[:3] == [JobState.RUNNING] * 3
+    assert states[3:] == [JobState.PENDING] * 2
+    assert "Not enough job slot(s)" in (statuses[ids[3]].reason or "")
+    assert statuses[fast].state is JobState.PENDING  # FIFO: behind the others
+    assert statuses["999999"].state is JobState.DONE  # vanished: unknown to bjobs and bacct
+    assert "no longer lists" in (statuses["999999"].reason or "")
+    await backend.cancel(ctx, ids[:1])
+    status = await wait_state(backend, ctx, ids[3], {JobState.RUNNING})
+    assert status.state is JobState.RUNNING  # the freed slot went to the next job
+    await backend.cancel(ctx, [*ids, fast])
+
+
+async def test_pending_reason_in_plain_words_and_cancel_while_pending(
+    backend, ctx, emulator
+) -> None:
+    emulator.configure(slots=1)
+    blocker = emulator.run("bob", "bsub", "-J", "blocker", "sleep", "60")
+    blocker_id = re.search(r"<(\d+)>", blocker.stdout).group(1)
+    emulator.wait_for(blocker_id, ("RUN",))
+    job_id, _ = await submit(backend, ctx, emulator)
+    status = (await backend.query_status(ctx, [job_id]))[job_id]
+    assert status.state is JobState.PENDING and status.host is None
+    text = backend.describe_status(status)
+    assert text.startswith("Your job is waiting in the queue")
+    assert "job slots are busy" in text
+    await backend.cancel(ctx, [job_id])
+    assert (await backend.query_status(ctx, [job_id]))[job_id].state.finished
+    assert emulator.wait_for(blocker_id, ("RUN",)) == "RUN"  # bob's job is untouched
+
+
+async def test_queue_limit_reason(backend, ctx, emulator) -> None:
+    queues = [dict(q, max=1) if q["name"] == "short" else q for q in emulator_queues()]
+    emulator.configure(queues=queues)
+    first, _ = await submit(backend, ctx, emulator, name="q1", queue="short")
+    second, _ = await submit(backend, ctx, emulator, name="q2", queue="short")
+    statuses = await backend.query_status(ctx, [first, second])
+    assert statuses[first].state is JobState.RUNNING
+    assert statuses[second].reason == "The queue has reached its job slot limit"
+    assert "queue is full" in backend.describe_status(statuses[second])
+
+
+def emulator_queues() -> list[dict]:
+    from lsf.lsfkit import load_emulator
+
+    return load_emulator().DEFAULT_CONFIG["queues"]
+
+
+async def test_fast_failure_exit_code_and_log(backend, ctx, emulator) -> None:
+    job_id, output = await submit(
+        backend, ctx, emulator, prologue="echo 'lsf-boom: module not found' >&2; exit 3"
+    )
+    status = await wait_state(backend, ctx, job_id, {JobState.FAILED, JobState.DONE})
+    assert status.state is JobState.FAILED and status.exit_code == 3
+    assert "lsf-boom: module not found" in await backend.read_log(ctx, output, 10)
+
+
+async def test_walltime_kills_the_job(backend, ctx, emulator) -> None:
+    emulator.configure(runlimit_scale=1)  # one "minute" of -W lasts one second
+    job_id, _ = await submit(backend, ctx, emulator, runtime_s=60)
+    status = await wait_state(backend, ctx, job_id, {JobState.FAILED, JobState.DONE}, 15)
+    assert status.state is JobState.FAILED and status.exit_code == 140  # SIGUSR2 + 128
+
+
+async def test_forgotten_jobs_come_from_bacct(backend, ctx, emulator) -> None:
+    emulator.configure(clean_period=1)
+    ok, _ = await submit(backend, ctx, emulator, name="ok", command=("true",))
+    bad, _ = await submit(backend, ctx, emulator, name="bad", command=("false",))
+    assert (await wait_state(backend, ctx, ok, {JobState.DONE})).exit_code == 0
+    await wait_state(backend, ctx, bad, {JobState.FAILED})
+    await asyncio.sleep(1.5)
+    out = emulator.run(USER, "bjobs", "-noheader", "-o", "stat", ok, bad)
+    assert out.stderr.count("is not found") == 2
+    statuses = await backend.query_status(ctx, [ok])
+    assert statuses[ok].state is JobState.DONE and statuses[ok].reason == "from bacct"
+    statuses = await backend.query_status(ctx, [bad])
+    assert statuses[bad].state is JobState.FAILED
+    # both at once: bacct's summary cannot tell which ended how, so they are "vanished"
+    both = await backend.query_status(ctx, [ok, bad])
+    assert {s.reason for s in both.values()} == {
+        "the scheduler no longer lists this job; it has ended"
+    }
+
+
+async def test_delimited_fallback_and_wait_lines(backend, emulator, monkeypatch) -> None:
+    for name, value in {**emulator.env, "LSF_EMU_BUSY_LINES": "2"}.items():
+        monkeypatch.setenv(name, value)
+    ctx = make_context(backend, {"bjobs_json": False}, prefix=["runuser", "-u", USER, "--"])
+    emulator.configure(slots=1)
+    running, _ = await submit(backend, ctx, emulator, name="d1")
+    pending, _ = await submit(backend, ctx, emulator, name="d2")
+    calls = count_calls(ctx)
+    statuses = await backend.query_status(ctx, [running, pending])
+    assert "-noheader" in calls[0] and "-json" not in calls[0]
+    assert statuses[running].state is JobState.RUNNING and statuses[running].host
+    assert statuses[pending].state is JobState.PENDING
+    assert statuses[pending].reason == "Not enough job slot(s)"
+    await backend.cancel(ctx, [running, pending])
+
+
+async def test_not_found_on_stderr_in_json_mode(backend, ctx, emulator) -> None:
+    emulator.configure(json_not_found="stderr")
+    job_id, _ = await submit(backend, ctx, emulator)
+    statuses = await backend.query_status(ctx, [job_id, "424242"])
+    assert statuses[job_id].state in (JobState.RUNNING, JobState.PENDING)
+    assert statuses["424242"].state is JobState.DONE
+    await backend.cancel(ctx, [job_id])
+
+
+async def test_concurrent_submissions_get_distinct_ids(backend, ctx, emulator) -> None:
+    emulator.configure(slots=2)
+    results = await asyncio.gather(
+        *(submit(backend, ctx, emulator, name=f"c{n}", command=("true",)) for n in range(8))
+    )
+    ids = [job_id for job_id, _ in results]
+    assert len(set(ids)) == 8
+    statuses = await backend.query_status(ctx, ids)
+    deadline = time.monotonic() + 20
+    while not all(s.state is JobState.DONE for s in statuses.values()):
+        assert time.monotonic() < deadline, statuses
+        await asyncio.sleep(0.2)
+        statuses = await backend.query_status(ctx, ids)
+    assert {s.exit_code for s in statuses.values()} == {0}
+
+
+async def test_resources_from_bqueues(backend, ctx, emulator) -> None:
+    queues = await backend.discover_resources(ctx)
+    by_name = {q.name: q for q in queues}
+    assert set(by_name) == {"normal", "short"}
+    assert by_name["normal"].default and not by_name["short"].default
+    assert by_name["normal"].max_time_s == 720 * 60
+    assert by_name["short"].max_time_s == 3600 and by_name["short"].default_time_s == 1800
+    assert by_name["short"].memory_per_node_mb == 8192
+    assert by_name["normal"].state == "Open:Active"
+
+
+async def test_submit_error_is_explained(backend, ctx, emulator) -> None:
+    with pytest.raises(Exception) as info:
+        await submit(backend, ctx, emulator, queue="nosuchqueue")
+    assert "nosuchqueue: No such queue. Job not submitted." in str(info.value)
