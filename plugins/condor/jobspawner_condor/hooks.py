@@ -1,0 +1,341 @@
+"""The ``condor`` backend: HTCondor's command-line tools behind jobspawner's hooks.
+
+Submission needs two files where other schedulers need one: the job script (the job's
+*executable*, it must exist before ``condor_submit`` runs) and the submit description
+(resources, files, policy). This backend therefore implements the ``submit`` action itself:
+it runs the core's ``prepare_commands`` (the log folder), writes the script as the user with
+a fixed ``sh -c`` program that takes the path as an argument (no shell string is ever built
+from a value; the script holds the API token, so it is created ``0700`` under ``umask 077``),
+then runs ``condor_submit -terse -`` with the description on standard input
+(:func:`submit_command`, so a site plugin can still wrap it). Everything else is pure hooks:
+``condor_q -json`` for status, ``condor_history -json`` for jobs that left the queue,
+``condor_rm`` to cancel (the core confirms), ``condor_status -json`` for resources.
+
+Options (``c.JobSpawner.backend_options``):
+
+``condor_submit``, ``condor_q``, ``condor_history``, ``condor_rm``, ``condor_status``
+    Paths of the tools (default: looked up on PATH).
+``submit_description``
+    Jinja2 template of the submit description, replacing the built-in one
+    (:data:`jobspawner_condor.templates.SUBMIT_DESCRIPTION_TEMPLATE`).
+``submit_lines``
+    Extra raw description lines added before ``queue`` (list of strings).
+``requirements``
+    A ClassAd expression every job must satisfy (ANDed with the ``constraint`` variable).
+``should_transfer_files``
+    Default ``NO``: a notebook server needs the shared home, and the hub reads the output
+    file on the hub host while the job runs. ``IF_NEEDED``/``YES`` add ``stream_output``.
+``getenv``
+    Value of the ``getenv`` command (left out when unset). The server's environment is
+    exported by the job script, not by HTCondor: job ClassAds (and an ``environment`` line)
+    are readable by every user of the pool through ``condor_q -l``.
+``environment``
+    Extra variables for the job's ``environment`` command (mapping), e.g. site variables.
+``arguments``
+    Arguments given to the job script (list of strings), rarely needed.
+``error_file``
+    Where standard error goes (default: the same file as standard output).
+``script_suffix`` / ``log_suffix``
+    Names of the script and job event log, derived from the output file
+    (``.condor.sh`` / ``.condor.log`` replace its extension).
+``history_scanlimit``
+    Passed as ``condor_history -scanlimit`` to bound the scan of big history files.
+``status_constraint``
+    A ``condor_status -constraint`` for resource discovery (big pools).
+``pool_name``
+    Name of the pool-wide entry in resource discovery (default ``pool``).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from jobspawner import Command, CommandResult, JobSpec, JobState, JobStatus, QueueInfo, hookimpl
+from jobspawner.context import BackendContext
+from jobspawner.defaults import describe_generic
+from jobspawner.templates import render
+
+from . import parsers
+from .templates import SCRIPT_TEMPLATE, SUBMIT_DESCRIPTION_TEMPLATE
+
+#: The program that writes the job script: the path is ``$1``, the text is standard input.
+WRITE_SCRIPT = 'umask 077 && cat > "$1" && chmod 700 "$1"'
+
+
+def _tool(options: Mapping[str, Any], name: str) -> str:
+    return str(options.get(name) or name)
+
+
+# --- file names ------------------------------------------------------------------------------
+
+
+def _derived(spec: JobSpec, option: str, default: str) -> str:
+    stem, _ext = os.path.splitext(spec.output_file)
+    return stem + str(spec.option(option, default))
+
+
+def script_path(spec: JobSpec) -> str:
+    """Where the job script (the job's executable) is written: next to the output file."""
+    return _derived(spec, "script_suffix", ".condor.sh")
+
+
+def log_path(spec: JobSpec) -> str:
+    """The job event log HTCondor writes for this job."""
+    return _derived(spec, "log_suffix", ".condor.log")
+
+
+# --- HTCondor quoting ------------------------------------------------------------------------
+
+
+def quote_word(word: str) -> str:
+    """One word in HTCondor's "new" argument/environment syntax."""
+    if word and not re.search(r"[\s'\"]", word):
+        return word
+    return "'" + word.replace("'", "''").replace('"', '""') + "'"
+
+
+def quote_arguments(words: Sequence[str]) -> str:
+    """``arguments``/``environment`` value in the new syntax (double-quoted as a whole)."""
+    return '"' + " ".join(quote_word(str(w)) for w in words) + '"'
+
+
+def _requirements(spec: JobSpec) -> str | None:
+    parts = [str(p) for p in (spec.option("requirements"), spec.variables.get("constraint")) if p]
+    if not parts:
+        return None
+    return parts[0] if len(parts) == 1 else " && ".join(f"({p})" for p in parts)
+
+
+def description_variables(spec: JobSpec) -> dict[str, Any]:
+    """The template variables of the submit description (the job's plus ``condor``)."""
+    options = spec.options
+    env = options.get("environment") or {}
+    args = options.get("arguments") or []
+    getenv = options.get("getenv")
+    lines = options.get("submit_lines") or []
+    if isinstance(lines, str):
+        lines = [lines]
+    transfer = str(options.get("should_transfer_files") or "NO").upper()
+    condor = {
+        "executable": script_path(spec),
+        "log_file": log_path(spec),
+        "error_file": str(options.get("error_file") or spec.output_file),
+        "requirements": _requirements(spec),
+        "arguments": quote_arguments(list(args)) if args else None,
+        "environment": quote_arguments([f"{k}={v}" for k, v in dict(env).items()]) if env else None,
+        "getenv": None if getenv is None else str(getenv),
+        "should_transfer_files": transfer,
+        "extra_lines": [str(line) for line in lines],
+    }
+    variables = dict(spec.variables)
+    for name in ("cpus", "memory_mb", "gpus", "gpu_type", "disk_mb", "runtime_s", "account"):
+        variables.setdefault(name, None)
+    variables.setdefault("username", spec.username)
+    variables.setdefault("server_name", spec.server_name)
+    variables.setdefault("job_name", spec.job_name)
+    variables.setdefault("workdir", spec.workdir)
+    variables.setdefault("output_file", spec.output_file)
+    variables["condor"] = condor
+    return variables
+
+
+def render_description(spec: JobSpec) -> str:
+    """The submit description for ``spec`` (site template from ``submit_description``)."""
+    template = spec.option("submit_description") or SUBMIT_DESCRIPTION_TEMPLATE
+    return render(str(template), description_variables(spec), name="submit_description")
+
+
+# --- hooks: submission ---------------------------------------------------------------------
+
+
+@hookimpl
+def script_template() -> str:
+    return SCRIPT_TEMPLATE
+
+
+def write_script_command(spec: JobSpec, script: str) -> Command:
+    """Writes ``script`` to :func:`script_path` as the user (mode 0700)."""
+    return Command(
+        ["sh", "-c", WRITE_SCRIPT, "jobspawner-write-script", script_path(spec)], stdin=script
+    )
+
+
+@hookimpl
+def submit_command(spec: JobSpec) -> Command:
+    return Command(
+        [_tool(spec.options, "condor_submit"), "-terse", "-"], stdin=render_description(spec)
+    )
+
+
+@hookimpl
+def parse_submit(result: CommandResult) -> str:
+    return parsers.parse_submit_output(result)
+
+
+@hookimpl
+async def submit(ctx: BackendContext, spec: JobSpec, script: str) -> str:
+    backend = ctx.backend
+    for command in backend.prepare_commands(spec):
+        await ctx.run(command)
+    await ctx.run(write_script_command(spec, script))
+    result = await ctx.run(backend.submit_command(spec, script), check=False)
+    return backend.parse_submit(result, spec)
+
+
+# --- hooks: status ---------------------------------------------------------------------------
+
+
+def _id_constraint(job_ids: Sequence[str]) -> str:
+    parts = []
+    for job_id in job_ids:
+        cluster, _, proc = job_id.partition(".")
+        if cluster.isdigit() and (proc or "0").isdigit():
+            parts.append(f"(ClusterId == {int(cluster)} && ProcId == {int(proc or 0)})")
+    return " || ".join(parts) or "false"
+
+
+@hookimpl
+def status_command(job_ids: Sequence[str], options: Mapping[str, Any]) -> Command:
+    return Command(
+        [
+            _tool(options, "condor_q"),
+            "-allusers",
+            "-json",
+            "-attributes",
+            ",".join(parsers.JOB_ATTRIBUTES),
+            *job_ids,
+        ]
+    )
+
+
+@hookimpl
+def parse_status(job_ids: Sequence[str], result: CommandResult) -> dict[str, JobStatus]:
+    return parsers.statuses_from_ads(job_ids, parsers.parse_json_ads(result))
+
+
+@hookimpl
+def history_command(job_ids: Sequence[str], options: Mapping[str, Any]) -> Command:
+    argv = [
+        _tool(options, "condor_history"),
+        "-json",
+        "-attributes",
+        ",".join(parsers.JOB_ATTRIBUTES),
+        "-limit",
+        str(len(job_ids)),
+        "-constraint",
+        _id_constraint(job_ids),
+    ]
+    if options.get("history_scanlimit"):
+        argv += ["-scanlimit", str(int(options["history_scanlimit"]))]
+    return Command(argv)
+
+
+@hookimpl
+def parse_history(job_ids: Sequence[str], result: CommandResult) -> dict[str, JobStatus]:
+    return parsers.statuses_from_ads(job_ids, parsers.parse_json_ads(result))
+
+
+@hookimpl
+def cancel_command(job_ids: Sequence[str], options: Mapping[str, Any]) -> Command:
+    return Command([_tool(options, "condor_rm"), *job_ids])
+
+
+# --- hooks: describing a status to the notebook user -------------------------------------
+
+_IDLE_REASONS = {
+    "no match found": (
+        "no machine in the pool can take it right now: either none matches what it asks "
+        "for ({resources}) or all that do are busy"
+    ),
+    "insufficient priority": (
+        "other users have a higher priority in the pool right now; it starts when their "
+        "jobs leave room"
+    ),
+    "preemption_requirements == false": (
+        "the machines that fit are busy with jobs that cannot be preempted"
+    ),
+    "submitter limit exceeded": "your share of the pool is in use by your other jobs",
+    "group quota exceeded": "your accounting group has used its quota of the pool",
+}
+
+_HOLD_HINTS = {
+    1: "an administrator (or you) put it on hold",
+    3: "a job policy put it on hold",
+    6: "the job script could not be started",
+    7: "its output file could not be opened",
+    12: "its output file could not be opened",
+    13: "its input file could not be opened",
+    14: "its working directory could not be used",
+    15: "it was submitted on hold",
+    46: "it ran longer than allowed",
+}
+
+
+def _resources(status: JobStatus) -> str:
+    parts = []
+    cpus = status.extra.get("request_cpus")
+    if cpus:
+        parts.append(f"{cpus} CPU{'s' if cpus != '1' else ''}")
+    mem = status.extra.get("request_memory_mb")
+    if mem:
+        parts.append(f"{mem} MiB of memory")
+    gpus = status.extra.get("request_gpus")
+    if gpus and gpus != "0":
+        parts.append(f"{gpus} GPU{'s' if gpus != '1' else ''}")
+    return ", ".join(parts) or "the resources it requested"
+
+
+@hookimpl
+def describe_status(status: JobStatus) -> str:
+    if status.state is JobState.PENDING:
+        if not status.reason:
+            return (
+                "Your job is in the HTCondor queue, waiting for the negotiator to find it "
+                "a machine."
+            )
+        words = _IDLE_REASONS.get(status.reason.strip().lower())
+        if words is None and "concurrency limit" in status.reason.lower():
+            words = f"a concurrency limit is reached ({status.reason})"
+        text = words.format(resources=_resources(status)) if words else status.reason
+        return f"Your job is waiting in the HTCondor queue: {text}."
+    if status.state is JobState.HELD:
+        code = status.extra.get("hold_reason_code")
+        hint = _HOLD_HINTS.get(int(code)) if code and code.isdigit() else None
+        reason = status.reason or "no reason given"
+        lead = f"Your job is on hold ({hint})" if hint else "Your job is on hold"
+        return (
+            f"{lead}: {reason}. It will not start until it is released; stop this server "
+            "to remove it."
+        )
+    if status.state is JobState.RUNNING and status.native_state == "6":
+        return "Your job has stopped running and HTCondor is transferring its output."
+    return describe_generic(status)
+
+
+# --- hooks: resources ------------------------------------------------------------------------
+
+
+@hookimpl
+def resources_commands(options: Mapping[str, Any]) -> list[Command]:
+    argv = [
+        _tool(options, "condor_status"),
+        "-json",
+        "-attributes",
+        ",".join(parsers.SLOT_ATTRIBUTES),
+    ]
+    if options.get("status_constraint"):
+        argv += ["-constraint", str(options["status_constraint"])]
+    return [Command(argv)]
+
+
+@hookimpl
+def parse_resources(
+    results: Sequence[CommandResult], options: Mapping[str, Any]
+) -> list[QueueInfo]:
+    ads: list[dict[str, Any]] = []
+    for result in results:
+        ads += parsers.parse_json_ads(result)
+    return parsers.queues_from_slots(ads, pool_name=str(options.get("pool_name") or "pool"))
