@@ -16,7 +16,6 @@ _PBS_COMMENTS: list[tuple[re.Pattern[str], str]] = [
             r"\(R: (\S+) A: (\S+) T: (\S+)\)",
             "not enough free {0} right now (the job asks for {1}, {2} of {3} are free)",
         ),
-        (r"Can Never Run:?\s*(.*)", "the job can never run as requested ({0}); ask for less"),
         (r"Insufficient amount of .*?resource: (\w+)", "not enough free {0} right now"),
         (r"Not enough of the right type of nodes", "all nodes of the kind it needs are busy"),
         (r"Not enough free nodes", "all nodes are busy"),
@@ -57,10 +56,13 @@ def translate_pbs(reason: str | None) -> str | None:
     if not reason:
         return reason
     text = reason.removeprefix("Not Running:").strip()
+    if text.startswith("Can Never Run"):
+        inner = translate_pbs(text.removeprefix("Can Never Run").lstrip(": "))
+        return f"the job can never run as requested ({inner}); ask for fewer resources"
     for pattern, words in _PBS_COMMENTS:
         m = pattern.search(text)
         if m:
-            return words.format(*[g.lower() if g else g for g in m.groups()])
+            return words.format(*m.groups())
     return text
 
 
