@@ -149,7 +149,7 @@ def parse_qstat_xml(text: str) -> list[QstatJob]:
     Raises :class:`QstatXmlError` when the text is not XML at all.
     """
     try:
-        root = ET.fromstring(text.strip() or "<empty/>")
+        root = ET.fromstring(text.strip())
     except ET.ParseError as e:
         raise QstatXmlError(f"qstat printed no readable XML: {e}") from e
     jobs: list[QstatJob] = []
@@ -201,6 +201,8 @@ class JobDetail:
 
 
 _ERROR_PREFIX = re.compile(r"^\s*\d{2}/\d{2}/\d{4} \d{2}:\d{2}:\d{2} \[[^\]]*\]:\s*(?:error:\s*)?")
+#: Debris the shepherd appends to some error reasons (credentials and ids).
+_ERROR_SUFFIX = re.compile(r"\s+KRB5CCNAME=\S*( uid=.*)?$")
 _KEY = re.compile(r"^([A-Za-z_][A-Za-z0-9_ ]*?)(?:\s+\d+)?:\s*(.*)$")
 
 
@@ -232,7 +234,8 @@ def parse_qstat_j(text: str) -> dict[str, JobDetail]:
         elif current is None:
             continue
         elif key == "error reason":
-            current.error_reasons.append(_ERROR_PREFIX.sub("", value).strip())
+            reason = _ERROR_SUFFIX.sub("", _ERROR_PREFIX.sub("", value))
+            current.error_reasons.append(reason.strip())
         elif key == "scheduling info":
             in_scheduling = True
             if value:
@@ -246,6 +249,7 @@ _NOISE = (
     re.compile(r"not contained in its hard queue list"),
     re.compile(r"is not in pe list"),
     re.compile(r"^Job is in error state$"),
+    re.compile(r"There are no messages available"),
     re.compile(r"^\(-l .*\) cannot run in queue \".*\" because"),
 )
 
@@ -405,7 +409,7 @@ def parse_qstat_gc(text: str) -> list[ClusterQueue]:
         if parts[:2] == ["CLUSTER", "QUEUE"]:
             header = parts[2:]
             continue
-        values = dict(zip(header, parts[1:]))
+        values = dict(zip(header, parts[1:], strict=False))
         used, avail, total = (_int(values.get(k, "")) for k in ("USED", "AVAIL", "TOTAL"))
         if used is None or avail is None or total is None:
             continue
