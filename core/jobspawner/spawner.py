@@ -451,14 +451,26 @@ class JobSpawner(Spawner):  # type: ignore[misc]
         poller = self.poller()
         scheduler_host: str | None = None
         future = self._port_future
+        # give up just before JupyterHub's own timeout, whose message says nothing
+        deadline = time.monotonic() + max(self.start_timeout - 1.5, 1.0)
+        last = "no status yet"
         while not future.done():
+            if time.monotonic() > deadline:
+                raise SpawnException(
+                    f"Job {self.job_id} did not start its notebook server within "
+                    f"{self.start_timeout} seconds (last state: {last}); the job was "
+                    "cancelled. Try again later or ask for fewer resources; admins can "
+                    "raise c.JobSpawner.start_timeout.",
+                    reason="timeout",
+                )
             status = await poller.status(self.job_id)
             if status.state.finished:
                 raise await self._job_ended(backend, ctx, status)
             if status.state is JobState.RUNNING:
                 scheduler_host = backend.get_host(status, ctx.options) or scheduler_host
             progress = {JobState.RUNNING: 60, JobState.UNKNOWN: 20}.get(status.state, 30)
-            self._emit(backend.describe_status(status), progress)
+            last = backend.describe_status(status)
+            self._emit(last, progress)
             await asyncio.wait([future], timeout=self.startup_poll_interval)
         reported_host, port = future.result()
         if self.host_source == "server" or not scheduler_host:

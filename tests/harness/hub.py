@@ -103,6 +103,7 @@ class Hub:
 
     def user_token(self, name: str) -> str:
         if name not in self._user_tokens:
+            self.create_user(name)
             r = self.api("POST", f"/users/{name}/tokens", json={"note": "e2e test"})
             r.raise_for_status()
             self._user_tokens[name] = r.json()["token"]
@@ -202,6 +203,11 @@ class Hub:
                 return
             time.sleep(0.3)
         raise TimeoutError(f"server {name}/{server_name} did not stop in {timeout}s")
+
+    def crash(self) -> None:
+        """Kill the hub and its proxy at once (SIGKILL), as a host failure would."""
+        os.killpg(self.proc.pid, signal.SIGKILL)
+        self.proc.wait()
 
     def log_text(self) -> str:
         return self.log_path.read_text(errors="replace")
