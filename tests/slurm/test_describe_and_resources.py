@@ -9,7 +9,6 @@ from jobspawner import Command, CommandResult, JobState, JobStatus
 from jobspawner.backend import load_backend
 from jobspawner_slurm.reasons import reason_words
 from jobspawner_slurm.resources import gpu_count
-
 from slurm.fixtures.recorded import RECORDED
 
 
@@ -95,6 +94,8 @@ def test_describe_held_suspended_running_ended(backend):
         JobStatus(JobState.FAILED, native_state="TIMEOUT", exit_code=0)
     )
     assert "time limit" in timeout
+    ending = backend.describe_status(JobStatus(JobState.RUNNING, native_state="COMPLETING"))
+    assert "ending" in ending
     oom = backend.describe_status(JobStatus(JobState.FAILED, native_state="OUT_OF_MEMORY"))
     assert "more memory" in oom
     failed = backend.describe_status(

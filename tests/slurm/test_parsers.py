@@ -10,7 +10,6 @@ from jobspawner.backend import load_backend
 from jobspawner_slurm import commands, parsers
 from jobspawner_slurm.hostlist import expand, first_host
 from jobspawner_slurm.states import COMPACT, STATES, normalise
-
 from slurm.fixtures.recorded import RECORDED
 
 CMD = Command(["slurm-command"])
@@ -85,7 +84,8 @@ def test_every_compact_code_and_long_name_is_mapped():
         ("OUT_OF_MEMORY", None, JobState.FAILED),
         ("NODE_FAIL", None, JobState.FAILED),
         ("PREEMPTED", None, JobState.CANCELLED),
-        ("COMPLETING", None, JobState.DONE),
+        ("COMPLETING", None, JobState.RUNNING),
+        ("CG", None, JobState.RUNNING),
         ("CONFIGURING", None, JobState.PENDING),
         ("SOMETHING_NEW", None, JobState.UNKNOWN),
     ],

@@ -6,9 +6,8 @@ import subprocess
 from typing import Any
 
 import pytest
-from jobspawner import JobSpec
 from jobspawner.backend import load_backend
-from jobspawner.resources import normalise
+from slurm.helpers import make_spec
 
 DIRECTIVES = (
     "--partition",
@@ -24,43 +23,6 @@ DIRECTIVES = (
     "--gpus",
     "--constraint",
 )
-
-
-def make_spec(
-    resources: dict[str, Any] | None = None,
-    options: dict[str, Any] | None = None,
-    prologue: str = "",
-    epilogue: str = "",
-) -> JobSpec:
-    """A spec with the variables the core's spawner builds (same keys, same validation)."""
-    options = dict(options or {})
-    env = {"JUPYTERHUB_API_TOKEN": "secret-token", "JUPYTERHUB_SERVICE_PREFIX": "/user/alice/"}
-    command = ["/opt/jobenv/bin/jobspawner-singleuser", "--debug"]
-    variables = {
-        **normalise(resources or {}),
-        "job_name": "jupyterhub-alice-lab",
-        "username": "alice",
-        "server_name": "lab",
-        "homedir": "/home/alice",
-        "output_file": "/home/alice/.jobspawner/jupyterhub-alice-lab.log",
-        "workdir": "/home/alice",
-        "command": command,
-        "env": env,
-        "prologue": prologue,
-        "epilogue": epilogue,
-        "opts": options,
-    }
-    return JobSpec(
-        username="alice",
-        server_name="lab",
-        job_name="jupyterhub-alice-lab",
-        output_file=variables["output_file"],
-        workdir="/home/alice",
-        command=tuple(command),
-        env=env,
-        variables=variables,
-        options=options,
-    )
 
 
 @pytest.fixture(scope="module")

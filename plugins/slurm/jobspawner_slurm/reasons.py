@@ -159,6 +159,8 @@ def describe(status: JobStatus) -> str:
         if status.expected_start is not None:
             text += f". Slurm expects it to start around {status.expected_start:%Y-%m-%d %H:%M}"
         return text + "."
+    if status.native_state == "COMPLETING":
+        return "Your job is ending; Slurm is stopping its processes and cleaning up."
     if status.state is JobState.SUSPENDED:
         how = "stopped" if status.native_state == "STOPPED" else "suspended"
         return f"Your job is {how} by the scheduler (it keeps its place and resumes later)."
@@ -177,5 +179,4 @@ _ENDED = {
     "BOOT_FAIL": "could not start because its node failed to boot",
     "PREEMPTED": "was preempted (stopped to make room for a job with higher priority)",
     "DEADLINE": "reached its deadline and was stopped",
-    "COMPLETING": "has ended; Slurm is cleaning up",
 }

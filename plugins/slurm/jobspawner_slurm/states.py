@@ -50,11 +50,13 @@ STATES: dict[str, JobState] = {
     "RESIZING": JobState.RUNNING,
     "SIGNALING": JobState.RUNNING,
     "UPDATE_DB": JobState.RUNNING,
+    # the script has ended but Slurm is still killing/cleaning up its processes and holds the
+    # node: not gone yet (a cancel is confirmed only once the job has left this state)
+    "COMPLETING": JobState.RUNNING,
     # suspended/stopped: keep their allocation, may resume
     "SUSPENDED": JobState.SUSPENDED,
     "STOPPED": JobState.SUSPENDED,
     # ended
-    "COMPLETING": JobState.DONE,  # the batch script has ended; processes are being cleaned up
     "COMPLETED": JobState.DONE,
     "STAGE_OUT": JobState.DONE,
     "CANCELLED": JobState.CANCELLED,

@@ -1,0 +1,334 @@
+"""The Slurm backend against a real Slurm 22.05: submit, status, cancel, reasons, discovery.
+
+Everything goes through ``load_backend("slurm")`` and the core's action hooks, with jobs
+submitted as alice through ``runuser`` (as the spawner does with its exec prefix).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import pwd
+import subprocess
+import time
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+
+import pytest
+from jobspawner import Command, CommandError, CommandResult, JobState, JobStatus
+from jobspawner.backend import Backend, load_backend
+from jobspawner.commands import CommandRunner
+from jobspawner.context import BackendContext, make_context
+from jobspawner.status import VANISHED_REASON
+from slurm.helpers import make_spec
+
+pytestmark = [pytest.mark.scheduler("slurm"), pytest.mark.root]
+
+LOG_DIR = "/home/{user}/.jobspawner-slurm-tests"
+
+
+class RecordingRunner(CommandRunner):
+    """A runner that remembers every command it ran (to count squeue calls)."""
+
+    def __init__(self, *a, **kw) -> None:
+        super().__init__(*a, **kw)
+        self.ran: list[Command] = []
+
+    async def run(self, command: Command, check: bool = True) -> CommandResult:
+        self.ran.append(command)
+        return await super().run(command, check=check)
+
+
+@pytest.fixture(scope="module")
+def backend() -> Backend:
+    return load_backend("slurm")
+
+
+def context(backend: Backend, user: str = "alice", options: Mapping | None = None):
+    prefix = ["runuser", "-u", user, "--"]
+    return BackendContext(
+        backend=backend,
+        runner=RecordingRunner(prefix, timeout=30, env={"HUB_SECRET": "do-not-leak"}),
+        query_runner=RecordingRunner(prefix, timeout=30),
+        options=dict(options or {}),
+        username=user,
+    )
+
+
+async def submit(
+    backend: Backend,
+    ctx: BackendContext,
+    command: Sequence[str] = ("sleep", "300"),
+    **kw,
+) -> tuple[str, str]:
+    """Submit a job as ctx's user; return (job id, output file)."""
+    user = ctx.username or "alice"
+    name = f"jupyterhub-{user}-{uuid.uuid4().hex[:6]}"
+    out = f"{LOG_DIR.format(user=user)}/{name}.log"
+    spec = make_spec(
+        command=list(command),
+        username=user,
+        job_name=name,
+        output_file=out,
+        options={**ctx.options, **kw.pop("options", {})},
+        **kw,
+    )
+    script = backend.render_script(spec, backend.script_template(spec))
+    job_id = await backend.submit(ctx, spec, script)
+    return job_id, out
+
+
+async def wait_for(
+    backend: Backend,
+    ctx: BackendContext,
+    ids: Sequence[str],
+    ok: Callable[[JobStatus], bool],
+    timeout: float = 30,
+) -> Mapping[str, JobStatus]:
+    deadline = time.monotonic() + timeout
+    while True:
+        statuses = await backend.query_status(ctx, ids)
+        if all(ok(s) for s in statuses.values()):
+            return statuses
+        if time.monotonic() > deadline:
+            raise AssertionError(f"jobs did not reach the expected state: {statuses}")
+        await asyncio.sleep(0.25)
+
+
+async def wait_for_log(
+    backend: Backend, ctx: BackendContext, path: str, text: str, timeout: float = 15
+) -> str:
+    deadline = time.monotonic() + timeout
+    while True:
+        log = await backend.read_log(ctx, path, 20)
+        if text in log or time.monotonic() > deadline:
+            return log
+        await asyncio.sleep(0.2)
+
+
+def running(s: JobStatus) -> bool:
+    return s.state is JobState.RUNNING
+
+
+def squeue_active(job_id: str) -> str:
+    return subprocess.run(
+        ["squeue", "-h", "-t", "PD,R,CG,S,ST,CF", "-j", f"{job_id},{job_id}", "-o", "%T"],
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
+
+
+async def test_submit_status_cancel_one(backend, clean_queue):
+    ctx = context(backend)
+    job_id, out = await submit(
+        backend, ctx, command=["bash", "-c", "echo hello from $(id -un); sleep 300"]
+    )
+    assert job_id.isdigit()
+    status = (await wait_for(backend, ctx, [job_id], running))[job_id]
+    assert status.host == clean_queue.host
+    assert status.native_state == "RUNNING" and status.extra["partition"] == "debug"
+    assert squeue_active(job_id) == "RUNNING"
+    # RUNNING in squeue comes before slurmd has started the script: wait for its output
+    assert "hello from alice" in await wait_for_log(backend, ctx, out, "hello from")
+    await backend.cancel(ctx, [job_id])
+    assert squeue_active(job_id) == ""
+    after = (await backend.query_status(ctx, [job_id]))[job_id]
+    assert after.state is JobState.CANCELLED
+
+
+async def test_many_jobs_one_squeue_call(backend, clean_queue):
+    ctx = context(backend)
+    ids = [(await submit(backend, ctx))[0] for _ in range(4)]
+    await wait_for(backend, ctx, ids, running)
+    runner = ctx.query_runner
+    assert isinstance(runner, RecordingRunner)
+    runner.ran.clear()
+    statuses = await backend.query_status(ctx, [*ids, "999999"])
+    squeues = [c for c in runner.ran if c.argv[0] == "squeue"]
+    assert len(squeues) == 1, runner.ran
+    assert all(statuses[i].state is JobState.RUNNING for i in ids)
+    # the unknown id: squeue leaves it out, sacct has no accounting: ended, not unknown
+    assert statuses["999999"].state is JobState.DONE
+    assert statuses["999999"].reason == VANISHED_REASON
+    assert [c.argv[0] for c in runner.ran] == ["squeue", "sacct"]
+    await backend.cancel(ctx, ids)
+    assert all(squeue_active(i) == "" for i in ids)
+
+
+async def test_single_unknown_id_is_vanished_not_unknown(backend, clean_queue):
+    ctx = context(backend)
+    status = (await backend.query_status(ctx, ["987654"]))["987654"]
+    assert status.state is JobState.DONE and status.reason == VANISHED_REASON
+
+
+async def test_controller_down_means_unknown_not_gone(backend, clean_queue):
+    """A status query that fails (here: a squeue that cannot reach a controller) is UNKNOWN."""
+    ctx = context(backend)
+    env = dict(os.environ, SLURM_CONF="/nonexistent/slurm.conf")
+    ctx.query_runner = CommandRunner(["env", f"SLURM_CONF={env['SLURM_CONF']}"], timeout=10)
+    status = (await backend.query_status(ctx, ["1", "2"]))["1"]
+    assert status.state is JobState.UNKNOWN
+    assert "squeue" in (status.reason or "")
+
+
+async def test_admin_scancel_is_noticed(backend, clean_queue):
+    ctx = context(backend)
+    job_id, _ = await submit(backend, ctx)
+    await wait_for(backend, ctx, [job_id], running)
+    subprocess.run(["scancel", job_id], check=True)  # root: "an admin"
+    status = (await wait_for(backend, ctx, [job_id], lambda s: s.state.finished, timeout=10))[
+        job_id
+    ]
+    assert status.state is JobState.CANCELLED
+    assert status.exit_code == 128 + 15 and status.extra["signal"] == "15"
+
+
+async def test_pending_for_resources_and_held(backend, clean_queue):
+    ctx = context(backend)
+    big, _ = await submit(backend, ctx, resources={"cpus": clean_queue.cpus, "runtime": "10m"})
+    await wait_for(backend, ctx, [big], running)
+    waiting, _ = await submit(backend, ctx, resources={"cpus": 1, "runtime": "5m"})
+    held, _ = await submit(backend, ctx, options={"submit_args": ["--hold"]})
+    closed, _ = await submit(backend, ctx, resources={"queue": "closed"})
+
+    def has_reason(s: JobStatus) -> bool:
+        return s.state in (JobState.PENDING, JobState.HELD) and bool(s.reason)
+
+    st = await wait_for(backend, ctx, [waiting, held, closed], has_reason, timeout=20)
+    assert st[waiting].state is JobState.PENDING and st[waiting].reason in ("Resources", "Priority")
+    # backfill computes when the job can start: after the big one's 10 minutes
+    st = await wait_for(backend, ctx, [waiting], lambda s: s.expected_start is not None, timeout=20)
+    text = backend.describe_status(st[waiting])
+    assert "Slurm expects it to start around" in text, text
+    hs = (await backend.query_status(ctx, [held]))[held]
+    assert (hs.state, hs.reason) == (JobState.HELD, "JobHeldUser")
+    assert "on hold" in backend.describe_status(hs)
+    cs = (await backend.query_status(ctx, [closed]))[closed]
+    assert cs.reason == "PartitionDown"
+    assert "partition closed is down" in backend.describe_status(cs)
+    await backend.cancel(ctx, [big, waiting, held, closed])
+    assert all(squeue_active(i) == "" for i in (big, waiting, held, closed))
+
+
+async def test_job_failing_at_once_reports_exit_code_and_log(backend, clean_queue):
+    ctx = context(backend)
+    job_id, out = await submit(
+        backend, ctx, prologue="echo 'prologue: module not found' >&2\nexit 3"
+    )
+    status = (await wait_for(backend, ctx, [job_id], lambda s: s.state.finished, timeout=15))[
+        job_id
+    ]
+    assert (status.state, status.exit_code, status.reason) == (
+        JobState.FAILED,
+        3,
+        "NonZeroExitCode",
+    )
+    assert "module not found" in await backend.read_log(ctx, out, 10)
+    assert "exit code 3" in backend.describe_status(status)
+
+
+async def test_other_user_cannot_cancel_and_the_core_says_so(backend, clean_queue, monkeypatch):
+    from jobspawner import defaults
+
+    monkeypatch.setattr(defaults, "CANCEL_CHECKS", 3)
+    monkeypatch.setattr(defaults, "CANCEL_CHECK_INTERVAL", 0.2)
+    alice = context(backend)
+    job_id, _ = await submit(backend, alice)
+    await wait_for(backend, alice, [job_id], running)
+    with pytest.raises(CommandError, match="permission denied"):
+        await backend.cancel(context(backend, user="bob"), [job_id])
+    assert squeue_active(job_id) == "RUNNING"
+    await backend.cancel(alice, [job_id])
+
+
+async def test_directives_reach_slurm(backend, clean_queue):
+    ctx = context(backend)
+    job_id, _ = await submit(
+        backend,
+        ctx,
+        resources={
+            "queue": "long",
+            "runtime": "1:30:00",
+            "cpus": 2,
+            "memory": "1G",
+            "gpus": 1,
+            "gpu_type": "fake",
+            "nodes": 1,
+        },
+    )
+    shown = subprocess.run(
+        ["scontrol", "show", "job", job_id], capture_output=True, text=True, check=True
+    ).stdout
+    for expected in (
+        "Partition=long",
+        "TimeLimit=01:30:00",
+        "NumCPUs=2",
+        "mem=1G",
+        "gres:gpu:fake:1",
+        "Requeue=0",
+        f"UserId=alice({pwd.getpwnam('alice').pw_uid})",
+    ):
+        assert expected in shown, (expected, shown)
+    gpus_id, _ = await submit(
+        backend, ctx, resources={"gpus": 2}, options={"gpu_directive": "gpus"}
+    )
+    shown = subprocess.run(
+        ["scontrol", "show", "job", gpus_id], capture_output=True, text=True, check=True
+    ).stdout
+    assert "TresPerJob=gres:gpu:2" in shown, shown
+    await backend.cancel(ctx, [job_id, gpus_id])
+
+
+async def test_environment_is_the_scripts_not_the_hubs(backend, clean_queue):
+    """--export=NONE: the hub's variables (HUB_SECRET in the runner env) stay out of the job."""
+    ctx = context(backend)
+    job_id, out = await submit(
+        backend,
+        ctx,
+        command=["bash", "-c", "echo token=$JUPYTERHUB_API_TOKEN secret=${HUB_SECRET:-none}"],
+    )
+    await wait_for(backend, ctx, [job_id], lambda s: s.state.finished, timeout=15)
+    log = await backend.read_log(ctx, out, 5)
+    assert "token=secret-token secret=none" in log
+
+
+async def test_use_srun_runs_the_server_as_a_job_step(backend, clean_queue):
+    ctx = context(backend, options={"use_srun": True})
+    job_id, out = await submit(
+        backend,
+        ctx,
+        command=["bash", "-c", "echo step=$SLURM_STEP_ID cpus=$SLURM_CPUS_PER_TASK"],
+        resources={"cpus": 2},
+    )
+    status = (await wait_for(backend, ctx, [job_id], lambda s: s.state.finished, timeout=20))[
+        job_id
+    ]
+    log = await backend.read_log(ctx, out, 5)
+    assert status.state is JobState.DONE, (status, log)
+    assert "step=0 cpus=2" in log
+
+
+async def test_epilogue_runs_after_scancel(backend, clean_queue):
+    ctx = context(backend)
+    job_id, out = await submit(
+        backend,
+        ctx,
+        prologue="echo prologue-ran",
+        epilogue="echo epilogue-ran",
+    )
+    await wait_for(backend, ctx, [job_id], running)
+    assert "prologue-ran" in await wait_for_log(backend, ctx, out, "prologue-ran")
+    await asyncio.sleep(0.2)
+    await backend.cancel(ctx, [job_id])
+    assert "epilogue-ran" in await wait_for_log(backend, ctx, out, "epilogue-ran")
+
+
+async def test_discover_resources(backend, clean_queue):
+    ctx = make_context(backend, prefix=["runuser", "-u", "alice", "--"])
+    queues = {q.name: q for q in await backend.discover_resources(ctx)}
+    assert set(queues) == set(clean_queue.partitions)
+    debug = queues["debug"]
+    assert debug.default and debug.max_time_s == 7200 and debug.cpus_per_node == clean_queue.cpus
+    assert debug.gpus_per_node == clean_queue.gpus
+    assert debug.memory_per_node_mb == clean_queue.memory_mb
+    assert queues["closed"].state == "down"
