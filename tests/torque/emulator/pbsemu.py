@@ -764,6 +764,8 @@ def torque_fields(sp: Spool, job: dict) -> list[tuple[str, object]]:
     if job["state"] == "C" and job.get("exit_status") is not None:
         fields.append(("exit_status", job["exit_status"]))
     fields.append(("submit_args", job["submit_args"]))
+    if job["state"] in ("Q", "H") and job.get("walltime_s"):
+        fields.append(("Walltime", {"Remaining": job["walltime_s"]}))
     if job.get("stime"):
         fields += [("start_time", int(job["stime"])), ("start_count", job["start_count"])]
     fields.append(("fault_tolerant", "False"))
@@ -772,8 +774,6 @@ def torque_fields(sp: Spool, job: dict) -> list[tuple[str, object]]:
     fields.append(("job_radix", 0))
     if job.get("comp_time") and job.get("stime"):
         fields.append(("total_runtime", f"{job['comp_time'] - job['stime']:.6f}"))
-    if job["state"] in ("Q", "H") and job.get("walltime_s"):
-        fields.append(("Walltime", {"Remaining": job["walltime_s"]}))
     fields += [("submit_host", job["variables"]["PBS_O_HOST"]), ("request_version", 1)]
     return fields
 
