@@ -102,6 +102,11 @@ def quote_arguments(words: Sequence[str]) -> str:
     return '"' + " ".join(quote_word(str(w)) for w in words) + '"'
 
 
+def quote_environment(env: Mapping[str, Any]) -> str:
+    """``environment`` value in the new syntax: ``"NAME=value NAME='spaced value'"``."""
+    return '"' + " ".join(f"{k}={quote_word(str(v))}" for k, v in env.items()) + '"'
+
+
 def _requirements(spec: JobSpec) -> str | None:
     parts = [str(p) for p in (spec.option("requirements"), spec.variables.get("constraint")) if p]
     if not parts:
@@ -125,7 +130,7 @@ def description_variables(spec: JobSpec) -> dict[str, Any]:
         "error_file": str(options.get("error_file") or spec.output_file),
         "requirements": _requirements(spec),
         "arguments": quote_arguments(list(args)) if args else None,
-        "environment": quote_arguments([f"{k}={v}" for k, v in dict(env).items()]) if env else None,
+        "environment": quote_environment(dict(env)) if env else None,
         "getenv": None if getenv is None else str(getenv),
         "should_transfer_files": transfer,
         "extra_lines": [str(line) for line in lines],

@@ -1,0 +1,140 @@
+"""Helpers of the HTCondor tests: a fresh emulated pool per test, and job specs."""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import shutil
+import subprocess
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from harness.strict import need, need_root
+from harness.users import ensure_users
+
+HERE = Path(__file__).parent
+BIN = HERE / "emulator" / "bin"
+FIXTURES = HERE / "fixtures"
+SYSTEM_PYTHON = "/usr/bin/python3"
+
+
+def fixture(name: str) -> str:
+    return (FIXTURES / name).read_text()
+
+
+@dataclass
+class Pool:
+    """One emulated HTCondor pool: its spool, a shared job folder and the tools' env."""
+
+    spool: Path
+    jobs: Path
+
+    @property
+    def env(self) -> dict[str, str]:
+        return {
+            "PATH": f"{BIN}:{os.environ.get('PATH', '/usr/bin:/bin')}",
+            "CONDOR_EMU_SPOOL": str(self.spool),
+        }
+
+    def machine(self, **cfg: Any) -> None:
+        (self.spool / "machine.json").write_text(json.dumps(cfg))
+        os.chmod(self.spool / "machine.json", 0o644)
+
+    def run(
+        self, tool: str, *args: str, user: str | None = None, stdin: str | None = None
+    ) -> subprocess.CompletedProcess[str]:
+        prefix = ["runuser", "-u", user, "--"] if user else []
+        return subprocess.run(
+            [*prefix, str(BIN / tool), *args],
+            input=stdin,
+            capture_output=True,
+            text=True,
+            env={**os.environ, **self.env},
+            timeout=30,
+        )
+
+    def state(self) -> dict[str, Any]:
+        path = self.spool / "state.json"
+        text = path.read_text() if path.exists() else ""
+        return json.loads(text) if text.strip() else {"jobs": {}, "history": []}
+
+    def job(self, job_id: str) -> dict[str, Any] | None:
+        return self.state().get("jobs", {}).get(job_id)
+
+    def history(self, job_id: str) -> dict[str, Any] | None:
+        for ad in self.state().get("history", []):
+            if f"{ad['ClusterId']}.{ad['ProcId']}" == job_id:
+                return dict(ad)
+        return None
+
+    def script(self, name: str, body: str, owner: str = "alice") -> str:
+        path = self.jobs / name
+        path.write_text("#!/bin/bash\n" + body)
+        os.chmod(path, 0o755)
+        shutil.chown(path, owner, owner)
+        return str(path)
+
+    def description(self, executable: str, *lines: str, queue: str = "queue") -> str:
+        return "\n".join(
+            [
+                "universe = vanilla",
+                f"executable = {executable}",
+                f"initialdir = {self.jobs}",
+                f"output = {self.jobs}/out.$(Cluster).txt",
+                f"error = {self.jobs}/out.$(Cluster).txt",
+                *lines,
+                queue,
+                "",
+            ]
+        )
+
+    def submit(self, description: str, user: str = "alice") -> str:
+        r = self.run("condor_submit", "-terse", "-", user=user, stdin=description)
+        assert r.returncode == 0, r.stderr
+        return r.stdout.split()[0]
+
+    def clean(self) -> None:
+        self.run("condor_rm", "-all")
+        wait_for(lambda: not self.state().get("jobs"), timeout=15)
+
+
+def wait_for(predicate: Callable[[], Any], timeout: float = 10, interval: float = 0.1) -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not met within {timeout}s")
+        time.sleep(interval)
+
+
+@pytest.fixture
+def pool(monkeypatch: pytest.MonkeyPatch) -> Iterator[Pool]:
+    """A fresh emulated pool (4 CPUs, 8 GiB); its tools on PATH of this process too."""
+    need_root()
+    ensure_users()
+    need(os.access(SYSTEM_PYTHON, os.X_OK), f"the emulator runs on {SYSTEM_PYTHON}")
+    tag = secrets.token_hex(4)
+    spool = Path(f"/tmp/condor-emu-test-{tag}")
+    jobs = Path(f"/tmp/condor-jobs-test-{tag}")
+    for folder in (spool, jobs):
+        folder.mkdir(mode=0o1777)
+        os.chmod(folder, 0o1777)
+    p = Pool(spool, jobs)
+    for key, value in p.env.items():
+        monkeypatch.setenv(key, value)
+    try:
+        yield p
+    finally:
+        try:
+            p.clean()
+        finally:
+            shutil.rmtree(spool, ignore_errors=True)
+            shutil.rmtree(jobs, ignore_errors=True)
