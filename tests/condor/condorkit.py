@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from harness.strict import need, need_root
 from harness.users import ensure_users
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from condor.condorkit import fixture
 from jobspawner import Command, CommandError, CommandResult, JobSpec, JobState, JobStatus
 from jobspawner.backend import load_backend

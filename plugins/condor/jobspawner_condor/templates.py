@@ -1,3 +1,4 @@
+# ruff: noqa: E501  (template lines are as long as the submit description needs)
 """The two texts an HTCondor job needs: the job script and the submit description.
 
 HTCondor does not read directives from a script: the script is the job's *executable* and
