@@ -51,20 +51,21 @@ def parse_memory_mb(field: str, value: Any) -> int:
 
 
 def parse_duration_s(field: str, value: Any) -> int:
-    """``01:30:00``, ``1-00:00:00``, ``90:00`` (min:sec), ``90m``, ``2h``, ``3600`` -> seconds.
+    """``01:30:00``, ``1-00:00:00``, ``90:00`` (min:sec), ``90m``, ``2h``, ``45s`` -> seconds.
 
-    Clock forms follow Slurm's: ``M``, ``M:S``, ``H:M:S``, ``D-H``, ``D-H:M``, ``D-H:M:S``.
+    Forms follow Slurm's ``--time``: a bare number is minutes; ``M:S``, ``H:M:S``, ``D-H``,
+    ``D-H:M``, ``D-H:M:S``.
     """
     if isinstance(value, bool):
         raise ResourceError(field, value, "is not a duration")
     if isinstance(value, (int, float)):
-        seconds = int(value)
+        seconds = int(value * 60)
     else:
         text = str(value).strip()
         m = _DURATION.match(text)
         clock = _CLOCK.match(text)
         if m and (m.group(2) or ":" not in text):
-            unit = (m.group(2) or "s").lower()[0]
+            unit = (m.group(2) or "m").lower()[0]
             seconds = int(float(m.group(1)) * {"s": 1, "m": 60, "h": 3600, "d": 86400}[unit])
         elif clock:
             days, a, b, c = (int(g) if g else None for g in clock.groups())

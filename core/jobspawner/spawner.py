@@ -403,9 +403,12 @@ class JobSpawner(Spawner):  # type: ignore[misc]
         orm_spawner = self.orm_spawner
         if orm_spawner is None:
             return
-        from sqlalchemy import inspect
+        from sqlalchemy import exc, inspect
 
-        session = inspect(orm_spawner).session
+        try:
+            session = inspect(orm_spawner).session
+        except exc.NoInspectionAvailable:  # not a database object (tools, tests)
+            return
         if session is None:
             return
         orm_spawner.state = self.get_state()

@@ -1,0 +1,145 @@
+"""Selecting a backend by name, site plugins, and the errors an admin reads."""
+
+from __future__ import annotations
+
+import sys
+import textwrap
+
+import pytest
+
+from jobspawner.backend import BackendError, BackendNotFound, installed_backends, load_backend
+from jobspawner.jobspec import JobSpec
+from jobspawner.status import JobState, JobStatus
+
+
+def _spec(**variables):
+    base = dict(
+        job_name="jupyter-alice", workdir="/home/alice", env={}, prologue="", epilogue="",
+        command=["jobspawner-singleuser"],
+    )  # fmt: skip
+    base.update(variables)
+    return JobSpec("alice", "", "jupyter-alice", "/tmp/x.log", "/home/alice", (), variables=base)
+
+
+def test_local_backend_is_registered_like_an_outside_one():
+    eps = installed_backends()
+    assert eps["local"].value == "jobspawner.backends.local"
+    assert eps["local"].group == "jobspawner.backends"
+
+
+def test_unknown_backend_lists_installed_ones_and_the_package_to_install():
+    with pytest.raises(BackendNotFound) as e:
+        load_backend("pbsnope")
+    message = str(e.value)
+    assert '"pbsnope"' in message
+    assert "local" in message  # the installed backends are listed
+    assert "pip install jobspawner-pbsnope" in message
+
+
+def test_only_the_selected_entry_point_is_loaded(monkeypatch):
+    loaded = []
+    real = installed_backends()
+
+    class Spy:
+        def __init__(self, ep):
+            self.ep, self.name, self.value = ep, ep.name, ep.value
+            self.dist = getattr(ep, "dist", None)
+
+        def load(self):
+            loaded.append(self.name)
+            return self.ep.load()
+
+    monkeypatch.setattr(
+        "jobspawner.backend.installed_backends", lambda: {n: Spy(e) for n, e in real.items()}
+    )
+    load_backend("local")
+    assert loaded == ["local"]
+
+
+def test_site_plugin_wraps_render_script_and_overrides_get_host():
+    backend = load_backend("local", ["core.site_plugins.add_directive"])
+    spec = _spec()
+    script = backend.render_script(spec, backend.script_template(spec))
+    lines = script.splitlines()
+    assert lines[0] == "#!/bin/bash"
+    assert lines[1] == "# SITE: licence=jupyter user=alice"
+    status = JobStatus(JobState.RUNNING, host="node7")
+    assert backend.get_host(status, {}) == "node7.ib.example.org"
+
+
+def test_without_the_site_plugin_nothing_changes():
+    backend = load_backend("local")
+    spec = _spec()
+    assert "SITE" not in backend.render_script(spec, backend.script_template(spec))
+    assert backend.get_host(JobStatus(JobState.RUNNING, host="node7"), {}) == "node7"
+
+
+def test_misspelled_hook_fails_at_load_time():
+    with pytest.raises(BackendError) as e:
+        load_backend("local", ["core.site_plugins.misspelled"])
+    assert "submit_comand" in str(e.value)
+    assert "unknown hook" in str(e.value)
+
+
+def test_hook_with_wrong_arguments_fails_at_load_time():
+    with pytest.raises(BackendError) as e:
+        load_backend("local", ["core.site_plugins.wrong_args"])
+    assert "parse_status" in str(e.value) and "output_text" in str(e.value)
+
+
+def test_plugin_that_fails_to_import_is_named():
+    with pytest.raises(BackendError) as e:
+        load_backend("local", ["core.site_plugins.broken_import"])
+    assert "core.site_plugins.broken_import" in str(e.value)
+    assert "jobspawner_no_such_module" in str(e.value)
+
+
+def test_broken_backend_distribution_is_reported_with_its_package(tmp_path, monkeypatch):
+    """An installed backend whose module does not import: the error names it and its dist."""
+    dist = tmp_path / "jobspawner_broken-1.2.3.dist-info"
+    dist.mkdir()
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: jobspawner-broken\nVersion: 1.2.3\n")
+    (dist / "entry_points.txt").write_text(
+        "[jobspawner.backends]\nbroken = jobspawner_broken_mod\n"
+    )
+    (tmp_path / "jobspawner_broken_mod.py").write_text("raise RuntimeError('needs libfoo')\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    assert "broken" in installed_backends()
+    with pytest.raises(BackendError) as e:
+        load_backend("broken")
+    message = str(e.value)
+    assert "jobspawner-broken 1.2.3" in message and "needs libfoo" in message
+
+
+def test_incomplete_backend_is_refused_at_load(tmp_path, monkeypatch):
+    dist = tmp_path / "jobspawner_half-0.1.dist-info"
+    dist.mkdir()
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: jobspawner-half\nVersion: 0.1\n")
+    (dist / "entry_points.txt").write_text("[jobspawner.backends]\nhalf = jobspawner_half_mod\n")
+    (tmp_path / "jobspawner_half_mod.py").write_text(
+        textwrap.dedent(
+            """
+            from jobspawner import hookimpl, Command
+            @hookimpl
+            def submit_command(spec, script):
+                return Command(["true"])
+            """
+        )
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    with pytest.raises(BackendError) as e:
+        load_backend("half")
+    for hook in ("parse_submit", "status_command", "parse_status", "cancel_command"):
+        assert hook in str(e.value)
+    sys.modules.pop("jobspawner_half_mod", None)
+
+
+def test_cli_lists_backends_as_json(capsys):
+    import json
+
+    from jobspawner.cli import main
+
+    assert main(["plugins"]) == 0
+    report = {p["name"]: p for p in json.loads(capsys.readouterr().out)}
+    assert report["local"]["distribution"] == "jobspawner"
+    assert "submit_command" in report["local"]["hooks"]

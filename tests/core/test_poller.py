@@ -1,0 +1,68 @@
+"""The shared poller: one query per round for every job, failures are 'unknown'."""
+
+from __future__ import annotations
+
+import asyncio
+
+from jobspawner.poller import StatusPoller
+from jobspawner.status import JobState, JobStatus
+
+
+async def test_concurrent_requests_share_one_query():
+    calls: list[list[str]] = []
+
+    async def query(ids):
+        calls.append(list(ids))
+        await asyncio.sleep(0.05)
+        return {i: JobStatus(JobState.RUNNING) for i in ids}
+
+    poller = StatusPoller(query)
+    results = await asyncio.gather(*(poller.status(str(i)) for i in range(50)))
+    assert all(r.state is JobState.RUNNING for r in results)
+    assert len(calls) == 1 and sorted(calls[0], key=int) == [str(i) for i in range(50)]
+
+
+async def test_requests_during_a_query_are_batched_into_the_next():
+    calls: list[list[str]] = []
+    gate = asyncio.Event()
+
+    async def query(ids):
+        calls.append(sorted(ids))
+        if len(calls) == 1:
+            await gate.wait()
+        return {i: JobStatus(JobState.PENDING) for i in ids}
+
+    poller = StatusPoller(query, batch_delay=0)
+    first = asyncio.ensure_future(poller.status("a"))
+    await asyncio.sleep(0.01)
+    later = [asyncio.ensure_future(poller.status(x)) for x in "bcd"]
+    await asyncio.sleep(0.01)
+    gate.set()
+    await asyncio.gather(first, *later)
+    assert calls == [["a"], ["b", "c", "d"]]
+
+
+async def test_failed_query_means_unknown_not_gone():
+    async def query(ids):
+        raise RuntimeError("slurm_load_jobs error: Unable to contact slurm controller")
+
+    poller = StatusPoller(query)
+    status = await poller.status("7")
+    assert status.state is JobState.UNKNOWN and not status.state.finished
+    assert "Unable to contact" in (status.reason or "")
+
+
+async def test_cache_serves_recent_answers():
+    count = 0
+
+    async def query(ids):
+        nonlocal count
+        count += 1
+        return {i: JobStatus(JobState.RUNNING) for i in ids}
+
+    poller = StatusPoller(query)
+    await poller.status("1")
+    await poller.status("1", max_age=60)
+    assert count == 1
+    await poller.status("1", max_age=0)
+    assert count == 2

@@ -1,0 +1,159 @@
+"""JobSpawner without a hub: state, options, prefix safety, and the lifecycle on local."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+from types import SimpleNamespace
+
+import pytest
+from jupyterhub.objects import Hub
+from jupyterhub.spawner import SpawnException
+
+from jobspawner.handshake import PortReportError, parse_report
+from jobspawner.spawner import STATE_VERSION, JobSpawner
+
+
+def make_spawner(tmp_path, name="", **config):
+    user = SimpleNamespace(name=os.environ.get("USER_UNDER_TEST", "root"), url="/user/root/",
+                           escaped_name="root", id=1)  # fmt: skip
+    spawner = JobSpawner(
+        user=user,
+        hub=Hub(ip="127.0.0.1", port=8081, base_url="/hub/"),
+        orm_spawner=SimpleNamespace(name=name, server=None, state=None) if name else None,
+        api_token="secret-token",
+        oauth_client_id="jupyterhub-user-root",
+        log_dir=str(tmp_path / "logs"),
+        workdir=str(tmp_path),
+        backend_options={"python": sys.executable, "spool": str(tmp_path / "spool")},
+        startup_poll_interval=0.1,
+        **config,
+    )
+    return spawner
+
+
+def test_state_round_trip_with_version(tmp_path):
+    spawner = make_spawner(tmp_path)
+    spawner.job_id, spawner.job_output = "1234", "/home/x/out.log"
+    spawner.unconfirmed_cancels = ["99"]
+    state = spawner.get_state()
+    assert state["version"] == STATE_VERSION and state["job_id"] == "1234"
+    other = make_spawner(tmp_path)
+    other.load_state(state)
+    assert (other.job_id, other.job_output, other.unconfirmed_cancels) == (
+        "1234", "/home/x/out.log", ["99"],
+    )  # fmt: skip
+    other.clear_state()
+    assert other.job_id == "" and other.unconfirmed_cancels == ["99"]
+
+
+def test_state_without_version_still_loads(tmp_path):
+    spawner = make_spawner(tmp_path)
+    spawner.load_state({"job_id": "77"})
+    assert spawner.job_id == "77"
+
+
+def test_user_options_are_validated_with_field_and_reason(tmp_path):
+    spawner = make_spawner(tmp_path, user_options_allowed=["runtime", "memory"])
+    apply = spawner.apply_user_options
+    apply(spawner, {"runtime": "2h", "memory": "8G"})
+    assert spawner.resources()["runtime_s"] == 7200 and spawner.resources()["memory_mb"] == 8192
+    with pytest.raises(SpawnException) as e:
+        apply(spawner, {"queue": "admin"})
+    assert "'queue' cannot be chosen" in e.value.log_message
+    with pytest.raises(SpawnException) as e:
+        apply(spawner, {"memory": "lots"})
+    assert e.value.log_message.startswith("memory: 'lots' is not a memory size")
+
+
+def test_config_resource_errors_name_the_trait(tmp_path):
+    spawner = make_spawner(tmp_path, req_runtime="tomorrow")
+    with pytest.raises(SpawnException) as e:
+        spawner.build_spec()
+    assert "req_runtime: 'tomorrow' is not a duration" in e.value.log_message
+
+
+def test_exec_prefix_formats_username_and_refuses_option_like_names(tmp_path):
+    spawner = make_spawner(tmp_path, exec_prefix="sudo -E -u {username}")
+    assert spawner._prefix(spawner.exec_prefix) == ["sudo", "-E", "-u", "root"]
+    spawner.user.name = "-oProxyCommand=x"
+    with pytest.raises(SpawnException):
+        spawner._prefix(spawner.exec_prefix)
+
+
+def test_template_error_is_a_clear_spawn_error(tmp_path):
+    spawner = make_spawner(tmp_path, batch_script="#!/bin/bash\n{{ no_such_var }}\n")
+    with pytest.raises(SpawnException) as e:
+        spawner.render(spawner.build_spec())
+    assert "c.JobSpawner.batch_script" in e.value.log_message
+    assert "line 2" in e.value.log_message and "no_such_var" in e.value.log_message
+
+
+def test_named_server_job_name_and_output(tmp_path):
+    spawner = make_spawner(tmp_path, name="gpu-1")
+    spec = spawner.build_spec()
+    assert spec.job_name == "jupyter-root-gpu-1"
+    assert os.path.basename(spec.output_file).startswith("jupyter-root-gpu-1.")
+
+
+def test_handshake_body_must_be_exactly_a_typed_host_and_port():
+    assert parse_report(b'{"host": "node01.cluster", "port": 40123}') == ("node01.cluster", 40123)
+    assert parse_report(b'{"host": "10.1.2.3", "port": 1}') == ("10.1.2.3", 1)
+    for bad in [b'{"host": "n", "port": "80"}', b'{"host": "n", "port": true}',
+                b'{"host": "n", "port": 0}', b'{"host": "n", "port": 80, "ip": "x"}',
+                b'{"host": "n; rm", "port": 80}', b'{"port": 80}', b"[]", b"nope"]:  # fmt: skip
+        with pytest.raises(PortReportError):
+            parse_report(bad)
+
+
+async def test_lifecycle_on_local(tmp_path):
+    """start -> (port report) -> poll None -> stop -> poll 0; the job really runs and ends."""
+    spawner = make_spawner(tmp_path, cmd=["sleep", "300"])
+    start = asyncio.ensure_future(spawner.start())
+    for _ in range(100):
+        if spawner.awaiting_port() and spawner.job_id:
+            break
+        await asyncio.sleep(0.05)
+    job_id = spawner.job_id
+    assert job_id
+    messages = [e["message"] for e in spawner._events]
+    assert messages[0] == f"Submitted as local job {job_id}."
+    for _ in range(100):  # wait until the poller has seen it running
+        if any("running" in e["message"] for e in spawner._events):
+            break
+        await asyncio.sleep(0.05)
+    spawner.port_reported("127.0.0.1", 45678)
+    url = await asyncio.wait_for(start, 10)
+    assert url == "http://127.0.0.1:45678"
+    assert await spawner.poll() is None
+    await spawner.stop()
+    assert spawner.job_id == ""
+    assert await spawner.poll() == 0
+    pid = int(job_id.split("-")[0])
+    assert not os.path.exists(f"/proc/{pid}/cmdline") or open(f"/proc/{pid}/stat").read().split()[2] == "Z"
+
+
+async def test_job_that_dies_fails_start_within_a_poll(tmp_path):
+    spawner = make_spawner(tmp_path, cmd=["bash", "-c", "echo boom: bad config >&2; exit 7"])
+    with pytest.raises(SpawnException) as e:
+        await asyncio.wait_for(spawner.start(), 10)
+    assert "exit code 7" in e.value.log_message and "boom: bad config" in e.value.log_message
+    assert spawner.job_id == ""
+
+
+async def test_cancelled_start_cancels_the_job(tmp_path):
+    spawner = make_spawner(tmp_path, cmd=["sleep", "300"])
+    start = asyncio.ensure_future(spawner.start())
+    for _ in range(100):
+        if spawner.job_id:
+            break
+        await asyncio.sleep(0.05)
+    job_id = spawner.job_id
+    await asyncio.sleep(0.3)
+    start.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await start
+    status = await spawner.poller().status(job_id)
+    assert status.state.finished, status
+    assert spawner.job_id == ""
