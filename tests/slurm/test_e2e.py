@@ -1,0 +1,107 @@
+"""End to end: a real JupyterHub spawning notebook servers as jobs on the real Slurm cluster.
+
+The hub runs as root; jobs are submitted as alice through ``runuser`` and run
+``jobspawner-singleuser`` from the test job environment.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import time
+
+import pytest
+from harness.hub import SpawnFailed, running_hub
+
+pytestmark = [pytest.mark.e2e, pytest.mark.scheduler("slurm"), pytest.mark.root]
+
+
+def squeue(job_id: str, fmt: str = "%T|%u|%P", states: str = "PD,R,CG,S,ST,CF") -> str:
+    """The job's line in squeue among the active states ("" once it is gone)."""
+    return subprocess.run(
+        ["squeue", "-h", "-t", states, "-j", f"{job_id},{job_id}", "-o", fmt],
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
+
+
+def wait(predicate, timeout: float = 30.0, interval: float = 0.2):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    return predicate()
+
+
+def test_spawn_reach_and_stop(tmp_path, clean_queue):
+    config = 'c.JobSpawner.req_queue = "long"\nc.JobSpawner.req_runtime = "1:00:00"\n'
+    with running_hub(tmp_path, backend="slurm", config=config) as hub:
+        events = hub.start_server("alice", timeout=90)
+        messages = [e["message"] for e in events]
+        assert any(m.startswith("Submitted as slurm job") for m in messages), messages
+        job_id = hub.spawner_state("alice")["job_id"]
+        assert squeue(job_id) == "RUNNING|alice|long"
+        r = hub.get_via_proxy("alice", "api/status")
+        assert r.status_code == 200, r.text
+        hub.stop_server("alice")
+        assert squeue(job_id) == "", "the job is still in the queue after stop"
+        assert squeue(job_id, "%T", states="all") == "CANCELLED"
+
+
+def test_job_failing_at_once_fails_the_spawn_with_its_log(tmp_path, clean_queue):
+    config = 'c.JobSpawner.prologue = "echo prologue: cannot load module python >&2; exit 3"\n'
+    with running_hub(tmp_path, backend="slurm", config=config) as hub:
+        started = time.monotonic()
+        with pytest.raises(SpawnFailed) as failure:
+            hub.start_server("alice", timeout=60)
+        elapsed = time.monotonic() - started
+        message = failure.value.message
+        assert "exit code 3" in message, message
+        assert "cannot load module python" in message, message  # the log tail
+        assert elapsed < 15, f"the spawn took {elapsed:.1f}s to fail"
+
+
+def test_pending_job_shows_its_reason_and_stopping_removes_it(tmp_path, clean_queue):
+    filler = subprocess.run(
+        ["sbatch", "--parsable", "-c", str(clean_queue.cpus), "-t", "30", "-o", "/dev/null"],
+        input="#!/bin/bash\nsleep 600\n",
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    assert wait(lambda: squeue(filler, "%T") == "RUNNING", timeout=20)
+    with running_hub(tmp_path, backend="slurm") as hub:
+        hub.begin_start("alice")
+        events = hub.progress(
+            "alice", until=lambda e: "Slurm reason: Resources" in e["message"], timeout=60
+        )
+        last = events[-1]["message"]
+        assert "Slurm reason: Resources" in last, events
+        assert "in use" in last
+        job_id = hub.spawner_state("alice")["job_id"]
+        assert squeue(job_id, "%T|%r") == "PENDING|Resources"
+        # backfill soon knows when the filler's 30 minutes end
+        events = hub.progress(
+            "alice", until=lambda e: "expects it to start around" in e["message"], timeout=30
+        )
+        assert "expects it to start around" in events[-1]["message"], events
+        hub.stop_server("alice")
+        assert wait(lambda: squeue(job_id) == "", timeout=10), "pending job left in the queue"
+    subprocess.run(["scancel", filler], check=False)
+
+
+def test_external_scancel_is_noticed_by_the_poll(tmp_path, clean_queue):
+    config = "c.JobSpawner.poll_interval = 1\n"
+    with running_hub(tmp_path, backend="slurm", config=config) as hub:
+        hub.start_server("alice", timeout=90)
+        job_id = hub.spawner_state("alice")["job_id"]
+        assert squeue(job_id, "%T") == "RUNNING"
+        subprocess.run(["scancel", job_id], check=True)  # an admin
+
+        def stopped() -> bool:
+            server = hub.server_model("alice")
+            return server is None or not (server.get("ready") or server.get("pending"))
+
+        assert wait(stopped, timeout=30), hub.log_text()[-3000:]
+        assert f"job {job_id} has ended (cancelled)" in hub.log_text()
