@@ -192,10 +192,10 @@ class Backend:
         out = self.hook.parse_status(job_ids=list(job_ids), result=result, options=options)
         return cast("Mapping[str, JobStatus]", self._need("parse_status", out))
 
-    def history_command(
-        self, job_ids: Sequence[str], options: Mapping[str, Any]
-    ) -> Command | None:
-        return cast("Command | None", self.hook.history_command(job_ids=list(job_ids), options=options))
+    def history_command(self, job_ids: Sequence[str], options: Mapping[str, Any]) -> Command | None:
+        return cast(
+            "Command | None", self.hook.history_command(job_ids=list(job_ids), options=options)
+        )
 
     def parse_history(
         self, job_ids: Sequence[str], result: CommandResult, options: Mapping[str, Any]

@@ -9,6 +9,7 @@ with a timeout, optionally behind an ``exec_prefix`` such as ``sudo -E -u {usern
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import shlex
 import shutil
@@ -172,7 +173,10 @@ class CommandRunner:
             _kill_group(proc.pid)
             raise
         result = CommandResult(
-            command, proc.returncode or 0, out.decode(errors="replace"), err.decode(errors="replace")
+            command,
+            proc.returncode or 0,
+            out.decode(errors="replace"),
+            err.decode(errors="replace"),
         )
         if check and not result.ok:
             raise CommandError.from_result(result)
@@ -180,7 +184,5 @@ class CommandRunner:
 
 
 def _kill_group(pid: int) -> None:
-    try:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass

@@ -47,7 +47,9 @@ def make_context(
     return BackendContext(
         backend=backend,
         runner=CommandRunner(prefix, timeout=timeout),
-        query_runner=CommandRunner(prefix if query_prefix is None else query_prefix, timeout=timeout),
+        query_runner=CommandRunner(
+            prefix if query_prefix is None else query_prefix, timeout=timeout
+        ),
         options=dict(options or {}),
         username=username,
     )

@@ -20,13 +20,13 @@ import json
 import re
 from typing import TYPE_CHECKING, Any
 
-from tornado import web
-
 if TYPE_CHECKING:
     from .spawner import JobSpawner
 
 API_PATH = r"/api/jobspawner/port/([^/]+)(?:/([^/]*))?"
-_HOSTNAME = re.compile(r"^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,62})(?:\.[A-Za-z0-9-]{1,63})*\.?$")
+_HOSTNAME = re.compile(
+    r"^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,62})(?:\.[A-Za-z0-9-]{1,63})*\.?$"
+)
 
 
 class PortReportError(ValueError):
@@ -81,8 +81,11 @@ class PortReportHandler(_base_handler()):  # type: ignore[misc]
     async def post(self, user_name: str, server_name: str | None = None) -> None:
         token = self.get_auth_token() or ""
         spawner = self._find_spawner(user_name, server_name or "")
-        if spawner is None or not token or not spawner.api_token or not hmac.compare_digest(
-            token.encode(), str(spawner.api_token).encode()
+        if (
+            spawner is None
+            or not token
+            or not spawner.api_token
+            or not hmac.compare_digest(token.encode(), str(spawner.api_token).encode())
         ):
             # same answer whether the server exists or not: nothing to probe
             self.log.warning("Refused a port report for %s/%s", user_name, server_name or "")

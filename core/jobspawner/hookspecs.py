@@ -164,7 +164,8 @@ def parse_status(
 
         @hookimpl
         def parse_status(result):
-            return {i: JobStatus(STATES[s]) for i, s in (l.split("|") for l in result.stdout.split())}
+            rows = (line.split("|") for line in result.stdout.split())
+            return {job_id: JobStatus(STATES[code]) for job_id, code in rows}
     """
 
 

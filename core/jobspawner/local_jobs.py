@@ -18,6 +18,7 @@ ids it does not know are left out, like a real scheduler. ``cancel`` signals the
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import signal
 import subprocess
@@ -31,7 +32,9 @@ GRACE_SECONDS = 5.0
 
 
 def spool_root() -> Path:
-    return Path(os.environ.get(SPOOL_ENV) or os.path.join(tempfile.gettempdir(), "jobspawner-local"))
+    return Path(
+        os.environ.get(SPOOL_ENV) or os.path.join(tempfile.gettempdir(), "jobspawner-local")
+    )
 
 
 def _ensure_root(root: Path) -> None:
@@ -112,8 +115,11 @@ def cmd_supervise(args: argparse.Namespace) -> int:
         return 1
     # SIGTERM reaches the whole group; the supervisor survives it to record the outcome.
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    child = subprocess.Popen(["/bin/bash", str(final / "script")], stdin=subprocess.DEVNULL,
-                             preexec_fn=lambda: signal.signal(signal.SIGTERM, signal.SIG_DFL))
+    child = subprocess.Popen(
+        ["/bin/bash", str(final / "script")],
+        stdin=subprocess.DEVNULL,
+        preexec_fn=lambda: signal.signal(signal.SIGTERM, signal.SIG_DFL),
+    )
     code = child.wait()
     (final / "exit").write_text(str(code if code >= 0 else 128 - code))
     return 0
@@ -181,10 +187,8 @@ def cmd_cancel(args: argparse.Namespace) -> int:
         alive = [p for p in alive if _group_alive(p)]
         time.sleep(0.05)
     for pid in alive:
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
     return rc
 
 
@@ -196,8 +200,11 @@ def _group_alive(pgid: int) -> bool:
     except PermissionError:
         return True
     # only zombies left?
-    return any(_proc_state(int(p)) not in (None, "Z") and _pgid(int(p)) == pgid
-               for p in os.listdir("/proc") if p.isdigit())
+    return any(
+        _proc_state(int(p)) not in (None, "Z") and _pgid(int(p)) == pgid
+        for p in os.listdir("/proc")
+        if p.isdigit()
+    )
 
 
 def _pgid(pid: int) -> int | None:

@@ -44,7 +44,7 @@ def parse_memory_mb(field: str, value: Any) -> int:
             raise ResourceError(field, value, "is not a memory size (examples: 4G, 512M, 2048)")
         number, unit = float(m.group(1)), m.group(2).lower()
         factor = {"": 1, "k": 1 / 1024, "m": 1, "g": 1024, "t": 1024**2, "p": 1024**3}[unit]
-        mb = int(round(number * factor))
+        mb = round(number * factor)
     if mb <= 0:
         raise ResourceError(field, value, "must be more than zero")
     return mb

@@ -64,10 +64,14 @@ def report_port(port: int, host: str | None = None, timeout: float = REPORT_TIME
                 return
         except urllib.error.HTTPError as e:
             detail = e.read().decode(errors="replace")
-            raise SystemExit(f"jobspawner: the hub refused the port report ({e.code}): {detail}")
+            raise SystemExit(
+                f"jobspawner: the hub refused the port report ({e.code}): {detail}"
+            ) from None
         except (urllib.error.URLError, OSError) as e:
             if time.monotonic() > deadline:
-                raise SystemExit(f"jobspawner: could not reach the hub at {report_url()}: {e}")
+                raise SystemExit(
+                    f"jobspawner: could not reach the hub at {report_url()}: {e}"
+                ) from None
             time.sleep(delay)
             delay = min(delay * 2, 5.0)
 
@@ -77,7 +81,7 @@ def main(argv: list[str] | None = None) -> Any:
     from jupyterhub.singleuser.extension import JupyterHubSingleUser
     from tornado.netutil import bind_sockets
 
-    class HandshakeServerApp(ServerApp):  # type: ignore[misc]
+    class HandshakeServerApp(ServerApp):
         """A ServerApp that binds port 0 itself and reports the port it got."""
 
         def _find_http_port(self) -> None:

@@ -8,6 +8,7 @@ poll: one batched status query per round for all spawners (:mod:`jobspawner.poll
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import pwd
@@ -18,7 +19,7 @@ import time
 from collections.abc import AsyncIterator, Mapping
 from typing import Any, ClassVar
 
-from jupyterhub.spawner import SpawnException, Spawner
+from jupyterhub.spawner import Spawner, SpawnException
 from traitlets import (
     Any as AnyTrait,
 )
@@ -382,10 +383,8 @@ class JobSpawner(Spawner):  # type: ignore[misc]
             if not self._starting:
                 return
             self._new_event.clear()
-            try:
+            with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(self._new_event.wait(), timeout=1.0)
-            except asyncio.TimeoutError:
-                pass
 
     # --- the port handshake ---------------------------------------------------------------
     def awaiting_port(self) -> bool:
@@ -606,7 +605,7 @@ def check_hub_config() -> None:
     if not JupyterHub.initialized():
         return
     config = JupyterHub.instance().config
-    section = config["JobSpawner"] if "JobSpawner" in config else {}
+    section = config.get("JobSpawner", {})
     name = section.get("backend", "local")
     plugins = section.get("plugins", [])
     if isinstance(name, str) and isinstance(plugins, (list, tuple)):

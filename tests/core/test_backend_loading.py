@@ -6,7 +6,6 @@ import sys
 import textwrap
 
 import pytest
-
 from jobspawner.backend import BackendError, BackendNotFound, installed_backends, load_backend
 from jobspawner.jobspec import JobSpec
 from jobspawner.status import JobState, JobStatus
@@ -98,7 +97,9 @@ def test_broken_backend_distribution_is_reported_with_its_package(tmp_path, monk
     """An installed backend whose module does not import: the error names it and its dist."""
     dist = tmp_path / "jobspawner_broken-1.2.3.dist-info"
     dist.mkdir()
-    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: jobspawner-broken\nVersion: 1.2.3\n")
+    (dist / "METADATA").write_text(
+        "Metadata-Version: 2.1\nName: jobspawner-broken\nVersion: 1.2.3\n"
+    )
     (dist / "entry_points.txt").write_text(
         "[jobspawner.backends]\nbroken = jobspawner_broken_mod\n"
     )

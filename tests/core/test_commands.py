@@ -5,7 +5,6 @@ from __future__ import annotations
 import time
 
 import pytest
-
 from jobspawner.commands import Command, CommandError, CommandNotFound, CommandRunner
 
 
@@ -44,5 +43,7 @@ async def test_missing_program_says_so():
 
 
 async def test_prefix_goes_before_every_command():
-    result = await CommandRunner(prefix=["env", "JS_PREFIX=1"]).run(Command(["printenv", "JS_PREFIX"]))
+    result = await CommandRunner(prefix=["env", "JS_PREFIX=1"]).run(
+        Command(["printenv", "JS_PREFIX"])
+    )
     assert result.stdout.strip() == "1"

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import pytest
-from harness.hub import SpawnFailed, running_hub
+from harness.hub import running_hub
 
 pytestmark = pytest.mark.e2e
 
@@ -17,7 +18,7 @@ def _group_alive(job_id: str) -> bool:
         if not entry.isdigit():
             continue
         try:
-            stat = open(f"/proc/{entry}/stat").read()
+            stat = Path(f"/proc/{entry}/stat").read_text()
         except OSError:
             continue
         fields = stat[stat.rfind(")") + 2 :].split()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from jobspawner.resources import ResourceError, normalise, parse_duration_s, parse_memory_mb
 
 
@@ -20,7 +19,8 @@ def test_durations(text, seconds):
 
 
 @pytest.mark.parametrize(
-    ("text", "mb"), [("4G", 4096), ("512M", 512), ("1.5GiB", 1536), ("2048", 2048), ("1T", 1048576), (100, 100)]
+    ("text", "mb"),
+    [("4G", 4096), ("512M", 512), ("1.5GiB", 1536), ("2048", 2048), ("1T", 1048576), (100, 100)],
 )
 def test_memory(text, mb):
     assert parse_memory_mb("req_memory", text) == mb

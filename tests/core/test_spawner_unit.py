@@ -5,14 +5,14 @@ from __future__ import annotations
 import asyncio
 import os
 import sys
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
-from jupyterhub.objects import Hub
-from jupyterhub.spawner import SpawnException
-
 from jobspawner.handshake import PortReportError, parse_report
 from jobspawner.spawner import STATE_VERSION, JobSpawner
+from jupyterhub.objects import Hub
+from jupyterhub.spawner import SpawnException
 
 
 def make_spawner(tmp_path, name="", **config):
@@ -131,7 +131,8 @@ async def test_lifecycle_on_local(tmp_path):
     assert spawner.job_id == ""
     assert await spawner.poll() == 0
     pid = int(job_id.split("-")[0])
-    assert not os.path.exists(f"/proc/{pid}/cmdline") or open(f"/proc/{pid}/stat").read().split()[2] == "Z"
+    stat = Path(f"/proc/{pid}/stat")
+    assert not stat.exists() or stat.read_text().split()[2] == "Z"  # gone, or awaiting reaping
 
 
 async def test_job_that_dies_fails_start_within_a_poll(tmp_path):

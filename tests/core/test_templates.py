@@ -5,7 +5,6 @@ from __future__ import annotations
 import subprocess
 
 import pytest
-
 from jobspawner.backends.local import TEMPLATE
 from jobspawner.templates import TemplateError, quote, render
 

@@ -30,7 +30,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
@@ -319,7 +319,5 @@ def running_hub(
         log.close()
         pid_file = workdir / "proxy.pid"
         if pid_file.exists():
-            try:
+            with suppress(ValueError, ProcessLookupError):
                 os.kill(int(pid_file.read_text()), signal.SIGTERM)
-            except (ValueError, ProcessLookupError):
-                pass

@@ -52,12 +52,31 @@ def ensure_jobenv() -> Path:
             if not os.path.exists(BASE_PYTHON):
                 raise RuntimeError(f"{BASE_PYTHON} is missing: install Debian's python3-venv")
             _run(BASE_PYTHON, "-m", "venv", str(env))
-            _run(str(python), "-m", "pip", "install", "-q", JUPYTERHUB_PIN, "jupyter_server", "pluggy", "jinja2", "importlib-metadata")
+            _run(
+                str(python),
+                "-m",
+                "pip",
+                "install",
+                "-q",
+                JUPYTERHUB_PIN,
+                "jupyter_server",
+                "pluggy",
+                "jinja2",
+                "importlib-metadata",
+            )
         stamp = env / ".core-hash"
         wanted = _core_hash()
         if not stamp.exists() or stamp.read_text() != wanted:
-            _run(str(python), "-m", "pip", "install", "-q", "--no-deps", "--force-reinstall",
-                 str(ROOT))
+            _run(
+                str(python),
+                "-m",
+                "pip",
+                "install",
+                "-q",
+                "--no-deps",
+                "--force-reinstall",
+                str(ROOT),
+            )
             stamp.write_text(wanted)
         subprocess.run(["chmod", "-R", "a+rX", str(env)], check=True)
     return env
