@@ -114,9 +114,8 @@ def wait_for(predicate: Callable[[], Any], timeout: float = 10, interval: float 
         time.sleep(interval)
 
 
-@pytest.fixture
-def pool(monkeypatch: pytest.MonkeyPatch) -> Iterator[Pool]:
-    """A fresh emulated pool (4 CPUs, 8 GiB); its tools on PATH of this process too."""
+def new_pool() -> Pool:
+    """A fresh emulated pool (4 CPUs, 8 GiB) with its own spool and job folder in /tmp."""
     need_root()
     ensure_users()
     need(os.access(SYSTEM_PYTHON, os.X_OK), f"the emulator runs on {SYSTEM_PYTHON}")
@@ -126,14 +125,25 @@ def pool(monkeypatch: pytest.MonkeyPatch) -> Iterator[Pool]:
     for folder in (spool, jobs):
         folder.mkdir(mode=0o1777)
         os.chmod(folder, 0o1777)
-    p = Pool(spool, jobs)
+    return Pool(spool, jobs)
+
+
+def drop_pool(p: Pool) -> None:
+    """Remove every job (their shadows kill the processes), then the folders."""
+    try:
+        p.clean()
+    finally:
+        shutil.rmtree(p.spool, ignore_errors=True)
+        shutil.rmtree(p.jobs, ignore_errors=True)
+
+
+@pytest.fixture
+def pool(monkeypatch: pytest.MonkeyPatch) -> Iterator[Pool]:
+    """A fresh emulated pool; its tools on PATH of this process too."""
+    p = new_pool()
     for key, value in p.env.items():
         monkeypatch.setenv(key, value)
     try:
         yield p
     finally:
-        try:
-            p.clean()
-        finally:
-            shutil.rmtree(spool, ignore_errors=True)
-            shutil.rmtree(jobs, ignore_errors=True)
+        drop_pool(p)

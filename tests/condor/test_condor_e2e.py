@@ -1,0 +1,105 @@
+"""End to end: a real JupyterHub (as root) spawning notebook servers as HTCondor jobs on the
+emulator; jobs run as alice/bob through runuser. One hub serves every scenario (one server
+each), to keep the run short."""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Iterator
+
+import pytest
+from condor.condorkit import Pool, drop_pool, new_pool, wait_for
+from harness.hub import Hub, SpawnFailed, running_hub
+
+pytestmark = [pytest.mark.e2e, pytest.mark.scheduler("condor"), pytest.mark.root]
+
+PROLOGUE = (
+    'if [ "$JUPYTERHUB_SERVER_NAME" = broken ]; then '
+    "echo 'condor-e2e: No module named jupyterhub' >&2; exit 3; fi"
+)
+CONFIG = f"""
+c.JobSpawner.prologue = {PROLOGUE!r}
+c.JobSpawner.user_options_allowed = ["memory"]
+c.JobSpawner.req_memory = "1G"
+c.JobSpawner.req_runtime = "1h"
+"""
+
+
+@pytest.fixture(scope="module")
+def hub_pool(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Hub, Pool]]:
+    pool = new_pool()
+    try:
+        with running_hub(
+            tmp_path_factory.mktemp("condor-hub"), backend="condor", env=pool.env, config=CONFIG
+        ) as hub:
+            yield hub, pool
+    finally:
+        drop_pool(pool)
+
+
+def removed(pool: Pool, job_id: str) -> bool:
+    ad = pool.history(job_id)
+    return pool.job(job_id) is None and ad is not None and ad["JobStatus"] == 3
+
+
+def test_spawn_reach_stop(hub_pool: tuple[Hub, Pool]) -> None:
+    hub, pool = hub_pool
+    events = hub.start_server("alice")
+    messages = [e["message"] for e in events]
+    assert any(re.fullmatch(r"Submitted as condor job \d+\.0\.", m) for m in messages), messages
+    job_id = hub.spawner_state("alice")["job_id"]
+    ad = pool.job(job_id) or {}
+    assert (ad.get("JobStatus"), ad.get("Owner"), ad.get("JobBatchName")) == (
+        2,
+        "alice",
+        "jupyter-alice",
+    )
+    assert ad["RequestMemory"] == 1024 and ad["MaxRuntime"] == 3600
+    response = hub.get_via_proxy("alice", "api/status")
+    assert response.status_code == 200, response.text
+    hub.stop_server("alice")
+    wait_for(lambda: removed(pool, job_id), timeout=15)
+    assert not hub.spawner_state("alice").get("job_id")
+
+
+def test_failing_job_fails_fast_with_its_log_tail(hub_pool: tuple[Hub, Pool]) -> None:
+    hub, _pool = hub_pool
+    started = time.monotonic()
+    with pytest.raises(SpawnFailed) as failure:
+        hub.start_server("alice", "broken")
+    elapsed = time.monotonic() - started
+    message = failure.value.message
+    assert "ended before the notebook server started" in message, message
+    assert "exit code 3" in message
+    assert "condor-e2e: No module named jupyterhub" in message  # the log tail
+    assert elapsed < 20, f"the spawn took {elapsed:.1f}s to fail"
+
+
+def test_idle_job_shows_why_and_is_removed_on_stop(hub_pool: tuple[Hub, Pool]) -> None:
+    hub, pool = hub_pool
+    hub.begin_start("bob", options={"memory": "64G"})
+    why = "no machine in the pool can take it"
+    events = hub.progress("bob", until=lambda e: why in e["message"], timeout=60)
+    assert why in events[-1]["message"], events
+    assert "65536 MiB of memory" in events[-1]["message"]
+    job_id = hub.spawner_state("bob")["job_id"]
+    assert (pool.job(job_id) or {}).get("JobStatus") == 1
+    hub.stop_server("bob")
+    wait_for(lambda: removed(pool, job_id), timeout=15)
+
+
+def test_held_job_is_reported_with_its_reason(hub_pool: tuple[Hub, Pool]) -> None:
+    hub, pool = hub_pool
+    hub.begin_start("bob", "held", options={"memory": "64G"})
+    hub.progress("bob", "held", until=lambda e: "HTCondor queue" in e["message"], timeout=60)
+    job_id = hub.spawner_state("bob", "held")["job_id"]
+    reason = "e2e: the pool is drained for maintenance"
+    r = pool.run("condor_hold", "-reason", reason, job_id)
+    assert r.returncode == 0, r.stderr
+    events = hub.progress("bob", "held", until=lambda e: "on hold" in e["message"], timeout=30)
+    assert events[-1]["message"].startswith("Your job is on hold"), events
+    assert reason in events[-1]["message"]
+    assert (pool.job(job_id) or {}).get("JobStatus") == 5
+    hub.stop_server("bob", "held")
+    wait_for(lambda: removed(pool, job_id), timeout=15)
