@@ -47,8 +47,22 @@ class Emulator:
     config: dict[str, Any] = field(default_factory=dict)
 
     @property
+    def bin(self) -> str:
+        return os.path.join(self.spool, "bin")
+
+    @property
     def env(self) -> dict[str, str]:
-        return {"PATH": f"{BIN}:{os.environ['PATH']}", "LSF_EMU_SPOOL": self.spool}
+        return {"PATH": f"{self.bin}:{os.environ['PATH']}", "LSF_EMU_SPOOL": self.spool}
+
+    def install(self) -> None:
+        """Copy the emulator into the spool, so test users can run it even when the
+        checkout is not readable by them (e.g. under /root)."""
+        os.makedirs(self.bin, mode=0o755, exist_ok=True)
+        target = os.path.join(self.bin, "lsf_emulator.py")
+        shutil.copyfile(EMULATOR, target)
+        os.chmod(target, 0o755)
+        for link in os.listdir(BIN):
+            os.symlink("lsf_emulator.py", os.path.join(self.bin, link))
 
     def configure(self, **settings: Any) -> None:
         self.config.update(settings)
@@ -98,6 +112,7 @@ def emulator() -> Iterator[Emulator]:
     spool = tempfile.mkdtemp(prefix="lsf-emu-", dir="/tmp")
     os.chmod(spool, 0o1777)
     emu = Emulator(spool)
+    emu.install()
     emu.configure(terminate_grace=1)
     try:
         yield emu

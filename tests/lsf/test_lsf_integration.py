@@ -8,6 +8,7 @@ import asyncio
 import os
 import re
 import time
+from pathlib import Path
 
 import pytest
 from jobspawner import CommandResult, JobState
@@ -76,14 +77,33 @@ async def test_one_job_runs_as_alice_and_is_cancelled(backend, ctx, emulator) ->
     assert status.state is JobState.RUNNING and status.native_state == "RUN"
     assert status.host == emulator.run(None, "hostname").stdout.strip().split(".")[0]
     assert backend.get_host(status, ctx.options) == status.host
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline and "job=" not in (await backend.read_log(ctx, output, 5)):
-        await asyncio.sleep(0.1)
-    assert f"id={USER} job={job_id}" in await backend.read_log(ctx, output, 5)
-    assert os.stat(output).st_uid == os.stat(f"/home/{USER}").st_uid  # written by alice
+    assert await backend.read_log(ctx, output, 5) == ""  # LSF spools output until the end
     await backend.cancel(ctx, [job_id])  # returns once confirmed
     status = (await backend.query_status(ctx, [job_id]))[job_id]
     assert status.state.finished and status.native_state == "EXIT"
+    assert status.exit_code == 130  # SIGINT first, like bkill
+    # the -o file: LSF's job report first, the job's own output last (what a log tail shows)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and "follows" not in await backend.read_log(ctx, output, 40):
+        await asyncio.sleep(0.1)
+    log = await backend.read_log(ctx, output, 40)
+    assert log.startswith("Sender: LSF System")
+    assert f"Subject: Job {job_id}: <jupyter-alice> in cluster <emulated> Exited" in log
+    assert "TERM_OWNER: job killed by owner." in log
+    assert log.rstrip().endswith(f"id={USER} job={job_id}")
+    assert os.stat(output).st_uid == os.stat(f"/home/{USER}").st_uid  # written by alice
+
+
+async def test_direct_output_is_visible_while_the_job_runs(backend, ctx, emulator) -> None:
+    emulator.configure(stdout_direct=True)  # LSB_STDOUT_DIRECT=Y
+    job_id, output = await submit(
+        backend, ctx, emulator, command=("bash", "-c", "echo started; sleep 60")
+    )
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and "started" not in await backend.read_log(ctx, output, 5):
+        await asyncio.sleep(0.1)
+    assert await backend.read_log(ctx, output, 5) == "started\n"
+    await backend.cancel(ctx, [job_id])
 
 
 async def test_many_jobs_in_one_bjobs_call(backend, ctx, emulator) -> None:
@@ -157,6 +177,7 @@ async def test_walltime_kills_the_job(backend, ctx, emulator) -> None:
     job_id, _ = await submit(backend, ctx, emulator, runtime_s=60)
     status = await wait_state(backend, ctx, job_id, {JobState.FAILED, JobState.DONE}, 15)
     assert status.state is JobState.FAILED and status.exit_code == 140  # SIGUSR2 + 128
+    assert "run time limit" in (status.reason or "")
 
 
 async def test_forgotten_jobs_come_from_bacct(backend, ctx, emulator) -> None:
@@ -235,3 +256,22 @@ async def test_submit_error_is_explained(backend, ctx, emulator) -> None:
     with pytest.raises(Exception) as info:
         await submit(backend, ctx, emulator, queue="nosuchqueue")
     assert "nosuchqueue: No such queue. Job not submitted." in str(info.value)
+
+
+async def test_job_report_repeats_the_script_so_the_log_folder_is_private(
+    backend, ctx, emulator
+) -> None:
+    folder = f"/home/{USER}/.jobspawner-lsf-test-{os.getpid()}/logs"
+    output = f"{folder}/job.log"
+    spec = make_spec(output_file=output, command=("true",), options=ctx.options)
+    script = backend.render_script(spec, backend.script_template(spec))
+    try:
+        job_id = await backend.submit(ctx, spec, script)
+        status = await wait_state(backend, ctx, job_id, {JobState.DONE, JobState.FAILED})
+        assert status.state is JobState.DONE and status.exit_code == 0
+        assert os.stat(folder).st_mode & 0o777 == 0o700
+        log = Path(output).read_text()
+        assert "# LSBATCH: User input" in log and "Successfully completed." in log
+        assert "export JUPYTERHUB_API_TOKEN=secret-token" in log  # why the folder is private
+    finally:
+        emulator.run(None, "rm", "-rf", os.path.dirname(folder))

@@ -50,6 +50,14 @@ STATE_REASONS: Mapping[str, str] = {
     "ZOMBI": "killed while its execution host was unreachable",
 }
 
+#: What an EXIT job's exit code usually means under LSF (LSF signals the job: SIGUSR2 at
+#: the run limit, SIGINT then SIGTERM then SIGKILL for bkill and the memory limit).
+EXIT_HINTS: Mapping[int, str] = {
+    140: "probably killed by LSF at its run time limit (-W)",
+    130: "probably killed by bkill or for exceeding its memory limit (-M)",
+    137: "killed (SIGKILL), possibly after exceeding a limit",
+}
+
 _SUBMITTED = re.compile(r"Job <(?P<id>\d+)> is submitted to (?:default )?queue <(?P<queue>[^>]*)>")
 _NOT_FOUND = re.compile(r"Job <(?P<id>[^>]+)> is not found")
 _JOB_ID = re.compile(r"^\d+(?:\[\d+\])?$")
@@ -135,6 +143,8 @@ def status_from_fields(fields: Mapping[str, str]) -> JobStatus:
             exit_code = int(raw_code)
         elif state is JobState.DONE:
             exit_code = 0
+    if state is JobState.FAILED and exit_code in EXIT_HINTS and not reason:
+        reason = EXIT_HINTS[exit_code]
     host = first_exec_host(fields.get("EXEC_HOST"))
     extra = {"exec_host": fields["EXEC_HOST"]} if fields.get("EXEC_HOST") else {}
     return JobStatus(

@@ -49,6 +49,11 @@ DEFAULT_CONFIG: dict = {
     "clean_period": 3600,
     "terminate_grace": 10,
     "dispatch_delay": 0,
+    # LSF's LSB_STDOUT_DIRECT: write the job's output to the -o file while it runs (True), or
+    # spool it and copy it there, after the job report, when the job ends (False, LSF default)
+    "stdout_direct": False,
+    # write the job report ("Sender: LSF System ...", the script, the outcome) into -o
+    "job_report": True,
     # seconds that one minute of -W lasts (60; tests use less to see run limits act)
     "runlimit_scale": 60,
     # where -json puts unknown ids: "record" ({"ERROR": ...} in RECORDS) or "stderr"
@@ -545,10 +550,20 @@ def sbatchd(spool: str, job_id: str) -> int:
         LS_SUBCWD=job["cwd"],
         LSB_EXEC_CLUSTER=cluster.config["cluster"],
     )
-    out = _open_output(job["output_file"], job_id, job["output_append"])
+    # Like LSF's default (LSB_STDOUT_DIRECT=N), output goes to a spool file and is copied to
+    # the -o file after the job report when the job ends; with "stdout_direct" it is written
+    # to the -o file at once and the report appended at the end.
+    direct = bool(cluster.config.get("stdout_direct")) or not job["output_file"]
+    if direct:
+        out = _open_output(job["output_file"], job_id, job["output_append"])
+    else:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(base + ".out")
+        out = os.open(base + ".out", os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     err = out
     if job["error_file"] and job["error_file"] != job["output_file"]:
         err = _open_output(job["error_file"], job_id, job["error_append"])
+    started = time.time()
     if job["output_file"]:
         env["LSB_OUTPUTFILE"] = expand_path(job["output_file"], job_id)
     if job["error_file"]:
@@ -605,7 +620,73 @@ def sbatchd(spool: str, job_id: str) -> int:
     code = os.waitstatus_to_exitcode(status)
     code = 128 - code if code < 0 else code
     cpu = (usage.ru_utime + usage.ru_stime) if usage else 0.0
+    if job["output_file"] and cluster.config.get("job_report", True):
+        with open(base + ".sh") as f:
+            script = f.read()
+        report = job_report(job, cluster.config["cluster"], host, code, killing["reason"], cpu,
+                            script, started, time.time(), env.get("HOME", ""), cwd)  # fmt: skip
+        if direct:
+            os.write(out, ("\n" + report).encode())
+        else:
+            final = _open_output(job["output_file"], job_id, job["output_append"])
+            os.write(final, (report + "\nThe output (if any) follows:\n\n").encode())
+            with open(base + ".out", "rb") as f:
+                while chunk := f.read(1 << 16):
+                    os.write(final, chunk)
+            os.close(final)
+            os.unlink(base + ".out")
     return _record_end(spool, job_id, code, killing["reason"], cpu)
+
+
+_TERM_REASONS = {
+    "TERM_RUNLIMIT": "TERM_RUNLIMIT: job killed after reaching LSF run time limit.",
+    "TERM_OWNER": "TERM_OWNER: job killed by owner.",
+}
+
+
+def job_report(
+    job: dict, cluster: str, host: str, code: int, reason: str, cpu: float, script: str,
+    started: float, ended: float, home: str, cwd: str,
+) -> str:  # fmt: skip
+    """The job report LSF writes into the -o file when a job ends."""
+
+    def when(ts: float) -> str:
+        return time.strftime("%a %b %d %H:%M:%S %Y", time.localtime(ts))
+
+    if code == 0:
+        outcome = "Successfully completed."
+    else:
+        outcome = f"Exited with exit code {code}."
+        if reason in _TERM_REASONS:
+            outcome = f"{_TERM_REASONS[reason]}\n{outcome}"
+    user, name = job["user"], job["name"]
+    turnaround = round(ended - job["submit_time"])
+    return (
+        "Sender: LSF System <lsfadmin@" + host + ">\n"
+        f"Subject: Job {job['id']}: <{name}> in cluster <{cluster}> "
+        + ("Done" if code == 0 else "Exited")
+        + "\n\n"
+        f"Job <{name}> was submitted from host <{job['from_host']}> by user <{user}> in cluster "
+        f"<{cluster}> at {when(job['submit_time'])}\n"
+        f"Job was executed on host(s) <{host}>, in queue <{job['queue']}>, as user <{user}> in "
+        f"cluster <{cluster}> at {when(started)}\n"
+        f"<{home}> was used as the home directory.\n"
+        f"<{cwd}> was used as the working directory.\n"
+        f"Started at {when(started)}\n"
+        f"Terminated at {when(ended)}\n"
+        f"Results reported at {when(ended)}\n"
+        "\nYour job looked like:\n\n"
+        "------------------------------------------------------------\n"
+        "# LSBATCH: User input\n"
+        + script
+        + ("" if script.endswith("\n") else "\n")
+        + "------------------------------------------------------------\n\n"
+        + outcome
+        + "\n\nResource usage summary:\n\n"
+        f"    CPU time :                                   {cpu:.2f} sec.\n"
+        f"    Run time :                                   {round(ended - started)} sec.\n"
+        f"    Turnaround time :                            {turnaround} sec.\n"
+    )
 
 
 def _open_output(path: str | None, job_id: str, append: bool) -> int:
