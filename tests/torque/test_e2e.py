@@ -1,0 +1,86 @@
+"""End to end: a real JupyterHub (as root) spawning notebook servers as Torque, PBS Pro and
+Moab jobs on the emulator; jobs run as the users through runuser.
+
+One hub per backend (starting hubs is the slow part): bob's spawns fail in the prologue,
+alice's spawn runs, and a full node keeps alice's next spawn queued until she stops it.
+"""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from harness.hub import SpawnFailed, running_hub
+
+pytestmark = [pytest.mark.e2e, pytest.mark.root]
+
+PROLOGUE = 'if [ "$USER" = bob ]; then echo "pbs-e2e: No module named jupyterhub" >&2; exit 3; fi'
+QUEUED_WORDS = {
+    "torque": "all nodes of the kind it needs are busy",
+    "pbspro": "not enough free ncpus right now",
+    "moab": "waiting for free resources",
+}
+SUBMIT = {"torque": "qsub", "pbspro": "qsub", "moab": "msub"}
+
+
+def job_record(emu, job_id: str) -> dict | None:
+    return emu.state()["jobs"].get(job_id.split(".", 1)[0])
+
+
+def wait_ended(emu, job_id: str, timeout: float = 20) -> dict | None:
+    """Poll (through qstat/showq, which schedule) until the job is finished or gone."""
+    deadline = time.monotonic() + timeout
+    while True:
+        emu.run("showq" if emu.flavour == "moab" else "qstat")
+        job = job_record(emu, job_id)
+        if job is None or job["state"] in ("C", "F"):
+            return job
+        if time.monotonic() > deadline:
+            raise AssertionError(f"job {job_id} still {job['state']}")
+        time.sleep(0.3)
+
+
+@pytest.mark.parametrize("flavour", ["torque", "pbspro", "moab"])
+def test_spawn_fail_queue_stop(flavour, tmp_path, make_emulator):
+    emu = make_emulator(flavour, nodes={"vm": 2}, keep_completed=120)
+    config = f"c.JobSpawner.prologue = {PROLOGUE!r}"
+    with running_hub(
+        tmp_path, backend=flavour, config=config, env=emu.env, backend_options=emu.options()
+    ) as hub:
+        # 1. a job that fails before its server starts: fast failure with the log tail
+        started = time.monotonic()
+        with pytest.raises(SpawnFailed) as failure:
+            hub.start_server("bob")
+        elapsed = time.monotonic() - started
+        message = failure.value.message
+        assert "pbs-e2e: No module named jupyterhub" in message, message
+        assert "exit code 3" in message, message
+        assert elapsed < 20, f"the failing spawn took {elapsed:.1f}s"
+
+        # 2. alice's server: ready, reachable through the proxy, stopped, job gone
+        events = hub.start_server("alice")
+        job_id = hub.spawner_state("alice")["job_id"]
+        assert any(job_id in e["message"] for e in events), events
+        job = job_record(emu, job_id)
+        assert (job["state"], job["owner"]) == ("R", "alice")
+        assert job["name"].startswith("jupyter-alice")
+        response = hub.get_via_proxy("alice", "api/status")
+        assert response.status_code == 200, response.text
+        hub.stop_server("alice")
+        ended = wait_ended(emu, job_id)
+        assert ended is None or ended.get("deleted") or ended["state"] in ("C", "F")
+        assert not hub.spawner_state("alice").get("job_id")
+
+        # 3. a full node: the spawn stays queued, shows why, and stopping removes the job
+        emu.write_config(nodes={"vm": 1})
+        blocker = emu.run(SUBMIT[flavour], stdin="#!/bin/bash\nsleep 300\n").stdout.strip()
+        hub.begin_start("alice")
+        words = QUEUED_WORDS[flavour]
+        events = hub.progress("alice", until=lambda e: words in e["message"], timeout=60)
+        assert words in events[-1]["message"], events
+        queued_id = hub.spawner_state("alice")["job_id"]
+        assert job_record(emu, queued_id)["state"] == "Q"
+        hub.stop_server("alice")
+        gone = wait_ended(emu, queued_id)
+        assert gone is None or gone.get("deleted")
+        assert job_record(emu, blocker)["state"] == "R"  # root's job is untouched
