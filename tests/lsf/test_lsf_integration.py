@@ -31,6 +31,13 @@ def ctx(emulator: Emulator, backend: Backend, monkeypatch: pytest.MonkeyPatch) -
     return make_context(backend, options={}, prefix=["runuser", "-u", USER, "--"], username=USER)
 
 
+def _read(path: str) -> str:
+    try:
+        return Path(path).read_text()
+    except FileNotFoundError:
+        return ""
+
+
 def count_calls(ctx: BackendContext) -> list[tuple[str, ...]]:
     """Record every command the query runner runs."""
     calls: list[tuple[str, ...]] = []
@@ -275,3 +282,32 @@ async def test_job_report_repeats_the_script_so_the_log_folder_is_private(
         assert "export JUPYTERHUB_API_TOKEN=secret-token" in log  # why the folder is private
     finally:
         emulator.run(None, "rm", "-rf", os.path.dirname(folder))
+
+
+async def test_status_as_the_hub_user_covers_every_user_and_starts_jobs_as_their_owner(
+    backend, emulator, monkeypatch
+) -> None:
+    """Sites may poll as the hub's user (status_exec_prefix = []): one bjobs for all users.
+    The emulator then starts a waiting job as its owner, not as root."""
+    for name, value in emulator.env.items():
+        monkeypatch.setenv(name, value)
+    emulator.configure(slots=1)
+    alice = make_context(backend, {}, prefix=["runuser", "-u", "alice", "--"], query_prefix=[])
+    bob = make_context(backend, {}, prefix=["runuser", "-u", "bob", "--"], query_prefix=[])
+    bob_job, _ = await submit(backend, bob, emulator, name="bobs")
+    alice_job, output = await submit(
+        backend, alice, emulator, name="alices", command=("bash", "-c", "id -un; sleep 60")
+    )
+    statuses = await backend.query_status(alice, [bob_job, alice_job])
+    assert statuses[bob_job].state is JobState.RUNNING
+    assert statuses[alice_job].state is JobState.PENDING
+    # bob's job ends; its supervisor (bob) may not start alice's job: the next query does
+    emulator.run("bob", "bkill", bob_job)
+    status = await wait_state(backend, alice, alice_job, {JobState.RUNNING})
+    assert status.state is JobState.RUNNING
+    await backend.cancel(alice, [alice_job])
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and "follows" not in _read(output):
+        await asyncio.sleep(0.1)
+    assert Path(output).read_text().rstrip().endswith("alice")
+    assert os.stat(output).st_uid == os.stat("/home/alice").st_uid

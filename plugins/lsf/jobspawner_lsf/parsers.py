@@ -143,7 +143,12 @@ def status_from_fields(fields: Mapping[str, str]) -> JobStatus:
             exit_code = int(raw_code)
         elif state is JobState.DONE:
             exit_code = 0
-    if state is JobState.FAILED and exit_code in EXIT_HINTS and not reason:
+    if (
+        state is JobState.FAILED
+        and exit_code is not None
+        and exit_code in EXIT_HINTS
+        and not reason
+    ):
         reason = EXIT_HINTS[exit_code]
     host = first_exec_host(fields.get("EXEC_HOST"))
     extra = {"exec_host": fields["EXEC_HOST"]} if fields.get("EXEC_HOST") else {}
