@@ -1,0 +1,34 @@
+"""The docs cover every hook and every option (they are generated; this keeps them so)."""
+
+from __future__ import annotations
+
+import importlib.util
+import inspect
+from pathlib import Path
+
+from jobspawner import hookspecs
+
+DOCS = Path(__file__).resolve().parents[2] / "docs"
+
+
+def _load(name):
+    spec = importlib.util.spec_from_file_location(name, DOCS / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_every_hook_spec_has_a_docstring_with_its_contract():
+    specs = [f for _, f in inspect.getmembers(hookspecs, inspect.isfunction)
+             if hasattr(f, "jobspawner_spec")]  # fmt: skip
+    assert len(specs) >= 15
+    for fn in specs:
+        assert fn.__doc__ and len(fn.__doc__.strip()) > 60, fn.__name__
+
+
+def test_hooks_doc_is_up_to_date():
+    assert (DOCS / "hooks.md").read_text() == _load("gen_hooks").render()
+
+
+def test_configuration_doc_is_up_to_date():
+    assert (DOCS / "configuration.md").read_text() == _load("gen_config").render()
