@@ -311,7 +311,7 @@ def test_moab_drm_job_id_matches():
 
 def test_moab_cancelled():
     text = fixture_text("moab-showq-c-xml-cancelled.xml")
-    status = parsers.parse_moab_status(["7624200"], result(text))["7624200"]
+    status = parsers.parse_moab_status(["7624217"], result(text))["7624217"]
     assert status.state is JobState.CANCELLED
 
 
