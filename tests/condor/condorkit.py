@@ -99,8 +99,19 @@ class Pool:
         return r.stdout.split()[0]
 
     def clean(self) -> None:
+        """Remove every job and wait until their shadows (and so the jobs) are gone."""
+        pids = [ad.get("ShadowPid") for ad in self.state().get("jobs", {}).values()]
         self.run("condor_rm", "-all")
         wait_for(lambda: not self.state().get("jobs"), timeout=15)
+        wait_for(lambda: not any(alive(p) for p in pids if isinstance(p, int)), timeout=15)
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
 
 
 def wait_for(predicate: Callable[[], Any], timeout: float = 10, interval: float = 0.1) -> Any:

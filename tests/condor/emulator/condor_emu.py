@@ -63,8 +63,14 @@ HOLD_DURATION_EXCEEDED = 46
 # --- spool, lock and state ---------------------------------------------------------------
 
 
-def spool() -> str:
+class SpoolGone(Exception):
+    """The spool folder was deleted (a shadow outliving its pool just ends)."""
+
+
+def spool(create: bool = True) -> str:
     path = os.environ.get(SPOOL_ENV) or DEFAULT_SPOOL
+    if not create and not os.path.isdir(path):
+        raise SpoolGone(path)
     if not os.path.isdir(path):
         with contextlib.suppress(FileExistsError):
             os.mkdir(path, 0o1777)
@@ -107,8 +113,8 @@ class State:
 
 
 @contextlib.contextmanager
-def locked_state(write: bool = True):
-    folder = spool()
+def locked_state(write: bool = True, create: bool = True):
+    folder = spool(create)
     lock_fd = _shared_file(os.path.join(folder, "state.lock"))
     try:
         fcntl.flock(lock_fd, fcntl.LOCK_EX)
@@ -144,7 +150,7 @@ def machine_config() -> dict[str, Any]:
         "gpus": 0,
         "disk": 10 * 1024 * 1024,
     }
-    path = os.path.join(spool(), "machine.json")
+    path = os.path.join(os.environ.get(SPOOL_ENV) or DEFAULT_SPOOL, "machine.json")
     with contextlib.suppress(OSError, ValueError), open(path) as f:
         cfg.update(json.load(f))
     return cfg
@@ -1234,9 +1240,13 @@ class Shadow:
                 return
             ad["ShadowPid"] = os.getpid()
         while True:
-            with locked_state() as state:
-                if not self.step(state):
-                    return
+            try:
+                with locked_state(create=False) as state:
+                    if not self.step(state):
+                        return
+            except SpoolGone:
+                self.kill()
+                return
             time.sleep(POLL)
 
     def step(self, state: State) -> bool:
