@@ -7,12 +7,12 @@ submitted as alice through ``runuser`` (as the spawner does with its exec prefix
 from __future__ import annotations
 
 import asyncio
-import os
 import pwd
 import subprocess
 import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
 
 import pytest
 from jobspawner import Command, CommandError, CommandResult, JobState, JobStatus
@@ -162,13 +162,22 @@ async def test_single_unknown_id_is_vanished_not_unknown(backend, clean_queue):
 
 
 async def test_controller_down_means_unknown_not_gone(backend, clean_queue):
-    """A status query that fails (here: a squeue that cannot reach a controller) is UNKNOWN."""
+    """A status query that fails (squeue cannot reach the controller) is UNKNOWN, not gone."""
+    broken = clean_queue.harness / "unreachable-controller.conf"
+    conf = (Path("/etc/slurm/slurm.conf")).read_text()
+    broken.write_text(
+        conf.replace("SlurmctldPort=6817", "SlurmctldPort=6899") + "MessageTimeout=1\n"
+    )
+    broken.chmod(0o644)
     ctx = context(backend)
-    env = dict(os.environ, SLURM_CONF="/nonexistent/slurm.conf")
-    ctx.query_runner = CommandRunner(["env", f"SLURM_CONF={env['SLURM_CONF']}"], timeout=10)
-    status = (await backend.query_status(ctx, ["1", "2"]))["1"]
-    assert status.state is JobState.UNKNOWN
-    assert "squeue" in (status.reason or "")
+    ctx.query_runner = CommandRunner(
+        ["runuser", "-u", "alice", "--", "env", f"SLURM_CONF={broken}"], timeout=20
+    )
+    statuses = await backend.query_status(ctx, ["1", "2"])
+    assert statuses["1"].state is JobState.UNKNOWN
+    assert "Unable to contact slurm controller" in (statuses["2"].reason or "")
+    single = await backend.query_status(ctx, ["1"])
+    assert single["1"].state is JobState.UNKNOWN
 
 
 async def test_admin_scancel_is_noticed(backend, clean_queue):
