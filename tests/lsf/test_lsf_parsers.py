@@ -320,6 +320,30 @@ MAXIMUM LIMITS:
     assert night.max_time_s is None
 
 
+def test_bqueues_long_without_maximum_heading() -> None:
+    # older LSF lists the (maximum) limits right after the statistics, with no heading
+    text = """
+QUEUE: long
+  -- Long jobs.
+
+PARAMETERS/STATISTICS
+PRIO NICE STATUS          MAX JL/U JL/P JL/H NJOBS  PEND   RUN SSUSP USUSP  RSV
+ 35   20  Open:Active       -   10    -    -     0     0     0     0     0    0
+Interval for a host to accept two jobs is 0 seconds
+
+ RUNLIMIT
+ 4320.0 min of hostA
+
+ MEMLIMIT
+ 16 G
+
+SCHEDULING PARAMETERS
+"""
+    (queue,) = parsers.parse_bqueues_long(text)
+    assert queue.max_time_s == 4320 * 60 and queue.memory_per_node_mb == 16 * 1024
+    assert queue.default_time_s is None
+
+
 def test_bqueues_failure_raises() -> None:
     with pytest.raises(CommandError):
         hooks.parse_resources([result("", "LSF is down\n", 255)], {})

@@ -91,7 +91,14 @@ def test_walltime_is_hour_minute(seconds: int, walltime: str) -> None:
 def test_memory_units(options: dict, cpus: int | None, value: str) -> None:
     opts = bsub_options(render(memory_mb=4096, cpus=cpus, opts=options))
     assert opts["-M"] == value
-    assert f"rusage[mem={value}]" in opts["-R"]
+    assert opts["-R"] == [f"rusage[mem={value}]"]
+
+
+def test_rusage_unit_apart_from_the_limit_unit() -> None:
+    # LSF_UNIT_FOR_LIMITS unset: -M in KB, the mem resource of rusage[] in MB
+    opts = bsub_options(render(memory_mb=4096, opts={"memory_unit": "KB", "rusage_unit": "MB"}))
+    assert opts["-M"] == "4194304"
+    assert opts["-R"] == ["rusage[mem=4096]"]
 
 
 def test_gpus_without_type_and_multi_node_span() -> None:

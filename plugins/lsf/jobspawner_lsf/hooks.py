@@ -14,7 +14,7 @@ Backend options (``c.JobSpawner.backend_options``):
     ``True`` (default): ask ``bacct`` how jobs ended that ``bjobs`` no longer lists
     (after ``CLEAN_PERIOD``). ``False`` skips it (bacct reads the whole accounting file,
     which can be slow on big clusters); such jobs are then reported as vanished.
-``memory_unit``, ``memory_suffix``, ``memory_per_slot``
+``memory_unit``, ``rusage_unit``, ``memory_suffix``, ``memory_per_slot``
     How memory is written in the job script; see :mod:`jobspawner_lsf.templates`.
 """
 

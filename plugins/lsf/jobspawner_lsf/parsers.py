@@ -376,9 +376,10 @@ def parse_bqueues_long(text: str, memory_unit: str = "KB") -> list[QueueInfo]:
                 section = "DEFAULT"
             elif stripped.startswith("MAXIMUM LIMITS"):
                 section = "MAXIMUM"
-            elif section and stripped and stripped.split()[0] in _LIMIT_NAMES:
+            elif stripped and stripped.split()[0] in _LIMIT_NAMES:
+                # older LSF prints the maximum limits without a "MAXIMUM LIMITS:" heading
                 if i + 1 < len(lines):
-                    limits[section].update(_columns(line, lines[i + 1]))
+                    limits[section or "MAXIMUM"].update(_columns(line, lines[i + 1]))
                     i += 1
             elif stripped and not line.startswith(" ") and section:
                 section = None  # next top-level heading ends the limits blocks

@@ -2,9 +2,12 @@
 
 Memory: ``-M`` and ``rusage[mem=...]`` are written in the unit of the backend option
 ``memory_unit`` (``KB``, ``MB`` default, ``GB``, ``TB``), which must match the cluster's
-``LSF_UNIT_FOR_LIMITS``; with ``memory_suffix: true`` the unit is also written after the
-number (``-M 4096MB``), which LSF >= 9.1 understands whatever ``LSF_UNIT_FOR_LIMITS`` says.
-With ``memory_per_slot: true`` the job's memory is divided by its slot count (sites where
+``LSF_UNIT_FOR_LIMITS``. ``rusage_unit`` (default: ``memory_unit``) is the unit of
+``rusage[mem=...]`` alone: when ``LSF_UNIT_FOR_LIMITS`` is not set, ``-M`` is in KB but the
+``mem`` resource in requirement strings is in MB (``memory_unit: KB, rusage_unit: MB``).
+With ``memory_suffix: true`` the unit is also written after the number (``-M 4096MB``),
+which LSF >= 9.1 understands whatever ``LSF_UNIT_FOR_LIMITS`` says. With
+``memory_per_slot: true`` the job's memory is divided by its slot count (sites where
 ``RESOURCE_RESERVE_PER_TASK=Y`` or where ``-M`` is enforced per task).
 
 Walltime: ``-W`` takes ``[hour:]minute``; the runtime is rounded up to whole minutes.
@@ -12,13 +15,15 @@ Walltime: ``-W`` takes ``[hour:]minute``; the runtime is rounded up to whole min
 
 from __future__ import annotations
 
-#: Memory units LSF understands in ``LSF_UNIT_FOR_LIMITS``, as MiB per unit
-#: (``KB`` is 1/1024 MiB, handled as a multiplier in the template).
-MEMORY_UNITS = ("KB", "MB", "GB", "TB")
-
 TEMPLATE = """\
 #!/bin/bash
 {% set unit = (opts.memory_unit | default("MB")) | upper %}
+{% set rusage_unit = (opts.rusage_unit | default(unit)) | upper %}
+{% macro in_unit(mb, u) -%}
+{% if u == "KB" %}{{ mb * 1024 }}{% elif u == "GB" %}{{ (mb + 1023) // 1024 -}}
+{% elif u == "TB" %}{{ (mb + 1048575) // 1048576 }}{% else %}{{ mb }}{% endif -%}
+{% if opts.memory_suffix | default(false) %}{{ u }}{% endif %}
+{%- endmacro %}
 {% set slots = cpus if cpus else 1 %}
 #BSUB -J {{ job_name | quote }}
 #BSUB -o {{ output_file | quote }}
@@ -40,18 +45,8 @@ TEMPLATE = """\
 {% if memory_mb is not none %}
 {% set per_slot = opts.memory_per_slot | default(false) %}
 {% set mem = (memory_mb + slots - 1) // slots if per_slot else memory_mb %}
-{% if unit == "KB" %}
-{% set amount = mem * 1024 %}
-{% elif unit == "GB" %}
-{% set amount = (mem + 1023) // 1024 %}
-{% elif unit == "TB" %}
-{% set amount = (mem + 1048575) // 1048576 %}
-{% else %}
-{% set amount = mem %}
-{% endif %}
-{% set suffix = unit if opts.memory_suffix | default(false) else "" %}
-#BSUB -M {{ amount }}{{ suffix }}
-#BSUB -R "rusage[mem={{ amount }}{{ suffix }}]"
+#BSUB -M {{ in_unit(mem, unit) }}
+#BSUB -R "rusage[mem={{ in_unit(mem, rusage_unit) }}]"
 {% endif %}
 {% if gpus %}
 #BSUB -gpu "num={{ gpus | int }}{% if gpu_type %}:gmodel={{ gpu_type | directive }}{% endif %}"
