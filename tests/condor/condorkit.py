@@ -18,7 +18,17 @@ from harness.strict import need, need_root
 from harness.users import ensure_users
 
 HERE = Path(__file__).parent
-BIN = HERE / "emulator" / "bin"
+EMULATOR = HERE / "emulator"
+BIN = EMULATOR / "bin"
+TOOLS = (
+    "condor_submit",
+    "condor_q",
+    "condor_history",
+    "condor_rm",
+    "condor_hold",
+    "condor_release",
+    "condor_status",
+)
 FIXTURES = HERE / "fixtures"
 SYSTEM_PYTHON = "/usr/bin/python3"
 
@@ -33,11 +43,12 @@ class Pool:
 
     spool: Path
     jobs: Path
+    bin: Path = BIN
 
     @property
     def env(self) -> dict[str, str]:
         return {
-            "PATH": f"{BIN}:{os.environ.get('PATH', '/usr/bin:/bin')}",
+            "PATH": f"{self.bin}:{os.environ.get('PATH', '/usr/bin:/bin')}",
             "CONDOR_EMU_SPOOL": str(self.spool),
         }
 
@@ -50,7 +61,7 @@ class Pool:
     ) -> subprocess.CompletedProcess[str]:
         prefix = ["runuser", "-u", user, "--"] if user else []
         return subprocess.run(
-            [*prefix, str(BIN / tool), *args],
+            [*prefix, str(self.bin / tool), *args],
             input=stdin,
             capture_output=True,
             text=True,
@@ -136,7 +147,22 @@ def new_pool() -> Pool:
     for folder in (spool, jobs):
         folder.mkdir(mode=0o1777)
         os.chmod(folder, 0o1777)
-    return Pool(spool, jobs)
+    return Pool(spool, jobs, install_emulator(Path(f"/tmp/condor-emu-bin-{tag}")))
+
+
+def install_emulator(folder: Path) -> Path:
+    """Copy the emulator where every user can run it (the checkout may be private, e.g.
+    under /root); returns the folder of its commands."""
+    bin_dir = folder / "bin"
+    bin_dir.mkdir(parents=True)
+    for name in ("condor_emu.py", "classad.py"):
+        shutil.copyfile(EMULATOR / name, folder / name)
+        os.chmod(folder / name, 0o755 if name == "condor_emu.py" else 0o644)
+    for tool in TOOLS:
+        (bin_dir / tool).symlink_to("../condor_emu.py")
+    for path in (folder, bin_dir):
+        os.chmod(path, 0o755)
+    return bin_dir
 
 
 def drop_pool(p: Pool) -> None:
@@ -146,6 +172,8 @@ def drop_pool(p: Pool) -> None:
     finally:
         shutil.rmtree(p.spool, ignore_errors=True)
         shutil.rmtree(p.jobs, ignore_errors=True)
+        if p.bin != BIN:
+            shutil.rmtree(p.bin.parent, ignore_errors=True)
 
 
 @pytest.fixture
