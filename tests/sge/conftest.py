@@ -5,18 +5,12 @@ from __future__ import annotations
 import os
 import pwd
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from harness.strict import need
 from harness.users import ensure_users
 
-from sge.cluster import SGE_CELL, SGE_ROOT, SgeCluster, installed
-
-FIXTURES = Path(__file__).parent / "fixtures"
-
-#: What the backend needs to reach the test cell (passed as options, not the environment).
-OPTIONS = {"sge_root": SGE_ROOT, "sge_cell": SGE_CELL}
+from sge.cluster import SgeCluster, installed
 
 
 @pytest.fixture(scope="session")

@@ -219,6 +219,20 @@ async def _add_reasons(
             found[job_id] = replace(found[job_id], reason=reason)
 
 
+async def _listed(
+    ctx: BackendContext, ids: list[str], options: Mapping[str, Any]
+) -> dict[str, JobStatus]:
+    """The jobs qstat lists: asked for the context's user first (small output), then for
+    every user about the ids that answer did not list."""
+    narrowed = not options.get("status_users") and bool(ctx.username)
+    first = {**options, "status_users": ctx.username} if narrowed else options
+    found = await _status_round(ctx, ids, first)
+    missing = [i for i in ids if i not in found]
+    if missing and narrowed:  # another user's job, or the context was not that user
+        found.update(await _status_round(ctx, missing, options))
+    return found
+
+
 @hookimpl
 async def query_status(ctx: BackendContext, job_ids: Sequence[str]) -> dict[str, JobStatus]:
     backend = ctx.backend
@@ -226,13 +240,8 @@ async def query_status(ctx: BackendContext, job_ids: Sequence[str]) -> dict[str,
     if not ids:
         return {}
     options = dict(ctx.options)
-    narrowed = not options.get("status_users") and bool(ctx.username)
-    first = {**options, "status_users": ctx.username} if narrowed else options
     try:
-        found = await _status_round(ctx, ids, first)
-        missing = [i for i in ids if i not in found]
-        if missing and narrowed:  # another user's job, or the context was not that user
-            found.update(await _status_round(ctx, missing, options))
+        found = await _listed(ctx, ids, options)
     except (CommandError, ValueError) as e:
         return {i: JobStatus.unknown(f"status query failed: {e}") for i in ids}
     await _add_reasons(ctx, found, options)
@@ -259,14 +268,18 @@ def cancel_command(job_ids: Sequence[str], options: Mapping[str, Any]) -> Comman
 
 @hookimpl
 async def cancel(ctx: BackendContext, job_ids: Sequence[str]) -> None:
-    """``qdel``, then status queries until every job is gone (``qdel`` re-sent every few
-    checks). A job ``qdel`` refuses (someone else's) fails at once."""
+    """``qdel``, confirmed. A waiting job that qdel ``has deleted`` (or that ``does not
+    exist``) is gone at once; a running one (``registered ... for deletion``) is confirmed
+    by qstat no longer listing it (``qdel`` re-sent every few checks). A job ``qdel``
+    refuses (someone else's) fails at once. Accounting is not asked: confirming must be
+    quick, JupyterHub gives the cancel of a pending spawn one second."""
     backend = ctx.backend
+    options = dict(ctx.options)
     remaining = _ids(job_ids)
     last = ""
     for attempt in range(CANCEL_CHECKS):
         if attempt % 5 == 0:
-            command = backend.cancel_command(remaining, ctx.options)
+            command = backend.cancel_command(remaining, options)
             result = await ctx.run(command, check=False)
             said = parsers.parse_qdel(result.stdout + "\n" + result.stderr)
             denied = [i for i in remaining if said.get(i.split(".")[0]) == "denied"]
@@ -274,15 +287,24 @@ async def cancel(ctx: BackendContext, job_ids: Sequence[str]) -> None:
                 raise CommandError.from_result(
                     result, problem=f"was refused for job(s) {', '.join(denied)}"
                 )
+            remaining = [
+                i for i in remaining if said.get(i.split(".")[0]) not in ("deleted", "unknown")
+            ]
+            if not remaining:
+                return
             if not result.ok:
                 last = f"exit {result.returncode}: {(result.stdout + result.stderr).strip()}"
         await asyncio.sleep(CANCEL_INTERVAL if attempt else 0.1)
-        statuses = await backend.query_status(ctx, remaining)
-        remaining = [i for i, s in statuses.items() if not s.state.finished]
+        try:
+            listed = await _listed(ctx, remaining, options)
+        except (CommandError, ValueError) as e:
+            last = str(e)
+            continue
+        remaining = [i for i in remaining if i in listed and not listed[i].state.finished]
         if not remaining:
             return
     raise CommandError(
-        backend.cancel_command(remaining, ctx.options),
+        backend.cancel_command(remaining, options),
         None,
         problem=(
             f"did not remove job(s) {', '.join(remaining)} after {CANCEL_CHECKS} checks"

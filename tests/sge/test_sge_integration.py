@@ -17,8 +17,7 @@ from jobspawner.backend import Backend, load_backend
 from jobspawner.context import BackendContext, make_context
 
 from sge.cluster import SgeCluster
-from sge.conftest import OPTIONS
-from sge.test_hooks import make_spec
+from sge.sgekit import OPTIONS, make_spec
 
 pytestmark = [pytest.mark.scheduler("sge"), pytest.mark.root]
 

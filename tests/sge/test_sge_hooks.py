@@ -2,69 +2,16 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Any
-
 import pytest
 from jobspawner import Command, CommandError, CommandResult, JobSpec, JobState, JobStatus
 from jobspawner.backend import Backend, load_backend
 
-FIXTURES = Path(__file__).parent / "fixtures"
-UNSET = dict.fromkeys(
-    [
-        "queue",
-        "account",
-        "qos",
-        "reservation",
-        "runtime",
-        "runtime_s",
-        "memory_mb",
-        "cpus",
-        "gpus",
-        "gpu_type",
-        "nodes",
-        "constraint",
-        "cluster",
-        "scheduler_server",
-        "disk_mb",
-    ]
-)
+from sge.sgekit import FIXTURES, make_spec
 
 
 @pytest.fixture(scope="module")
 def backend() -> Backend:
     return load_backend("sge")
-
-
-def make_spec(
-    job_name: str = "jupyter-alice", options: dict[str, Any] | None = None, **values: Any
-) -> JobSpec:
-    options = options or {}
-    variables = {
-        **UNSET,
-        "job_name": job_name,
-        "username": "alice",
-        "server_name": "",
-        "output_file": "/home/alice/.jobspawner/logs/j.log",
-        "workdir": "/home/alice",
-        "command": ["/opt/env/bin/jobspawner-singleuser", "--debug"],
-        "env": {"JUPYTERHUB_API_TOKEN": "abc"},
-        "prologue": "",
-        "epilogue": "",
-        "opts": options,
-        **values,
-    }
-    return JobSpec(
-        username="alice",
-        server_name="",
-        job_name=job_name,
-        output_file=variables["output_file"],
-        workdir=variables["workdir"],
-        command=tuple(variables["command"]),
-        env=variables["env"],
-        variables=variables,
-        options=options,
-    )
 
 
 def render(backend: Backend, spec: JobSpec) -> str:
