@@ -17,7 +17,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.root]
 PROLOGUE = 'if [ "$USER" = bob ]; then echo "pbs-e2e: No module named jupyterhub" >&2; exit 3; fi'
 QUEUED_WORDS = {
     "torque": "all nodes of the kind it needs are busy",
-    "pbspro": "not enough free ncpus right now",
+    "pbspro": "not enough free CPUs right now",
     "moab": "waiting for free resources",
 }
 SUBMIT = {"torque": "qsub", "pbspro": "qsub", "moab": "msub"}

@@ -161,7 +161,7 @@ async def test_walltime_kills_the_job(flavour, reason, make_emulator, monkeypatc
     ("flavour", "words"),
     [
         ("torque", "all nodes of the kind it needs are busy"),
-        ("pbspro", "not enough free ncpus right now"),
+        ("pbspro", "not enough free CPUs right now"),
         ("moab", "waiting for free resources"),
     ],
 )

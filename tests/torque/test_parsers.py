@@ -365,7 +365,7 @@ def test_describe_pbs_comments():
         "Q",
         reason="Not Running: Insufficient amount of resource: ncpus (R: 2 A: 0 T: 2)",
     )
-    assert "not enough free ncpus" in describe.describe_pbs(short)
+    assert "not enough free CPUs" in describe.describe_pbs(short)
     never = JobStatus(
         JobState.PENDING,
         "Q",

@@ -32,6 +32,17 @@ _PBS_COMMENTS: list[tuple[re.Pattern[str], str]] = [
     ]
 ]
 
+#: PBS resource names in words.
+_RESOURCE_WORDS = {
+    "ncpus": "CPUs",
+    "mem": "memory",
+    "vmem": "virtual memory",
+    "ngpus": "GPUs",
+    "nodes": "nodes",
+    "nodect": "nodes",
+    "mpiprocs": "MPI slots",
+}
+
 #: Moab block reasons (showq/checkjob ``BlockReason``) and states.
 _MOAB_REASONS: dict[str, str] = {
     "Idle": "eligible to start, waiting for free resources",
@@ -62,7 +73,7 @@ def translate_pbs(reason: str | None) -> str | None:
     for pattern, words in _PBS_COMMENTS:
         m = pattern.search(text)
         if m:
-            return words.format(*m.groups())
+            return words.format(*(_RESOURCE_WORDS.get(g, g) for g in m.groups()))
     return text
 
 
