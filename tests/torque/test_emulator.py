@@ -317,3 +317,17 @@ def test_emulator_executables_are_usable_by_other_users():
         if path.parent.name.startswith("bin-"):
             assert path.read_text().startswith("#!/usr/bin/python3\n")
             assert path.stat().st_mode & 0o001, f"{path} is not executable by others"
+
+
+def test_moab_checkjob_and_mdiag_xml_parse(make_emulator):
+    emu = make_emulator("moab", nodes={"n7": 2})
+    job = submit(emu, prog="msub", extra="#PBS -l nodes=1:ppn=2\n")
+    checkjob = emu.run("checkjob", "--xml", job)
+    ((attrs, option),) = parsers.moab_xml_jobs(checkjob.stdout)
+    assert (attrs["AllocNodeList"], option) == ("n7:2", None)
+    status = parsers.parse_moab_status([job], result(checkjob))[job]
+    assert (status.state, status.host) == (JobState.RUNNING, "n7")
+    mdiag = parsers.parse_moab_status([job], result(emu.run("mdiag", "-j", "--xml")))[job]
+    assert (mdiag.state, mdiag.host) == (JobState.RUNNING, "n7")
+    unknown = emu.run("checkjob", "--xml", "999")
+    assert (unknown.returncode, unknown.stderr) == (1, "ERROR:  cannot locate job '999'\n")

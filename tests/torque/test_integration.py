@@ -248,3 +248,15 @@ async def test_discover_resources(flavour, make_emulator, monkeypatch):
     assert (queue.nodes, queue.cpus_per_node, queue.total_cpus, queue.idle_cpus) == (2, 4, 8, 8)
     assert queue.memory_per_node_mb == 4096
     assert queue.node_states == {"free": 2}
+
+
+async def test_moab_status_through_mdiag(make_emulator, monkeypatch):
+    emu = make_emulator("moab")
+    run = Run(emu, "moab", monkeypatch)
+    run.ctx.options = {**run.ctx.options, "status_tool": "mdiag"}
+    assert run.backend.status_command(["1"], run.ctx.options).argv[1:] == ("-j", "--xml")
+    job_id, _ = await run.submit(["sleep", "60"])
+    status = await run.wait(job_id, lambda s: s.state is JobState.RUNNING)
+    assert status.host == "vm"
+    await run.backend.cancel(run.ctx, [job_id])
+    assert (await run.status(job_id)).state is JobState.CANCELLED  # from showq -c
