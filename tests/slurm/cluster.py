@@ -315,6 +315,8 @@ def stop(cluster: Cluster) -> None:
             cluster.cancel_all(timeout=15)
     for name in ("slurmd", "slurmctld", "munged"):
         pid = cluster.started.pop(name, None)
+        if pid is None:
+            continue  # not ours (e.g. a munged that was already running): leave it
         _stop_pid(pid, name)
         (cluster.harness / f"{name}.pid").unlink(missing_ok=True)
 

@@ -385,3 +385,36 @@ def test_scancel_command(backend):
         "1",
     )
     assert commands.group_by_cluster(["1;a", "2", "3;a"]) == {"a": ["1;a", "3;a"], None: ["2"]}
+
+
+class FakeRunner:
+    """Answers squeue with "CANCELLED" for every id asked and records every command."""
+
+    def __init__(self) -> None:
+        self.ran: list[Command] = []
+
+    async def run(self, command: Command, check: bool = True) -> CommandResult:
+        self.ran.append(command)
+        if command.argv[0] == "squeue":
+            ids = next(a for a in command.argv if a.startswith("--jobs="))[7:].split(",")
+            clusters = [a[11:] for a in command.argv if a.startswith("--clusters=")]
+            lines = []
+            for cluster in clusters[0].split(",") if clusters else [None]:
+                if cluster:
+                    lines.append(f"CLUSTER: {cluster}")
+                lines += [f"{i}|CANCELLED|None|15|n1|n1|N/A|p|" for i in dict.fromkeys(ids)]
+            return CommandResult(command, 0, "\n".join(lines) + "\n", "")
+        return CommandResult(command, 0, "", "")
+
+
+async def test_cancel_on_several_clusters_runs_one_scancel_per_cluster(backend):
+    from jobspawner.context import BackendContext
+
+    runner = FakeRunner()
+    ctx = BackendContext(backend=backend, runner=runner, query_runner=runner)  # type: ignore[arg-type]
+    await backend.cancel(ctx, ["1;a", "2;b", "3;a"])
+    scancels = sorted(c.argv for c in runner.ran if c.argv[0] == "scancel")
+    assert scancels == [("scancel", "--clusters=a", "1", "3"), ("scancel", "--clusters=b", "2")]
+    runner.ran.clear()
+    await backend.cancel(ctx, ["7", "8"])  # one cluster: the core's own cancel
+    assert [c.argv for c in runner.ran if c.argv[0] == "scancel"] == [("scancel", "7", "8")]
