@@ -386,3 +386,9 @@ def test_describe_moab():
     )
     assert "limit" in describe.describe_moab(blocked)
     assert "limit 8" in describe.describe_moab(blocked)
+
+
+def test_describe_exiting_job():
+    status = parsers.torque_job_status({"job_state": "E", "exec_host": "n1/0"})
+    assert status.state is JobState.RUNNING
+    assert "ending" in describe.describe_pbs(status)

@@ -90,6 +90,8 @@ def translate_moab(reason: str | None) -> str | None:
 
 def describe_pbs(status: JobStatus) -> str:
     """``describe_status`` for Torque and PBS Pro."""
+    if status.state is JobState.RUNNING and (status.native_state or "").upper() == "E":
+        return "Your job is ending (exiting); the scheduler is cleaning up after it."
     if status.state in (JobState.PENDING, JobState.HELD, JobState.SUSPENDED):
         return describe_generic(status, translate_pbs(status.reason))
     return describe_generic(status)
