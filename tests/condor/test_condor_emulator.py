@@ -245,7 +245,7 @@ def test_failing_start_puts_the_job_on_hold(pool: Pool) -> None:
     desc = pool.description(exe).replace(f"output = {pool.jobs}", "output = /nonexistent")
     job = pool.submit(desc)
     ad = wait_for(lambda: (pool.job(job) or {}).get("JobStatus") == 5 and pool.job(job))
-    assert ad["HoldReasonCode"] == 12
+    assert (ad["HoldReasonCode"], ad["HoldReasonSubCode"]) == (7, 2)
     assert re.fullmatch(
         r"Error from slot1_1@\S+: Failed to open '/nonexistent/out\.\d+\.txt' as standard "
         r"output: No such file or directory \(errno 2\)",
@@ -265,3 +265,16 @@ def test_walltime_by_periodic_remove(pool: Pool) -> None:
     ad = wait_for(lambda: pool.history(job), timeout=10)
     assert ad["JobStatus"] == 3 and ad["MaxRuntime"] == 1
     assert ad["RemoveReason"].startswith("The job attribute PeriodicRemove expression")
+
+
+def test_pool_policy_enforces_max_runtime(pool: Pool) -> None:
+    pool.machine(
+        system_periodic_remove="(JobStatus == 2) && (MaxRuntime =!= undefined) && "
+        "((time() - EnteredCurrentStatus) > MaxRuntime)"
+    )
+    exe = pool.script("sleep.sh", "sleep 30\n")
+    job = pool.submit(pool.description(exe, "+MaxRuntime = 1"))
+    other = pool.submit(pool.description(exe))
+    ad = wait_for(lambda: pool.history(job), timeout=10)
+    assert ad["RemoveReason"].startswith("The system macro SYSTEM_PERIODIC_REMOVE expression")
+    assert (pool.job(other) or {}).get("JobStatus") == 2  # no MaxRuntime: undefined, kept

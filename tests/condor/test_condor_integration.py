@@ -149,8 +149,8 @@ async def test_held_job_reports_its_reason(pool: Pool) -> None:
     assert status.reason == "maintenance of the pool until 14:00"
     assert not status.state.finished
     text = backend.describe_status(status)
-    assert text.startswith("Your job is on hold (an administrator (or you) put it on hold)")
-    assert "maintenance of the pool until 14:00" in text
+    assert text.startswith("Your job is on hold: maintenance of the pool until 14:00.")
+    assert "put on hold by an administrator or with condor_hold" in text
     await backend.cancel(ctx, [job_id])
     assert (await backend.query_status(ctx, [job_id]))[job_id].state is JobState.CANCELLED
 

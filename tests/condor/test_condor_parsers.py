@@ -97,7 +97,7 @@ def test_details_of_each_state() -> None:
     assert found["104.0"].exit_code == 0
     assert found["104.0"].host == "a-002.chtc.wisc.edu"
     assert found["105.0"].reason.startswith("Error from slot1_3@a-001.chtc.wisc.edu: Failed")
-    assert found["105.0"].extra["hold_reason_code"] == "12"
+    assert found["105.0"].extra["hold_reason_code"] == "7"
     assert found["108.0"].exit_code == 3
     assert found["109.0"].exit_code is None
     assert found["109.0"].reason == "killed by signal 9"
@@ -184,8 +184,18 @@ def test_describe_idle_says_why() -> None:
 def test_describe_held_shows_hold_reason() -> None:
     found = hooks.parse_status(IDS, result(fixture("q-json-all-states.json")))
     text = hooks.describe_status(found["105.0"])
-    assert text.startswith("Your job is on hold (its output file could not be opened)")
-    assert "Permission denied (errno 13)" in text
+    assert text.startswith("Your job is on hold: Error from slot1_3@a-001.chtc.wisc.edu: Failed")
+    assert "Permission denied (errno 13). Its output file could not be opened;" in text
+    assert text.endswith("stop this server to remove it.")
+
+
+def test_describe_removed_by_policy() -> None:
+    status = JobStatus(
+        JobState.CANCELLED,
+        native_state="3",
+        reason="The job attribute PeriodicRemove expression 'x' evaluated to TRUE",
+    )
+    assert "run-time policy" in hooks.describe_status(status)
 
 
 def test_describe_falls_back_to_generic() -> None:

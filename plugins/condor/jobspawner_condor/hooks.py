@@ -266,16 +266,23 @@ _IDLE_REASONS = {
     "group quota exceeded": "your accounting group has used its quota of the pool",
 }
 
+#: What a HoldReasonCode means, in a notebook user's words (HTCondor's CONDOR_HOLD_CODE).
 _HOLD_HINTS = {
-    1: "an administrator (or you) put it on hold",
-    3: "a job policy put it on hold",
-    6: "the job script could not be started",
-    7: "its output file could not be opened",
-    12: "its output file could not be opened",
-    13: "its input file could not be opened",
-    14: "its working directory could not be used",
-    15: "it was submitted on hold",
-    46: "it ran longer than allowed",
+    1: "It was put on hold by an administrator or with condor_hold",
+    3: "Its own periodic_hold policy put it on hold",
+    6: "The job script could not be started on the execute machine",
+    7: "Its output file could not be opened; check that the log folder is writable",
+    8: "Its input file could not be opened",
+    12: "Its output could not be transferred back",
+    13: "Its input files could not be transferred",
+    14: "Its working folder could not be used on the execute machine",
+    15: "It was submitted on hold",
+    21: "The execute machine put it on hold",
+    22: "Its job event log could not be written",
+    26: "A policy of the pool put it on hold",
+    34: "It used more memory than it requested; ask for more memory",
+    46: "It ran longer than allowed",
+    47: "It ran longer than allowed",
 }
 
 
@@ -309,11 +316,14 @@ def describe_status(status: JobStatus) -> str:
     if status.state is JobState.HELD:
         code = status.extra.get("hold_reason_code")
         hint = _HOLD_HINTS.get(int(code)) if code and code.isdigit() else None
-        reason = status.reason or "no reason given"
-        lead = f"Your job is on hold ({hint})" if hint else "Your job is on hold"
+        text = f"Your job is on hold: {status.reason or 'HTCondor gave no reason'}."
+        if hint:
+            text += f" {hint}."
+        return text + " It will not start until it is released; stop this server to remove it."
+    removed_by = (status.reason or "").upper().replace("_", "")
+    if status.state is JobState.CANCELLED and "PERIODICREMOVE" in removed_by:
         return (
-            f"{lead}: {reason}. It will not start until it is released; stop this server "
-            "to remove it."
+            f"Your job was removed by a run-time policy (usually its time limit): {status.reason}."
         )
     if status.state is JobState.RUNNING and status.native_state == "6":
         return "Your job has stopped running and HTCondor is transferring its output."

@@ -13,8 +13,10 @@ the job). The shadow waits until the job matches the machine (``machine.json`` i
 cpus, memory, gpus, disk; the job's requirements are evaluated against a partitionable slot
 advertising what is still free, as the negotiator would), then runs the executable with the
 job's output/error files, environment and initial directory, enforces ``periodic_remove`` /
-``periodic_hold`` / ``allowed_job_duration``, obeys ``condor_rm``/``condor_hold`` and moves
-the job to the history when it leaves the queue. Job event logs (``log =``) are written.
+``periodic_hold`` / ``allowed_job_duration`` and the pool's ``system_periodic_remove`` /
+``system_periodic_hold`` (``machine.json``; e.g. a ``MaxRuntime`` policy), obeys
+``condor_rm``/``condor_hold`` and moves the job to the history when it leaves the queue.
+Job event logs (``log =``) are written.
 
 Output formats follow HTCondor's: ``-json`` writes ``[`` with the first ad and ``]`` only
 after at least one ad (nothing at all when no ad matches), ads as the ClassAd JSON unparser
@@ -50,11 +52,13 @@ POLL = 0.2
 
 JOB_STATUS_LETTER = {1: "I", 2: "R", 3: "X", 4: "C", 5: "H", 6: ">", 7: "S"}
 
-# HoldReasonCode values (HTCondor's job-hold-codes table).
+# HoldReasonCode values (HTCondor's CONDOR_HOLD_CODE enum).
 HOLD_USER = 1
 HOLD_POLICY = 3
 HOLD_FAILED_TO_CREATE_PROCESS = 6
-HOLD_UNABLE_TO_OPEN_OUTPUT = 12
+HOLD_UNABLE_TO_OPEN_OUTPUT = 7
+HOLD_UNABLE_TO_OPEN_INPUT = 8
+HOLD_SYSTEM_POLICY = 26
 HOLD_IWD_ERROR = 14
 HOLD_SUBMITTED_ON_HOLD = 15
 HOLD_DURATION_EXCEEDED = 46
@@ -1317,7 +1321,7 @@ class Shadow:
                 ad,
                 f"Error from {self.slot}: Failed to open '{ad.get('In')}' as standard "
                 f"input: {e.strerror} (errno {e.errno})",
-                13,
+                HOLD_UNABLE_TO_OPEN_INPUT,
                 e.errno or 0,
             )
             return
@@ -1391,7 +1395,27 @@ class Shadow:
 
     def policy(self, ad: dict[str, Any], now: int) -> None:
         started = ad.get("JobCurrentStartDate") or now
-        if ad.get("PeriodicRemove") is not None and classad.is_true(ad["PeriodicRemove"], ad):
+        system = machine_config()
+        system_remove = system.get("system_periodic_remove")
+        system_hold = system.get("system_periodic_hold")
+        if system_remove and classad.is_true(system_remove, ad):
+            ad["JobStatus"] = 3
+            ad["EnteredCurrentStatus"] = now
+            ad["RemoveReason"] = (
+                f"The system macro SYSTEM_PERIODIC_REMOVE expression '{system_remove}' "
+                "evaluated to TRUE"
+            )
+        elif system_hold and classad.is_true(system_hold, ad):
+            self.kill()
+            self.vacate(ad, now)
+            hold(
+                ad,
+                f"The system macro SYSTEM_PERIODIC_HOLD expression '{system_hold}' "
+                "evaluated to TRUE",
+                HOLD_SYSTEM_POLICY,
+                0,
+            )
+        elif ad.get("PeriodicRemove") is not None and classad.is_true(ad["PeriodicRemove"], ad):
             expr = ad["PeriodicRemove"]
             ad["JobStatus"] = 3
             ad["EnteredCurrentStatus"] = now
