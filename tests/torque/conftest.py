@@ -47,7 +47,17 @@ class Emulator:
 
     def options(self) -> dict[str, str]:
         """Backend options pointing every command at this emulator."""
-        names = ["qsub", "qstat", "qdel", "pbsnodes", "msub", "showq", "mjobctl", "mdiag"]
+        names = [
+            "qsub",
+            "qstat",
+            "qdel",
+            "pbsnodes",
+            "tracejob",
+            "msub",
+            "showq",
+            "mjobctl",
+            "mdiag",
+        ]
         return {n: str(self.bin / n) for n in names if (self.bin / n).exists()}
 
     def run(

@@ -331,3 +331,31 @@ def test_moab_checkjob_and_mdiag_xml_parse(make_emulator):
     assert (mdiag.state, mdiag.host) == (JobState.RUNNING, "n7")
     unknown = emu.run("checkjob", "--xml", "999")
     assert (unknown.returncode, unknown.stderr) == (1, "ERROR:  cannot locate job '999'\n")
+
+
+def test_torque_tracejob_like_the_sample(make_emulator):
+    emu = make_emulator("torque")
+    job = submit(emu, sleep=0)
+    emu.wait(lambda s: not s["jobs"])  # keep_completed 0: gone from qstat at once
+    out = emu.run("tracejob", job)
+    sample = text("torque-tracejob-completed.txt")
+    line = r"^\d\d/\d\d/\d{4} \d\d:\d\d:\d\d  S    (.*)$"
+    for doc in (out.stdout, sample):
+        lines = doc.splitlines()
+        assert lines[:3] == ["", lines[1], ""] and lines[1].startswith("Job: ")
+        events = [re.match(line, x).group(1) for x in lines[3:]]
+        assert events[0].startswith("enqueuing into ")
+        assert events[1].startswith("Job Queued at request of ")
+        assert any(e.startswith("Job Run at request of ") for e in events)
+        exit_line = next(e for e in events if e.startswith("Exit_status="))
+        keys = [kv.split("=")[0] for kv in exit_line.split()]
+        assert keys == [
+            "Exit_status",
+            *(f"resources_used.{k}" for k in ["cput", "mem", "vmem", "walltime"]),
+        ]
+        assert re.fullmatch(r"dequeuing from \S+, state COMPLETE", events[-1])
+    status = parsers.parse_tracejob([job], result(out))[job]
+    assert (status.state, status.exit_code) == (JobState.DONE, 0)
+    missing = emu.run("tracejob", "999.vm")
+    assert (missing.returncode, missing.stdout) == (0, "")
+    assert missing.stderr.splitlines()[0].endswith(": No such file or directory")

@@ -260,3 +260,12 @@ async def test_moab_status_through_mdiag(make_emulator, monkeypatch):
     assert status.host == "vm"
     await run.backend.cancel(run.ctx, [job_id])
     assert (await run.status(job_id)).state is JobState.CANCELLED  # from showq -c
+
+
+async def test_torque_tracejob_history_gives_the_exit_code(make_emulator, monkeypatch):
+    emu = make_emulator("torque", keep_completed=0)
+    run = Run(emu, "torque", monkeypatch)
+    run.ctx.options = {**run.ctx.options, "history": "tracejob"}
+    job_id, _ = await run.submit(["bash", "-c", "exit 3"])
+    status = await run.wait(job_id, lambda s: s.state.finished)
+    assert (status.state, status.exit_code) == (JobState.FAILED, 3)

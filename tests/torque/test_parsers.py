@@ -392,3 +392,34 @@ def test_describe_exiting_job():
     status = parsers.torque_job_status({"job_state": "E", "exec_host": "n1/0"})
     assert status.state is JobState.RUNNING
     assert "ending" in describe.describe_pbs(status)
+
+
+# --- Torque tracejob (opt-in history) -------------------------------------------------------
+
+
+def test_tracejob_completed_queued_running():
+    done = parsers.parse_tracejob(
+        ["123.argo"], result(fixture_text("torque-tracejob-completed.txt"))
+    )
+    assert (done["123.argo"].state, done["123.argo"].exit_code) == (JobState.DONE, 0)
+    for name in ("torque-tracejob-queued.txt", "torque-tracejob-running.txt"):
+        assert parsers.parse_tracejob(["123"], result(fixture_text(name))) == {}
+    stderr = fixture_text("torque-tracejob-no-records-stderr.txt")
+    assert parsers.parse_tracejob(["123"], result("", stderr, 0)) == {}
+
+
+def test_tracejob_failed_and_deleted():
+    text = fixture_text("torque-tracejob-completed.txt").replace("Exit_status=0", "Exit_status=271")
+    failed = parsers.parse_tracejob(["123"], result(text))["123"]
+    assert (failed.state, failed.reason) == (JobState.FAILED, "killed by signal 15")
+    deleted = "\nJob: 9.s\n\n01/01/2020 00:00:00  S    Job deleted at request of a@s\n"
+    assert parsers.parse_tracejob(["9.s"], result(deleted))["9.s"].state is JobState.CANCELLED
+
+
+def test_torque_history_is_opt_in():
+    from jobspawner_torque import torque
+
+    assert torque.history_command(["1.s"], {}) is None
+    command = torque.history_command(["1.s", "2.s"], {"history": "tracejob", "tracejob": "/x/tj"})
+    assert command.argv[:2] == ("sh", "-c")
+    assert command.argv[3:] == ("sh", "/x/tj", "1.s", "2.s")

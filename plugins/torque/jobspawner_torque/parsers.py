@@ -242,6 +242,45 @@ def parse_torque_status(job_ids: Sequence[str], result: CommandResult) -> dict[s
     return {mapping[found]: torque_job_status(jobs[found]) for found in mapping}
 
 
+# --- Torque history: tracejob (server logs) ------------------------------------------------
+
+_TRACE_HEADER = re.compile(r"^Job: (\S+)\s*$")
+_TRACE_EXIT = re.compile(r"\bExit_status=(-?\d+)")
+
+
+def parse_tracejob(job_ids: Sequence[str], result: CommandResult) -> dict[str, JobStatus]:
+    """Finished jobs from ``tracejob`` output (one ``Job: <id>`` section per job).
+
+    A section with ``Exit_status=N`` or ``state COMPLETE`` is a finished job; one with ``Job
+    deleted`` and no run is a cancelled one. Sections that only show the job queued or
+    running say nothing about its end and are left out (the job stays "vanished"). Lines
+    about unreadable log files (stderr, tracejob still exits 0) are ignored.
+    """
+    sections: dict[str, list[str]] = {}
+    current: list[str] | None = None
+    for line in result.stdout.splitlines():
+        header = _TRACE_HEADER.match(line)
+        if header:
+            current = sections.setdefault(header.group(1), [])
+        elif current is not None and line.strip():
+            current.append(line)
+    mapping = match_ids(job_ids, sections)
+    out: dict[str, JobStatus] = {}
+    for printed, requested in mapping.items():
+        text = "\n".join(sections[printed])
+        exit_match = _TRACE_EXIT.search(text)
+        if exit_match:
+            code = int(exit_match.group(1))
+            state = JobState.DONE if code == 0 else JobState.FAILED
+            reason = exit_reason(code) or ("" if code == 0 else f"exit status {code}")
+            out[requested] = JobStatus(state, "C", reason=reason or None, exit_code=code)
+        elif "Job deleted" in text or "job deleted" in text:
+            out[requested] = JobStatus(JobState.CANCELLED, "C", reason="deleted")
+        elif "state COMPLETE" in text:
+            out[requested] = JobStatus(JobState.DONE, "C")
+    return out
+
+
 # --- PBS Pro: qstat -f -F json -x ------------------------------------------------------------
 
 _JSON_PAIR = re.compile(r'^(\s*"[^"]+"\s*:\s*)(.*?)(\s*,?\s*)$')

@@ -1,7 +1,9 @@
 """The ``torque`` backend: Torque / PBS classic (``qsub``, ``qstat -x``, ``qdel``).
 
-Options (``c.JobSpawner.backend_options``): ``qsub``, ``qstat``, ``qdel``, ``pbsnodes``
-(command paths).
+Options (``c.JobSpawner.backend_options``): ``qsub``, ``qstat``, ``qdel``, ``pbsnodes``,
+``tracejob`` (command paths); ``history``: ``"tracejob"`` to learn how jobs that left
+``qstat`` ended from the server logs (only where the hub can read them, e.g. on the
+pbs_server host; off by default, since Torque forgets jobs after ``keep_completed``).
 """
 
 from __future__ import annotations
@@ -13,7 +15,10 @@ from jobspawner import Command, CommandResult, JobSpec, JobStatus, QueueInfo, ho
 
 from . import pbs, templates
 from .describe import describe_pbs
-from .parsers import parse_submit_output, parse_torque_status
+from .parsers import parse_submit_output, parse_torque_status, parse_tracejob
+
+#: Runs ``tracejob`` once per id (it takes one job id) without building a shell string.
+_TRACE_LOOP = 'tj=$1; shift; for j do "$tj" -n 3 "$j"; done'
 
 
 @hookimpl
@@ -40,6 +45,18 @@ def status_command(job_ids: Sequence[str], options: Mapping[str, Any]) -> Comman
 @hookimpl
 def parse_status(job_ids: Sequence[str], result: CommandResult) -> dict[str, JobStatus]:
     return parse_torque_status(job_ids, result)
+
+
+@hookimpl
+def history_command(job_ids: Sequence[str], options: Mapping[str, Any]) -> Command | None:
+    if options.get("history") != "tracejob":
+        return None
+    return Command(["sh", "-c", _TRACE_LOOP, "sh", pbs.tool(options, "tracejob"), *job_ids])
+
+
+@hookimpl
+def parse_history(job_ids: Sequence[str], result: CommandResult) -> dict[str, JobStatus]:
+    return parse_tracejob(job_ids, result)
 
 
 @hookimpl

@@ -418,6 +418,12 @@ def cmd_qsub(sp: Spool, prog: str, args: list[str]) -> int:
             "never": not feasible,
         }
         state["jobs"][seq] = job
+        owner = owner_host(job)
+        log_event(job, f"enqueuing into {queue}, state 1 hop 1")
+        log_event(
+            job,
+            f"Job Queued at request of {owner}, owner = {owner}, job name = {name}, queue = {queue}",
+        )
         schedule(sp, state)
     if sp.flavour == "moab":
         sys.stdout.write(f"\n{seq}\n")  # msub: a blank line, then the id
@@ -443,6 +449,11 @@ def _group_name(gid: int) -> str:
 
 
 # --- scheduling -----------------------------------------------------------------------------
+
+
+def log_event(job: dict, text: str) -> None:
+    """A server log line, as ``tracejob`` shows it."""
+    job.setdefault("events", []).append([time.time(), text])
 
 
 def used_slots(state: dict) -> dict[str, int]:
@@ -487,12 +498,16 @@ def schedule(sp: Spool, state: dict) -> None:
             continue
         age = now - (job.get("comp_time") or now)
         if sp.flavour == "pbspro":
-            if not sp.config.get("job_history_enable"):
-                del state["jobs"][seq]
+            purge = not sp.config.get("job_history_enable")
         elif sp.flavour == "moab":
-            if age >= float(sp.config.get("moab_purge_time", 300)):
-                del state["jobs"][seq]
-        elif age >= float(sp.config.get("keep_completed", 0)):
+            purge = age >= float(sp.config.get("moab_purge_time", 300))
+        else:
+            purge = age >= float(sp.config.get("keep_completed", 0))
+        if purge:
+            history = state.setdefault("history", {})
+            history[seq] = {"id": job["id"], "events": job.get("events", [])}
+            for old in list(history)[:-200]:
+                del history[old]
             del state["jobs"][seq]
     me_uid = os.getuid()
     for job in sorted(state["jobs"].values(), key=lambda j: int(j["seq"])):
@@ -516,6 +531,14 @@ def read_exit(sp: Spool, job: dict) -> int:
 
 
 def finish(sp: Spool, job: dict, code: int | None) -> None:
+    if code is not None:
+        used = hms(time.time() - (job.get("stime") or time.time()))
+        log_event(
+            job,
+            f"Exit_status={code} resources_used.cput=00:00:00 resources_used.mem=0kb "
+            f"resources_used.vmem=0kb resources_used.walltime={used}",
+        )
+    log_event(job, f"dequeuing from {job['queue']}, state COMPLETE")
     job["state"] = "F" if sp.flavour == "pbspro" else "C"
     job["exit_status"] = code
     job["comp_time"] = time.time()
@@ -527,6 +550,7 @@ def finish(sp: Spool, job: dict, code: int | None) -> None:
 def start(sp: Spool, job: dict, alloc: list) -> None:
     now = time.time()
     job.update(state="R", alloc=alloc, stime=now, mtime=now, comment=None)
+    log_event(job, f"Job Run at request of root@{sp.server}")
     job["start_count"] += 1
     job["run_comment"] = time.strftime(
         "Job run at %a %b %d at %H:%M on ", time.localtime(now)
@@ -1110,7 +1134,9 @@ def cmd_pbsnodes(sp: Spool, prog: str, args: list[str]) -> int:
 
 
 def delete_job(sp: Spool, state: dict, job: dict) -> None:
+    log_event(job, f"Job deleted at request of {me().pw_name}@{sp.server}")
     if job["state"] in ("Q", "H", "W"):
+        log_event(job, f"dequeuing from {job['queue']}, state COMPLETE")
         job["deleted"] = True
         if sp.flavour == "pbspro":
             job.update(state="F", comp_time=time.time(), exit_status=None)
@@ -1431,6 +1457,32 @@ def cmd_mdiag(sp: Spool, prog: str, args: list[str]) -> int:
     return 0
 
 
+def cmd_tracejob(sp: Spool, prog: str, args: list[str]) -> int:
+    """Server log lines of one job (``tracejob [-n days] [-q] <id>``); exit 0 even if none."""
+    ids = [a for i, a in enumerate(args) if not a.startswith("-") and args[i - 1] != "-n"]
+    if len(ids) != 1:
+        sys.stderr.write(
+            f"usage: {prog} [-a|s|l|m|v] [-w size] [-p path] [-n days] [-f filter_type] job_id\n"
+        )
+        return 1
+    job_id = ids[0]
+    with sp.locked() as state:
+        schedule(sp, state)
+        seq = job_id.split(".", 1)[0]
+        record = state["jobs"].get(seq) or state.get("history", {}).get(seq)
+        events = list(record.get("events", [])) if record else []
+    day = time.strftime("%Y%m%d")
+    if not events:
+        for folder in ("mom_logs", "sched_logs"):
+            sys.stderr.write(f"/var/spool/torque/{folder}/{day}: No such file or directory\n")
+        return 0
+    lines = ["", f"Job: {job_id}", ""]
+    for stamp, text in events:
+        lines.append(time.strftime("%m/%d/%Y %H:%M:%S", time.localtime(stamp)) + f"  S    {text}")
+    sys.stdout.write("\n".join(lines) + "\n")
+    return 0
+
+
 # --- entry point ----------------------------------------------------------------------------
 
 COMMANDS = {
@@ -1444,6 +1496,7 @@ COMMANDS = {
     "showq": cmd_showq,
     "checkjob": cmd_checkjob,
     "mdiag": cmd_mdiag,
+    "tracejob": cmd_tracejob,
 }
 
 
