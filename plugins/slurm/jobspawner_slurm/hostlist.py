@@ -10,7 +10,9 @@ _RANGE = re.compile(r"^(\d+)(?:-(\d+))?$")
 
 def split_top_level(text: str) -> list[str]:
     """Split a host list on the commas that are not inside brackets."""
-    parts, depth, current = [], 0, []
+    parts: list[str] = []
+    current: list[str] = []
+    depth = 0
     for ch in text:
         if ch == "[":
             depth += 1

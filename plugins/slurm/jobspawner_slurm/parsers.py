@@ -154,12 +154,6 @@ _SQUEUE_ERROR = "slurm_load_jobs error"
 _INVALID_ID = "Invalid job id specified"
 
 
-def _pending_reason(state: JobState, reason: str) -> str | None:
-    if reason in _UNSET:
-        return None
-    return reason
-
-
 def squeue_status(row: dict[str, str]) -> JobStatus | None:
     """The :class:`JobStatus` of one squeue row (keys: see :data:`commands.SQUEUE_FIELDS`)."""
     native = row.get("state", "")
@@ -167,7 +161,7 @@ def squeue_status(row: dict[str, str]) -> JobStatus | None:
         return None
     reason_text = row.get("reason", "")
     state = normalise(native, reason_text)
-    reason = _pending_reason(state, reason_text)
+    reason = None if reason_text in _UNSET else reason_text
     host = None
     if state in (JobState.RUNNING, JobState.SUSPENDED) or state.finished:
         batch = row.get("batchhost", "")
