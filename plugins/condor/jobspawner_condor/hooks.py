@@ -187,7 +187,7 @@ async def submit(ctx: BackendContext, spec: JobSpec, script: str) -> str:
         await ctx.run(command)
     await ctx.run(write_script_command(spec, script))
     result = await ctx.run(backend.submit_command(spec, script), check=False)
-    return backend.parse_submit(result, spec)
+    return str(backend.parse_submit(result, spec))
 
 
 # --- hooks: status ---------------------------------------------------------------------------
@@ -327,7 +327,7 @@ def describe_status(status: JobStatus) -> str:
         )
     if status.state is JobState.RUNNING and status.native_state == "6":
         return "Your job has stopped running and HTCondor is transferring its output."
-    return describe_generic(status)
+    return str(describe_generic(status))
 
 
 # --- hooks: resources ------------------------------------------------------------------------
