@@ -42,6 +42,7 @@ def make_context(
     query_prefix: tuple[str, ...] | list[str] | None = None,
     timeout: float = 30.0,
     username: str | None = None,
+    env: Mapping[str, str] | None = None,
 ) -> BackendContext:
     """A context for calling a backend's action hooks outside the spawner (tests, CLI)."""
     return BackendContext(

@@ -30,8 +30,9 @@ def render_script(spec: JobSpec, template: str) -> str:
 
 @hookimpl(trylast=True)
 def prepare_commands(spec: JobSpec) -> Sequence[Command]:
+    # private: some schedulers copy the whole script, server token included, into the log
     folder = os.path.dirname(spec.output_file)
-    return [Command(["mkdir", "-p", folder])] if folder else []
+    return [Command(["mkdir", "-p", "-m", "700", folder])] if folder else []
 
 
 @hookimpl(trylast=True)
