@@ -206,15 +206,19 @@ def test_concurrent_submissions_get_distinct_ids(pool: Pool) -> None:
 def test_capacity_keeps_jobs_idle_with_a_reason(pool: Pool) -> None:
     pool.machine(cpus=2, memory=4096)
     exe = pool.script("sleep.sh", "sleep ${1:-30}\n")
-    a = pool.submit(pool.description(exe, "request_cpus = 1", 'arguments = "1"'))
+    running = lambda job: (pool.job(job) or {}).get("JobStatus") == 2  # noqa: E731
+    a = pool.submit(pool.description(exe, "request_cpus = 1", 'arguments = "3"'))
+    wait_for(lambda: running(a))
     b = pool.submit(pool.description(exe, "request_cpus = 1"))
+    wait_for(lambda: running(b))
     c = pool.submit(pool.description(exe, "request_cpus = 1"))
     huge = pool.submit(pool.description(exe, "request_memory = 64 GB"))
-    wait_for(lambda: (pool.job(c) or {}).get("LastRejMatchReason") == "no match found")
+    reason = lambda job: (pool.job(job) or {}).get("LastRejMatchReason")  # noqa: E731
+    wait_for(lambda: reason(c) == reason(huge) == "no match found")
     assert pool.job(b)["JobStatus"] == 2  # type: ignore[index]
-    assert pool.job(huge)["LastRejMatchReason"] == "no match found"  # type: ignore[index]
     assert pool.job(huge)["RequestMemory"] == 65536  # type: ignore[index]
-    wait_for(lambda: (pool.job(c) or {}).get("JobStatus") == 2, timeout=10)  # a ended
+    assert pool.job(c)["JobStatus"] == 1  # type: ignore[index]
+    wait_for(lambda: running(c), timeout=10)  # a ended, c got its CPU
     assert pool.history(a)["ExitCode"] == 0  # type: ignore[index]
     assert pool.job(huge)["JobStatus"] == 1  # type: ignore[index]
     r = pool.run("condor_status", "-af", "Name", "Cpus", "State")
