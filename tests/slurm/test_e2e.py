@@ -105,3 +105,33 @@ def test_external_scancel_is_noticed_by_the_poll(tmp_path, clean_queue):
 
         assert wait(stopped, timeout=30), hub.log_text()[-3000:]
         assert f"job {job_id} has ended (cancelled)" in hub.log_text()
+
+
+def test_two_users_at_once_are_polled_with_one_squeue(tmp_path, clean_queue):
+    """With status_exec_prefix = [] the hub polls every user's job in the same squeue call."""
+    calls = tmp_path / "squeue-calls.log"
+    wrapper = tmp_path / "squeue"
+    wrapper.write_text(f'#!/bin/bash\necho "$*" >> {calls}\nexec squeue "$@"\n')
+    wrapper.chmod(0o755)
+    config = "c.JobSpawner.status_exec_prefix = []\n"
+    with running_hub(
+        tmp_path, backend="slurm", config=config, backend_options={"squeue": str(wrapper)}
+    ) as hub:
+        hub.begin_start("alice")
+        hub.begin_start("bob")
+        for user in ("alice", "bob"):
+            events = hub.progress(user, timeout=90)
+            assert events and events[-1].get("ready"), events
+            hub.wait_ready(user)
+        ids = {u: hub.spawner_state(u)["job_id"] for u in ("alice", "bob")}
+        assert squeue(ids["alice"]) == "RUNNING|alice|debug"
+        assert squeue(ids["bob"]) == "RUNNING|bob|debug"
+        for user in ("alice", "bob"):
+            assert hub.get_via_proxy(user, "api/status").status_code == 200
+        both = f"--jobs={ids['alice']},{ids['bob']}"
+        both_reversed = f"--jobs={ids['bob']},{ids['alice']}"
+        lines = calls.read_text().splitlines()
+        assert any(both in line or both_reversed in line for line in lines), lines
+        hub.stop_server("alice")
+        hub.stop_server("bob")
+        assert squeue(ids["alice"]) == "" and squeue(ids["bob"]) == ""
