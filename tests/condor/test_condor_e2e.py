@@ -73,7 +73,7 @@ def test_failing_job_fails_fast_with_its_log_tail(hub_pool: tuple[Hub, Pool]) ->
     assert "ended before the notebook server started" in message, message
     assert "exit code 3" in message
     assert "condor-e2e: No module named jupyterhub" in message  # the log tail
-    assert elapsed < 20, f"the spawn took {elapsed:.1f}s to fail"
+    assert elapsed < 30, f"the spawn took {elapsed:.1f}s to fail"
 
 
 def test_idle_job_shows_why_and_is_removed_on_stop(hub_pool: tuple[Hub, Pool]) -> None:
