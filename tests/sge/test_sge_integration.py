@@ -85,6 +85,11 @@ async def wait_status(
         await asyncio.sleep(0.3)
 
 
+def all_r(statuses: Mapping[str, JobStatus]) -> bool:
+    """Every job in state ``r`` (not only RUNNING: ``t``, being transferred, is RUNNING too)."""
+    return all(s.native_state == "r" for s in statuses.values())
+
+
 def all_in(state: JobState) -> Callable[[Mapping[str, JobStatus]], bool]:
     return lambda st: all(s.state is state for s in st.values())
 
@@ -95,7 +100,7 @@ async def test_submit_status_cancel_one(sge: SgeCluster, backend: Backend, user_
     t0 = time.monotonic()
     job_id = await submit(backend, ctx, spec)
     assert job_id.isdigit()
-    st = await wait_status(backend, ctx, [job_id], all_in(JobState.RUNNING))
+    st = await wait_status(backend, ctx, [job_id], all_r)
     assert st[job_id].state is JobState.RUNNING, st
     print(f"submit -> running {time.monotonic() - t0:.2f}s")
     assert st[job_id].host == sge.host and st[job_id].native_state == "r"
@@ -160,7 +165,7 @@ async def test_vanished_without_accounting(
 async def test_admin_qdel_is_noticed(sge: SgeCluster, backend: Backend, user_dir: str) -> None:
     ctx = context(backend)
     job_id = await submit(backend, ctx, job_spec(user_dir))
-    await wait_status(backend, ctx, [job_id], all_in(JobState.RUNNING))
+    await wait_status(backend, ctx, [job_id], all_r)
     assert "has registered the job" in sge.run("qdel", job_id).stdout
     st = await wait_status(backend, ctx, [job_id], lambda s: s[job_id].state.finished, 15)
     assert st[job_id].state is JobState.FAILED, st
@@ -218,7 +223,7 @@ async def test_error_state_is_a_failure_with_reason(
 async def test_suspended_job(sge: SgeCluster, backend: Backend, user_dir: str) -> None:
     ctx = context(backend)
     job_id = await submit(backend, ctx, job_spec(user_dir))
-    await wait_status(backend, ctx, [job_id], all_in(JobState.RUNNING))
+    await wait_status(backend, ctx, [job_id], all_r)
     sge.run("qmod", "-sj", job_id)
     st = await wait_status(backend, ctx, [job_id], all_in(JobState.SUSPENDED), 10)
     assert st[job_id].state is JobState.SUSPENDED and not st[job_id].state.finished
