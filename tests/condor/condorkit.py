@@ -155,7 +155,7 @@ def install_emulator(folder: Path) -> Path:
     under /root); returns the folder of its commands."""
     bin_dir = folder / "bin"
     bin_dir.mkdir(parents=True)
-    for name in ("condor_emu.py", "classad.py"):
+    for name in ("condor_emu.py", "condor_classad.py"):
         shutil.copyfile(EMULATOR / name, folder / name)
         os.chmod(folder / name, 0o755 if name == "condor_emu.py" else 0o644)
     for tool in TOOLS:

@@ -37,7 +37,7 @@ def local_ts(text: str) -> int:
 def test_executables_are_world_readable_and_use_debian_python() -> None:
     target = (HERE / "emulator" / "condor_emu.py").resolve()
     assert target.read_text().startswith("#!/usr/bin/python3\n")
-    for path in [target, HERE / "emulator" / "classad.py"]:
+    for path in [target, HERE / "emulator" / "condor_classad.py"]:
         assert path.stat().st_mode & stat.S_IROTH
     assert target.stat().st_mode & stat.S_IXOTH
     for tool in ("condor_submit", "condor_q", "condor_history", "condor_rm", "condor_status"):

@@ -43,8 +43,8 @@ from typing import Any
 
 sys.path.insert(0, os.path.dirname(os.path.realpath(__file__)))
 
-import classad
-from classad import UNDEFINED, Expr, unparse_value
+import condor_classad as classad
+from condor_classad import UNDEFINED, Expr, unparse_value
 
 SPOOL_ENV = "CONDOR_EMU_SPOOL"
 DEFAULT_SPOOL = "/tmp/condor-emu"
