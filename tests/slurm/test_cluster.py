@@ -182,8 +182,10 @@ async def test_controller_down_means_unknown_not_gone(backend, clean_queue):
 
 async def test_admin_scancel_is_noticed(backend, clean_queue):
     ctx = context(backend)
-    job_id, _ = await submit(backend, ctx)
+    job_id, out = await submit(backend, ctx, command=["bash", "-c", "echo started; exec sleep 300"])
     await wait_for(backend, ctx, [job_id], running)
+    # cancelled before slurmd launched the script, a job ends with exit code 0, not SIGTERM
+    assert "started" in await wait_for_log(backend, ctx, out, "started")
     subprocess.run(["scancel", job_id], check=True)  # root: "an admin"
     status = (await wait_for(backend, ctx, [job_id], lambda s: s.state.finished, timeout=10))[
         job_id
