@@ -182,7 +182,9 @@ async def test_queued_job_says_why(sge: SgeCluster, backend: Backend, user_dir: 
     assert status.state is JobState.PENDING and status.native_state == "qw"
     assert status.reason == 'cannot run in PE "smp" because it only offers 0 slots'
     assert "not enough free CPU slots" in backend.describe_status(status)
+    t0 = time.monotonic()
     await backend.cancel(ctx, [job_id])
+    print(f"cancel of a waiting job {time.monotonic() - t0:.2f}s")
     assert job_id not in sge.jobs()
 
 
