@@ -35,7 +35,10 @@ def stop_pending_spawn(hub, name: str) -> None:
     try:
         hub.stop_server(name)
     except AssertionError as e:
-        if "stop refused: 500" not in str(e) or "pending spawn" not in hub.log_text():
+        if (
+            "stop refused: 500" not in str(e)
+            or f"RuntimeError: {name} pending spawn" not in hub.log_text()
+        ):
             raise
         deadline = time.monotonic() + 60
         while (hub.server_model(name) or {}).get("pending"):
