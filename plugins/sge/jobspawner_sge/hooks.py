@@ -276,6 +276,8 @@ async def cancel(ctx: BackendContext, job_ids: Sequence[str]) -> None:
     backend = ctx.backend
     options = dict(ctx.options)
     remaining = _ids(job_ids)
+    if not remaining:
+        return
     last = ""
     for attempt in range(CANCEL_CHECKS):
         if attempt % 5 == 0:

@@ -327,7 +327,8 @@ def _qacct_status(record: dict[str, str]) -> JobStatus:
     failed = _first_int(record.get("failed")) or 0
     exit_status = _first_int(record.get("exit_status"))
     failed_text = record.get("failed", "0").partition(":")[2].strip()
-    extra = {k: record[k] for k in ("failed", "exit_status", "qname", "end_time") if k in record}
+    keys = ("failed", "exit_status", "qname", "end_time")
+    extra: dict[str, str] = {k: record[k] for k in keys if k in record}
     host = (record.get("hostname") or "").strip() or None
     if failed == 0 and exit_status == 0:
         return JobStatus(JobState.DONE, native_state="z", host=host, exit_code=0, extra=extra)
@@ -496,7 +497,8 @@ def queue_info(
     hostlist = conf.get("hostlist", "")
     hosts = hostlist.split() if hostlist and hostlist != "NONE" else []
     plain_hosts = None if any(h.startswith("@") for h in hosts) else len(hosts)
-    extra = {k: conf[k] for k in ("hostlist", "pe_list", "seq_no", "qtype", "slots") if k in conf}
+    keys = ("hostlist", "pe_list", "seq_no", "qtype", "slots")
+    extra: dict[str, str] = {k: conf[k] for k in keys if k in conf}
     if row is not None:
         extra.update(load=row.load, used=str(row.used), unavailable=str(row.unavailable))
     state = None
