@@ -212,12 +212,40 @@ class SgeCluster:
 
     # --- lifecycle -----------------------------------------------------------------------
     def start(self) -> SgeCluster:
+        self._init_cell()
         self._fix_host_names()
         self._start_qmaster()
         self._configure()
         self._start_execd()
         self._wait_ready()
         return self
+
+    def _init_cell(self) -> None:
+        """Create the cell when the package's postinst did not (debconf said no, or the
+        spool was removed): what gridengine-master's postinst runs."""
+        spooldb = SPOOL / "spooldb"
+        if (COMMON / "bootstrap").exists() and spooldb.is_dir() and any(spooldb.iterdir()):
+            return
+        for folder in (
+            Path(SGE_ROOT),
+            Path(SGE_ROOT) / SGE_CELL,
+            COMMON,
+            SPOOL / "qmaster",
+            SPOOL / "qmaster" / "job_scripts",
+            spooldb,
+            SPOOL / "execd",
+        ):
+            folder.mkdir(parents=True, exist_ok=True)
+            shutil.chown(folder, ADMIN, ADMIN)
+        if not (COMMON / "bootstrap").exists():
+            shutil.copy("/usr/share/gridengine/default-bootstrap", COMMON / "bootstrap")
+            shutil.chown(COMMON / "bootstrap", ADMIN, ADMIN)
+        init = f"/usr/share/gridengine/scripts/init_cluster {SGE_ROOT} {SGE_CELL} {spooldb} {ADMIN}"
+        proc = subprocess.run(
+            ["su", "-s", "/bin/sh", "-c", init, ADMIN], capture_output=True, text=True, check=False
+        )
+        if proc.returncode != 0:
+            raise SgeError(f"init_cluster failed: {proc.stdout} {proc.stderr}")
 
     def _fix_host_names(self) -> None:
         """host_aliases: the name 127.0.0.1 resolves to (``localhost``) is this host."""
