@@ -269,3 +269,27 @@ async def test_torque_tracejob_history_gives_the_exit_code(make_emulator, monkey
     job_id, _ = await run.submit(["bash", "-c", "exit 3"])
     status = await run.wait(job_id, lambda s: s.state.finished)
     assert (status.state, status.exit_code) == (JobState.FAILED, 3)
+
+
+@pytest.mark.parametrize(
+    ("flavour", "expected"),
+    [
+        ("torque", {"nodes": "1:ppn=2", "mem": "512mb", "walltime": "00:10:00"}),
+        ("pbspro", {"select": "1:ncpus=2:mem=512mb", "walltime": "00:10:00"}),
+        ("moab", {"nodes": "1:ppn=2", "mem": "512mb", "walltime": "00:10:00", "qos": "debug"}),
+    ],
+)
+async def test_default_script_directives_reach_the_scheduler(
+    flavour, expected, make_emulator, monkeypatch
+):
+    emu = make_emulator(flavour)
+    run = Run(emu, flavour, monkeypatch)
+    resources = dict(queue="batch", runtime="00:10:00", cpus=2, memory_mb=512, account="proj7")
+    if flavour == "moab":
+        resources["qos"] = "debug"
+    job_id, spec = await run.submit(["sleep", "60"], **resources)
+    (job,) = emu.state()["jobs"].values()
+    assert {k: job["resources"][k] for k in expected} == expected
+    assert (job["queue"], job["account"], job["name"]) == ("batch", "proj7", spec.job_name)
+    assert job["join"] == "oe" and job["output"] == spec.output_file
+    await run.backend.cancel(run.ctx, [job_id])
