@@ -5,6 +5,7 @@ each), to keep the run short."""
 from __future__ import annotations
 
 import re
+import subprocess
 import time
 from collections.abc import Iterator
 
@@ -38,6 +39,14 @@ def hub_pool(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Hub, Po
         drop_pool(pool)
 
 
+def servers_of(user: str) -> list[str]:
+    """Pids of the user's notebook server processes (the job's payload)."""
+    out = subprocess.run(
+        ["pgrep", "-u", user, "-f", "jobspawner-singleuser"], capture_output=True, text=True
+    )
+    return out.stdout.split()
+
+
 def removed(pool: Pool, job_id: str) -> bool:
     ad = pool.history(job_id)
     return pool.job(job_id) is None and ad is not None and ad["JobStatus"] == 3
@@ -56,10 +65,13 @@ def test_spawn_reach_stop(hub_pool: tuple[Hub, Pool]) -> None:
         "jupyter-alice",
     )
     assert ad["RequestMemory"] == 1024 and ad["MaxRuntime"] == 3600
+    assert re.fullmatch(r"\d+\.0", job_id)
+    assert servers_of("alice"), "the job's notebook server runs as alice"
     response = hub.get_via_proxy("alice", "api/status")
     assert response.status_code == 200, response.text
     hub.stop_server("alice")
     wait_for(lambda: removed(pool, job_id), timeout=15)
+    wait_for(lambda: not servers_of("alice"), timeout=15)  # the process is gone too
     assert not hub.spawner_state("alice").get("job_id")
 
 

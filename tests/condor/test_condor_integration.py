@@ -8,11 +8,13 @@ import stat
 from pathlib import Path
 from typing import Any
 
+import pytest
 from condor.condorkit import Pool
-from jobspawner import JobSpec, JobState
+from jobspawner import CommandError, JobSpec, JobState
 from jobspawner.backend import Backend, load_backend
 from jobspawner.context import BackendContext, make_context
 from jobspawner.status import VANISHED_REASON
+from jobspawner_condor import hooks
 
 ALICE = ["runuser", "-u", "alice", "--"]
 
@@ -197,3 +199,27 @@ async def test_resources(pool: Pool) -> None:
         1,
     )
     assert machine.idle_cpus == 6 and queues[0].default
+
+
+async def test_cancel_is_quick_and_refusals_are_reported(
+    pool: Pool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(hooks, "CANCEL_CHECKS", 3)
+    pool.machine(cpus=1)
+    backend, ctx = setup()
+    running = await submit(backend, ctx, make_spec(pool, "r", SLEEP))
+    idle = await submit(backend, ctx, make_spec(pool, "i", SLEEP, cpus=4))
+    await wait_state(backend, ctx, running, {JobState.RUNNING})
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    await backend.cancel(ctx, [idle])  # idle: leaves the queue at once
+    assert loop.time() - started < 3
+    await backend.cancel(ctx, ["424242.0"])  # not in the queue: nothing to do
+    refusing = make_context(backend, options={"condor_rm": "/bin/true"}, prefix=ALICE)
+    try:
+        await backend.cancel(refusing, [running])
+    except CommandError as e:
+        assert f"did not remove job(s) {running}" in str(e)
+    else:
+        raise AssertionError("a cancel that changes nothing must not be confirmed")
+    assert (await backend.query_status(ctx, [running]))[running].state is JobState.RUNNING
