@@ -1505,8 +1505,6 @@ def main(flavour: str, prog: str, args: list[str]) -> int:
         return shepherd(args[0], args[1], args[2])
     # Moab's bin also carries the Torque tools of its resource manager (same queue).
     sp = Spool(flavour)
-    if flavour == "moab" and prog in ("qstat", "qdel", "qrls", "pbsnodes", "qsub"):
-        sp.flavour = "moab"
     try:
         return COMMANDS[prog](sp, prog, args)
     except BrokenPipeError:
