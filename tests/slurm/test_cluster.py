@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import pwd
+import shutil
 import subprocess
 import time
 import uuid
@@ -42,6 +43,14 @@ class RecordingRunner(CommandRunner):
 @pytest.fixture(scope="module")
 def backend() -> Backend:
     return load_backend("slurm")
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _remove_job_logs():
+    """The jobs' output files go to the users' homes; remove them after this module."""
+    yield
+    for user in ("alice", "bob"):
+        shutil.rmtree(LOG_DIR.format(user=user), ignore_errors=True)
 
 
 def context(backend: Backend, user: str = "alice", options: Mapping | None = None):
