@@ -9,6 +9,7 @@ from jobspawner import Command, CommandError, CommandResult, JobState
 from jobspawner.backend import Backend, load_backend
 from jobspawner.commands import CommandRunner
 from jobspawner.context import BackendContext
+from jobspawner_sge import hooks
 
 from sge.sgekit import FIXTURES
 
@@ -36,6 +37,11 @@ class Scripted(CommandRunner):
 @pytest.fixture(scope="module")
 def backend() -> Backend:
     return load_backend("sge")
+
+
+@pytest.fixture(autouse=True)
+def no_cached_reasons() -> None:
+    hooks._REASONS.clear()
 
 
 def ctx_for(
@@ -67,6 +73,26 @@ async def test_waiting_jobs_get_their_reason_in_one_call(backend: Backend) -> No
     runner = Scripted(answer)
     await backend.query_status(ctx_for(backend, runner, pending_reasons="false"), ["4"])
     assert len(runner.calls) == 1
+
+
+async def test_reasons_are_reused_while_the_state_holds(backend: Backend) -> None:
+    details = (FIXTURES / "soge-qstat-j-Eqw-hqw-pe.txt").read_text()
+
+    def answer(argv: tuple[str, ...]) -> tuple[int, str, str]:
+        return (0, details, "") if argv[1] == "-j" else (0, XML, "")
+
+    runner = Scripted(answer)
+    ctx = ctx_for(backend, runner)
+    for _ in range(3):
+        st = await backend.query_status(ctx, ["4"])
+        assert st["4"].reason == 'cannot run in PE "smp" because it only offers 0 slots'
+    assert [c[1] for c in runner.calls].count("-j") == 1
+    runner = Scripted(answer)
+    ctx = ctx_for(backend, runner, reason_refresh="0")
+    hooks._REASONS.clear()
+    for _ in range(2):
+        await backend.query_status(ctx, ["4"])
+    assert [c[1] for c in runner.calls].count("-j") == 2
 
 
 async def test_missing_job_asked_for_all_users_then_accounting(backend: Backend) -> None:

@@ -22,6 +22,8 @@ Options (``c.JobSpawner.backend_options``):
     knows it, else ``*``; ids missing from a per-user answer are looked up once more with ``*``.
 ``pending_reasons`` (default true)
     Run ``qstat -j`` for waiting/held/error jobs to tell the user why.
+``reason_refresh`` (default 10)
+    Seconds a reason from ``qstat -j`` is reused while the job keeps its state.
 ``use_qacct`` (default true)
     Ask ``qacct`` how a job that left qstat ended (needs accounting; it reads the whole
     accounting file, so turn it off where that file is huge).
@@ -34,6 +36,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import Any
@@ -196,9 +199,16 @@ async def _status_round(
     return dict(backend.parse_status(ids, result, options))
 
 
+#: Reasons learned from ``qstat -j``: (cell, job id, native state) -> (monotonic time, reason).
+_REASONS: dict[tuple[str, str, str, str], tuple[float, str]] = {}
+
+
 async def _add_reasons(
     ctx: BackendContext, found: dict[str, JobStatus], options: Mapping[str, Any]
 ) -> None:
+    """The reason of every waiting or error job, from one ``qstat -j`` call. A reason is
+    reused for ``reason_refresh`` seconds (default 10) while the job keeps its state: the
+    scheduler's answer changes only once per scheduling run."""
     waiting = [
         i
         for i, s in found.items()
@@ -207,16 +217,31 @@ async def _add_reasons(
     ]
     if not waiting or not _flag(options, "pending_reasons"):
         return
-    try:
-        result = await ctx.run_query(details_command(waiting, options), check=False)
-    except CommandError:
-        return
-    details = parsers.parse_qstat_j(result.stdout)
+    now = time.monotonic()
+    refresh = float(options.get("reason_refresh", 10))
+    cell = (str(options.get("sge_root") or ""), str(options.get("sge_cell") or ""))
+
+    def key(job_id: str) -> tuple[str, str, str, str]:
+        return (*cell, job_id, found[job_id].native_state or "")
+
+    for old in [k for k, (t, _) in _REASONS.items() if now - t > refresh]:
+        del _REASONS[old]
+    ask = [i for i in waiting if key(i) not in _REASONS]
+    if ask:
+        try:
+            result = await ctx.run_query(details_command(ask, options), check=False)
+        except CommandError:
+            result = None
+        details = parsers.parse_qstat_j(result.stdout) if result is not None else {}
+        for job_id in ask:
+            detail = details.get(job_id.split(".")[0])
+            reason = parsers.summarize_detail(detail) if detail else None
+            if reason:
+                _REASONS[key(job_id)] = (now, reason)
     for job_id in waiting:
-        detail = details.get(job_id.split(".")[0])
-        reason = parsers.summarize_detail(detail) if detail else None
-        if reason:
-            found[job_id] = replace(found[job_id], reason=reason)
+        cached = _REASONS.get(key(job_id))
+        if cached:
+            found[job_id] = replace(found[job_id], reason=cached[1])
 
 
 async def _listed(
