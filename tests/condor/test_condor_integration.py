@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from condor.condorkit import Pool
+from condor.condorkit import Pool, wait_for
 from jobspawner import CommandError, JobSpec, JobState
 from jobspawner.backend import Backend, load_backend
 from jobspawner.context import BackendContext, make_context
@@ -108,7 +108,8 @@ async def test_submit_run_query_cancel(pool: Pool) -> None:
     after = await backend.query_status(ctx, [job_id, other])
     assert {s.state for s in after.values()} == {JobState.CANCELLED}
     assert after[job_id].reason == "via condor_rm (by user alice)"
-    assert pool.job(job_id) is None and pool.history(job_id)
+    # a removed running job stays in the queue as X (JobStatus 3) until its process is gone
+    wait_for(lambda: pool.job(job_id) is None and pool.history(job_id))
 
 
 async def test_completed_and_failed_jobs_come_from_history(pool: Pool) -> None:

@@ -161,6 +161,17 @@ def test_history_command_is_bounded() -> None:
     )
 
 
+def test_condor_rm_answers() -> None:
+    out = "Job 7.0 marked for removal\n"
+    err = (
+        "\nJob 8.0 not found\nJob 9.0 already marked for removal\n"
+        "Permission denied to remove job 10.0\nNo result found for job 11.0\n"
+    )
+    assert parsers.removed_by_rm(result(out, 1, err)) == {"7.0", "8.0", "9.0"}
+    constraint = "All jobs in cluster 42 have been marked for removal\n"
+    assert parsers.removed_by_rm(result(constraint)) == set()
+
+
 def test_cancel_command() -> None:
     assert hooks.cancel_command(["7.0", "8.0"], {}).argv == ("condor_rm", "7.0", "8.0")
 

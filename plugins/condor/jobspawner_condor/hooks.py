@@ -10,7 +10,7 @@ then runs ``condor_submit -terse -`` with the description on standard input
 (:func:`submit_command`, so a site plugin can still wrap it). Everything else is pure hooks:
 ``condor_q -json`` for status, ``condor_history -json`` for jobs that left the queue,
 ``condor_status -json`` for resources. ``cancel`` is an action too: ``condor_rm``, confirmed
-by ``condor_q`` alone (see :func:`cancel`).
+by ``condor_rm``'s own per-job answers or by ``condor_q`` (see :func:`cancel`).
 
 Options (``c.JobSpawner.backend_options``):
 
@@ -266,12 +266,14 @@ CANCEL_CHECK_INTERVAL = 0.25
 
 @hookimpl
 async def cancel(ctx: BackendContext, job_ids: Sequence[str]) -> None:
-    """``condor_rm``, confirmed by ``condor_q`` alone.
+    """``condor_rm``, confirmed by its per-job answers, else by ``condor_q`` alone.
 
-    The core's default confirms with a full status query, which for a job that left the
-    queue also runs ``condor_history``. For a cancel that second command adds nothing: a job
-    ``condor_q`` no longer lists, or lists as removed/completed, is not running. One command
-    less matters: JupyterHub gives an interrupted spawn one second to wind down.
+    Unlike ``scancel``, ``condor_rm`` reports the schedd's result for every job id
+    (``Job 42.0 marked for removal``: the job is now Removed, JobStatus 3); those jobs are
+    confirmed without another command. The others are checked with ``condor_q`` only (the
+    core's default confirms with a full status query, ``condor_history`` included, which adds
+    nothing here: a job ``condor_q`` no longer lists, or lists as removed, is not running).
+    Fewer commands matter: JupyterHub gives an interrupted spawn one second to wind down.
     """
     backend = ctx.backend
     remaining = list(dict.fromkeys(job_ids))
@@ -281,6 +283,10 @@ async def cancel(ctx: BackendContext, job_ids: Sequence[str]) -> None:
             sent = await ctx.run(backend.cancel_command(remaining, ctx.options), check=False)
             if not sent.ok:
                 last_error = (sent.stderr or sent.stdout).strip()
+            done = parsers.removed_by_rm(sent)
+            remaining = [i for i in remaining if i not in done]
+            if not remaining:
+                return
         try:
             result = await ctx.run_query(
                 backend.status_command(remaining, ctx.options), check=False

@@ -5,6 +5,7 @@
   which print *nothing at all* (not ``[]``) when no ad matches.
 * :func:`job_status` turns one job ClassAd into a :class:`JobStatus`.
 * :func:`queues_from_slots` turns slot ads into :class:`QueueInfo` values.
+* :func:`removed_by_rm` reads ``condor_rm``'s per-job results.
 """
 
 from __future__ import annotations
@@ -74,6 +75,9 @@ SLOT_ATTRIBUTES = (
     "Arch",
 )
 
+_RM_RESULT = re.compile(
+    r"^Job (\d+\.\d+) (marked for removal|already marked for removal|not found)\s*$", re.M
+)
 _TERSE = re.compile(r"^\s*(\d+)\.(\d+)\s+-\s+(\d+)\.(\d+)\s*$", re.M)
 _SUBMITTED = re.compile(r"^\s*(\d+) job\(s\) submitted to cluster (\d+)\.\s*$", re.M)
 _VERBOSE = re.compile(r"^\*\* Proc (\d+)\.(\d+):\s*$", re.M)
@@ -296,3 +300,14 @@ def queues_from_slots(ads: Iterable[Mapping[str, Any]], pool_name: str = "pool")
             )
         )
     return out
+
+
+def removed_by_rm(result: CommandResult) -> set[str]:
+    """The job ids ``condor_rm`` reports as removed, already removed or not in the queue.
+
+    Per job id, the schedd answers with one line (stdout on success, stderr otherwise):
+    ``Job 42.0 marked for removal`` (its JobStatus is now 3, Removed),
+    ``Job 42.0 already marked for removal`` or ``Job 42.0 not found``. Any of them means the
+    job is not going to run; ``Permission denied ...`` and ``No result found ...`` do not.
+    """
+    return {m.group(1) for m in _RM_RESULT.finditer(result.stdout + "\n" + result.stderr)}
