@@ -148,5 +148,7 @@ async def discover_resources(ctx: BackendContext) -> Sequence[QueueInfo]:
     commands = backend.resources_commands(ctx.options)
     if not commands:
         return []
-    results = [await ctx.run_query(c) for c in commands]
+    # check=False: one refused command (many sites restrict pbsnodes) must not sink the rest;
+    # parse_resources skips results that failed
+    results = [await ctx.run_query(c, check=False) for c in commands]
     return backend.parse_resources(results, ctx.options)

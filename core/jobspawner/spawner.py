@@ -41,15 +41,13 @@ from .context import BackendContext
 from .jobspec import JobSpec
 from .poller import StatusPoller
 from .resources import FIELDS, ResourceError, normalise
-from .status import JobState, JobStatus
+from .status import VANISHED_REASON, JobState, JobStatus
 from .templates import TemplateError
 
 STATE_VERSION = 1
 _USERNAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.@+-]{0,63}$")
 _SERVER_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}$")
 _JOBNAME_UNSAFE = re.compile(r"[^A-Za-z0-9_.-]")
-
-handshake.register()
 
 
 def _req(kind: str, help_text: str) -> Any:
@@ -199,6 +197,7 @@ class JobSpawner(Spawner):  # type: ignore[misc]
         self._new_event = asyncio.Event()
         self._starting = False
         self._user_resources: dict[str, Any] = {}
+        self._cancel_task: asyncio.Future[None] | None = None
 
     # --- backend and commands ---------------------------------------------------------------
     def load(self) -> Backend:
@@ -253,6 +252,7 @@ class JobSpawner(Spawner):  # type: ignore[misc]
         if poller is None:
             ctx = self.context()
             ctx.runner = ctx.query_runner  # a shared poller acts as nobody in particular
+            ctx.username = None
             backend = ctx.backend
 
             async def query(ids: Any) -> Mapping[str, JobStatus]:
@@ -423,6 +423,7 @@ class JobSpawner(Spawner):  # type: ignore[misc]
             self._new_event.set()
 
     async def _start(self) -> str:
+        began = time.monotonic()
         try:
             backend = self.load()
             ctx = self.context()
@@ -442,19 +443,23 @@ class JobSpawner(Spawner):  # type: ignore[misc]
         self._persist_state()
         self._emit(f"Submitted as {backend.name} job {job_id}.", 10)
         try:
-            host, port = await self._wait_until_ready(backend, ctx)
+            host, port = await self._wait_until_ready(backend, ctx, began)
         except BaseException:
-            await asyncio.shield(self._cancel_after_failed_start(ctx))
+            # end the spawn now (JupyterHub gives a cancelled spawn one second before it
+            # calls stop); the cancel and its confirmation go on in a task stop() waits for
+            self._cancel_task = asyncio.ensure_future(self._cancel_after_failed_start(ctx))
             raise
         self._emit(f"The notebook server is listening on {host}:{port}; connecting.", 90)
         return f"http://{host}:{port}"
 
-    async def _wait_until_ready(self, backend: Backend, ctx: BackendContext) -> tuple[str, int]:
+    async def _wait_until_ready(
+        self, backend: Backend, ctx: BackendContext, began: float
+    ) -> tuple[str, int]:
         poller = self.poller()
         scheduler_host: str | None = None
         future = self._port_future
         # give up just before JupyterHub's own timeout, whose message says nothing
-        deadline = time.monotonic() + max(self.start_timeout - 1.5, 1.0)
+        deadline = began + max(self.start_timeout - max(1.0, 0.1 * self.start_timeout), 1.0)
         last = "no status yet"
         while not future.done():
             if time.monotonic() > deadline:
@@ -491,11 +496,11 @@ class JobSpawner(Spawner):  # type: ignore[misc]
         except Exception as e:  # the message matters more than the log
             tail = f"(could not read {self.job_output}: {e})"
         code = f", exit code {status.exit_code}" if status.exit_code is not None else ""
-        reason = f": {status.reason}" if status.reason else ""
-        message = (
-            f"Job {job_id} ended before the notebook server started "
-            f"({status.state.value}{code}{reason})."
-        )
+        if status.reason == VANISHED_REASON:
+            outcome = "the scheduler no longer lists it, so how it ended is unknown"
+        else:
+            outcome = f"{status.state.value}{code}{': ' + status.reason if status.reason else ''}"
+        message = f"Job {job_id} ended before the notebook server started ({outcome})."
         if tail.strip():
             message += f"\nLast lines of {self.job_output}:\n{tail.rstrip()}"
         else:
@@ -505,8 +510,9 @@ class JobSpawner(Spawner):  # type: ignore[misc]
     async def _cancel_after_failed_start(self, ctx: BackendContext) -> None:
         if not self.job_id:
             return
-        self._emit(f"Cancelling job {self.job_id}.", 95)
-        await self._cancel(ctx, self.job_id)
+        self.log.info("%s: cancelling job %s after a failed start", self._log_name, self.job_id)
+        with contextlib.suppress(Exception):  # recorded in unconfirmed_cancels; stop() says so
+            await self._cancel(ctx, self.job_id)
 
     async def _cancel(self, ctx: BackendContext, job_id: str) -> None:
         """Cancel and confirm; a job whose cancel is not confirmed is kept in the state."""
@@ -536,20 +542,31 @@ class JobSpawner(Spawner):  # type: ignore[misc]
     async def poll(self) -> int | None:
         """None while the job exists (pending, held, running, suspended, or unknown because
         the scheduler did not answer); an exit status once it has ended."""
+        if self._cancel_task is not None and not self._cancel_task.done():
+            return None  # a cancel is being confirmed: let JupyterHub call stop() to wait
         if not self.job_id:
             return 0
         status = await self.poller().status(self.job_id, max_age=1.0)
         if not status.state.finished:
             return None
         self.log.info("%s: job %s has ended (%s)", self._log_name, self.job_id, status.state.value)
+        if status.state is JobState.CANCELLED and not status.exit_code:
+            return 143  # cancelled (SIGTERM), even when the server exited cleanly on it
         if status.exit_code is not None:
             return status.exit_code
         return 0 if status.state is JobState.DONE else 1
 
     async def stop(self, now: bool = False) -> None:
-        if not self.job_id:
-            return
-        await self._cancel(self.context(), self.job_id)
+        task, self._cancel_task = self._cancel_task, None
+        if task is not None:
+            await task  # the cancel started when the start failed or was cancelled
+        if self.job_id:
+            await self._cancel(self.context(), self.job_id)
+        elif self.unconfirmed_cancels:
+            raise RuntimeError(
+                f"{self._log_name}: the cancel of job(s) {', '.join(self.unconfirmed_cancels)} "
+                "is not confirmed; it is retried at the next start"
+            )
 
     # --- state ----------------------------------------------------------------------------
     def get_state(self) -> dict[str, Any]:
@@ -591,26 +608,45 @@ class JobSpawner(Spawner):  # type: ignore[misc]
         # unconfirmed cancels survive: they are retried at the next start
 
 
-def check_hub_config() -> None:
-    """Load the configured backend while JupyterHub starts, so a wrong name or a broken
-    plugin stops the hub with a clear error instead of failing the first spawn.
+def check_backend_at_start(app: Any) -> None:
+    """Load the configured backend (and site plugins) for a starting hub; stop it otherwise.
 
-    JupyterHub imports the spawner class after reading its config and before it listens;
-    outside a running hub (tests, tools) this does nothing.
+    A wrong backend name, a broken backend package or a misspelled hook in a site plugin
+    stops the hub at start with the reason, instead of failing the first spawn.
     """
+    spawner_class = app.spawner_class
+    if not (isinstance(spawner_class, type) and issubclass(spawner_class, JobSpawner)):
+        return
+    probe = spawner_class(config=app.config)
+    key = (probe.backend, tuple(probe.plugins))
     try:
-        from jupyterhub.app import JupyterHub
-    except ImportError:  # pragma: no cover
-        return
-    if not JupyterHub.initialized():
-        return
-    config = JupyterHub.instance().config
-    section = config.get("JobSpawner", {})
-    name = section.get("backend", "local")
-    plugins = section.get("plugins", [])
-    if isinstance(name, str) and isinstance(plugins, (list, tuple)):
-        backend = load_backend(name, list(plugins))
-        JobSpawner._backends[(name, tuple(plugins))] = backend
+        JobSpawner._backends[key] = load_backend(probe.backend, probe.plugins)
+    except BackendError as e:
+        app.log.critical("jobspawner cannot start: %s", e)
+        app.exit(1)
 
 
-check_hub_config()
+def install_hub_hooks() -> None:
+    """Hook into JupyterHub's start (idempotent): check the backend, register the handler.
+
+    JupyterHub has no extension point for spawners at start; it imports the spawner class
+    while it builds its list of configurable classes, before its config is loaded. Its
+    ``init_handlers`` runs after the config is loaded and before the hub listens, so the
+    check and the port-report handler's registration are done there.
+    """
+    from jupyterhub.app import JupyterHub
+
+    original = JupyterHub.init_handlers
+    if getattr(original, "_jobspawner", False):
+        return
+
+    def init_handlers(self: Any) -> Any:
+        check_backend_at_start(self)
+        handshake.register()
+        return original(self)
+
+    init_handlers._jobspawner = True  # type: ignore[attr-defined]
+    JupyterHub.init_handlers = init_handlers
+
+
+install_hub_hooks()

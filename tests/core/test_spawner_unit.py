@@ -155,6 +155,19 @@ async def test_cancelled_start_cancels_the_job(tmp_path):
     start.cancel()
     with pytest.raises(asyncio.CancelledError):
         await start
+    # as JupyterHub does after cancelling a pending spawn: poll (alive while the cancel is
+    # being confirmed), then stop, which waits for the confirmed cancel
+    assert await spawner.poll() is None
+    await spawner.stop()
     status = await spawner.poller().status(job_id)
     assert status.state.finished, status
     assert spawner.job_id == ""
+
+
+async def test_a_scheduler_that_does_not_answer_means_unknown_not_gone(tmp_path):
+    spawner = make_spawner(tmp_path)
+    spawner.backend_options = {"python": "/nonexistent/python3", "spool": str(tmp_path)}
+    spawner.job_id = "12345-678"
+    assert await spawner.poll() is None  # still considered alive
+    status = await spawner.poller().status(spawner.job_id)
+    assert status.state.value == "unknown" and "nonexistent" in (status.reason or "")
