@@ -18,7 +18,6 @@ import pytest
 HERE = Path(__file__).parent
 FIXTURES = HERE / "fixtures"
 EMULATOR = HERE / "emulator"
-SAMPLES = Path("/work/shared/samples")
 
 
 def fixture_text(name: str) -> str:

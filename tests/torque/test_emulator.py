@@ -158,6 +158,7 @@ def test_torque_invalid_characters_survive(make_emulator):
         capture_output=True,
         text=True,
         env={**emu.env, "PATH": "/usr/bin:/bin", "PROMPT": "\x1b[1m&<x>\x07"},
+        cwd="/tmp",  # qsub puts STDIN.o<id> in the submit folder, not the checkout
     )
     job = proc.stdout.strip()
     out = emu.run("qstat", "-x", job)
