@@ -43,8 +43,38 @@ def _directive_value(value: Any) -> str:
     return text
 
 
+#: The part of every job script after the scheduler's directives: working folder, the
+#: server's environment, the prologue, the server (with an optional ``launcher`` such as
+#: ``srun ...`` set by the template), and the epilogue, which runs also when the job is
+#: cancelled (SIGTERM goes to the server, the script waits for it, then runs the epilogue).
+#: Templates use it with ``{% include "jobspawner/job_body.sh" %}``.
+JOB_BODY = """\
+cd {{ workdir | quote }}
+{% if env %}
+{{ env | exports }}
+{% endif %}
+{% if prologue %}
+{{ prologue }}
+{% endif %}
+{% set run = ((launcher ~ " ") if launcher is defined and launcher else "") ~ (command | quote) %}
+{% if epilogue %}
+{{ run }} &
+server=$!
+trap 'kill -TERM "$server" 2>/dev/null' TERM INT HUP
+rc=0; wait "$server" || rc=$?
+while kill -0 "$server" 2>/dev/null; do rc=0; wait "$server" || rc=$?; done
+trap - TERM INT HUP
+{{ epilogue }}
+exit $rc
+{% else %}
+exec {{ run }}
+{% endif %}
+"""
+
+
 def make_environment() -> ImmutableSandboxedEnvironment:
     env = ImmutableSandboxedEnvironment(
+        loader=jinja2.DictLoader({"jobspawner/job_body.sh": JOB_BODY}),
         undefined=jinja2.StrictUndefined,
         keep_trailing_newline=True,
         trim_blocks=True,

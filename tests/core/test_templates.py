@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import signal
 import subprocess
+import time
 
 import pytest
 from jobspawner.backends.local import TEMPLATE
@@ -70,3 +72,21 @@ def test_local_template_prologue_and_epilogue():
     assert script.index("module load python") < script.index("jobspawner-singleuser")
     assert "exec " not in script  # the epilogue must run after the server
     assert script.index("jobspawner-singleuser") < script.index("echo bye")
+
+
+@pytest.mark.parametrize("server_exit", ["0", "5"])
+def test_job_body_runs_the_epilogue_when_the_job_is_cancelled(tmp_path, server_exit):
+    """SIGTERM to the job (a cancel) stops the server; the epilogue still runs; set -e safe."""
+    marker = tmp_path / "epilogue-ran"
+    server = tmp_path / "server.sh"
+    server.write_text(f"trap 'exit {server_exit}' TERM\nwhile true; do sleep 0.1; done\n")
+    script = _local(
+        workdir=str(tmp_path),
+        command=["bash", str(server)],
+        epilogue=f"echo rc=$rc > {marker}",
+    )
+    proc = subprocess.Popen(["bash", "-c", script])
+    time.sleep(0.5)
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=10) == int(server_exit)
+    assert marker.read_text().strip() == f"rc={server_exit}"

@@ -110,9 +110,9 @@ def test_gpus_without_type_and_multi_node_span() -> None:
 def test_prologue_and_epilogue() -> None:
     script = render(prologue="module load jupyter", epilogue="echo bye")
     lines = script.splitlines()
-    assert lines.index("module load jupyter") < lines.index("sleep 60 || rc=$?")
-    assert lines.index("sleep 60 || rc=$?") < lines.index("echo bye")
-    assert "exit ${rc:-0}" in script and "exec sleep" not in script
+    assert lines.index("module load jupyter") < lines.index("sleep 60 &")
+    assert lines.index("sleep 60 &") < lines.index("echo bye")
+    assert "exit $rc" in script and "exec sleep" not in script
 
 
 def test_values_are_quoted() -> None:

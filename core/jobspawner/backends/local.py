@@ -29,20 +29,7 @@ TEMPLATE = """\
 #!/bin/bash
 # jobspawner local job {{ job_name }}
 set -e
-cd {{ workdir | quote }}
-{% if env %}
-{{ env | exports }}
-{% endif %}
-{% if prologue %}
-{{ prologue }}
-{% endif %}
-{% if epilogue %}
-{{ command | quote }} || rc=$?
-{{ epilogue }}
-exit ${rc:-0}
-{% else %}
-exec {{ command | quote }}
-{% endif %}
+{% include "jobspawner/job_body.sh" %}
 """
 
 _STATES = {

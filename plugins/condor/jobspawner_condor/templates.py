@@ -23,20 +23,7 @@ SCRIPT_TEMPLATE = """\
 #!/bin/bash
 # jobspawner HTCondor job {{ job_name }}
 set -e
-cd {{ workdir | quote }}
-{% if env %}
-{{ env | exports }}
-{% endif %}
-{% if prologue %}
-{{ prologue }}
-{% endif %}
-{% if epilogue %}
-{{ command | quote }} || rc=$?
-{{ epilogue }}
-exit ${rc:-0}
-{% else %}
-exec {{ command | quote }}
-{% endif %}
+{% include "jobspawner/job_body.sh" %}
 """
 
 SUBMIT_DESCRIPTION_TEMPLATE = """\

@@ -68,18 +68,5 @@ TEMPLATE = """\
 {% if cluster %}
 #BSUB -clusters {{ cluster | quote }}
 {% endif %}
-cd {{ workdir | quote }}
-{% if env %}
-{{ env | exports }}
-{% endif %}
-{% if prologue %}
-{{ prologue }}
-{% endif %}
-{% if epilogue %}
-{{ command | quote }} || rc=$?
-{{ epilogue }}
-exit ${rc:-0}
-{% else %}
-exec {{ command | quote }}
-{% endif %}
+{% include "jobspawner/job_body.sh" %}
 """

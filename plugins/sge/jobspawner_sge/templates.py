@@ -60,18 +60,5 @@ TEMPLATE = """\
 {% for line in o.get("directives", []) %}
 #$ {{ line | directive }}
 {% endfor %}
-cd {{ workdir | quote }}
-{% if env %}
-{{ env | exports }}
-{% endif %}
-{% if prologue %}
-{{ prologue }}
-{% endif %}
-{% if epilogue %}
-{{ command | quote }} || rc=$?
-{{ epilogue }}
-exit ${rc:-0}
-{% else %}
-exec {{ command | quote }}
-{% endif %}
+{% include "jobspawner/job_body.sh" %}
 """

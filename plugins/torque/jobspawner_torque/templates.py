@@ -26,20 +26,7 @@ _HEAD = """\
 """
 
 _TAIL = """\
-cd {{ workdir | quote }}
-{% if env %}
-{{ env | exports }}
-{% endif %}
-{% if prologue %}
-{{ prologue }}
-{% endif %}
-{% if epilogue %}
-{{ command | quote }} || rc=$?
-{{ epilogue }}
-exit ${rc:-0}
-{% else %}
-exec {{ command | quote }}
-{% endif %}
+{% include "jobspawner/job_body.sh" %}
 """
 
 #: Torque: ``nodes=N:ppn=C[:gpus=G][:property]`` and ``mem``.
