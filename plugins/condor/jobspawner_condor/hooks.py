@@ -67,6 +67,7 @@ from jobspawner import (
 )
 from jobspawner.context import BackendContext
 from jobspawner.defaults import describe_generic
+from jobspawner.options import tool
 from jobspawner.templates import render
 
 from . import parsers
@@ -76,8 +77,7 @@ from .templates import SCRIPT_TEMPLATE, SUBMIT_DESCRIPTION_TEMPLATE
 WRITE_SCRIPT = 'umask 077 && cat > "$1" && chmod 700 "$1"'
 
 
-def _tool(options: Mapping[str, Any], name: str) -> str:
-    return str(options.get(name) or name)
+_tool = tool
 
 
 # --- file names ------------------------------------------------------------------------------

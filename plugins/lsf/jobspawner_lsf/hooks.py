@@ -35,21 +35,14 @@ from jobspawner import (
     hookimpl,
 )
 from jobspawner.defaults import describe_generic
+from jobspawner.options import flag, tool
 
 from . import parsers
 from .describe import describe_reason
 from .templates import TEMPLATE
 
-
-def _tool(options: Mapping[str, Any], name: str) -> str:
-    return str(options.get(name) or name)
-
-
-def _flag(options: Mapping[str, Any], name: str, default: bool) -> bool:
-    value = options.get(name, default)
-    if isinstance(value, str):
-        return value.strip().lower() not in ("", "0", "false", "no", "off")
-    return bool(value)
+_tool = tool
+_flag = flag
 
 
 @hookimpl

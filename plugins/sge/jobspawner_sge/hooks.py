@@ -53,6 +53,7 @@ from jobspawner import (
 )
 from jobspawner.context import BackendContext
 from jobspawner.defaults import describe_generic
+from jobspawner.options import flag
 
 from . import parsers
 from .templates import TEMPLATE
@@ -92,10 +93,7 @@ def _users(options: Mapping[str, Any]) -> str:
 
 
 def _flag(options: Mapping[str, Any], name: str, default: bool = True) -> bool:
-    value = options.get(name, default)
-    if isinstance(value, str):
-        return value.strip().lower() not in ("", "0", "false", "no", "off")
-    return bool(value)
+    return flag(options, name, default)
 
 
 # --- job script and submit ---------------------------------------------------------------------

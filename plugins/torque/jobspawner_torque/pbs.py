@@ -6,13 +6,11 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from jobspawner import Command, CommandResult, QueueInfo
+from jobspawner.options import tool
 
 from .parsers import parse_resources_text
 
-
-def tool(options: Mapping[str, Any], name: str) -> str:
-    """The path of a scheduler command: ``options[name]`` or the bare name (on PATH)."""
-    return str(options.get(name) or name)
+__all__ = ["tool"]
 
 
 def qsub_command(options: Mapping[str, Any], script: str) -> Command:
