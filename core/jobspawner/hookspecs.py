@@ -126,6 +126,13 @@ def submit(ctx: BackendContext, spec: JobSpec, script: str) -> Awaitable[str] | 
 
     The core's default runs :func:`prepare_commands`, :func:`submit_command` and
     :func:`parse_submit`. REST backends implement this instead.
+
+    Example (a REST backend)::
+
+        @hookimpl
+        async def submit(ctx, spec, script):
+            reply = await client.post("/jobs", json={"script": script, "name": spec.job_name})
+            return str(reply["job_id"])
     """
 
 
@@ -175,6 +182,13 @@ def history_command(job_ids: Sequence[str], options: Mapping[str, Any]) -> Comma
     ``condor_history``), or ``None`` when the backend has no such record.
 
     Only called with the ids the status command did not report.
+
+    Example::
+
+        @hookimpl
+        def history_command(job_ids):
+            return Command(["sacct", "-n", "-X", "-P", "-o", "JobID,State,ExitCode",
+                            "-j", ",".join(job_ids)])
     """
 
 
@@ -185,6 +199,14 @@ def parse_history(
     """Return ``{job_id: JobStatus}`` (finished states with exit codes) read from the
     history command's result. Same rules as :func:`parse_status`; a history command that
     fails (accounting disabled) leaves the jobs ``vanished``, it does not make them unknown.
+
+    Example::
+
+        @hookimpl
+        def parse_history(result):
+            rows = (line.split("|") for line in result.stdout.splitlines())
+            return {i: JobStatus(FINAL[state], exit_code=int(code.split(":")[0]))
+                    for i, state, code in rows}
     """
 
 
@@ -197,6 +219,14 @@ def query_status(
     The core's default runs the status command, then the history command for the ids that
     were missing, and fills the rest with :meth:`JobStatus.vanished`. A query that fails
     yields :meth:`JobStatus.unknown` for every id.
+
+    Example (a REST backend)::
+
+        @hookimpl
+        async def query_status(ctx, job_ids):
+            jobs = await client.get("/jobs", params={"ids": ",".join(job_ids)})
+            found = {j["id"]: JobStatus(STATES[j["state"]], host=j["node"]) for j in jobs}
+            return {i: found.get(i) or JobStatus.vanished() for i in job_ids}
     """
 
 
@@ -222,6 +252,14 @@ def describe_status(status: JobStatus) -> str | None:
     Used in the spawn progress stream. Backends translate their reason codes (Slurm's
     ``QOSMaxJobsPerUserLimit`` -> "you have reached the number of jobs your QOS allows").
     The core's default builds a generic sentence from state, reason and expected start.
+
+    Example::
+
+        @hookimpl
+        def describe_status(status):
+            if status.reason == "QOSMaxJobsPerUserLimit":
+                return "You already run as many jobs as your QOS allows; waiting for one to end."
+            return None  # fall through to the core's sentence
     """
 
 
@@ -250,6 +288,14 @@ def cancel(ctx: BackendContext, job_ids: Sequence[str]) -> Awaitable[None] | Non
     Raise :class:`~jobspawner.commands.CommandError` when a job is still alive after the
     retries. The core's default runs :func:`cancel_command` and confirms with
     :func:`query_status`.
+
+    Example (a REST backend)::
+
+        @hookimpl
+        async def cancel(ctx, job_ids):
+            for job_id in job_ids:
+                await client.delete(f"/jobs/{job_id}")
+            # then poll query_status until every job is finished, or raise CommandError
     """
 
 
@@ -261,6 +307,13 @@ def read_log(ctx: BackendContext, path: str, lines: int) -> Awaitable[str] | Non
     """Action: return the last ``lines`` lines of a job's output file.
 
     The core's default runs ``tail`` through the exec prefix (the file belongs to the user).
+
+    Example (a REST backend with a file API)::
+
+        @hookimpl
+        async def read_log(ctx, path, lines):
+            text = await client.get("/files", params={"path": path})
+            return "\n".join(text.splitlines()[-lines:])
     """
 
 
@@ -271,6 +324,12 @@ def read_log(ctx: BackendContext, path: str, lines: int) -> Awaitable[str] | Non
 def resources_commands(options: Mapping[str, Any]) -> Sequence[Command] | None:
     """Return the commands whose outputs describe the queues/partitions and their limits
     (``sinfo``, ``qstat -Q -f``, ``bqueues``...), or ``None`` if the backend has none.
+
+    Example::
+
+        @hookimpl
+        def resources_commands():
+            return [Command(["sinfo", "-h", "-o", "%P|%l|%c|%m|%G|%D|%t|%C"])]
     """
 
 
@@ -278,7 +337,17 @@ def resources_commands(options: Mapping[str, Any]) -> Sequence[Command] | None:
 def parse_resources(
     results: Sequence[CommandResult], options: Mapping[str, Any]
 ) -> Sequence[QueueInfo] | None:
-    """Return the queues read from the results of :func:`resources_commands` (same order)."""
+    """Return the queues read from the results of :func:`resources_commands` (same order).
+
+    Results may have failed (a site restricts ``pbsnodes``): skip those.
+
+    Example::
+
+        @hookimpl
+        def parse_resources(results):
+            return [QueueInfo(name=line.split("|")[0].rstrip("*"))
+                    for line in results[0].stdout.splitlines()] if results[0].ok else []
+    """
 
 
 @hookspec(firstresult=True)
@@ -287,4 +356,11 @@ def discover_resources(ctx: BackendContext) -> Awaitable[Sequence[QueueInfo]] | 
 
     Used by the resource form; the core's default runs :func:`resources_commands` and
     :func:`parse_resources`, and returns ``[]`` for backends without them.
+
+    Example (a REST backend)::
+
+        @hookimpl
+        async def discover_resources(ctx):
+            return [QueueInfo(name=p["name"], max_time_s=p["max_time"])
+                    for p in await client.get("/partitions")]
     """

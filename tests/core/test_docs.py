@@ -24,6 +24,7 @@ def test_every_hook_spec_has_a_docstring_with_its_contract():
     assert len(specs) >= 15
     for fn in specs:
         assert fn.__doc__ and len(fn.__doc__.strip()) > 60, fn.__name__
+        assert "Example" in fn.__doc__, f"{fn.__name__} has no example"
 
 
 def test_hooks_doc_is_up_to_date():
