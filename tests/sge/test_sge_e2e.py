@@ -107,18 +107,14 @@ def test_external_qdel_is_noticed(tmp_path: Path, sge: SgeCluster) -> None:
 def test_stop_while_the_job_runs_before_the_server_is_up(tmp_path: Path, sge: SgeCluster) -> None:
     """The job runs (``r``) but the server has not reported yet: stopping removes the job.
 
-    Known core problem (reported, not fixed here): JupyterHub's DELETE of a pending spawn
-    cancels the spawn, sleeps one second and then answers 500 "pending spawn" if the spawn has
-    not ended; the core confirms the cancel inside the spawn, and qdel of a running job takes
-    about 1.7 s to confirm. The 500 is tolerated; the job must still be removed.
+    JupyterHub's DELETE of a pending spawn cancels the spawn and waits only one second before
+    it stops the server, while qdel of a running job takes about 1.7 s to confirm: the stop
+    must still succeed (the core confirms the cancel in stop(), not in the cancelled spawn).
     """
     with sge_hub(tmp_path, 'c.JobSpawner.prologue = "sleep 600"') as hub:
         hub.begin_start("alice")
         hub.progress("alice", until=lambda e: "running on" in e["message"], timeout=60)
         job_id = hub.spawner_state("alice")["job_id"]
-        try:
-            hub.stop_server("alice")
-        except AssertionError as e:
-            assert "500" in str(e), e
+        hub.stop_server("alice")
         assert wait_for(gone(sge, job_id), timeout=15), "the running job was left behind"
         assert wait_for(lambda: not hub.spawner_state("alice").get("job_id"), timeout=15)

@@ -28,22 +28,10 @@ def job_record(emu, job_id: str) -> dict | None:
 
 
 def stop_pending_spawn(hub, name: str) -> None:
-    """DELETE a pending spawn. JupyterHub cancels the spawn, sleeps 1 s, then refuses with a
-    500 ("pending spawn") if the spawn has not finished; the core cancels and confirms the job
-    inside the cancelled spawn, which can take longer under load (a core issue, reported).
-    Then wait for the spawn to end and check that it ended."""
-    try:
-        hub.stop_server(name)
-    except AssertionError as e:
-        if (
-            "stop refused: 500" not in str(e)
-            or f"RuntimeError: {name} pending spawn" not in hub.log_text()
-        ):
-            raise
-        deadline = time.monotonic() + 60
-        while (hub.server_model(name) or {}).get("pending"):
-            assert time.monotonic() < deadline, "the interrupted spawn never ended"
-            time.sleep(0.3)
+    """DELETE a pending spawn: it must succeed even when the scheduler's cancel takes longer
+    than the one second JupyterHub waits (Moab needs four commands), and the spawn ends."""
+    hub.stop_server(name)
+    assert not (hub.server_model(name) or {}).get("pending"), "the interrupted spawn never ended"
 
 
 def wait_ended(emu, job_id: str, timeout: float = 20) -> dict | None:
