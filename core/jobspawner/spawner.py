@@ -157,6 +157,13 @@ class JobSpawner(Spawner):  # type: ignore[misc]
     startup_poll_interval = Float(
         1.0, config=True, help="Seconds between status checks while a server starts."
     )
+    status_max_age = Float(
+        10.0,
+        config=True,
+        help="""How old (seconds) a status answer may be when JupyterHub polls a running
+        server. Every query covers all jobs of the backend, so all spawners polling within
+        this window share one scheduler query.""",
+    )
     host_source = Enum(
         ["scheduler", "server"],
         "scheduler",
@@ -441,6 +448,7 @@ class JobSpawner(Spawner):  # type: ignore[misc]
             raise SpawnException(f"Submitting the job failed: {e}", reason="submit") from e
         self.job_id, self.job_output = job_id, spec.output_file
         self._persist_state()
+        self.poller().watch(job_id)
         self._emit(f"Submitted as {backend.name} job {job_id}.", 10)
         try:
             host, port = await self._wait_until_ready(backend, ctx, began)
@@ -470,7 +478,8 @@ class JobSpawner(Spawner):  # type: ignore[misc]
                     "raise c.JobSpawner.start_timeout.",
                     reason="timeout",
                 )
-            status = await poller.status(self.job_id)
+            # starting spawners share rounds too, but each sees an answer at least this fresh
+            status = await poller.status(self.job_id, max_age=self.startup_poll_interval / 2)
             if status.state.finished:
                 raise await self._job_ended(backend, ctx, status)
             if status.state is JobState.RUNNING:
@@ -491,6 +500,7 @@ class JobSpawner(Spawner):  # type: ignore[misc]
         job_id = self.job_id
         self.job_id = ""
         self._persist_state()
+        self.poller().forget(job_id)
         try:
             tail = await backend.read_log(ctx, self.job_output, self.log_tail_lines)
         except Exception as e:  # the message matters more than the log
@@ -546,7 +556,7 @@ class JobSpawner(Spawner):  # type: ignore[misc]
             return None  # a cancel is being confirmed: let JupyterHub call stop() to wait
         if not self.job_id:
             return 0
-        status = await self.poller().status(self.job_id, max_age=1.0)
+        status = await self.poller().status(self.job_id, max_age=self.status_max_age)
         if not status.state.finished:
             return None
         self.log.info("%s: job %s has ended (%s)", self._log_name, self.job_id, status.state.value)
@@ -592,6 +602,12 @@ class JobSpawner(Spawner):  # type: ignore[misc]
         self.job_id = str(state.get("job_id") or "")
         self.job_output = str(state.get("job_output") or "")
         self.unconfirmed_cancels = [str(j) for j in state.get("unconfirmed_cancels", [])]
+        if self.job_id:
+            # after a hub restart every spawner's first poll then shares one query
+            try:
+                self.poller().watch(self.job_id)
+            except Exception as e:  # loading state must never fail on this
+                self.log.debug("could not watch job %s: %s", self.job_id, e)
         if state.get("backend") and state["backend"] != self.backend and self.job_id:
             self.log.warning(
                 "%s: job %s was submitted with backend %r, now %r",
