@@ -31,6 +31,8 @@ import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
+from harness.daemons import alive, read_pid
+
 SGE_ROOT = "/var/lib/gridengine"
 SGE_CELL = "default"
 SPOOL = Path("/var/spool/gridengine")
@@ -134,23 +136,8 @@ class SgeError(RuntimeError):
     """The cluster could not be started or configured; the message says which step."""
 
 
-def _alive(pid: int | None) -> bool:
-    if not pid:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-def _read_pid(path: Path) -> int | None:
-    try:
-        return int(path.read_text().split()[0])
-    except (OSError, ValueError, IndexError):
-        return None
+_alive = alive
+_read_pid = read_pid
 
 
 class SgeCluster:

@@ -29,6 +29,10 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+if __package__ in (None, ""):  # run as a script: python tests/slurm/cluster.py up|down
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from harness.daemons import alive, read_pid
+
 HARNESS_DIR = Path(os.environ.get("JOBSPAWNER_SLURM_HARNESS", "/tmp/jobspawner-slurm"))
 CONF_DIR = Path("/etc/slurm")
 CPUS = 8
@@ -117,28 +121,8 @@ def gres_conf(host: str, harness: Path = HARNESS_DIR) -> str:
     return f"NodeName={host} Name=gpu Type=fake File={harness}/fakegpu[0-{GPUS - 1}]\n"
 
 
-def _alive(pid: int | None) -> bool:
-    if not pid:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    # a zombie child still answers kill(0); reap it if it is ours
-    try:
-        done, _ = os.waitpid(pid, os.WNOHANG)
-        return done == 0
-    except ChildProcessError:
-        return True
-
-
-def _read_pid(path: Path) -> int | None:
-    try:
-        return int(path.read_text().split()[0])
-    except (OSError, ValueError, IndexError):
-        return None
+_alive = alive
+_read_pid = read_pid
 
 
 def _run(argv: list[str], timeout: float = 15, **kw: object) -> subprocess.CompletedProcess[str]:

@@ -14,11 +14,12 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from jobspawner import Command, CommandResult, JobSpec, JobStatus, QueueInfo, hookimpl
+from jobspawner import Command, CommandResult, JobSpec, JobStatus, hookimpl
 
 from . import pbs, templates
 from .describe import describe_moab
 from .parsers import parse_moab_status, parse_submit_output
+from .shared_hooks import parse_resources, resources_commands
 
 
 @hookimpl
@@ -68,11 +69,4 @@ def describe_status(status: JobStatus) -> str:
     return describe_moab(status)
 
 
-@hookimpl
-def resources_commands(options: Mapping[str, Any]) -> list[Command]:
-    return pbs.pbs_resources_commands(options)
-
-
-@hookimpl
-def parse_resources(results: Sequence[CommandResult]) -> list[QueueInfo]:
-    return pbs.pbs_parse_resources(results)
+__all__ = ["parse_resources", "resources_commands"]  # re-exported hooks

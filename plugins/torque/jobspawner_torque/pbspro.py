@@ -13,11 +13,11 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from jobspawner import Command, CommandResult, JobSpec, JobStatus, QueueInfo, hookimpl
+from jobspawner import Command, CommandResult, JobSpec, JobStatus, hookimpl
 
 from . import pbs, templates
-from .describe import describe_pbs
 from .parsers import parse_pbspro_status, parse_submit_output
+from .shared_hooks import cancel_command, describe_status, parse_resources, resources_commands
 
 
 @hookimpl
@@ -45,21 +45,9 @@ def parse_status(job_ids: Sequence[str], result: CommandResult) -> dict[str, Job
     return parse_pbspro_status(job_ids, result)
 
 
-@hookimpl
-def cancel_command(job_ids: Sequence[str], options: Mapping[str, Any]) -> Command:
-    return pbs.qdel_command(options, job_ids)
-
-
-@hookimpl
-def describe_status(status: JobStatus) -> str:
-    return describe_pbs(status)
-
-
-@hookimpl
-def resources_commands(options: Mapping[str, Any]) -> list[Command]:
-    return pbs.pbs_resources_commands(options)
-
-
-@hookimpl
-def parse_resources(results: Sequence[CommandResult]) -> list[QueueInfo]:
-    return pbs.pbs_parse_resources(results)
+__all__ = [
+    "cancel_command",
+    "describe_status",
+    "parse_resources",
+    "resources_commands",
+]  # re-exported hooks
