@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import secrets
@@ -70,8 +71,13 @@ class Pool:
         )
 
     def state(self) -> dict[str, Any]:
+        """The queue, read under the emulator's own lock (it rewrites the file in place)."""
         path = self.spool / "state.json"
-        text = path.read_text() if path.exists() else ""
+        if not path.exists():
+            return {"jobs": {}, "history": []}
+        with open(self.spool / "state.lock") as lock:
+            fcntl.flock(lock, fcntl.LOCK_SH)
+            text = path.read_text()
         return json.loads(text) if text.strip() else {"jobs": {}, "history": []}
 
     def job(self, job_id: str) -> dict[str, Any] | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import json
 import os
 import shutil
@@ -74,7 +75,10 @@ class Emulator:
         )
 
     def state(self) -> dict:
-        return json.loads((self.spool / "state.json").read_text())
+        """The queue, read under the emulator's own lock (it rewrites the file in place)."""
+        with open(self.spool / "lock") as lock:
+            fcntl.flock(lock, fcntl.LOCK_SH)
+            return json.loads((self.spool / "state.json").read_text())
 
     def wait(self, predicate, timeout: float = 20.0, poll: str = "qstat") -> None:
         """Call ``qstat`` (which schedules) until ``predicate(state)`` holds."""
