@@ -160,3 +160,19 @@ def test_job_id_survives_a_hub_crash_and_the_job_is_not_orphaned(tmp_path):
         if hub.server_model("alice") and (hub.server_model("alice") or {}).get("ready"):
             hub.stop_server("alice")
         assert _wait(lambda: not _group_alive(job_id), timeout=90), "job orphaned"
+
+
+def test_a_restarted_hub_reconnects_to_a_running_server(tmp_path):
+    """Hub dies (SIGKILL) while alice's server runs; the restarted hub reuses the same job."""
+    with running_hub(tmp_path) as hub:
+        hub.start_server("alice")
+        job_id = hub.spawner_state("alice")["job_id"]
+        hub.crash()
+    assert _group_alive(job_id)
+    with running_hub(tmp_path) as hub:
+        hub.wait_ready("alice", timeout=60)
+        assert hub.spawner_state("alice")["job_id"] == job_id  # the same job, not a new one
+        r = hub.get_via_proxy("alice", "api/status")
+        assert r.status_code == 200, r.text
+        hub.stop_server("alice")
+        assert _wait(lambda: not _group_alive(job_id), timeout=20)

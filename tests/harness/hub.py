@@ -273,8 +273,15 @@ def running_hub(
     options = dict(backend_options or {})
     if backend == "local":
         options.setdefault("python", str(ensure_jobenv() / "bin" / "python"))
-    port, hub_port, api_port = free_port(), free_port(), free_port()
-    token = secrets.token_hex(16)
+    # a restarted hub (same folder) keeps its address, as a real one does: running servers
+    # talk to the hub's API URL they were started with
+    ports_file = workdir / "ports.json"
+    if ports_file.exists():
+        port, hub_port, api_port, token = json.loads(ports_file.read_text())
+    else:
+        port, hub_port, api_port = free_port(), free_port(), free_port()
+        token = secrets.token_hex(16)
+        ports_file.write_text(json.dumps([port, hub_port, api_port, token]))
     (workdir / "jupyterhub_config.py").write_text(
         base_config(port, hub_port, api_port, token, str(chp), workdir, backend, options)
         + "\n"
