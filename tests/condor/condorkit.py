@@ -8,7 +8,6 @@ import os
 import secrets
 import shutil
 import subprocess
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +16,7 @@ from typing import Any
 import pytest
 from harness.strict import need, need_root
 from harness.users import ensure_users
+from harness.waiting import wait_for as harness_wait_for
 
 HERE = Path(__file__).parent
 EMULATOR = HERE / "emulator"
@@ -132,14 +132,11 @@ def alive(pid: int) -> bool:
 
 
 def wait_for(predicate: Callable[[], Any], timeout: float = 10, interval: float = 0.1) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"condition not met within {timeout}s")
-        time.sleep(interval)
+    """Like harness.waiting.wait_for, but a condition not met is an AssertionError."""
+    value = harness_wait_for(predicate, timeout, interval)
+    if not value:
+        raise AssertionError(f"condition not met within {timeout}s")
+    return value
 
 
 def new_pool() -> Pool:

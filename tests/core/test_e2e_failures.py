@@ -10,20 +10,11 @@ from pathlib import Path
 import pytest
 import requests
 from harness.hub import SpawnFailed, running_hub
+from harness.waiting import wait_for
 
 from .test_e2e_local import _group_alive
 
 pytestmark = pytest.mark.e2e
-
-
-def _wait(predicate, timeout=30.0, interval=0.2):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    return predicate()
 
 
 def test_failing_job_fails_the_spawn_fast_with_its_log_tail(tmp_path):
@@ -45,13 +36,13 @@ def test_start_timeout_cancels_the_job(tmp_path):
     config = 'c.JobSpawner.prologue = "sleep 600"\nc.JobSpawner.start_timeout = 4'
     with running_hub(tmp_path, config=config) as hub:
         hub.begin_start("alice")
-        job_id = _wait(lambda: hub.spawner_state("alice").get("job_id"), timeout=10)
+        job_id = wait_for(lambda: hub.spawner_state("alice").get("job_id"), timeout=10)
         assert job_id and _group_alive(job_id)
         events = hub.progress("alice", timeout=60)
         assert events[-1].get("failed"), events
         assert "did not start its notebook server within 4 seconds" in events[-1]["message"]
         assert "the job was cancelled" in events[-1]["message"]
-        assert _wait(lambda: not _group_alive(job_id), timeout=20), "job left behind"
+        assert wait_for(lambda: not _group_alive(job_id), timeout=20), "job left behind"
         assert hub.spawner_state("alice").get("job_id") is None
 
 
@@ -62,7 +53,7 @@ def test_cancelling_a_pending_spawn_cancels_the_job(tmp_path):
         job_id = hub.spawner_state("alice")["job_id"]
         assert _group_alive(job_id), events
         hub.stop_server("alice")
-        assert _wait(lambda: not _group_alive(job_id), timeout=20), "job left behind"
+        assert wait_for(lambda: not _group_alive(job_id), timeout=20), "job left behind"
 
 
 def _gate(tmp_path: Path) -> Path:
@@ -159,7 +150,7 @@ def test_job_id_survives_a_hub_crash_and_the_job_is_not_orphaned(tmp_path):
         # and cleans it up (or the admin's stop does)
         if hub.server_model("alice") and (hub.server_model("alice") or {}).get("ready"):
             hub.stop_server("alice")
-        assert _wait(lambda: not _group_alive(job_id), timeout=90), "job orphaned"
+        assert wait_for(lambda: not _group_alive(job_id), timeout=90), "job orphaned"
 
 
 def test_a_restarted_hub_reconnects_to_a_running_server(tmp_path):
@@ -175,4 +166,4 @@ def test_a_restarted_hub_reconnects_to_a_running_server(tmp_path):
         r = hub.get_via_proxy("alice", "api/status")
         assert r.status_code == 200, r.text
         hub.stop_server("alice")
-        assert _wait(lambda: not _group_alive(job_id), timeout=20)
+        assert wait_for(lambda: not _group_alive(job_id), timeout=20)

@@ -32,6 +32,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from harness.daemons import alive, read_pid
+from harness.waiting import wait_for
 
 SGE_ROOT = "/var/lib/gridengine"
 SGE_CELL = "default"
@@ -431,16 +432,6 @@ def running_cluster(workdir: Path, slots: int = 4) -> Iterator[SgeCluster]:
         yield cluster
     finally:
         cluster.stop()
-
-
-def wait_for(predicate, timeout: float = 30, interval: float = 0.2):  # type: ignore[no-untyped-def]
-    """Poll ``predicate`` until it returns something truthy; return that or None."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value or time.monotonic() > deadline:
-            return value
-        time.sleep(interval)
 
 
 __all__: Sequence[str] = ("SgeCluster", "installed", "running_cluster", "wait_for")
