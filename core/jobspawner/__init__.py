@@ -2,6 +2,7 @@
 
 The public API for backend authors: :data:`hookimpl`, :class:`Command`,
 :class:`CommandResult`, :class:`CommandError`, :class:`JobState`, :class:`JobStatus`,
+:class:`CancelOutcome`,
 :class:`QueueInfo`, :class:`JobSpec`. ``JobSpawner`` is imported lazily so that the job-side
 helpers (``python -m jobspawner.local_jobs``) do not import JupyterHub.
 """
@@ -14,12 +15,13 @@ from .__about__ import __version__
 from .commands import Command, CommandError, CommandResult
 from .hookspecs import hookimpl
 from .jobspec import JobSpec
-from .status import JobState, JobStatus, QueueInfo
+from .status import CancelOutcome, JobState, JobStatus, QueueInfo
 
 if TYPE_CHECKING:
     from .spawner import JobSpawner
 
 __all__ = [
+    "CancelOutcome",
     "Command",
     "CommandError",
     "CommandResult",

@@ -19,7 +19,7 @@ from . import defaults, hookspecs
 from .commands import Command, CommandResult
 from .context import BackendContext
 from .jobspec import JobSpec
-from .status import JobStatus, QueueInfo
+from .status import CancelOutcome, JobStatus, QueueInfo
 
 if sys.version_info >= (3, 12):
     from importlib.metadata import EntryPoint, entry_points
@@ -212,6 +212,12 @@ class Backend:
     def cancel_command(self, job_ids: Sequence[str], options: Mapping[str, Any]) -> Command:
         out = self.hook.cancel_command(job_ids=list(job_ids), options=options)
         return cast(Command, self._need("cancel_command", out))
+
+    def parse_cancel(
+        self, job_ids: Sequence[str], result: CommandResult, options: Mapping[str, Any]
+    ) -> Mapping[str, CancelOutcome]:
+        out = self.hook.parse_cancel(job_ids=list(job_ids), result=result, options=options)
+        return cast("Mapping[str, CancelOutcome]", out or {})
 
     def resources_commands(self, options: Mapping[str, Any]) -> Sequence[Command]:
         return cast("Sequence[Command]", self.hook.resources_commands(options=options) or [])

@@ -16,11 +16,13 @@ from .commands import Command, CommandError
 from .context import BackendContext
 from .hookspecs import hookimpl
 from .jobspec import JobSpec
-from .status import JobState, JobStatus, QueueInfo
+from .status import CancelOutcome, JobState, JobStatus, QueueInfo
 
-#: How many times ``cancel`` re-checks (and re-sends) before it gives up.
-CANCEL_CHECKS = 10
-CANCEL_CHECK_INTERVAL = 0.5
+#: How many times ``cancel`` checks before it gives up, the pause between checks, and how
+#: often the cancel command is sent again (a running job may take seconds to go: SGE's dr).
+CANCEL_CHECKS = 30
+CANCEL_CHECK_INTERVAL = 0.3
+CANCEL_RESEND_EVERY = 5
 
 
 @hookimpl(trylast=True)
@@ -115,15 +117,28 @@ async def query_status(ctx: BackendContext, job_ids: Sequence[str]) -> Mapping[s
 async def cancel(ctx: BackendContext, job_ids: Sequence[str]) -> None:
     backend = ctx.backend
     remaining = list(dict.fromkeys(job_ids))
-    last_error: str = ""
+    last_error = ""
     for attempt in range(CANCEL_CHECKS):
-        if attempt % 3 == 0:  # re-send the cancel every few checks
+        if attempt % CANCEL_RESEND_EVERY == 0:
             result = await ctx.run(backend.cancel_command(remaining, ctx.options), check=False)
+            said = backend.parse_cancel(remaining, result, ctx.options)
+            refused = [i for i in remaining if said.get(i) is CancelOutcome.REFUSED]
+            if refused:
+                raise CommandError.from_result(
+                    result, problem=f"was refused for job(s) {', '.join(refused)}"
+                )
+            remaining = [i for i in remaining if said.get(i) is not CancelOutcome.GONE]
+            if not remaining:
+                return
             if not result.ok:
                 last_error = f"exit {result.returncode}: {(result.stderr or result.stdout).strip()}"
         await asyncio.sleep(CANCEL_CHECK_INTERVAL if attempt else 0.1)
-        statuses = await backend.query_status(ctx, remaining)
-        remaining = [i for i, s in statuses.items() if not s.state.finished]
+        try:
+            statuses = await _still_listed(ctx, remaining)
+        except (CommandError, ValueError) as e:
+            last_error = str(e)
+            continue
+        remaining = [i for i in remaining if i in statuses and not statuses[i].state.finished]
         if not remaining:
             return
     raise CommandError(
@@ -131,9 +146,20 @@ async def cancel(ctx: BackendContext, job_ids: Sequence[str]) -> None:
         None,
         problem=(
             f"did not remove job(s) {', '.join(remaining)} after {CANCEL_CHECKS} checks"
-            + (f" (last cancel said {last_error})" if last_error else "")
+            + (f" (last error: {last_error})" if last_error else "")
         ),
     )
+
+
+async def _still_listed(ctx: BackendContext, job_ids: Sequence[str]) -> Mapping[str, JobStatus]:
+    """The jobs the scheduler still lists: the status command alone answers (a job it no
+    longer lists is not running, so no history query); a backend without one (REST) is
+    asked through its ``query_status``."""
+    backend = ctx.backend
+    if not backend.implemented("status_command"):
+        return await backend.query_status(ctx, job_ids)
+    result = await ctx.run_query(backend.status_command(job_ids, ctx.options), check=False)
+    return backend.parse_status(job_ids, result, ctx.options)
 
 
 @hookimpl(trylast=True)

@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     from .commands import Command, CommandResult
     from .context import BackendContext
     from .jobspec import JobSpec
-    from .status import JobStatus, QueueInfo
+    from .status import CancelOutcome, JobStatus, QueueInfo
 
 PROJECT = "jobspawner"
 
@@ -282,12 +282,39 @@ def cancel_command(job_ids: Sequence[str], options: Mapping[str, Any]) -> Comman
 
 
 @hookspec(firstresult=True)
+def parse_cancel(
+    job_ids: Sequence[str], result: CommandResult, options: Mapping[str, Any]
+) -> Mapping[str, CancelOutcome] | None:
+    """Return what the cancel command's result says about each job, when it says something
+    definite: :attr:`CancelOutcome.GONE` (removed, or unknown to the scheduler: nothing to
+    confirm) or :attr:`CancelOutcome.REFUSED` (it will not cancel the job: the cancel fails
+    at once). Leave out the others; the core confirms them with the status command.
+
+    Pure. Without an implementation every job is confirmed with the status command.
+
+    Example (HTCondor's ``condor_rm`` answers per job)::
+
+        @hookimpl
+        def parse_cancel(result):
+            said = {}
+            for line in (result.stdout + result.stderr).splitlines():
+                words = line.split()
+                if line.endswith(("marked for removal", "not found")):
+                    said[words[1]] = CancelOutcome.GONE
+                elif "Permission denied" in line and len(words) > 1:
+                    said[words[1]] = CancelOutcome.REFUSED
+            return said
+    """
+
+
+@hookspec(firstresult=True)
 def cancel(ctx: BackendContext, job_ids: Sequence[str]) -> Awaitable[None] | None:
     """Action: cancel ``job_ids`` and return once the scheduler confirms they are gone.
 
     Raise :class:`~jobspawner.commands.CommandError` when a job is still alive after the
-    retries. The core's default runs :func:`cancel_command` and confirms with
-    :func:`query_status`.
+    retries or the scheduler refuses. The core's default runs :func:`cancel_command`, reads
+    its answer with :func:`parse_cancel`, and confirms the rest with the status command alone
+    (a job the scheduler no longer lists is not running; no history query is needed).
 
     Example (a REST backend)::
 

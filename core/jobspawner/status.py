@@ -37,6 +37,16 @@ class JobState(str, enum.Enum):
 _FINISHED = frozenset({JobState.DONE, JobState.FAILED, JobState.CANCELLED})
 _ACTIVE = frozenset({JobState.PENDING, JobState.HELD, JobState.RUNNING, JobState.SUSPENDED})
 
+
+class CancelOutcome(str, enum.Enum):
+    """What a cancel command said about one job (see the ``parse_cancel`` hook)."""
+
+    #: removed, or not known to the scheduler: nothing left to confirm
+    GONE = "gone"
+    #: the scheduler will not cancel it (someone else's job): fail now, do not retry
+    REFUSED = "refused"
+
+
 #: Reason text given to a job that a successful status query no longer lists.
 VANISHED_REASON = "the scheduler no longer lists this job; it has ended"
 

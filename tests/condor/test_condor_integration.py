@@ -10,11 +10,10 @@ from typing import Any
 
 import pytest
 from condor.condorkit import Pool, wait_for
-from jobspawner import CommandError, JobSpec, JobState
+from jobspawner import CommandError, JobSpec, JobState, defaults
 from jobspawner.backend import Backend, load_backend
 from jobspawner.context import BackendContext, make_context
 from jobspawner.status import VANISHED_REASON
-from jobspawner_condor import hooks
 
 ALICE = ["runuser", "-u", "alice", "--"]
 
@@ -205,7 +204,7 @@ async def test_resources(pool: Pool) -> None:
 async def test_cancel_is_quick_and_refusals_are_reported(
     pool: Pool, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(hooks, "CANCEL_CHECKS", 3)
+    monkeypatch.setattr(defaults, "CANCEL_CHECKS", 3)
     pool.machine(cpus=1)
     backend, ctx = setup()
     running = await submit(backend, ctx, make_spec(pool, "r", SLEEP))

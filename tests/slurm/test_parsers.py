@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 import pytest
-from jobspawner import Command, CommandError, CommandResult, JobState
+from jobspawner import CancelOutcome, Command, CommandError, CommandResult, JobState
 from jobspawner.backend import load_backend
 from jobspawner_slurm import commands, parsers
 from jobspawner_slurm.hostlist import expand, first_host
@@ -385,6 +385,23 @@ def test_scancel_command(backend):
         "1",
     )
     assert commands.group_by_cluster(["1;a", "2", "3;a"]) == {"a": ["1;a", "3;a"], None: ["2"]}
+
+
+@pytest.mark.parametrize(
+    ("name", "outcome"),
+    [
+        ("scancel_permission_denied_old", CancelOutcome.REFUSED),  # exit 0 on that Slurm
+        ("real_scancel_permission_denied", CancelOutcome.REFUSED),  # exit 210 on 22.05
+        ("scancel_unknown_job", CancelOutcome.GONE),
+    ],
+)
+def test_scancel_answers_per_job(backend, name, outcome):
+    job_id = "14" if name.startswith("real_") else "123"
+    assert backend.parse_cancel([job_id, "999"], recorded(name), {}) == {job_id: outcome}
+    assert backend.parse_cancel([f"{job_id};mpp2"], recorded(name), {}) == {
+        f"{job_id};mpp2": outcome
+    }
+    assert backend.parse_cancel([job_id], result(), {}) == {}  # silent: confirm by status
 
 
 class FakeRunner:

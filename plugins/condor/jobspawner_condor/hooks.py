@@ -49,15 +49,14 @@ Options (``c.JobSpawner.backend_options``):
 
 from __future__ import annotations
 
-import asyncio
 import os
 import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from jobspawner import (
+    CancelOutcome,
     Command,
-    CommandError,
     CommandResult,
     JobSpec,
     JobState,
@@ -259,54 +258,11 @@ def cancel_command(job_ids: Sequence[str], options: Mapping[str, Any]) -> Comman
     return Command([_tool(options, "condor_rm"), *job_ids])
 
 
-#: How often :func:`cancel` checks (re-sending ``condor_rm`` every third check), and the pause.
-CANCEL_CHECKS = 12
-CANCEL_CHECK_INTERVAL = 0.25
-
-
 @hookimpl
-async def cancel(ctx: BackendContext, job_ids: Sequence[str]) -> None:
-    """``condor_rm``, confirmed by its per-job answers, else by ``condor_q`` alone.
-
-    Unlike ``scancel``, ``condor_rm`` reports the schedd's result for every job id
-    (``Job 42.0 marked for removal``: the job is now Removed, JobStatus 3); those jobs are
-    confirmed without another command. The others are checked with ``condor_q`` only (the
-    core's default confirms with a full status query, ``condor_history`` included, which adds
-    nothing here: a job ``condor_q`` no longer lists, or lists as removed, is not running).
-    Fewer commands matter: JupyterHub gives an interrupted spawn one second to wind down.
-    """
-    backend = ctx.backend
-    remaining = list(dict.fromkeys(job_ids))
-    last_error = ""
-    for attempt in range(CANCEL_CHECKS):
-        if attempt % 3 == 0:
-            sent = await ctx.run(backend.cancel_command(remaining, ctx.options), check=False)
-            if not sent.ok:
-                last_error = (sent.stderr or sent.stdout).strip()
-            done = parsers.removed_by_rm(sent)
-            remaining = [i for i in remaining if i not in done]
-            if not remaining:
-                return
-        try:
-            result = await ctx.run_query(
-                backend.status_command(remaining, ctx.options), check=False
-            )
-            found = backend.parse_status(remaining, result, ctx.options)
-        except CommandError as e:
-            last_error = str(e)
-        else:
-            remaining = [i for i in remaining if i in found and not found[i].state.finished]
-            if not remaining:
-                return
-        await asyncio.sleep(CANCEL_CHECK_INTERVAL)
-    raise CommandError(
-        backend.cancel_command(remaining, ctx.options),
-        None,
-        problem=(
-            f"did not remove job(s) {', '.join(remaining)} after {CANCEL_CHECKS} checks"
-            + (f" (last error: {last_error})" if last_error else "")
-        ),
-    )
+def parse_cancel(job_ids: Sequence[str], result: CommandResult) -> dict[str, CancelOutcome]:
+    """``condor_rm`` answers for every job id (``Job 42.0 marked for removal``, ``already
+    marked for removal``, ``not found``): those jobs need no confirming status query."""
+    return {i: CancelOutcome.GONE for i in parsers.removed_by_rm(result) if i in job_ids}
 
 
 # --- hooks: describing a status to the notebook user -------------------------------------

@@ -34,7 +34,6 @@ Template options: see :mod:`jobspawner_sge.templates`.
 
 from __future__ import annotations
 
-import asyncio
 import re
 import time
 from collections.abc import Mapping, Sequence
@@ -42,6 +41,7 @@ from dataclasses import replace
 from typing import Any
 
 from jobspawner import (
+    CancelOutcome,
     Command,
     CommandError,
     CommandResult,
@@ -59,8 +59,6 @@ from . import parsers
 from .templates import TEMPLATE
 
 #: How often ``cancel`` checks (and every few checks re-sends ``qdel``), and the pause.
-CANCEL_CHECKS = 30
-CANCEL_INTERVAL = 0.3
 _JOB_ID = re.compile(r"\d+(?:\.\d+)?")
 
 
@@ -289,53 +287,25 @@ def cancel_command(job_ids: Sequence[str], options: Mapping[str, Any]) -> Comman
     return _cmd(options, "qdel", *_ids(job_ids))
 
 
+#: What each ``qdel`` answer means for the cancel: a waiting job it ``deleted`` or a job it
+#: does not know is gone; someone else's job is refused; ``registered`` (a running job is
+#: being killed, state dr) is confirmed with qstat.
+_QDEL_OUTCOMES = {
+    "deleted": CancelOutcome.GONE,
+    "unknown": CancelOutcome.GONE,
+    "denied": CancelOutcome.REFUSED,
+}
+
+
 @hookimpl
-async def cancel(ctx: BackendContext, job_ids: Sequence[str]) -> None:
-    """``qdel``, confirmed. A waiting job that qdel ``has deleted`` (or that ``does not
-    exist``) is gone at once; a running one (``registered ... for deletion``) is confirmed
-    by qstat no longer listing it (``qdel`` re-sent every few checks). A job ``qdel``
-    refuses (someone else's) fails at once. Accounting is not asked: confirming must be
-    quick, JupyterHub gives the cancel of a pending spawn one second."""
-    backend = ctx.backend
-    options = dict(ctx.options)
-    remaining = _ids(job_ids)
-    if not remaining:
-        return
-    last = ""
-    for attempt in range(CANCEL_CHECKS):
-        if attempt % 5 == 0:
-            command = backend.cancel_command(remaining, options)
-            result = await ctx.run(command, check=False)
-            said = parsers.parse_qdel(result.stdout + "\n" + result.stderr)
-            denied = [i for i in remaining if said.get(i.split(".")[0]) == "denied"]
-            if denied:
-                raise CommandError.from_result(
-                    result, problem=f"was refused for job(s) {', '.join(denied)}"
-                )
-            remaining = [
-                i for i in remaining if said.get(i.split(".")[0]) not in ("deleted", "unknown")
-            ]
-            if not remaining:
-                return
-            if not result.ok:
-                last = f"exit {result.returncode}: {(result.stdout + result.stderr).strip()}"
-        await asyncio.sleep(CANCEL_INTERVAL if attempt else 0.1)
-        try:
-            listed = await _listed(ctx, remaining, options)
-        except (CommandError, ValueError) as e:
-            last = str(e)
-            continue
-        remaining = [i for i in remaining if i in listed and not listed[i].state.finished]
-        if not remaining:
-            return
-    raise CommandError(
-        backend.cancel_command(remaining, options),
-        None,
-        problem=(
-            f"did not remove job(s) {', '.join(remaining)} after {CANCEL_CHECKS} checks"
-            + (f" (qdel said {last})" if last else "")
-        ),
-    )
+def parse_cancel(job_ids: Sequence[str], result: CommandResult) -> dict[str, CancelOutcome]:
+    said = parsers.parse_qdel(result.stdout + "\n" + result.stderr)
+    outcomes = {}
+    for job_id in job_ids:
+        outcome = _QDEL_OUTCOMES.get(said.get(job_id.split(".")[0], ""))
+        if outcome is not None:
+            outcomes[job_id] = outcome
+    return outcomes
 
 
 # --- words for the user --------------------------------------------------------------------------

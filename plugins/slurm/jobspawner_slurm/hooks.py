@@ -39,7 +39,15 @@ import asyncio
 from collections.abc import Awaitable, Mapping, Sequence
 from typing import Any
 
-from jobspawner import Command, CommandResult, JobSpec, JobStatus, QueueInfo, hookimpl
+from jobspawner import (
+    CancelOutcome,
+    Command,
+    CommandResult,
+    JobSpec,
+    JobStatus,
+    QueueInfo,
+    hookimpl,
+)
 from jobspawner import defaults as core_defaults
 from jobspawner.context import BackendContext
 
@@ -92,6 +100,17 @@ def describe_status(status: JobStatus) -> str:
 @hookimpl
 def cancel_command(job_ids: Sequence[str], options: Mapping[str, Any]) -> Command:
     return commands.scancel_command(job_ids, options)
+
+
+@hookimpl
+def parse_cancel(job_ids: Sequence[str], result: CommandResult) -> dict[str, CancelOutcome]:
+    said = parsers.parse_scancel(result)
+    outcomes = {}
+    for job_id in job_ids:
+        outcome = said.get(parsers.split_job_id(job_id)[0])
+        if outcome is not None:
+            outcomes[job_id] = outcome
+    return outcomes
 
 
 @hookimpl

@@ -11,7 +11,7 @@ import re
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 
-from jobspawner import CommandError, CommandResult, JobState, JobStatus
+from jobspawner import CancelOutcome, CommandError, CommandResult, JobState, JobStatus
 
 from .hostlist import first_host
 from .states import long_name, normalise
@@ -296,3 +296,22 @@ def parse_sacct(
         if status is not None:
             found[key] = status
     return found
+
+
+_SCANCEL_ERROR = re.compile(r"Kill job error on job id (\d+(?:_\d+)?): (.+)$")
+
+
+def parse_scancel(result: CommandResult) -> dict[str, CancelOutcome]:
+    """What ``scancel`` said per job id: ``Invalid job id specified`` (already gone) or
+    ``Access/permission denied`` (someone else's job: scancel exits 0 on old Slurm and 210 on
+    22.05, so only this line tells). Ids it printed nothing about are left out."""
+    said: dict[str, CancelOutcome] = {}
+    for line in (result.stdout + "\n" + result.stderr).splitlines():
+        m = _SCANCEL_ERROR.search(line)
+        if not m:
+            continue
+        if "Invalid job id" in m.group(2):
+            said[m.group(1)] = CancelOutcome.GONE
+        elif "permission denied" in m.group(2).lower():
+            said[m.group(1)] = CancelOutcome.REFUSED
+    return said
