@@ -35,10 +35,14 @@ async def poll_round() -> dict[str, float]:
     ctx = make_context(backend, options={"python": sys.executable, "spool": spool})
     ids = []
     for i in range(REAL_JOBS):
-        variables = dict(job_name=f"bench{i}", workdir=spool, env={}, prologue="", epilogue="",
-                         command=["sleep", "120"])  # fmt: skip
-        spec = JobSpec("bench", "", f"bench{i}", f"{spool}/{i}.log", spool, (), variables=variables,
-                       options=ctx.options)  # fmt: skip
+        spec = JobSpec.create(
+            username="bench",
+            job_name=f"bench{i}",
+            output_file=f"{spool}/{i}.log",
+            workdir=spool,
+            command=["sleep", "120"],
+            options=ctx.options,
+        )
         ids.append(
             await backend.submit(
                 ctx, spec, backend.render_script(spec, backend.script_template(spec))

@@ -40,7 +40,7 @@ from .commands import CommandError, CommandRunner
 from .context import BackendContext
 from .jobspec import JobSpec
 from .poller import StatusPoller
-from .resources import FIELDS, ResourceError, normalise
+from .resources import FIELDS, ResourceError, empty, normalise
 from .status import VANISHED_REASON, JobState, JobStatus
 from .templates import TemplateError
 
@@ -303,6 +303,12 @@ class JobSpawner(Spawner):  # type: ignore[misc]
         )
         return _JOBNAME_UNSAFE.sub("_", name)[:128]
 
+    def _requested(self) -> dict[str, Any]:
+        """Raw resource requests: config traits, overridden by the user's chosen options."""
+        values = {key: getattr(self, f"req_{key}") for key in FIELDS}
+        values.update({k: v for k, v in self._user_resources.items() if not empty(v)})
+        return values
+
     def resources(self) -> dict[str, Any]:
         """Validated resources: config traits, overridden by the user's chosen options."""
         values = {key: getattr(self, f"req_{key}") for key in FIELDS}
@@ -325,34 +331,21 @@ class JobSpawner(Spawner):  # type: ignore[misc]
         output_file = os.path.join(
             self.log_dir.format(**fmt), f"{job_name}.{stamp}.{secrets.token_hex(3)}.log"
         )
-        workdir = self.workdir.format(**fmt)
-        command = [*self.cmd, *self.get_args()]
-        env = {k: str(v) for k, v in self.get_env().items()}
-        variables: dict[str, Any] = {
-            **self.template_vars,
-            **self.resources(),
-            "job_name": job_name,
-            "username": self.user.name,
-            "server_name": self.name,
-            "homedir": homedir,
-            "output_file": output_file,
-            "workdir": workdir,
-            "command": command,
-            "env": env,
-            "prologue": self.prologue,
-            "epilogue": self.epilogue,
-            "opts": dict(self.backend_options),
-        }
-        return JobSpec(
+        self.resources()  # validates config and user choices, errors naming the field
+        return JobSpec.create(
             username=self.user.name,
             server_name=self.name,
             job_name=job_name,
+            homedir=homedir,
             output_file=output_file,
-            workdir=workdir,
-            command=tuple(command),
-            env=env,
-            variables=variables,
-            options=dict(self.backend_options),
+            workdir=self.workdir.format(**fmt),
+            command=[*self.cmd, *self.get_args()],
+            env=self.get_env(),
+            resources=self._requested(),
+            prologue=self.prologue,
+            epilogue=self.epilogue,
+            options=self.backend_options,
+            site_variables=self.template_vars,
         )
 
     def render(self, spec: JobSpec) -> str:

@@ -19,41 +19,18 @@ ALICE = ["runuser", "-u", "alice", "--"]
 
 
 def make_spec(pool: Pool, name: str, command: list[str], **resources: Any) -> JobSpec:
+    """A spec built like the spawner's (JobSpec.create); ``resources`` override variables."""
     options = resources.pop("options", {})
-    output = f"{pool.jobs}/alice-logs/jupyter-alice-{name}.log"
-    variables: dict[str, Any] = {
-        "job_name": f"jupyter-alice-{name}",
-        "username": "alice",
-        "server_name": name,
-        "output_file": output,
-        "workdir": str(pool.jobs),
-        "command": command,
-        "env": {"JUPYTERHUB_API_TOKEN": "tok-123", "GREETING": "hello world"},
-        "prologue": "",
-        "epilogue": "",
-        "queue": None,
-        "account": None,
-        "runtime": None,
-        "runtime_s": None,
-        "memory_mb": None,
-        "cpus": None,
-        "gpus": None,
-        "gpu_type": None,
-        "constraint": None,
-        "disk_mb": None,
-        "opts": options,
-        **resources,
-    }
-    return JobSpec(
+    return JobSpec.create(
         username="alice",
         server_name=name,
-        job_name=variables["job_name"],
-        output_file=output,
+        job_name=f"jupyter-alice-{name}",
+        output_file=f"{pool.jobs}/alice-logs/jupyter-alice-{name}.log",
         workdir=str(pool.jobs),
-        command=tuple(command),
-        env=variables["env"],
-        variables=variables,
+        command=command,
+        env={"JUPYTERHUB_API_TOKEN": "tok-123", "GREETING": "hello world"},
         options=options,
+        variables=resources,
     )
 
 

@@ -234,40 +234,18 @@ def test_resources_from_slots() -> None:
 
 
 def spec(**variables: object) -> JobSpec:
-    base: dict[str, object] = {
-        "job_name": "jupyter-alice-gpu",
-        "username": "alice",
-        "server_name": "gpu",
-        "output_file": "/home/alice/.jobspawner/logs/jupyter-alice-gpu.1.log",
-        "workdir": "/home/alice",
-        "command": ["/opt/env/bin/jobspawner-singleuser", "--debug"],
-        "env": {"JUPYTERHUB_API_TOKEN": "s3cret", "JUPYTERHUB_SERVER_NAME": "gpu"},
-        "prologue": "",
-        "epilogue": "",
-        "queue": None,
-        "account": None,
-        "runtime": None,
-        "runtime_s": None,
-        "memory_mb": None,
-        "cpus": None,
-        "gpus": None,
-        "gpu_type": None,
-        "constraint": None,
-        "disk_mb": None,
-        "opts": {},
-    }
+    """A spec built like the spawner's (JobSpec.create); ``variables`` override any."""
     options = variables.pop("options", {})
-    base.update(variables)
-    return JobSpec(
+    return JobSpec.create(
         username="alice",
         server_name="gpu",
-        job_name=str(base["job_name"]),
-        output_file=str(base["output_file"]),
-        workdir=str(base["workdir"]),
-        command=tuple(base["command"]),  # type: ignore[arg-type]
-        env=dict(base["env"]),  # type: ignore[arg-type]
-        variables=base,
-        options=dict(options),  # type: ignore[arg-type]
+        job_name="jupyter-alice-gpu",
+        output_file="/home/alice/.jobspawner/logs/jupyter-alice-gpu.1.log",
+        workdir="/home/alice",
+        command=["/opt/env/bin/jobspawner-singleuser", "--debug"],
+        env={"JUPYTERHUB_API_TOKEN": "s3cret", "JUPYTERHUB_SERVER_NAME": "gpu"},
+        options=options,  # type: ignore[arg-type]
+        variables=variables,
     )
 
 

@@ -12,12 +12,9 @@ from jobspawner.status import JobState, JobStatus
 
 
 def _spec(**variables):
-    base = dict(
-        job_name="jupyter-alice", workdir="/home/alice", env={}, prologue="", epilogue="",
-        command=["jobspawner-singleuser"],
-    )  # fmt: skip
-    base.update(variables)
-    return JobSpec("alice", "", "jupyter-alice", "/tmp/x.log", "/home/alice", (), variables=base)
+    return JobSpec.create(username="alice", job_name="jupyter-alice", output_file="/tmp/x.log",
+                          workdir="/home/alice", command=["jobspawner-singleuser"],
+                          variables=variables)  # fmt: skip
 
 
 def test_local_backend_is_registered_like_an_outside_one():

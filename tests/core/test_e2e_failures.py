@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import os
 import re
-import time
 from pathlib import Path
 
 import pytest
 import requests
-from harness.hub import SpawnFailed, running_hub
+from harness.hub import running_hub
+from harness.scenarios import expect_fast_failure, failing_prologue
 from harness.waiting import wait_for
 
 from .test_e2e_local import _group_alive
@@ -18,18 +18,9 @@ pytestmark = pytest.mark.e2e
 
 
 def test_failing_job_fails_the_spawn_fast_with_its_log_tail(tmp_path):
-    config = 'c.JobSpawner.prologue = "echo python3: No module named jupyterhub >&2; exit 3"'
-    with running_hub(tmp_path, config=config) as hub:
-        started = time.monotonic()
-        with pytest.raises(SpawnFailed) as failure:
-            hub.start_server("alice")
-        elapsed = time.monotonic() - started
-        message = failure.value.message
-        assert "ended before the notebook server started" in message
-        assert "exit code 3" in message
-        assert "No module named jupyterhub" in message  # the log tail
-        assert elapsed < 10, f"the spawn took {elapsed:.1f}s to fail"
-        assert hub.spawner_state("alice").get("job_id") is None
+    marker = "python3: No module named jupyterhub"
+    with running_hub(tmp_path, config=failing_prologue(marker)) as hub:
+        expect_fast_failure(hub, "alice", marker, within=10)
 
 
 def test_start_timeout_cancels_the_job(tmp_path):

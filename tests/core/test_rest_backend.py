@@ -29,10 +29,8 @@ async def test_rest_backend_submits_polls_and_cancels_without_commands(tmp_path,
     try:
         backend = load_backend("rest")  # passes the completeness check with no command hooks
         ctx = make_context(backend, options={"url": url}, prefix=["/nonexistent/never-run"])
-        variables = dict(job_name="j", workdir=str(tmp_path), env={}, prologue="", epilogue="",
-                         command=["sleep", "60"])  # fmt: skip
-        spec = JobSpec("u", "", "j", str(tmp_path / "out.log"), str(tmp_path), (),
-                       variables=variables)  # fmt: skip
+        spec = JobSpec.create(username="u", job_name="j", output_file=str(tmp_path / "out.log"),
+                              workdir=str(tmp_path), command=["sleep", "60"])  # fmt: skip
         job_id = await backend.submit(
             ctx, spec, backend.render_script(spec, backend.script_template(spec))
         )

@@ -133,45 +133,14 @@ def make_spec(
     options: dict[str, Any] | None = None,
     **variables: Any,
 ) -> JobSpec:
-    """A JobSpec like the spawner builds, every resource unset unless given."""
-    options = dict(options or {})
-    values: dict[str, Any] = {
-        "job_name": "jupyter-alice",
-        "username": "alice",
-        "server_name": "",
-        "homedir": "/home/alice",
-        "output_file": output_file,
-        "workdir": "/tmp",
-        "command": list(command),
-        "env": {"JUPYTERHUB_API_TOKEN": "secret-token", "LANG": "C.UTF-8"},
-        "prologue": "",
-        "epilogue": "",
-        "queue": None,
-        "account": None,
-        "qos": None,
-        "reservation": None,
-        "runtime": None,
-        "runtime_s": None,
-        "memory_mb": None,
-        "cpus": None,
-        "gpus": None,
-        "gpu_type": None,
-        "nodes": None,
-        "constraint": None,
-        "cluster": None,
-        "scheduler_server": None,
-        "disk_mb": None,
-        "opts": options,
-    }
-    values.update(variables)
-    return JobSpec(
-        username=values["username"],
-        server_name=values["server_name"],
-        job_name=values["job_name"],
+    """A JobSpec built like the spawner's (JobSpec.create), every resource unset unless given."""
+    return JobSpec.create(
+        username="alice",
+        job_name=variables.get("job_name", "jupyter-alice"),
         output_file=output_file,
-        workdir=values["workdir"],
-        command=tuple(values["command"]),
-        env=values["env"],
-        variables=values,
+        workdir=variables.get("workdir", "/tmp"),
+        command=variables.get("command", command),
+        env=variables.get("env", {"JUPYTERHUB_API_TOKEN": "secret-token", "LANG": "C.UTF-8"}),
         options=options,
+        variables=variables,
     )

@@ -4,10 +4,10 @@ emulator, jobs running as alice through runuser."""
 from __future__ import annotations
 
 import re
-import time
 
 import pytest
-from harness.hub import SpawnFailed, running_hub
+from harness.hub import running_hub
+from harness.scenarios import expect_fast_failure, failing_prologue
 from lsf.lsfkit import Emulator
 
 pytestmark = [pytest.mark.e2e, pytest.mark.scheduler("lsf"), pytest.mark.root]
@@ -35,17 +35,10 @@ def test_spawn_reach_stop(tmp_path, emulator: Emulator) -> None:
 
 
 def test_failing_job_fails_fast_with_its_log_tail(tmp_path, emulator: Emulator) -> None:
-    config = 'c.JobSpawner.prologue = "echo lsf-e2e: No module named jupyterhub >&2; exit 3"'
+    marker = "lsf-e2e: No module named jupyterhub"
+    config = failing_prologue(marker)
     with running_hub(tmp_path, backend="lsf", env=emulator.env, config=config) as hub:
-        started = time.monotonic()
-        with pytest.raises(SpawnFailed) as failure:
-            hub.start_server("alice")
-        elapsed = time.monotonic() - started
-        message = failure.value.message
-        assert "ended before the notebook server started" in message
-        assert "exit code 3" in message
-        assert "lsf-e2e: No module named jupyterhub" in message  # the log tail
-        assert elapsed < 20, f"the spawn took {elapsed:.1f}s to fail"
+        expect_fast_failure(hub, "alice", marker, within=20)
 
 
 def test_pending_job_shows_its_reason_and_is_removed_on_stop(tmp_path, emulator: Emulator) -> None:

@@ -11,7 +11,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from harness.hub import Hub, SpawnFailed, running_hub
+from harness.hub import Hub, running_hub
+from harness.scenarios import expect_fast_failure, failing_prologue
 
 from sge.cluster import SgeCluster, wait_for
 from sge.sgekit import OPTIONS
@@ -61,18 +62,10 @@ def test_spawn_reach_stop(tmp_path: Path, sge: SgeCluster) -> None:
 
 
 def test_failing_job_fails_fast_with_its_log_tail(tmp_path: Path, sge: SgeCluster) -> None:
-    config = 'c.JobSpawner.prologue = "echo sge-e2e: No module named jupyterhub >&2; exit 3"'
-    with sge_hub(tmp_path, config) as hub:
-        started = time.monotonic()
-        with pytest.raises(SpawnFailed) as failure:
-            hub.start_server("alice")
-        elapsed = time.monotonic() - started
-        message = failure.value.message
-        assert "ended before the notebook server started" in message
-        assert "exit code 3" in message  # from qacct: the job left qstat at once
-        assert "sge-e2e: No module named jupyterhub" in message  # the log tail
-        assert elapsed < 15, f"the spawn took {elapsed:.1f}s to fail"
-        assert not hub.spawner_state("alice").get("job_id")
+    marker = "sge-e2e: No module named jupyterhub"
+    with sge_hub(tmp_path, failing_prologue(marker)) as hub:
+        # exit code 3 comes from qacct: the job left qstat at once
+        expect_fast_failure(hub, "alice", marker, within=15)
 
 
 def test_queued_job_shows_why_and_is_removed_on_stop(tmp_path: Path, sge: SgeCluster) -> None:

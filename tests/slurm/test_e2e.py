@@ -10,7 +10,8 @@ import subprocess
 import time
 
 import pytest
-from harness.hub import SpawnFailed, running_hub
+from harness.hub import running_hub
+from harness.scenarios import expect_fast_failure, failing_prologue
 
 pytestmark = [pytest.mark.e2e, pytest.mark.scheduler("slurm"), pytest.mark.root]
 
@@ -50,16 +51,9 @@ def test_spawn_reach_and_stop(tmp_path, clean_queue):
 
 
 def test_job_failing_at_once_fails_the_spawn_with_its_log(tmp_path, clean_queue):
-    config = 'c.JobSpawner.prologue = "echo prologue: cannot load module python >&2; exit 3"\n'
-    with running_hub(tmp_path, backend="slurm", config=config) as hub:
-        started = time.monotonic()
-        with pytest.raises(SpawnFailed) as failure:
-            hub.start_server("alice", timeout=60)
-        elapsed = time.monotonic() - started
-        message = failure.value.message
-        assert "exit code 3" in message, message
-        assert "cannot load module python" in message, message  # the log tail
-        assert elapsed < 15, f"the spawn took {elapsed:.1f}s to fail"
+    marker = "prologue: cannot load module python"
+    with running_hub(tmp_path, backend="slurm", config=failing_prologue(marker)) as hub:
+        expect_fast_failure(hub, "alice", marker, within=15)
 
 
 def test_pending_job_shows_its_reason_and_stopping_removes_it(tmp_path, clean_queue):

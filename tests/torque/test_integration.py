@@ -35,45 +35,17 @@ def _users_and_root() -> None:
 
 
 def make_spec(emu, command: list[str], **resources: Any) -> JobSpec:
+    """A spec built like the spawner's (JobSpec.create); ``resources`` override variables."""
     tag = secrets.token_hex(4)
-    output = f"/home/alice/.pbsemu-tests/job-{tag}.log"
-    variables: dict[str, Any] = dict.fromkeys(
-        [
-            "queue",
-            "account",
-            "qos",
-            "scheduler_server",
-            "constraint",
-            "runtime",
-            "memory_mb",
-            "cpus",
-            "nodes",
-            "gpus",
-        ]
-    )
-    variables.update(
-        job_name=f"jupyter-alice-{tag}",
+    return JobSpec.create(
         username="alice",
-        server_name="",
-        output_file=output,
+        job_name=f"jupyter-alice-{tag}",
+        output_file=f"/home/alice/.pbsemu-tests/job-{tag}.log",
         workdir="/home/alice",
         command=command,
         env={"JOBSPAWNER_TEST": tag},
-        prologue="",
-        epilogue="",
-        opts=emu.options(),
-    )
-    variables.update(resources)
-    return JobSpec(
-        username="alice",
-        server_name="",
-        job_name=variables["job_name"],
-        output_file=output,
-        workdir="/home/alice",
-        command=tuple(command),
-        env=variables["env"],
-        variables=variables,
         options=emu.options(),
+        variables=resources,
     )
 
 

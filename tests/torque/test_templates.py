@@ -9,53 +9,19 @@ from jobspawner import JobSpec
 from jobspawner.backend import load_backend
 from jobspawner.templates import render
 
-UNSET = dict.fromkeys(
-    [
-        "queue",
-        "account",
-        "qos",
-        "reservation",
-        "cluster",
-        "scheduler_server",
-        "gpu_type",
-        "constraint",
-        "runtime",
-        "runtime_s",
-        "memory_mb",
-        "disk_mb",
-        "cpus",
-        "nodes",
-        "gpus",
-    ]
-)
-
 
 def spec(**values: Any) -> JobSpec:
-    variables: dict[str, Any] = {
-        **UNSET,
-        "job_name": "jupyter-alice-gpu",
-        "username": "alice",
-        "server_name": "gpu",
-        "homedir": "/home/alice",
-        "output_file": "/home/alice/.jobspawner/logs/jupyter-alice-gpu.log",
-        "workdir": "/home/alice",
-        "command": ["/opt/env/bin/jobspawner-singleuser", "--debug"],
-        "env": {"JUPYTERHUB_API_TOKEN": "abc", "JUPYTERHUB_USER": "alice"},
-        "prologue": "",
-        "epilogue": "",
-        "opts": {},
-    }
-    variables.update(values)
-    return JobSpec(
+    """A spec built like the spawner's (JobSpec.create); ``values`` override variables."""
+    return JobSpec.create(
         username="alice",
         server_name="gpu",
-        job_name=variables["job_name"],
-        output_file=variables["output_file"],
-        workdir=variables["workdir"],
-        command=tuple(variables["command"]),
-        env=variables["env"],
-        variables=variables,
-        options=variables["opts"],
+        job_name="jupyter-alice-gpu",
+        output_file="/home/alice/.jobspawner/logs/jupyter-alice-gpu.log",
+        workdir="/home/alice",
+        command=["/opt/env/bin/jobspawner-singleuser", "--debug"],
+        env={"JUPYTERHUB_API_TOKEN": "abc", "JUPYTERHUB_USER": "alice"},
+        options=values.get("opts", {}),
+        variables=values,
     )
 
 
