@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib
 import inspect
+import json
 import sys
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -27,6 +28,16 @@ else:  # the backport gives the 3.12 API (selection by group, .dist)
     from importlib_metadata import EntryPoint, entry_points
 
 ENTRY_POINT_GROUP = "jobspawner.backends"
+
+
+def secrets_file_command(spec: JobSpec) -> Command:
+    """Write the job's secrets as the user into a new 0600 file (never through a link).
+
+    The values travel on standard input, never on a command line (``ps`` shows those).
+    """
+    body = json.dumps(dict(spec.secrets))
+    script = 'umask 077 && set -C && cat > "$1"'
+    return Command(["sh", "-c", script, "sh", spec.secrets_file], stdin=body)
 
 
 class BackendError(RuntimeError):
@@ -172,7 +183,11 @@ class Backend:
         return cast(str, self._need("render_script", out))
 
     def prepare_commands(self, spec: JobSpec) -> Sequence[Command]:
-        return cast("Sequence[Command]", self.hook.prepare_commands(spec=spec) or [])
+        """The backend's preparation, then the job's secrets file (which no hook can drop)."""
+        commands = list(self.hook.prepare_commands(spec=spec) or [])
+        if spec.secrets_file:
+            commands.append(secrets_file_command(spec))
+        return commands
 
     def submit_command(self, spec: JobSpec, script: str) -> Command:
         out = self.hook.submit_command(spec=spec, script=script)

@@ -4,18 +4,73 @@ Backends never run anything: they return :class:`Command` values (an argument li
 standard input, extra environment) and parse :class:`CommandResult` values. The core runs
 them with :class:`CommandRunner`: always as argument lists (never through a shell), always
 with a timeout, optionally behind an ``exec_prefix`` such as ``sudo -E -u {username}``.
+
+Commands never inherit the hub's environment, which holds secrets that own every user (the
+proxy's auth token, the cookie secret, the crypt key, service tokens) and which ``sudo -E``
+or ``runuser`` would hand on to processes the user can read in ``/proc``. Each command gets
+:func:`command_environment`: ``PATH``, the locale, the schedulers' own configuration
+variables, the names a site adds (``c.JobSpawner.command_env_keep``) and what the command
+itself sets. Commands run from a fixed working folder (``/``), never the hub's.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import fnmatch
 import os
 import shlex
 import shutil
 import signal
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+
+#: Names of the hub's environment every command keeps (shell patterns): the search path, the
+#: locale and time zone, and the configuration variables of the schedulers jobspawner ships
+#: backends for (their clients need them; none of them is a secret).
+BASE_ENV_KEEP: tuple[str, ...] = (
+    "PATH",
+    "LANG",
+    "LANGUAGE",
+    "LC_*",
+    "TZ",
+    "SLURM_CONF",
+    "SGE_ROOT",
+    "SGE_CELL",
+    "SGE_QMASTER_PORT",
+    "SGE_EXECD_PORT",
+    "LSF_ENVDIR",
+    "LSF_SERVERDIR",
+    "LSF_BINDIR",
+    "LSF_LIBDIR",
+    "CONDOR_CONFIG",
+    "PBS_CONF_FILE",
+    "PBS_SERVER",
+    "MOABHOMEDIR",
+)
+#: Used when the hub itself has no PATH.
+DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+#: The working folder of every command.
+COMMAND_CWD = "/"
+
+
+def command_environment(
+    keep: Sequence[str] = (), source: Mapping[str, str] | None = None
+) -> dict[str, str]:
+    """The environment a command starts from: only the allowed names of ``source``.
+
+    ``source`` is the hub's environment (``os.environ``); ``keep`` adds names or shell
+    patterns (``MYSITE_*``) to :data:`BASE_ENV_KEEP`.
+    """
+    source = os.environ if source is None else source
+    patterns = (*BASE_ENV_KEEP, *keep)
+    env = {
+        name: value
+        for name, value in source.items()
+        if any(fnmatch.fnmatchcase(name, pattern) for pattern in patterns)
+    }
+    env.setdefault("PATH", DEFAULT_PATH)
+    return env
 
 
 @dataclass(frozen=True)
@@ -110,8 +165,9 @@ class CommandRunner:
     """Runs :class:`Command` values asynchronously, with a timeout and an exec prefix.
 
     ``prefix`` is a list of arguments placed before every command (already formatted for the
-    user, e.g. ``["sudo", "-E", "-u", "alice"]``). ``env`` is added to the environment of
-    every command; a command's own ``env`` wins.
+    user, e.g. ``["sudo", "-E", "-u", "alice"]``). Every command starts from
+    :func:`command_environment` (``env_keep`` adds names of the hub's environment to keep);
+    ``env`` is added to it, and a command's own ``env`` wins.
     """
 
     def __init__(
@@ -119,10 +175,12 @@ class CommandRunner:
         prefix: Sequence[str] = (),
         timeout: float = 30.0,
         env: Mapping[str, str] | None = None,
+        env_keep: Sequence[str] = (),
     ) -> None:
         self.prefix = tuple(prefix)
         self.timeout = timeout
         self.env = dict(env or {})
+        self.env_keep = tuple(env_keep)
 
     def full_argv(self, command: Command) -> list[str]:
         return [*self.prefix, *command.argv]
@@ -130,7 +188,7 @@ class CommandRunner:
     async def run(self, command: Command, check: bool = True) -> CommandResult:
         """Run ``command``; with ``check`` a non-zero exit raises :class:`CommandError`."""
         argv = self.full_argv(command)
-        env = {**os.environ, **self.env, **command.env}
+        env = {**command_environment(self.env_keep), **self.env, **command.env}
         timeout = command.timeout if command.timeout is not None else self.timeout
         if shutil.which(argv[0], path=env.get("PATH")) is None and not os.path.isabs(argv[0]):
             raise CommandNotFound(
@@ -150,6 +208,7 @@ class CommandRunner:
                 stdout=asyncio.subprocess.PIPE,
                 stderr=asyncio.subprocess.PIPE,
                 env=env,
+                cwd=COMMAND_CWD,
                 start_new_session=True,
             )
         except FileNotFoundError as e:

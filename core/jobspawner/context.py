@@ -42,14 +42,14 @@ def make_context(
     query_prefix: tuple[str, ...] | list[str] | None = None,
     timeout: float = 30.0,
     username: str | None = None,
-    env: Mapping[str, str] | None = None,
+    env_keep: tuple[str, ...] | list[str] = (),
 ) -> BackendContext:
     """A context for calling a backend's action hooks outside the spawner (tests, CLI)."""
     return BackendContext(
         backend=backend,
-        runner=CommandRunner(prefix, timeout=timeout),
+        runner=CommandRunner(prefix, timeout=timeout, env_keep=env_keep),
         query_runner=CommandRunner(
-            prefix if query_prefix is None else query_prefix, timeout=timeout
+            prefix if query_prefix is None else query_prefix, timeout=timeout, env_keep=env_keep
         ),
         options=dict(options or {}),
         username=username,

@@ -11,7 +11,7 @@ import os
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from . import templates
+from . import logfiles, templates
 from .commands import Command, CommandError
 from .context import BackendContext
 from .hookspecs import hookimpl
@@ -32,9 +32,19 @@ def render_script(spec: JobSpec, template: str) -> str:
 
 @hookimpl(trylast=True)
 def prepare_commands(spec: JobSpec) -> Sequence[Command]:
-    # private: some schedulers copy the whole script, server token included, into the log
-    folder = os.path.dirname(spec.output_file)
-    return [Command(["mkdir", "-p", "-m", "700", folder])] if folder else []
+    """The job's log folder (0700, also when it existed) and output file (0600), as the user.
+
+    Private because the job's output is the user's alone (LSF even copies the whole script
+    into it); the file is made before the job so the scheduler writes into a private file.
+    """
+    return private_output_commands(spec.output_file)
+
+
+def private_output_commands(output_file: str) -> list[Command]:
+    """``install`` the folder of ``output_file`` as 0700 and the file itself as 0600."""
+    folder = os.path.dirname(output_file)
+    commands = [Command(["install", "-d", "-m", "700", folder])] if folder else []
+    return [*commands, Command(["install", "-m", "600", "/dev/null", output_file])]
 
 
 @hookimpl(trylast=True)
@@ -164,8 +174,16 @@ async def _still_listed(ctx: BackendContext, job_ids: Sequence[str]) -> Mapping[
 
 @hookimpl(trylast=True)
 async def read_log(ctx: BackendContext, path: str, lines: int) -> str:
-    result = await ctx.run(Command(["tail", "-n", str(lines), path]), check=False)
-    return result.stdout if result.ok else ""
+    """The last ``lines`` of the job's output, read as the user.
+
+    Through the user's exec prefix ``tail`` can read only what the user can. With no prefix
+    the hub reads the file itself, and only a regular file it may trust: never through a
+    symbolic link and, for a hub running as root, only a file the user owns.
+    """
+    if ctx.runner.prefix:
+        result = await ctx.run(Command(["tail", "-n", str(lines), path]), check=False)
+        return result.stdout if result.ok else ""
+    return logfiles.tail_owned(path, lines, owner=logfiles.expected_owner(ctx.username))
 
 
 @hookimpl(trylast=True)

@@ -2,9 +2,28 @@
 
 from __future__ import annotations
 
+import os
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
+
+#: Environment variables that are secrets: they go to the job through :attr:`JobSpec.secrets`
+#: (a private file), never into the job script, which schedulers keep and copy.
+SECRET_ENV = re.compile(r".*(TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIAL|_KEY)S?", re.IGNORECASE)
+#: The job's environment variable naming its secrets file (read by ``jobspawner-singleuser``).
+SECRETS_FILE_ENV = "JOBSPAWNER_SECRETS_FILE"
+
+
+def is_secret(name: str) -> bool:
+    """Whether an environment variable's value must stay out of the job script."""
+    return SECRET_ENV.fullmatch(name) is not None
+
+
+def secrets_file_for(output_file: str) -> str:
+    """Where a job's secrets file lives: hidden, next to its output file (a private folder)."""
+    folder, name = os.path.split(output_file)
+    return os.path.join(folder, f".{name}.secrets")
 
 
 @dataclass(frozen=True)
@@ -16,6 +35,11 @@ class JobSpec:
     typed fields repeat the ones backends commonly need outside the template.
     ``options`` are the site's backend options (``c.JobSpawner.backend_options``), e.g. the
     path of a scheduler command or whether to use ``srun``.
+
+    ``secrets`` are the environment variables that must not be written into the script (the
+    server's API token): the core writes them as the user into ``secrets_file`` (mode 0600)
+    before submitting, and ``jobspawner-singleuser`` reads and deletes that file. ``env``
+    holds the rest, plus ``JOBSPAWNER_SECRETS_FILE``.
     """
 
     username: str
@@ -27,6 +51,8 @@ class JobSpec:
     env: Mapping[str, str] = field(default_factory=dict)
     variables: Mapping[str, Any] = field(default_factory=dict)
     options: Mapping[str, Any] = field(default_factory=dict)
+    secrets: Mapping[str, str] = field(default_factory=dict, repr=False)
+    secrets_file: str = ""
 
     @classmethod
     def create(
@@ -52,11 +78,17 @@ class JobSpec:
         ``resources`` are raw requests (``{"runtime": "2h", "memory": "4G"}``), validated and
         normalised by :func:`jobspawner.resources.normalise` (unset ones become ``None``);
         ``site_variables`` come first (``c.JobSpawner.template_vars``); ``variables``
-        override anything at the end (tests, tools).
+        override anything at the end (tests, tools). Secret variables of ``env`` (see
+        :func:`is_secret`) are moved to ``secrets``.
         """
         from .resources import normalise
 
-        env = {k: str(v) for k, v in (env or {}).items()}
+        all_env = {k: str(v) for k, v in (env or {}).items()}
+        secrets = {k: v for k, v in all_env.items() if is_secret(k)}
+        env = {k: v for k, v in all_env.items() if k not in secrets}
+        secrets_file = secrets_file_for(output_file) if secrets else ""
+        if secrets_file:
+            env[SECRETS_FILE_ENV] = secrets_file
         options = dict(options or {})
         merged: dict[str, Any] = {
             **(site_variables or {}),
@@ -84,6 +116,8 @@ class JobSpec:
             env=env,
             variables=merged,
             options=options,
+            secrets=secrets,
+            secrets_file=secrets_file,
         )
 
     def option(self, name: str, default: Any = None) -> Any:

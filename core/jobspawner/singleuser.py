@@ -7,6 +7,9 @@ pending (see :mod:`jobspawner.handshake`).
 
 Environment: the usual ``JUPYTERHUB_*`` variables, plus optionally
 ``JOBSPAWNER_SERVER_HOST`` (the name or address to report; default: this host's name).
+The server's API token is not in the job script: ``JOBSPAWNER_SECRETS_FILE`` names a private
+JSON file the hub wrote before submitting the job; it is read into the environment and
+deleted before anything else happens.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import json
 import os
 import socket
 import ssl
+import stat
 import sys
 import time
 import urllib.error
@@ -23,6 +27,43 @@ import urllib.request
 from typing import Any
 
 REPORT_TIMEOUT = 120.0
+SECRETS_FILE_ENV = "JOBSPAWNER_SECRETS_FILE"  # jobspec.SECRETS_FILE_ENV, without the import
+
+
+def load_secrets(environ: Any = None) -> None:
+    """Move the secrets file named by ``JOBSPAWNER_SECRETS_FILE`` into the environment.
+
+    The file must be a regular file of this user's, readable by nobody else, and is deleted
+    once read, so the token is in no file the job leaves behind. Exits with a clear message
+    when the file is missing or not private (a job that was requeued or started twice).
+    """
+    environ = os.environ if environ is None else environ
+    path = environ.pop(SECRETS_FILE_ENV, "")
+    if not path:
+        return
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError as e:
+        raise SystemExit(
+            f"jobspawner: cannot read the server's secrets file {path}: {e.strerror}. It is "
+            "written when the job is submitted and deleted when the server starts, so a job "
+            "can start its server only once: start a new server from the hub."
+        ) from None
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode) or info.st_uid != os.geteuid() or info.st_mode & 0o077:
+            raise SystemExit(
+                f"jobspawner: refusing the secrets file {path}: it must be a regular file of "
+                "yours that nobody else can read or write (mode 0600)"
+            )
+        with os.fdopen(fd, "rb", closefd=False) as f:
+            data = json.loads(f.read() or b"{}")
+    finally:
+        os.close(fd)
+        os.unlink(path)
+    if not isinstance(data, dict):
+        raise SystemExit(f"jobspawner: the secrets file {path} is not a JSON object")
+    environ.update({str(k): str(v) for k, v in data.items()})
 
 
 def report_url() -> str:
@@ -77,6 +118,7 @@ def report_port(port: int, host: str | None = None, timeout: float = REPORT_TIME
 
 
 def main(argv: list[str] | None = None) -> Any:
+    load_secrets()
     from jupyter_server.serverapp import ServerApp
     from jupyterhub.singleuser.extension import JupyterHubSingleUser
     from tornado.netutil import bind_sockets

@@ -24,6 +24,7 @@ from traitlets import (
     Any as AnyTrait,
 )
 from traitlets import (
+    Bool,
     Dict,
     Enum,
     Float,
@@ -45,8 +46,8 @@ from .status import VANISHED_REASON, JobState, JobStatus
 from .templates import TemplateError
 
 STATE_VERSION = 1
-_USERNAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.@+-]{0,63}$")
-_SERVER_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}$")
+_USERNAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.@+-]{0,63}")
+_SERVER_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}")
 _JOBNAME_UNSAFE = re.compile(r"[^A-Za-z0-9_.-]")
 
 
@@ -100,6 +101,24 @@ class JobSpawner(Spawner):  # type: ignore[misc]
     )
     command_timeout = Float(
         60.0, config=True, help="Seconds before a scheduler command is killed and reported."
+    )
+    command_env_keep = List(
+        Unicode(),
+        config=True,
+        help="""Names (or shell patterns such as `MYSITE_*`) of the hub's environment variables
+        that scheduler commands keep. Commands never inherit the hub's environment, which
+        holds the hub's secrets: they get PATH, the locale (LANG, LC_*), TZ and the schedulers'
+        own configuration variables (SLURM_CONF, SGE_ROOT, SGE_CELL, LSF_ENVDIR, CONDOR_CONFIG,
+        PBS_CONF_FILE, ...) plus the names listed here. Never list a secret.""",
+    )
+    allow_root_jobs = Bool(
+        False,
+        config=True,
+        help="""Allow a hub running as root to run scheduler commands, and so jobs, as root
+        (an empty `exec_prefix`). Off by default: a root hub with no `exec_prefix` refuses to
+        start, because every user's job would run as root and the hub would read job logs
+        as root. Set an `exec_prefix` such as `["runuser", "-u", "{username}", "--"]`
+        instead; turn this on only for a single-user test machine.""",
     )
 
     # --- the job script --------------------------------------------------------------------
@@ -219,7 +238,7 @@ class JobSpawner(Spawner):  # type: ignore[misc]
     def _prefix(self, prefix: list[str] | str | None) -> list[str]:
         parts = shlex.split(prefix) if isinstance(prefix, str) else list(prefix or [])
         username = self.user.name
-        if parts and not _USERNAME.match(username):
+        if parts and not _USERNAME.fullmatch(username):
             raise SpawnException(
                 f"User name {username!r} cannot be passed to the exec_prefix safely",
                 reason="username",
@@ -240,18 +259,46 @@ class JobSpawner(Spawner):  # type: ignore[misc]
 
     def context(self) -> BackendContext:
         backend = self.load()
+        keep = tuple(self.command_env_keep)
         return BackendContext(
             backend=backend,
-            runner=CommandRunner(self._prefix(self.exec_prefix), timeout=self.command_timeout),
-            query_runner=CommandRunner(self._query_prefix(), timeout=self.command_timeout),
+            runner=CommandRunner(
+                self._prefix(self.exec_prefix), timeout=self.command_timeout, env_keep=keep
+            ),
+            query_runner=CommandRunner(
+                self._query_prefix(), timeout=self.command_timeout, env_keep=keep
+            ),
             options=dict(self.backend_options),
             username=self.user.name,
+        )
+
+    def root_jobs_refusal(self) -> str | None:
+        """Why this configuration must not run, when a root hub would run jobs as root."""
+        if os.geteuid() != 0 or self.allow_root_jobs:
+            return None
+        if not self.load().implemented("submit_command"):
+            return None  # an API backend: no command runs on the hub host
+        prefix = self.exec_prefix
+        parts = shlex.split(prefix) if isinstance(prefix, str) else list(prefix or [])
+        if parts:
+            return None
+        return (
+            "the hub runs as root and c.JobSpawner.exec_prefix is empty, so every job would "
+            "run as root and job logs would be read as root. Set c.JobSpawner.exec_prefix "
+            '(e.g. ["runuser", "-u", "{username}", "--"] or "sudo -u {username}"), or, on a '
+            "single-user test machine only, c.JobSpawner.allow_root_jobs = True."
         )
 
     def poller(self) -> StatusPoller:
         """The poller shared by every spawner with the same backend and query prefix."""
         key = json.dumps(
-            [self.backend, self.plugins, self._query_prefix(), self.backend_options],
+            [
+                self.backend,
+                self.plugins,
+                self._query_prefix(),
+                self.backend_options,
+                self.command_env_keep,
+            ],
             sort_keys=True,
             default=str,
         )
@@ -322,7 +369,7 @@ class JobSpawner(Spawner):  # type: ignore[misc]
         return out
 
     def build_spec(self) -> JobSpec:
-        if self.name and not _SERVER_NAME.match(self.name):
+        if self.name and not _SERVER_NAME.fullmatch(self.name):
             raise SpawnException(f"Invalid server name {self.name!r}", reason="server_name")
         homedir = self._homedir()
         fmt = {"homedir": homedir, "username": self.user.name}
@@ -430,6 +477,13 @@ class JobSpawner(Spawner):  # type: ignore[misc]
         except BackendError as e:
             self.log.error("jobspawner backend error: %s", e)
             raise SpawnException(str(e), reason="backend") from e
+        refusal = self.root_jobs_refusal()
+        if refusal:
+            self.log.error("jobspawner refuses to spawn: %s", refusal)
+            raise SpawnException(
+                "The hub is not configured to start servers safely; ask an administrator.",
+                reason="config",
+            )
         await self._retry_unconfirmed_cancels(ctx)
         spec = self.build_spec()
         script = self.render(spec)
@@ -632,6 +686,11 @@ def check_backend_at_start(app: Any) -> None:
         JobSpawner._backends[key] = load_backend(probe.backend, probe.plugins)
     except BackendError as e:
         app.log.critical("jobspawner cannot start: %s", e)
+        app.exit(1)
+        return
+    refusal = probe.root_jobs_refusal()
+    if refusal:
+        app.log.critical("jobspawner cannot start: %s", refusal)
         app.exit(1)
 
 

@@ -36,7 +36,9 @@ def make_spec(pool: Pool, name: str, command: list[str], **resources: Any) -> Jo
 
 def setup(options: dict[str, Any] | None = None) -> tuple[Backend, BackendContext]:
     backend = load_backend("condor")
-    return backend, make_context(backend, options=options or {}, prefix=ALICE, timeout=20)
+    return backend, make_context(
+        backend, options=options or {}, prefix=ALICE, timeout=20, env_keep=["CONDOR_EMU_*"]
+    )
 
 
 async def submit(backend: Backend, ctx: BackendContext, spec: JobSpec) -> str:

@@ -327,7 +327,7 @@ def test_job_script() -> None:
     script = render(text, s.variables)
     assert script.startswith("#!/bin/bash\n")
     assert "cd /home/alice\n" in script
-    assert "export JUPYTERHUB_API_TOKEN=s3cret" in script
+    assert "s3cret" not in script and "export JOBSPAWNER_SECRETS_FILE=" in script
     assert "module load python\n/opt/env/bin/jobspawner-singleuser --debug &" in script
     assert script.index("--debug &") < script.index("echo done")
     plain = render(text, spec().variables)

@@ -28,7 +28,7 @@ def make_spawner(tmp_path, name="", **config):
         workdir=str(tmp_path),
         backend_options={"python": sys.executable, "spool": str(tmp_path / "spool")},
         startup_poll_interval=0.1,
-        **config,
+        **{"allow_root_jobs": True, **config},  # jobs of the user under test, as root
     )
     return spawner
 
@@ -171,3 +171,15 @@ async def test_a_scheduler_that_does_not_answer_means_unknown_not_gone(tmp_path)
     assert await spawner.poll() is None  # still considered alive
     status = await spawner.poller().status(spawner.job_id)
     assert status.state.value == "unknown" and "nonexistent" in (status.reason or "")
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="the refusal is for a hub running as root")
+async def test_root_hub_without_exec_prefix_refuses_to_spawn(tmp_path):
+    spawner = make_spawner(tmp_path, allow_root_jobs=False)
+    assert "exec_prefix is empty" in (spawner.root_jobs_refusal() or "")
+    with pytest.raises(SpawnException) as info:
+        await spawner.start()
+    assert "not configured to start servers safely" in info.value.log_message
+    assert not spawner.job_id and not list((tmp_path / "spool").glob("*"))
+    prefixed = make_spawner(tmp_path, allow_root_jobs=False, exec_prefix="runuser -u {username} --")
+    assert prefixed.root_jobs_refusal() is None

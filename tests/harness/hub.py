@@ -262,8 +262,13 @@ def running_hub(
     backend_options: dict[str, Any] | None = None,
     users: tuple[str, ...] = ("alice", "bob"),
     expect_start_failure: bool = False,
+    keep_env: bool = True,
 ) -> Iterator[Hub]:
-    """Start a hub as root with the given backend; stop it (and its servers) afterwards."""
+    """Start a hub as root with the given backend; stop it (and its servers) afterwards.
+
+    ``env`` is added to the hub's environment; with ``keep_env`` its names (but PATH) are
+    kept by the scheduler commands too (``c.JobSpawner.command_env_keep``).
+    """
     need_root()
     chp = find_chp()
     need(chp, "configurable-http-proxy is not installed and npm could not install it")
@@ -282,9 +287,12 @@ def running_hub(
         port, hub_port, api_port = free_port(), free_port(), free_port()
         token = secrets.token_hex(16)
         ports_file.write_text(json.dumps([port, hub_port, api_port, token]))
+    # the variables a test gives the hub configure its (emulated) scheduler, as SGE_ROOT does
+    # at a site: the commands keep them (they get no other variable of the hub's)
+    keep = sorted(set(env or {}) - {"PATH"}) if keep_env else []
     (workdir / "jupyterhub_config.py").write_text(
         base_config(port, hub_port, api_port, token, str(chp), workdir, backend, options)
-        + "\n"
+        + f"\nc.JobSpawner.command_env_keep = {keep!r}\n"
         + config
     )
     log_path = workdir / "hub.log"

@@ -18,6 +18,9 @@ from lsf.lsfkit import Emulator, make_spec
 
 USER = "alice"
 
+#: the emulator's own variables, kept by the commands (as a site keeps its scheduler's)
+EMULATOR_ENV = ["LSF_EMU_*"]
+
 
 @pytest.fixture
 def backend() -> Backend:
@@ -28,7 +31,13 @@ def backend() -> Backend:
 def ctx(emulator: Emulator, backend: Backend, monkeypatch: pytest.MonkeyPatch) -> BackendContext:
     for name, value in emulator.env.items():
         monkeypatch.setenv(name, value)
-    return make_context(backend, options={}, prefix=["runuser", "-u", USER, "--"], username=USER)
+    return make_context(
+        backend,
+        options={},
+        prefix=["runuser", "-u", USER, "--"],
+        username=USER,
+        env_keep=EMULATOR_ENV,
+    )
 
 
 def _read(path: str) -> str:
@@ -210,7 +219,9 @@ async def test_forgotten_jobs_come_from_bacct(backend, ctx, emulator) -> None:
 async def test_delimited_fallback_and_wait_lines(backend, emulator, monkeypatch) -> None:
     for name, value in {**emulator.env, "LSF_EMU_BUSY_LINES": "2"}.items():
         monkeypatch.setenv(name, value)
-    ctx = make_context(backend, {"bjobs_json": False}, prefix=["runuser", "-u", USER, "--"])
+    ctx = make_context(
+        backend, {"bjobs_json": False}, prefix=["runuser", "-u", USER, "--"], env_keep=EMULATOR_ENV
+    )
     emulator.configure(slots=1)
     running, _ = await submit(backend, ctx, emulator, name="d1")
     pending, _ = await submit(backend, ctx, emulator, name="d2")
@@ -292,8 +303,12 @@ async def test_status_as_the_hub_user_covers_every_user_and_starts_jobs_as_their
     for name, value in emulator.env.items():
         monkeypatch.setenv(name, value)
     emulator.configure(slots=1)
-    alice = make_context(backend, {}, prefix=["runuser", "-u", "alice", "--"], query_prefix=[])
-    bob = make_context(backend, {}, prefix=["runuser", "-u", "bob", "--"], query_prefix=[])
+    alice = make_context(
+        backend, {}, prefix=["runuser", "-u", "alice", "--"], query_prefix=[], env_keep=EMULATOR_ENV
+    )
+    bob = make_context(
+        backend, {}, prefix=["runuser", "-u", "bob", "--"], query_prefix=[], env_keep=EMULATOR_ENV
+    )
     bob_job, _ = await submit(backend, bob, emulator, name="bobs")
     alice_job, output = await submit(
         backend, alice, emulator, name="alices", command=("bash", "-c", "id -un; sleep 60")

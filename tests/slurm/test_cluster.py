@@ -300,16 +300,41 @@ async def test_directives_reach_slurm(backend, clean_queue):
 
 
 async def test_environment_is_the_scripts_not_the_hubs(backend, clean_queue):
-    """--export=NONE: the hub's variables (HUB_SECRET in the runner env) stay out of the job."""
+    """--export=NONE: the hub's variables (HUB_SECRET in the runner env) stay out of the job;
+    the server's token is not in the job's environment but in its private secrets file."""
     ctx = context(backend)
     job_id, out = await submit(
         backend,
         ctx,
-        command=["bash", "-c", "echo token=$JUPYTERHUB_API_TOKEN secret=${HUB_SECRET:-none}"],
+        command=[
+            "bash",
+            "-c",
+            "echo token=${JUPYTERHUB_API_TOKEN:-none} secret=${HUB_SECRET:-none} "
+            'file=$(cat "$JOBSPAWNER_SECRETS_FILE") mode=$(stat -c %a "$JOBSPAWNER_SECRETS_FILE")',
+        ],
     )
     await wait_for(backend, ctx, [job_id], lambda s: s.state.finished, timeout=15)
     log = await backend.read_log(ctx, out, 5)
-    assert "token=secret-token secret=none" in log
+    assert 'token=none secret=none file={"JUPYTERHUB_API_TOKEN": "secret-token"} mode=600' in log
+
+
+async def test_token_is_in_none_of_slurms_copies_of_the_job(backend, clean_queue):
+    """Slurm keeps the batch script and the submit environment (state save, `scontrol
+    write batch_script`): neither holds the server's token."""
+    ctx = context(backend)
+    job_id, _out = await submit(backend, ctx, command=["sleep", "300"])
+    script = subprocess.run(
+        ["scontrol", "write", "batch_script", job_id, "-"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert "JOBSPAWNER_SECRETS_FILE" in script and "secret-token" not in script
+    shown = subprocess.run(
+        ["scontrol", "show", "job", "-dd", job_id], capture_output=True, text=True, check=True
+    ).stdout
+    assert "secret-token" not in shown
+    await backend.cancel(ctx, [job_id])
 
 
 async def test_use_srun_runs_the_server_as_a_job_step(backend, clean_queue):

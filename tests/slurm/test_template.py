@@ -135,7 +135,7 @@ def test_body_exports_prologue_and_exec(backend):
     script = render(backend, prologue="module load python/3.11\necho prologue-ran")
     body = script.split("\n# jobspawner:", 1)[1]
     assert "cd /home/alice\n" in body
-    assert "export JUPYTERHUB_API_TOKEN=secret-token\n" in body
+    assert "secret-token" not in body and "export JOBSPAWNER_SECRETS_FILE=" in body
     assert body.index("export JUPYTERHUB") < body.index("module load python/3.11")
     assert body.rstrip().endswith("exec /opt/jobenv/bin/jobspawner-singleuser --debug")
     assert "srun" not in body

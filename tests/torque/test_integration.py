@@ -54,7 +54,9 @@ class Run:
         monkeypatch.setenv("PBSEMU_SPOOL", str(emu.spool))
         self.emu = emu
         self.backend = load_backend(flavour)
-        self.ctx = make_context(self.backend, options=emu.options(), prefix=ALICE, timeout=20)
+        self.ctx = make_context(
+            self.backend, options=emu.options(), prefix=ALICE, timeout=20, env_keep=["PBSEMU_*"]
+        )
 
     async def submit(self, command: list[str], **resources: Any) -> tuple[str, JobSpec]:
         spec = make_spec(self.emu, command, **resources)

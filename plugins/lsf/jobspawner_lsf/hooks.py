@@ -20,7 +20,6 @@ Backend options (``c.JobSpawner.backend_options``):
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -48,18 +47,6 @@ _flag = flag
 @hookimpl
 def script_template() -> str:
     return TEMPLATE
-
-
-@hookimpl
-def prepare_commands(spec: JobSpec) -> list[Command]:
-    """Create the output file's folder private to the user (mode 700 when it is new).
-
-    LSF writes its job report into the ``-o`` file, and the report repeats the whole job
-    script, including the ``export JUPYTERHUB_API_TOKEN=...`` line; a folder other users
-    can read would show them the token. Existing folders are left as they are.
-    """
-    folder = os.path.dirname(spec.output_file)
-    return [Command(["mkdir", "-p", "-m", "700", folder])] if folder else []
 
 
 @hookimpl
