@@ -40,10 +40,15 @@ def prepare_commands(spec: JobSpec) -> Sequence[Command]:
     return private_output_commands(spec.output_file)
 
 
+#: Make a folder (0700) and make it private when the user owns it already; a folder shared
+#: with others (a sticky /tmp-like folder) cannot be made private by its user.
+_PRIVATE_FOLDER = 'mkdir -p -m 700 -- "$1" && if [ -O "$1" ]; then chmod 700 -- "$1"; fi'
+
+
 def private_output_commands(output_file: str) -> list[Command]:
-    """``install`` the folder of ``output_file`` as 0700 and the file itself as 0600."""
+    """The folder of ``output_file`` private (0700) and the file itself new and 0600."""
     folder = os.path.dirname(output_file)
-    commands = [Command(["install", "-d", "-m", "700", folder])] if folder else []
+    commands = [Command(["sh", "-c", _PRIVATE_FOLDER, "sh", folder])] if folder else []
     return [*commands, Command(["install", "-m", "600", "/dev/null", output_file])]
 
 

@@ -17,6 +17,9 @@ from jobspawner.status import VANISHED_REASON
 
 ALICE = ["runuser", "-u", "alice", "--"]
 
+#: the emulator's own variables, kept by the commands (as a site keeps its scheduler's)
+EMULATOR_ENV = ["CONDOR_EMU_*"]
+
 
 def make_spec(pool: Pool, name: str, command: list[str], **resources: Any) -> JobSpec:
     """A spec built like the spawner's (JobSpec.create); ``resources`` override variables."""
@@ -37,7 +40,7 @@ def make_spec(pool: Pool, name: str, command: list[str], **resources: Any) -> Jo
 def setup(options: dict[str, Any] | None = None) -> tuple[Backend, BackendContext]:
     backend = load_backend("condor")
     return backend, make_context(
-        backend, options=options or {}, prefix=ALICE, timeout=20, env_keep=["CONDOR_EMU_*"]
+        backend, options=options or {}, prefix=ALICE, timeout=20, env_keep=EMULATOR_ENV
     )
 
 
@@ -147,10 +150,14 @@ async def test_query_failures_are_unknown_and_missing_jobs_vanished(pool: Pool) 
     backend, ctx = setup()
     status = (await backend.query_status(ctx, ["424242.0"]))["424242.0"]
     assert status.state is JobState.DONE and status.reason == VANISHED_REASON
-    broken = make_context(backend, options={"condor_q": "/nonexistent/condor_q"}, prefix=ALICE)
+    broken = make_context(
+        backend, options={"condor_q": "/nonexistent/condor_q"}, prefix=ALICE, env_keep=EMULATOR_ENV
+    )
     status = (await backend.query_status(broken, ["1.0"]))["1.0"]
     assert status.state is JobState.UNKNOWN
-    failing = make_context(backend, options={"condor_q": "/bin/false"}, prefix=ALICE)
+    failing = make_context(
+        backend, options={"condor_q": "/bin/false"}, prefix=ALICE, env_keep=EMULATOR_ENV
+    )
     assert (await backend.query_status(failing, ["1.0"]))["1.0"].state is JobState.UNKNOWN
 
 
@@ -194,7 +201,9 @@ async def test_cancel_is_quick_and_refusals_are_reported(
     await backend.cancel(ctx, [idle])  # idle: leaves the queue at once
     assert loop.time() - started < 3
     await backend.cancel(ctx, ["424242.0"])  # not in the queue: nothing to do
-    refusing = make_context(backend, options={"condor_rm": "/bin/true"}, prefix=ALICE)
+    refusing = make_context(
+        backend, options={"condor_rm": "/bin/true"}, prefix=ALICE, env_keep=EMULATOR_ENV
+    )
     try:
         await backend.cancel(refusing, [running])
     except CommandError as e:

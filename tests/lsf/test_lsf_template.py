@@ -34,7 +34,7 @@ def test_unset_resources_leave_their_directives_out() -> None:
     ]
     assert "None" not in script and "''" not in script
     assert "exec sleep 60" in script
-    assert "export JUPYTERHUB_API_TOKEN=secret-token" in script
+    assert "secret-token" not in script and "export JOBSPAWNER_SECRETS_FILE=" in script
 
 
 def test_every_resource_becomes_a_directive() -> None:
