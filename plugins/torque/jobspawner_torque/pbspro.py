@@ -16,6 +16,7 @@ from typing import Any
 from jobspawner import Command, CommandResult, JobSpec, JobStatus, hookimpl
 
 from . import pbs, templates
+from .templates import check_constraint
 from .parsers import parse_pbspro_status, parse_submit_output
 from .shared_hooks import cancel_command, describe_status, parse_resources, resources_commands
 
@@ -45,7 +46,7 @@ def parse_status(job_ids: Sequence[str], result: CommandResult) -> dict[str, Job
     return parse_pbspro_status(job_ids, result)
 
 
-__all__ = [
+__all__ = ["check_constraint", 
     "cancel_command",
     "describe_status",
     "parse_resources",

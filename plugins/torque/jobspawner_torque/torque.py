@@ -14,6 +14,7 @@ from typing import Any
 from jobspawner import Command, CommandResult, JobSpec, JobStatus, hookimpl
 
 from . import pbs, templates
+from .templates import check_constraint
 from .parsers import parse_submit_output, parse_torque_status, parse_tracejob
 from .shared_hooks import cancel_command, describe_status, parse_resources, resources_commands
 
@@ -59,7 +60,7 @@ def parse_history(job_ids: Sequence[str], result: CommandResult) -> dict[str, Jo
     return parse_tracejob(job_ids, result)
 
 
-__all__ = [
+__all__ = ["check_constraint", 
     "cancel_command",
     "describe_status",
     "parse_resources",
