@@ -23,10 +23,8 @@ _TOKEN = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}")
 #: narrows this with its ``check_constraint`` hook). No ``=``: a constraint is never a
 #: resource list.
 _EXPR = re.compile(r"[A-Za-z0-9_.:&|!*()\[\],-]{1,256}")
-_MEMORY = re.compile(r"\s*([0-9]{1,12}(?:\.[0-9]{1,6})?)\s*([kmgtp]?)i?b?\s*", re.I | re.A)
-_DURATION = re.compile(
-    r"\s*([0-9]{1,12}(?:\.[0-9]{1,6})?)\s*(s|sec|m|min|h|hr|d|day|days)?\s*", re.I | re.A
-)
+_MEMORY = re.compile(r"([0-9]{1,12}(?:\.[0-9]{1,6})?) ?([kmgtp]?)i?b?", re.I | re.A)
+_DURATION = re.compile(r"([0-9]{1,12}(?:\.[0-9]{1,6})?) ?(s|sec|m|min|h|hr|d|day|days)?", re.I | re.A)
 _CLOCK = re.compile(r"(?:([0-9]{1,6})-)?([0-9]{1,9})(?::([0-9]{1,9}))?(?::([0-9]{1,9}))?")
 _COUNT = re.compile(r"[0-9]{1,12}")
 
@@ -60,7 +58,7 @@ def _number_text(field: str, value: Any, what: str) -> str:
     """The text of a number given as a string, refused when it is not one or too long."""
     if not isinstance(value, str):
         raise ResourceError(field, value, f"is not {what}")
-    text = value.strip()
+    text = value.strip(" \t")
     if len(text) > _MAX_NUMBER_TEXT:
         raise ResourceError(field, value, f"is not {what} (too long)")
     return text
@@ -71,7 +69,7 @@ def parse_memory_mb(field: str, value: Any) -> int:
     if isinstance(value, bool):
         raise ResourceError(field, value, "is not a memory size")
     if isinstance(value, (int, float)):
-        if not math.isfinite(value) or value > MAX_MEMORY_MB:
+        if isinstance(value, float) and not math.isfinite(value) or value > MAX_MEMORY_MB:
             raise ResourceError(field, value, f"is too large (at most {MAX_MEMORY_MB // 1024**3}P)")
         mb = round(value)
     else:
@@ -98,7 +96,7 @@ def parse_duration_s(field: str, value: Any) -> int:
     if isinstance(value, bool):
         raise ResourceError(field, value, "is not a duration")
     if isinstance(value, (int, float)):
-        if not math.isfinite(value) or abs(value) > MAX_DURATION_S:
+        if isinstance(value, float) and not math.isfinite(value) or abs(value) > MAX_DURATION_S:
             raise ResourceError(field, value, f"is too long (at most {MAX_DURATION_S // 86400} days)")
         seconds = int(value * 60)
     else:
