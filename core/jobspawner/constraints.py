@@ -112,7 +112,9 @@ class _Parser:
 
     def _expr(self) -> None:
         self._term()
-        while (token := self._peek()) is not None and token[0] == "op" and token[1] in self.g.binary:
+        while (
+            (token := self._peek()) is not None and token[0] == "op" and token[1] in self.g.binary
+        ):
             self.pos += 1
             self._term()
 

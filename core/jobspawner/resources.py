@@ -24,7 +24,9 @@ _TOKEN = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}")
 #: resource list.
 _EXPR = re.compile(r"[A-Za-z0-9_.:&|!*()\[\],-]{1,256}")
 _MEMORY = re.compile(r"([0-9]{1,12}(?:\.[0-9]{1,6})?) ?([kmgtp]?)i?b?", re.I | re.A)
-_DURATION = re.compile(r"([0-9]{1,12}(?:\.[0-9]{1,6})?) ?(s|sec|m|min|h|hr|d|day|days)?", re.I | re.A)
+_DURATION = re.compile(
+    r"([0-9]{1,12}(?:\.[0-9]{1,6})?) ?(s|sec|m|min|h|hr|d|day|days)?", re.I | re.A
+)
 _CLOCK = re.compile(r"(?:([0-9]{1,6})-)?([0-9]{1,9})(?::([0-9]{1,9}))?(?::([0-9]{1,9}))?")
 _COUNT = re.compile(r"[0-9]{1,12}")
 
@@ -69,7 +71,7 @@ def parse_memory_mb(field: str, value: Any) -> int:
     if isinstance(value, bool):
         raise ResourceError(field, value, "is not a memory size")
     if isinstance(value, (int, float)):
-        if isinstance(value, float) and not math.isfinite(value) or value > MAX_MEMORY_MB:
+        if (isinstance(value, float) and not math.isfinite(value)) or value > MAX_MEMORY_MB:
             raise ResourceError(field, value, f"is too large (at most {MAX_MEMORY_MB // 1024**3}P)")
         mb = round(value)
     else:
@@ -96,8 +98,10 @@ def parse_duration_s(field: str, value: Any) -> int:
     if isinstance(value, bool):
         raise ResourceError(field, value, "is not a duration")
     if isinstance(value, (int, float)):
-        if isinstance(value, float) and not math.isfinite(value) or abs(value) > MAX_DURATION_S:
-            raise ResourceError(field, value, f"is too long (at most {MAX_DURATION_S // 86400} days)")
+        if (isinstance(value, float) and not math.isfinite(value)) or abs(value) > MAX_DURATION_S:
+            raise ResourceError(
+                field, value, f"is too long (at most {MAX_DURATION_S // 86400} days)"
+            )
         seconds = int(value * 60)
     else:
         text = _number_text(field, value, "a duration (examples: 01:30:00, 1-00:00:00, 90m, 2h)")

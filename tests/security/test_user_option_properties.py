@@ -79,8 +79,10 @@ plausible = st.sampled_from(PLAUSIBLE)
 hostile = st.lists(
     st.one_of(st.sampled_from(FRAGMENTS), plausible, st.text(max_size=4)), min_size=1, max_size=6
 ).map("".join)
+#: A plausible value with a line terminator or NUL at its end (issue #10 item 3).
+trailing = st.tuples(plausible, st.sampled_from(FRAGMENTS[:12])).map("".join)
 #: Half plausible values (which mostly pass and exercise the templates), half hostile ones.
-texts = st.one_of(plausible, hostile, plausible, st.text(max_size=12))
+texts = st.one_of(plausible, hostile, plausible, trailing, st.text(max_size=12))
 json_values = st.recursive(
     st.one_of(st.none(), st.booleans(), st.integers(), st.floats(), texts),
     lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=3), inner,

@@ -146,9 +146,7 @@ def test_a_constraint_that_is_not_a_feature_expression_is_refused(tmp_path, back
     assert e.value.status_code == 400 and "constraint: " in e.value.log_message
 
 
-@pytest.mark.parametrize(
-    ("backend", "good"), [(b, g) for b, goods in GOOD.items() for g in goods]
-)
+@pytest.mark.parametrize(("backend", "good"), [(b, g) for b, goods in GOOD.items() for g in goods])
 def test_feature_expressions_are_accepted(tmp_path, backend, good):
     spawner = make_spawner(tmp_path, backend, user_options_allowed=["constraint"])
     spawner.apply_user_options(spawner, {"constraint": good})

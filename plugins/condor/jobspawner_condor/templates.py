@@ -35,11 +35,33 @@ CONSTRAINT = FeatureGrammar(
     groups=(("(", ")"),),
     example="HasAVX2&&!IsLaptop",
     reserved=frozenset(
-        {"true", "false", "undefined", "error", "is", "isnt", "my", "target", "arch", "opsys",
-         "opsysandver", "opsysmajorver", "disk", "memory", "cpus", "gpus", "filesystemdomain",
-         "uiddomain", "requestmemory", "requestdisk", "requestcpus", "requestgpus",
-         "requirements", "rank"}
-    ),  # fmt: skip
+        {
+            "true",
+            "false",
+            "undefined",
+            "error",
+            "is",
+            "isnt",
+            "my",
+            "target",
+            "arch",
+            "opsys",
+            "opsysandver",
+            "opsysmajorver",
+            "disk",
+            "memory",
+            "cpus",
+            "gpus",
+            "filesystemdomain",
+            "uiddomain",
+            "requestmemory",
+            "requestdisk",
+            "requestcpus",
+            "requestgpus",
+            "requirements",
+            "rank",
+        }
+    ),
 )
 
 

@@ -29,9 +29,7 @@ CONSTRAINT = FeatureGrammar(
     unary=("!",),
     groups=(("(", ")"),),
     example="avx512&&!bigmem",
-    reserved=frozenset(
-        {"select", "rusage", "order", "span", "same", "cu", "affinity", "defined"}
-    ),
+    reserved=frozenset({"select", "rusage", "order", "span", "same", "cu", "affinity", "defined"}),
 )
 
 

@@ -55,7 +55,6 @@ from . import commands, parsers, reasons
 from .resources import parse_resources_texts
 from .templates import check_constraint, job_script
 
-
 __all__ = ["check_constraint"]  # a hook implementation (see .templates)
 
 

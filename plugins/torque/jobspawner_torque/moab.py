@@ -17,10 +17,10 @@ from typing import Any
 from jobspawner import Command, CommandResult, JobSpec, JobStatus, hookimpl
 
 from . import pbs, templates
-from .templates import check_constraint
 from .describe import describe_moab
 from .parsers import parse_moab_status, parse_submit_output
 from .shared_hooks import parse_resources, resources_commands
+from .templates import check_constraint
 
 
 @hookimpl

@@ -16,9 +16,9 @@ from typing import Any
 from jobspawner import Command, CommandResult, JobSpec, JobStatus, hookimpl
 
 from . import pbs, templates
-from .templates import check_constraint
 from .parsers import parse_pbspro_status, parse_submit_output
 from .shared_hooks import cancel_command, describe_status, parse_resources, resources_commands
+from .templates import check_constraint
 
 
 @hookimpl
@@ -46,8 +46,9 @@ def parse_status(job_ids: Sequence[str], result: CommandResult) -> dict[str, Job
     return parse_pbspro_status(job_ids, result)
 
 
-__all__ = ["check_constraint", 
+__all__ = [
     "cancel_command",
+    "check_constraint",
     "describe_status",
     "parse_resources",
     "resources_commands",

@@ -18,10 +18,31 @@ CONSTRAINT = FeatureGrammar(
     binary=(":",),
     example="bigmem:ib",
     reserved=frozenset(
-        {"ppn", "gpus", "mics", "procs", "nodes", "walltime", "mem", "pmem", "vmem", "pvmem",
-         "ncpus", "cput", "pcput", "file", "host", "naccesspolicy", "qos", "select", "place",
-         "excl", "shared", "feature"}
-    ),  # fmt: skip
+        {
+            "ppn",
+            "gpus",
+            "mics",
+            "procs",
+            "nodes",
+            "walltime",
+            "mem",
+            "pmem",
+            "vmem",
+            "pvmem",
+            "ncpus",
+            "cput",
+            "pcput",
+            "file",
+            "host",
+            "naccesspolicy",
+            "qos",
+            "select",
+            "place",
+            "excl",
+            "shared",
+            "feature",
+        }
+    ),
 )
 
 
