@@ -182,6 +182,11 @@ class Backend:
         out = self.hook.render_script(spec=spec, template=template)
         return cast(str, self._need("render_script", out))
 
+    def check_constraint(self, constraint: str, options: Mapping[str, Any]) -> str | None:
+        """Why the backend refuses the feature constraint ``constraint``; None if it accepts."""
+        out = self.hook.check_constraint(constraint=constraint, options=options)
+        return cast("str | None", out) or None
+
     def prepare_commands(self, spec: JobSpec) -> Sequence[Command]:
         """The backend's preparation, then the job's secrets file (which no hook can drop)."""
         commands = list(self.hook.prepare_commands(spec=spec) or [])

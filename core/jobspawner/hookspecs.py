@@ -76,6 +76,31 @@ def render_script(spec: JobSpec, template: str) -> str | None:
     """
 
 
+@hookspec(firstresult=True)
+def check_constraint(constraint: str, options: Mapping[str, Any]) -> str | None:
+    """Return why ``constraint`` cannot be used with this scheduler, in plain words, or
+    ``""`` when it can (``None`` falls through to the next implementation).
+
+    A constraint names node *features*; it is never a resource list. The spawner calls this
+    before anything is submitted, for the user's constraint and the site's
+    (``c.JobSpawner.req_constraint``); a reason refuses the spawn with an error naming the
+    field. Check the whole syntax your template writes the value into, so that it can
+    neither close the site's part of an expression nor add a resource (``h_rt=``,
+    ``walltime=``, ``rusage[...]``). :class:`jobspawner.constraints.FeatureGrammar`
+    describes most schedulers' syntax. Without an implementation the core's generic check
+    applies (feature names and ``& | ! * ( ) [ ] : ,``). Pure.
+
+    Example (features joined with ``:``, as Torque's node properties)::
+
+        GRAMMAR = FeatureGrammar(name=re.compile(r"[A-Za-z][A-Za-z0-9_.-]*"),
+                                 binary=(":",), example="bigmem:ib")
+
+        @hookimpl
+        def check_constraint(constraint):
+            return GRAMMAR.check(constraint) or ""
+    """
+
+
 # --- submission ------------------------------------------------------------------------------
 
 

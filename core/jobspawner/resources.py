@@ -7,19 +7,34 @@ refused.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-#: Names (queues, accounts, QOS, reservations, clusters, GPU types, servers): no spaces,
-#: quotes, shell or directive metacharacters.
-_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.:@+=,/-]{0,127}$")
-#: Constraint/requirement expressions may also use & | ! * ( ) [ ].
-_EXPR = re.compile(r"^[A-Za-z0-9_.:@+=,/&|!*()\[\]-]{1,256}$")
-_MEMORY = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgtp]?)i?b?\s*$", re.IGNORECASE)
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|sec|m|min|h|hr|d|day|days)?\s*$", re.IGNORECASE)
-_CLOCK = re.compile(r"^(?:(\d+)-)?(\d+)(?::(\d+))?(?::(\d+))?$")
+#: Names (queues, accounts, clusters, scheduler servers): no spaces, quotes, shell or
+#: directive metacharacters. Checked with ``fullmatch`` (``$`` would let a final newline in).
+_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.:@+=,/-]{0,127}")
+#: Tokens (QOS, reservations, GPU types): these land inside scheduler resource lists
+#: (``-l qos=...``, ``--gres=gpu:TYPE:N``, ``-l gpu_model=TYPE``), so no ``= , : @ / +``.
+_TOKEN = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}")
+#: Constraint expressions: feature names and the operators & | ! * ( ) [ ] : , (each backend
+#: narrows this with its ``check_constraint`` hook). No ``=``: a constraint is never a
+#: resource list.
+_EXPR = re.compile(r"[A-Za-z0-9_.:&|!*()\[\],-]{1,256}")
+_MEMORY = re.compile(r"([0-9]{1,12}(?:\.[0-9]{1,6})?) ?([kmgtp]?)i?b?", re.I | re.A)
+_DURATION = re.compile(
+    r"([0-9]{1,12}(?:\.[0-9]{1,6})?) ?(s|sec|m|min|h|hr|d|day|days)?", re.I | re.A
+)
+_CLOCK = re.compile(r"(?:([0-9]{1,6})-)?([0-9]{1,9})(?::([0-9]{1,9}))?(?::([0-9]{1,9}))?")
+_COUNT = re.compile(r"[0-9]{1,12}")
+
+#: Upper bounds: anything larger is a typo or an attack, and would overflow some schedulers.
+MAX_MEMORY_MB = 1024**3  # 1 PiB
+MAX_DURATION_S = 366 * 86400  # a year
+#: The longest text accepted for a number (memory, duration, count).
+_MAX_NUMBER_TEXT = 32
 
 
 class ResourceError(ValueError):
@@ -29,17 +44,39 @@ class ResourceError(ValueError):
         self.field = field
         self.value = value
         self.reason = reason
-        super().__init__(f"{field}: {value!r} {reason}")
+        super().__init__(f"{field}: {_show(value)} {reason}")
+
+
+def _show(value: Any, limit: int = 60) -> str:
+    """``repr(value)`` for a message, cut to ``limit`` characters (never raises)."""
+    try:
+        text = repr(value)
+    except ValueError:  # an int too long to print
+        text = f"<{type(value).__name__}>"
+    return text if len(text) <= limit else text[: limit - 5] + "...(cut)"
+
+
+def _number_text(field: str, value: Any, what: str) -> str:
+    """The text of a number given as a string, refused when it is not one or too long."""
+    if not isinstance(value, str):
+        raise ResourceError(field, value, f"is not {what}")
+    text = value.strip(" \t")
+    if len(text) > _MAX_NUMBER_TEXT:
+        raise ResourceError(field, value, f"is not {what} (too long)")
+    return text
 
 
 def parse_memory_mb(field: str, value: Any) -> int:
-    """``4G``, ``512M``, ``1.5GiB``, ``2048`` (MiB) -> MiB."""
+    """``4G``, ``512M``, ``1.5GiB``, ``2048`` (MiB) -> MiB, at most :data:`MAX_MEMORY_MB`."""
     if isinstance(value, bool):
         raise ResourceError(field, value, "is not a memory size")
-    if isinstance(value, int):
-        mb = value
+    if isinstance(value, (int, float)):
+        if (isinstance(value, float) and not math.isfinite(value)) or value > MAX_MEMORY_MB:
+            raise ResourceError(field, value, f"is too large (at most {MAX_MEMORY_MB // 1024**3}P)")
+        mb = round(value)
     else:
-        m = _MEMORY.match(str(value))
+        text = _number_text(field, value, "a memory size (examples: 4G, 512M, 2048)")
+        m = _MEMORY.fullmatch(text)
         if not m:
             raise ResourceError(field, value, "is not a memory size (examples: 4G, 512M, 2048)")
         number, unit = float(m.group(1)), m.group(2).lower()
@@ -47,6 +84,8 @@ def parse_memory_mb(field: str, value: Any) -> int:
         mb = round(number * factor)
     if mb <= 0:
         raise ResourceError(field, value, "must be more than zero")
+    if mb > MAX_MEMORY_MB:
+        raise ResourceError(field, value, f"is too large (at most {MAX_MEMORY_MB // 1024**3}P)")
     return mb
 
 
@@ -54,16 +93,20 @@ def parse_duration_s(field: str, value: Any) -> int:
     """``01:30:00``, ``1-00:00:00``, ``90:00`` (min:sec), ``90m``, ``2h``, ``45s`` -> seconds.
 
     Forms follow Slurm's ``--time``: a bare number is minutes; ``M:S``, ``H:M:S``, ``D-H``,
-    ``D-H:M``, ``D-H:M:S``.
+    ``D-H:M``, ``D-H:M:S``. At most :data:`MAX_DURATION_S`.
     """
     if isinstance(value, bool):
         raise ResourceError(field, value, "is not a duration")
     if isinstance(value, (int, float)):
+        if (isinstance(value, float) and not math.isfinite(value)) or abs(value) > MAX_DURATION_S:
+            raise ResourceError(
+                field, value, f"is too long (at most {MAX_DURATION_S // 86400} days)"
+            )
         seconds = int(value * 60)
     else:
-        text = str(value).strip()
-        m = _DURATION.match(text)
-        clock = _CLOCK.match(text)
+        text = _number_text(field, value, "a duration (examples: 01:30:00, 1-00:00:00, 90m, 2h)")
+        m = _DURATION.fullmatch(text)
+        clock = _CLOCK.fullmatch(text)
         if m and (m.group(2) or ":" not in text):
             unit = (m.group(2) or "m").lower()[0]
             seconds = int(float(m.group(1)) * {"s": 1, "m": 60, "h": 3600, "d": 86400}[unit])
@@ -83,6 +126,8 @@ def parse_duration_s(field: str, value: Any) -> int:
             )
     if seconds <= 0:
         raise ResourceError(field, value, "must be more than zero")
+    if seconds > MAX_DURATION_S:
+        raise ResourceError(field, value, f"is too long (at most {MAX_DURATION_S // 86400} days)")
     return seconds
 
 
@@ -93,33 +138,58 @@ def format_hms(seconds: int) -> str:
 
 
 def parse_count(field: str, value: Any, minimum: int = 1, maximum: int = 100_000) -> int:
+    """A whole number between ``minimum`` and ``maximum`` (an int or its decimal text)."""
     if isinstance(value, bool):
         raise ResourceError(field, value, "is not a whole number")
-    try:
-        number = int(str(value).strip()) if not isinstance(value, int) else value
-    except ValueError:
-        raise ResourceError(field, value, "is not a whole number") from None
+    if isinstance(value, int):
+        number = value
+    else:
+        text = _number_text(field, value, "a whole number")
+        if not _COUNT.fullmatch(text):
+            raise ResourceError(field, value, "is not a whole number")
+        number = int(text)
     if not minimum <= number <= maximum:
         raise ResourceError(field, value, f"must be between {minimum} and {maximum}")
     return number
 
 
+def _text(field: str, value: Any, what: str) -> str:
+    """The text of a name-like value: a string, or a whole number (``account: 1234``)."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    raise ResourceError(field, value, f"is not {what}")
+
+
 def check_name(field: str, value: Any) -> str:
-    text = str(value)
-    if not _NAME.match(text):
+    """A queue/account/cluster/server name (see :data:`_NAME`), refused otherwise."""
+    reason = "is not a valid name (letters, digits and _ . : @ + = , / - only; no spaces)"
+    text = _text(field, value, "a valid name")
+    if not _NAME.fullmatch(text):
+        raise ResourceError(field, value, reason)
+    return text
+
+
+def check_token(field: str, value: Any) -> str:
+    """A QOS, reservation or GPU type (see :data:`_TOKEN`), refused otherwise."""
+    text = _text(field, value, "a valid name")
+    if not _TOKEN.fullmatch(text):
         raise ResourceError(
-            field,
-            value,
-            "is not a valid name (letters, digits and _ . : @ + = , / - only; no spaces)",
+            field, value, "is not a valid name (letters, digits and _ . - only, at most 64)"
         )
     return text
 
 
 def check_expression(field: str, value: Any) -> str:
-    text = str(value)
-    if not _EXPR.match(text):
+    """A constraint: feature names and operators only (see :data:`_EXPR`)."""
+    text = _text(field, value, "a valid constraint")
+    if not _EXPR.fullmatch(text):
         raise ResourceError(
-            field, value, "is not a valid expression (no spaces, quotes, $ or ; allowed)"
+            field,
+            value,
+            "is not a valid expression (feature names and & | ! * ( ) [ ] : , only; "
+            "no spaces, quotes, = or ;)",
         )
     return text
 
@@ -129,7 +199,7 @@ class Field:
     """One resource: how it is checked and the template variable(s) it fills."""
 
     name: str
-    kind: str  # name | expr | count | gpus | memory | duration
+    kind: str  # name | token | expr | count | gpus | memory | duration
 
 
 FIELDS: dict[str, Field] = {
@@ -137,11 +207,11 @@ FIELDS: dict[str, Field] = {
     for f in [
         Field("queue", "name"),
         Field("account", "name"),
-        Field("qos", "name"),
-        Field("reservation", "name"),
+        Field("qos", "token"),
+        Field("reservation", "token"),
         Field("cluster", "name"),
         Field("scheduler_server", "name"),
-        Field("gpu_type", "name"),
+        Field("gpu_type", "token"),
         Field("constraint", "expr"),
         Field("runtime", "duration"),
         Field("memory", "memory"),
@@ -179,6 +249,8 @@ def normalise(values: Mapping[str, Any], label: str = "req_{}") -> dict[str, Any
         name = label.format(key)
         if spec.kind == "name":
             out[key] = check_name(name, value)
+        elif spec.kind == "token":
+            out[key] = check_token(name, value)
         elif spec.kind == "expr":
             out[key] = check_expression(name, value)
         elif spec.kind == "count":

@@ -38,6 +38,7 @@ from traitlets import (
 from . import handshake
 from .backend import Backend, BackendError, load_backend
 from .commands import CommandError, CommandRunner
+from .constraints import validate_constraint
 from .context import BackendContext
 from .jobspec import JobSpec
 from .poller import StatusPoller
@@ -46,8 +47,8 @@ from .status import VANISHED_REASON, JobState, JobStatus
 from .templates import TemplateError
 
 STATE_VERSION = 1
-_USERNAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.@+-]{0,63}")
-_SERVER_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}")
+_USERNAME = re.compile(r"\A[A-Za-z0-9_][A-Za-z0-9_.@+-]{0,63}\Z")
+_SERVER_NAME = re.compile(r"\A[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}\Z")
 _JOBNAME_UNSAFE = re.compile(r"[^A-Za-z0-9_.-]")
 
 
@@ -319,9 +320,14 @@ class JobSpawner(Spawner):  # type: ignore[misc]
     # --- user options -----------------------------------------------------------------------
     @staticmethod
     def _apply_resource_options(spawner: JobSpawner, user_options: Mapping[str, Any]) -> None:
-        """Default `apply_user_options`: validate the resources users may choose."""
+        """Default `apply_user_options`: validate the resources users may choose.
+
+        A value may come as itself (the REST API, ``options_from_form = "simple"``) or as a
+        list of exactly one value (JupyterHub's default form and query-string options).
+        Every refusal is a 400 naming the field and the reason.
+        """
         chosen: dict[str, Any] = {}
-        for key, value in (user_options or {}).items():
+        for key, raw in (user_options or {}).items():
             if key not in spawner.user_options_allowed:
                 allowed = ", ".join(spawner.user_options_allowed) or "none"
                 raise SpawnException(
@@ -329,8 +335,28 @@ class JobSpawner(Spawner):  # type: ignore[misc]
                     reason="user_options",
                     status_code=400,
                 )
+            value = raw
+            if isinstance(raw, (list, tuple)):
+                if len(raw) != 1:
+                    raise SpawnException(
+                        f"{key}: exactly one value is needed, not {len(raw)}",
+                        reason="user_options",
+                        status_code=400,
+                    )
+                value = raw[0]
+            if not (value is None or isinstance(value, (str, int, float))):
+                raise SpawnException(
+                    f"{key}: a {type(value).__name__} is not a valid value (a text or a number"
+                    " is needed)",
+                    reason="user_options",
+                    status_code=400,
+                )
             try:
-                normalise({key: value}, label="{}")
+                checked = normalise({key: value}, label="{}")
+                if key == "constraint":
+                    validate_constraint(
+                        spawner.load(), key, checked["constraint"], spawner.backend_options
+                    )
             except ResourceError as e:
                 raise SpawnException(str(e), reason="user_options", status_code=400) from e
             chosen[key] = value
@@ -361,11 +387,19 @@ class JobSpawner(Spawner):  # type: ignore[misc]
         values = {key: getattr(self, f"req_{key}") for key in FIELDS}
         try:
             out = normalise(values)
-            if self._user_resources:
-                chosen = normalise(self._user_resources, label="{}")
-                out.update({k: v for k, v in chosen.items() if v is not None})
+            chosen = normalise(self._user_resources, label="{}")
+            out.update({k: v for k, v in chosen.items() if v is not None})
+            validate_constraint(
+                self.load(),
+                "req_constraint" if chosen["constraint"] is None else "constraint",
+                out["constraint"],
+                self.backend_options,
+            )
         except ResourceError as e:
-            raise SpawnException(f"Invalid resource request: {e}", reason="resources") from e
+            code = 500 if e.field.startswith("req_") else 400
+            raise SpawnException(
+                f"Invalid resource request: {e}", reason="resources", status_code=code
+            ) from e
         return out
 
     def build_spec(self) -> JobSpec:

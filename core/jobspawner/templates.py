@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shlex
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -14,33 +15,54 @@ class TemplateError(ValueError):
     """A job-script template could not be rendered; the message names the line and why."""
 
 
+#: Characters that end a line for some reader of a job script (Python's ``splitlines``,
+#: shells, scheduler directive parsers) plus NUL: no value may carry one into a script,
+#: whatever its caller validated.
+LINE_BREAKS = frozenset("\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029\0")
+_SHELL_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def _one_line(value: Any, what: str = "value") -> str:
+    """``str(value)``, refused with a :class:`TemplateError` naming it if it breaks a line."""
+    text = str(value)
+    if not LINE_BREAKS.isdisjoint(text):
+        found = sorted({c for c in text if c in LINE_BREAKS})
+        raise TemplateError(
+            f"{what} {text[:80]!r} contains a line break or NUL ({', '.join(map(repr, found))})"
+            " and cannot be written into a job script"
+        )
+    return text
+
+
 def quote(value: Any) -> str:
-    """Shell-quote a value for a job script; a list becomes several quoted words."""
+    """Shell-quote a value for a job script; a list becomes several quoted words.
+
+    Refuses (:class:`TemplateError`) any value holding a line terminator or NUL: quoting
+    makes a value one shell word, but a scheduler reads its directive lines line by line.
+    """
     if value is None:
         return "''"
     if isinstance(value, (list, tuple)):
-        return shlex.join(str(v) for v in value)
+        return shlex.join(_one_line(v) for v in value)
     if isinstance(value, bool):
         return "1" if value else "0"
-    return shlex.quote(str(value))
+    return shlex.quote(_one_line(value))
 
 
 def _env_exports(env: Mapping[str, str]) -> str:
-    """``export NAME=value`` lines, names checked and values quoted."""
+    """``export NAME=value`` lines, names checked (ASCII shell names) and values quoted."""
     lines = []
     for name, value in env.items():
-        if not name.isidentifier():
+        if not _SHELL_NAME.fullmatch(str(name)):
             raise TemplateError(f"environment variable name {name!r} is not a valid shell name")
-        lines.append(f"export {name}={shlex.quote(str(value))}")
+        text = _one_line(value, what=f"environment variable {name}'s value")
+        lines.append(f"export {name}={shlex.quote(text)}")
     return "\n".join(lines)
 
 
 def _directive_value(value: Any) -> str:
     """A value placed after a scheduler directive: refused if it could break the line."""
-    text = str(value)
-    if "\n" in text or "\r" in text or "\0" in text:
-        raise TemplateError(f"value {text!r} contains a line break and cannot be a directive")
-    return text
+    return _one_line(value, what="directive value")
 
 
 #: The part of every job script after the scheduler's directives: working folder, the

@@ -58,7 +58,7 @@ def test_template_every_resource(backend: Backend) -> None:
         cpus=4,
         gpus=2,
         gpu_type="a100",
-        constraint="arch=lx-amd64",
+        constraint="bigmem,ssd",  # features only: a resource list is refused (issue #10)
         disk_mb=100,
         options={"gpu_type_resource": "gpu_model", "disk_resource": "tmp_free"},
     )
@@ -71,7 +71,7 @@ def test_template_every_resource(backend: Backend) -> None:
         "#$ -l gpu=2",
         "#$ -l gpu_model=a100",
         "#$ -l tmp_free=100M",
-        "#$ -l arch=lx-amd64",
+        "#$ -l bigmem=TRUE,ssd=TRUE",
         "#$ -P proj1",
         "#$ -ar 17",
     ]:

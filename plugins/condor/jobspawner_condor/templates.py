@@ -19,6 +19,58 @@ a value can never add a line to the description.
 
 from __future__ import annotations
 
+import re
+
+from jobspawner import hookimpl
+from jobspawner.constraints import FeatureGrammar
+
+#: The user's part of ``requirements``: a balanced boolean expression of machine attribute
+#: names with ``&&``, ``||``, ``!`` and parentheses. It is written as ``(site) && (user)``,
+#: so the site's ``requirements`` always holds. Attributes condor_submit looks for to add
+#: its own clauses (``Memory``, ``Disk``, ``Arch``...) and literals are refused.
+CONSTRAINT = FeatureGrammar(
+    name=re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}"),
+    binary=("&&", "||"),
+    unary=("!",),
+    groups=(("(", ")"),),
+    example="HasAVX2&&!IsLaptop",
+    reserved=frozenset(
+        {
+            "true",
+            "false",
+            "undefined",
+            "error",
+            "is",
+            "isnt",
+            "my",
+            "target",
+            "arch",
+            "opsys",
+            "opsysandver",
+            "opsysmajorver",
+            "disk",
+            "memory",
+            "cpus",
+            "gpus",
+            "filesystemdomain",
+            "uiddomain",
+            "requestmemory",
+            "requestdisk",
+            "requestcpus",
+            "requestgpus",
+            "requirements",
+            "rank",
+        }
+    ),
+)
+
+
+@hookimpl
+def check_constraint(constraint: str) -> str:
+    """Refuse what is not a boolean expression of machine attribute names."""
+    return CONSTRAINT.check(constraint) or ""
+
+
 SCRIPT_TEMPLATE = """\
 #!/bin/bash
 # jobspawner HTCondor job {{ job_name }}

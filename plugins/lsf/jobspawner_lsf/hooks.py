@@ -38,7 +38,9 @@ from jobspawner.options import flag, tool
 
 from . import parsers
 from .describe import describe_reason
-from .templates import TEMPLATE
+from .templates import TEMPLATE, check_constraint
+
+__all__ = ["check_constraint"]  # a hook implementation (see .templates)
 
 _tool = tool
 _flag = flag

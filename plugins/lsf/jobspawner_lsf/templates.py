@@ -15,6 +15,30 @@ Walltime: ``-W`` takes ``[hour:]minute``; the runtime is rounded up to whole min
 
 from __future__ import annotations
 
+import re
+
+from jobspawner import hookimpl
+from jobspawner.constraints import FeatureGrammar
+
+#: What may stand inside ``select[...]``: boolean resource names with ``&&``, ``||``, ``!``
+#: and balanced parentheses. No brackets, comparisons or spaces, so the value can neither
+#: close ``select[]`` nor add a section (``rusage[]``, ``span[]``, ``order[]``).
+CONSTRAINT = FeatureGrammar(
+    name=re.compile(r"[A-Za-z][A-Za-z0-9_]{0,63}"),
+    binary=("&&", "||"),
+    unary=("!",),
+    groups=(("(", ")"),),
+    example="avx512&&!bigmem",
+    reserved=frozenset({"select", "rusage", "order", "span", "same", "cu", "affinity", "defined"}),
+)
+
+
+@hookimpl
+def check_constraint(constraint: str) -> str:
+    """Refuse what is not a boolean expression of LSF resource names."""
+    return CONSTRAINT.check(constraint) or ""
+
+
 TEMPLATE = """\
 #!/bin/bash
 {% set unit = (opts.memory_unit | default("MB")) | upper %}

@@ -56,7 +56,9 @@ from jobspawner.defaults import describe_generic
 from jobspawner.options import flag
 
 from . import parsers
-from .templates import TEMPLATE
+from .templates import TEMPLATE, check_constraint
+
+__all__ = ["check_constraint"]  # a hook implementation (see .templates)
 
 #: How often ``cancel`` checks (and every few checks re-sends ``qdel``), and the pause.
 _JOB_ID = re.compile(r"\d+(?:\.\d+)?")

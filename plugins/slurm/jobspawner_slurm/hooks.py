@@ -53,7 +53,9 @@ from jobspawner.context import BackendContext
 
 from . import commands, parsers, reasons
 from .resources import parse_resources_texts
-from .templates import job_script
+from .templates import check_constraint, job_script
+
+__all__ = ["check_constraint"]  # a hook implementation (see .templates)
 
 
 @hookimpl

@@ -20,6 +20,7 @@ from . import pbs, templates
 from .describe import describe_moab
 from .parsers import parse_moab_status, parse_submit_output
 from .shared_hooks import parse_resources, resources_commands
+from .templates import check_constraint
 
 
 @hookimpl
@@ -69,4 +70,4 @@ def describe_status(status: JobStatus) -> str:
     return describe_moab(status)
 
 
-__all__ = ["parse_resources", "resources_commands"]  # re-exported hooks
+__all__ = ["check_constraint", "parse_resources", "resources_commands"]  # re-exported hooks

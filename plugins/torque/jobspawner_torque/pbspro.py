@@ -18,6 +18,7 @@ from jobspawner import Command, CommandResult, JobSpec, JobStatus, hookimpl
 from . import pbs, templates
 from .parsers import parse_pbspro_status, parse_submit_output
 from .shared_hooks import cancel_command, describe_status, parse_resources, resources_commands
+from .templates import check_constraint
 
 
 @hookimpl
@@ -47,6 +48,7 @@ def parse_status(job_ids: Sequence[str], result: CommandResult) -> dict[str, Job
 
 __all__ = [
     "cancel_command",
+    "check_constraint",
     "describe_status",
     "parse_resources",
     "resources_commands",

@@ -5,6 +5,53 @@ Every directive is written only when its value is set; values go through ``quote
 
 from __future__ import annotations
 
+import re
+
+from jobspawner import hookimpl
+from jobspawner.constraints import FeatureGrammar
+
+#: Node properties as Torque and Moab read them in ``nodes=N:ppn=C:prop1:prop2``: names
+#: joined with ``:``. No ``=``, ``+``, ``#`` or ``,``: nothing that adds a resource or a node
+#: spec, and none of the node-spec keywords.
+CONSTRAINT = FeatureGrammar(
+    name=re.compile(r"[A-Za-z][A-Za-z0-9_.-]{0,63}"),
+    binary=(":",),
+    example="bigmem:ib",
+    reserved=frozenset(
+        {
+            "ppn",
+            "gpus",
+            "mics",
+            "procs",
+            "nodes",
+            "walltime",
+            "mem",
+            "pmem",
+            "vmem",
+            "pvmem",
+            "ncpus",
+            "cput",
+            "pcput",
+            "file",
+            "host",
+            "naccesspolicy",
+            "qos",
+            "select",
+            "place",
+            "excl",
+            "shared",
+            "feature",
+        }
+    ),
+)
+
+
+@hookimpl
+def check_constraint(constraint: str) -> str:
+    """Refuse what is not a list of node properties."""
+    return CONSTRAINT.check(constraint) or ""
+
+
 _HEAD = """\
 #!/bin/bash
 #PBS -N {{ job_name | quote }}

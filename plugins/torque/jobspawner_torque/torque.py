@@ -16,6 +16,7 @@ from jobspawner import Command, CommandResult, JobSpec, JobStatus, hookimpl
 from . import pbs, templates
 from .parsers import parse_submit_output, parse_torque_status, parse_tracejob
 from .shared_hooks import cancel_command, describe_status, parse_resources, resources_commands
+from .templates import check_constraint
 
 #: Runs ``tracejob`` once per id (it takes one job id) without building a shell string.
 _TRACE_LOOP = 'tj=$1; shift; for j do "$tj" -n 3 "$j"; done'
@@ -61,6 +62,7 @@ def parse_history(job_ids: Sequence[str], result: CommandResult) -> dict[str, Jo
 
 __all__ = [
     "cancel_command",
+    "check_constraint",
     "describe_status",
     "parse_resources",
     "resources_commands",
