@@ -495,7 +495,6 @@ class JobSpawner(Spawner):  # type: ignore[misc]
             # calls stop); the cancel and its confirmation go on in a task stop() waits for
             self._cancel_task = asyncio.ensure_future(self._cancel_after_failed_start(ctx))
             raise
-        self._emit(f"The notebook server answers at {url}; connecting.", 90)
         return url
 
     def _start_deadline(self, began: float) -> float:
@@ -546,6 +545,9 @@ class JobSpawner(Spawner):  # type: ignore[misc]
         self._emit(f"The notebook server reported port {port}; checking {host}:{port}.", 70)
         url = routing.server_url(host, port, "https" if self.internal_ssl else "http")
         await self._wait_for_server(backend, ctx, host, port, url, deadline)
+        self._emit(
+            f"The notebook server is listening on {host}:{port} and answers; connecting.", 90
+        )
         return url
 
     def _scheduler_host(self, host: str | None) -> str:
