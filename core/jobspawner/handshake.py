@@ -9,7 +9,12 @@ API token. The hub accepts it only when
 * that server's start is pending and still waiting for a port, and
 * the body is exactly ``host`` (a host name or IP address) and ``port`` (1-65535).
 
-Nothing else about the spawner can be set through this endpoint.
+Nothing else about the spawner can be set through this endpoint. The report is the job's
+word, and the job belongs to the user: the port is hers to choose, the host is not. The
+route's host is the scheduler's (see :mod:`jobspawner.routing`); a reported host counts only
+with ``host_source = "server"`` inside the admin's allow-list, and is refused (400, and the
+spawn fails) otherwise. Before the spawn ends, the hub checks that a Jupyter server answers
+there under this server's prefix (:mod:`jobspawner.server_check`).
 """
 
 from __future__ import annotations
@@ -20,12 +25,14 @@ import json
 import re
 from typing import TYPE_CHECKING, Any
 
+from .routing import RouteRefused
+
 if TYPE_CHECKING:
     from .spawner import JobSpawner
 
 API_PATH = r"/api/jobspawner/port/([^/]+)(?:/([^/]*))?"
 _HOSTNAME = re.compile(
-    r"^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,62})(?:\.[A-Za-z0-9-]{1,63})*\.?$"
+    r"(?=.{1,253}\Z)[A-Za-z0-9](?:[A-Za-z0-9-]{0,62})(?:\.[A-Za-z0-9-]{1,63})*\.?"
 )
 
 
@@ -50,11 +57,12 @@ def parse_report(body: bytes) -> tuple[str, int]:
 
 
 def valid_host(host: str) -> bool:
+    """True for an IP address or a host name (the whole string, no line terminator)."""
     try:
         ipaddress.ip_address(host)
         return True
     except ValueError:
-        return bool(_HOSTNAME.match(host))
+        return bool(_HOSTNAME.fullmatch(host))
 
 
 def _base_handler() -> Any:
@@ -96,7 +104,10 @@ class PortReportHandler(_base_handler()):  # type: ignore[misc]
             host, port = parse_report(self.request.body)
         except PortReportError as e:
             return self._refuse(400, str(e))
-        spawner.port_reported(host, port)
+        try:
+            spawner.port_reported(host, port)
+        except RouteRefused as e:
+            return self._refuse(400, str(e))
         self.set_status(204)
         self.finish()
 

@@ -35,7 +35,7 @@ from traitlets import (
     default,
 )
 
-from . import handshake
+from . import handshake, routing, server_check
 from .backend import Backend, BackendError, load_backend
 from .commands import CommandError, CommandRunner
 from .constraints import validate_constraint
@@ -43,6 +43,7 @@ from .context import BackendContext
 from .jobspec import JobSpec
 from .poller import StatusPoller
 from .resources import FIELDS, ResourceError, empty, normalise
+from .server_check import ProbeResult
 from .status import VANISHED_REASON, JobState, JobStatus
 from .templates import TemplateError
 
@@ -189,7 +190,26 @@ class JobSpawner(Spawner):  # type: ignore[misc]
         "scheduler",
         config=True,
         help="""Where the hub takes the host to connect to: the scheduler's execution host
-        (through the `get_host` hook) or the host name the server reports.""",
+        (through the `get_host` hook) or the host name the server reports. The job only
+        chooses its port; a reported host is used only with "server", and only when it is
+        inside `server_hosts_allowed`. Unspecified, link-local (cloud metadata), multicast
+        and broadcast addresses are refused from either source.""",
+    )
+    server_hosts_allowed = List(
+        Unicode(),
+        config=True,
+        help="""With `host_source = "server"`: the hosts a job may report, as networks in
+        CIDR form (`10.1.0.0/16`, `fd00:1::/64`) and host-name patterns where `*` is any
+        part of one label (`node*.cluster.example.org`). Empty: every reported host is
+        refused. A reported name may resolve to a loopback address only when a network
+        listed here holds it.""",
+    )
+    server_check_timeout = Float(
+        30.0,
+        config=True,
+        help="""Seconds the hub waits, after the job reported its port, for a Jupyter server
+        to answer on the job's host and that port under this server's URL prefix (an
+        unauthenticated GET of its `api`). Anything else there fails the spawn.""",
     )
 
     # --- state ----------------------------------------------------------------------------
@@ -473,9 +493,32 @@ class JobSpawner(Spawner):  # type: ignore[misc]
         return bool(self._starting and future is not None and not future.done())
 
     def port_reported(self, host: str, port: int) -> None:
-        """Called by the handshake handler after it checked token, state and types."""
-        if self.awaiting_port():
-            self._port_future.set_result((host, port))
+        """Called by the handshake handler after it checked token, state and types.
+
+        The port is the job's to choose. The reported host is kept only for
+        ``host_source = "server"``, and only inside ``server_hosts_allowed``: otherwise this
+        raises :class:`~jobspawner.routing.RouteRefused` (the handler answers 400) and the
+        spawn fails with the same reason.
+        """
+        if not self.awaiting_port():
+            return
+        if self.host_source == "server":
+            try:
+                routing.check_reported_host(host, self._hosts_allowed())
+            except routing.RouteRefused as e:
+                self.log.warning("%s: refused a port report: %s", self._log_name, e)
+                self._port_future.set_exception(
+                    SpawnException(f"The job's port report was refused: {e}.", reason="route")
+                )
+                raise
+        self._port_future.set_result((host, port))
+
+    def _hosts_allowed(self) -> routing.HostAllowList:
+        """``server_hosts_allowed`` parsed; a bad entry is a config error naming it."""
+        try:
+            return routing.HostAllowList.parse(self.server_hosts_allowed)
+        except ValueError as e:
+            raise SpawnException(str(e), reason="config") from e
 
     # --- lifecycle ------------------------------------------------------------------------
     def _persist_state(self) -> None:
@@ -519,6 +562,8 @@ class JobSpawner(Spawner):  # type: ignore[misc]
                 reason="config",
             )
         await self._retry_unconfirmed_cancels(ctx)
+        if self.host_source == "server":
+            self._hosts_allowed()  # a bad entry fails the spawn before a job is submitted
         spec = self.build_spec()
         script = self.render(spec)
         self._port_future = asyncio.get_running_loop().create_future()
@@ -532,33 +577,42 @@ class JobSpawner(Spawner):  # type: ignore[misc]
         self.poller().watch(job_id)
         self._emit(f"Submitted as {backend.name} job {job_id}.", 10)
         try:
-            host, port = await self._wait_until_ready(backend, ctx, began)
+            url = await self._wait_until_ready(backend, ctx, began)
         except BaseException:
             # end the spawn now (JupyterHub gives a cancelled spawn one second before it
             # calls stop); the cancel and its confirmation go on in a task stop() waits for
             self._cancel_task = asyncio.ensure_future(self._cancel_after_failed_start(ctx))
             raise
-        self._emit(f"The notebook server is listening on {host}:{port}; connecting.", 90)
-        return f"http://{host}:{port}"
+        return url
 
-    async def _wait_until_ready(
-        self, backend: Backend, ctx: BackendContext, began: float
-    ) -> tuple[str, int]:
+    def _start_deadline(self, began: float) -> float:
+        # give up just before JupyterHub's own timeout, whose message says nothing
+        timeout = float(self.start_timeout)
+        return began + max(timeout - max(1.0, 0.1 * timeout), 1.0)
+
+    def _start_timed_out(self, last: str) -> SpawnException:
+        return SpawnException(
+            f"Job {self.job_id} did not start its notebook server within "
+            f"{self.start_timeout} seconds (last state: {last}); the job was "
+            "cancelled. Try again later or ask for fewer resources; admins can "
+            "raise c.JobSpawner.start_timeout.",
+            reason="timeout",
+        )
+
+    async def _wait_until_ready(self, backend: Backend, ctx: BackendContext, began: float) -> str:
+        """Follow the job until it reported its port and runs on a known host, then check
+        that its Jupyter server answers there; return the server's URL."""
         poller = self.poller()
         scheduler_host: str | None = None
         future = self._port_future
-        # give up just before JupyterHub's own timeout, whose message says nothing
-        deadline = began + max(self.start_timeout - max(1.0, 0.1 * self.start_timeout), 1.0)
+        deadline = self._start_deadline(began)
         last = "no status yet"
-        while not future.done():
+        use_reported = self.host_source == "server"
+        while not (future.done() and (use_reported or scheduler_host)):
+            if future.done():
+                future.result()  # a refused report fails the spawn here
             if time.monotonic() > deadline:
-                raise SpawnException(
-                    f"Job {self.job_id} did not start its notebook server within "
-                    f"{self.start_timeout} seconds (last state: {last}); the job was "
-                    "cancelled. Try again later or ask for fewer resources; admins can "
-                    "raise c.JobSpawner.start_timeout.",
-                    reason="timeout",
-                )
+                raise self._start_timed_out(last)
             # starting spawners share rounds too, but each sees an answer at least this fresh
             status = await poller.status(self.job_id, max_age=self.startup_poll_interval / 2)
             if status.state.finished:
@@ -567,12 +621,145 @@ class JobSpawner(Spawner):  # type: ignore[misc]
                 scheduler_host = backend.get_host(status, ctx.options) or scheduler_host
             progress = {JobState.RUNNING: 60, JobState.UNKNOWN: 20}.get(status.state, 30)
             last = backend.describe_status(status)
+            if future.done() and not (use_reported or scheduler_host):
+                last = f"{last} The server reported its port; waiting for the job's host."
             self._emit(last, progress)
-            await asyncio.wait([future], timeout=self.startup_poll_interval)
+            if future.done():
+                await asyncio.sleep(self.startup_poll_interval)
+            else:
+                await asyncio.wait([future], timeout=self.startup_poll_interval)
         reported_host, port = future.result()
-        if self.host_source == "server" or not scheduler_host:
-            return reported_host, port
-        return scheduler_host, port
+        host = reported_host if use_reported else self._scheduler_host(scheduler_host)
+        self._emit(f"The notebook server reported port {port}; checking {host}:{port}.", 70)
+        url = routing.server_url(host, port, "https" if self.internal_ssl else "http")
+        await self._wait_for_server(backend, ctx, host, port, url, deadline)
+        self._emit(
+            f"The notebook server is listening on {host}:{port} and answers; connecting.", 90
+        )
+        return url
+
+    def _scheduler_host(self, host: str | None) -> str:
+        """The scheduler's host for the job, refused when no route may point there."""
+        source = f"the scheduler gave for job {self.job_id}"
+        try:
+            if not host or not handshake.valid_host(host):
+                raise routing.RouteRefused(
+                    f"the host {host!r} {source} is not a host name or IP address"
+                )
+            routing.check_never_routable(host, source)
+        except routing.RouteRefused as e:
+            raise SpawnException(
+                f"Cannot route to the notebook server: {e}. An admin can map node names to "
+                "reachable addresses with a site plugin's get_host hook.",
+                reason="route",
+            ) from e
+        return host
+
+    def _server_prefix(self) -> str:
+        """This server's URL prefix (``/user/alice/`` or ``/user/alice/name/``)."""
+        server = self.server
+        if server is not None:
+            return str(server.base_url)
+        from jupyterhub.utils import url_path_join
+
+        return str(url_path_join(self.user.url, f"{self.name}/" if self.name else ""))
+
+    def _check_ssl_context(self) -> Any:
+        """The TLS context the hub uses to reach servers (internal_ssl), else None."""
+        if not self.internal_ssl:
+            return None
+        from jupyterhub.utils import make_ssl_context
+
+        settings = getattr(self.user, "settings", None) or {}
+        return make_ssl_context(
+            settings.get("internal_ssl_key"),
+            settings.get("internal_ssl_cert"),
+            cafile=settings.get("internal_ssl_ca"),
+        )
+
+    async def _probe_server(self, host: str, port: int, api_url: str) -> ProbeResult:
+        allowed = self._hosts_allowed() if self.host_source == "server" else None
+        try:
+            await server_check.check_host_addresses(host, port, allowed)
+        except OSError as e:
+            return ProbeResult(False, f"the host name {host} does not resolve ({e})")
+        return await server_check.probe(api_url, timeout=5.0, ssl_context=self._check_ssl_context())
+
+    async def _wait_for_server(
+        self,
+        backend: Backend,
+        ctx: BackendContext,
+        host: str,
+        port: int,
+        url: str,
+        deadline: float,
+    ) -> None:
+        """Wait until a Jupyter server answers at ``url`` under this server's prefix.
+
+        Retries briefly while the server finishes starting, and follows the job's status
+        meanwhile: a job that ends fails the spawn within one status round, a host that no
+        route may point at fails it at once, a check that keeps failing fails it after
+        ``server_check_timeout`` seconds.
+        """
+        poller = self.poller()
+        interval = self.startup_poll_interval
+        api_url = url + self._server_prefix().rstrip("/") + "/api"
+        check_deadline = min(deadline, time.monotonic() + self.server_check_timeout)
+        last = "no answer yet"
+        attempt: asyncio.Future[ProbeResult] | None = None
+        next_try, delay = time.monotonic(), 0.2
+        try:
+            while True:
+                if attempt is None and time.monotonic() >= next_try:
+                    attempt = asyncio.ensure_future(self._probe_server(host, port, api_url))
+                if attempt is not None:
+                    await asyncio.wait([attempt], timeout=interval)
+                else:
+                    await asyncio.sleep(min(interval, max(0.0, next_try - time.monotonic())))
+                if attempt is not None and attempt.done():
+                    try:
+                        result = attempt.result()
+                    except routing.RouteRefused as e:
+                        raise SpawnException(
+                            f"Cannot route to the notebook server: {e}.", reason="route"
+                        ) from e
+                    attempt = None
+                    if result.ok:
+                        return
+                    last = result.detail
+                    next_try, delay = time.monotonic() + delay, min(delay * 2, 2.0)
+                status = await poller.status(self.job_id, max_age=interval / 2)
+                if status.state.finished:
+                    raise await self._job_ended(backend, ctx, status)
+                if time.monotonic() > check_deadline:
+                    raise await self._server_check_failed(backend, ctx, host, port, api_url, last)
+        finally:
+            if attempt is not None:
+                attempt.cancel()
+
+    async def _server_check_failed(
+        self,
+        backend: Backend,
+        ctx: BackendContext,
+        host: str,
+        port: int,
+        api_url: str,
+        last: str,
+    ) -> SpawnException:
+        """The error for a reported port where no Jupyter server of this spawn answers."""
+        message = (
+            f"No Jupyter server for {self._server_prefix()} answered on {host}:{port}, the "
+            f"port job {self.job_id} reported (GET {api_url}: {last}); the job was "
+            "cancelled. If the server starts slowly, admins can raise "
+            "c.JobSpawner.server_check_timeout."
+        )
+        try:
+            tail = await backend.read_log(ctx, self.job_output, self.log_tail_lines)
+        except Exception as e:  # the message matters more than the log
+            tail = f"(could not read {self.job_output}: {e})"
+        if tail.strip():
+            message += f"\nLast lines of {self.job_output}:\n{tail.rstrip()}"
+        return SpawnException(message, reason="server_check")
 
     async def _job_ended(
         self, backend: Backend, ctx: BackendContext, status: JobStatus

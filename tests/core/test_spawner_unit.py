@@ -9,6 +9,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
+from harness.fake_jupyter import fake_server, jupyter_api
 from jobspawner.handshake import PortReportError, parse_report
 from jobspawner.spawner import STATE_VERSION, JobSpawner
 from jupyterhub.objects import Hub
@@ -123,9 +124,11 @@ async def test_lifecycle_on_local(tmp_path):
         if any("running" in e["message"] for e in spawner._events):
             break
         await asyncio.sleep(0.05)
-    spawner.port_reported("127.0.0.1", 45678)
-    url = await asyncio.wait_for(start, 10)
-    assert url == "http://127.0.0.1:45678"
+    # start() returns once a Jupyter server answers on the reported port under this prefix
+    async with fake_server(jupyter_api("/user/root/")) as server:
+        spawner.port_reported("127.0.0.1", server.port)
+        url = await asyncio.wait_for(start, 10)
+    assert url == f"http://127.0.0.1:{server.port}"
     assert await spawner.poll() is None
     await spawner.stop()
     assert spawner.job_id == ""
