@@ -90,21 +90,15 @@ def spool_path() -> Path:
     return Path(configured) / str(uid)
 
 
-def _spool_is_subfolder() -> bool:
-    configured = os.environ.get(SPOOL_ENV, "")
-    return bool(configured) and "{" not in configured and "}" not in configured
-
-
 def _check_parent(parent: Path) -> None:
-    """The folder holding a spool must not let another user remove or replace the spool."""
+    """The folder holding a spool must not let another user remove or replace the spool.
+
+    Created (private to the user) when missing: a folder several users share must be made
+    by root beforehand.
+    """
     try:
         st = os.stat(parent)
     except FileNotFoundError:
-        if _spool_is_subfolder():
-            raise SpoolError(
-                f"the shared spool folder {parent} does not exist: create it as root with "
-                f"`install -d -m 1777 {parent}` (each user gets a private subfolder in it)"
-            ) from None
         os.makedirs(parent, 0o700, exist_ok=True)
         st = os.stat(parent)
     if not stat.S_ISDIR(st.st_mode):
@@ -113,7 +107,8 @@ def _check_parent(parent: Path) -> None:
         raise SpoolError(
             f"{parent}, the folder that holds your spool, is owned by {_owner(st.st_uid)}, who "
             f"could remove or replace your spool: use a folder owned by root or by you "
-            f"(set the backend option `spool`)"
+            f"(a spool folder shared by several users is made by root: "
+            f"`install -d -m 1777 {parent}`)"
         )
     if st.st_mode & 0o022 and not st.st_mode & stat.S_ISVTX:
         raise SpoolError(
