@@ -302,3 +302,25 @@ def test_commands_built_by_the_backend_run_isolated():
         local.cancel_command(["1-1"], {"spool": "/s/{uid}"}),
     ):
         assert command.argv[1:4] == ("-I", "-m", "jobspawner.local_jobs"), command.argv
+
+
+# --- through the hub: the user sees why ---------------------------------------------------
+
+
+@pytest.mark.e2e
+def test_a_spawn_into_a_spool_another_user_prepared_fails_saying_why(tmp, tmp_path):
+    from harness.hub import SpawnFailed, running_hub
+
+    spool = tmp / "alice-spool"
+    sh_as("bob", tmp, f"umask 0; mkdir -m 777 {spool}")
+    options = {"spool": f"{tmp}/{{username}}-spool"}
+    with running_hub(tmp_path, backend_options=options) as hub:
+        with pytest.raises(SpawnFailed) as failed:
+            hub.start_server("alice")
+        assert f"the spool folder {spool} is owned by bob" in failed.value.message
+        assert hub.server_model("alice") is None or not hub.server_model("alice").get("ready")
+        # bob's own spool next to it is his, private, and works
+        hub.start_server("bob")
+        folder = tmp / "bob-spool"
+        assert folder.stat().st_uid == uid("bob") and folder.stat().st_mode & 0o777 == 0o700
+        hub.stop_server("bob")
