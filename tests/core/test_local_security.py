@@ -7,13 +7,13 @@ sticky folder used as their ``TMPDIR`` (like ``/tmp``, but private to each test)
 
 from __future__ import annotations
 
+import contextlib
 import os
 import pwd
 import secrets
 import shutil
 import signal
 import subprocess
-import textwrap
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -49,10 +49,8 @@ def tmp() -> Iterator[Path]:
             except OSError:
                 continue
             if b"_supervise" in cmdline and str(folder).encode() in _environ(entry):
-                try:
+                with contextlib.suppress(ProcessLookupError, PermissionError):
                     os.killpg(int(entry), signal.SIGKILL)
-                except (ProcessLookupError, PermissionError):
-                    pass
     shutil.rmtree(folder, ignore_errors=True)
 
 
@@ -137,7 +135,11 @@ def test_a_spool_path_prepared_by_another_user_is_refused(tmp, kind):
     assert not (tmp / "pwned").exists(), "bob's script ran as alice"
     assert not (tmp / "alice-job-ran").exists(), "a job ran from a refused spool"
     after = os.lstat(spool)  # left as it was, for the admin to look at
-    assert (after.st_ino, after.st_uid, after.st_mode) == (before.st_ino, before.st_uid, before.st_mode)
+    assert (after.st_ino, after.st_uid, after.st_mode) == (
+        before.st_ino,
+        before.st_uid,
+        before.st_mode,
+    )
     # status and cancel refuse it the same way
     for cmd in ("status", "cancel"):
         run = run_as("alice", [python(), "-I", "-m", "jobspawner.local_jobs", cmd, "1-1"], tmp)
@@ -158,7 +160,9 @@ def test_a_shared_spool_owned_by_another_user_is_refused(tmp):
     could replace alice's folder in it, so alice refuses it."""
     shared = tmp / "shared"
     sh_as("bob", tmp, f"mkdir {shared} && chmod 1777 {shared}")
-    run = submit_as("alice", tmp, f"touch {tmp}/alice-job-ran\n", env={local.SPOOL_ENV: str(shared)})
+    run = submit_as(
+        "alice", tmp, f"touch {tmp}/alice-job-ran\n", env={local.SPOOL_ENV: str(shared)}
+    )
     assert run.returncode != 0
     assert f"{shared}, the folder that holds your spool, is owned by bob" in run.stderr
     assert not (tmp / "alice-job-ran").exists()
@@ -174,7 +178,9 @@ def test_a_spool_with_placeholders_is_each_users_own(tmp):
         job_id = run.stdout.strip()
         status = [python(), "-I", "-m", "jobspawner.local_jobs", "status", job_id]
         line = wait_for(
-            lambda s=status, u=user: "done" in run_as(u, s, tmp, env={local.SPOOL_ENV: setting}).stdout,
+            lambda s=status, u=user: (
+                "done" in run_as(u, s, tmp, env={local.SPOOL_ENV: setting}).stdout
+            ),
             timeout=10,
         )
         assert line
