@@ -256,6 +256,33 @@ def _remove_folder(parent_fd: int, name: str) -> None:
         os.rmdir(name, dir_fd=parent_fd)
 
 
+def _start_supervisor(job: int, args: argparse.Namespace) -> tuple[subprocess.Popen[bytes], int]:
+    """Start the supervisor of the job folder ``job`` (still under its temporary name);
+    return it and the write end of the pipe that tells it to go."""
+    script_fd = os.open("script", os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=job)
+    out = os.open(args.output, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    ready_r, ready_w = os.pipe()
+    fds = (script_fd, job, ready_r)
+    try:
+        proc = subprocess.Popen(
+            [sys.executable, "-I", "-m", "jobspawner.local_jobs", "_supervise",
+             "--script-fd", str(script_fd), "--dir-fd", str(job), "--ready-fd", str(ready_r)],
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=out,
+            cwd=args.workdir or None,
+            start_new_session=True,
+            pass_fds=fds,
+        )  # fmt: skip
+    except BaseException:
+        os.close(ready_w)
+        raise
+    finally:
+        for fd in (out, script_fd, ready_r):
+            os.close(fd)
+    return proc, ready_w
+
+
 def cmd_submit(args: argparse.Namespace) -> int:
     script = sys.stdin.buffer.read()
     spool = open_spool(create=True)
@@ -264,34 +291,16 @@ def cmd_submit(args: argparse.Namespace) -> int:
     tmp_name = f".new-{secrets.token_hex(8)}"
     os.mkdir(tmp_name, 0o700, dir_fd=spool)
     job = os.open(tmp_name, _DIR_FLAGS, dir_fd=spool)
-    _write_record(job, "script", script)
-    _write_record(job, "name", args.name.encode())
-    script_fd = os.open("script", os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=job)
-    ready_r, ready_w = os.pipe()
-    out = os.open(args.output, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o600)
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-I",
-            "-m",
-            "jobspawner.local_jobs",
-            "_supervise",
-            "--script-fd",
-            str(script_fd),
-            "--dir-fd",
-            str(job),
-            "--ready-fd",
-            str(ready_r),
-        ],
-        stdin=subprocess.DEVNULL,
-        stdout=out,
-        stderr=out,
-        cwd=args.workdir or None,
-        start_new_session=True,
-        pass_fds=(script_fd, job, ready_r),
-    )
-    for fd in (out, script_fd, ready_r, job):
-        os.close(fd)
+    try:
+        _write_record(job, "script", script)
+        _write_record(job, "name", args.name.encode())
+        proc, ready_w = _start_supervisor(job, args)
+    except OSError as e:
+        _remove_folder(spool, tmp_name)
+        print(f"local_jobs: cannot start the job: {e}", file=sys.stderr)
+        return 1
+    finally:
+        os.close(job)
     start = None
     for _ in range(100):
         start = _start_time(proc.pid)
