@@ -1,10 +1,12 @@
 """Job control for the embedded ``local`` backend: a tiny scheduler CLI, standard library only.
 
-Runs as the job's user (through the spawner's ``exec_prefix``)::
+Runs as the job's user (through the spawner's ``exec_prefix``), always isolated
+(``python -I``, so nothing in the working folder, ``PYTHON*`` variables or the user's site
+folder is imported)::
 
-    python -m jobspawner.local_jobs submit --output FILE [--name NAME] < script
-    python -m jobspawner.local_jobs status ID [ID ...]
-    python -m jobspawner.local_jobs cancel ID [ID ...]
+    python -I -m jobspawner.local_jobs submit --output FILE [--name NAME] < script
+    python -I -m jobspawner.local_jobs status ID [ID ...]
+    python -I -m jobspawner.local_jobs cancel ID [ID ...]
 
 ``submit`` starts the script under ``/bin/bash`` as a detached process group (its own
 session) supervised by a small process that records the exit status, and prints the job id
@@ -13,6 +15,13 @@ so it stays valid across hub restarts. ``status`` prints one line per known job:
 ``ID STATE EXIT_CODE HOST`` with STATE one of running, suspended, done, failed, cancelled;
 ids it does not know are left out, like a real scheduler. ``cancel`` signals the group
 (SIGTERM, then SIGKILL after a grace period).
+
+Job records live in the user's own spool folder (see :func:`spool_path`): owned by the user,
+mode 0700, checked before every use and refused when anything else could have put files
+there. The supervisor never looks its script up by name: ``submit`` hands it the script as
+an open file descriptor and the job folder as a directory descriptor, and says "go" over a
+pipe once the job id is recorded. Records are read and written relative to those
+descriptors, never through symbolic links.
 """
 
 from __future__ import annotations
@@ -20,7 +29,12 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import pwd
+import re
+import secrets
+import select
 import signal
+import stat
 import subprocess
 import sys
 import tempfile
@@ -29,110 +43,331 @@ from pathlib import Path
 
 SPOOL_ENV = "JOBSPAWNER_LOCAL_SPOOL"
 GRACE_SECONDS = 5.0
+#: How long the supervisor waits for ``submit`` to record the job before giving up.
+READY_TIMEOUT = 30.0
+
+_JOB_ID = re.compile(r"\A([0-9]+)-([0-9]+)\Z")
+_DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 
 
-def spool_root() -> Path:
-    return Path(
-        os.environ.get(SPOOL_ENV) or os.path.join(tempfile.gettempdir(), "jobspawner-local")
-    )
+class SpoolError(Exception):
+    """The spool folder cannot be used safely; the message says why and how to fix it."""
 
 
-def _ensure_root(root: Path) -> None:
-    if not root.exists():
+def _username(uid: int) -> str:
+    try:
+        return pwd.getpwuid(uid).pw_name
+    except KeyError:
+        return str(uid)
+
+
+def _owner(uid: int) -> str:
+    return f"{_username(uid)} (uid {uid})"
+
+
+def spool_path() -> Path:
+    """This user's private spool folder.
+
+    Default: ``$TMPDIR/jobspawner-local-<uid>``. A configured spool (``$JOBSPAWNER_LOCAL_SPOOL``,
+    the backend's ``spool`` option) with ``{uid}`` or ``{username}`` placeholders is the user's
+    folder itself; without placeholders it is a shared parent and the user's folder is the
+    subfolder named by the uid.
+    """
+    uid = os.geteuid()
+    configured = os.environ.get(SPOOL_ENV, "")
+    if not configured:
+        return Path(tempfile.gettempdir()) / f"jobspawner-local-{uid}"
+    if not os.path.isabs(configured):
+        raise SpoolError(f"the spool setting {configured!r} is not an absolute path")
+    if "{" in configured or "}" in configured:
         try:
-            root.mkdir(parents=True)
-            os.chmod(root, 0o1777)
+            return Path(configured.format(uid=uid, username=_username(uid)))
+        except (KeyError, IndexError, ValueError) as e:
+            raise SpoolError(
+                f"the spool setting {configured!r} has a placeholder other than {{uid}} and "
+                f"{{username}} ({e})"
+            ) from None
+    return Path(configured) / str(uid)
+
+
+def _check_parent(parent: Path) -> None:
+    """The folder holding a spool must not let another user remove or replace the spool.
+
+    Created (private to the user) when missing: a folder several users share must be made
+    by root beforehand.
+    """
+    try:
+        st = os.stat(parent)
+    except FileNotFoundError:
+        os.makedirs(parent, 0o700, exist_ok=True)
+        st = os.stat(parent)
+    if not stat.S_ISDIR(st.st_mode):
+        raise SpoolError(f"{parent}, the folder that holds the spool, is not a folder")
+    if st.st_uid not in (0, os.geteuid()):
+        raise SpoolError(
+            f"{parent}, the folder that holds your spool, is owned by {_owner(st.st_uid)}, who "
+            f"could remove or replace your spool: use a folder owned by root or by you "
+            f"(a spool folder shared by several users is made by root: "
+            f"`install -d -m 1777 {parent}`)"
+        )
+    if st.st_mode & 0o022 and not st.st_mode & stat.S_ISVTX:
+        raise SpoolError(
+            f"{parent}, the folder that holds your spool, is writable by others (mode "
+            f"{stat.S_IMODE(st.st_mode):04o}) without the sticky bit, so anyone could replace "
+            f"your spool: make it sticky (`chmod +t {parent}`) or use another folder"
+        )
+
+
+def _problem(path: Path, st: os.stat_result, check_mode: bool = True) -> str | None:
+    """Why ``st`` (from lstat or fstat) is not a usable private spool, or None."""
+    fix = f"remove it (its owner or root: `rm -rf {path}`) or set the backend option `spool`"
+    if stat.S_ISLNK(st.st_mode):
+        return f"is a symbolic link, not a folder of your own: {fix}"
+    if not stat.S_ISDIR(st.st_mode):
+        return f"is not a folder: {fix}"
+    if st.st_uid != os.geteuid():
+        return (
+            f"is owned by {_owner(st.st_uid)}, not by you ({_owner(os.geteuid())}); a spool "
+            f"someone else controls could make your jobs run their script: {fix}"
+        )
+    mode = stat.S_IMODE(st.st_mode)
+    if check_mode and mode & 0o077:
+        return (
+            f"has mode {mode:04o}: group and others have access to it, it must be private "
+            f"(0700): `chmod 700 {path}`, or remove it so it is created again"
+        )
+    return None
+
+
+def open_spool(create: bool) -> int | None:
+    """This user's spool folder as a directory descriptor, checked; None when it is missing
+    and ``create`` is false. Raises :class:`SpoolError` when it exists but is unsafe."""
+    path = spool_path()
+    _check_parent(path.parent)
+    created = False
+    if create:
+        try:
+            os.mkdir(path, 0o700)
+            created = True
         except FileExistsError:
             pass
+    try:
+        before = os.lstat(path)
+    except FileNotFoundError:
+        return None
+    # a folder made just now gets its mode fixed below (a umask may have changed it)
+    problem = _problem(path, before, check_mode=not created)
+    if problem:
+        raise SpoolError(f"the spool folder {path} {problem}")
+    fd = os.open(path, _DIR_FLAGS)
+    try:
+        st = os.fstat(fd)
+        if (st.st_dev, st.st_ino) != (before.st_dev, before.st_ino):
+            raise SpoolError(f"the spool folder {path} was replaced while it was checked")
+        if created:
+            os.fchmod(fd, 0o700)  # a restrictive umask may have left less than 0700
+            st = os.fstat(fd)
+        problem = _problem(path, st)
+        if problem:
+            raise SpoolError(f"the spool folder {path} {problem}")
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
 
 
 def _start_time(pid: int) -> str | None:
     try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
+        stat_line = Path(f"/proc/{pid}/stat").read_text()
     except OSError:
         return None
     # the command name may contain spaces and parentheses: split after the last ')'
-    fields = stat[stat.rfind(")") + 2 :].split()
+    fields = stat_line[stat_line.rfind(")") + 2 :].split()
     return fields[19]
 
 
 def _proc_state(pid: int) -> str | None:
     try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
+        stat_line = Path(f"/proc/{pid}/stat").read_text()
     except OSError:
         return None
-    return stat[stat.rfind(")") + 2 :].split()[0]
+    return stat_line[stat_line.rfind(")") + 2 :].split()[0]
 
 
 def _valid_id(job_id: str) -> tuple[int, str] | None:
-    pid, _, start = job_id.partition("-")
-    if not (pid.isdigit() and start.isdigit()):
+    match = _JOB_ID.fullmatch(job_id)
+    if match is None:
         return None
-    return int(pid), start
+    return int(match.group(1)), match.group(2)
+
+
+def _write_record(dir_fd: int, name: str, data: bytes) -> None:
+    """Write ``name`` in the folder ``dir_fd`` atomically (a new file, then a rename)."""
+    tmp = f".{name}.{secrets.token_hex(4)}"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600, dir_fd=dir_fd)
+    try:
+        os.write(fd, data)
+    finally:
+        os.close(fd)
+    os.rename(tmp, name, src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
+
+
+def _read_record(dir_fd: int, name: str) -> str | None:
+    try:
+        fd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=dir_fd)
+    except OSError:
+        return None
+    try:
+        return os.read(fd, 4096).decode(errors="replace")
+    finally:
+        os.close(fd)
+
+
+def _has_record(dir_fd: int, name: str) -> bool:
+    try:
+        os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
+    except OSError:
+        return False
+    return True
+
+
+def _open_job(spool_fd: int, job_id: str) -> int | None:
+    if _valid_id(job_id) is None:
+        return None
+    try:
+        return os.open(job_id, _DIR_FLAGS, dir_fd=spool_fd)
+    except OSError:
+        return None
+
+
+def _remove_folder(parent_fd: int, name: str) -> None:
+    """Remove the job folder ``name`` (flat: records only) from ``parent_fd``."""
+    try:
+        fd = os.open(name, _DIR_FLAGS, dir_fd=parent_fd)
+    except OSError:
+        return
+    try:
+        for entry in os.listdir(fd):
+            with contextlib.suppress(OSError):
+                os.unlink(entry, dir_fd=fd)
+    finally:
+        os.close(fd)
+    with contextlib.suppress(OSError):
+        os.rmdir(name, dir_fd=parent_fd)
+
+
+def _start_supervisor(job: int, args: argparse.Namespace) -> tuple[subprocess.Popen[bytes], int]:
+    """Start the supervisor of the job folder ``job`` (still under its temporary name);
+    return it and the write end of the pipe that tells it to go."""
+    script_fd = os.open("script", os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=job)
+    out = os.open(args.output, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    ready_r, ready_w = os.pipe()
+    fds = (script_fd, job, ready_r)
+    try:
+        proc = subprocess.Popen(
+            [sys.executable, "-I", "-m", "jobspawner.local_jobs", "_supervise",
+             "--script-fd", str(script_fd), "--dir-fd", str(job), "--ready-fd", str(ready_r)],
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=out,
+            cwd=args.workdir or None,
+            start_new_session=True,
+            pass_fds=fds,
+        )  # fmt: skip
+    except BaseException:
+        os.close(ready_w)
+        raise
+    finally:
+        for fd in (out, script_fd, ready_r):
+            os.close(fd)
+    return proc, ready_w
 
 
 def cmd_submit(args: argparse.Namespace) -> int:
-    script = sys.stdin.read()
-    root = spool_root()
-    _ensure_root(root)
-    tmp = Path(tempfile.mkdtemp(prefix=".new-", dir=root))
-    (tmp / "script").write_text(script)
-    out = open(args.output, "ab", buffering=0)  # noqa: SIM115 - handed to the child
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "jobspawner.local_jobs", "_supervise", str(tmp)],
-        stdin=subprocess.DEVNULL,
-        stdout=out,
-        stderr=out,
-        cwd=args.workdir or None,
-        start_new_session=True,
-        close_fds=True,
-    )
-    out.close()
+    script = sys.stdin.buffer.read()
+    spool = open_spool(create=True)
+    if spool is None:
+        raise SpoolError(f"the spool folder {spool_path()} vanished while it was created")
+    tmp_name = f".new-{secrets.token_hex(8)}"
+    os.mkdir(tmp_name, 0o700, dir_fd=spool)
+    job = os.open(tmp_name, _DIR_FLAGS, dir_fd=spool)
+    try:
+        _write_record(job, "script", script)
+        _write_record(job, "name", args.name.encode())
+        proc, ready_w = _start_supervisor(job, args)
+    except OSError as e:
+        _remove_folder(spool, tmp_name)
+        print(f"local_jobs: cannot start the job: {e}", file=sys.stderr)
+        return 1
+    finally:
+        os.close(job)
     start = None
     for _ in range(100):
         start = _start_time(proc.pid)
         if start:
             break
         time.sleep(0.01)
+    if start is None:
+        os.close(ready_w)  # the supervisor (if alive) sees the end of the pipe and gives up
+        _remove_folder(spool, tmp_name)
+        print("local_jobs: the job's supervisor ended before it could be recorded", file=sys.stderr)
+        return 1
     job_id = f"{proc.pid}-{start}"
-    final = root / job_id
-    (tmp / "name").write_text(args.name or "")
-    os.rename(tmp, final)
-    (final / "ready").touch()  # the supervisor waits for this before running the script
+    _remove_folder(spool, job_id)  # a stale record of an earlier boot with the same id
+    os.rename(tmp_name, job_id, src_dir_fd=spool, dst_dir_fd=spool)
+    os.close(spool)
+    os.write(ready_w, b"go")  # the supervisor waits for this before running the script
+    os.close(ready_w)
     print(job_id)
     return 0
 
 
 def cmd_supervise(args: argparse.Namespace) -> int:
-    tmp = Path(args.spool)
-    me = f"{os.getpid()}-{_start_time(os.getpid())}"
-    final = tmp.parent / me
-    for _ in range(1000):
-        if (final / "ready").exists():
+    ready = args.ready_fd
+    go = b""
+    deadline = time.monotonic() + READY_TIMEOUT
+    while (left := deadline - time.monotonic()) > 0:
+        if not select.select([ready], [], [], left)[0]:
             break
-        time.sleep(0.01)
-    else:
-        return 1
+        chunk = os.read(ready, 16)
+        if not chunk:
+            break
+        go += chunk
+        if go == b"go":
+            break
+    os.close(ready)
+    if go != b"go":
+        return 1  # submit failed before recording the job: run nothing
     # SIGTERM reaches the whole group; the supervisor survives it to record the outcome.
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     child = subprocess.Popen(
-        ["/bin/bash", str(final / "script")],
+        # /dev/fd/N reopens the very file submit wrote, whatever its name points to now
+        ["/bin/bash", f"/dev/fd/{args.script_fd}"],
         stdin=subprocess.DEVNULL,
+        pass_fds=(args.script_fd,),
         preexec_fn=lambda: signal.signal(signal.SIGTERM, signal.SIG_DFL),
     )
+    os.close(args.script_fd)
     code = child.wait()
-    (final / "exit").write_text(str(code if code >= 0 else 128 - code))
+    _write_record(args.dir_fd, "exit", str(code if code >= 0 else 128 - code).encode())
     return 0
 
 
-def status_line(job_id: str) -> str | None:
+def status_line(spool_fd: int, job_id: str) -> str | None:
     parsed = _valid_id(job_id)
-    spool = spool_root() / job_id
-    if parsed is None or not spool.is_dir():
+    job = _open_job(spool_fd, job_id)
+    if parsed is None or job is None:
         return None
+    try:
+        return _job_status(job_id, parsed, job)
+    finally:
+        os.close(job)
+
+
+def _job_status(job_id: str, parsed: tuple[int, str], job: int) -> str:
     pid, start = parsed
     host = os.uname().nodename
-    if _start_time(pid) == start and not (spool / "exit").exists():
+    if _start_time(pid) == start and not _has_record(job, "exit"):
         state = _proc_state(pid)
         if state == "T":
             return f"{job_id} suspended - {host}"
@@ -143,37 +378,44 @@ def status_line(job_id: str) -> str | None:
         # the job is not over until its whole process group is gone
         return f"{job_id} running - {host}"
     try:
-        code = int((spool / "exit").read_text().strip())
-    except (OSError, ValueError):
+        code = int((_read_record(job, "exit") or "").strip())
+    except ValueError:
         return f"{job_id} failed - {host}"  # the supervisor was killed: no exit status
-    if (spool / "cancelled").exists():
+    if _has_record(job, "cancelled"):
         return f"{job_id} cancelled {code} {host}"
     return f"{job_id} {'done' if code == 0 else 'failed'} {code} {host}"
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    for job_id in args.ids:
-        line = status_line(job_id)
-        if line:
-            print(line)
+    spool = open_spool(create=False)
+    if spool is None:
+        return 0  # no spool yet: no jobs
+    try:
+        for job_id in args.ids:
+            line = status_line(spool, job_id)
+            if line:
+                print(line)
+    finally:
+        os.close(spool)
     return 0
 
 
 def cmd_cancel(args: argparse.Namespace) -> int:
     rc = 0
     alive: list[int] = []
+    spool = open_spool(create=False)
     for job_id in args.ids:
         parsed = _valid_id(job_id)
-        spool = spool_root() / job_id
-        if parsed is None or not spool.is_dir():
+        job = _open_job(spool, job_id) if spool is not None else None
+        if parsed is None or job is None:
             print(f"local_jobs: unknown job {job_id}", file=sys.stderr)
             rc = 1
             continue
         pid, start = parsed
-        if _start_time(pid) != start:
-            continue  # already ended
         try:
-            (spool / "cancelled").touch()
+            if _start_time(pid) != start:
+                continue  # already ended
+            _write_record(job, "cancelled", b"")
             os.killpg(pid, signal.SIGTERM)
             os.killpg(pid, signal.SIGCONT)  # a stopped job must wake up to die
             alive.append(pid)
@@ -182,6 +424,10 @@ def cmd_cancel(args: argparse.Namespace) -> int:
         except PermissionError as e:
             print(f"local_jobs: cannot cancel {job_id}: {e}", file=sys.stderr)
             rc = 1
+        finally:
+            os.close(job)
+    if spool is not None:
+        os.close(spool)
     deadline = time.monotonic() + GRACE_SECONDS
     while alive and time.monotonic() < deadline:
         alive = [p for p in alive if _group_alive(p)]
@@ -209,14 +455,14 @@ def _group_alive(pgid: int) -> bool:
 
 def _pgid(pid: int) -> int | None:
     try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
+        stat_line = Path(f"/proc/{pid}/stat").read_text()
     except OSError:
         return None
-    return int(stat[stat.rfind(")") + 2 :].split()[2])
+    return int(stat_line[stat_line.rfind(")") + 2 :].split()[2])
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m jobspawner.local_jobs")
+    parser = argparse.ArgumentParser(prog="python -I -m jobspawner.local_jobs")
     sub = parser.add_subparsers(dest="cmd", required=True)
     p = sub.add_parser("submit")
     p.add_argument("--output", required=True)
@@ -230,10 +476,16 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("ids", nargs="+")
     p.set_defaults(func=cmd_cancel)
     p = sub.add_parser("_supervise")
-    p.add_argument("spool")
+    p.add_argument("--script-fd", type=int, required=True)
+    p.add_argument("--dir-fd", type=int, required=True)
+    p.add_argument("--ready-fd", type=int, required=True)
     p.set_defaults(func=cmd_supervise)
     args = parser.parse_args(argv)
-    return int(args.func(args))
+    try:
+        return int(args.func(args))
+    except SpoolError as e:
+        print(f"local_jobs: {e}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

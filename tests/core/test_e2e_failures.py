@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import pwd
 import re
 from pathlib import Path
 
@@ -58,7 +59,8 @@ def _gate(tmp_path: Path) -> Path:
 
 
 def _server_token(job_id: str) -> str:
-    script = Path(f"/tmp/jobspawner-local/{job_id}/script").read_text()
+    spool = Path(f"/tmp/jobspawner-local-{pwd.getpwnam('alice').pw_uid}")  # alice's own
+    script = (spool / job_id / "script").read_text()
     match = re.search(r"^export JUPYTERHUB_API_TOKEN=(\S+)$", script, re.M)
     assert match, script
     return match.group(1).strip("'")

@@ -10,7 +10,18 @@ Options (``c.JobSpawner.backend_options``):
     The Python that runs :mod:`jobspawner.local_jobs` as the user (default: the hub's own).
     It must be executable by the user and have jobspawner installed.
 ``spool``
-    Folder for the job records (default ``$TMPDIR/jobspawner-local``).
+    Where each user's job records live. Every user has a private spool folder (owned by the
+    user, mode 0700), checked before every use: a folder that is a symbolic link, owned by
+    someone else or open to group/others is refused with a message naming it. Default
+    ``$TMPDIR/jobspawner-local-<uid>``. A value with ``{uid}`` or ``{username}`` is each
+    user's folder itself (``/scratch/{username}/.jobspawner``); a value without them is a
+    parent in which each user gets the subfolder named by her uid; when several users share
+    it, create it as root (``install -d -m 1777 /var/spool/jobspawner``): a missing parent is
+    created private to the first user. The folder holding a user's spool must be owned by
+    root or the user and, when others may write to it, sticky.
+
+Every command runs ``python -I -m jobspawner.local_jobs``: isolated, so a module planted in
+the working folder, ``PYTHONPATH`` or the user's site folder is never imported.
 """
 
 from __future__ import annotations
@@ -44,7 +55,7 @@ _STATES = {
 def _cli(options: Mapping[str, Any], *args: str, stdin: str | None = None) -> Command:
     python = str(options.get("python") or sys.executable)
     env = {SPOOL_ENV: str(options["spool"])} if options.get("spool") else {}
-    return Command([python, "-m", "jobspawner.local_jobs", *args], stdin=stdin, env=env)
+    return Command([python, "-I", "-m", "jobspawner.local_jobs", *args], stdin=stdin, env=env)
 
 
 @hookimpl
