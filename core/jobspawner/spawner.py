@@ -37,10 +37,10 @@ from traitlets import (
 
 from . import handshake, routing, server_check
 from .backend import Backend, BackendError, load_backend
-from .commands import CommandError, CommandRunner
+from .commands import Command, CommandError, CommandRunner
 from .constraints import validate_constraint
 from .context import BackendContext
-from .jobspec import JobSpec
+from .jobspec import JobSpec, secrets_file_for
 from .poller import StatusPoller
 from .resources import FIELDS, ResourceError, empty, normalise
 from .server_check import ProbeResult
@@ -769,6 +769,7 @@ class JobSpawner(Spawner):  # type: ignore[misc]
         self.job_id = ""
         self._persist_state()
         self.poller().forget(job_id)
+        await self._remove_secrets(ctx)
         try:
             tail = await backend.read_log(ctx, self.job_output, self.log_tail_lines)
         except Exception as e:  # the message matters more than the log
@@ -784,6 +785,17 @@ class JobSpawner(Spawner):  # type: ignore[misc]
         else:
             message += f"\nIts output file {self.job_output} is empty or unreadable."
         return SpawnException(message, reason="job_ended")
+
+    async def _remove_secrets(self, ctx: BackendContext) -> None:
+        """Delete the job's secrets file as the user: a job that never started its server
+        (cancelled while queued, failed before the server) leaves it behind otherwise."""
+        if not self.job_output or not ctx.backend.implemented("submit_command"):
+            return
+        path = secrets_file_for(self.job_output)
+        try:
+            await ctx.run(Command(["rm", "-f", "--", path]), check=False)
+        except CommandError as e:
+            self.log.warning("%s: could not remove %s: %s", self._log_name, path, e)
 
     async def _cancel_after_failed_start(self, ctx: BackendContext) -> None:
         if not self.job_id:
@@ -805,6 +817,7 @@ class JobSpawner(Spawner):  # type: ignore[misc]
             raise
         self.poller().forget(job_id)
         if self.job_id == job_id:
+            await self._remove_secrets(ctx)
             self.job_id = ""
         self._persist_state()
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import re
 import functools
+import re
 import shlex
 from collections.abc import Iterable, Mapping
 from typing import Any

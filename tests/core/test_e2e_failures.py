@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
+import json
 import os
-import pwd
-import re
 from pathlib import Path
 
 import pytest
@@ -58,12 +57,12 @@ def _gate(tmp_path: Path) -> Path:
     return gate
 
 
-def _server_token(job_id: str) -> str:
-    spool = Path(f"/tmp/jobspawner-local-{pwd.getpwnam('alice').pw_uid}")  # alice's own
-    script = (spool / job_id / "script").read_text()
-    match = re.search(r"^export JUPYTERHUB_API_TOKEN=(\S+)$", script, re.M)
-    assert match, script
-    return match.group(1).strip("'")
+def _server_token(output_file: str) -> str:
+    """The server's token, from the job's private secrets file (alice's; read as root)."""
+    from jobspawner.jobspec import secrets_file_for
+
+    secrets = json.loads(Path(secrets_file_for(output_file)).read_text())
+    return str(secrets["JUPYTERHUB_API_TOKEN"])
 
 
 def test_port_report_accepts_only_the_servers_own_token_while_pending(tmp_path):
@@ -73,8 +72,7 @@ def test_port_report_accepts_only_the_servers_own_token_while_pending(tmp_path):
         url = f"{hub.url}/hub/api/jobspawner/port"
         hub.begin_start("alice")
         hub.progress("alice", until=lambda e: "running" in e["message"], timeout=30)
-        job_id = hub.spawner_state("alice")["job_id"]
-        server_token = _server_token(job_id)
+        server_token = _server_token(hub.spawner_state("alice")["job_output"])
         body = {"host": "127.0.0.1", "port": 1}
 
         def post(path, token, json=body):

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 from harness.hub import running_hub
+from jobspawner.jobspec import secrets_file_for
 
 pytestmark = pytest.mark.e2e
 
@@ -102,7 +103,7 @@ def test_hub_secrets_and_token_stay_out_of_user_processes_and_files(tmp_path):
             for name, value in hub_secrets.items():
                 assert value.encode() not in data, f"{name} is in {path}"
         # the secrets file was consumed and the output folder and file are private
-        assert not list(log_dir.glob(".*.secrets"))
+        assert not Path(secrets_file_for(str(output))).exists()
         assert log_dir.stat().st_mode & 0o777 == 0o700
         assert output.parent == log_dir and output.stat().st_mode & 0o777 == 0o600
         assert hub.get_via_proxy("alice", "api/status").status_code == 200

@@ -144,6 +144,8 @@ async def test_job_that_dies_fails_start_within_a_poll(tmp_path):
         await asyncio.wait_for(spawner.start(), 10)
     assert "exit code 7" in e.value.log_message and "boom: bad config" in e.value.log_message
     assert spawner.job_id == ""
+    # the server never read its secrets file: the hub removed it
+    assert not list((tmp_path / "logs").glob(".*.secrets"))
 
 
 async def test_cancelled_start_cancels_the_job(tmp_path):
@@ -164,6 +166,7 @@ async def test_cancelled_start_cancels_the_job(tmp_path):
     await spawner.stop()
     status = await spawner.poller().status(job_id)
     assert status.state.finished, status
+    assert not list((tmp_path / "logs").glob(".*.secrets"))  # the queued job's, removed
     assert spawner.job_id == ""
 
 
