@@ -170,6 +170,9 @@ class CommandRunner:
     ``env`` is added to it, and a command's own ``env`` wins.
     """
 
+    #: Commands run on the hub host (the SSH transport's runner says True).
+    remote = False
+
     def __init__(
         self,
         prefix: Sequence[str] = (),

@@ -10,21 +10,23 @@ from .commands import Command, CommandResult, CommandRunner
 
 if TYPE_CHECKING:
     from .backend import Backend
+    from .transport import Runner
 
 
 @dataclass
 class BackendContext:
     """Passed to every action hook.
 
-    ``run`` executes a command through the user's exec prefix (``runner``); status queries go
+    ``run`` executes a command through the user's exec prefix (``runner``, local or on a
+    login node: :mod:`jobspawner.transport`); status queries go
     through ``query_runner``, which may differ (a site can run ``squeue`` as the hub user to
     batch every user's jobs in one call). ``backend`` is the typed facade, for calling the
     pure hooks; ``options`` are the site's backend options.
     """
 
     backend: Backend
-    runner: CommandRunner
-    query_runner: CommandRunner
+    runner: Runner
+    query_runner: Runner
     options: Mapping[str, Any] = field(default_factory=dict)
     username: str | None = None
 

@@ -181,11 +181,12 @@ async def _still_listed(ctx: BackendContext, job_ids: Sequence[str]) -> Mapping[
 async def read_log(ctx: BackendContext, path: str, lines: int) -> str:
     """The last ``lines`` of the job's output, read as the user.
 
-    Through the user's exec prefix ``tail`` can read only what the user can. With no prefix
+    Through the user's exec prefix, or on a login node (SSH transport), ``tail`` runs as the
+    user and can read only what the user can. Locally with no prefix
     the hub reads the file itself, and only a regular file it may trust: never through a
     symbolic link and, for a hub running as root, only a file the user owns.
     """
-    if ctx.runner.prefix:
+    if ctx.runner.prefix or ctx.runner.remote:
         result = await ctx.run(Command(["tail", "-n", str(lines), path]), check=False)
         return result.stdout if result.ok else ""
     return logfiles.tail_owned(path, lines, owner=logfiles.expected_owner(ctx.username))

@@ -37,7 +37,7 @@ from traitlets import (
 
 from . import handshake, routing, server_check
 from .backend import Backend, BackendError, load_backend
-from .commands import Command, CommandError, CommandRunner
+from .commands import Command, CommandError
 from .constraints import validate_constraint
 from .context import BackendContext
 from .jobspec import JobSpec, secrets_file_for
@@ -46,6 +46,7 @@ from .resources import FIELDS, ResourceError, empty, normalise
 from .server_check import ProbeResult
 from .status import VANISHED_REASON, JobState, JobStatus
 from .templates import TemplateError
+from .transport import TransportConfig, TransportError
 
 STATE_VERSION = 1
 _USERNAME = re.compile(r"\A[A-Za-z0-9_][A-Za-z0-9_.@+-]{0,63}\Z")
@@ -59,7 +60,7 @@ def _req(kind: str, help_text: str) -> Any:
     return Unicode("", config=True, help=help_text)
 
 
-class JobSpawner(Spawner):  # type: ignore[misc]
+class JobSpawner(TransportConfig, Spawner):  # type: ignore[misc]
     """Start each single-user server as a batch job through a scheduler backend."""
 
     # --- backend selection ---------------------------------------------------------------
@@ -281,20 +282,25 @@ class JobSpawner(Spawner):  # type: ignore[misc]
     def context(self) -> BackendContext:
         backend = self.load()
         keep = tuple(self.command_env_keep)
+        try:  # the transport (local or SSH, jobspawner.transport) builds the runners
+            runner = self.make_runner(self._prefix(self.exec_prefix), self.command_timeout, keep)
+            query_runner = self.make_runner(
+                self._query_prefix(), self.command_timeout, keep, status=True
+            )
+        except TransportError as e:
+            raise SpawnException(str(e), reason="config") from e
         return BackendContext(
             backend=backend,
-            runner=CommandRunner(
-                self._prefix(self.exec_prefix), timeout=self.command_timeout, env_keep=keep
-            ),
-            query_runner=CommandRunner(
-                self._query_prefix(), timeout=self.command_timeout, env_keep=keep
-            ),
+            runner=runner,
+            query_runner=query_runner,
             options=dict(self.backend_options),
             username=self.user.name,
         )
 
     def root_jobs_refusal(self) -> str | None:
         """Why this configuration must not run, when a root hub would run jobs as root."""
+        if self.transport != "local":  # commands run on a login node (jobspawner.transport)
+            return None if self.allow_root_jobs else self.ssh_root_refusal(self.exec_prefix)
         if os.geteuid() != 0 or self.allow_root_jobs:
             return None
         if not self.load().implemented("submit_command"):
@@ -319,6 +325,7 @@ class JobSpawner(Spawner):  # type: ignore[misc]
                 self._query_prefix(),
                 self.backend_options,
                 self.command_env_keep,
+                self.transport_key(),
             ],
             sort_keys=True,
             default=str,
@@ -922,7 +929,7 @@ def check_backend_at_start(app: Any) -> None:
         app.log.critical("jobspawner cannot start: %s", e)
         app.exit(1)
         return
-    refusal = probe.root_jobs_refusal()
+    refusal = probe.transport_config_error() or probe.root_jobs_refusal()
     if refusal:
         app.log.critical("jobspawner cannot start: %s", refusal)
         app.exit(1)
