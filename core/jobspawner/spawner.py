@@ -586,6 +586,7 @@ class JobSpawner(TransportConfig, Spawner):  # type: ignore[misc]
         try:
             url = await self._wait_until_ready(backend, ctx, began)
         except BaseException:
+            self.transport_close()
             # end the spawn now (JupyterHub gives a cancelled spawn one second before it
             # calls stop); the cancel and its confirmation go on in a task stop() waits for
             self._cancel_task = asyncio.ensure_future(self._cancel_after_failed_start(ctx))
@@ -637,6 +638,12 @@ class JobSpawner(TransportConfig, Spawner):  # type: ignore[misc]
                 await asyncio.wait([future], timeout=self.startup_poll_interval)
         reported_host, port = future.result()
         host = reported_host if use_reported else self._scheduler_host(scheduler_host)
+        try:  # with c.JobSpawner.ssh_forward_port: the local end of a forward (transport.py)
+            host, port = await self.transport_route(host, port)
+        except TransportError as e:
+            raise SpawnException(
+                f"Cannot reach the notebook server through the login node: {e}", reason="route"
+            ) from e
         self._emit(f"The notebook server reported port {port}; checking {host}:{port}.", 70)
         url = routing.server_url(host, port, "https" if self.internal_ssl else "http")
         await self._wait_for_server(backend, ctx, host, port, url, deadline)
@@ -846,6 +853,7 @@ class JobSpawner(TransportConfig, Spawner):  # type: ignore[misc]
             return 0
         status = await self.poller().status(self.job_id, max_age=self.status_max_age)
         if not status.state.finished:
+            await self.transport_restore()  # an SSH port forward lost by a hub restart
             return None
         self.log.info("%s: job %s has ended (%s)", self._log_name, self.job_id, status.state.value)
         if status.state is JobState.CANCELLED and not status.exit_code:
@@ -858,6 +866,7 @@ class JobSpawner(TransportConfig, Spawner):  # type: ignore[misc]
         task, self._cancel_task = self._cancel_task, None
         if task is not None:
             await task  # the cancel started when the start failed or was cancelled
+        self.transport_close()
         if self.job_id:
             await self._cancel(self.context(), self.job_id)
         elif self.unconfirmed_cancels:
@@ -874,6 +883,8 @@ class JobSpawner(TransportConfig, Spawner):  # type: ignore[misc]
             state.update(job_id=self.job_id, job_output=self.job_output, backend=self.backend)
         if self.unconfirmed_cancels:
             state["unconfirmed_cancels"] = list(self.unconfirmed_cancels)
+        if self.job_id and self.ssh_forward_state:
+            state["ssh_forward"] = list(self.ssh_forward_state)
         return state
 
     def load_state(self, state: dict[str, Any]) -> None:
@@ -890,6 +901,7 @@ class JobSpawner(TransportConfig, Spawner):  # type: ignore[misc]
         self.job_id = str(state.get("job_id") or "")
         self.job_output = str(state.get("job_output") or "")
         self.unconfirmed_cancels = [str(j) for j in state.get("unconfirmed_cancels", [])]
+        self.ssh_forward_state = state.get("ssh_forward")
         if self.job_id:
             # after a hub restart every spawner's first poll then shares one query
             try:
@@ -909,6 +921,7 @@ class JobSpawner(TransportConfig, Spawner):  # type: ignore[misc]
         super().clear_state()
         self.job_id = ""
         self.job_output = ""
+        self.ssh_forward_state = None
         # unconfirmed cancels survive: they are retried at the next start
 
 

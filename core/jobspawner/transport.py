@@ -9,11 +9,13 @@ does the SSH part.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
+from traitlets import Any as AnyTrait
 from traitlets import Bool, Dict, Enum, Float, HasTraits, Integer, List, Unicode
 
 from .commands import Command, CommandResult, CommandRunner
@@ -126,6 +128,9 @@ class TransportConfig(HasTraits):  # type: ignore[misc]
         sshd_config).""",
     )
 
+    #: The open forward as [job host, job port, local port] (persisted in the state).
+    ssh_forward_state = AnyTrait(None, allow_none=True)
+
     # --- checks --------------------------------------------------------------------------
     def transport_config_error(self) -> str | None:
         """What is wrong with the transport settings (for the hub's start), or None."""
@@ -225,3 +230,64 @@ class TransportConfig(HasTraits):  # type: ignore[misc]
             '(`{username}`) or a hub account with `exec_prefix = "sudo -u {username}"`; on '
             "a single-user test machine only, c.JobSpawner.allow_root_jobs = True."
         )
+
+    # --- the proxy's route through an SSH port forward (jobspawner.forwarding) -----------
+    def _forward_owner(self) -> tuple[str, str]:
+        return self._transport_user(), str(self.name or "")  # type: ignore[attr-defined]
+
+    def _forward_connection(self) -> Any:
+        from .ssh import shared_connection
+
+        return shared_connection(self._ssh_target())
+
+    async def transport_route(self, host: str, port: int) -> tuple[str, int]:
+        """Where the proxy reaches the job's server: its host and port, or, with
+        ``ssh_forward_port``, the local end of a forward through the login node (opened now).
+
+        ``host`` has passed the routing checks. Raises TransportError naming the cause.
+        """
+        if self.transport != "ssh" or not self.ssh_forward_port:
+            return host, port
+        from . import forwarding
+        from .ssh import SSHError
+
+        user, server = self._forward_owner()
+        try:
+            forward = await forwarding.open_forward(
+                self._forward_connection(), user, server, host, port
+            )
+        except SSHError as e:
+            raise TransportError(str(e)) from e
+        self.ssh_forward_state = forward.state()
+        return "127.0.0.1", forward.local_port
+
+    async def transport_restore(self) -> None:
+        """Reopen the saved forward (after a hub restart or a lost connection)."""
+        if self.transport != "ssh" or not self.ssh_forward_port or not self.ssh_forward_state:
+            return
+        from . import forwarding
+        from .ssh import SSHError
+
+        user, server = self._forward_owner()
+        try:
+            await forwarding.restore(
+                self._forward_connection(), user, server, self.ssh_forward_state
+            )
+        except (SSHError, OSError) as e:
+            self.log.warning(  # type: ignore[attr-defined]
+                "%s/%s: cannot reopen the SSH port forward %s: %s",
+                user,
+                server,
+                self.ssh_forward_state,
+                e,
+            )
+
+    def transport_close(self) -> None:
+        """Close the server's forward, if any."""
+        if self.transport != "ssh":
+            return
+        from . import forwarding
+
+        with contextlib.suppress(TransportError):
+            forwarding.close_forward(*self._forward_owner())
+        self.ssh_forward_state = None

@@ -1,0 +1,94 @@
+"""End to end through a real JupyterHub whose scheduler commands all run over SSH.
+
+The hub runs as root with no exec prefix: the only way a job can run as alice is the SSH
+login as alice (her key) on the test sshd. Also: a login node that is down fails a spawn
+with a message naming host and cause, and ``ssh_forward_port`` routes the proxy through a
+forward that a hub restart reopens."""
+
+from __future__ import annotations
+
+import socket
+import time
+from pathlib import Path
+
+import pytest
+from harness.hub import SpawnFailed, running_hub
+
+from remote.sshd import SSHServer
+
+pytestmark = [pytest.mark.e2e, pytest.mark.root, pytest.mark.timeout(300)]
+
+
+def ssh_config(sshd: SSHServer, extra: str = "") -> str:
+    return f"""
+c.JobSpawner.exec_prefix = []
+c.JobSpawner.transport = "ssh"
+c.JobSpawner.ssh_hosts = ["127.0.0.1"]
+c.JobSpawner.ssh_port = {sshd.port}
+c.JobSpawner.ssh_known_hosts = {str(sshd.known_hosts)!r}
+c.JobSpawner.ssh_username = "{{username}}"
+c.JobSpawner.ssh_key_file = {sshd.key_template()!r}
+c.JobSpawner.ssh_reconnect_max_delay = 1.0
+c.JobSpawner.start_timeout = 60
+{extra}
+"""
+
+
+def accepted(sshd: SSHServer, user: str) -> int:
+    return sshd.log_text().count(f"Accepted publickey for {user}")
+
+
+def test_spawn_status_stop_over_ssh(tmp_path: Path, sshd: SSHServer) -> None:
+    with running_hub(tmp_path, backend="local", config=ssh_config(sshd)) as hub:
+        events = hub.start_server("alice")
+        assert any("Submitted as local job" in e["message"] for e in events), events
+        r = hub.get_via_proxy("alice", "api/status")
+        assert r.status_code == 200, r.text
+        state = hub.spawner_state("alice")
+        assert state["job_id"]
+        # one connection for alice: submit, prepare, status rounds and the log all shared it
+        assert accepted(sshd, "alice") == 1, sshd.log_text()[-2000:]
+        hub.stop_server("alice")
+        assert hub.server_model("alice") is None or not hub.server_model("alice").get("ready")
+        log = hub.log_text()
+        assert "transport" not in log or "Traceback" not in log
+
+
+def test_a_login_node_that_is_down_fails_the_spawn_clearly(
+    tmp_path: Path, sshd: SSHServer
+) -> None:
+    with running_hub(tmp_path, backend="local", config=ssh_config(sshd)) as hub:
+        sshd.stop()
+        with pytest.raises(SpawnFailed) as failed:
+            hub.start_server("bob", timeout=60)
+        assert "Submitting the job failed" in failed.value.message
+        assert f"bob@127.0.0.1:{sshd.port}: unreachable" in failed.value.message
+        assert hub.server_model("bob") is None or not hub.server_model("bob").get("ready")
+
+
+def _listening(port: int) -> bool:
+    with socket.socket() as s:
+        s.settimeout(1)
+        return s.connect_ex(("127.0.0.1", port)) == 0
+
+
+def test_the_proxy_goes_through_a_port_forward_that_survives_a_hub_restart(
+    tmp_path: Path, sshd: SSHServer
+) -> None:
+    config = ssh_config(sshd, "c.JobSpawner.ssh_forward_port = True")
+    with running_hub(tmp_path, backend="local", config=config) as hub:
+        hub.start_server("alice")
+        state = hub.spawner_state("alice")
+        dest_host, dest_port, local_port = state["ssh_forward"]
+        assert local_port != dest_port and _listening(local_port)
+        assert hub.get_via_proxy("alice", "api/status").status_code == 200
+        hub.crash()  # the forward dies with the hub process
+    assert not _listening(local_port)
+    with running_hub(tmp_path, backend="local", config=config) as hub:
+        deadline = time.monotonic() + 30  # the first poll reopens it on the same port
+        while not _listening(local_port):
+            assert time.monotonic() < deadline, hub.log_text()[-3000:]
+            time.sleep(0.3)
+        assert hub.get_via_proxy("alice", "api/status").status_code == 200
+        hub.stop_server("alice")
+        assert not _listening(local_port)
