@@ -81,9 +81,7 @@ def close_forward(user: str, server: str) -> bool:
     return True
 
 
-async def restore(
-    connection: SSHConnection, user: str, server: str, saved: Any
-) -> Forward | None:
+async def restore(connection: SSHConnection, user: str, server: str, saved: Any) -> Forward | None:
     """Reopen a forward saved in the state (``[host, port, local port]``) if it is not open.
 
     Raises :class:`~jobspawner.ssh.SSHError` when the login node cannot be reached.

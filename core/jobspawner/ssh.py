@@ -22,6 +22,7 @@ connect timeout each. Its errors name the host and the cause.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
 import shlex
 import time
@@ -294,9 +295,7 @@ class SSHRunner:
             try:
                 conn, host = await self.connection.connection()
             except SSHError as e:
-                raise CommandError(
-                    command, None, problem=f"could not run over SSH: {e}"
-                ) from None
+                raise CommandError(command, None, problem=f"could not run over SSH: {e}") from None
             try:
                 process = await conn.create_process(
                     line,
@@ -368,12 +367,8 @@ class SSHRunner:
 
 async def _kill(process: Any) -> None:
     """Stop a remote command: a KILL signal (OpenSSH >= 7.9 honours it), then close."""
-    try:
+    with contextlib.suppress(asyncssh.Error, OSError):
         process.send_signal("KILL")
-    except (asyncssh.Error, OSError):
-        pass
     process.close()
-    try:
+    with contextlib.suppress(asyncio.TimeoutError, asyncssh.Error, OSError):
         await asyncio.wait_for(process.wait_closed(), _KILL_GRACE)
-    except (asyncio.TimeoutError, asyncssh.Error, OSError):
-        pass

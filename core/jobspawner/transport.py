@@ -42,7 +42,7 @@ class TransportError(ValueError):
     """The transport's configuration is wrong; the message names the setting."""
 
 
-class TransportConfig(HasTraits):  # type: ignore[misc]
+class TransportConfig(HasTraits):
     """The ``c.JobSpawner`` settings of the transport (a mixin of ``JobSpawner``)."""
 
     transport = Enum(

@@ -12,12 +12,11 @@ import pytest
 from jobspawner import CommandResult, JobState
 from jobspawner.backend import Backend, load_backend
 from jobspawner.context import BackendContext
+from lsf.lsfkit import Emulator
+from lsf.test_lsf_integration import submit, wait_state
 from remote.fixtures import fresh_ssh_connections, sshd
 from remote.sshd import SSHServer
 from remote.sshkit import ssh_context
-
-from lsf.lsfkit import Emulator
-from lsf.test_lsf_integration import submit, wait_state
 
 pytestmark = pytest.mark.timeout(120)
 __all__ = ["fresh_ssh_connections", "sshd"]

@@ -8,7 +8,6 @@ import pytest
 from harness.strict import need, need_root
 from harness.users import ensure_users
 from jobspawner import ssh
-
 from remote.sshd import SSHServer, sshd_available
 
 

@@ -7,7 +7,6 @@ from collections.abc import Mapping, Sequence
 from jobspawner.backend import Backend
 from jobspawner.context import BackendContext
 from jobspawner.ssh import SSHConnection, SSHRunner, SSHTarget, shared_connection
-
 from remote.sshd import SSHServer
 
 

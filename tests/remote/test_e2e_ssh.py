@@ -13,7 +13,6 @@ from pathlib import Path
 
 import pytest
 from harness.hub import SpawnFailed, running_hub
-
 from remote.sshd import SSHServer
 
 pytestmark = [pytest.mark.e2e, pytest.mark.root, pytest.mark.timeout(300)]
@@ -54,9 +53,7 @@ def test_spawn_status_stop_over_ssh(tmp_path: Path, sshd: SSHServer) -> None:
         assert "transport" not in log or "Traceback" not in log
 
 
-def test_a_login_node_that_is_down_fails_the_spawn_clearly(
-    tmp_path: Path, sshd: SSHServer
-) -> None:
+def test_a_login_node_that_is_down_fails_the_spawn_clearly(tmp_path: Path, sshd: SSHServer) -> None:
     with running_hub(tmp_path, backend="local", config=ssh_config(sshd)) as hub:
         sshd.stop()
         with pytest.raises(SpawnFailed) as failed:
@@ -80,6 +77,7 @@ def test_the_proxy_goes_through_a_port_forward_that_survives_a_hub_restart(
         hub.start_server("alice")
         state = hub.spawner_state("alice")
         dest_host, dest_port, local_port = state["ssh_forward"]
+        assert dest_host == "127.0.0.1"  # the local backend's host, policy-checked
         assert local_port != dest_port and _listening(local_port)
         assert hub.get_via_proxy("alice", "api/status").status_code == 200
         hub.crash()  # the forward dies with the hub process

@@ -10,7 +10,6 @@ import time
 
 import pytest
 from jobspawner.commands import Command, CommandError, CommandNotFound
-
 from remote.sshd import SSHServer
 from remote.sshkit import connection, runner
 
