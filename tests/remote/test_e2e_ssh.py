@@ -49,8 +49,6 @@ def test_spawn_status_stop_over_ssh(tmp_path: Path, sshd: SSHServer) -> None:
         assert accepted(sshd, "alice") == 1, sshd.log_text()[-2000:]
         hub.stop_server("alice")
         assert hub.server_model("alice") is None or not hub.server_model("alice").get("ready")
-        log = hub.log_text()
-        assert "transport" not in log or "Traceback" not in log
 
 
 def test_a_login_node_that_is_down_fails_the_spawn_clearly(tmp_path: Path, sshd: SSHServer) -> None:
