@@ -8,11 +8,11 @@ differently, with the replacement. The same table, in prose, is
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Iterator, Mapping
 from typing import Any
 
+from ..server_command import foreign_server
 from .output import Finding
 
 #: batchspawner ``req_*`` names that do not exist here, and the replacement.
@@ -87,8 +87,6 @@ BATCHSPAWNER_VARS: Mapping[str, str] = {
 
 _PY_FORMAT = re.compile(r"(?<!\{)\{([A-Za-z_][A-Za-z0-9_]*)\}(?!\})")
 _JINJA_VAR = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*(?:\|[^}]*)?\}\}")
-#: Servers that cannot report their port to jobspawner.
-_FOREIGN_SERVERS = ("jupyterhub-singleuser", "batchspawner-singleuser", "jupyter-labhub")
 
 
 def _sections(config: Mapping[str, Any]) -> Iterator[tuple[str, Mapping[str, Any]]]:
@@ -128,19 +126,16 @@ def template_leftovers(template: str, where: str) -> list[Finding]:
 
 def command_leftover(cmd: Any, where: str = "c.Spawner.cmd") -> Finding | None:
     """A server command that is not jobspawner-singleuser (it cannot report its port)."""
-    parts = [cmd] if isinstance(cmd, str) else list(cmd or [])
-    if not parts:
+    program = foreign_server(cmd)
+    if program is None:
         return None
-    program = os.path.basename(str(parts[0]).split()[0]) if str(parts[0]).strip() else ""
-    if program in _FOREIGN_SERVERS:
-        return Finding(
-            "fail",
-            where,
-            f"{program} does not report its port to jobspawner, so the spawn would fail",
-            "c.Spawner.cmd = ['jobspawner-singleuser'] (or remove the setting: it is the "
-            "default); it takes the same arguments",
-        )
-    return None
+    return Finding(
+        "fail",
+        where,
+        f"{program} does not report its port to jobspawner, so the spawn would fail",
+        "c.Spawner.cmd = ['jobspawner-singleuser'] (or remove the setting: it is the "
+        "default); it takes the same arguments",
+    )
 
 
 def find_leftovers(config: Mapping[str, Any], known: frozenset[str] = frozenset()) -> list[Finding]:
