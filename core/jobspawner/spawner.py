@@ -41,6 +41,7 @@ from .backend import Backend, BackendError, load_backend
 from .commands import Command, CommandError, CommandRunner
 from .constraints import validate_constraint
 from .context import BackendContext
+from .host_map import HostMap, HostMapError
 from .hub_limits import limits_as_requests, with_hub_limits
 from .jobspec import JobSpec, secrets_file_for
 from .poller import StatusPoller
@@ -207,6 +208,16 @@ class JobSpawner(Spawner):  # type: ignore[misc]
         part of one label (`node*.cluster.example.org`). Empty: every reported host is
         refused. A reported name may resolve to a loopback address only when a network
         listed here holds it.""",
+    )
+    host_map = Dict(
+        value_trait=Unicode(),
+        key_trait=Unicode(),
+        config=True,
+        help="""Rename the scheduler's execution host before it is used (batchspawner's
+        `state_exechost_exp`): `{regex: replacement}`, each regex matched against the whole
+        host name, the first match wins, `\\1` and `\\g<name>` refer to its groups, e.g.
+        `{r"(node\\d+)": r"\\1.ib.example.org"}`. A host no entry matches is kept. The result
+        passes the same routing checks as any host.""",
     )
     server_check_timeout = Float(
         30.0,
@@ -729,6 +740,7 @@ class JobSpawner(Spawner):  # type: ignore[misc]
     def _scheduler_host(self, host: str | None) -> str:
         """The scheduler's host for the job, refused when no route may point there."""
         source = f"the scheduler gave for job {self.job_id}"
+        host = self._mapped_host(host)
         try:
             if not host or not handshake.valid_host(host):
                 raise routing.RouteRefused(
@@ -742,6 +754,15 @@ class JobSpawner(Spawner):  # type: ignore[misc]
                 reason="route",
             ) from e
         return host
+
+    def _mapped_host(self, host: str | None) -> str | None:
+        """``host`` renamed by ``c.JobSpawner.host_map`` (:mod:`jobspawner.host_map`)."""
+        if not host or not self.host_map:
+            return host
+        try:
+            return HostMap.parse(self.host_map).apply(host)
+        except HostMapError as e:
+            raise SpawnException(str(e), reason="config") from e
 
     def _server_prefix(self) -> str:
         """This server's URL prefix (``/user/alice/`` or ``/user/alice/name/``)."""

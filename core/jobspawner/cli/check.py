@@ -18,6 +18,7 @@ from traitlets.config import Config
 
 from ..backend import Backend, BackendError
 from ..commands import Command, CommandError, command_environment
+from ..host_map import HostMap, HostMapError
 from ..resources import FIELDS
 from ..spawner import JobSpawner
 from ..status import JobState
@@ -164,6 +165,11 @@ def check_settings(report: CheckReport, spawner: JobSpawner) -> None:
                     f'is empty with host_source = "server": every reported host is refused ({allowed})',
                     "list the compute nodes' networks or names, or use host_source = 'scheduler'",
                 )
+    if spawner.host_map:
+        try:
+            HostMap.parse(spawner.host_map)
+        except HostMapError as e:
+            report.add("fail", "c.JobSpawner.host_map", str(e))
     leftover = command_leftover(spawner.cmd)
     if leftover:
         report.extend([leftover])

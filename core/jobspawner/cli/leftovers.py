@@ -20,7 +20,7 @@ RENAMED_REQ: Mapping[str, str] = {
     "req_partition": "c.JobSpawner.req_queue (Slurm partitions are queues here)",
     "req_nprocs": "c.JobSpawner.req_cpus",
     "req_ngpus": "c.JobSpawner.req_gpus",
-    "req_host": "c.JobSpawner.host_map or c.JobSpawner.req_constraint (no req_host here)",
+    "req_host": "c.JobSpawner.req_scheduler_server (PBS/Torque queue@server)",
     "req_username": "nothing: the user's name is {{ username }} in the template",
     "req_homedir": "nothing: the home folder is {{ homedir }} in the template",
     "req_keepvars": "c.Spawner.env_keep / c.Spawner.environment (the job gets {{ env | exports }})",
@@ -82,7 +82,7 @@ BATCHSPAWNER_VARS: Mapping[str, str] = {
     "epilogue": "{{ epilogue }}",
     "srun": "srun (written out)",
     "nodes": "{{ nodes }}",
-    "host": "a constraint: {{ constraint }}",
+    "host": "{{ scheduler_server }}",
 }
 
 _PY_FORMAT = re.compile(r"(?<!\{)\{([A-Za-z_][A-Za-z0-9_]*)\}(?!\})")
