@@ -42,7 +42,9 @@ class HostMap:
             try:
                 _check_groups(compiled, replacement)
             except re.error as e:
-                raise HostMapError(f"{where}: the replacement {replacement!r} is invalid ({e})") from e
+                raise HostMapError(
+                    f"{where}: the replacement {replacement!r} is invalid ({e})"
+                ) from e
             rules.append((compiled, replacement))
         return cls(tuple(rules))
 

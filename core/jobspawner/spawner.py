@@ -20,10 +20,10 @@ from collections.abc import AsyncIterator, Mapping
 from typing import Any, ClassVar
 
 from jupyterhub.spawner import Spawner, SpawnException
+from jupyterhub.traitlets import Command as HubCommand
 from traitlets import (
     Any as AnyTrait,
 )
-from jupyterhub.traitlets import Command as HubCommand
 from traitlets import (
     Bool,
     Dict,

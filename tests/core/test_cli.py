@@ -92,9 +92,7 @@ def test_check_passes_a_working_config_and_asks_the_scheduler(tmp_path, capsys):
 
 
 def test_check_fails_when_the_scheduler_does_not_answer(tmp_path, capsys):
-    config = write_config(
-        tmp_path, 'c.JobSpawner.backend_options = {"python": "/bin/false"}\n'
-    )
+    config = write_config(tmp_path, 'c.JobSpawner.backend_options = {"python": "/bin/false"}\n')
     assert main(["check", "-f", config]) == 1
     out = capsys.readouterr().out
     assert "[FAIL] scheduler: did not answer a status query" in out

@@ -249,5 +249,3 @@ def main(argv: list[str] | None = None) -> int:
     except SpawnException as e:
         print(f"jobspawner {args.command}: {getattr(e, 'log_message', e)}", file=sys.stderr)
         return 2
-
-

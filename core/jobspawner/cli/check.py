@@ -62,7 +62,9 @@ def _known_traits(config: Config) -> frozenset[str]:
     return frozenset(cls.class_trait_names())
 
 
-def scheduler_commands(backend: Backend, spawner: JobSpawner, spec: Any, script: str) -> list[Command]:
+def scheduler_commands(
+    backend: Backend, spawner: JobSpawner, spec: Any, script: str
+) -> list[Command]:
     """The commands the backend runs for a spawn: submit, status, cancel, discovery."""
     options = dict(spawner.backend_options)
     out: list[Command] = []
@@ -162,7 +164,8 @@ def check_settings(report: CheckReport, spawner: JobSpawner) -> None:
                 report.add(
                     "fail",
                     "c.JobSpawner.server_hosts_allowed",
-                    f'is empty with host_source = "server": every reported host is refused ({allowed})',
+                    f'is empty with host_source = "server": every reported host is refused '
+                    f"({allowed})",
                     "list the compute nodes' networks or names, or use host_source = 'scheduler'",
                 )
     if spawner.host_map:

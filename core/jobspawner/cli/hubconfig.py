@@ -12,8 +12,8 @@ import os
 import pwd
 import secrets
 from dataclasses import dataclass, field
-from types import SimpleNamespace
 from importlib.metadata import entry_points
+from types import SimpleNamespace
 from typing import Any
 
 from traitlets.config import Config
@@ -58,7 +58,9 @@ def spawner_class(config: Config) -> type[Any]:
     try:
         return import_item(name)  # type: ignore[no-any-return]
     except Exception as e:
-        raise HubConfigError(f"c.JupyterHub.spawner_class = {name!r} cannot be imported: {e}")
+        raise HubConfigError(
+            f"c.JupyterHub.spawner_class = {name!r} cannot be imported: {e}"
+        ) from e
 
 
 @dataclass

@@ -39,7 +39,9 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
     for row in cells:
         for i, value in enumerate(row):
             widths[i] = max(widths[i], len(value))
-    out = ["  ".join(h.ljust(w) for h, w in zip(headers, widths)).rstrip()]
+    out = ["  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=False)).rstrip()]
     out.append("  ".join("-" * w for w in widths))
-    out.extend("  ".join(v.ljust(w) for v, w in zip(row, widths)).rstrip() for row in cells)
+    out.extend(
+        "  ".join(v.ljust(w) for v, w in zip(row, widths, strict=False)).rstrip() for row in cells
+    )
     return "\n".join(out)
