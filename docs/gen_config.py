@@ -14,7 +14,8 @@ def render() -> str:
     own = {
         name: trait
         for name, trait in JobSpawner.class_traits(config=True).items()
-        if name not in Spawner.class_traits(config=True) or name in {"cmd", "ip", "env_keep"}
+        if name not in Spawner.class_traits(config=True)
+        or name in {"cmd", "ip", "env_keep", "start_timeout"}
     }
     lines = [
         "# Configuration reference",
@@ -27,7 +28,7 @@ def render() -> str:
     for name in sorted(own):
         trait = own[name]
         default = trait.default_value_repr()
-        if name in {"cmd", "ip", "env_keep", "apply_user_options"}:
+        if name == "apply_user_options":
             default = repr(getattr(JobSpawner, f"_default_{name}")(None))
         help_text = inspect.cleandoc(trait.help or "").strip()
         lines += [

@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import fnmatch
+import logging
 import os
 import shlex
 import shutil
@@ -179,7 +180,9 @@ class CommandRunner:
         timeout: float = 30.0,
         env: Mapping[str, str] | None = None,
         env_keep: Sequence[str] = (),
+        log: logging.Logger | logging.LoggerAdapter[logging.Logger] | None = None,
     ) -> None:
+        self.log = log or logging.getLogger("jobspawner.commands")
         self.prefix = tuple(prefix)
         self.timeout = timeout
         self.env = dict(env or {})
@@ -193,6 +196,7 @@ class CommandRunner:
         argv = self.full_argv(command)
         env = {**command_environment(self.env_keep), **self.env, **command.env}
         timeout = command.timeout if command.timeout is not None else self.timeout
+        self.log.debug("jobspawner: running %s", shlex.join(argv))
         if shutil.which(argv[0], path=env.get("PATH")) is None and not os.path.isabs(argv[0]):
             raise CommandNotFound(
                 command,
@@ -239,6 +243,12 @@ class CommandRunner:
             proc.returncode or 0,
             out.decode(errors="replace"),
             err.decode(errors="replace"),
+        )
+        self.log.debug(
+            "jobspawner: `%s` exited %s%s",
+            shlex.join(argv),
+            result.returncode,
+            f"; stderr: {_tail(result.stderr, 500)}" if result.stderr.strip() else "",
         )
         if check and not result.ok:
             raise CommandError.from_result(result)

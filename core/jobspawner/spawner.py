@@ -20,6 +20,7 @@ from collections.abc import AsyncIterator, Mapping
 from typing import Any, ClassVar
 
 from jupyterhub.spawner import Spawner, SpawnException
+from jupyterhub.traitlets import Command as HubCommand
 from traitlets import (
     Any as AnyTrait,
 )
@@ -35,18 +36,22 @@ from traitlets import (
     default,
 )
 
-from . import handshake, routing, server_check
+from . import handshake, routing, server_check, server_command
 from .backend import Backend, BackendError, load_backend
 from .commands import Command, CommandError
 from .constraints import validate_constraint
 from .context import BackendContext
+from .host_map import HostMap, HostMapError
+from .hub_limits import limits_as_requests, with_hub_limits
 from .jobspec import JobSpec, secrets_file_for
 from .poller import StatusPoller
 from .resources import FIELDS, ResourceError, empty, normalise
 from .server_check import ProbeResult
+from .start_clock import StartClock
 from .status import VANISHED_REASON, JobState, JobStatus
 from .templates import TemplateError
 from .transport import TransportConfig, TransportError
+from .user_env import account_environment
 
 STATE_VERSION = 1
 _USERNAME = re.compile(r"\A[A-Za-z0-9_][A-Za-z0-9_.@+-]{0,63}\Z")
@@ -205,6 +210,16 @@ class JobSpawner(TransportConfig, Spawner):  # type: ignore[misc]
         refused. A reported name may resolve to a loopback address only when a network
         listed here holds it.""",
     )
+    host_map = Dict(
+        value_trait=Unicode(),
+        key_trait=Unicode(),
+        config=True,
+        help="""Rename the scheduler's execution host before it is used (batchspawner's
+        `state_exechost_exp`): `{regex: replacement}`, each regex matched against the whole
+        host name, the first match wins, `\\1` and `\\g<name>` refer to its groups, e.g.
+        `{r"(node\\d+)": r"\\1.ib.example.org"}`. A host no entry matches is kept. The result
+        passes the same routing checks as any host.""",
+    )
     server_check_timeout = Float(
         30.0,
         config=True,
@@ -223,17 +238,49 @@ class JobSpawner(TransportConfig, Spawner):  # type: ignore[misc]
     _pollers: ClassVar[dict[str, StatusPoller]] = {}
 
     # --- defaults that differ from Spawner's ----------------------------------------------
-    @default("cmd")
-    def _default_cmd(self) -> list[str]:
-        return ["jobspawner-singleuser"]
-
-    @default("ip")
-    def _default_ip(self) -> str:
-        return "0.0.0.0"
-
-    @default("env_keep")
-    def _default_env_keep(self) -> list[str]:
-        return ["LANG", "LC_ALL"]  # the hub's PATH means nothing on a compute node
+    # Declared as traits (not @default methods) so that `jupyterhub --generate-config` shows
+    # them: it reads each trait's declared default.
+    cmd = HubCommand(
+        ["jobspawner-singleuser"],
+        allow_none=True,
+        config=True,
+        help="""The server command run in the job. It must be `jobspawner-singleuser` (or a
+        wrapper that ends by running it with the same arguments): the server reports its
+        port to the hub. `jupyterhub-singleuser` cannot, and a spawn with it is refused.""",
+    )
+    ip = Unicode(
+        "0.0.0.0",
+        config=True,
+        help="""The address the server in the job listens on: all of the compute node's
+        addresses, since the hub connects from another host.""",
+    )
+    env_keep = List(
+        ["LANG", "LC_ALL"],
+        config=True,
+        help="""Variables of the hub's environment passed to the job's server. The hub's
+        PATH means nothing on a compute node, so only the locale is kept by default; the job
+        always gets the user's own HOME, USER, LOGNAME and SHELL.""",
+    )
+    start_timeout = Integer(
+        7560,
+        config=True,
+        help="""JupyterHub's limit (seconds) on the whole of a spawn. jobspawner's own
+        limits, `queue_timeout` and `server_start_timeout`, end a spawn first with a message
+        that says which one ran out; keep this above their sum (the default is 7200 + 300 +
+        60 s).""",
+    )
+    queue_timeout = Float(
+        7200.0,
+        config=True,
+        help="""Seconds a job may wait for the scheduler to start it (pending, held) before
+        the spawn is given up and the job cancelled.""",
+    )
+    server_start_timeout = Float(
+        300.0,
+        config=True,
+        help="""Seconds, from when the scheduler reports the job running, for its server to
+        report its port and answer.""",
+    )
 
     @default("apply_user_options")
     def _default_apply_user_options(self) -> Any:
@@ -283,9 +330,11 @@ class JobSpawner(TransportConfig, Spawner):  # type: ignore[misc]
         backend = self.load()
         keep = tuple(self.command_env_keep)
         try:  # the transport (local or SSH, jobspawner.transport) builds the runners
-            runner = self.make_runner(self._prefix(self.exec_prefix), self.command_timeout, keep)
+            runner = self.make_runner(
+                self._prefix(self.exec_prefix), self.command_timeout, keep, log=self.log
+            )
             query_runner = self.make_runner(
-                self._query_prefix(), self.command_timeout, keep, status=True
+                self._query_prefix(), self.command_timeout, keep, status=True, log=self.log
             )
         except TransportError as e:
             raise SpawnException(str(e), reason="config") from e
@@ -405,13 +454,26 @@ class JobSpawner(TransportConfig, Spawner):  # type: ignore[misc]
 
     def _requested(self) -> dict[str, Any]:
         """Raw resource requests: config traits, overridden by the user's chosen options."""
-        values = {key: getattr(self, f"req_{key}") for key in FIELDS}
+        values = self._config_requests()
         values.update({k: v for k, v in self._user_resources.items() if not empty(v)})
         return values
 
+    def _config_requests(self) -> dict[str, Any]:
+        """The ``req_*`` settings; JupyterHub's mem_limit/cpu_limit/cpu_guarantee fill in
+        memory and cpus where no ``req_*`` is set."""
+        values = {key: getattr(self, f"req_{key}") for key in FIELDS}
+        limits = limits_as_requests(self.mem_limit, self.cpu_limit, self.cpu_guarantee)
+        return with_hub_limits(values, limits)
+
+    def get_env(self) -> dict[str, str]:
+        """JupyterHub's server environment plus the user's HOME, USER, LOGNAME, SHELL."""
+        env: dict[str, str] = super().get_env()
+        env.update(account_environment(self.user.name))
+        return env
+
     def resources(self) -> dict[str, Any]:
         """Validated resources: config traits, overridden by the user's chosen options."""
-        values = {key: getattr(self, f"req_{key}") for key in FIELDS}
+        values = self._config_requests()
         try:
             out = normalise(values)
             chosen = normalise(self._user_resources, label="{}")
@@ -568,11 +630,13 @@ class JobSpawner(TransportConfig, Spawner):  # type: ignore[misc]
                 "The hub is not configured to start servers safely; ask an administrator.",
                 reason="config",
             )
+        self._refuse_foreign_server()
         await self._retry_unconfirmed_cancels(ctx)
         if self.host_source == "server":
             self._hosts_allowed()  # a bad entry fails the spawn before a job is submitted
         spec = self.build_spec()
         script = self.render(spec)
+        self._log_script(script)
         self._port_future = asyncio.get_running_loop().create_future()
         try:
             job_id = await backend.submit(ctx, spec, script)
@@ -593,19 +657,50 @@ class JobSpawner(TransportConfig, Spawner):  # type: ignore[misc]
             raise
         return url
 
-    def _start_deadline(self, began: float) -> float:
-        # give up just before JupyterHub's own timeout, whose message says nothing
-        timeout = float(self.start_timeout)
-        return began + max(timeout - max(1.0, 0.1 * timeout), 1.0)
+    def _refuse_foreign_server(self) -> None:
+        """Fail at once when c.Spawner.cmd cannot report its port (jupyterhub-singleuser)."""
+        refusal = server_command.refusal(self.cmd)
+        if refusal:
+            self.log.error("jobspawner refuses to spawn %s: %s", self._log_name, refusal)
+            raise SpawnException(
+                "The hub's server command is misconfigured, so no server can start; ask an "
+                "administrator (the hub's log says what to change).",
+                reason="config",
+            )
 
-    def _start_timed_out(self, last: str) -> SpawnException:
-        return SpawnException(
-            f"Job {self.job_id} did not start its notebook server within "
-            f"{self.start_timeout} seconds (last state: {last}); the job was "
-            "cancelled. Try again later or ask for fewer resources; admins can "
-            "raise c.JobSpawner.start_timeout.",
-            reason="timeout",
+    def _log_script(self, script: str) -> None:
+        """The job script at debug level, the API token (should it be there) redacted."""
+        token = str(self.api_token or "")
+        shown = script.replace(token, "<redacted>") if token else script
+        self.log.debug("%s: job script:\n%s", self._log_name, shown)
+
+    def _start_clock(self, began: float) -> StartClock:
+        return StartClock(
+            self.queue_timeout, self.server_start_timeout, float(self.start_timeout), began
         )
+
+    def _start_timed_out(self, last: str, limit: str = "start") -> SpawnException:
+        if limit == "queue":
+            what = (
+                f"Job {self.job_id} waited in the queue for {self.queue_timeout:g} seconds "
+                f"without starting (last state: {last}); the job was cancelled. Try again "
+                "later or ask for fewer resources; admins can raise "
+                "c.JobSpawner.queue_timeout."
+            )
+        elif limit == "server":
+            what = (
+                f"Job {self.job_id} runs but its notebook server did not start within "
+                f"{self.server_start_timeout:g} seconds (last state: {last}); the job was "
+                "cancelled. Admins can raise c.JobSpawner.server_start_timeout."
+            )
+        else:
+            what = (
+                f"Job {self.job_id} did not start its notebook server within "
+                f"{self.start_timeout} seconds (last state: {last}); the job was "
+                "cancelled. Try again later or ask for fewer resources; admins can "
+                "raise c.Spawner.start_timeout."
+            )
+        return SpawnException(what, reason="timeout")
 
     async def _wait_until_ready(self, backend: Backend, ctx: BackendContext, began: float) -> str:
         """Follow the job until it reported its port and runs on a known host, then check
@@ -613,18 +708,21 @@ class JobSpawner(TransportConfig, Spawner):  # type: ignore[misc]
         poller = self.poller()
         scheduler_host: str | None = None
         future = self._port_future
-        deadline = self._start_deadline(began)
+        clock = self._start_clock(began)
         last = "no status yet"
         use_reported = self.host_source == "server"
         while not (future.done() and (use_reported or scheduler_host)):
             if future.done():
                 future.result()  # a refused report fails the spawn here
-            if time.monotonic() > deadline:
-                raise self._start_timed_out(last)
+            expired = clock.expired()
+            if expired:
+                raise self._start_timed_out(last, expired)
             # starting spawners share rounds too, but each sees an answer at least this fresh
             status = await poller.status(self.job_id, max_age=self.startup_poll_interval / 2)
             if status.state.finished:
                 raise await self._job_ended(backend, ctx, status)
+            if status.state is JobState.RUNNING or future.done():
+                clock.running()
             if status.state is JobState.RUNNING:
                 scheduler_host = backend.get_host(status, ctx.options) or scheduler_host
             progress = {JobState.RUNNING: 60, JobState.UNKNOWN: 20}.get(status.state, 30)
@@ -646,7 +744,7 @@ class JobSpawner(TransportConfig, Spawner):  # type: ignore[misc]
             ) from e
         self._emit(f"The notebook server reported port {port}; checking {host}:{port}.", 70)
         url = routing.server_url(host, port, "https" if self.internal_ssl else "http")
-        await self._wait_for_server(backend, ctx, host, port, url, deadline)
+        await self._wait_for_server(backend, ctx, host, port, url, clock.deadline)
         self._emit(
             f"The notebook server is listening on {host}:{port} and answers; connecting.", 90
         )
@@ -655,6 +753,7 @@ class JobSpawner(TransportConfig, Spawner):  # type: ignore[misc]
     def _scheduler_host(self, host: str | None) -> str:
         """The scheduler's host for the job, refused when no route may point there."""
         source = f"the scheduler gave for job {self.job_id}"
+        host = self._mapped_host(host)
         try:
             if not host or not handshake.valid_host(host):
                 raise routing.RouteRefused(
@@ -668,6 +767,15 @@ class JobSpawner(TransportConfig, Spawner):  # type: ignore[misc]
                 reason="route",
             ) from e
         return host
+
+    def _mapped_host(self, host: str | None) -> str | None:
+        """``host`` renamed by ``c.JobSpawner.host_map`` (:mod:`jobspawner.host_map`)."""
+        if not host or not self.host_map:
+            return host
+        try:
+            return HostMap.parse(self.host_map).apply(host)
+        except HostMapError as e:
+            raise SpawnException(str(e), reason="config") from e
 
     def _server_prefix(self) -> str:
         """This server's URL prefix (``/user/alice/`` or ``/user/alice/name/``)."""

@@ -203,10 +203,12 @@ class TransportConfig(HasTraits):
         timeout: float,
         env_keep: Sequence[str] = (),
         status: bool = False,
+        log: Any = None,
     ) -> Runner:
-        """A runner for this transport: ``status`` selects the status-query identity."""
+        """A runner for this transport: ``status`` selects the status-query identity;
+        ``log`` receives each local command at debug level."""
         if self.transport != "ssh":
-            return CommandRunner(prefix, timeout=timeout, env_keep=env_keep)
+            return CommandRunner(prefix, timeout=timeout, env_keep=env_keep, log=log)
         from .ssh import SSHRunner, shared_connection
 
         target = self._ssh_target(status=status)

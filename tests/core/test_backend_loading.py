@@ -137,7 +137,7 @@ def test_cli_lists_backends_as_json(capsys):
 
     from jobspawner.cli import main
 
-    assert main(["plugins"]) == 0
+    assert main(["plugins", "--json"]) == 0
     report = {p["name"]: p for p in json.loads(capsys.readouterr().out)}
     assert report["local"]["distribution"] == "jobspawner"
     assert "submit_command" in report["local"]["hooks"]

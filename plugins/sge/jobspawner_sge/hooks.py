@@ -54,6 +54,7 @@ from jobspawner import (
 from jobspawner.context import BackendContext
 from jobspawner.defaults import describe_generic
 from jobspawner.options import flag
+from jobspawner.submit_errors import submit_problem
 
 from . import parsers
 from .templates import TEMPLATE, check_constraint
@@ -120,7 +121,7 @@ def submit_command(spec: JobSpec, script: str) -> Command:
 @hookimpl
 def parse_submit(result: CommandResult) -> str:
     if not result.ok:
-        raise CommandError.from_result(result, problem="refused the job")
+        raise CommandError.from_result(result, problem=submit_problem(result))
     job_id = parsers.parse_job_id(result.stdout)
     if job_id is None:
         raise CommandError.from_result(

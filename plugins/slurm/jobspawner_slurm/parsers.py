@@ -12,6 +12,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 
 from jobspawner import CancelOutcome, CommandError, CommandResult, JobState, JobStatus
+from jobspawner.submit_errors import submit_problem
 
 from .hostlist import first_host
 from .states import long_name, normalise
@@ -135,7 +136,7 @@ def parse_sbatch(result: CommandResult, cluster: str | None = None) -> str:
     ``"id;cluster"`` when the job went to a named cluster (from the output or ``cluster``).
     """
     if not result.ok:
-        raise CommandError.from_result(result, problem="refused the job")
+        raise CommandError.from_result(result, problem=submit_problem(result))
     for line in reversed(result.stdout.strip().splitlines()):
         line = line.strip()
         m = _PARSABLE.match(line) or _SUBMITTED.search(line)

@@ -1,0 +1,125 @@
+"""Load a hub's ``jupyterhub_config.py`` and build the spawner a spawn would use.
+
+The file is read with traitlets' Python config loader, as JupyterHub reads it (``c =
+get_config()``, ``load_subconfig``). The spawner gets a stand-in user and hub: its job script
+is the one a real spawn for that user renders, with the API token replaced by a random
+value that :func:`redact` removes again.
+"""
+
+from __future__ import annotations
+
+import os
+import pwd
+import secrets
+from dataclasses import dataclass, field
+from importlib.metadata import entry_points
+from types import SimpleNamespace
+from typing import Any
+
+from traitlets.config import Config
+from traitlets.config.loader import PyFileConfigLoader
+from traitlets.utils.importstring import import_item
+
+from ..spawner import JobSpawner
+
+REDACTED = "<redacted>"
+
+
+class HubConfigError(RuntimeError):
+    """The config file could not be read, or does not select jobspawner."""
+
+
+def load_config(path: str) -> Config:
+    """The config object JupyterHub would get from ``path``."""
+    if not os.path.isfile(path):
+        raise HubConfigError(f"{path}: no such file")
+    folder, name = os.path.split(os.path.abspath(path))
+    try:
+        return PyFileConfigLoader(name, path=folder).load_config()
+    except Exception as e:  # the file is Python: anything can go wrong in it
+        raise HubConfigError(f"{path} could not be loaded: {type(e).__name__}: {e}") from e
+
+
+def spawner_class(config: Config) -> type[Any]:
+    """The class ``c.JupyterHub.spawner_class`` names (JupyterHub's default when unset)."""
+    hub = config.get("JupyterHub")
+    value = hub.get("spawner_class") if isinstance(hub, dict) else None
+    if value is None:
+        raise HubConfigError(
+            "c.JupyterHub.spawner_class is not set, so JupyterHub would use its "
+            "LocalProcessSpawner; set c.JupyterHub.spawner_class = 'jobspawner'"
+        )
+    if isinstance(value, type):
+        return value
+    name = str(value)
+    for ep in entry_points(group="jupyterhub.spawners"):
+        if ep.name == name:
+            return ep.load()  # type: ignore[no-any-return]
+    try:
+        return import_item(name)  # type: ignore[no-any-return]
+    except Exception as e:
+        raise HubConfigError(
+            f"c.JupyterHub.spawner_class = {name!r} cannot be imported: {e}"
+        ) from e
+
+
+@dataclass
+class StandInUser:
+    """What a spawner reads of JupyterHub's ``User``."""
+
+    name: str
+    id: int = 0
+    settings: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def escaped_name(self) -> str:
+        return self.name
+
+    @property
+    def url(self) -> str:
+        return f"/user/{self.name}/"
+
+
+def default_user() -> str:
+    """The name of the user running the command."""
+    return pwd.getpwuid(os.geteuid()).pw_name
+
+
+def make_spawner(
+    config: Config, username: str, server_name: str = "", cls: type[Any] | None = None
+) -> JobSpawner:
+    """The spawner a spawn of ``username``'s server ``server_name`` would use."""
+    from jupyterhub.objects import Hub
+
+    cls = cls or spawner_class(config)
+    if not (isinstance(cls, type) and issubclass(cls, JobSpawner)):
+        raise HubConfigError(
+            f"c.JupyterHub.spawner_class is {getattr(cls, '__name__', cls)}, not jobspawner; "
+            "set c.JupyterHub.spawner_class = 'jobspawner'"
+        )
+    hub_section = config.get("JupyterHub")
+    hub_cfg = hub_section if isinstance(hub_section, dict) else {}
+    hub = Hub(
+        ip=str(hub_cfg.get("hub_ip") or "127.0.0.1"),
+        port=int(hub_cfg.get("hub_port") or 8081),
+        base_url=str(hub_cfg.get("base_url") or "/").rstrip("/") + "/hub/",
+    )
+    spawner: JobSpawner = cls(
+        config=config,
+        user=StandInUser(username),
+        hub=hub,
+        orm_spawner=SimpleNamespace(name=server_name, server=None, state=None)
+        if server_name
+        else None,
+        api_token=secrets.token_hex(16),
+        oauth_client_id=f"jupyterhub-user-{username}",
+    )
+    return spawner
+
+
+def redact(text: str, spawner: JobSpawner) -> tuple[str, bool]:
+    """``text`` with the spawner's API token replaced; whether the token was in it."""
+    token = str(spawner.api_token or "")
+    if token and token in text:
+        return text.replace(token, REDACTED), True
+    return text, False

@@ -1,0 +1,203 @@
+"""The admin CLI: check, render, resources, plugins (in-process and as a subprocess)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+from jobspawner.cli import build_parser, main
+
+JOBSPAWNER = [sys.executable, "-m", "jobspawner.cli"]
+
+
+def write_config(tmp_path: Path, body: str, name: str = "jupyterhub_config.py") -> str:
+    head = f"""
+        c = get_config()
+        c.JupyterHub.spawner_class = "jobspawner"
+        c.JobSpawner.allow_root_jobs = True
+        c.JobSpawner.log_dir = {str(tmp_path / "logs")!r}
+        c.JobSpawner.backend_options = {{"python": {sys.executable!r},
+                                         "spool": {str(tmp_path / "spool")!r}}}
+    """
+    path = tmp_path / name
+    path.write_text(textwrap.dedent(head) + textwrap.dedent(body))
+    return str(path)
+
+
+def run_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*JOBSPAWNER, *args], capture_output=True, text=True, timeout=120, env=env
+    )
+
+
+@pytest.mark.parametrize("command", ["check", "render", "resources", "plugins"])
+def test_every_command_has_help_and_version(command, capsys):
+    with pytest.raises(SystemExit) as e:
+        main([command, "--help"])
+    assert e.value.code == 0
+    assert "--json" in capsys.readouterr().out
+    with pytest.raises(SystemExit) as e:
+        main([command, "--version"])
+    assert e.value.code == 0
+    assert capsys.readouterr().out.startswith("jobspawner ")
+
+
+def test_version_as_a_subprocess():
+    from jobspawner.__about__ import __version__
+
+    result = run_cli("--version")
+    assert result.returncode == 0 and result.stdout.strip() == f"jobspawner {__version__}"
+
+
+def test_plugins_is_a_table_by_default_and_json_on_request(capsys):
+    assert main(["plugins"]) == 0
+    out = capsys.readouterr().out
+    header = out.splitlines()[0].split()
+    assert header == ["backend", "distribution", "version", "status"]
+    assert any(line.split()[:2] == ["local", "jobspawner"] for line in out.splitlines())
+    assert len(out.splitlines()) < 30
+    assert main(["plugins", "--json"]) == 0
+    report = {p["name"]: p for p in json.loads(capsys.readouterr().out)}
+    assert "submit_command" in report["local"]["hooks"]
+
+
+def test_resources_missing_scheduler_command_is_one_line(tmp_path):
+    empty = tmp_path / "bin"
+    empty.mkdir()
+    env = {**os.environ, "PATH": str(empty)}
+    result = run_cli("resources", "--backend", "lsf", env=env)
+    assert result.returncode == 3
+    assert "Traceback" not in result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "bqueues" in lines[0] and "not on PATH" in lines[0]
+
+
+def test_resources_table_for_local(capsys):
+    assert main(["resources"]) == 0
+    assert "no queues" in capsys.readouterr().out
+
+
+def test_check_passes_a_working_config_and_asks_the_scheduler(tmp_path, capsys):
+    config = write_config(tmp_path, 'c.JobSpawner.req_runtime = "2h"\n')
+    assert main(["check", "-f", config, "-v"]) == 0
+    out = capsys.readouterr().out
+    assert "[ok  ] scheduler: answers a status query" in out
+    assert "[ok  ] job script: renders" in out
+    assert out.rstrip().splitlines()[-1].startswith("PASS:")
+
+
+def test_check_fails_when_the_scheduler_does_not_answer(tmp_path, capsys):
+    config = write_config(tmp_path, 'c.JobSpawner.backend_options = {"python": "/bin/false"}\n')
+    assert main(["check", "-f", config]) == 1
+    out = capsys.readouterr().out
+    assert "[FAIL] scheduler: did not answer a status query" in out
+    assert out.rstrip().splitlines()[-1].startswith("FAIL:")
+
+
+def test_check_names_an_invalid_resource(tmp_path, capsys):
+    config = write_config(tmp_path, 'c.JobSpawner.req_memory = "lots"\n')
+    assert main(["check", "-f", config]) == 1
+    assert "req_memory: 'lots' is not a memory size" in capsys.readouterr().out
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="the refusal applies to a root hub")
+def test_check_refuses_root_jobs_without_a_prefix(tmp_path, capsys):
+    config = write_config(tmp_path, "c.JobSpawner.allow_root_jobs = False\n")
+    assert main(["check", "-f", config]) == 1
+    assert "c.JobSpawner.exec_prefix is empty" in capsys.readouterr().out
+
+
+def test_check_finds_batchspawner_leftovers_and_says_what_to_write(tmp_path):
+    config = write_config(
+        tmp_path,
+        '''
+        c.JobSpawner.req_partition = "batch"
+        c.JobSpawner.req_nprocs = "4"
+        c.JobSpawner.req_keepvars = "PATH"
+        c.JobSpawner.batch_submit_cmd = "sbatch --parsable"
+        c.JobSpawner.state_exechost_exp = r"\\1.ib"
+        c.Spawner.cmd = "jupyterhub-singleuser"
+        c.BatchSpawnerBase.req_runtime = "1:00:00"
+        c.JobSpawner.batch_script = """#!/bin/bash
+        #SBATCH --partition={partition}
+        #SBATCH --cpus-per-task={{nprocs}}
+        {cmd}
+        """
+        ''',
+    )
+    result = run_cli("check", "-f", config, "--json")
+    assert result.returncode == 1, result.stderr
+    report = json.loads(result.stdout)
+    assert report["passed"] is False
+    fixes = {(f["topic"], f["fix"]) for f in report["findings"] if f["level"] == "fail"}
+    expected = {
+        ("c.JobSpawner.req_partition", "use c.JobSpawner.req_queue"),
+        ("c.JobSpawner.req_nprocs", "use c.JobSpawner.req_cpus"),
+        ("c.JobSpawner.req_keepvars", "use c.Spawner.env_keep"),
+        ("c.JobSpawner.batch_submit_cmd", "nothing: the backend builds the submit command"),
+        ("c.JobSpawner.state_exechost_exp", "c.JobSpawner.host_map"),
+        ("c.Spawner.cmd", "c.Spawner.cmd = ['jobspawner-singleuser']"),
+        ("c.BatchSpawnerBase", "move the settings to c.JobSpawner"),
+        ("c.JobSpawner.batch_script", "write {{ queue }}"),
+        ("c.JobSpawner.batch_script", "write {{ cpus }}"),
+        ("c.JobSpawner.batch_script", "write {{ command | quote }}"),
+    }
+    for topic, fix in expected:
+        assert any(t == topic and f.startswith(fix) for t, f in fixes), (topic, fix, fixes)
+
+
+def test_check_recognises_batchspawner_classes(tmp_path, capsys):
+    path = tmp_path / "bs.py"
+    path.write_text(
+        'c = get_config()\nc.JupyterHub.spawner_class = "wrapspawner.ProfilesSpawner"\n'
+        "c.ProfilesSpawner.profiles = []\n"
+    )
+    assert main(["check", "-f", str(path)]) == 1
+    out = capsys.readouterr().out
+    assert "c.JupyterHub.spawner_class: wrapspawner.ProfilesSpawner is a batchspawner" in out
+    assert "c.ProfilesSpawner: jobspawner does not read this section" in out
+
+
+def test_render_is_the_script_a_spawn_submits_with_user_options(tmp_path):
+    config = write_config(
+        tmp_path,
+        '''
+        c.JobSpawner.user_options_allowed = ["memory"]
+        c.JobSpawner.batch_script = """#!/bin/bash
+        # mem={{ memory_mb }} user={{ username }}
+        {% include "jobspawner/job_body.sh" %}
+        """
+        ''',
+    )
+    result = run_cli("render", "-f", config, "--user", "alice", "--option", "memory=8G")
+    assert result.returncode == 0, result.stderr
+    assert "# mem=8192 user=alice" in result.stdout
+    assert "{%" not in result.stdout and "exec jobspawner-singleuser" in result.stdout
+    assert "JUPYTERHUB_API_TOKEN" not in result.stdout
+    refused = run_cli("render", "-f", config, "--user", "alice", "--option", "queue=x")
+    assert refused.returncode == 2 and "Traceback" not in refused.stderr
+    assert "'queue' cannot be chosen" in refused.stderr
+
+
+def test_render_by_backend_expands_includes(capsys):
+    assert main(["render", "--backend", "slurm", "--user", "alice"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("#!") and "{%" not in out and "#SBATCH --job-name=jupyter-alice" in out
+
+
+def test_missing_config_is_one_line(tmp_path, capsys):
+    assert main(["check", "-f", str(tmp_path / "nope.py")]) == 1
+    assert "no such file" in capsys.readouterr().out
+    assert main(["render", "-f", str(tmp_path / "nope.py")]) == 2
+    assert "no such file" in capsys.readouterr().err
+
+
+def test_parser_lists_every_command():
+    text = build_parser().format_help()
+    for command in ("check", "render", "resources", "plugins"):
+        assert command in text
