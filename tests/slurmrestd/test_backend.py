@@ -151,7 +151,7 @@ async def test_pending_reason_and_describe(backend, restd, clean_queue):
     )[job_id]
     assert status.state is JobState.PENDING
     sentence = backend.describe_status(status)
-    assert "its partition is down" in sentence  # the Slurm backend's own words
+    assert "partition closed is down" in sentence  # the Slurm backend's own words
     await backend.cancel(ctx, [job_id])
 
 
@@ -201,7 +201,9 @@ async def test_invalid_token_gives_a_clear_error(backend, restd, clean_queue):
     message = str(info.value)
     assert "HTTP 401" in message and "/job/submit" in message and "JWT" in message
     status = (await backend.query_status(ctx, ["1"]))["1"]
-    assert status.state is JobState.UNKNOWN and "authentication refused" in (status.reason or "")
+    # GET /jobs with a refused token: slurmrestd 22.05 says only "Failed while looking for
+    # jobs"; what matters is that the jobs are unknown, never gone
+    assert status.state is JobState.UNKNOWN and "/slurm/v0.0.38/jobs" in (status.reason or "")
 
 
 async def test_expired_token_is_renewed(backend, restd, clean_queue):
