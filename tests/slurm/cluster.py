@@ -10,8 +10,9 @@ with :data:`CPUS` over-declared CPUs, so several one-CPU notebook jobs run at on
 Partitions: ``debug`` (default, 2 h limit), ``long`` (2 days) and ``closed`` (state DOWN:
 jobs queue there and stay pending with reason ``PartitionDown``).
 
-JWT authentication is on when Slurm's auth/jwt plugin is installed (``AuthAltTypes=auth/jwt``, a random key in the harness folder) for
-``scontrol token`` and slurmrestd (tests/slurmrestd); munge stays the main authentication.
+JWT authentication is on when Slurm's auth/jwt plugin is installed (``AuthAltTypes=auth/jwt``,
+a random key in the harness folder) for ``scontrol token`` and slurmrestd (tests/slurmrestd);
+munge stays the main authentication.
 
 Accounting is off (``accounting_storage/none``), as on many small sites: ``sacct`` fails and
 finished jobs stay visible to ``squeue -t all`` for ``MinJobAge`` seconds.

@@ -112,7 +112,9 @@ class Restd:
                 pass
             time.sleep(0.2)
         self.stop()
-        raise RuntimeError(f"slurmrestd did not answer on {self.url}: {self.log.read_text()[-2000:]}")
+        raise RuntimeError(
+            f"slurmrestd did not answer on {self.url}: {self.log.read_text()[-2000:]}"
+        )
 
     def stop(self) -> None:
         if self.pid is None:

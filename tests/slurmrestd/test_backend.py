@@ -62,9 +62,7 @@ async def submit(backend, ctx, command: Sequence[str] = ("sleep", "300"), **kw) 
     user = ctx.username or "alice"
     name = f"jupyterhub-{user}-{uuid.uuid4().hex[:6]}"
     out = f"{LOG_DIR.format(user=user)}/{name}.log"
-    spec = make_spec(
-        command=list(command), username=user, job_name=name, output_file=out, **kw
-    )
+    spec = make_spec(command=list(command), username=user, job_name=name, output_file=out, **kw)
     script = backend.render_script(spec, backend.script_template(spec))
     return await backend.submit(ctx, spec, script), out
 
@@ -214,7 +212,9 @@ async def test_expired_token_is_renewed(backend, restd, clean_queue):
         lifespan = 1 if not issued else 600
         out = subprocess.run(
             ["scontrol", "token", f"username={user}", f"lifespan={lifespan}"],
-            capture_output=True, text=True, check=True,
+            capture_output=True,
+            text=True,
+            check=True,
         ).stdout
         issued.append(out.strip().split("=", 1)[1])
         return issued[-1]

@@ -20,7 +20,6 @@ from tornado.httpclient import AsyncHTTPClient, HTTPRequest
 from .errors import RestError, TokenError
 from .tokens import TokenCache
 
-
 #: What slurmrestd 22.05 answers (HTTP 500) when slurmctld refuses the request's JWT (a
 #: forged, expired or revoked token): slurmctld closes the connection without a word.
 _AUTH_REFUSED = "Zero Bytes were transmitted or received"

@@ -71,7 +71,9 @@ def _gpus(gres: str) -> int | None:
     return total or None
 
 
-def queues(partitions: Iterable[Mapping[str, Any]], nodes: Iterable[Mapping[str, Any]]) -> list[QueueInfo]:
+def queues(
+    partitions: Iterable[Mapping[str, Any]], nodes: Iterable[Mapping[str, Any]]
+) -> list[QueueInfo]:
     """One :class:`QueueInfo` per partition, with per-node limits from its nodes."""
     by_partition: dict[str, list[Mapping[str, Any]]] = {}
     for node in nodes:

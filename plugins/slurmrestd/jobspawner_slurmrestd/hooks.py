@@ -50,7 +50,7 @@ import pwd
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from jobspawner import JobSpec, JobStatus, QueueInfo, hookimpl
+from jobspawner import JobSpec, JobState, JobStatus, QueueInfo, hookimpl
 from jobspawner.context import BackendContext
 from jobspawner_slurm import reasons
 from jobspawner_slurm.templates import check_constraint, job_script
@@ -216,7 +216,7 @@ async def cancel(ctx: BackendContext, job_ids: Sequence[str]) -> None:
                 return
         await asyncio.sleep(CANCEL_CHECK_INTERVAL if attempt else 0.1)
         statuses = await query_status(ctx, remaining)
-        if any(s.state.value == "unknown" for s in statuses.values()):
+        if any(s.state is JobState.UNKNOWN for s in statuses.values()):
             last_error = next(s.reason or "" for s in statuses.values() if s.reason)
             continue
         remaining = [i for i in remaining if not statuses[i].state.finished]

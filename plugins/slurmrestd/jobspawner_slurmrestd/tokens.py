@@ -76,7 +76,7 @@ class TokenCache:
     ) -> None:
         if isinstance(source, str) and source != "scontrol":
             raise TokenError(
-                f"token_source {source!r} is not understood: use \"scontrol\", a list of "
+                f'token_source {source!r} is not understood: use "scontrol", a list of '
                 "arguments (a command printing the token) or a callable"
             )
         self.source = source
@@ -134,7 +134,7 @@ class TokenCache:
             result = await self.runner.run(Command(argv), check=True)
         except CommandError as e:
             raise TokenError(f"no slurmrestd token for {user} from {how}: {e}") from e
-        token = read_token(result.stdout)
-        if token is None:
+        found = read_token(result.stdout)
+        if found is None:
             raise TokenError(f"{how} printed no token for {user}")
-        return token
+        return found
