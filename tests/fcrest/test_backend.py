@@ -99,25 +99,30 @@ def running(s):
 def squeue_active(job_id):
     return subprocess.run(
         ["squeue", "-h", "-t", "PD,R,CG,S,ST,CF", "-j", f"{job_id},{job_id}", "-o", "%T|%u"],
-        capture_output=True, text=True,
+        capture_output=True,
+        text=True,
     ).stdout.strip()
 
 
 async def test_submit_status_log_cancel(backend, emulator, clean_queue):
     ctx = context(backend, emulator, auth_state=emulator.state.login("alice"))
     job_id, out, spec = await submit(
-        backend, ctx, command=["bash", "-c", "echo hello from $(id -un); sleep 300"],
+        backend,
+        ctx,
+        command=["bash", "-c", "echo hello from $(id -un); sleep 300"],
         resources={"queue": "long"},
     )
     status = (await wait_for(backend, ctx, [job_id], running))[job_id]
     assert status.host == clean_queue.host and status.extra["partition"] == "long"
     assert squeue_active(job_id) == "RUNNING|alice"
     # the secrets file was uploaded as alice into her private folder, mode 0600
-    folder = subprocess.run(["stat", "-c", "%a %U", LOG_DIR.format(user="alice")],
-                            capture_output=True, text=True).stdout.split()
+    folder = subprocess.run(
+        ["stat", "-c", "%a %U", LOG_DIR.format(user="alice")], capture_output=True, text=True
+    ).stdout.split()
     assert folder == ["700", "alice"]
-    secrets = subprocess.run(["stat", "-c", "%a %U", spec.secrets_file], capture_output=True,
-                             text=True).stdout.split()
+    secrets = subprocess.run(
+        ["stat", "-c", "%a %U", spec.secrets_file], capture_output=True, text=True
+    ).stdout.split()
     assert secrets == ["600", "alice"]
     log = ""
     deadline = time.monotonic() + 15
@@ -147,16 +152,18 @@ async def test_one_request_per_user_per_round(backend, emulator, clean_queue):
 async def test_service_account_polls_everyone_in_one_request(backend, emulator, clean_queue):
     sa = {"client_id": SERVICE_CLIENT[0], "client_secret": SERVICE_CLIENT[1]}
     alice = context(backend, emulator, auth_state=emulator.state.login("alice"), service_account=sa)
-    bob = context(backend, emulator, user="bob", auth_state=emulator.state.login("bob"),
-                  service_account=sa)
+    bob = context(
+        backend, emulator, user="bob", auth_state=emulator.state.login("bob"), service_account=sa
+    )
     a, _, _ = await submit(backend, alice)
     b, _, _ = await submit(backend, bob)
     poller = context(backend, emulator, user=None, service_account=sa)  # acts as nobody
     await wait_for(backend, poller, [a, b], running)
     before = dict(emulator.state.requests)
     statuses = await backend.query_status(poller, [a, b])
-    delta = {k: v - before.get(k, 0) for k, v in emulator.state.requests.items()
-             if v != before.get(k, 0)}
+    delta = {
+        k: v - before.get(k, 0) for k, v in emulator.state.requests.items() if v != before.get(k, 0)
+    }
     assert delta == {"GET /compute/cluster/jobs": 1}
     assert statuses[a].state is statuses[b].state is JobState.RUNNING
     await backend.cancel(alice, [a])
@@ -208,7 +215,6 @@ async def test_uenv_options_reach_the_script_and_are_checked(backend, emulator):
     script = backend.render_script(spec, backend.script_template(spec))
     assert "#SBATCH --uenv=prgenv-gnu/24.11:v1\n" in script
     assert "#SBATCH --view=default\n" in script
-    ctx = context(backend, emulator, auth_state=emulator.state.login("alice"),
-                  uenv="x; rm -rf ~")
+    ctx = context(backend, emulator, auth_state=emulator.state.login("alice"), uenv="x; rm -rf ~")
     with pytest.raises(CommandError, match="uenv"):
         await submit(backend, ctx)

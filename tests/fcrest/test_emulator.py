@@ -47,19 +47,37 @@ def test_status_endpoints_shapes(emulator):
 def test_job_endpoints_shapes(emulator, clean_queue):
     token = emulator.state.mint("alice")
     auth = {"Authorization": f"Bearer {token}"}
-    r = requests.post(emulator.url + "/compute/cluster/jobs", headers=auth, timeout=30,
-                      json={"job": {"script": "#!/bin/bash\nsleep 60\n"}})
+    r = requests.post(
+        emulator.url + "/compute/cluster/jobs",
+        headers=auth,
+        timeout=30,
+        json={"job": {"script": "#!/bin/bash\nsleep 60\n"}},
+    )
     assert r.status_code == 422  # workingDirectory is required
-    r = requests.post(emulator.url + "/compute/cluster/jobs", headers=auth, timeout=30,
-                      json={"job": {"workingDirectory": "/tmp", "script": "#!/bin/bash\nsleep 60\n"}})
+    r = requests.post(
+        emulator.url + "/compute/cluster/jobs",
+        headers=auth,
+        timeout=30,
+        json={"job": {"workingDirectory": "/tmp", "script": "#!/bin/bash\nsleep 60\n"}},
+    )
     assert r.status_code == 201
     job_id = r.json()["jobId"]
     assert isinstance(job_id, str) and job_id.isdigit()
     one = get(emulator, f"/compute/cluster/jobs/{job_id}", token=token)
     assert one.status_code == 200
     (job,) = one.json()["jobs"]
-    assert {"jobId", "name", "status", "time", "allocationNodes", "cluster", "nodes",
-            "partition", "user", "workingDirectory"} <= set(job)
+    assert {
+        "jobId",
+        "name",
+        "status",
+        "time",
+        "allocationNodes",
+        "cluster",
+        "nodes",
+        "partition",
+        "user",
+        "workingDirectory",
+    } <= set(job)
     assert set(job["status"]) == {"state", "stateReason", "exitCode", "interruptSignal"}
     assert {"elapsed", "start", "end", "suspended", "limit"} <= set(job["time"])
     assert job["user"] == "alice" and job["workingDirectory"] == "/tmp"
@@ -74,15 +92,33 @@ def test_job_endpoints_shapes(emulator, clean_queue):
 
 def test_token_endpoint_grants(emulator):
     st = emulator.state
-    r = requests.post(emulator.token_url, data={"grant_type": "client_credentials",
-                      "client_id": "svc-jupyter", "client_secret": "svc-secret"}, timeout=10)
+    r = requests.post(
+        emulator.token_url,
+        data={
+            "grant_type": "client_credentials",
+            "client_id": "svc-jupyter",
+            "client_secret": "svc-secret",
+        },
+        timeout=10,
+    )
     assert r.status_code == 200 and {"access_token", "expires_in", "token_type"} <= set(r.json())
-    bad = requests.post(emulator.token_url, data={"grant_type": "client_credentials",
-                        "client_id": "svc-jupyter", "client_secret": "wrong"}, timeout=10)
+    bad = requests.post(
+        emulator.token_url,
+        data={
+            "grant_type": "client_credentials",
+            "client_id": "svc-jupyter",
+            "client_secret": "wrong",
+        },
+        timeout=10,
+    )
     assert bad.status_code == 401
     state = st.login("alice")
-    form = {"grant_type": "refresh_token", "refresh_token": state["refresh_token"],
-            "client_id": "jupyterhub", "client_secret": "hub-client-secret"}
+    form = {
+        "grant_type": "refresh_token",
+        "refresh_token": state["refresh_token"],
+        "client_id": "jupyterhub",
+        "client_secret": "hub-client-secret",
+    }
     first = requests.post(emulator.token_url, data=form, timeout=10)
     assert first.status_code == 200 and first.json()["refresh_token"] != state["refresh_token"]
     again = requests.post(emulator.token_url, data=form, timeout=10)  # rotated: old one is dead

@@ -102,10 +102,16 @@ def _error(handler: RequestHandler, status: int, message: str, kind: str = "erro
 
 async def _run(user: str, argv: list[str], stdin: str | None = None) -> tuple[int, str, str]:
     proc = await asyncio.create_subprocess_exec(
-        "runuser", "-u", user, "--", *argv,
+        "runuser",
+        "-u",
+        user,
+        "--",
+        *argv,
         stdin=asyncio.subprocess.PIPE if stdin is not None else asyncio.subprocess.DEVNULL,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-        env={"PATH": "/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin"}, cwd="/",
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        env={"PATH": "/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin"},
+        cwd="/",
     )
     out, err = await asyncio.wait_for(proc.communicate(stdin.encode() if stdin else None), 30)
     return proc.returncode or 0, out.decode(), err.decode()
@@ -128,7 +134,9 @@ def job_models(text: str, cluster: str) -> list[dict[str, Any]]:
         parts = line.split("|")
         if len(parts) < 13:
             continue
-        jid, name, state, reason, nodes, part, user, account, wd, start, end, limit, elapsed = parts[:13]
+        jid, name, state, reason, nodes, part, user, account, wd, start, end, limit, elapsed = (
+            parts[:13]
+        )
         jobs.append(
             {
                 "jobId": int(jid),
@@ -139,8 +147,13 @@ def job_models(text: str, cluster: str) -> list[dict[str, Any]]:
                     "exitCode": 0 if state in ("COMPLETED", "CANCELLED") else None,
                     "interruptSignal": 15 if state == "CANCELLED" else None,
                 },
-                "time": {"elapsed": elapsed, "start": _epoch(start), "end": _epoch(end),
-                         "suspended": 0, "limit": limit},
+                "time": {
+                    "elapsed": elapsed,
+                    "start": _epoch(start),
+                    "end": _epoch(end),
+                    "suspended": 0,
+                    "limit": limit,
+                },
                 "allocationNodes": 1,
                 "cluster": cluster,
                 "nodes": "" if nodes in ("", "(null)") else nodes,
@@ -175,12 +188,17 @@ class Base(RequestHandler):
             self.set_status(401)
             self.finish({"message": "Not authenticated"})
             return
-        claims = verify(auth[len("Bearer "):], st.key)
+        claims = verify(auth[len("Bearer ") :], st.key)
         if claims is None:
             _error(self, 401, "Access token is invalid.", "authentication")
             return
         if float(claims.get("exp", 0)) - time.time() < MIN_REMAINING:
-            _error(self, 401, f"expires too soon (less than {MIN_REMAINING}s remaining)", "authentication")
+            _error(
+                self,
+                401,
+                f"expires too soon (less than {MIN_REMAINING}s remaining)",
+                "authentication",
+            )
             return
         self.user = str(claims.get("preferred_username", ""))
 
@@ -204,8 +222,13 @@ class UserInfo(Base):
         import grp
 
         g = grp.getgrgid(pw.pw_gid)
-        self.finish({"user": {"id": str(pw.pw_uid), "name": pw.pw_name},
-                     "group": {"id": str(g.gr_gid), "name": g.gr_name}, "groups": []})
+        self.finish(
+            {
+                "user": {"id": str(pw.pw_uid), "name": pw.pw_name},
+                "group": {"id": str(g.gr_gid), "name": g.gr_name},
+                "groups": [],
+            }
+        )
 
 
 class Jobs(Base):
@@ -217,15 +240,28 @@ class Jobs(Base):
         workdir = job.get("workingDirectory") or job.get("working_directory")
         if not workdir:
             self.set_status(422)
-            self.finish({"detail": [{"type": "missing", "loc": ["body", "job", "workingDirectory"],
-                                     "msg": "Field required"}]})
+            self.finish(
+                {
+                    "detail": [
+                        {
+                            "type": "missing",
+                            "loc": ["body", "job", "workingDirectory"],
+                            "msg": "Field required",
+                        }
+                    ]
+                }
+            )
             return
         argv = ["sbatch", f"--chdir={workdir}"]
         env = job.get("env")
         if env:
             argv.append("--export=" + ",".join(["ALL", *(f"{k}={v}" for k, v in env.items())]))
-        for field, opt in (("partition", "--partition"), ("reservation", "--reservation"),
-                           ("account", "--account"), ("name", "--job-name")):
+        for field, opt in (
+            ("partition", "--partition"),
+            ("reservation", "--reservation"),
+            ("account", "--account"),
+            ("name", "--job-name"),
+        ):
             if job.get(field):
                 argv.append(f"{opt}={job[field]}")
         code, out, err = await _run(self.user, argv, stdin=job.get("script", ""))
@@ -265,7 +301,7 @@ class Job(Base):
     async def delete(self, system: str, job_id: str) -> None:
         if not self.check_system(system):
             return
-        code, out, err = await _run(self.user, ["scancel", "--verbose", job_id])
+        _, _, err = await _run(self.user, ["scancel", "--verbose", job_id])
         errors = [line for line in err.splitlines() if "error:" in line]
         if errors:
             _error(self, 500, errors[0].split("error:", 1)[1].strip())
@@ -284,8 +320,16 @@ class Tail(Base):
         if code != 0:
             _error(self, 400, err.strip() or "tail failed")
             return
-        self.finish({"output": {"content": out, "contentType": "lines",
-                                "startPosition": -int(lines), "endPosition": -1}})
+        self.finish(
+            {
+                "output": {
+                    "content": out,
+                    "contentType": "lines",
+                    "startPosition": -int(lines),
+                    "endPosition": -1,
+                }
+            }
+        )
 
 
 class Mkdir(Base):
@@ -308,11 +352,20 @@ class Chmod(Base):
         if not self.check_system(system):
             return
         body = json.loads(self.request.body or b"{}")
-        code, _, err = await _run(self.user, ["chmod", str(body.get("mode")), "--", str(body.get("path"))])
+        code, _, err = await _run(
+            self.user, ["chmod", str(body.get("mode")), "--", str(body.get("path"))]
+        )
         if code != 0:
             _error(self, 400, err.strip())
             return
-        self.finish({"output": {"name": os.path.basename(str(body.get("path"))), "permissions": body.get("mode")}})
+        self.finish(
+            {
+                "output": {
+                    "name": os.path.basename(str(body.get("path"))),
+                    "permissions": body.get("mode"),
+                }
+            }
+        )
 
 
 class Upload(Base):
@@ -326,8 +379,9 @@ class Upload(Base):
             return
         target = os.path.join(folder, os.path.basename(files[0]["filename"]))
         script = 'umask 077 && cat > "$1"'
-        code, _, err = await _run(self.user, ["sh", "-c", script, "sh", target],
-                                  stdin=files[0]["body"].decode())
+        code, _, err = await _run(
+            self.user, ["sh", "-c", script, "sh", target], stdin=files[0]["body"].decode()
+        )
         if code != 0:
             _error(self, 400, err.strip())
             return
@@ -356,11 +410,18 @@ class Token(RequestHandler):
         known = st.clients.get(client_id)
         if known is None or not hmac.compare_digest(known[0], secret):
             self.set_status(401)
-            self.finish({"error": "invalid_client", "error_description": "Invalid client credentials"})
+            self.finish(
+                {"error": "invalid_client", "error_description": "Invalid client credentials"}
+            )
             return
         if grant == "client_credentials":
-            self.finish({"access_token": st.mint(known[1]), "expires_in": st.access_lifespan,
-                         "token_type": "Bearer"})
+            self.finish(
+                {
+                    "access_token": st.mint(known[1]),
+                    "expires_in": st.access_lifespan,
+                    "token_type": "Bearer",
+                }
+            )
             return
         if grant == "refresh_token":
             user = st.refresh_tokens.pop(self.get_body_argument("refresh_token", ""), None)
@@ -370,8 +431,14 @@ class Token(RequestHandler):
                 return
             new = secrets.token_urlsafe(24)
             st.refresh_tokens[new] = user
-            self.finish({"access_token": st.mint(user), "expires_in": st.access_lifespan,
-                         "refresh_token": new, "token_type": "Bearer"})
+            self.finish(
+                {
+                    "access_token": st.mint(user),
+                    "expires_in": st.access_lifespan,
+                    "refresh_token": new,
+                    "token_type": "Bearer",
+                }
+            )
             return
         self.set_status(400)
         self.finish({"error": "unsupported_grant_type"})

@@ -16,8 +16,9 @@ def _text(value: Any) -> str:
 
 
 def job_row(job: Mapping[str, Any]) -> dict[str, str]:
-    status = job.get("status") if isinstance(job.get("status"), Mapping) else {}
-    times = job.get("time") if isinstance(job.get("time"), Mapping) else {}
+    raw_status, raw_time = job.get("status"), job.get("time")
+    status: Mapping[str, Any] = raw_status if isinstance(raw_status, Mapping) else {}
+    times: Mapping[str, Any] = raw_time if isinstance(raw_time, Mapping) else {}
     start = times.get("start")
     code, signal = status.get("exitCode"), status.get("interruptSignal")
     return {

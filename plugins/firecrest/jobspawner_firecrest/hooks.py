@@ -65,8 +65,12 @@ __all__ = ["check_constraint"]  # the Slurm backend's, shared
 
 #: A uenv image (``name/version:tag`` or an absolute squashfs path, optionally ``@mount``)
 #: and a view list: no spaces, quotes or shell characters.
-UENV = re.compile(r"(?:[A-Za-z0-9][A-Za-z0-9._+-]*(?:/[A-Za-z0-9._+-]+)*(?::[A-Za-z0-9._+-]+)?|/[A-Za-z0-9._+/-]+\.squashfs)(?:@/[A-Za-z0-9._/-]+)?(?:,(?:[A-Za-z0-9][A-Za-z0-9._+/:-]*)(?:@/[A-Za-z0-9._/-]+)?)*")
-VIEW = re.compile(r"(?:[A-Za-z0-9][A-Za-z0-9._-]*:)?[A-Za-z0-9][A-Za-z0-9._-]*(?:,(?:[A-Za-z0-9][A-Za-z0-9._-]*:)?[A-Za-z0-9][A-Za-z0-9._-]*)*")
+UENV = re.compile(
+    r"(?:[A-Za-z0-9][A-Za-z0-9._+-]*(?:/[A-Za-z0-9._+-]+)*(?::[A-Za-z0-9._+-]+)?|/[A-Za-z0-9._+/-]+\.squashfs)(?:@/[A-Za-z0-9._/-]+)?(?:,(?:[A-Za-z0-9][A-Za-z0-9._+/:-]*)(?:@/[A-Za-z0-9._/-]+)?)*"
+)
+VIEW = re.compile(
+    r"(?:[A-Za-z0-9][A-Za-z0-9._-]*:)?[A-Za-z0-9][A-Za-z0-9._-]*(?:,(?:[A-Za-z0-9][A-Za-z0-9._-]*:)?[A-Za-z0-9][A-Za-z0-9._-]*)*"
+)
 SYSTEM = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 
 CANCEL_CHECKS = 30
@@ -80,7 +84,9 @@ class Gateway:
     def __init__(self, options: Mapping[str, Any]) -> None:
         url, system = options.get("url"), options.get("system")
         if not isinstance(url, str) or not url.startswith(("http://", "https://")):
-            raise GatewayError("GET", str(url), None, "backend option `url` must be FirecREST's http(s) URL")
+            raise GatewayError(
+                "GET", str(url), None, "backend option `url` must be FirecREST's http(s) URL"
+            )
         if not isinstance(system, str) or not SYSTEM.fullmatch(system):
             raise GatewayError("GET", url, None, "backend option `system` must name the cluster")
         self.url, self.system = url.rstrip("/"), system
@@ -111,7 +117,10 @@ class Gateway:
                 )
             self.service = ServiceAccount(
                 TokenEndpoint(
-                    str(token_url), str(sa["client_id"]), str(sa.get("client_secret", "")), self.timeout
+                    str(token_url),
+                    str(sa["client_id"]),
+                    str(sa.get("client_secret", "")),
+                    self.timeout,
                 ),
                 self.margin,
             )
@@ -185,7 +194,9 @@ def _check_options(options: Mapping[str, Any]) -> None:
     for name, grammar in (("uenv", UENV), ("uenv_view", VIEW)):
         value = options.get(name)
         if value and not (isinstance(value, str) and grammar.fullmatch(value)):
-            raise GatewayError("POST", "(job script)", None, f"backend option `{name}` {value!r} is not valid")
+            raise GatewayError(
+                "POST", "(job script)", None, f"backend option `{name}` {value!r} is not valid"
+            )
 
 
 @hookimpl
@@ -212,8 +223,18 @@ async def _write_secrets(gw: Gateway, client: AsyncFirecrest, spec: JobSpec) -> 
         fd = os.open(local, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w") as f:
             json.dump(dict(spec.secrets), f)
-        await call(gw, "POST", f"/filesystem/{gw.system}/ops/upload", client.upload(gw.system, local, folder, name))
-    await call(gw, "PUT", f"/filesystem/{gw.system}/ops/chmod", client.chmod(gw.system, spec.secrets_file, "600"))
+        await call(
+            gw,
+            "POST",
+            f"/filesystem/{gw.system}/ops/upload",
+            client.upload(gw.system, local, folder, name),
+        )
+    await call(
+        gw,
+        "PUT",
+        f"/filesystem/{gw.system}/ops/chmod",
+        client.chmod(gw.system, spec.secrets_file, "600"),
+    )
 
 
 @hookimpl
@@ -223,8 +244,15 @@ async def submit(ctx: BackendContext, spec: JobSpec, script: str) -> str:
     client = gw.for_user(ctx)
     folder = os.path.dirname(spec.output_file)
     if folder:
-        await call(gw, "POST", f"/filesystem/{gw.system}/ops/mkdir", client.mkdir(gw.system, folder, create_parents=True))
-        await call(gw, "PUT", f"/filesystem/{gw.system}/ops/chmod", client.chmod(gw.system, folder, "700"))
+        await call(
+            gw,
+            "POST",
+            f"/filesystem/{gw.system}/ops/mkdir",
+            client.mkdir(gw.system, folder, create_parents=True),
+        )
+        await call(
+            gw, "PUT", f"/filesystem/{gw.system}/ops/chmod", client.chmod(gw.system, folder, "700")
+        )
     if spec.secrets_file and spec.secrets:
         await _write_secrets(gw, client, spec)
     answer = await call(
@@ -235,13 +263,17 @@ async def submit(ctx: BackendContext, spec: JobSpec, script: str) -> str:
     )
     job_id = str(answer.get("jobId", "")) if isinstance(answer, Mapping) else ""
     if not job_id:
-        raise GatewayError("POST", gw.url + f"/compute/{gw.system}/jobs", 201, f"no jobId in {answer!r}")
+        raise GatewayError(
+            "POST", gw.url + f"/compute/{gw.system}/jobs", 201, f"no jobId in {answer!r}"
+        )
     gw.owners[job_id] = ctx.username or ""
     return job_id
 
 
 async def _jobs(gw: Gateway, client: AsyncFirecrest, allusers: bool) -> list[Any]:
-    jobs = await call(gw, "GET", f"/compute/{gw.system}/jobs", client.job_info(gw.system, allusers=allusers))
+    jobs = await call(
+        gw, "GET", f"/compute/{gw.system}/jobs", client.job_info(gw.system, allusers=allusers)
+    )
     return list(jobs or [])
 
 
@@ -304,7 +336,12 @@ async def cancel(ctx: BackendContext, job_ids: Sequence[str]) -> None:
         if attempt % CANCEL_RESEND_EVERY == 0:
             for job_id in remaining:
                 try:
-                    await call(gw, "DELETE", f"/compute/{gw.system}/jobs/{job_id}", client.cancel_job(gw.system, job_id))
+                    await call(
+                        gw,
+                        "DELETE",
+                        f"/compute/{gw.system}/jobs/{job_id}",
+                        client.cancel_job(gw.system, job_id),
+                    )
                 except GatewayError as e:
                     if e.status in (401, 403):
                         raise
@@ -331,7 +368,12 @@ async def read_log(ctx: BackendContext, path: str, lines: int) -> str:
     gw = gateway(ctx.options)
     client = gw.for_user(ctx)
     try:
-        output = await call(gw, "GET", f"/filesystem/{gw.system}/ops/tail", client.tail(gw.system, path, num_lines=lines))
+        output = await call(
+            gw,
+            "GET",
+            f"/filesystem/{gw.system}/ops/tail",
+            client.tail(gw.system, path, num_lines=lines),
+        )
     except GatewayError:
         return ""
     return str(output.get("content", "")) if isinstance(output, Mapping) else str(output)

@@ -56,9 +56,14 @@ class TokenEndpoint:
         except ValueError:
             body = {}
         if response.status_code != 200 or not isinstance(body, dict):
-            said = body.get("error_description") or body.get("error") if isinstance(body, dict) else ""
+            said = (
+                body.get("error_description") or body.get("error") if isinstance(body, dict) else ""
+            )
             raise GatewayError(
-                "POST", self.url, response.status_code, f"token request refused: {said or response.text[:200]}"
+                "POST",
+                self.url,
+                response.status_code,
+                f"token request refused: {said or response.text[:200]}",
             )
         if not isinstance(body.get("access_token"), str):
             raise GatewayError("POST", self.url, 200, "the answer has no access_token")
@@ -110,8 +115,10 @@ class UserTokens:
                 return self.access_token
             url = self.endpoint.url if self.endpoint else "(no token_url configured)"
             if not self.refresh_token or self.endpoint is None:
-                why = "no access token in the auth state" if not self.access_token else (
-                    "the access token expires and there is no refresh token"
+                why = (
+                    "no access token in the auth state"
+                    if not self.access_token
+                    else ("the access token expires and there is no refresh token")
                 )
                 raise LoginRequired(url, f"user {self.username}: {why}")
             try:
