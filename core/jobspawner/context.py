@@ -22,6 +22,12 @@ class BackendContext:
     through ``query_runner``, which may differ (a site can run ``squeue`` as the hub user to
     batch every user's jobs in one call). ``backend`` is the typed facade, for calling the
     pure hooks; ``options`` are the site's backend options.
+
+    ``auth_state`` is the user's JupyterHub auth state (``c.Authenticator.enable_auth_state``),
+    for backends that act with the user's own credentials (FirecREST's OIDC tokens);
+    ``auth_states`` holds the auth state of every user this hub process has seen, by user
+    name, for a shared status poller acting for several users. Both are empty without auth
+    state; the spawner refreshes them before start, poll and stop.
     """
 
     backend: Backend
@@ -29,6 +35,8 @@ class BackendContext:
     query_runner: Runner
     options: Mapping[str, Any] = field(default_factory=dict)
     username: str | None = None
+    auth_state: Mapping[str, Any] | None = None
+    auth_states: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
 
     async def run(self, command: Command, check: bool = True) -> CommandResult:
         return await self.runner.run(command, check=check)

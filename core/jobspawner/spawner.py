@@ -236,6 +236,8 @@ class JobSpawner(TransportConfig, Spawner):  # type: ignore[misc]
 
     _backends: ClassVar[dict[tuple[str, tuple[str, ...]], Backend]] = {}
     _pollers: ClassVar[dict[str, StatusPoller]] = {}
+    #: Users' auth states (user name -> auth_state) for backends that use them (FirecREST).
+    _auth_states: ClassVar[dict[str, dict[str, Any]]] = {}
 
     # --- defaults that differ from Spawner's ----------------------------------------------
     # Declared as traits (not @default methods) so that `jupyterhub --generate-config` shows
@@ -344,7 +346,20 @@ class JobSpawner(TransportConfig, Spawner):  # type: ignore[misc]
             query_runner=query_runner,
             options=dict(self.backend_options),
             username=self.user.name,
+            auth_state=self._auth_states.get(self.user.name),
+            auth_states=self._auth_states,
         )
+
+    async def _load_auth_state(self) -> None:
+        """Share the user's auth state (OIDC tokens) with the backend context, when the
+        authenticator keeps one (``c.Authenticator.enable_auth_state``)."""
+        try:
+            state = await self.user.get_auth_state()
+        except Exception as e:  # an auth state that cannot be read is not a reason to fail
+            self.log.warning("%s: could not read the auth state: %s", self._log_name, e)
+            return
+        if state:
+            self._auth_states[self.user.name] = dict(state)
 
     def root_jobs_refusal(self) -> str | None:
         """Why this configuration must not run, when a root hub would run jobs as root."""
@@ -610,6 +625,7 @@ class JobSpawner(TransportConfig, Spawner):  # type: ignore[misc]
         self._events = []
         self._starting = True
         try:
+            await self._load_auth_state()
             return await self._start()
         finally:
             self._starting = False
@@ -959,6 +975,7 @@ class JobSpawner(TransportConfig, Spawner):  # type: ignore[misc]
             return None  # a cancel is being confirmed: let JupyterHub call stop() to wait
         if not self.job_id:
             return 0
+        await self._load_auth_state()
         status = await self.poller().status(self.job_id, max_age=self.status_max_age)
         if not status.state.finished:
             await self.transport_restore()  # an SSH port forward lost by a hub restart
@@ -971,6 +988,7 @@ class JobSpawner(TransportConfig, Spawner):  # type: ignore[misc]
         return 0 if status.state is JobState.DONE else 1
 
     async def stop(self, now: bool = False) -> None:
+        await self._load_auth_state()
         task, self._cancel_task = self._cancel_task, None
         if task is not None:
             await task  # the cancel started when the start failed or was cancelled

@@ -10,6 +10,10 @@ with :data:`CPUS` over-declared CPUs, so several one-CPU notebook jobs run at on
 Partitions: ``debug`` (default, 2 h limit), ``long`` (2 days) and ``closed`` (state DOWN:
 jobs queue there and stay pending with reason ``PartitionDown``).
 
+JWT authentication is on when Slurm's auth/jwt plugin is installed (``AuthAltTypes=auth/jwt``,
+a random key in the harness folder) for ``scontrol token`` and slurmrestd (tests/slurmrestd);
+munge stays the main authentication.
+
 Accounting is off (``accounting_storage/none``), as on many small sites: ``sacct`` fails and
 finished jobs stay visible to ``squeue -t all`` for ``MinJobAge`` seconds.
 
@@ -65,6 +69,14 @@ def _which(name: str) -> str:
     return found
 
 
+def jwt_available() -> bool:
+    """Whether Slurm's auth/jwt plugin is installed (Debian's slurm-wlm-jwt-plugin): only
+    then does slurm.conf turn JWT authentication on (slurmctld refuses to start otherwise)."""
+    return any(Path("/usr/lib").glob("*/slurm-wlm/auth_jwt.so")) or any(
+        Path("/usr/lib64/slurm").glob("auth_jwt.so")
+    )
+
+
 def hostname() -> str:
     return socket.gethostname().split(".")[0]
 
@@ -72,6 +84,11 @@ def hostname() -> str:
 def slurm_conf(host: str, harness: Path = HARNESS_DIR) -> str:
     """The slurm.conf text for a single-node cluster on ``host``."""
     gres = f"Gres=gpu:fake:{GPUS}"
+    jwt = (
+        f"AuthAltTypes=auth/jwt\nAuthAltParameters=jwt_key={harness}/jwt_hs256.key\n"
+        if jwt_available()
+        else ""
+    )
     parts = "\n".join(f"PartitionName={n} Nodes={host} {p}" for n, p in PARTITIONS.items())
     return f"""\
 # Written by jobspawner tests/slurm/cluster.py: single-node test cluster.
@@ -80,7 +97,7 @@ SlurmctldHost={host}(127.0.0.1)
 SlurmUser=root
 SlurmdUser=root
 AuthType=auth/munge
-CredType=cred/munge
+{jwt}CredType=cred/munge
 MpiDefault=none
 ProctrackType=proctrack/linuxproc
 TaskPlugin=task/none
@@ -220,6 +237,16 @@ def _start_munge(harness: Path, started: dict[str, int]) -> None:
         raise ClusterError(f"munge does not work: {check.stderr.strip()}")
 
 
+def _jwt_key(harness: Path) -> None:
+    """The HS256 key slurmctld signs and checks JWTs with (``scontrol token``, slurmrestd):
+    random, 0600, read only by slurmctld (SlurmUser root). Kept across restarts."""
+    key = harness / "jwt_hs256.key"
+    if not key.exists() or key.stat().st_size < 32:
+        key.touch(mode=0o600)
+        key.write_bytes(os.urandom(64))
+    key.chmod(0o600)
+
+
 def _spawn(harness: Path, name: str, argv: list[str], started: dict[str, int]) -> None:
     out = open(harness / f"{name}.out", "ab")  # noqa: SIM115 - the daemon keeps it open
     proc = subprocess.Popen(
@@ -256,6 +283,7 @@ def start(harness: Path = HARNESS_DIR, timeout: float = 60.0) -> Cluster:
     started: dict[str, int] = {}
     _start_munge(harness, started)
 
+    _jwt_key(harness)
     CONF_DIR.mkdir(parents=True, exist_ok=True)
     (CONF_DIR / "slurm.conf").write_text(slurm_conf(host, harness))
     for i in range(GPUS):

@@ -1,0 +1,58 @@
+"""FirecREST v2 JobModel values read with the Slurm backend's own code (states, reasons,
+host lists): each becomes the row :func:`jobspawner_slurm.parsers.squeue_status` reads."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from jobspawner import JobStatus
+from jobspawner_slurm.parsers import squeue_status
+
+
+def _text(value: Any) -> str:
+    return "" if value is None else str(value)
+
+
+def job_row(job: Mapping[str, Any]) -> dict[str, str]:
+    raw_status, raw_time = job.get("status"), job.get("time")
+    status: Mapping[str, Any] = raw_status if isinstance(raw_status, Mapping) else {}
+    times: Mapping[str, Any] = raw_time if isinstance(raw_time, Mapping) else {}
+    start = times.get("start")
+    code, signal = status.get("exitCode"), status.get("interruptSignal")
+    return {
+        "jobid": _text(job.get("jobId")),
+        "state": _text(status.get("state")),
+        "reason": _text(status.get("stateReason")),
+        "nodelist": _text(job.get("nodes")),
+        "starttime": datetime.fromtimestamp(start).isoformat(timespec="seconds")
+        if isinstance(start, (int, float)) and start > 0
+        else "",
+        # exitCode is already an exit code (not a wait status): the ``code:signal`` form
+        "exit_code": f"{code}:{signal or 0}" if isinstance(code, int) else "",
+        "partition": _text(job.get("partition")),
+    }
+
+
+def job_statuses(jobs: Iterable[Any], job_ids: Sequence[str]) -> dict[str, JobStatus]:
+    wanted = set(job_ids)
+    found: dict[str, JobStatus] = {}
+    for job in jobs:
+        if not isinstance(job, Mapping):
+            continue
+        row = job_row(job)
+        if row["jobid"] in wanted and row["jobid"] not in found:
+            status = squeue_status(row)
+            if status is not None:
+                found[row["jobid"]] = status
+    return found
+
+
+def job_users(jobs: Iterable[Any]) -> dict[str, str]:
+    """``{job id: user}`` of a job list."""
+    return {
+        _text(j.get("jobId")): _text(j.get("user"))
+        for j in jobs
+        if isinstance(j, Mapping) and j.get("user")
+    }

@@ -1,0 +1,241 @@
+"""The slurmrestd backend's hook implementations (entry point ``slurmrestd``).
+
+The job script, the feature-constraint grammar and the plain-words status sentences are the
+Slurm backend's own (:mod:`jobspawner_slurm`); this module implements the action hooks over
+slurmrestd's REST API instead of running ``sbatch``/``squeue``/``scancel``:
+
+``submit``
+    Runs the core's preparation commands through the user's runner (the private log folder
+    and output file, the job's secrets file: they live on the shared file system the job
+    reads), then ``POST /job/submit`` as the user, with the script and its ``#SBATCH``
+    directives as job properties (:mod:`.directives`).
+``query_status``
+    **One** ``GET /jobs`` per round for every watched job, as ``query_user`` (the shared
+    poller acts as nobody in particular); jobs read with the Slurm backend's squeue parser.
+    A job slurmctld no longer lists has ended (``vanished``); a failed request makes every
+    job ``unknown``, never gone.
+``cancel``
+    ``DELETE /job/{id}`` as the user, then confirmed with status queries (resent every few
+    checks); "Invalid job id" means already gone, "Access/permission denied" fails at once.
+``read_log``
+    Not implemented here: the core's default runs ``tail`` as the user through the runner,
+    since the output file lives on the shared file system (slurmrestd has no file API).
+``discover_resources``
+    ``GET /partitions`` and ``GET /nodes``.
+
+Backend options (``c.JobSpawner.backend_options``):
+
+``url`` (required)
+    slurmrestd's base URL, e.g. ``http://slurm-rest.example.org:6820``.
+``api_version`` (default ``"v0.0.38"``)
+    The openapi plugin slurmrestd serves (Slurm 22.05: v0.0.36-v0.0.38).
+``token_source`` (default ``"scontrol"``), ``token_lifespan`` (default 3600 s),
+``token_refresh_margin`` (default 120 s), ``scontrol``
+    Where per-user JWTs come from (see :mod:`.tokens`).
+``query_user`` (default: the hub's own user)
+    The Slurm user status queries run as: it must see every user's jobs (root, SlurmUser, or
+    an operator when ``PrivateData=jobs`` is set).
+``environment`` (default ``{"PATH": "/usr/local/bin:/usr/bin:/bin"}``)
+    The job's environment (slurmrestd requires one; the script exports the server's own).
+``request_timeout`` (default 30 s), ``validate_cert`` (default True), ``ca_certs``
+    HTTP settings.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import pwd
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from jobspawner import JobSpec, JobState, JobStatus, QueueInfo, hookimpl
+from jobspawner.context import BackendContext
+from jobspawner_slurm import reasons
+from jobspawner_slurm.templates import check_constraint, job_script
+
+from .client import SlurmRestClient
+from .convert import job_statuses, queues
+from .directives import DirectiveError, job_properties
+from .errors import RestError
+from .tokens import TokenCache
+
+__all__ = ["check_constraint"]  # the Slurm backend's hook implementation, shared
+
+DEFAULT_ENVIRONMENT = {"PATH": "/usr/local/bin:/usr/bin:/bin"}
+#: Confirming a cancel: checks, pause between them, and how often the DELETE is resent.
+CANCEL_CHECKS = 30
+CANCEL_CHECK_INTERVAL = 0.3
+CANCEL_RESEND_EVERY = 5
+
+_clients: dict[str, SlurmRestClient] = {}
+
+
+def client_for(options: Mapping[str, Any]) -> SlurmRestClient:
+    """The client (and its token cache) for these options, shared by every spawner."""
+    url = options.get("url")
+    if not isinstance(url, str) or not url.startswith(("http://", "https://")):
+        raise RestError(
+            "GET",
+            str(url),
+            None,
+            "backend option `url` must be slurmrestd's http(s) URL, e.g. "
+            "c.JobSpawner.backend_options = {'url': 'http://slurm-rest:6820'}",
+        )
+    source = options.get("token_source", "scontrol")
+    key = json.dumps(
+        [
+            url,
+            options.get("api_version"),
+            source if isinstance(source, (str, list, tuple)) else f"callable:{id(source)}",
+            options.get("token_lifespan"),
+            options.get("request_timeout"),
+            options.get("scontrol"),
+            options.get("validate_cert"),
+            options.get("ca_certs"),
+        ]
+    )
+    client = _clients.get(key)
+    if client is None:
+        tokens = TokenCache(
+            source=source,
+            lifespan=int(options.get("token_lifespan", 3600)),
+            refresh_margin=float(options.get("token_refresh_margin", 120)),
+            scontrol=str(options.get("scontrol", "scontrol")),
+        )
+        client = SlurmRestClient(
+            url,
+            tokens,
+            api_version=str(options.get("api_version", "v0.0.38")),
+            timeout=float(options.get("request_timeout", 30)),
+            validate_cert=bool(options.get("validate_cert", True)),
+            ca_certs=options.get("ca_certs"),
+        )
+        _clients[key] = client
+    return client
+
+
+def query_user(options: Mapping[str, Any]) -> str:
+    user = options.get("query_user")
+    return str(user) if user else pwd.getpwuid(os.geteuid()).pw_name
+
+
+def _user(ctx: BackendContext) -> str:
+    return ctx.username or query_user(ctx.options)
+
+
+@hookimpl
+def script_template() -> str:
+    return job_script()
+
+
+@hookimpl
+def describe_status(status: JobStatus) -> str:
+    return reasons.describe(status)
+
+
+@hookimpl
+async def submit(ctx: BackendContext, spec: JobSpec, script: str) -> str:
+    client = client_for(ctx.options)
+    if os.geteuid() == 0 and not ctx.runner.prefix:
+        raise RestError(
+            "POST",
+            client.base + "/job/submit",
+            None,
+            "the hub runs as root with an empty c.JobSpawner.exec_prefix: the job's log folder "
+            "and secrets file would be created as root. Set exec_prefix, e.g. "
+            '["runuser", "-u", "{username}", "--"]',
+        )
+    environment = ctx.options.get("environment") or DEFAULT_ENVIRONMENT
+    try:
+        props = job_properties(script, {str(k): str(v) for k, v in environment.items()})
+    except DirectiveError as e:
+        raise RestError("POST", client.base + "/job/submit", None, str(e)) from e
+    for command in ctx.backend.prepare_commands(spec):
+        await ctx.run(command)
+    answer = await client.request(
+        "POST", "/job/submit", _user(ctx), body={"script": script, "job": props}
+    )
+    job_id = answer.get("job_id")
+    if not isinstance(job_id, int):
+        raise RestError(
+            "POST", client.base + "/job/submit", 200, f"the answer has no job_id: {answer}"
+        )
+    return str(job_id)
+
+
+@hookimpl
+async def query_status(ctx: BackendContext, job_ids: Sequence[str]) -> Mapping[str, JobStatus]:
+    ids = list(dict.fromkeys(job_ids))
+    if not ids:
+        return {}
+    try:
+        client = client_for(ctx.options)
+        answer = await client.request("GET", "/jobs", query_user(ctx.options))
+    except RestError as e:
+        return {i: JobStatus.unknown(f"status query failed: {e}") for i in ids}
+    jobs = answer.get("jobs")
+    if not isinstance(jobs, list):
+        return {i: JobStatus.unknown("slurmrestd's answer lists no jobs") for i in ids}
+    found = job_statuses(jobs, ids)
+    return {i: found.get(i) or JobStatus.vanished() for i in ids}
+
+
+async def _delete(client: SlurmRestClient, user: str, job_id: str) -> bool:
+    """Send the cancel; True when Slurm says the job is already gone."""
+    try:
+        await client.request("DELETE", f"/job/{job_id}", user)
+    except RestError as e:
+        if e.says("Invalid job id"):
+            return True
+        raise
+    return False
+
+
+@hookimpl
+async def cancel(ctx: BackendContext, job_ids: Sequence[str]) -> None:
+    client = client_for(ctx.options)
+    user = _user(ctx)
+    remaining = list(dict.fromkeys(job_ids))
+    last_error = ""
+    for attempt in range(CANCEL_CHECKS):
+        if attempt % CANCEL_RESEND_EVERY == 0:
+            still = []
+            for job_id in remaining:
+                try:
+                    if not await _delete(client, user, job_id):
+                        still.append(job_id)
+                except RestError as e:
+                    if e.says("permission denied"):
+                        raise
+                    last_error = str(e)
+                    still.append(job_id)
+            remaining = still
+            if not remaining:
+                return
+        await asyncio.sleep(CANCEL_CHECK_INTERVAL if attempt else 0.1)
+        statuses = await query_status(ctx, remaining)
+        if any(s.state is JobState.UNKNOWN for s in statuses.values()):
+            last_error = next(s.reason or "" for s in statuses.values() if s.reason)
+            continue
+        remaining = [i for i in remaining if not statuses[i].state.finished]
+        if not remaining:
+            return
+    raise RestError(
+        "DELETE",
+        client.base + f"/job/{remaining[0]}",
+        None,
+        f"job(s) {', '.join(remaining)} still not ended after {CANCEL_CHECKS} checks"
+        + (f" (last error: {last_error})" if last_error else ""),
+    )
+
+
+@hookimpl
+async def discover_resources(ctx: BackendContext) -> Sequence[QueueInfo]:
+    client = client_for(ctx.options)
+    user = query_user(ctx.options)
+    partitions, nodes = await asyncio.gather(
+        client.request("GET", "/partitions", user), client.request("GET", "/nodes", user)
+    )
+    return queues(partitions.get("partitions") or [], nodes.get("nodes") or [])

@@ -1,0 +1,25 @@
+"""Fixtures for the FirecREST backend: the emulator (+ token endpoint) on the real test Slurm."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from harness.firecrest_emulator import Emulator
+from slurm.conftest import clean_queue, slurm_cluster
+
+__all__ = ["clean_queue", "slurm_cluster"]
+
+HUB_CLIENT = ("jupyterhub", "hub-client-secret")
+SERVICE_CLIENT = ("svc-jupyter", "svc-secret")
+
+
+@pytest.fixture(scope="session")
+def emulator() -> Iterator[Emulator]:
+    emu = Emulator()
+    emu.state.clients[HUB_CLIENT[0]] = (HUB_CLIENT[1], "")
+    # the service account maps to a cluster user that may list every user's jobs
+    emu.state.clients[SERVICE_CLIENT[0]] = (SERVICE_CLIENT[1], "slurm")
+    emu.start()
+    yield emu
+    emu.stop()
