@@ -17,6 +17,7 @@ from typing import Any, cast
 import pluggy
 
 from . import defaults, hookspecs
+from .backend_options import Declarations, Option, OptionError
 from .commands import Command, CommandResult
 from .context import BackendContext
 from .jobspec import JobSpec
@@ -207,6 +208,28 @@ class Backend:
                 "the backend is incomplete."
             )
         return value
+
+    # --- options -----------------------------------------------------------------------
+    def option_declarations(self) -> Declarations:
+        """Every declared option: the core's, the backend's and the site plugins'."""
+        found: list[Option] = []
+        for answer in self.hook.backend_options():
+            found += list(answer or [])
+        return Declarations(self.name, found)
+
+    def declares_options(self) -> bool:
+        """Whether the backend (or a site plugin) declares its options (not only the core)."""
+        return self.implemented("backend_options")
+
+    def checked_options(self, values: Mapping[str, Any]) -> dict[str, Any]:
+        """The site's options typed and completed with defaults; :class:`BackendError` for
+        an unknown key or a wrong type. Unchecked when the backend declares none."""
+        if not self.declares_options():
+            return dict(values)
+        try:
+            return self.option_declarations().check(values)
+        except OptionError as e:
+            raise BackendError(str(e)) from e
 
     # --- pure hooks ----------------------------------------------------------------------
     def script_template(self, spec: JobSpec) -> str | None:

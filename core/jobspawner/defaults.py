@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from . import logfiles, templates
+from .backend_options import Option
 from .commands import Command, CommandError
 from .context import BackendContext
 from .hookspecs import hookimpl
@@ -24,6 +25,22 @@ from .status import CancelOutcome, JobState, JobStatus, QueueInfo
 CANCEL_CHECKS = 30
 CANCEL_CHECK_INTERVAL = 0.3
 CANCEL_RESEND_EVERY = 5
+#: Seconds a detail (``detail_command``) stays valid while the job's status is unchanged.
+DETAIL_REFRESH = 10.0
+
+
+@hookimpl
+def backend_options() -> list[Option]:
+    """The options the core reads for every backend."""
+    return [
+        Option(
+            "detail_refresh",
+            float,
+            DETAIL_REFRESH,
+            "Seconds a detail query's answer (the reason a job waits) is reused while the "
+            "job's status is unchanged.",
+        )
+    ]
 
 
 @hookimpl(trylast=True)
@@ -97,10 +114,6 @@ async def submit(ctx: BackendContext, spec: JobSpec, script: str) -> str:
         await ctx.run(command)
     result = await ctx.run(last, check=False)
     return backend.parse_submit(result, spec)
-
-
-#: Seconds a detail (``detail_command``) stays valid while the job's status is unchanged.
-DETAIL_REFRESH = 10.0
 
 
 async def _listed(ctx: BackendContext, ids: list[str]) -> dict[str, JobStatus]:

@@ -37,6 +37,7 @@ from typing import TYPE_CHECKING, Any
 import pluggy
 
 if TYPE_CHECKING:
+    from .backend_options import Option
     from .commands import Command, CommandResult
     from .context import BackendContext
     from .jobspec import JobSpec
@@ -46,6 +47,29 @@ PROJECT = "jobspawner"
 
 hookspec = pluggy.HookspecMarker(PROJECT)
 hookimpl = pluggy.HookimplMarker(PROJECT)
+
+
+# --- configuration ---------------------------------------------------------------------------
+
+
+@hookspec
+def backend_options() -> Sequence[Option]:
+    """Return the backend options (``c.JobSpawner.backend_options``) this plugin reads, as
+    :class:`jobspawner.Option` values: name, type, default and a one-sentence help.
+
+    Not ``firstresult``: the core, the backend and site plugins each declare theirs. The hub
+    refuses to start with an unknown key or a value of the wrong type, hooks and templates
+    (``opts``) get typed values with the defaults filled in, and the backend's docs table is
+    generated from the declarations. A backend that declares nothing gets its options
+    unchecked (and a warning at hub start).
+
+    Example::
+
+        @hookimpl
+        def backend_options():
+            return [Option("use_srun", bool, False, "Start the server with srun."),
+                    *program_options("sbatch", "squeue")]
+    """
 
 
 # --- the job script -------------------------------------------------------------------------

@@ -37,10 +37,11 @@ from jobspawner.defaults import describe_generic
 from jobspawner.options import flag, tool
 
 from . import parsers
+from .options import backend_options
 from .describe import describe_reason
 from .templates import TEMPLATE, check_constraint
 
-__all__ = ["check_constraint"]  # a hook implementation (see .templates)
+__all__ = ["backend_options", "check_constraint"]  # hook implementations (.options, .templates)
 
 _tool = tool
 _flag = flag

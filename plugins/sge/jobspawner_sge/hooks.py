@@ -53,9 +53,10 @@ from jobspawner.defaults import describe_generic
 from jobspawner.options import flag
 
 from . import parsers
+from .options import backend_options
 from .templates import TEMPLATE, check_constraint
 
-__all__ = ["check_constraint"]  # a hook implementation (see .templates)
+__all__ = ["backend_options", "check_constraint"]  # hook implementations (.options, .templates)
 
 #: How often ``cancel`` checks (and every few checks re-sends ``qdel``), and the pause.
 _JOB_ID = re.compile(r"\d+(?:\.\d+)?")

@@ -48,10 +48,11 @@ from jobspawner import (
 )
 
 from . import commands, parsers, reasons
+from .options import backend_options
 from .resources import parse_resources_texts
 from .templates import check_constraint, job_script
 
-__all__ = ["check_constraint"]  # a hook implementation (see .templates)
+__all__ = ["backend_options", "check_constraint"]  # hook implementations (.options, .templates)
 
 
 @hookimpl
