@@ -302,9 +302,7 @@ class Backend:
         )
         return cast("Mapping[str, JobStatus]", out or {})
 
-    def history_commands(
-        self, job_ids: Sequence[str], options: Mapping[str, Any]
-    ) -> list[Command]:
+    def history_commands(self, job_ids: Sequence[str], options: Mapping[str, Any]) -> list[Command]:
         """The history command(s) for jobs the status query no longer lists; [] for none."""
         return as_commands(self.hook.history_command(job_ids=list(job_ids), options=options))
 

@@ -102,7 +102,7 @@ def _to_bool(value: Any) -> bool | None:
 
 
 def _to_number(value: Any, kind: type) -> Any:
-    if isinstance(value, (int, float)) or isinstance(value, str):
+    if isinstance(value, (int, float, str)):
         try:
             return kind(value)
         except (TypeError, ValueError):
@@ -151,8 +151,7 @@ class Declarations:
                 typed[key] = option.convert(value)
             except OptionError as e:
                 raise OptionError(
-                    f'c.JobSpawner.backend_options["{key}"] for the "{self.backend}" '
-                    f"backend {e}."
+                    f'c.JobSpawner.backend_options["{key}"] for the "{self.backend}" backend {e}.'
                 ) from None
         for name, option in self.options.items():
             if option.default is not None:  # an unset option without default stays absent

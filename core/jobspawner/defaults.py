@@ -10,7 +10,6 @@ import asyncio
 import os
 import time
 from collections.abc import Mapping, Sequence
-from typing import Any
 
 from . import logfiles, templates
 from .backend_options import Option

@@ -53,7 +53,7 @@ hookimpl = pluggy.HookimplMarker(PROJECT)
 
 
 @hookspec
-def backend_options() -> Sequence[Option]:
+def backend_options() -> Sequence[Option] | None:
     """Return the backend options (``c.JobSpawner.backend_options``) this plugin reads, as
     :class:`jobspawner.Option` values: name, type, default and a one-sentence help.
 

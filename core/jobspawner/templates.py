@@ -147,4 +147,3 @@ def _error_line(exc: BaseException) -> str:
             line = tb.tb_lineno
         tb = tb.tb_next
     return str(line) if line is not None else "?"
-

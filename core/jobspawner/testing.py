@@ -31,8 +31,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .backend import Backend, load_backend
-from .constraints import validate_constraint
 from .commands import Command, CommandError, CommandResult, CommandRunner
+from .constraints import validate_constraint
 from .context import BackendContext
 from .jobspec import JobSpec
 from .resources import ResourceError, normalise
@@ -237,8 +237,9 @@ class BackendContract:
         options = backend.checked_options(jobspawner_target.options)
         for bad in ("a\nb", "x;rm -rf /", "h_rt=1 x"):
             try:
-                validate_constraint(backend, "constraint", normalise({"constraint": bad})[
-                    "constraint"], options)
+                validate_constraint(
+                    backend, "constraint", normalise({"constraint": bad})["constraint"], options
+                )
             except ResourceError:
                 continue
             raise AssertionError(f"the constraint {bad!r} must be refused")
@@ -263,15 +264,11 @@ class BackendContract:
         after = (await backend.query_status(ctx, [job_id]))[job_id]
         assert after.state.finished, after
 
-    async def test_many_jobs_one_status_command_per_round(
-        self, jobspawner_target: Target
-    ) -> None:
+    async def test_many_jobs_one_status_command_per_round(self, jobspawner_target: Target) -> None:
         backend = jobspawner_target.load()
         real = jobspawner_target.context(backend)
         ids = [
-            await submit(
-                backend, real, jobspawner_target.spec(backend, f"m{i}", ["sleep", "300"])
-            )
+            await submit(backend, real, jobspawner_target.spec(backend, f"m{i}", ["sleep", "300"]))
             for i in range(3)
         ]
         try:
@@ -290,9 +287,7 @@ class BackendContract:
         backend = jobspawner_target.load()
         ctx = jobspawner_target.context(backend)
         ids = [
-            await submit(
-                backend, ctx, jobspawner_target.spec(backend, f"c{i}", ["sleep", "300"])
-            )
+            await submit(backend, ctx, jobspawner_target.spec(backend, f"c{i}", ["sleep", "300"]))
             for i in range(2)
         ]
         await backend.cancel(ctx, ids)
@@ -305,14 +300,10 @@ class BackendContract:
         statuses = await backend.query_status(ctx, ["1", "2"])
         assert {s.state for s in statuses.values()} == {JobState.UNKNOWN}
 
-    async def test_detail_never_makes_a_listed_job_unknown(
-        self, jobspawner_target: Target
-    ) -> None:
+    async def test_detail_never_makes_a_listed_job_unknown(self, jobspawner_target: Target) -> None:
         backend = jobspawner_target.load()
         ctx = jobspawner_target.context(backend)
-        job_id = await submit(
-            backend, ctx, jobspawner_target.spec(backend, "d", ["sleep", "300"])
-        )
+        job_id = await submit(backend, ctx, jobspawner_target.spec(backend, "d", ["sleep", "300"]))
         try:
             statuses = await wait_for(
                 backend, ctx, [job_id], lambda s: s.state.active, jobspawner_target.patience

@@ -29,7 +29,9 @@ class TestLocalContract(BackendContract):
 
 
 def test_every_hook_has_a_contract_test() -> None:
-    specs = {name for name in dir(hookspecs) if hasattr(getattr(hookspecs, name), "jobspawner_spec")}
+    specs = {
+        name for name in dir(hookspecs) if hasattr(getattr(hookspecs, name), "jobspawner_spec")
+    }
     assert specs == set(COVERAGE), f"hooks without a contract test: {specs - set(COVERAGE)}"
     for tests in COVERAGE.values():
         for test in tests:

@@ -37,8 +37,8 @@ from jobspawner.defaults import describe_generic
 from jobspawner.options import flag, tool
 
 from . import parsers
-from .options import backend_options
 from .describe import describe_reason
+from .options import backend_options
 from .templates import TEMPLATE, check_constraint
 
 __all__ = ["backend_options", "check_constraint"]  # hook implementations (.options, .templates)

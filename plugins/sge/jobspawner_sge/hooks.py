@@ -170,9 +170,7 @@ def _needs_reason(status: JobStatus) -> bool:
 
 
 @hookimpl
-def detail_command(
-    statuses: Mapping[str, JobStatus], options: Mapping[str, Any]
-) -> Command | None:
+def detail_command(statuses: Mapping[str, JobStatus], options: Mapping[str, Any]) -> Command | None:
     """``qstat -j id,id`` for the jobs that wait or failed: error reasons and scheduling
     information (the core reuses an answer while the job's state holds)."""
     waiting = _ids([i for i, s in statuses.items() if _needs_reason(s)])
@@ -182,9 +180,7 @@ def detail_command(
 
 
 @hookimpl
-def parse_detail(
-    result: CommandResult, statuses: Mapping[str, JobStatus]
-) -> dict[str, JobStatus]:
+def parse_detail(result: CommandResult, statuses: Mapping[str, JobStatus]) -> dict[str, JobStatus]:
     details = parsers.parse_qstat_j(result.stdout)
     better = {}
     for job_id, status in statuses.items():

@@ -18,6 +18,7 @@ from .parsers import parse_submit_output, parse_torque_status, parse_tracejob
 from .shared_hooks import cancel_command, describe_status, parse_resources, resources_commands
 from .templates import check_constraint
 
+
 @hookimpl
 def script_template() -> str:
     return templates.TORQUE
