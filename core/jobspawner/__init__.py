@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from .__about__ import __version__
+from .backend_options import Option, program_options
 from .commands import Command, CommandError, CommandResult
 from .hookspecs import hookimpl
 from .jobspec import JobSpec
@@ -29,9 +30,11 @@ __all__ = [
     "JobSpec",
     "JobState",
     "JobStatus",
+    "Option",
     "QueueInfo",
     "__version__",
     "hookimpl",
+    "program_options",
 ]
 
 

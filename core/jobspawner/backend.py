@@ -17,6 +17,7 @@ from typing import Any, cast
 import pluggy
 
 from . import defaults, hookspecs
+from .backend_options import Declarations, Option, OptionError
 from .commands import Command, CommandResult
 from .context import BackendContext
 from .jobspec import JobSpec
@@ -38,6 +39,28 @@ def secrets_file_command(spec: JobSpec) -> Command:
     body = json.dumps(dict(spec.secrets))
     script = 'umask 077 && set -C && cat > "$1"'
     return Command(["sh", "-c", script, "sh", spec.secrets_file], stdin=body)
+
+
+def as_commands(value: Command | Sequence[Command] | None) -> list[Command]:
+    """A command hook's answer as a list: ``None`` is none, one :class:`Command` is one."""
+    if value is None:
+        return []
+    if isinstance(value, Command):
+        return [value]
+    commands = list(value)
+    for command in commands:
+        if not isinstance(command, Command):
+            raise TypeError(f"a command hook returned {command!r}, not a jobspawner Command")
+    return commands
+
+
+def _single(hook_name: str, commands: list[Command]) -> Command:
+    if len(commands) != 1:
+        raise BackendError(
+            f"{hook_name} returned {len(commands)} commands where one was expected; "
+            f"use the facade's plural method ({hook_name}s)"
+        )
+    return commands[0]
 
 
 class BackendError(RuntimeError):
@@ -130,6 +153,9 @@ class Backend:
         self.pm = pm
         self.distribution = distribution
         self.hook = pm.hook
+        #: Detail answers reused by the core's query_status: (scope, job id) ->
+        #: (when, the status they detailed, the detailed status).
+        self.detail_cache: dict[tuple[str, str], tuple[float, JobStatus, JobStatus]] = {}
 
     # --- introspection -----------------------------------------------------------------
     def implemented(self, hook_name: str, include_defaults: bool = False) -> bool:
@@ -166,6 +192,15 @@ class Backend:
                 "to its authors."
             )
 
+    def _need_commands(self, hook_name: str, value: Any) -> list[Command]:
+        commands = as_commands(self._need(hook_name, value))
+        if not commands:
+            raise BackendError(
+                f'The jobspawner backend "{self.name}" returned no command from {hook_name}; '
+                "the backend is incomplete."
+            )
+        return commands
+
     def _need(self, hook_name: str, value: Any) -> Any:
         if value is None:
             raise BackendError(
@@ -173,6 +208,28 @@ class Backend:
                 "the backend is incomplete."
             )
         return value
+
+    # --- options -----------------------------------------------------------------------
+    def option_declarations(self) -> Declarations:
+        """Every declared option: the core's, the backend's and the site plugins'."""
+        found: list[Option] = []
+        for answer in self.hook.backend_options():
+            found += list(answer or [])
+        return Declarations(self.name, found)
+
+    def declares_options(self) -> bool:
+        """Whether the backend (or a site plugin) declares its options (not only the core)."""
+        return self.implemented("backend_options")
+
+    def checked_options(self, values: Mapping[str, Any]) -> dict[str, Any]:
+        """The site's options typed and completed with defaults; :class:`BackendError` for
+        an unknown key or a wrong type. Unchecked when the backend declares none."""
+        if not self.declares_options():
+            return dict(values)
+        try:
+            return self.option_declarations().check(values)
+        except OptionError as e:
+            raise BackendError(str(e)) from e
 
     # --- pure hooks ----------------------------------------------------------------------
     def script_template(self, spec: JobSpec) -> str | None:
@@ -187,24 +244,34 @@ class Backend:
         out = self.hook.check_constraint(constraint=constraint, options=options)
         return cast("str | None", out) or None
 
-    def prepare_commands(self, spec: JobSpec) -> Sequence[Command]:
+    def prepare_commands(self, spec: JobSpec, script: str = "") -> list[Command]:
         """The backend's preparation, then the job's secrets file (which no hook can drop)."""
-        commands = list(self.hook.prepare_commands(spec=spec) or [])
+        commands = as_commands(self.hook.prepare_commands(spec=spec, script=script))
         if spec.secrets_file:
             commands.append(secrets_file_command(spec))
         return commands
 
-    def submit_command(self, spec: JobSpec, script: str) -> Command:
+    def submit_commands(self, spec: JobSpec, script: str) -> list[Command]:
+        """The submit command(s): the last one's result is read by ``parse_submit``."""
         out = self.hook.submit_command(spec=spec, script=script)
-        return cast(Command, self._need("submit_command", out))
+        return self._need_commands("submit_command", out)
+
+    def submit_command(self, spec: JobSpec, script: str) -> Command:
+        """The command whose result ``parse_submit`` reads (the last of several)."""
+        return self.submit_commands(spec, script)[-1]
 
     def parse_submit(self, result: CommandResult, spec: JobSpec) -> str:
         out = self.hook.parse_submit(result=result, spec=spec)
         return cast(str, self._need("parse_submit", out))
 
-    def status_command(self, job_ids: Sequence[str], options: Mapping[str, Any]) -> Command:
+    def status_commands(self, job_ids: Sequence[str], options: Mapping[str, Any]) -> list[Command]:
+        """The status command(s) for ``job_ids`` (one for all of them, usually)."""
         out = self.hook.status_command(job_ids=list(job_ids), options=options)
-        return cast(Command, self._need("status_command", out))
+        return self._need_commands("status_command", out)
+
+    def status_command(self, job_ids: Sequence[str], options: Mapping[str, Any]) -> Command:
+        """The status command, for a backend that returns one (tests, tools)."""
+        return _single("status_command", self.status_commands(job_ids, options))
 
     def parse_status(
         self, job_ids: Sequence[str], result: CommandResult, options: Mapping[str, Any]
@@ -212,10 +279,37 @@ class Backend:
         out = self.hook.parse_status(job_ids=list(job_ids), result=result, options=options)
         return cast("Mapping[str, JobStatus]", self._need("parse_status", out))
 
-    def history_command(self, job_ids: Sequence[str], options: Mapping[str, Any]) -> Command | None:
-        return cast(
-            "Command | None", self.hook.history_command(job_ids=list(job_ids), options=options)
+    def detail_commands(
+        self, job_ids: Sequence[str], statuses: Mapping[str, JobStatus], options: Mapping[str, Any]
+    ) -> list[Command]:
+        """The detail query for listed jobs the backend wants to know more about; [] if none."""
+        if not job_ids:
+            return []
+        out = self.hook.detail_command(
+            job_ids=list(job_ids), statuses=dict(statuses), options=options
         )
+        return as_commands(out)
+
+    def parse_detail(
+        self,
+        job_ids: Sequence[str],
+        result: CommandResult,
+        statuses: Mapping[str, JobStatus],
+        options: Mapping[str, Any],
+    ) -> Mapping[str, JobStatus]:
+        out = self.hook.parse_detail(
+            job_ids=list(job_ids), result=result, statuses=dict(statuses), options=options
+        )
+        return cast("Mapping[str, JobStatus]", out or {})
+
+    def history_commands(self, job_ids: Sequence[str], options: Mapping[str, Any]) -> list[Command]:
+        """The history command(s) for jobs the status query no longer lists; [] for none."""
+        return as_commands(self.hook.history_command(job_ids=list(job_ids), options=options))
+
+    def history_command(self, job_ids: Sequence[str], options: Mapping[str, Any]) -> Command | None:
+        """The history command, for a backend that returns at most one (tests, tools)."""
+        commands = self.history_commands(job_ids, options)
+        return _single("history_command", commands) if commands else None
 
     def parse_history(
         self, job_ids: Sequence[str], result: CommandResult, options: Mapping[str, Any]
@@ -229,9 +323,14 @@ class Backend:
     def describe_status(self, status: JobStatus) -> str:
         return cast(str, self.hook.describe_status(status=status) or status.state.value)
 
-    def cancel_command(self, job_ids: Sequence[str], options: Mapping[str, Any]) -> Command:
+    def cancel_commands(self, job_ids: Sequence[str], options: Mapping[str, Any]) -> list[Command]:
+        """The cancel command(s) for ``job_ids`` (one per cluster, for instance)."""
         out = self.hook.cancel_command(job_ids=list(job_ids), options=options)
-        return cast(Command, self._need("cancel_command", out))
+        return self._need_commands("cancel_command", out)
+
+    def cancel_command(self, job_ids: Sequence[str], options: Mapping[str, Any]) -> Command:
+        """The cancel command, for a backend that returns one (tests, tools)."""
+        return _single("cancel_command", self.cancel_commands(job_ids, options))
 
     def parse_cancel(
         self, job_ids: Sequence[str], result: CommandResult, options: Mapping[str, Any]
@@ -249,10 +348,32 @@ class Backend:
         return cast("Sequence[QueueInfo]", out or [])
 
     # --- action hooks ----------------------------------------------------------------------
-    async def _act(self, hook_name: str, **kwargs: Any) -> Any:
-        out = getattr(self.hook, hook_name)(**kwargs)
-        out = self._need(hook_name, out)
-        return await out if inspect.isawaitable(out) else out
+    async def _act(self, hook_name: str, *, done_on_none: bool = False, **kwargs: Any) -> Any:
+        """Call an action hook's implementations in pluggy's order, awaiting each answer.
+
+        pluggy's ``firstresult`` stops at the first value that is not ``None``, and a
+        coroutine is such a value: an ``async def`` implementation could never fall through.
+        Here an implementation falls through when it returns ``None`` *or* its coroutine
+        returns ``None``; the next one is called. ``cancel`` has no result, so for it
+        (``done_on_none``) an awaited ``None`` means done and only a plain ``None`` (no
+        coroutine) falls through. Wrappers (``wrapper=True``) are called by pluggy, which
+        hands them the first implementation's (unawaited) answer.
+        """
+        caller = getattr(self.hook, hook_name)
+        impls = caller.get_hookimpls()
+        if any(i.hookwrapper or i.wrapper for i in impls):
+            out = self._need(hook_name, caller(**kwargs))
+            return await out if inspect.isawaitable(out) else out
+        for impl in reversed(impls):  # pluggy calls the last registered (or tryfirst) first
+            out = impl.function(*(kwargs[name] for name in impl.argnames))
+            if out is None:
+                continue
+            if inspect.isawaitable(out):
+                out = await out
+                if out is None and not done_on_none:
+                    continue
+            return out
+        return self._need(hook_name, None)
 
     async def submit(self, ctx: BackendContext, spec: JobSpec, script: str) -> str:
         job_id = await self._act("submit", ctx=ctx, spec=spec, script=script)
@@ -267,7 +388,7 @@ class Backend:
         )
 
     async def cancel(self, ctx: BackendContext, job_ids: Sequence[str]) -> None:
-        await self._act("cancel", ctx=ctx, job_ids=list(job_ids))
+        await self._act("cancel", done_on_none=True, ctx=ctx, job_ids=list(job_ids))
 
     async def read_log(self, ctx: BackendContext, path: str, lines: int = 40) -> str:
         return cast(str, await self._act("read_log", ctx=ctx, path=path, lines=lines))

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import asyncio
 import os
+import time
 from collections.abc import Mapping, Sequence
-from typing import Any
 
 from . import logfiles, templates
+from .backend_options import Option
 from .commands import Command, CommandError
 from .context import BackendContext
 from .hookspecs import hookimpl
@@ -23,6 +24,22 @@ from .status import CancelOutcome, JobState, JobStatus, QueueInfo
 CANCEL_CHECKS = 30
 CANCEL_CHECK_INTERVAL = 0.3
 CANCEL_RESEND_EVERY = 5
+#: Seconds a detail (``detail_command``) stays valid while the job's status is unchanged.
+DETAIL_REFRESH = 10.0
+
+
+@hookimpl
+def backend_options() -> list[Option]:
+    """The options the core reads for every backend."""
+    return [
+        Option(
+            "detail_refresh",
+            float,
+            DETAIL_REFRESH,
+            "Seconds a detail query's answer (the reason a job waits) is reused while the "
+            "job's status is unchanged.",
+        )
+    ]
 
 
 @hookimpl(trylast=True)
@@ -86,46 +103,109 @@ def describe_generic(status: JobStatus, reason: str | None = None) -> str:
     return f"Your job has ended ({state.value}{code}){': ' + reason if reason else ''}."
 
 
-def _options(ctx: BackendContext) -> Mapping[str, Any]:
-    return ctx.options
-
-
 @hookimpl(trylast=True)
 async def submit(ctx: BackendContext, spec: JobSpec, script: str) -> str:
     backend = ctx.backend
-    for command in backend.prepare_commands(spec):
+    for command in backend.prepare_commands(spec, script):
         await ctx.run(command)
-    command = backend.submit_command(spec, script)
-    result = await ctx.run(command, check=False)
+    *before, last = backend.submit_commands(spec, script)
+    for command in before:
+        await ctx.run(command)
+    result = await ctx.run(last, check=False)
     return backend.parse_submit(result, spec)
+
+
+async def _listed(ctx: BackendContext, ids: list[str]) -> dict[str, JobStatus]:
+    """What the status command(s) say; raises when the scheduler did not answer."""
+    backend = ctx.backend
+    found: dict[str, JobStatus] = {}
+    for command in backend.status_commands(ids, ctx.options):
+        result = await ctx.run_query(command, check=False)
+        found.update(backend.parse_status(ids, result, ctx.options))
+    return found
+
+
+async def _add_details(ctx: BackendContext, found: dict[str, JobStatus]) -> None:
+    """Improve listed jobs with the backend's detail query, reusing an answer while the
+    job's status is unchanged and younger than ``detail_refresh`` seconds."""
+    backend = ctx.backend
+    if not backend.implemented("detail_command"):
+        return
+    cache = backend.detail_cache
+    refresh = float(ctx.options.get("detail_refresh", DETAIL_REFRESH))
+    scope = repr(sorted((str(k), str(v)) for k, v in ctx.options.items()))
+    now = time.monotonic()
+    for key in [k for k, (t, _, _) in cache.items() if now - t > refresh]:
+        del cache[key]
+    fresh: dict[str, JobStatus] = {}
+    for job_id, status in found.items():
+        cached = cache.get((scope, job_id))
+        if cached is not None and cached[1] == status:
+            fresh[job_id] = cached[2]
+    asked = {i: s for i, s in found.items() if i not in fresh}
+    for command in backend.detail_commands(list(asked), asked, ctx.options):
+        try:
+            result = await ctx.run_query(command, check=False)
+            better = backend.parse_detail(list(asked), result, asked, ctx.options)
+        except (CommandError, ValueError):
+            continue  # no detail: the statuses stay as the status command gave them
+        for job_id, status in better.items():
+            if job_id in asked:
+                cache[(scope, job_id)] = (now, asked[job_id], status)
+                fresh[job_id] = status
+    found.update(fresh)
+
+
+async def _history(ctx: BackendContext, missing: list[str]) -> dict[str, JobStatus]:
+    """How jobs the status query no longer lists ended, as far as the history tells."""
+    backend = ctx.backend
+    ended: dict[str, JobStatus] = {}
+    for command in backend.history_commands(missing, ctx.options):
+        try:
+            result = await ctx.run_query(command, check=False)
+            said = backend.parse_history(missing, result, ctx.options)
+        except (CommandError, ValueError):
+            continue  # no accounting: the jobs stay "vanished" (ended, outcome unknown)
+        ended.update((k, v) for k, v in said.items() if k in missing)
+    return ended
 
 
 @hookimpl(trylast=True)
 async def query_status(ctx: BackendContext, job_ids: Sequence[str]) -> Mapping[str, JobStatus]:
-    backend = ctx.backend
     ids = list(dict.fromkeys(job_ids))
     if not ids:
         return {}
     try:
-        command = backend.status_command(ids, ctx.options)
-        result = await ctx.run_query(command, check=False)
-        found = dict(backend.parse_status(ids, result, ctx.options))
+        found = await _listed(ctx, ids)
     except (CommandError, ValueError) as e:
         return {i: JobStatus.unknown(f"status query failed: {e}") for i in ids}
+    found = {i: s for i, s in found.items() if i in ids}
+    await _add_details(ctx, found)
     missing = [i for i in ids if i not in found]
     if missing:
-        history = backend.history_command(missing, ctx.options)
-        if history is not None:
-            try:
-                hresult = await ctx.run_query(history, check=False)
-                found.update(
-                    (k, v)
-                    for k, v in backend.parse_history(missing, hresult, ctx.options).items()
-                    if k in missing
-                )
-            except (CommandError, ValueError):
-                pass  # no accounting: the jobs stay "vanished" (ended, outcome unknown)
+        found.update(await _history(ctx, missing))
     return {i: found.get(i) or JobStatus.vanished() for i in ids}
+
+
+async def _send_cancel(ctx: BackendContext, job_ids: list[str]) -> tuple[list[str], str]:
+    """Run the cancel command(s); the jobs left to confirm, and the last error seen.
+
+    Raises :class:`CommandError` at once when the scheduler refuses a job.
+    """
+    backend = ctx.backend
+    remaining, last_error = list(job_ids), ""
+    for command in backend.cancel_commands(job_ids, ctx.options):
+        result = await ctx.run(command, check=False)
+        said = backend.parse_cancel(job_ids, result, ctx.options)
+        refused = [i for i in job_ids if said.get(i) is CancelOutcome.REFUSED]
+        if refused:
+            raise CommandError.from_result(
+                result, problem=f"was refused for job(s) {', '.join(refused)}"
+            )
+        remaining = [i for i in remaining if said.get(i) is not CancelOutcome.GONE]
+        if not result.ok:
+            last_error = f"exit {result.returncode}: {(result.stderr or result.stdout).strip()}"
+    return remaining, last_error
 
 
 @hookimpl(trylast=True)
@@ -135,18 +215,10 @@ async def cancel(ctx: BackendContext, job_ids: Sequence[str]) -> None:
     last_error = ""
     for attempt in range(CANCEL_CHECKS):
         if attempt % CANCEL_RESEND_EVERY == 0:
-            result = await ctx.run(backend.cancel_command(remaining, ctx.options), check=False)
-            said = backend.parse_cancel(remaining, result, ctx.options)
-            refused = [i for i in remaining if said.get(i) is CancelOutcome.REFUSED]
-            if refused:
-                raise CommandError.from_result(
-                    result, problem=f"was refused for job(s) {', '.join(refused)}"
-                )
-            remaining = [i for i in remaining if said.get(i) is not CancelOutcome.GONE]
+            remaining, error = await _send_cancel(ctx, remaining)
+            last_error = error or last_error
             if not remaining:
                 return
-            if not result.ok:
-                last_error = f"exit {result.returncode}: {(result.stderr or result.stdout).strip()}"
         await asyncio.sleep(CANCEL_CHECK_INTERVAL if attempt else 0.1)
         try:
             statuses = await _still_listed(ctx, remaining)
@@ -157,7 +229,7 @@ async def cancel(ctx: BackendContext, job_ids: Sequence[str]) -> None:
         if not remaining:
             return
     raise CommandError(
-        backend.cancel_command(remaining, ctx.options),
+        backend.cancel_commands(remaining, ctx.options)[0],
         None,
         problem=(
             f"did not remove job(s) {', '.join(remaining)} after {CANCEL_CHECKS} checks"
@@ -173,8 +245,7 @@ async def _still_listed(ctx: BackendContext, job_ids: Sequence[str]) -> Mapping[
     backend = ctx.backend
     if not backend.implemented("status_command"):
         return await backend.query_status(ctx, job_ids)
-    result = await ctx.run_query(backend.status_command(job_ids, ctx.options), check=False)
-    return backend.parse_status(job_ids, result, ctx.options)
+    return await _listed(ctx, list(job_ids))
 
 
 @hookimpl(trylast=True)

@@ -12,7 +12,15 @@ entry-point group. The hooks come in two layers:
   implements the action hooks instead and never returns a command.
 
 Every hook except the ones marked otherwise is ``firstresult``: the first implementation
-that returns something other than ``None`` wins. Site plugins (``c.JobSpawner.plugins``) are
+that returns something other than ``None`` wins. For the action hooks the facade awaits each
+implementation's coroutine in turn: an ``async def`` implementation whose coroutine returns
+``None`` falls through to the next one too (``cancel``, which has no result, falls through
+only from a plain ``def`` returning ``None``).
+
+Every ``*_command`` hook may return one :class:`~jobspawner.commands.Command` or a list of
+them (``[]`` or ``None`` for none): Grid Engine's ``qacct`` takes one job per call, Slurm
+needs one ``scancel`` per cluster. The core runs them in order and reads each result with
+the matching ``parse_*`` hook. Site plugins (``c.JobSpawner.plugins``) are
 registered after the backend, so pluggy calls them first; they may return ``None`` to fall
 through, use ``tryfirst``/``trylast``, or wrap a hook with ``@hookimpl(wrapper=True)`` to
 change the backend's answer (for example to add a directive to every job script).
@@ -29,6 +37,7 @@ from typing import TYPE_CHECKING, Any
 import pluggy
 
 if TYPE_CHECKING:
+    from .backend_options import Option
     from .commands import Command, CommandResult
     from .context import BackendContext
     from .jobspec import JobSpec
@@ -38,6 +47,29 @@ PROJECT = "jobspawner"
 
 hookspec = pluggy.HookspecMarker(PROJECT)
 hookimpl = pluggy.HookimplMarker(PROJECT)
+
+
+# --- configuration ---------------------------------------------------------------------------
+
+
+@hookspec
+def backend_options() -> Sequence[Option] | None:
+    """Return the backend options (``c.JobSpawner.backend_options``) this plugin reads, as
+    :class:`jobspawner.Option` values: name, type, default and a one-sentence help.
+
+    Not ``firstresult``: the core, the backend and site plugins each declare theirs. The hub
+    refuses to start with an unknown key or a value of the wrong type, hooks and templates
+    (``opts``) get typed values with the defaults filled in, and the backend's docs table is
+    generated from the declarations. A backend that declares nothing gets its options
+    unchecked (and a warning at hub start).
+
+    Example::
+
+        @hookimpl
+        def backend_options():
+            return [Option("use_srun", bool, False, "Start the server with srun."),
+                    *program_options("sbatch", "squeue")]
+    """
 
 
 # --- the job script -------------------------------------------------------------------------
@@ -105,22 +137,29 @@ def check_constraint(constraint: str, options: Mapping[str, Any]) -> str | None:
 
 
 @hookspec(firstresult=True)
-def prepare_commands(spec: JobSpec) -> Sequence[Command] | None:
+def prepare_commands(spec: JobSpec, script: str) -> Sequence[Command] | None:
     """Return commands to run (as the user) before submitting, e.g. creating the log folder.
 
-    The core's default creates the folder of ``spec.output_file``. Return ``[]`` for none.
+    ``script`` is the rendered job script, for a scheduler that needs it as a file (HTCondor
+    runs it as the job's executable). The core's default makes the folder of
+    ``spec.output_file`` private and the file itself; an implementation that adds commands
+    usually keeps those (:func:`jobspawner.private_output_commands`). Return ``[]`` for none.
 
-    Example::
+    Example (the script written next to the output file, as the user)::
 
         @hookimpl
-        def prepare_commands(spec):
-            return [Command(["mkdir", "-p", os.path.dirname(spec.output_file)])]
+        def prepare_commands(spec, script):
+            path = spec.output_file + ".sh"
+            write = Command(["sh", "-c", 'umask 077 && cat > "$1"', "sh", path], stdin=script)
+            return [*private_output_commands(spec.output_file), write]
     """
 
 
 @hookspec(firstresult=True)
-def submit_command(spec: JobSpec, script: str) -> Command | None:
+def submit_command(spec: JobSpec, script: str) -> Command | Sequence[Command] | None:
     """Return the command that submits ``script`` (usually on standard input).
+
+    With several commands the last one submits: its result goes to :func:`parse_submit`.
 
     Example::
 
@@ -150,7 +189,8 @@ def submit(ctx: BackendContext, spec: JobSpec, script: str) -> Awaitable[str] | 
     """Action: submit ``script`` and return (a coroutine returning) the job id.
 
     The core's default runs :func:`prepare_commands`, :func:`submit_command` and
-    :func:`parse_submit`. REST backends implement this instead.
+    :func:`parse_submit`. REST backends implement this instead; an ``async def``
+    implementation whose coroutine returns ``None`` falls through to the next one.
 
     Example (a REST backend)::
 
@@ -165,10 +205,13 @@ def submit(ctx: BackendContext, spec: JobSpec, script: str) -> Awaitable[str] | 
 
 
 @hookspec(firstresult=True)
-def status_command(job_ids: Sequence[str], options: Mapping[str, Any]) -> Command | None:
+def status_command(
+    job_ids: Sequence[str], options: Mapping[str, Any]
+) -> Command | Sequence[Command] | None:
     """Return one command that reports the status of *all* ``job_ids`` at once.
 
-    Status is batched: the core polls every job of a backend in one call per round.
+    Status is batched: the core polls every job of a backend in one call per round. (A list
+    is accepted, each result read by :func:`parse_status`, but one command is the rule.)
 
     Example::
 
@@ -202,11 +245,15 @@ def parse_status(
 
 
 @hookspec(firstresult=True)
-def history_command(job_ids: Sequence[str], options: Mapping[str, Any]) -> Command | None:
-    """Return a command that tells how jobs that left the queue ended (``sacct``, ``qacct``,
-    ``condor_history``), or ``None`` when the backend has no such record.
+def history_command(
+    job_ids: Sequence[str], options: Mapping[str, Any]
+) -> Command | Sequence[Command] | None:
+    """Return the command(s) that tell how jobs that left the queue ended (``sacct``,
+    ``qacct``, ``condor_history``), or ``None`` when the backend has no such record.
 
-    Only called with the ids the status command did not report.
+    Only called with the ids the status command did not report. A tool that takes one job
+    per call (``qacct -j``, ``tracejob``) returns one command per job; each result is read
+    by :func:`parse_history`, and one that fails leaves only its jobs ``vanished``.
 
     Example::
 
@@ -236,14 +283,57 @@ def parse_history(
 
 
 @hookspec(firstresult=True)
+def detail_command(
+    job_ids: Sequence[str], statuses: Mapping[str, JobStatus], options: Mapping[str, Any]
+) -> Command | Sequence[Command] | None:
+    """Return a second query about jobs the status command listed, for what it does not tell
+    (Grid Engine's ``qstat -j`` gives the reason a job waits or failed), or ``None`` when no
+    job in ``statuses`` needs one. Pure.
+
+    ``statuses`` are the jobs' statuses from :func:`parse_status`; pick the ids that need
+    more (waiting, held, in error). The core asks only about jobs whose status changed since
+    their last detail, or whose detail is older than the ``detail_refresh`` backend option
+    (seconds, default 10): schedulers recompute such reasons once per scheduling run.
+
+    Example::
+
+        @hookimpl
+        def detail_command(statuses):
+            waiting = [i for i, s in statuses.items() if s.state is JobState.PENDING]
+            return Command(["qstat", "-j", ",".join(waiting)]) if waiting else None
+    """
+
+
+@hookspec(firstresult=True)
+def parse_detail(
+    job_ids: Sequence[str],
+    result: CommandResult,
+    statuses: Mapping[str, JobStatus],
+    options: Mapping[str, Any],
+) -> Mapping[str, JobStatus] | None:
+    """Return the statuses :func:`detail_command`'s result improves, ``{job_id: JobStatus}``
+    (usually ``dataclasses.replace(statuses[i], reason=...)``). Pure; a failed detail query
+    changes nothing (return ``{}``), it never makes a job unknown.
+
+    Example::
+
+        @hookimpl
+        def parse_detail(result, statuses):
+            reasons = read_reasons(result.stdout)
+            return {i: replace(s, reason=reasons[i]) for i, s in statuses.items() if i in reasons}
+    """
+
+
+@hookspec(firstresult=True)
 def query_status(
     ctx: BackendContext, job_ids: Sequence[str]
 ) -> Awaitable[Mapping[str, JobStatus]] | None:
     """Action: return (a coroutine returning) ``{job_id: JobStatus}`` for every id given.
 
-    The core's default runs the status command, then the history command for the ids that
-    were missing, and fills the rest with :meth:`JobStatus.vanished`. A query that fails
-    yields :meth:`JobStatus.unknown` for every id.
+    The core's default runs the status command, the detail command for the listed jobs
+    that need one, then the history command for the ids that were missing, and fills the
+    rest with :meth:`JobStatus.vanished`. A query that fails yields
+    :meth:`JobStatus.unknown` for every id.
 
     Example (a REST backend)::
 
@@ -292,8 +382,11 @@ def describe_status(status: JobStatus) -> str | None:
 
 
 @hookspec(firstresult=True)
-def cancel_command(job_ids: Sequence[str], options: Mapping[str, Any]) -> Command | None:
-    """Return the command that cancels ``job_ids``.
+def cancel_command(
+    job_ids: Sequence[str], options: Mapping[str, Any]
+) -> Command | Sequence[Command] | None:
+    """Return the command(s) that cancel ``job_ids`` (Slurm: one ``scancel`` per cluster).
+    Each result is read by :func:`parse_cancel`.
 
     Its exit status is not trusted (``scancel`` exits 0 when refused): the core confirms the
     cancel with a status query and retries.
@@ -339,7 +432,9 @@ def cancel(ctx: BackendContext, job_ids: Sequence[str]) -> Awaitable[None] | Non
     Raise :class:`~jobspawner.commands.CommandError` when a job is still alive after the
     retries or the scheduler refuses. The core's default runs :func:`cancel_command`, reads
     its answer with :func:`parse_cancel`, and confirms the rest with the status command alone
-    (a job the scheduler no longer lists is not running; no history query is needed).
+    (a job the scheduler no longer lists is not running; no history query is needed). Its
+    coroutine returns ``None`` when done; to leave the cancel to the next implementation,
+    return ``None`` from a plain ``def``.
 
     Example (a REST backend)::
 

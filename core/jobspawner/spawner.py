@@ -344,7 +344,7 @@ class JobSpawner(TransportConfig, Spawner):  # type: ignore[misc]
             backend=backend,
             runner=runner,
             query_runner=query_runner,
-            options=dict(self.backend_options),
+            options=self.typed_backend_options(),
             username=self.user.name,
             auth_state=self._auth_states.get(self.user.name),
             auth_states=self._auth_states,
@@ -360,6 +360,11 @@ class JobSpawner(TransportConfig, Spawner):  # type: ignore[misc]
             return
         if state:
             self._auth_states[self.user.name] = dict(state)
+
+    def typed_backend_options(self) -> dict[str, Any]:
+        """``backend_options`` checked against the backend's declarations, typed, with the
+        declared defaults (:class:`BackendError` names a wrong key or type)."""
+        return self.load().checked_options(self.backend_options)
 
     def root_jobs_refusal(self) -> str | None:
         """Why this configuration must not run, when a root hub would run jobs as root."""
@@ -529,9 +534,15 @@ class JobSpawner(TransportConfig, Spawner):  # type: ignore[misc]
             resources=self._requested(),
             prologue=self.prologue,
             epilogue=self.epilogue,
-            options=self.backend_options,
+            options=self._spec_options(),
             site_variables=self.template_vars,
         )
+
+    def _spec_options(self) -> dict[str, Any]:
+        try:
+            return self.typed_backend_options()
+        except BackendError as e:
+            raise SpawnException(str(e), reason="config") from e
 
     def render(self, spec: JobSpec) -> str:
         backend = self.load()
@@ -1063,7 +1074,8 @@ def check_backend_at_start(app: Any) -> None:
     probe = spawner_class(config=app.config)
     key = (probe.backend, tuple(probe.plugins))
     try:
-        JobSpawner._backends[key] = load_backend(probe.backend, probe.plugins)
+        backend = JobSpawner._backends[key] = load_backend(probe.backend, probe.plugins)
+        check_options_at_start(backend, probe.backend_options, app.log)
     except BackendError as e:
         app.log.critical("jobspawner cannot start: %s", e)
         app.exit(1)
@@ -1072,6 +1084,18 @@ def check_backend_at_start(app: Any) -> None:
     if refusal:
         app.log.critical("jobspawner cannot start: %s", refusal)
         app.exit(1)
+
+
+def check_options_at_start(backend: Backend, options: Mapping[str, Any], log: Any) -> None:
+    """Refuse (BackendError) backend options the backend does not declare or cannot take;
+    warn when the backend declares none, so nothing can be checked."""
+    if not backend.declares_options():
+        log.warning(
+            'The jobspawner backend "%s" declares no options; c.JobSpawner.backend_options '
+            "is passed on unchecked.",
+            backend.name,
+        )
+    backend.checked_options(options)
 
 
 def install_hub_hooks() -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime
 
 
@@ -85,10 +85,6 @@ class JobStatus:
         is not known unless a history/accounting query says so.
         """
         return cls(state=JobState.DONE, reason=VANISHED_REASON)
-
-    def with_host(self, host: str | None) -> JobStatus:
-        """A copy with another host."""
-        return replace(self, host=host)
 
 
 @dataclass(frozen=True)

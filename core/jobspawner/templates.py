@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import re
 import shlex
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 import jinja2
@@ -147,10 +147,3 @@ def _error_line(exc: BaseException) -> str:
             line = tb.tb_lineno
         tb = tb.tb_next
     return str(line) if line is not None else "?"
-
-
-def variable_names(template: str) -> Iterable[str]:
-    """The undeclared variables a template uses (for docs and checks)."""
-    from jinja2 import meta
-
-    return sorted(meta.find_undeclared_variables(_ENV.parse(template)))

@@ -336,8 +336,21 @@ def test_job_script() -> None:
 
 def test_backend_loads_with_its_hooks() -> None:
     backend = load_backend("condor")
-    for hook in ("submit", "status_command", "parse_history", "describe_status", "parse_resources"):
+    for hook in (
+        "prepare_commands",
+        "status_command",
+        "parse_history",
+        "describe_status",
+        "parse_resources",
+    ):
         assert backend.implemented(hook), hook
+    for action in ("submit", "query_status", "cancel"):  # pure hooks only: the core acts
+        assert not backend.implemented(action), action
+    prepare = backend.prepare_commands(spec(), "#!/bin/bash\necho $1\n")
+    assert prepare[-2].argv[-1].endswith(".condor.sh")  # the script, before the secrets
+    assert prepare[-2].stdin == "#!/bin/bash\necho $1\n"
+    assert prepare[-1].argv[-1].endswith(".secrets")
+    assert [c.argv[0] for c in prepare[:2]] == ["sh", "install"]  # the core's log folder
     command = backend.submit_command(spec(), "#!/bin/bash\n")
     assert command.argv == ("condor_submit", "-terse", "-")
     assert command.stdin and command.stdin.startswith("# jobspawner HTCondor submit description")

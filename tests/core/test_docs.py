@@ -33,3 +33,12 @@ def test_hooks_doc_is_up_to_date():
 
 def test_configuration_doc_is_up_to_date():
     assert (DOCS / "configuration.md").read_text() == _load("gen_config").render()
+
+
+def test_backend_option_tables_are_up_to_date():
+    gen = _load("gen_backend_options")
+    for page, names in gen.PAGES.items():
+        text = (DOCS / "backends" / page).read_text()
+        for name in names:
+            assert f"<!-- options:{name} -->" in text, f"{page} lacks the {name} table"
+        assert text == gen.render(text), f"docs/backends/{page}: run docs/gen_backend_options.py"

@@ -18,7 +18,9 @@ def make_spawner(tmp_path: Any, backend: str = "local", **config: Any) -> JobSpa
     """A spawner as tests/core/test_spawner_unit.py builds it, on ``backend``."""
     user = SimpleNamespace(name=os.environ.get("USER_UNDER_TEST", "root"), url="/user/root/",
                            escaped_name="root", id=1)  # fmt: skip
-    options = {"python": sys.executable, "spool": str(tmp_path / "spool")}
+    # the local backend's options only where it runs: other backends refuse unknown keys
+    local = {"python": sys.executable, "spool": str(tmp_path / "spool")}
+    options = dict(local) if backend == "local" else {}
     options.update(config.pop("backend_options", {}))
     return JobSpawner(
         user=user,

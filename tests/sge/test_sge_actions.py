@@ -1,4 +1,5 @@
-"""The action hooks (query_status, cancel) with a scripted runner: which commands run when."""
+"""The core's actions (query_status, cancel) on Grid Engine's pure hooks with a scripted
+runner: which commands run when."""
 
 from __future__ import annotations
 
@@ -9,7 +10,6 @@ from jobspawner import Command, CommandError, CommandResult, JobState
 from jobspawner.backend import Backend, load_backend
 from jobspawner.commands import CommandRunner
 from jobspawner.context import BackendContext
-from jobspawner_sge import hooks
 
 from sge.sgekit import FIXTURES
 
@@ -40,8 +40,8 @@ def backend() -> Backend:
 
 
 @pytest.fixture(autouse=True)
-def no_cached_reasons() -> None:
-    hooks._REASONS.clear()
+def no_cached_reasons(backend: Backend) -> None:
+    backend.detail_cache.clear()
 
 
 def ctx_for(
@@ -53,7 +53,7 @@ def ctx_for(
 async def test_running_jobs_need_one_qstat(backend: Backend) -> None:
     runner = Scripted(lambda argv: (0, XML, ""))
     st = await backend.query_status(ctx_for(backend, runner), ["9", "11"])
-    assert runner.calls == [("qstat", "-xml", "-u", "alice")]
+    assert runner.calls == [("qstat", "-xml", "-u", "*")]
     assert st["9"].state is JobState.RUNNING and st["11"].host == "vm"
 
 
@@ -88,26 +88,28 @@ async def test_reasons_are_reused_while_the_state_holds(backend: Backend) -> Non
         assert st["4"].reason == 'cannot run in PE "smp" because it only offers 0 slots'
     assert [c[1] for c in runner.calls].count("-j") == 1
     runner = Scripted(answer)
-    ctx = ctx_for(backend, runner, reason_refresh="0")
-    hooks._REASONS.clear()
+    ctx = ctx_for(backend, runner, detail_refresh="0")
+    backend.detail_cache.clear()
     for _ in range(2):
         await backend.query_status(ctx, ["4"])
     assert [c[1] for c in runner.calls].count("-j") == 2
 
 
-async def test_missing_job_asked_for_all_users_then_accounting(backend: Backend) -> None:
+async def test_missing_job_asked_from_accounting_one_qacct_per_job(backend: Backend) -> None:
     acct = (FIXTURES / "soge-qacct-exit3.txt").read_text()
 
     def answer(argv: tuple[str, ...]) -> tuple[int, str, str]:
-        if argv[0] == "sh":  # the qacct loop: the record of 12, nothing about 50
-            assert argv[-3:] == ("qacct", "12", "50")
-            return 0, acct, "error: job id 50 not found\n"
-        return (0, EMPTY_XML if argv[-1] == "alice" else XML, "")
+        if argv[0] == "qacct":  # the record of 12, nothing about 50
+            return (0, acct, "") if argv[-1] == "12" else (1, "", "error: job id 50 not found\n")
+        return 0, XML, ""
 
     runner = Scripted(answer)
     st = await backend.query_status(ctx_for(backend, runner), ["9", "12", "50"])
-    assert runner.calls[:2] == [("qstat", "-xml", "-u", "alice"), ("qstat", "-xml", "-u", "*")]
-    assert runner.calls[2][0] == "sh"  # qacct for 12 and 50, one call
+    assert runner.calls == [
+        ("qstat", "-xml", "-u", "*"),
+        ("qacct", "-j", "12"),
+        ("qacct", "-j", "50"),
+    ]
     assert st["9"].state is JobState.RUNNING
     assert st["12"].state is JobState.FAILED and st["12"].exit_code == 3
     assert st["50"].state is JobState.DONE and "no longer lists" in st["50"].reason
@@ -143,7 +145,7 @@ async def test_cancel_of_running_job_waits_until_qstat_drops_it(backend: Backend
     runner = Scripted(answer)
     await backend.cancel(ctx_for(backend, runner), ["9"])
     assert runner.calls[0] == ("qdel", "9")
-    assert not any(c[0] in ("qacct", "sh") for c in runner.calls)
+    assert not any(c[0] == "qacct" for c in runner.calls)
 
 
 async def test_cancel_refused_at_once(backend: Backend) -> None:

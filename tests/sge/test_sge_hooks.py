@@ -194,8 +194,8 @@ def test_parse_status_failed_query_raises(backend: Backend) -> None:
 
 def test_history_command(backend: Backend) -> None:
     assert backend.history_command(["7"], {}).argv == ("qacct", "-j", "7")
-    cmd = backend.history_command(["7", "8", "x;rm"], {"qacct": "/usr/bin/qacct"})
-    assert cmd.argv[:2] == ("sh", "-c") and cmd.argv[3:] == ("sh", "/usr/bin/qacct", "7", "8")
+    cmds = backend.history_commands(["7", "8", "x;rm"], {"qacct": "/usr/bin/qacct"})
+    assert [c.argv for c in cmds] == [("/usr/bin/qacct", "-j", "7"), ("/usr/bin/qacct", "-j", "8")]
     assert backend.history_command(["7"], {"use_qacct": False}) is None
 
 

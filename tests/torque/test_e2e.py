@@ -53,7 +53,11 @@ def test_spawn_fail_queue_stop(flavour, tmp_path, make_emulator):
     emu = make_emulator(flavour, nodes={"vm": 2}, keep_completed=120)
     config = f"c.JobSpawner.prologue = {PROLOGUE!r}"
     with running_hub(
-        tmp_path, backend=flavour, config=config, env=emu.env, backend_options=emu.options()
+        tmp_path,
+        backend=flavour,
+        config=config,
+        env=emu.env,
+        backend_options=_declared(flavour, emu.options()),
     ) as hub:
         try:
             scenario(hub, emu, flavour)
@@ -96,3 +100,11 @@ def scenario(hub, emu, flavour: str) -> None:
     gone = wait_ended(emu, queued_id)
     assert gone is None or gone.get("deleted")
     assert job_record(emu, blocker)["state"] == "R"  # root's job is untouched
+
+
+def _declared(flavour: str, options: dict[str, str]) -> dict[str, str]:
+    """The emulator's program paths this flavour declares (the hub refuses the others)."""
+    from jobspawner.backend import load_backend
+
+    known = load_backend(flavour).option_declarations().options
+    return {k: v for k, v in options.items() if k in known}

@@ -419,7 +419,6 @@ def test_tracejob_failed_and_deleted():
 def test_torque_history_is_opt_in():
     from jobspawner_torque import torque
 
-    assert torque.history_command(["1.s"], {}) is None
-    command = torque.history_command(["1.s", "2.s"], {"history": "tracejob", "tracejob": "/x/tj"})
-    assert command.argv[:2] == ("sh", "-c")
-    assert command.argv[3:] == ("sh", "/x/tj", "1.s", "2.s")
+    assert torque.history_command(["1.s"], {}) == []
+    commands = torque.history_command(["1.s", "2.s"], {"history": "tracejob", "tracejob": "/x/tj"})
+    assert [c.argv for c in commands] == [("/x/tj", "-n", "3", "1.s"), ("/x/tj", "-n", "3", "2.s")]

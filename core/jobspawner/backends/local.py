@@ -30,11 +30,25 @@ import sys
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from ..backend_options import Option
 from ..commands import Command, CommandError, CommandResult
 from ..hookspecs import hookimpl
 from ..jobspec import JobSpec
 from ..local_jobs import SPOOL_ENV
 from ..status import JobState, JobStatus
+
+OPTIONS = [
+    Option("python", str, None, "The Python that runs `jobspawner.local_jobs` as the user "
+           "(default: the hub's own); it must have jobspawner installed."),
+    Option("spool", str, None, "Where each user's job records live (a private folder per "
+           "user; `{uid}`/`{username}` name it, otherwise a parent)."),
+]  # fmt: skip
+
+
+@hookimpl
+def backend_options() -> list[Option]:
+    return OPTIONS
+
 
 TEMPLATE = """\
 #!/bin/bash

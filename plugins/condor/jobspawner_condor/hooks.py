@@ -2,15 +2,13 @@
 
 Submission needs two files where other schedulers need one: the job script (the job's
 *executable*, it must exist before ``condor_submit`` runs) and the submit description
-(resources, files, policy). This backend therefore implements the ``submit`` action itself:
-it runs the core's ``prepare_commands`` (the log folder), writes the script as the user with
-a fixed ``sh -c`` program that takes the path as an argument (no shell string is ever built
-from a value; the script holds the API token, so it is created ``0700`` under ``umask 077``),
-then runs ``condor_submit -terse -`` with the description on standard input
-(:func:`submit_command`, so a site plugin can still wrap it). Everything else is pure hooks:
-``condor_q -json`` for status, ``condor_history -json`` for jobs that left the queue,
-``condor_status -json`` for resources. ``cancel`` is an action too: ``condor_rm``, confirmed
-by ``condor_rm``'s own per-job answers or by ``condor_q`` (see :func:`cancel`).
+(resources, files, policy). :func:`prepare_commands` therefore adds to the core's log folder
+and output file a command that writes the script as the user with a fixed ``sh -c`` program
+taking the path as an argument (no shell string is ever built from a value; the file is
+created ``0700`` under ``umask 077``); :func:`submit_command` runs ``condor_submit -terse -``
+with the description on standard input. Only pure hooks: ``condor_q -json`` for status,
+``condor_history -json`` for jobs that left the queue, ``condor_rm`` for cancel (its per-job
+answers read by :func:`parse_cancel`), ``condor_status -json`` for resources.
 
 Options (``c.JobSpawner.backend_options``):
 
@@ -64,15 +62,15 @@ from jobspawner import (
     QueueInfo,
     hookimpl,
 )
-from jobspawner.context import BackendContext
-from jobspawner.defaults import describe_generic
+from jobspawner.defaults import describe_generic, private_output_commands
 from jobspawner.options import tool
 from jobspawner.templates import render
 
 from . import parsers
+from .options import backend_options
 from .templates import SCRIPT_TEMPLATE, SUBMIT_DESCRIPTION_TEMPLATE, check_constraint
 
-__all__ = ["check_constraint"]  # a hook implementation (see .templates)
+__all__ = ["backend_options", "check_constraint"]  # hook implementations (.options, .templates)
 
 #: The program that writes the job script: the path is ``$1``, the text is standard input.
 WRITE_SCRIPT = 'umask 077 && cat > "$1" && chmod 700 "$1"'
@@ -181,6 +179,12 @@ def write_script_command(spec: JobSpec, script: str) -> Command:
 
 
 @hookimpl
+def prepare_commands(spec: JobSpec, script: str) -> list[Command]:
+    """The core's private log folder and output file, then the job script (the executable)."""
+    return [*private_output_commands(spec.output_file), write_script_command(spec, script)]
+
+
+@hookimpl
 def submit_command(spec: JobSpec) -> Command:
     return Command(
         [_tool(spec.options, "condor_submit"), "-terse", "-"], stdin=render_description(spec)
@@ -190,16 +194,6 @@ def submit_command(spec: JobSpec) -> Command:
 @hookimpl
 def parse_submit(result: CommandResult) -> str:
     return parsers.parse_submit_output(result)
-
-
-@hookimpl
-async def submit(ctx: BackendContext, spec: JobSpec, script: str) -> str:
-    backend = ctx.backend
-    for command in backend.prepare_commands(spec):
-        await ctx.run(command)
-    await ctx.run(write_script_command(spec, script))
-    result = await ctx.run(backend.submit_command(spec, script), check=False)
-    return str(backend.parse_submit(result, spec))
 
 
 # --- hooks: status ---------------------------------------------------------------------------

@@ -38,9 +38,10 @@ from jobspawner.options import flag, tool
 
 from . import parsers
 from .describe import describe_reason
+from .options import backend_options
 from .templates import TEMPLATE, check_constraint
 
-__all__ = ["check_constraint"]  # a hook implementation (see .templates)
+__all__ = ["backend_options", "check_constraint"]  # hook implementations (.options, .templates)
 
 _tool = tool
 _flag = flag

@@ -1,14 +1,13 @@
 """jobspawner backend ``sge``: Grid Engine (Son of Grid Engine 8.1, Sun/Oracle GE 6.2, Univa).
 
-Pure hooks build ``qsub``/``qstat``/``qacct``/``qdel``/``qconf`` commands and read their
-output (:mod:`jobspawner_sge.parsers`). Two action hooks replace the core's defaults because
-Grid Engine needs more than one command:
+Only pure hooks, which build ``qsub``/``qstat``/``qacct``/``qdel``/``qconf`` commands and
+read their output (:mod:`jobspawner_sge.parsers`); the core runs them:
 
-* ``query_status``: ``qstat -xml -u <user>`` for every job at once (qstat cannot filter by
-  id), ``qstat -j`` for the reason of waiting or failed (``Eqw``) jobs, ``qacct -j`` for jobs
-  that left qstat (Grid Engine forgets finished jobs at once).
-* ``cancel``: ``qdel``, read per job (a refused delete fails at once instead of retrying),
-  confirmed with ``query_status``.
+* status: ``qstat -xml -u <users>`` for every job at once (qstat cannot filter by id), the
+  detail query ``qstat -j`` for the reason of waiting or failed (``Eqw``) jobs, and one
+  ``qacct -j`` per job that left qstat (Grid Engine forgets finished jobs at once).
+* cancel: ``qdel``, read per job (a refused delete fails at once instead of retrying),
+  confirmed with ``qstat``.
 
 Options (``c.JobSpawner.backend_options``):
 
@@ -18,11 +17,11 @@ Options (``c.JobSpawner.backend_options``):
 ``qsub``, ``qstat``, ``qdel``, ``qacct``, ``qconf``
     Paths of the commands (default: looked up on PATH).
 ``status_users``
-    ``-u`` for qstat: a user, a list, or ``*``. Default: the spawning user when the context
-    knows it, else ``*``; ids missing from a per-user answer are looked up once more with ``*``.
+    ``-u`` for qstat: a user, a list, or ``*`` (the default: the hub's shared poller asks
+    about every user's jobs at once).
 ``pending_reasons`` (default true)
     Run ``qstat -j`` for waiting/held/error jobs to tell the user why.
-``reason_refresh`` (default 10)
+``detail_refresh`` (default 10, the core's)
     Seconds a reason from ``qstat -j`` is reused while the job keeps its state.
 ``use_qacct`` (default true)
     Ask ``qacct`` how a job that left qstat ended (needs accounting; it reads the whole
@@ -35,7 +34,6 @@ Template options: see :mod:`jobspawner_sge.templates`.
 from __future__ import annotations
 
 import re
-import time
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import Any
@@ -51,15 +49,15 @@ from jobspawner import (
     QueueInfo,
     hookimpl,
 )
-from jobspawner.context import BackendContext
 from jobspawner.defaults import describe_generic
 from jobspawner.options import flag
 from jobspawner.submit_errors import submit_problem
 
 from . import parsers
+from .options import backend_options
 from .templates import TEMPLATE, check_constraint
 
-__all__ = ["check_constraint"]  # a hook implementation (see .templates)
+__all__ = ["backend_options", "check_constraint"]  # hook implementations (.options, .templates)
 
 #: How often ``cancel`` checks (and every few checks re-sends ``qdel``), and the pause.
 _JOB_ID = re.compile(r"\d+(?:\.\d+)?")
@@ -165,121 +163,48 @@ def parse_status(
     return found
 
 
-def details_command(job_ids: Sequence[str], options: Mapping[str, Any]) -> Command:
-    """``qstat -j id,id``: error reasons and scheduling information."""
-    return _cmd(options, "qstat", "-j", ",".join(job_ids))
+def _needs_reason(status: JobStatus) -> bool:
+    """Waiting, held and error (``Eqw``) jobs: ``qstat -j`` tells why."""
+    return status.state in (JobState.PENDING, JobState.HELD) or (
+        status.state is JobState.FAILED and "E" in (status.native_state or "")
+    )
 
 
 @hookimpl
-def history_command(job_ids: Sequence[str], options: Mapping[str, Any]) -> Command | None:
-    """``qacct -j <id>``; qacct takes one job per call, so several ids run in a loop (ids
-    are passed as arguments, never into the shell text)."""
-    ids = [i.split(".")[0] for i in _ids(job_ids)]
-    if not ids or not _flag(options, "use_qacct"):
+def detail_command(statuses: Mapping[str, JobStatus], options: Mapping[str, Any]) -> Command | None:
+    """``qstat -j id,id`` for the jobs that wait or failed: error reasons and scheduling
+    information (the core reuses an answer while the job's state holds)."""
+    waiting = _ids([i for i, s in statuses.items() if _needs_reason(s)])
+    if not waiting or not _flag(options, "pending_reasons"):
         return None
-    qacct = str(options.get("qacct") or "qacct")
-    if len(ids) == 1:
-        return Command([qacct, "-j", ids[0]], env=_env(options))
-    loop = 'q="$1"; shift; for j in "$@"; do "$q" -j "$j"; done; exit 0'
-    return Command(["sh", "-c", loop, "sh", qacct, *ids], env=_env(options))
+    return _cmd(options, "qstat", "-j", ",".join(waiting))
+
+
+@hookimpl
+def parse_detail(result: CommandResult, statuses: Mapping[str, JobStatus]) -> dict[str, JobStatus]:
+    details = parsers.parse_qstat_j(result.stdout)
+    better = {}
+    for job_id, status in statuses.items():
+        detail = details.get(job_id.split(".")[0])
+        reason = parsers.summarize_detail(detail) if detail and _needs_reason(status) else None
+        if reason:
+            better[job_id] = replace(status, reason=reason)
+    return better
+
+
+@hookimpl
+def history_command(job_ids: Sequence[str], options: Mapping[str, Any]) -> list[Command]:
+    """``qacct -j <id>``, one command per job (qacct takes one job per call)."""
+    if not _flag(options, "use_qacct"):
+        return []
+    ids = dict.fromkeys(i.split(".")[0] for i in _ids(job_ids))
+    return [_cmd(options, "qacct", "-j", i) for i in ids]
 
 
 @hookimpl
 def parse_history(job_ids: Sequence[str], result: CommandResult) -> dict[str, JobStatus]:
     records = parsers.parse_qacct(result.stdout)
     return {i: records[i] for i in job_ids if i in records}
-
-
-async def _status_round(
-    ctx: BackendContext, ids: list[str], options: Mapping[str, Any]
-) -> dict[str, JobStatus]:
-    backend = ctx.backend
-    result = await ctx.run_query(backend.status_command(ids, options), check=False)
-    return dict(backend.parse_status(ids, result, options))
-
-
-#: Reasons learned from ``qstat -j``: (cell, job id, native state) -> (monotonic time, reason).
-_REASONS: dict[tuple[str, str, str, str], tuple[float, str]] = {}
-
-
-async def _add_reasons(
-    ctx: BackendContext, found: dict[str, JobStatus], options: Mapping[str, Any]
-) -> None:
-    """The reason of every waiting or error job, from one ``qstat -j`` call. A reason is
-    reused for ``reason_refresh`` seconds (default 10) while the job keeps its state: the
-    scheduler's answer changes only once per scheduling run."""
-    waiting = [
-        i
-        for i, s in found.items()
-        if s.state in (JobState.PENDING, JobState.HELD)
-        or (s.state is JobState.FAILED and "E" in (s.native_state or ""))
-    ]
-    if not waiting or not _flag(options, "pending_reasons"):
-        return
-    now = time.monotonic()
-    refresh = float(options.get("reason_refresh", 10))
-    cell = (str(options.get("sge_root") or ""), str(options.get("sge_cell") or ""))
-
-    def key(job_id: str) -> tuple[str, str, str, str]:
-        return (*cell, job_id, found[job_id].native_state or "")
-
-    for old in [k for k, (t, _) in _REASONS.items() if now - t > refresh]:
-        del _REASONS[old]
-    ask = [i for i in waiting if key(i) not in _REASONS]
-    if ask:
-        try:
-            result = await ctx.run_query(details_command(ask, options), check=False)
-        except CommandError:
-            result = None
-        details = parsers.parse_qstat_j(result.stdout) if result is not None else {}
-        for job_id in ask:
-            detail = details.get(job_id.split(".")[0])
-            reason = parsers.summarize_detail(detail) if detail else None
-            if reason:
-                _REASONS[key(job_id)] = (now, reason)
-    for job_id in waiting:
-        cached = _REASONS.get(key(job_id))
-        if cached:
-            found[job_id] = replace(found[job_id], reason=cached[1])
-
-
-async def _listed(
-    ctx: BackendContext, ids: list[str], options: Mapping[str, Any]
-) -> dict[str, JobStatus]:
-    """The jobs qstat lists: asked for the context's user first (small output), then for
-    every user about the ids that answer did not list."""
-    narrowed = not options.get("status_users") and bool(ctx.username)
-    first = {**options, "status_users": ctx.username} if narrowed else options
-    found = await _status_round(ctx, ids, first)
-    missing = [i for i in ids if i not in found]
-    if missing and narrowed:  # another user's job, or the context was not that user
-        found.update(await _status_round(ctx, missing, options))
-    return found
-
-
-@hookimpl
-async def query_status(ctx: BackendContext, job_ids: Sequence[str]) -> dict[str, JobStatus]:
-    backend = ctx.backend
-    ids = list(dict.fromkeys(str(i) for i in job_ids))
-    if not ids:
-        return {}
-    options = dict(ctx.options)
-    try:
-        found = await _listed(ctx, ids, options)
-    except (CommandError, ValueError) as e:
-        return {i: JobStatus.unknown(f"status query failed: {e}") for i in ids}
-    await _add_reasons(ctx, found, options)
-    missing = [i for i in ids if i not in found]
-    history = backend.history_command(missing, options) if missing else None
-    if history is not None:
-        try:
-            hresult = await ctx.run_query(history, check=False)
-            for k, v in backend.parse_history(missing, hresult, options).items():
-                if k in missing:
-                    found[k] = v
-        except (CommandError, ValueError):
-            pass  # no accounting: the jobs stay "vanished"
-    return {i: found.get(i) or JobStatus.vanished() for i in ids}
 
 
 # --- cancel --------------------------------------------------------------------------------------

@@ -1,9 +1,8 @@
 """The Slurm backend's hook implementations (entry point ``slurm`` in ``jobspawner.backends``).
 
 Only pure hooks: what to run (:mod:`.commands`) and how to read it (:mod:`.parsers`,
-:mod:`.resources`); the core runs the commands. The one action hook, :func:`cancel`, only
-steps in when jobs live on several clusters (``sbatch -M``), to cancel each cluster's jobs
-with its own ``scancel``.
+:mod:`.resources`); the core runs the commands. Jobs on several clusters (``sbatch -M``)
+get one ``scancel`` per cluster (:func:`cancel_command` returns several commands).
 
 Backend options (``c.JobSpawner.backend_options``), all optional:
 
@@ -35,8 +34,7 @@ Backend options (``c.JobSpawner.backend_options``), all optional:
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Awaitable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from jobspawner import (
@@ -48,14 +46,13 @@ from jobspawner import (
     QueueInfo,
     hookimpl,
 )
-from jobspawner import defaults as core_defaults
-from jobspawner.context import BackendContext
 
 from . import commands, parsers, reasons
+from .options import backend_options
 from .resources import parse_resources_texts
 from .templates import check_constraint, job_script
 
-__all__ = ["check_constraint"]  # a hook implementation (see .templates)
+__all__ = ["backend_options", "check_constraint"]  # hook implementations (.options, .templates)
 
 
 @hookimpl
@@ -100,8 +97,10 @@ def describe_status(status: JobStatus) -> str:
 
 
 @hookimpl
-def cancel_command(job_ids: Sequence[str], options: Mapping[str, Any]) -> Command:
-    return commands.scancel_command(job_ids, options)
+def cancel_command(job_ids: Sequence[str], options: Mapping[str, Any]) -> list[Command]:
+    """One ``scancel`` per cluster the jobs live on (``scancel -M`` takes one cluster)."""
+    groups = commands.group_by_cluster(job_ids)
+    return [commands.scancel_command(ids, options) for ids in groups.values()]
 
 
 @hookimpl
@@ -113,19 +112,6 @@ def parse_cancel(job_ids: Sequence[str], result: CommandResult) -> dict[str, Can
         if outcome is not None:
             outcomes[job_id] = outcome
     return outcomes
-
-
-@hookimpl
-def cancel(ctx: BackendContext, job_ids: Sequence[str]) -> Awaitable[None] | None:
-    """Cancel per cluster when the jobs live on several; otherwise the core's cancel."""
-    groups = commands.group_by_cluster(job_ids)
-    if len(groups) <= 1:
-        return None
-
-    async def each_cluster() -> None:
-        await asyncio.gather(*(core_defaults.cancel(ctx, ids) for ids in groups.values()))
-
-    return each_cluster()
 
 
 @hookimpl

@@ -14,9 +14,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from jobspawner import Command, CommandResult, JobSpec, JobStatus, hookimpl
+from jobspawner import Command, CommandResult, JobSpec, JobStatus, Option, hookimpl
 
-from . import pbs, templates
+from . import options, pbs, templates
 from .describe import describe_moab
 from .parsers import parse_moab_status, parse_submit_output
 from .shared_hooks import parse_resources, resources_commands
@@ -71,3 +71,8 @@ def describe_status(status: JobStatus) -> str:
 
 
 __all__ = ["check_constraint", "parse_resources", "resources_commands"]  # re-exported hooks
+
+
+@hookimpl
+def backend_options() -> list[Option]:
+    return options.MOAB

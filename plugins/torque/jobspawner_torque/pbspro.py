@@ -13,9 +13,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from jobspawner import Command, CommandResult, JobSpec, JobStatus, hookimpl
+from jobspawner import Command, CommandResult, JobSpec, JobStatus, Option, hookimpl
 
-from . import pbs, templates
+from . import options, pbs, templates
 from .parsers import parse_pbspro_status, parse_submit_output
 from .shared_hooks import cancel_command, describe_status, parse_resources, resources_commands
 from .templates import check_constraint
@@ -53,3 +53,8 @@ __all__ = [
     "parse_resources",
     "resources_commands",
 ]  # re-exported hooks
+
+
+@hookimpl
+def backend_options() -> list[Option]:
+    return options.PBSPRO

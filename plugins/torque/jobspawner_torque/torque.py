@@ -11,15 +11,12 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from jobspawner import Command, CommandResult, JobSpec, JobStatus, hookimpl
+from jobspawner import Command, CommandResult, JobSpec, JobStatus, Option, hookimpl
 
-from . import pbs, templates
+from . import options, pbs, templates
 from .parsers import parse_submit_output, parse_torque_status, parse_tracejob
 from .shared_hooks import cancel_command, describe_status, parse_resources, resources_commands
 from .templates import check_constraint
-
-#: Runs ``tracejob`` once per id (it takes one job id) without building a shell string.
-_TRACE_LOOP = 'tj=$1; shift; for j do "$tj" -n 3 "$j"; done'
 
 
 @hookimpl
@@ -49,10 +46,11 @@ def parse_status(job_ids: Sequence[str], result: CommandResult) -> dict[str, Job
 
 
 @hookimpl
-def history_command(job_ids: Sequence[str], options: Mapping[str, Any]) -> Command | None:
+def history_command(job_ids: Sequence[str], options: Mapping[str, Any]) -> list[Command]:
+    """``tracejob -n 3 <id>``, one command per job (tracejob takes one id), when enabled."""
     if options.get("history") != "tracejob":
-        return None
-    return Command(["sh", "-c", _TRACE_LOOP, "sh", pbs.tool(options, "tracejob"), *job_ids])
+        return []
+    return [Command([pbs.tool(options, "tracejob"), "-n", "3", i]) for i in job_ids]
 
 
 @hookimpl
@@ -67,3 +65,8 @@ __all__ = [
     "parse_resources",
     "resources_commands",
 ]  # re-exported hooks
+
+
+@hookimpl
+def backend_options() -> list[Option]:
+    return options.TORQUE

@@ -1,0 +1,357 @@
+"""A kit for testing a jobspawner backend: the contract the shipped backends pass.
+
+Use it as a pytest plugin (``pytest_plugins = ["jobspawner.testing"]`` in a ``conftest.py``)
+and provide one fixture, ``jobspawner_target``, returning a :class:`Target`: the backend's
+name, its options, how to run commands as a test user, and where that user's job logs go.
+Then subclass :class:`BackendContract` in a test module; its tests run against your real or
+emulated scheduler::
+
+    # conftest.py
+    pytest_plugins = ["jobspawner.testing"]
+
+    @pytest.fixture
+    def jobspawner_target(tmp_path):
+        return Target(backend="mysched", logs=str(tmp_path), prefix=("sudo", "-u", "alice"))
+
+    # test_contract.py
+    class TestMySchedContract(BackendContract):
+        pass
+
+Helpers for unit tests of pure hooks: :func:`recorded` (a :class:`CommandResult` from
+recorded scheduler output), :func:`make_spec` (a :class:`JobSpec` built the spawner's way)
+and :class:`ScriptedRunner` (a runner answering commands from recorded outputs).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from .backend import Backend, load_backend
+from .commands import Command, CommandError, CommandResult, CommandRunner
+from .constraints import validate_constraint
+from .context import BackendContext
+from .jobspec import JobSpec
+from .resources import ResourceError, normalise
+from .status import JobState, JobStatus
+
+#: Which contract test covers each hook (a test in the kit checks that every hook spec has
+#: one, so a new hook cannot land without a contract test).
+COVERAGE: dict[str, tuple[str, ...]] = {
+    "backend_options": ("test_options_are_declared",),
+    "script_template": ("test_submit_status_cancel_one",),
+    "render_script": ("test_submit_status_cancel_one",),
+    "check_constraint": ("test_constraint_check_answers",),
+    "prepare_commands": ("test_submit_status_cancel_one",),
+    "submit_command": ("test_submit_status_cancel_one",),
+    "parse_submit": ("test_submit_status_cancel_one",),
+    "submit": ("test_submit_status_cancel_one",),
+    "status_command": ("test_many_jobs_one_status_command_per_round",),
+    "parse_status": ("test_many_jobs_one_status_command_per_round",),
+    "detail_command": ("test_detail_never_makes_a_listed_job_unknown",),
+    "parse_detail": ("test_detail_never_makes_a_listed_job_unknown",),
+    "history_command": ("test_ended_job_is_finished_never_unknown",),
+    "parse_history": ("test_ended_job_is_finished_never_unknown",),
+    "query_status": ("test_scheduler_down_is_unknown_never_gone",),
+    "get_host": ("test_submit_status_cancel_one",),
+    "describe_status": ("test_every_status_is_described",),
+    "cancel_command": ("test_cancel_many",),
+    "parse_cancel": ("test_cancel_many",),
+    "cancel": ("test_cancel_many",),
+    "read_log": ("test_exit_code_and_log_tail",),
+    "resources_commands": ("test_resource_discovery",),
+    "parse_resources": ("test_resource_discovery",),
+    "discover_resources": ("test_resource_discovery",),
+}
+
+
+def pytest_configure(config: Any) -> None:
+    """Loaded as a pytest plugin: the marker the contract tests carry."""
+    config.addinivalue_line("markers", "jobspawner_contract: a jobspawner backend contract test")
+
+
+def recorded(
+    stdout: str = "",
+    returncode: int = 0,
+    stderr: str = "",
+    argv: Sequence[str] = ("recorded",),
+) -> CommandResult:
+    """A command result from recorded scheduler output, for testing parsers."""
+    return CommandResult(Command(list(argv)), returncode, stdout, stderr)
+
+
+def make_spec(
+    username: str = "alice",
+    name: str = "",
+    logs: str = "/tmp/jobspawner-test",
+    command: Sequence[str] = ("sleep", "60"),
+    options: Mapping[str, Any] | None = None,
+    **resources: Any,
+) -> JobSpec:
+    """A job spec built the way the spawner builds it (:meth:`JobSpec.create`).
+
+    ``resources`` are raw requests (``runtime="1h"``, ``memory="1G"``, ``cpus=1``).
+    """
+    job_name = f"jupyter-{username}" + (f"-{name}" if name else "")
+    return JobSpec.create(
+        username=username,
+        server_name=name,
+        job_name=job_name,
+        output_file=f"{logs}/{job_name}.{time.monotonic_ns()}.log",
+        workdir=logs,
+        command=list(command),
+        env={"JOBSPAWNER_TEST": "1"},
+        resources=resources,
+        options=options,
+    )
+
+
+class ScriptedRunner(CommandRunner):
+    """A runner that answers every command with ``answer(argv) -> (rc, stdout, stderr)``
+    and records what ran (``calls``); nothing is started."""
+
+    def __init__(self, answer: Callable[[tuple[str, ...]], tuple[int, str, str]]) -> None:
+        super().__init__()
+        self.answer = answer
+        self.calls: list[tuple[str, ...]] = []
+
+    async def run(self, command: Command, check: bool = True) -> CommandResult:
+        self.calls.append(command.argv)
+        rc, out, err = self.answer(command.argv)
+        result = CommandResult(command, rc, out, err)
+        if check and rc:
+            raise CommandError.from_result(result)
+        return result
+
+
+class CountingRunner(CommandRunner):
+    """Runs commands through ``inner`` and records them (to count status queries)."""
+
+    def __init__(self, inner: CommandRunner) -> None:
+        super().__init__(inner.prefix, inner.timeout, inner.env, inner.env_keep)
+        self.inner = inner
+        self.calls: list[Command] = []
+
+    async def run(self, command: Command, check: bool = True) -> CommandResult:
+        self.calls.append(command)
+        return await self.inner.run(command, check=check)
+
+
+class DownRunner(CommandRunner):
+    """A scheduler that does not answer: every command times out."""
+
+    async def run(self, command: Command, check: bool = True) -> CommandResult:
+        raise CommandError(command, None, problem="timed out after 30 s (the scheduler is down)")
+
+
+@dataclass
+class Target:
+    """What the contract tests need to know about one scheduler under test.
+
+    ``logs`` is a folder the test user may write job logs into; ``prefix`` runs commands as
+    that user; ``command_env_keep`` keeps variables the scheduler's clients need. Flags say
+    what the scheduler can do: ``exit_codes`` (finished jobs report their exit code),
+    ``queues`` (resource discovery lists at least one queue).
+    """
+
+    backend: str
+    logs: str
+    options: Mapping[str, Any] = field(default_factory=dict)
+    prefix: Sequence[str] = ()
+    command_env_keep: Sequence[str] = ()
+    username: str = "alice"
+    timeout: float = 30.0
+    exit_codes: bool = True
+    queues: bool = True
+    #: Seconds the tests wait for a job to reach a state.
+    patience: float = 30.0
+    resources: Mapping[str, Any] = field(default_factory=lambda: {"runtime": "10m"})
+
+    def load(self) -> Backend:
+        return load_backend(self.backend)
+
+    def context(self, backend: Backend, runner: CommandRunner | None = None) -> BackendContext:
+        real = CommandRunner(self.prefix, timeout=self.timeout, env_keep=self.command_env_keep)
+        run = runner or real
+        return BackendContext(
+            backend, run, run, options=backend.checked_options(self.options), username=None
+        )
+
+    def spec(self, backend: Backend, name: str, command: Sequence[str]) -> JobSpec:
+        return make_spec(
+            self.username,
+            name,
+            self.logs,
+            command,
+            backend.checked_options(self.options),
+            **self.resources,
+        )
+
+
+async def submit(backend: Backend, ctx: BackendContext, spec: JobSpec) -> str:
+    """Render the backend's template and submit it, as the spawner does."""
+    script = backend.render_script(spec, backend.script_template(spec) or "")
+    return await backend.submit(ctx, spec, script)
+
+
+async def wait_for(
+    backend: Backend,
+    ctx: BackendContext,
+    job_ids: Sequence[str],
+    done: Callable[[JobStatus], bool],
+    patience: float,
+) -> Mapping[str, JobStatus]:
+    """Query until every job's status satisfies ``done``; AssertionError after ``patience``."""
+    deadline = time.monotonic() + patience
+    while True:
+        statuses = await backend.query_status(ctx, list(job_ids))
+        if all(done(statuses[i]) for i in job_ids):
+            return statuses
+        if time.monotonic() > deadline:
+            raise AssertionError(f"jobs did not reach the state in {patience:g} s: {statuses}")
+        await asyncio.sleep(0.3)
+
+
+def _started(status: JobStatus) -> bool:
+    return status.state is not JobState.PENDING and status.state is not JobState.UNKNOWN
+
+
+class BackendContract:
+    """The contract every backend passes; subclass it in a test module.
+
+    The tests use the ``jobspawner_target`` fixture (a :class:`Target`).
+    """
+
+    async def test_options_are_declared(self, jobspawner_target: Target) -> None:
+        backend = jobspawner_target.load()
+        assert backend.declares_options(), "declare the backend's options (backend_options)"
+        typed = backend.checked_options(jobspawner_target.options)
+        for key in jobspawner_target.options:
+            assert key in typed
+
+    async def test_constraint_check_answers(self, jobspawner_target: Target) -> None:
+        backend = jobspawner_target.load()
+        options = backend.checked_options(jobspawner_target.options)
+        for bad in ("a\nb", "x;rm -rf /", "h_rt=1 x"):
+            try:
+                validate_constraint(
+                    backend, "constraint", normalise({"constraint": bad})["constraint"], options
+                )
+            except ResourceError:
+                continue
+            raise AssertionError(f"the constraint {bad!r} must be refused")
+
+    async def test_submit_status_cancel_one(self, jobspawner_target: Target) -> None:
+        backend = jobspawner_target.load()
+        ctx = jobspawner_target.context(backend)
+        spec = jobspawner_target.spec(backend, "one", ["sleep", "300"])
+        job_id = await submit(backend, ctx, spec)
+        assert job_id and "\n" not in job_id
+        try:
+            status = (
+                await wait_for(
+                    backend, ctx, [job_id], lambda s: s.state.active, jobspawner_target.patience
+                )
+            )[job_id]
+            assert not status.state.finished
+            if status.state is JobState.RUNNING:
+                backend.get_host(status, ctx.options)  # answers without raising
+        finally:
+            await backend.cancel(ctx, [job_id])
+        after = (await backend.query_status(ctx, [job_id]))[job_id]
+        assert after.state.finished, after
+
+    async def test_many_jobs_one_status_command_per_round(self, jobspawner_target: Target) -> None:
+        backend = jobspawner_target.load()
+        real = jobspawner_target.context(backend)
+        ids = [
+            await submit(backend, real, jobspawner_target.spec(backend, f"m{i}", ["sleep", "300"]))
+            for i in range(3)
+        ]
+        try:
+            await wait_for(backend, real, ids, _started, jobspawner_target.patience)
+            counting = CountingRunner(real.runner)
+            ctx = jobspawner_target.context(backend, counting)
+            statuses = await backend.query_status(ctx, ids)
+            assert set(statuses) == set(ids)
+            status_argv = {c.argv for c in backend.status_commands(ids, ctx.options)}
+            rounds = [c for c in counting.calls if c.argv in status_argv]
+            assert len(rounds) == 1, f"one status command per round, ran {counting.calls}"
+        finally:
+            await backend.cancel(real, ids)
+
+    async def test_cancel_many(self, jobspawner_target: Target) -> None:
+        backend = jobspawner_target.load()
+        ctx = jobspawner_target.context(backend)
+        ids = [
+            await submit(backend, ctx, jobspawner_target.spec(backend, f"c{i}", ["sleep", "300"]))
+            for i in range(2)
+        ]
+        await backend.cancel(ctx, ids)
+        statuses = await backend.query_status(ctx, ids)
+        assert all(s.state.finished for s in statuses.values()), statuses
+
+    async def test_scheduler_down_is_unknown_never_gone(self, jobspawner_target: Target) -> None:
+        backend = jobspawner_target.load()
+        ctx = jobspawner_target.context(backend, DownRunner())
+        statuses = await backend.query_status(ctx, ["1", "2"])
+        assert {s.state for s in statuses.values()} == {JobState.UNKNOWN}
+
+    async def test_detail_never_makes_a_listed_job_unknown(self, jobspawner_target: Target) -> None:
+        backend = jobspawner_target.load()
+        ctx = jobspawner_target.context(backend)
+        job_id = await submit(backend, ctx, jobspawner_target.spec(backend, "d", ["sleep", "300"]))
+        try:
+            statuses = await wait_for(
+                backend, ctx, [job_id], lambda s: s.state.active, jobspawner_target.patience
+            )
+            # the detail answer is optional; a failed one changes nothing
+            assert statuses[job_id].state is not JobState.UNKNOWN
+        finally:
+            await backend.cancel(ctx, [job_id])
+
+    async def test_exit_code_and_log_tail(self, jobspawner_target: Target) -> None:
+        backend = jobspawner_target.load()
+        ctx = jobspawner_target.context(backend)
+        command = ["/bin/sh", "-c", "echo contract-log-line; exit 3"]
+        spec = jobspawner_target.spec(backend, "exit", command)
+        job_id = await submit(backend, ctx, spec)
+        status = (
+            await wait_for(
+                backend, ctx, [job_id], lambda s: s.state.finished, jobspawner_target.patience
+            )
+        )[job_id]
+        if jobspawner_target.exit_codes:
+            assert status.exit_code == 3 and status.state is JobState.FAILED, status
+        tail = await backend.read_log(ctx, spec.output_file, 20)
+        assert "contract-log-line" in tail
+
+    async def test_ended_job_is_finished_never_unknown(self, jobspawner_target: Target) -> None:
+        backend = jobspawner_target.load()
+        ctx = jobspawner_target.context(backend)
+        spec = jobspawner_target.spec(backend, "ended", ["true"])
+        job_id = await submit(backend, ctx, spec)
+        status = (
+            await wait_for(
+                backend, ctx, [job_id], lambda s: s.state.finished, jobspawner_target.patience
+            )
+        )[job_id]
+        again = (await backend.query_status(ctx, [job_id]))[job_id]
+        assert status.state.finished and again.state.finished, again
+
+    async def test_every_status_is_described(self, jobspawner_target: Target) -> None:
+        backend = jobspawner_target.load()
+        for state in JobState:
+            text = backend.describe_status(JobStatus(state, reason="why"))
+            assert text and "Error" not in text and "\n" not in text.strip()
+
+    async def test_resource_discovery(self, jobspawner_target: Target) -> None:
+        backend = jobspawner_target.load()
+        queues = await backend.discover_resources(jobspawner_target.context(backend))
+        if jobspawner_target.queues:
+            assert queues and all(q.name for q in queues)
+        else:
+            assert list(queues) == []

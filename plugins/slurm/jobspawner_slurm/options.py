@@ -1,0 +1,30 @@
+"""The Slurm backend's options, declared once (types, defaults, help)."""
+
+from __future__ import annotations
+
+from jobspawner import Option, hookimpl, program_options
+
+OPTIONS = [
+    *program_options("sbatch", "squeue", "sacct", "scancel", "sinfo", "scontrol", "srun"),
+    Option("use_srun", bool, False, "Start the server with `srun` as a job step "
+           "(`srun --ntasks=1 --nodes=1 --cpus-per-task=N --export=ALL`)."),
+    Option("srun_args", list, None, "Extra `srun` arguments, with `use_srun`."),
+    Option("gpu_directive", str, "gres", "`gres` writes `--gres=gpu[:type]:N` (any Slurm); "
+           "`gpus` writes `--gpus=[type:]N` (Slurm >= 19.05, `select/cons_tres`).",
+           choices=("gres", "gpus")),
+    Option("export", str, "NONE", "The `--export` value; `NONE` gives the job the user's "
+           "login environment and none of the hub's variables."),
+    Option("requeue", bool, False, "Leave out `--no-requeue` (a requeued notebook server "
+           "has lost its hub connection)."),
+    Option("extra_directives", list, None, "Extra `#SBATCH` lines, without `#SBATCH`, "
+           "e.g. `[\"--licenses=jupyter\"]`."),
+    Option("submit_args", list, None, "Extra `sbatch` arguments."),
+    Option("status_timeout", float, None, "Seconds allowed to `squeue`/`sacct` (default: "
+           "the command timeout)."),
+    Option("cluster", str, None, "Cluster whose partitions resource discovery lists (`-M`)."),
+]  # fmt: skip
+
+
+@hookimpl
+def backend_options() -> list[Option]:
+    return OPTIONS

@@ -1,0 +1,26 @@
+"""The options of the torque, pbspro and moab backends, declared once."""
+
+from __future__ import annotations
+
+from jobspawner import Option, program_options
+
+DIRECT_OUTPUT = Option(
+    "direct_output", bool, True,
+    "`#PBS -k oed`: the output file is written while the job runs (the hub reads it).",
+)  # fmt: skip
+
+TORQUE = [
+    *program_options("qsub", "qstat", "qdel", "pbsnodes", "tracejob"),
+    Option("history", str, None, "`tracejob`: learn how jobs that left `qstat` ended from "
+           "the server logs (where the hub can read them).", choices=("tracejob",)),
+    DIRECT_OUTPUT,
+]  # fmt: skip
+
+PBSPRO = [*program_options("qsub", "qstat", "qdel", "pbsnodes"), DIRECT_OUTPUT]
+
+MOAB = [
+    *program_options("msub", "showq", "mdiag", "mjobctl", "qstat", "pbsnodes"),
+    Option("status_tool", str, "showq", "`showq --xml` or `mdiag -j --xml` for status.",
+           choices=("showq", "mdiag")),
+    DIRECT_OUTPUT,
+]  # fmt: skip

@@ -1,0 +1,38 @@
+"""The local backend passes the backend contract of ``jobspawner.testing``."""
+
+from __future__ import annotations
+
+import getpass
+import sys
+from typing import Any
+
+import pytest
+from jobspawner import hookspecs
+from jobspawner.testing import COVERAGE, BackendContract, Target
+
+
+@pytest.fixture
+def jobspawner_target(tmp_path: Any) -> Target:
+    tmp_path.chmod(0o700)
+    return Target(
+        backend="local",
+        logs=str(tmp_path / "logs"),
+        options={"python": sys.executable, "spool": str(tmp_path / "spool")},
+        username=getpass.getuser(),
+        queues=False,
+        patience=20,
+    )
+
+
+class TestLocalContract(BackendContract):
+    """Every contract test, on the local backend."""
+
+
+def test_every_hook_has_a_contract_test() -> None:
+    specs = {
+        name for name in dir(hookspecs) if hasattr(getattr(hookspecs, name), "jobspawner_spec")
+    }
+    assert specs == set(COVERAGE), f"hooks without a contract test: {specs - set(COVERAGE)}"
+    for tests in COVERAGE.values():
+        for test in tests:
+            assert callable(getattr(BackendContract, test, None)), test
