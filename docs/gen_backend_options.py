@@ -23,6 +23,8 @@ PAGES = {
     "lsf.md": ("lsf",),
     "condor.md": ("condor",),
     "sge.md": ("sge",),
+    "slurmrestd.md": ("slurmrestd",),
+    "firecrest.md": ("firecrest",),
 }
 _BLOCK = re.compile(r"(<!-- options:(\w+) -->\n).*?(<!-- /options:\2 -->)", re.DOTALL)
 

@@ -23,6 +23,7 @@ _TYPE_WORDS = {
     str: "a string",
     list: "a list",
     dict: "a mapping",
+    object: "any value",
 }
 _TRUE = frozenset({"true", "yes", "on", "1"})
 _FALSE = frozenset({"false", "no", "off", "0", ""})
@@ -37,6 +38,7 @@ class Option:
     """One backend option: its name, type (``bool``, ``int``, ``float``, ``str``, ``list``
     or ``dict``), default and a one-sentence help for the docs.
 
+    ``object`` takes any value as it is (a string, a command as a list, or a callable).
     ``choices`` limits a string to some values; ``nullable`` lets ``None`` mean "unset"
     (the default ``None`` always may). ``list`` items are converted to strings; with
     ``many`` a lone string is taken as a one-item list.
@@ -60,7 +62,9 @@ class Option:
             return None
         kind = self.type
         out: Any
-        if kind is bool:
+        if kind is object:  # a command line or a callable (e.g. a token source)
+            out = value
+        elif kind is bool:
             out = _to_bool(value)
         elif kind is int and not isinstance(value, bool):
             out = _to_number(value, int)

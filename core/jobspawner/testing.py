@@ -37,6 +37,7 @@ from .context import BackendContext
 from .jobspec import JobSpec
 from .resources import ResourceError, normalise
 from .status import JobState, JobStatus
+from .transport import Runner
 
 #: Which contract test covers each hook (a test in the kit checks that every hook spec has
 #: one, so a new hook cannot land without a contract test).
@@ -128,10 +129,11 @@ class ScriptedRunner(CommandRunner):
 
 
 class CountingRunner(CommandRunner):
-    """Runs commands through ``inner`` and records them (to count status queries)."""
+    """Runs commands through ``inner`` (local or remote) and records them (to count status
+    queries)."""
 
-    def __init__(self, inner: CommandRunner) -> None:
-        super().__init__(inner.prefix, inner.timeout, inner.env, inner.env_keep)
+    def __init__(self, inner: Runner) -> None:
+        super().__init__(inner.prefix, inner.timeout)
         self.inner = inner
         self.calls: list[Command] = []
 

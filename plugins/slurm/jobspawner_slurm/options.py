@@ -24,6 +24,11 @@ OPTIONS = [
     Option("cluster", str, None, "Cluster whose partitions resource discovery lists (`-M`)."),
 ]  # fmt: skip
 
+#: The job template's own options: backends that submit the Slurm script another way
+#: (slurmrestd, FirecREST) declare these too.
+_TEMPLATE_NAMES = {"use_srun", "srun", "srun_args", "gpu_directive", "export", "requeue"}
+TEMPLATE_OPTIONS = [o for o in OPTIONS if o.name in {*_TEMPLATE_NAMES, "extra_directives"}]
+
 
 @hookimpl
 def backend_options() -> list[Option]:
