@@ -8,6 +8,7 @@ import pytest
 from harness.strict import need, need_root
 from harness.users import ensure_users
 from jobspawner import ssh
+from remote.netns import NetNamespace, netns_available
 from remote.sshd import SSHServer, sshd_available
 
 
@@ -24,6 +25,28 @@ def sshd() -> Iterator[SSHServer]:
     finally:
         ssh.close_all()
         server.cleanup()
+
+
+@pytest.fixture
+def netns_sshd() -> Iterator[tuple[NetNamespace, SSHServer]]:
+    """A login node in its own network namespace: sshd on the namespace's veth address,
+    which the hub reaches; whatever else listens in there (the jobs) it cannot reach."""
+    need_root()
+    need(sshd_available(), "needs /usr/sbin/sshd (Debian's openssh-server: .ci/install-ssh.sh)")
+    need(netns_available(), "needs `ip netns` (iproute2, root: .ci/install-ssh2.sh)")
+    ensure_users()
+    ns = NetNamespace()
+    server: SSHServer | None = None
+    try:
+        ns.create()
+        server = SSHServer(address=ns.inner, netns=ns.name)
+        server.start()
+        yield ns, server
+    finally:
+        ssh.close_all()
+        if server is not None:
+            server.cleanup()
+        ns.delete()
 
 
 @pytest.fixture(autouse=True)

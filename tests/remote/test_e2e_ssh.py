@@ -14,23 +14,9 @@ from pathlib import Path
 import pytest
 from harness.hub import SpawnFailed, running_hub
 from remote.sshd import SSHServer
+from remote.sshkit import hub_config as ssh_config
 
 pytestmark = [pytest.mark.e2e, pytest.mark.root, pytest.mark.timeout(300)]
-
-
-def ssh_config(sshd: SSHServer, extra: str = "") -> str:
-    return f"""
-c.JobSpawner.exec_prefix = []
-c.JobSpawner.transport = "ssh"
-c.JobSpawner.ssh_hosts = ["127.0.0.1"]
-c.JobSpawner.ssh_port = {sshd.port}
-c.JobSpawner.ssh_known_hosts = {str(sshd.known_hosts)!r}
-c.JobSpawner.ssh_username = "{{username}}"
-c.JobSpawner.ssh_key_file = {sshd.key_template()!r}
-c.JobSpawner.ssh_reconnect_max_delay = 1.0
-c.JobSpawner.start_timeout = 60
-{extra}
-"""
 
 
 def accepted(sshd: SSHServer, user: str) -> int:
