@@ -5,11 +5,19 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Iterator
 
 import pytest
+from harness.jobenv import ensure_jobenv
 from harness.strict import need, need_root
 from harness.users import ensure_users
 from jobspawner import ssh
 from remote.netns import NetNamespace, netns_available
 from remote.sshd import SSHServer, sshd_available
+from remote.sudoers import (
+    SERVICE,
+    ensure_service_account,
+    installed_sudoers,
+    sudo_available,
+    sudoers_rule,
+)
 
 
 @pytest.fixture
@@ -47,6 +55,26 @@ def netns_sshd() -> Iterator[tuple[NetNamespace, SSHServer]]:
         if server is not None:
             server.cleanup()
         ns.delete()
+
+
+@pytest.fixture
+def hub_account_sshd() -> Iterator[SSHServer]:
+    """A login node where only the hub's account (``SERVICE``) logs in, with a sudoers
+    drop-in letting it run the local backend's and the core's commands as alice and bob."""
+    need_root()
+    need(sshd_available(), "needs /usr/sbin/sshd (Debian's openssh-server: .ci/install-ssh.sh)")
+    need(sudo_available(), "needs sudo and visudo (Debian's sudo: .ci/install-ssh2.sh)")
+    ensure_users()
+    ensure_service_account()
+    python = str(ensure_jobenv() / "bin" / "python")
+    server = SSHServer(users=(SERVICE,))
+    try:
+        with installed_sudoers(sudoers_rule(python)):
+            server.start()
+            yield server
+    finally:
+        ssh.close_all()
+        server.cleanup()
 
 
 @pytest.fixture(autouse=True)
