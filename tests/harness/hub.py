@@ -175,9 +175,7 @@ class Hub:
         timeout: float = 120,
     ) -> list[dict[str, Any]]:
         r = self.begin_start(name, server_name, options)
-        if r.status_code == 201 and not (self.server_model(name, server_name) or {}).get(
-            "pending"
-        ):
+        if r.status_code == 201 and not (self.server_model(name, server_name) or {}).get("pending"):
             return []
         # a 201 may still be pending: after a failed spawn, JupyterHub 6.1's start handler
         # replaces the failed spawner with one it never stores (User.get_spawner with

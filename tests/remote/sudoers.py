@@ -46,9 +46,7 @@ def ensure_service_account() -> None:
 def sudoers_rule(python: str, users: Sequence[str] = ("alice", "bob")) -> str:
     """The drop-in: ``SERVICE`` may run these commands as ``users``, nothing else."""
     q = '"\\$1"'  # "$1" in a sudoers regular expression
-    private_folder = (
-        f"mkdir -p -m 700 -- {q} && if \\[ -O {q} \\]; then chmod 700 -- {q}; fi"
-    )
+    private_folder = f"mkdir -p -m 700 -- {q} && if \\[ -O {q} \\]; then chmod 700 -- {q}; fi"
     secrets_file = f"umask 077 && set -C && cat > {q}"
     commands = [
         f"{python} -I -m jobspawner.local_jobs *",

@@ -94,6 +94,4 @@ c.Spawner.ip = "127.0.0.1"
         assert r.status_code == 200, r.text
         hub.stop_server("alice")
         assert not _answers("127.0.0.1", local_port)  # stop closed the forward
-        _wait_for(
-            lambda: not _answers_in(ns, dest_host, dest_port), "the job still listens", 30
-        )
+        _wait_for(lambda: not _answers_in(ns, dest_host, dest_port), "the job still listens", 30)

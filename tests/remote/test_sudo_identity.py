@@ -89,7 +89,7 @@ async def test_the_service_account_runs_nothing_else(
         # space-joined match could be fooled: one argument holding script and command
         ("alice", ["tail", "-n", "1", f"/etc/hostname; touch {pwned}"]),
         ("alice", ["tail", "-n", "1", f"$(touch {pwned})"]),
-        ("alice", ["sh", "-c", f"umask 077 && set -C && cat > \"$1\" sh /x; touch {pwned}"]),
+        ("alice", ["sh", "-c", f'umask 077 && set -C && cat > "$1" sh /x; touch {pwned}']),
         ("alice", ["sh", "-c", 'umask 077 && set -C && cat > "$1"', "sh", f"/x;touch {pwned}"]),
         ("alice", ["sh", "-c", f"touch {pwned}", "sh", "/tmp/x"]),
         ("alice", ["rm", "-rf", "--", "/home/alice"]),

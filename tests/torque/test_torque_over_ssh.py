@@ -15,7 +15,6 @@ from jobspawner.templates import render
 from remote.fixtures import fresh_ssh_connections, sshd
 from remote.sshd import SSHServer
 from remote.sshkit import ssh_context
-
 from torque.test_integration import FLAVOURS, make_spec
 
 pytestmark = pytest.mark.timeout(120)
