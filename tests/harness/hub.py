@@ -175,8 +175,11 @@ class Hub:
         timeout: float = 120,
     ) -> list[dict[str, Any]]:
         r = self.begin_start(name, server_name, options)
-        if r.status_code == 201:
+        if r.status_code == 201 and not (self.server_model(name, server_name) or {}).get("pending"):
             return []
+        # a 201 may still be pending: after a failed spawn, JupyterHub 6.1's start handler
+        # replaces the failed spawner with one it never stores (User.get_spawner with
+        # replace_failed), so User.spawn starts a third one and the handler sees nothing pending
         events = self.progress(name, server_name, timeout=timeout)
         if events and events[-1].get("failed"):
             raise SpawnFailed(events[-1].get("message", "spawn failed"), events)

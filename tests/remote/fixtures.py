@@ -5,10 +5,19 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Iterator
 
 import pytest
+from harness.jobenv import ensure_jobenv
 from harness.strict import need, need_root
 from harness.users import ensure_users
 from jobspawner import ssh
+from remote.netns import NetNamespace, netns_available
 from remote.sshd import SSHServer, sshd_available
+from remote.sudoers import (
+    SERVICE,
+    ensure_service_account,
+    installed_sudoers,
+    sudo_available,
+    sudoers_rule,
+)
 
 
 @pytest.fixture
@@ -21,6 +30,48 @@ def sshd() -> Iterator[SSHServer]:
     server.start()
     try:
         yield server
+    finally:
+        ssh.close_all()
+        server.cleanup()
+
+
+@pytest.fixture
+def netns_sshd() -> Iterator[tuple[NetNamespace, SSHServer]]:
+    """A login node in its own network namespace: sshd on the namespace's veth address,
+    which the hub reaches; whatever else listens in there (the jobs) it cannot reach."""
+    need_root()
+    need(sshd_available(), "needs /usr/sbin/sshd (Debian's openssh-server: .ci/install-ssh.sh)")
+    need(netns_available(), "needs `ip netns` (iproute2, root: .ci/install-ssh2.sh)")
+    ensure_users()
+    ns = NetNamespace()
+    server: SSHServer | None = None
+    try:
+        ns.create()
+        server = SSHServer(address=ns.inner, netns=ns.name)
+        server.start()
+        yield ns, server
+    finally:
+        ssh.close_all()
+        if server is not None:
+            server.cleanup()
+        ns.delete()
+
+
+@pytest.fixture
+def hub_account_sshd() -> Iterator[SSHServer]:
+    """A login node where only the hub's account (``SERVICE``) logs in, with a sudoers
+    drop-in letting it run the local backend's and the core's commands as alice and bob."""
+    need_root()
+    need(sshd_available(), "needs /usr/sbin/sshd (Debian's openssh-server: .ci/install-ssh.sh)")
+    need(sudo_available(), "needs sudo and visudo (Debian's sudo: .ci/install-ssh2.sh)")
+    ensure_users()
+    ensure_service_account()
+    python = str(ensure_jobenv() / "bin" / "python")
+    server = SSHServer(users=(SERVICE,))
+    try:
+        with installed_sudoers(sudoers_rule(python)):
+            server.start()
+            yield server
     finally:
         ssh.close_all()
         server.cleanup()

@@ -46,13 +46,24 @@ def _free_port() -> int:
 
 
 class SSHServer:
-    """sshd on 127.0.0.1:port; ``key_dir`` holds the clients' keys (``key_dir/<user>``)."""
+    """sshd on address:port (127.0.0.1 by default); ``key_dir`` holds the clients' keys
+    (``key_dir/<user>``)."""
 
-    def __init__(self, users: tuple[str, ...] = ("alice", "bob"), extra: str = "") -> None:
+    def __init__(
+        self,
+        users: tuple[str, ...] = ("alice", "bob"),
+        extra: str = "",
+        address: str = "127.0.0.1",
+        netns: str | None = None,
+    ) -> None:
+        """``address`` is where sshd listens; with ``netns`` it runs in that network
+        namespace (``ip netns exec``), so its sessions and the jobs they start do too."""
         BASE.mkdir(mode=0o755, parents=True, exist_ok=True)
         self.dir = BASE / f"sshd-{secrets.token_hex(4)}"
         self.dir.mkdir(mode=0o755)
         self.users = users
+        self.address = address
+        self.netns = netns
         self.port = _free_port()
         self.host_key = self.dir / "host_ed25519"
         self.key_dir = self.dir / "client-keys"
@@ -72,13 +83,13 @@ class SSHServer:
         os.chmod(self.host_key, 0o600)
         self.host_public = host.export_public_key().decode().strip()
         self.known_hosts = self.dir / "known_hosts"
-        self.known_hosts.write_text(f"[127.0.0.1]:{self.port} {self.host_public}\n")
+        self.known_hosts.write_text(f"[{address}]:{self.port} {self.host_public}\n")
         self.log = self.dir / "sshd.log"
         self.pid_file = self.dir / "sshd.pid"
         self.config = self.dir / "sshd_config"
         self.config.write_text(
             f"""Port {self.port}
-ListenAddress 127.0.0.1
+ListenAddress {address}
 HostKey {self.host_key}
 PidFile {self.pid_file}
 AuthorizedKeysFile {authorized}/%u
@@ -109,8 +120,9 @@ LogLevel VERBOSE
     def start(self, timeout: float = 15.0) -> None:
         Path("/run/sshd").mkdir(mode=0o755, exist_ok=True)  # sshd's privilege-separation dir
         log = open(self.log, "ab")  # noqa: SIM115 - the child keeps it
-        self.proc = subprocess.Popen(
-            [SSHD, "-D", "-e", "-f", str(self.config)],
+        enter = ["ip", "netns", "exec", self.netns] if self.netns else []
+        self.proc = subprocess.Popen(  # `ip netns exec` execs sshd: the pid is sshd's
+            [*enter, SSHD, "-D", "-e", "-f", str(self.config)],
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
@@ -121,7 +133,7 @@ LogLevel VERBOSE
             if self.proc.poll() is not None:
                 raise RuntimeError(f"sshd exited ({self.proc.returncode}):\n{self.log_text()}")
             try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=1):
+                with socket.create_connection((self.address, self.port), timeout=1):
                     return
             except OSError:
                 time.sleep(0.1)

@@ -60,3 +60,19 @@ def ssh_context(
         options=dict(options or {}),
         username=user,
     )
+
+
+def hub_config(sshd: SSHServer, extra: str = "") -> str:
+    """A hub's jobspawner settings whose commands all run on ``sshd`` as the user (her key)."""
+    return f"""
+c.JobSpawner.exec_prefix = []
+c.JobSpawner.transport = "ssh"
+c.JobSpawner.ssh_hosts = [{sshd.address!r}]
+c.JobSpawner.ssh_port = {sshd.port}
+c.JobSpawner.ssh_known_hosts = {str(sshd.known_hosts)!r}
+c.JobSpawner.ssh_username = "{{username}}"
+c.JobSpawner.ssh_key_file = {sshd.key_template()!r}
+c.JobSpawner.ssh_reconnect_max_delay = 1.0
+c.JobSpawner.start_timeout = 60
+{extra}
+"""

@@ -14,23 +14,9 @@ from pathlib import Path
 import pytest
 from harness.hub import SpawnFailed, running_hub
 from remote.sshd import SSHServer
+from remote.sshkit import hub_config as ssh_config
 
 pytestmark = [pytest.mark.e2e, pytest.mark.root, pytest.mark.timeout(300)]
-
-
-def ssh_config(sshd: SSHServer, extra: str = "") -> str:
-    return f"""
-c.JobSpawner.exec_prefix = []
-c.JobSpawner.transport = "ssh"
-c.JobSpawner.ssh_hosts = ["127.0.0.1"]
-c.JobSpawner.ssh_port = {sshd.port}
-c.JobSpawner.ssh_known_hosts = {str(sshd.known_hosts)!r}
-c.JobSpawner.ssh_username = "{{username}}"
-c.JobSpawner.ssh_key_file = {sshd.key_template()!r}
-c.JobSpawner.ssh_reconnect_max_delay = 1.0
-c.JobSpawner.start_timeout = 60
-{extra}
-"""
 
 
 def accepted(sshd: SSHServer, user: str) -> int:
@@ -88,3 +74,18 @@ def test_the_proxy_goes_through_a_port_forward_that_survives_a_hub_restart(
         assert hub.get_via_proxy("alice", "api/status").status_code == 200
         hub.stop_server("alice")
         assert not _listening(local_port)
+
+
+def test_a_spawn_works_again_once_the_login_node_is_back(tmp_path: Path, sshd: SSHServer) -> None:
+    with running_hub(tmp_path, backend="local", config=ssh_config(sshd)) as hub:
+        sshd.stop()
+        with pytest.raises(SpawnFailed, match="unreachable"):
+            hub.start_server("bob", timeout=60)
+        sshd.start()
+        time.sleep(1.5)  # ssh_reconnect_max_delay: the next command connects again
+        events = hub.start_server("bob", timeout=90)
+        assert any("Submitted as local job" in e["message"] for e in events), events
+        r = hub.get_via_proxy("bob", "api/status")
+        assert r.status_code == 200, (r.status_code, r.text[:500])
+        assert accepted(sshd, "bob") == 1  # one new connection, after the failed ones
+        hub.stop_server("bob")
