@@ -36,6 +36,10 @@ from ..jobspec import JobSpec
 from ..local_jobs import SPOOL_ENV
 from ..status import JobState, JobStatus
 
+#: Status reads each user's own spool folder: it runs as the user, never as the hub
+#: (see :mod:`jobspawner.status_rounds`).
+jobspawner_status_per_user = True
+
 TEMPLATE = """\
 #!/bin/bash
 # jobspawner local job {{ job_name }}
