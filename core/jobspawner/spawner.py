@@ -35,7 +35,7 @@ from traitlets import (
     default,
 )
 
-from . import handshake, routing, server_check, status_rounds
+from . import end_report, handshake, routing, server_check, status_rounds
 from .backend import Backend, BackendError, load_backend
 from .commands import Command, CommandError, CommandRunner
 from .constraints import validate_constraint
@@ -1017,6 +1017,7 @@ def install_hub_hooks() -> None:
     def init_handlers(self: Any) -> Any:
         check_backend_at_start(self)
         handshake.register()
+        end_report.register()
         return original(self)
 
     init_handlers._jobspawner = True  # type: ignore[attr-defined]
