@@ -651,9 +651,10 @@ class JobSpawner(Spawner):  # type: ignore[misc]
                 last = f"{last} The server reported its port; waiting for the job's host."
             self._emit(last, progress)
             if future.done():  # waiting for the job's host: the next hurried round
-                await poller.next_round(timeout=self.startup_poll_interval)
+                left = max(0.0, deadline - time.monotonic())
+                await poller.next_round(timeout=min(self.startup_poll_interval, left))
             else:
-                await self._next_round_or(poller, future)
+                await self._next_round_or(poller, future, deadline)
         reported_host, port = future.result()
         host = reported_host if use_reported else self._scheduler_host(scheduler_host)
         self._emit(f"The notebook server reported port {port}; checking {host}:{port}.", 70)
@@ -906,13 +907,16 @@ class JobSpawner(Spawner):  # type: ignore[misc]
             return cached[1]
         return await poller.status(self.job_id, max_age=interval / 2)
 
-    async def _next_round_or(self, poller: StatusPoller, future: asyncio.Future[Any]) -> None:
-        """Wait for the next shared round or for ``future``, at most two startup intervals."""
+    async def _next_round_or(
+        self, poller: StatusPoller, future: asyncio.Future[Any], deadline: float
+    ) -> None:
+        """Wait for the next shared round or for ``future``, at most two startup intervals
+        and never past ``deadline``."""
         waiter = asyncio.ensure_future(poller.next_round())
         try:
             await asyncio.wait(
                 [future, waiter],
-                timeout=2 * self.startup_poll_interval,
+                timeout=max(0.0, min(2 * self.startup_poll_interval, deadline - time.monotonic())),
                 return_when=asyncio.FIRST_COMPLETED,
             )
         finally:
