@@ -64,10 +64,10 @@ def _jobspawner(name: str, job_id: str, scale: float) -> Any:
 
 
 def _batchspawner(name: str, job_id: str, scale: float) -> Any:
+    import pwd
+
     from batchspawner import SlurmSpawner
     from jupyterhub.objects import Hub
-
-    import pwd
 
     name = pwd.getpwuid(os.getuid()).pw_name  # batchspawner looks its user up in passwd
     spawner = SlurmSpawner(
@@ -154,9 +154,14 @@ async def measure(
 
 def run(points: list[tuple[int, int, float, float | None]]) -> list[LoadResult]:
     """Anchor then jobspawner for each (running, queued, scale, window in real seconds)."""
-    results = []
-    for running, queued, scale, window in points:
-        for kind in ("batchspawner", "jobspawner"):
-            results.append(asyncio.run(measure(kind, running, queued, scale, window)))
-            print(json.dumps(asdict(results[-1])), file=sys.stderr)
-    return results
+
+    async def all_points() -> list[LoadResult]:
+        results = []
+        for running, queued, scale, window in points:
+            for kind in ("batchspawner", "jobspawner"):
+                results.append(await measure(kind, running, queued, scale, window))
+                print(json.dumps(asdict(results[-1])), file=sys.stderr)
+                await asyncio.sleep(1.0)  # let the last commands of the window finish
+        return results
+
+    return asyncio.run(all_points())

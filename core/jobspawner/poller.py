@@ -91,10 +91,10 @@ class StatusPoller:
         loop = asyncio.get_running_loop()
         done = self._round_done
         if done is None or done.done() or done.get_loop() is not loop:
-            self._round_done = asyncio.get_running_loop().create_future()
+            done = self._round_done = loop.create_future()
         self._ensure_ticker()
         with contextlib.suppress(asyncio.TimeoutError):
-            await asyncio.wait_for(asyncio.shield(self._round_done), timeout)
+            await asyncio.wait_for(asyncio.shield(done), timeout)
 
     # --- watching -------------------------------------------------------------------------
     def watch(self, job_id: str, listener: Listener | None = None) -> None:

@@ -71,9 +71,7 @@ async def test_one_command_per_round_for_all_users_running_and_queued(tmp_path, 
         spawner._port_future = asyncio.get_running_loop().create_future()
         spawner._watch_job(hurry=True)
         ctx = spawner.context()
-        queued.append(
-            asyncio.ensure_future(spawner._wait_until_ready(ctx.backend, ctx, 1e12))
-        )
+        queued.append(asyncio.ensure_future(spawner._wait_until_ready(ctx.backend, ctx, 1e12)))
 
     async def jupyterhub_polls() -> None:  # every running server polled often
         while True:
