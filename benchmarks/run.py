@@ -1,86 +1,66 @@
-"""Benchmarks, each a ratio against an anchor measured in the same run (no absolute times).
+"""Benchmarks, each a ratio against batchspawner 1.3.0 measured in the same run.
 
-poll_round: answering status for N spawners that poll one after the other (JupyterHub polls
-each spawner on its own jittered timer). Anchor: one status command per spawner poll (what a
-per-spawner poll does, the load pattern Slurm's manual warns against). Measured: the shared
-poller with JobSpawner's default status_max_age, the same N staggered polls. Target: at most
-15% of the anchor's time, and one scheduler command for the whole round.
+Status load (see :mod:`status_load`): N running servers polled on JupyterHub's schedule,
+plus queued spawns, against the emulated squeue. Goals at the largest N: jobspawner makes at
+most 4 status commands per minute and uses at most 1/20 of the anchor's hub CPU.
 
-Run: ./run bench   (exit status 1 when a target is missed)
+Run: ./run bench [--quick] [--json FILE]   (exit status 1 when a goal is missed)
 """
 
 from __future__ import annotations
 
-import asyncio
+import argparse
 import json
 import sys
-import tempfile
-import time
+from dataclasses import asdict
+from pathlib import Path
 
-from jobspawner.backend import load_backend
-from jobspawner.context import make_context
-from jobspawner.jobspec import JobSpec
-from jobspawner.poller import StatusPoller
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import status_load
 
-N_SPAWNERS = 40
-REAL_JOBS = 4
-REPEATS = 3
-TARGET_RATIO = 0.15
-MAX_AGE = 10.0  # JobSpawner.status_max_age's default
+QUICK = [(10, 0, 20.0, None), (100, 0, 10.0, None), (0, 10, 1.0, 6.0)]
+FULL = [(10, 0, 10.0, None), (100, 0, 10.0, None), (1000, 0, 2.0, None), (0, 100, 1.0, 20.0)]
+MAX_COMMANDS = 4.0
+MAX_CPU_RATIO = 1 / 20
 
 
-async def poll_round() -> dict[str, float]:
-    backend = load_backend("local")
-    spool = tempfile.mkdtemp(prefix="jobspawner-bench-")
-    ctx = make_context(backend, options={"python": sys.executable, "spool": spool})
-    ids = []
-    for i in range(REAL_JOBS):
-        spec = JobSpec.create(
-            username="bench",
-            job_name=f"bench{i}",
-            output_file=f"{spool}/{i}.log",
-            workdir=spool,
-            command=["sleep", "120"],
-            options=ctx.options,
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--quick", action="store_true", help="the cheap subset CI runs")
+    parser.add_argument("--json", help="write the results to this file")
+    args = parser.parse_args(argv)
+    results = status_load.run(QUICK if args.quick else FULL)
+    rows = []
+    for anchor, ours in zip(results[::2], results[1::2], strict=True):
+        rows.append(
+            {
+                "running": ours.running,
+                "queued": ours.queued,
+                "scale": ours.scale,
+                "anchor": asdict(anchor),
+                "jobspawner": asdict(ours),
+                "commands_ratio": ours.commands_per_min / max(anchor.commands_per_min, 1e-9),
+                "cpu_ratio": ours.cpu_s_per_min / max(anchor.cpu_s_per_min, 1e-9),
+            }
         )
-        ids.append(
-            await backend.submit(
-                ctx, spec, backend.render_script(spec, backend.script_template(spec))
-            )
-        )
-    ids += [f"{999000 + i}-1" for i in range(N_SPAWNERS - REAL_JOBS)]  # forgotten jobs
-    try:
-        anchor = measured = float("inf")
-        queries = 0
-        for _ in range(REPEATS):
-            t0 = time.perf_counter()
-            for job_id in ids:  # anchor: one query per spawner
-                await backend.query_status(ctx, [job_id])
-            anchor = min(anchor, time.perf_counter() - t0)
-
-            async def query(batch):
-                return await backend.query_status(ctx, batch)
-
-            poller = StatusPoller(query)
-            for job_id in ids:  # as spawners do when they submit or load their state
-                poller.watch(job_id)
-            t0 = time.perf_counter()
-            results = []
-            for job_id in ids:  # staggered: each spawner polls on its own
-                results.append(await poller.status(job_id, max_age=MAX_AGE))
-            measured = min(measured, time.perf_counter() - t0)
-            queries = poller.queries
-            assert sum(r.state.value == "running" for r in results) == REAL_JOBS
-    finally:
-        await backend.cancel(ctx, ids[:REAL_JOBS])
-    return {"anchor_s": anchor, "measured_s": measured, "ratio": measured / anchor,
-            "queries": queries, "spawners": N_SPAWNERS}  # fmt: skip
-
-
-def main() -> int:
-    result = asyncio.run(poll_round())
-    ok = result["ratio"] <= TARGET_RATIO and result["queries"] == 1
-    print(json.dumps({"poll_round": result, "target_ratio": TARGET_RATIO, "ok": ok}, indent=2))
+    largest = max((r for r in rows if not r["queued"]), key=lambda r: r["running"])
+    goals = {
+        "commands_per_min_at_largest_n": largest["jobspawner"]["commands_per_min"],
+        "commands_ok": largest["jobspawner"]["commands_per_min"] <= MAX_COMMANDS,
+        "cpu_ratio_at_largest_n": largest["cpu_ratio"],
+        "cpu_ok": largest["cpu_ratio"] <= MAX_CPU_RATIO,
+    }
+    ok = bool(goals["commands_ok"] and goals["cpu_ok"])
+    print(f"{'running':>8} {'queued':>7} {'anchor cmd/min':>15} {'ours cmd/min':>13} "
+          f"{'cpu ratio':>10} {'anchor stall':>13} {'our stall':>10}")  # fmt: skip
+    for r in rows:
+        a, o = r["anchor"], r["jobspawner"]
+        print(f"{r['running']:>8} {r['queued']:>7} {a['commands_per_min']:>15.1f} "
+              f"{o['commands_per_min']:>13.1f} {r['cpu_ratio']:>10.3f} "
+              f"{a['worst_stall_s']:>13.3f} {o['worst_stall_s']:>10.3f}")  # fmt: skip
+    print(json.dumps({"goals": goals, "ok": ok}, indent=2))
+    if args.json:
+        Path(args.json).write_text(json.dumps({"rows": rows, "goals": goals, "ok": ok}, indent=2))
     return 0 if ok else 1
 
 

@@ -117,6 +117,24 @@ def report_port(port: int, host: str | None = None, timeout: float = REPORT_TIME
             delay = min(delay * 2, 5.0)
 
 
+def report_ending(timeout: float = 5.0) -> None:
+    """Tell the hub this server is stopping, so that it looks at the job now (best effort:
+    the hub notices the job's end at its next status round anyway)."""
+    try:
+        url = report_url().replace("/jobspawner/port/", "/jobspawner/ending/", 1)
+        token = os.environ["JUPYTERHUB_API_TOKEN"]
+    except KeyError:
+        return
+    request = urllib.request.Request(
+        url, data=b"", method="POST", headers={"Authorization": f"token {token}"}
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=timeout, context=_ssl_context()):
+            return
+    except (urllib.error.URLError, OSError, ValueError):
+        return
+
+
 def main(argv: list[str] | None = None) -> Any:
     load_secrets()
     from jupyter_server.serverapp import ServerApp
@@ -144,7 +162,10 @@ def main(argv: list[str] | None = None) -> Any:
         def get_extension_package(cls) -> str:
             return "jupyterhub"
 
-    return JobSpawnerSingleUser.launch_instance(argv)
+    try:
+        return JobSpawnerSingleUser.launch_instance(argv)
+    finally:
+        report_ending()
 
 
 if __name__ == "__main__":

@@ -36,7 +36,7 @@ from traitlets import (
     default,
 )
 
-from . import handshake, routing, server_check, server_command
+from . import end_report, handshake, routing, server_check, server_command, status_rounds
 from .backend import Backend, BackendError, load_backend
 from .commands import Command, CommandError
 from .constraints import validate_constraint
@@ -104,8 +104,12 @@ class JobSpawner(TransportConfig, Spawner):  # type: ignore[misc]
         default_value=None,
         allow_none=True,
         config=True,
-        help="""Prefix for status queries. None: same as `exec_prefix`. Set to "" to query
-        as the hub's user, so that one query per round covers every user's jobs.""",
+        help="""Prefix for status queries. None (the default): as the hub's own identity, so
+        that one query per round covers every user's jobs, except for backends whose status
+        query reads the users' files (the `local` backend), which query as each user through
+        `exec_prefix`. Where the scheduler hides other users' jobs from the hub's account
+        (Slurm `PrivateData=jobs` with a hub that is not root), set it to the same value as
+        `exec_prefix` to query as each user (one query per user and round).""",
     )
     command_timeout = Float(
         60.0, config=True, help="Seconds before a scheduler command is killed and reported."
@@ -183,6 +187,18 @@ class JobSpawner(TransportConfig, Spawner):  # type: ignore[misc]
     # --- timing ---------------------------------------------------------------------------
     startup_poll_interval = Float(
         1.0, config=True, help="Seconds between status checks while a server starts."
+    )
+    status_interval = Float(
+        15.0,
+        config=True,
+        help="""Seconds between the hub's own status rounds: one query for every job of the
+        backend per round (4 a minute at the default, whatever the number of servers). A job
+        that ends while its server runs is handled when a round sees it, without waiting for
+        JupyterHub's `poll_interval`; a server that says it is stopping (the job was
+        cancelled or reached its time limit) gets rounds every `startup_poll_interval` until
+        its job is gone. While spawns wait for their jobs, rounds run every
+        `startup_poll_interval` for all of them together. 0 turns the hub's rounds off (then
+        each JupyterHub poll and each starting spawn asks for itself).""",
     )
     status_max_age = Float(
         10.0,
@@ -325,7 +341,9 @@ class JobSpawner(TransportConfig, Spawner):  # type: ignore[misc]
 
     def _query_prefix(self) -> list[str]:
         if self.status_exec_prefix is None:
-            return self._prefix(self.exec_prefix)
+            if status_rounds.status_per_user(self.load()):
+                return self._prefix(self.exec_prefix)
+            return []  # the hub's identity: one query covers every user's jobs
         return self._prefix(self.status_exec_prefix)
 
     def context(self) -> BackendContext:
@@ -395,6 +413,8 @@ class JobSpawner(TransportConfig, Spawner):  # type: ignore[misc]
                 self.backend_options,
                 self.command_env_keep,
                 self.transport_key(),
+                self.status_interval,
+                self.startup_poll_interval,
             ],
             sort_keys=True,
             default=str,
@@ -409,7 +429,9 @@ class JobSpawner(TransportConfig, Spawner):  # type: ignore[misc]
             async def query(ids: Any) -> Mapping[str, JobStatus]:
                 return await backend.query_status(ctx, ids)
 
-            poller = StatusPoller(query)
+            poller = StatusPoller(
+                query, interval=self.status_interval, fast_interval=self.startup_poll_interval
+            )
             self._pollers[key] = poller
         return poller
 
@@ -672,7 +694,7 @@ class JobSpawner(TransportConfig, Spawner):  # type: ignore[misc]
             raise SpawnException(f"Submitting the job failed: {e}", reason="submit") from e
         self.job_id, self.job_output = job_id, spec.output_file
         self._persist_state()
-        self.poller().watch(job_id)
+        self._watch_job(hurry=True)
         self._emit(f"Submitted as {backend.name} job {job_id}.", 10)
         try:
             url = await self._wait_until_ready(backend, ctx, began)
@@ -682,6 +704,8 @@ class JobSpawner(TransportConfig, Spawner):  # type: ignore[misc]
             # calls stop); the cancel and its confirmation go on in a task stop() waits for
             self._cancel_task = asyncio.ensure_future(self._cancel_after_failed_start(ctx))
             raise
+        finally:
+            self.poller().relax(job_id)
         return url
 
     def _refuse_foreign_server(self) -> None:
@@ -738,29 +762,32 @@ class JobSpawner(TransportConfig, Spawner):  # type: ignore[misc]
         clock = self._start_clock(began)
         last = "no status yet"
         use_reported = self.host_source == "server"
+        last_host_ok = use_reported
         while not (future.done() and (use_reported or scheduler_host)):
             if future.done():
                 future.result()  # a refused report fails the spawn here
             expired = clock.expired()
             if expired:
                 raise self._start_timed_out(last, expired)
-            # starting spawners share rounds too, but each sees an answer at least this fresh
-            status = await poller.status(self.job_id, max_age=self.startup_poll_interval / 2)
+            # starting spawners share the hurried rounds (one query for all of them)
+            status = await self._shared_status(poller, fresh=future.done() and not last_host_ok)
             if status.state.finished:
                 raise await self._job_ended(backend, ctx, status)
             if status.state is JobState.RUNNING or future.done():
                 clock.running()
             if status.state is JobState.RUNNING:
                 scheduler_host = backend.get_host(status, ctx.options) or scheduler_host
+            last_host_ok = bool(scheduler_host)
             progress = {JobState.RUNNING: 60, JobState.UNKNOWN: 20}.get(status.state, 30)
             last = backend.describe_status(status)
             if future.done() and not (use_reported or scheduler_host):
                 last = f"{last} The server reported its port; waiting for the job's host."
             self._emit(last, progress)
-            if future.done():
-                await asyncio.sleep(self.startup_poll_interval)
+            if future.done():  # waiting for the job's host: the next hurried round
+                left = max(0.0, clock.deadline - time.monotonic())
+                await poller.next_round(timeout=min(self.startup_poll_interval, left))
             else:
-                await asyncio.wait([future], timeout=self.startup_poll_interval)
+                await self._next_round_or(poller, future, clock.deadline)
         reported_host, port = future.result()
         host = reported_host if use_reported else self._scheduler_host(scheduler_host)
         try:  # with c.JobSpawner.ssh_forward_port: the local end of a forward (transport.py)
@@ -877,7 +904,7 @@ class JobSpawner(TransportConfig, Spawner):  # type: ignore[misc]
                         return
                     last = result.detail
                     next_try, delay = time.monotonic() + delay, min(delay * 2, 2.0)
-                status = await poller.status(self.job_id, max_age=interval / 2)
+                status = await self._shared_status(poller)
                 if status.state.finished:
                     raise await self._job_ended(backend, ctx, status)
                 if time.monotonic() > check_deadline:
@@ -987,7 +1014,10 @@ class JobSpawner(TransportConfig, Spawner):  # type: ignore[misc]
         if not self.job_id:
             return 0
         await self._load_auth_state()
-        status = await self.poller().status(self.job_id, max_age=self.status_max_age)
+        max_age = status_rounds.poll_max_age(self.status_max_age, self.status_interval)
+        status = await self.poller().status(self.job_id, max_age=max_age)
+        if status.state.finished:
+            status = await self._confirm_ended(status)
         if not status.state.finished:
             await self.transport_restore()  # an SSH port forward lost by a hub restart
             return None
@@ -1011,6 +1041,52 @@ class JobSpawner(TransportConfig, Spawner):  # type: ignore[misc]
                 f"{self._log_name}: the cancel of job(s) {', '.join(self.unconfirmed_cancels)} "
                 "is not confirmed; it is retried at the next start"
             )
+
+    # --- shared status rounds (jobspawner.status_rounds) ------------------------------------
+    def _watch_job(self, hurry: bool = False) -> None:
+        """Put the current job in the shared rounds; hear when a round sees it ended."""
+        poller = self.poller()
+        schedule = status_rounds.run_soon(self.poll_and_notify)
+        poller.watch(self.job_id, status_rounds.notify_listener(self, schedule))
+        if hurry:
+            poller.hurry(self.job_id)
+
+    async def _shared_status(self, poller: StatusPoller, fresh: bool = False) -> JobStatus:
+        """This job's status from the shared rounds; its own query only when none is recent
+        (``fresh``: an answer newer than half a startup interval)."""
+        interval = self.startup_poll_interval
+        cached = poller.cached(self.job_id)
+        if cached is not None and not fresh and cached[0] <= interval * 1.5:
+            return cached[1]
+        return await poller.status(self.job_id, max_age=interval / 2)
+
+    async def _next_round_or(
+        self, poller: StatusPoller, future: asyncio.Future[Any], deadline: float
+    ) -> None:
+        """Wait for the next shared round or for ``future``, at most two startup intervals
+        and never past ``deadline``."""
+        waiter = asyncio.ensure_future(poller.next_round())
+        try:
+            await asyncio.wait(
+                [future, waiter],
+                timeout=max(0.0, min(2 * self.startup_poll_interval, deadline - time.monotonic())),
+                return_when=asyncio.FIRST_COMPLETED,
+            )
+        finally:
+            waiter.cancel()
+
+    async def _confirm_ended(self, status: JobStatus) -> JobStatus:
+        """A job the hub's own query no longer lists, confirmed as its user (PrivateData)."""
+        ctx = self.context()
+        if ctx.query_runner.prefix == ctx.runner.prefix:
+            return status
+        ctx.query_runner = ctx.runner
+        return await status_rounds.confirm_vanished(ctx.backend, ctx, self.job_id, status)
+
+    def job_end_hinted(self) -> None:
+        """The job's server said it is stopping: follow its job closely for a while."""
+        if self.job_id:
+            self.poller().hurry(self.job_id, seconds=20.0)
 
     # --- state ----------------------------------------------------------------------------
     def get_state(self) -> dict[str, Any]:
@@ -1042,7 +1118,7 @@ class JobSpawner(TransportConfig, Spawner):  # type: ignore[misc]
         if self.job_id:
             # after a hub restart every spawner's first poll then shares one query
             try:
-                self.poller().watch(self.job_id)
+                self._watch_job()
             except Exception as e:  # loading state must never fail on this
                 self.log.debug("could not watch job %s: %s", self.job_id, e)
         if state.get("backend") and state["backend"] != self.backend and self.job_id:
@@ -1115,6 +1191,7 @@ def install_hub_hooks() -> None:
     def init_handlers(self: Any) -> Any:
         check_backend_at_start(self)
         handshake.register()
+        end_report.register()
         return original(self)
 
     init_handlers._jobspawner = True  # type: ignore[attr-defined]
