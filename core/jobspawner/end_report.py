@@ -11,59 +11,23 @@ the scheduler says decides. Repeated reports cost nothing more than one hurried 
 
 from __future__ import annotations
 
-import hmac
-import json
-from typing import TYPE_CHECKING, Any
-
-from .handshake import _base_handler
-
-if TYPE_CHECKING:
-    from .spawner import JobSpawner
+from .handshake import ServerTokenHandler, register_api
 
 API_PATH = r"/api/jobspawner/ending/([^/]+)(?:/([^/]*))?"
 
 
-class EndReportHandler(_base_handler()):  # type: ignore[misc]
+class EndReportHandler(ServerTokenHandler):
     """``POST /hub/api/jobspawner/ending/<user>[/<server>]`` with the server's own token."""
 
-    def check_xsrf_cookie(self) -> None:  # token-authenticated API, no cookies
-        return None
-
-    async def prepare(self) -> None:
-        """Skip JupyterHub's user lookup: this endpoint checks one token itself."""
-        return None
-
     async def post(self, user_name: str, server_name: str | None = None) -> None:
-        token = self.get_auth_token() or ""
-        spawner = self._find_spawner(user_name, server_name or "")
-        if (
-            spawner is None
-            or not token
-            or not spawner.api_token
-            or not hmac.compare_digest(token.encode(), str(spawner.api_token).encode())
-        ):
-            self.set_status(403)
-            self.set_header("Content-Type", "application/json")
-            self.finish(json.dumps({"status": 403, "message": "this token may not report that"}))
-            return
+        spawner = self.spawner_for_token(user_name, server_name)
+        if spawner is None:
+            return self._refuse(403, "this token may not report that")
         spawner.job_end_hinted()
         self.set_status(204)
         self.finish()
 
-    def _find_spawner(self, user_name: str, server_name: str) -> JobSpawner | None:
-        from .spawner import JobSpawner
-
-        user = self.find_user(user_name)
-        if user is None or server_name not in user.orm_spawners:
-            return None
-        spawner = user.spawners.get(server_name)
-        return spawner if isinstance(spawner, JobSpawner) else None
-
 
 def register() -> None:
     """Add the handler to JupyterHub's API handlers (idempotent)."""
-    from jupyterhub import apihandlers
-
-    entry: Any = (API_PATH, EndReportHandler)
-    if entry not in apihandlers.default_handlers:
-        apihandlers.default_handlers.append(entry)
+    register_api(API_PATH, EndReportHandler)

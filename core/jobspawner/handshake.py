@@ -71,8 +71,13 @@ def _base_handler() -> Any:
     return BaseHandler
 
 
-class PortReportHandler(_base_handler()):  # type: ignore[misc]
-    """``POST /hub/api/jobspawner/port/<user>[/<server>]`` with the server's own token."""
+class ServerTokenHandler(_base_handler()):  # type: ignore[misc]
+    """Base of the endpoints a job's server calls with its own API token (and no other).
+
+    JupyterHub's cookie and token lookup is skipped: :meth:`spawner_for_token` accepts only
+    the exact ``api_token`` of that user's (named) server, compared in constant time, and
+    gives the same answer whether the server exists or not (nothing to probe).
+    """
 
     def check_xsrf_cookie(self) -> None:  # token-authenticated API, no cookies
         return None
@@ -86,7 +91,8 @@ class PortReportHandler(_base_handler()):  # type: ignore[misc]
         self.set_header("Content-Type", "application/json")
         self.finish(json.dumps({"status": status, "message": message}))
 
-    async def post(self, user_name: str, server_name: str | None = None) -> None:
+    def spawner_for_token(self, user_name: str, server_name: str | None) -> JobSpawner | None:
+        """The spawner whose current server token the request carries, or None."""
         token = self.get_auth_token() or ""
         spawner = self._find_spawner(user_name, server_name or "")
         if (
@@ -95,7 +101,25 @@ class PortReportHandler(_base_handler()):  # type: ignore[misc]
             or not spawner.api_token
             or not hmac.compare_digest(token.encode(), str(spawner.api_token).encode())
         ):
-            # same answer whether the server exists or not: nothing to probe
+            return None
+        return spawner
+
+    def _find_spawner(self, user_name: str, server_name: str) -> JobSpawner | None:
+        from .spawner import JobSpawner
+
+        user = self.find_user(user_name)
+        if user is None or server_name not in user.orm_spawners:
+            return None
+        spawner = user.spawners.get(server_name)
+        return spawner if isinstance(spawner, JobSpawner) else None
+
+
+class PortReportHandler(ServerTokenHandler):
+    """``POST /hub/api/jobspawner/port/<user>[/<server>]`` with the server's own token."""
+
+    async def post(self, user_name: str, server_name: str | None = None) -> None:
+        spawner = self.spawner_for_token(user_name, server_name)
+        if spawner is None:
             self.log.warning("Refused a port report for %s/%s", user_name, server_name or "")
             return self._refuse(403, "this token may not report a port for that server")
         if not spawner.awaiting_port():
@@ -111,18 +135,9 @@ class PortReportHandler(_base_handler()):  # type: ignore[misc]
         self.set_status(204)
         self.finish()
 
-    def _find_spawner(self, user_name: str, server_name: str) -> JobSpawner | None:
-        from .spawner import JobSpawner
 
-        user = self.find_user(user_name)
-        if user is None or server_name not in user.orm_spawners:
-            return None
-        spawner = user.spawners.get(server_name)
-        return spawner if isinstance(spawner, JobSpawner) else None
-
-
-def register() -> None:
-    """Add the handler to JupyterHub's API handlers (idempotent).
+def register_api(path: str, handler: type) -> None:
+    """Add ``(path, handler)`` to JupyterHub's API handlers (idempotent).
 
     JupyterHub has no hook for spawners to add handlers; it builds its handler list after it
     has imported the spawner class, so registering at import of :mod:`jobspawner.spawner`
@@ -130,6 +145,11 @@ def register() -> None:
     """
     from jupyterhub import apihandlers
 
-    entry = (API_PATH, PortReportHandler)
+    entry: Any = (path, handler)
     if entry not in apihandlers.default_handlers:
         apihandlers.default_handlers.append(entry)
+
+
+def register() -> None:
+    """Add the port-report handler to JupyterHub's API handlers (idempotent)."""
+    register_api(API_PATH, PortReportHandler)
