@@ -35,7 +35,7 @@ from traitlets import (
     default,
 )
 
-from . import handshake, routing, server_check
+from . import handshake, routing, server_check, session_view
 from . import user_options as options_validation
 from .backend import Backend, BackendError, load_backend
 from .commands import Command, CommandError, CommandRunner
@@ -289,6 +289,7 @@ class JobSpawner(Spawner):  # type: ignore[misc]
         self._profile_slug = ""
         self._chosen_options: dict[str, Any] = {}
         self._option_variables: dict[str, Any] = {}
+        self._last_failure: dict[str, Any] = {}  # jobspawner.session_view
 
     # --- backend and commands ---------------------------------------------------------------
     def load(self) -> Backend:
@@ -557,8 +558,13 @@ class JobSpawner(Spawner):  # type: ignore[misc]
     async def start(self) -> str:
         self._events = []
         self._starting = True
+        self._last_failure = {}
         try:
             return await self._start()
+        except Exception as e:
+            session_view.record_failure(self, e)  # kept in the state, shown in plain words
+            self._persist_state()
+            raise
         finally:
             self._starting = False
             self._new_event.set()
@@ -886,6 +892,7 @@ class JobSpawner(Spawner):  # type: ignore[misc]
             state.update(options_validation.state_entries(self))
         if self.unconfirmed_cancels:
             state["unconfirmed_cancels"] = list(self.unconfirmed_cancels)
+        state.update(session_view.failure_state(self))
         return state
 
     def load_state(self, state: dict[str, Any]) -> None:
@@ -903,6 +910,7 @@ class JobSpawner(Spawner):  # type: ignore[misc]
         self.job_output = str(state.get("job_output") or "")
         self.unconfirmed_cancels = [str(j) for j in state.get("unconfirmed_cancels", [])]
         options_validation.restore_state(self, state)  # the job's backend before it is polled
+        session_view.load_failure(self, state)
         if self.job_id:
             # after a hub restart every spawner's first poll then shares one query
             try:
@@ -965,6 +973,7 @@ def install_hub_hooks() -> None:
     def init_handlers(self: Any) -> Any:
         check_backend_at_start(self)
         handshake.register()
+        session_view.register()
         return original(self)
 
     init_handlers._jobspawner = True  # type: ignore[attr-defined]

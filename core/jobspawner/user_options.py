@@ -49,16 +49,23 @@ class Validated:
 
 
 def refuse(message: str) -> SpawnException:
-    """A 400 for the user: ``message`` starts with the field's name."""
-    return SpawnException(message, reason="user_options", status_code=400)
+    """A 400 for the user: ``message`` starts with the field's name.
+
+    JupyterHub shows ``jupyterhub_message`` (plain words) instead of the exception's text.
+    """
+    e = SpawnException(message, reason="user_options", status_code=400)
+    e.jupyterhub_message = f"Please change your choice. {message}"
+    return e
 
 
 def config_error(e: Exception) -> SpawnException:
-    return SpawnException(
+    error = SpawnException(
         f"The spawn profiles are misconfigured ({e}); ask an administrator.",
         reason="config",
         status_code=500,
     )
+    error.jupyterhub_message = "The hub's spawn profiles are misconfigured; ask an administrator."
+    return error
 
 
 def unwrap(key: str, raw: Any) -> Any:
