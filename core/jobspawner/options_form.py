@@ -228,6 +228,7 @@ async def options_form(spawner: JobSpawner) -> str:
         profiles=rendered,
         has_profiles=bool(profiles),
         relaunch=relaunch_url(spawner, previous) if previous else "",
+        sessions_url=f"{getattr(spawner.hub, 'base_url', '/hub/')}jobspawner/sessions",
     )
 
 

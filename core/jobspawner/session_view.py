@@ -94,7 +94,7 @@ async def describe(spawner: JobSpawner) -> dict[str, Any]:
         resources = spawner.resources()
     except SpawnException:
         resources = {}
-    card["resources"] = {k: v for k, v in resources.items() if v is not None and k != "runtime_s"}
+    card["resources"] = _readable(resources)
     runtime_s = resources.get("runtime_s")
     started = getattr(spawner.orm_spawner, "started", None)
     if spawner.job_id and isinstance(started, dt.datetime):
@@ -107,6 +107,9 @@ async def describe(spawner: JobSpawner) -> dict[str, Any]:
         status = await spawner.poller().status(spawner.job_id, max_age=10.0)
         card["state"] = status.state.value
         card["state_text"] = spawner.load().describe_status(status)
+        if spawner.ready and status.state.value == "running":
+            where = f" on {status.host}" if status.host else ""
+            card["state_text"] = f"Your server is running{where}."
         card["reason"] = status.reason
         card["expected_start"] = _when(status.expected_start)
         card["host"] = status.host
@@ -120,6 +123,19 @@ async def describe(spawner: JobSpawner) -> dict[str, Any]:
         card["state"] = "failed" if card["failure"] else "stopped"
         card["state_text"] = card["failure"] or "Not running."
     return card
+
+
+def _readable(resources: Mapping[str, Any]) -> dict[str, str]:
+    """Resources as a user reads them: ``memory 4096 MiB``, ``runtime 02:00:00``."""
+    out: dict[str, str] = {}
+    for key, value in resources.items():
+        if value is None or key == "runtime_s":
+            continue
+        if key.endswith("_mb"):
+            out[key[:-3]] = f"{value} MiB"
+        else:
+            out[key.replace("_", " ")] = str(value)
+    return out
 
 
 def _plain(options: Any) -> dict[str, Any]:

@@ -109,8 +109,8 @@ def test_pick_refuse_launch_watch_and_stop(tmp_path, browser):
         card = page.locator(".jobspawner-session").first
         assert state["job_id"] in card.inner_text()
         text = card.inner_text()
-        assert "running" in text and "memory_mb 1024" in text and "left before the walltime" in text
-        assert "Log file" in text
+        assert "running" in text and "memory 1024 MiB" in text and "left before the walltime" in text
+        assert "Log file" in text and "Your server is running on " in text
         page.screenshot(path=str(out / "sessions.png"), full_page=True)
         card.get_by_role("button", name="Stop").click()
         page.locator(".jobspawner-state", has_text="stopped").wait_for(timeout=60_000)
