@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlencode
 
 import jinja2
+import markupsafe
 
 from .profiles import Option, Profile, default_profile
 from .resource_cache import ResourceCache, Snapshot, cache_for
@@ -136,6 +137,10 @@ def _field(profile_slug: str, option: Option, chosen: Mapping[str, Any]) -> dict
     if option.regex:
         hints.append(f"must match {option.regex}")
     numeric_bounds = input_type == "number"
+
+    def number(bound: Any) -> Any:
+        return int(bound) if isinstance(bound, float) and bound.is_integer() else bound
+
     return {
         "id": re.sub(r"[^a-z0-9_-]", "-", name),
         "name": name,
@@ -145,8 +150,8 @@ def _field(profile_slug: str, option: Option, chosen: Mapping[str, Any]) -> dict
         "value": "" if value is None else str(value),
         "input_type": input_type,
         "placeholder": example,
-        "min": option.minimum if numeric_bounds else None,
-        "max": option.maximum if numeric_bounds else None,
+        "min": number(option.minimum) if numeric_bounds else None,
+        "max": number(option.maximum) if numeric_bounds else None,
         "step": "any" if kind == "float" else None,
         "pattern": option.regex,
         "resource": option.resource or "",
@@ -192,6 +197,7 @@ async def options_form(spawner: JobSpawner) -> str:
 
     profiles: list[Profile] = await visible_profiles(spawner)
     previous = _previous(spawner)
+    sections: list[tuple[Profile | None, tuple[Option, ...], dict[str, Any], str, dict[str, Any]]]
     sections = []
     if profiles:
         chosen_slug = previous.get("profile")
@@ -212,9 +218,7 @@ async def options_form(spawner: JobSpawner) -> str:
             {
                 "slug": slug,
                 "display_name": profile.display_name if profile else "",
-                "description": jinja2.utils.markupsafe.Markup(profile.description)
-                if profile
-                else "",
+                "description": markupsafe.Markup(profile.description) if profile else "",
                 "checked": slug == chosen_slug,
                 "fields": [_field(slug, o, mine) for o in options],
                 "live": snapshot is not None and snapshot.available,

@@ -22,7 +22,7 @@ Configuration (a list, or a callable ``f(spawner)`` returning one, possibly a co
                 "gpu": {
                     "display_name": "GPU model",
                     "choices": {
-                        "a100": {"display_name": "NVIDIA A100", "overrides": {"req_gpu_type": "a100"}},
+                        "a100": {"display_name": "A100", "overrides": {"req_gpu_type": "a100"}},
                         "v100": "NVIDIA V100",
                     },
                     "default": "a100",

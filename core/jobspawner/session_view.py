@@ -174,13 +174,11 @@ def _handlers() -> tuple[Any, Any]:
         def get_template(self, name: str, sync: bool = False) -> Any:
             base = self.settings["jinja2_env"]
             env = base.overlay(
-                loader=jinja2.ChoiceLoader(
-                    [jinja2.PackageLoader("jobspawner", "web"), base.loader]
-                )
+                loader=jinja2.ChoiceLoader([jinja2.PackageLoader("jobspawner", "web"), base.loader])
             )
             return env.get_template(name)
 
-        @web.authenticated  # type: ignore[misc]
+        @web.authenticated
         async def get(self) -> None:
             cards = await describe_user(self.current_user)
             html = await self.render_template(
@@ -191,7 +189,7 @@ def _handlers() -> tuple[Any, Any]:
     class SessionsAPI(APIHandler):  # type: ignore[misc]
         """The cards of the requesting user's own servers, as JSON."""
 
-        @web.authenticated  # type: ignore[misc]
+        @web.authenticated
         async def get(self) -> None:
             user = self.current_user
             if user is None or getattr(user, "kind", "user") != "user":

@@ -157,9 +157,13 @@ def _check_bounds(option: Option, label: str, value: Any, number: float | None) 
     if number is None:
         return
     if option.minimum is not None and number < option.minimum:
-        raise refuse(f"{label}: {value!r} is less than the minimum, {_show_bound(option, option.minimum)}")
+        raise refuse(
+            f"{label}: {value!r} is less than the minimum, {_show_bound(option, option.minimum)}"
+        )
     if option.maximum is not None and number > option.maximum:
-        raise refuse(f"{label}: {value!r} is more than the maximum, {_show_bound(option, option.maximum)}")
+        raise refuse(
+            f"{label}: {value!r} is more than the maximum, {_show_bound(option, option.maximum)}"
+        )
 
 
 def _check_regex(option: Option, label: str, value: Any) -> None:
@@ -247,12 +251,11 @@ def validate(
     allowed = out.overrides.get("user_options_allowed", spawner.user_options_allowed)
     for key, value in values.items():
         if key not in allowed:
-            names = [o.name for o in out.profile.options] if out.profile else []
-            names += list(allowed)
-            if profiles:
-                names.insert(0, "profile")
+            offered = ["profile"] if profiles else []
+            offered += [o.name for o in out.profile.options] if out.profile else []
+            offered += list(allowed)
             raise refuse(
-                f"Option {key!r} cannot be chosen here (allowed: {', '.join(names) or 'none'})"
+                f"Option {key!r} cannot be chosen here (allowed: {', '.join(offered) or 'none'})"
             )
         try:
             normalise({key: value}, label="{}")

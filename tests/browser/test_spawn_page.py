@@ -75,7 +75,9 @@ def test_pick_refuse_launch_watch_and_stop(tmp_path, browser):
         page.get_by_label("Bigger").check()
         memory = page.get_by_label("Memory")
         assert memory.is_enabled() and memory.input_value() == "2G"
-        assert page.locator("fieldset.jobspawner-options[data-profile=small]").evaluate("e => e.disabled")
+        assert page.locator("fieldset.jobspawner-options[data-profile=small]").evaluate(
+            "e => e.disabled"
+        )
         page.get_by_label("Flavour").select_option("fancy")
         memory.fill("9G")
         page.screenshot(path=str(out / "form.png"), full_page=True)
@@ -109,7 +111,9 @@ def test_pick_refuse_launch_watch_and_stop(tmp_path, browser):
         card = page.locator(".jobspawner-session").first
         assert state["job_id"] in card.inner_text()
         text = card.inner_text()
-        assert "running" in text and "memory 1024 MiB" in text and "left before the walltime" in text
+        assert (
+            "running" in text and "memory 1024 MiB" in text and "left before the walltime" in text
+        )
         assert "Log file" in text and "Your server is running on " in text
         page.screenshot(path=str(out / "sessions.png"), full_page=True)
         card.get_by_role("button", name="Stop").click()

@@ -18,8 +18,10 @@ GPU = {
         "gpu": {
             "display_name": "GPU model",
             "choices": {
-                "a100": {"display_name": "NVIDIA A100", "overrides": {"req_gpu_type": "a100", "req_gpus": 1}},
-                "v100": {"display_name": "NVIDIA V100", "overrides": {"req_gpu_type": "v100", "req_gpus": 2}},
+                "a100": {"display_name": "NVIDIA A100",
+                         "overrides": {"req_gpu_type": "a100", "req_gpus": 1}},
+                "v100": {"display_name": "NVIDIA V100",
+                         "overrides": {"req_gpu_type": "v100", "req_gpus": 2}},
             },
             "default": "v100",
         },

@@ -58,7 +58,8 @@ def test_the_kubespawner_style_example_validates_and_renders(tmp_path):
     spawner.apply_user_options(spawner, {"profile": "gpu", "gpu": "v100", "software": "r",
                                          "conda_env": "my-env"})  # fmt: skip
     spec = spawner.build_spec()
-    assert spec.variables["gpu_type"] == "v100" and spec.variables["choices"]["conda_env"] == "my-env"
+    assert spec.variables["gpu_type"] == "v100"
+    assert spec.variables["choices"]["conda_env"] == "my-env"
     script = spawner.render(spec)
     assert "--gres=gpu:v100:1" in script and "module load R/4.4" in script
     with pytest.raises(Exception, match="cpus: '64' is more than the maximum, 32"):

@@ -38,8 +38,8 @@ def login(hub, name: str) -> requests.Session:
     """A browser-like session: the hub's pages take the login cookie, not API tokens."""
     s = requests.Session()
     s.get(f"{hub.url}/hub/login", timeout=60)
-    r = s.post(f"{hub.url}/hub/login", allow_redirects=False, timeout=60,
-               data={"username": name, "password": "x", "_xsrf": s.cookies.get("_xsrf", "")})  # fmt: skip
+    form = {"username": name, "password": "x", "_xsrf": s.cookies.get("_xsrf", "")}
+    r = s.post(f"{hub.url}/hub/login", data=form, allow_redirects=False, timeout=60)
     assert r.status_code == 302, r.text[:1000]
     return s
 
