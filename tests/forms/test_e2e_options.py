@@ -7,6 +7,7 @@ an accepted choice runs with the profile's settings, kept in the state.
 
 from __future__ import annotations
 
+import json
 import time
 
 import pytest
@@ -50,6 +51,13 @@ def spawn_page(hub, name: str, query: str) -> requests.Response:
     )
 
 
+def sessions(hub, name: str) -> list[dict]:
+    headers = {"Authorization": f"token {hub.user_token(name)}"}
+    r = requests.get(f"{hub.url}/hub/api/jobspawner/sessions", headers=headers, timeout=60)
+    assert r.status_code == 200, r.text
+    return list(r.json()["sessions"])
+
+
 def no_job_submitted(hub, name: str) -> bool:
     return "job_id" not in hub.spawner_state(name) and f"{name}: Submitted" not in hub.log_text()
 
@@ -90,6 +98,12 @@ def test_every_path_validates_the_same_way(tmp_path):
         hub.start_server("bob", options={"user_options": {"profile": "big", "env": "base"}})
         assert hub.spawner_state("bob")["options"]["env"] == "base"
         assert hub.server_model("bob")["user_options"]["profile"] == "big"
+        # the session view's API: each user sees their own servers, and only those
+        bob_job = hub.spawner_state("bob")["job_id"]
+        cards = sessions(hub, "bob")
+        assert [c["job_id"] for c in cards] == [bob_job] and cards[0]["state"] == "running"
+        assert cards[0]["profile"] == "big" and cards[0]["log_file"].endswith(".log")
+        assert bob_job not in json.dumps(sessions(hub, "alice"))
         hub.stop_server("bob")
 
 
