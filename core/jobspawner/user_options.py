@@ -268,8 +268,8 @@ def validate(
 
 
 def _check_constraint_and_limits(spawner: JobSpawner, out: Validated) -> None:
-    """With the profile's settings in place: the backend's constraint grammar, and the live
-    limits of the chosen queue when the scheduler has told them (the form's hints, enforced)."""
+    """With the profile's settings in place: the backend's constraint grammar, and the chosen
+    queue's existence and maximum run time when the scheduler has told them."""
     try:
         if "constraint" in out.resources:
             checked = normalise({"constraint": out.resources["constraint"]}, label="{}")
@@ -297,13 +297,8 @@ def _check_constraint_and_limits(spawner: JobSpawner, out: Validated) -> None:
             f"runtime: {chosen['runtime']} is more than the limit {where}, "
             f"{format_hms(queue.max_time_s)}"
         )
-    one_node = (chosen["nodes"] or 1) == 1
-    limits = [("cpus", chosen["cpus"], queue.cpus_per_node, "CPUs per node"),
-              ("memory", chosen["memory_mb"], queue.memory_per_node_mb, "MiB per node"),
-              ("gpus", chosen["gpus"], queue.gpus_per_node, "GPUs per node")]  # fmt: skip
-    for name, value, limit, unit in limits:
-        if one_node and value and limit and value > limit:
-            raise refuse(f"{name}: {value} is more than the limit {where}, {limit} {unit}")
+    # CPUs, memory and GPUs per node are hints only: queues mix node types, and backends
+    # report the largest or the smallest node; the scheduler decides those.
 
 
 def apply(spawner: JobSpawner, out: Validated) -> None:

@@ -115,7 +115,7 @@ async def test_the_cache_is_reused_within_its_ttl_and_refreshed_in_the_backgroun
     assert len(calls) == 2 and cache.snapshot().age_s < 0.3
 
 
-async def test_the_server_enforces_the_live_limits_the_form_hints(tmp_path):
+async def test_the_server_enforces_the_queues_existence_and_max_runtime(tmp_path):
     allowed = ["queue", "runtime", "cpus", "memory"]
     spawner = live_spawner(tmp_path, user_options_allowed=allowed)
     await options_form(spawner)  # fills the cache
@@ -127,8 +127,7 @@ async def test_the_server_enforces_the_live_limits_the_form_hints(tmp_path):
         with pytest.raises(SpawnException) as e:
             spawner.apply_user_options(spawner, {"queue": queue, "runtime": runtime})
         assert e.value.status_code == 400 and e.value.log_message == message
-    with pytest.raises(SpawnException) as e:
-        spawner.apply_user_options(spawner, {"cpus": "9"})  # default queue: debug, 8 per node
-    assert e.value.log_message == "cpus: 9 is more than the limit of queue 'debug', 8 CPUs per node"
+    # per-node CPUs/memory are hints (queues mix node types): the scheduler decides
+    spawner.apply_user_options(spawner, {"cpus": "9"})
     spawner.apply_user_options(spawner, {"queue": "gpu", "runtime": "7h", "cpus": "30"})
     assert spawner.resources()["runtime_s"] == 7 * 3600
