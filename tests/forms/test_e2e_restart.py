@@ -6,11 +6,10 @@ import os
 import tempfile
 
 import pytest
+from core.test_e2e_local import _group_alive
 from harness.hub import running_hub
 from harness.jobenv import ensure_jobenv
 from harness.waiting import wait_for
-
-from core.test_e2e_local import _group_alive
 
 pytestmark = pytest.mark.e2e
 
