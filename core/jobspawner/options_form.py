@@ -11,6 +11,7 @@ from :mod:`jobspawner.resource_cache` and never makes the page wait longer than
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import re
@@ -210,9 +211,10 @@ async def options_form(spawner: JobSpawner) -> str:
     else:
         sections.append((None, tuple(_legacy_options(spawner)), previous, "", {}))
         chosen_slug = ""
+    # every profile's live view at once: the page waits for the slowest, not their sum
+    snapshots = await asyncio.gather(*(_snapshot_for(spawner, s[4]) for s in sections))
     rendered = []
-    for profile, options, mine, slug, overrides in sections:
-        snapshot = await _snapshot_for(spawner, overrides)
+    for (profile, options, mine, slug, _overrides), snapshot in zip(sections, snapshots):
         queues = [_queue_row(q) for q in (snapshot.queues or ())] if snapshot else []
         rendered.append(
             {

@@ -51,6 +51,7 @@ class ResourceCache:
         self._fetched_at: float | None = None
         self._error: str | None = None
         self._task: asyncio.Task[None] | None = None
+        self._task_started = 0.0
         self.fetches = 0  # how many scheduler queries ran (tests, benchmarks)
 
     def snapshot(self) -> Snapshot:
@@ -69,16 +70,19 @@ class ResourceCache:
         if self._task is None or self._task.done():
             try:
                 self._task = asyncio.get_running_loop().create_task(self._refresh())
+                self._task_started = time.monotonic()
             except RuntimeError:  # no event loop (a tool): nothing to refresh in
                 return None
         return self._task
 
     async def wait(self, seconds: float) -> Snapshot:
-        """A snapshot after waiting at most ``seconds`` for a refresh that is under way."""
+        """A snapshot, after waiting for a refresh under way at most ``seconds`` after it
+        began: a scheduler that hangs delays the first page by that much, later ones not."""
         task = self.refresh_if_stale()
-        if task is not None and seconds > 0:
+        remaining = self._task_started + seconds - time.monotonic()
+        if task is not None and remaining > 0:
             with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(asyncio.shield(task), timeout=seconds)
+                await asyncio.wait_for(asyncio.shield(task), timeout=remaining)
         return self.snapshot()
 
     async def _refresh(self) -> None:
