@@ -214,7 +214,8 @@ async def options_form(spawner: JobSpawner) -> str:
     # every profile's live view at once: the page waits for the slowest, not their sum
     snapshots = await asyncio.gather(*(_snapshot_for(spawner, s[4]) for s in sections))
     rendered = []
-    for (profile, options, mine, slug, _overrides), snapshot in zip(sections, snapshots, strict=True):
+    for section, snapshot in zip(sections, snapshots, strict=True):
+        profile, options, mine, slug, _overrides = section
         queues = [_queue_row(q) for q in (snapshot.queues or ())] if snapshot else []
         rendered.append(
             {
