@@ -36,7 +36,16 @@ from traitlets import (
     default,
 )
 
-from . import end_report, handshake, routing, server_check, server_command, status_rounds
+from . import (
+    end_report,
+    handshake,
+    routing,
+    server_check,
+    server_command,
+    session_view,
+    status_rounds,
+)
+from . import user_options as options_validation
 from .backend import Backend, BackendError, load_backend
 from .commands import Command, CommandError
 from .constraints import validate_constraint
@@ -184,6 +193,29 @@ class JobSpawner(TransportConfig, Spawner):  # type: ignore[misc]
         API), from: {", ".join(FIELDS)}. Each value is validated; anything else is refused.""",
     )
 
+    # --- profiles and the spawn form (jobspawner.profiles, .user_options, .options_form) ----
+    profiles = AnyTrait(
+        [],
+        config=True,
+        help="""Spawn profiles users choose from: a list of dicts (display_name, slug,
+        description, default, overrides of any JobSpawner setting including backend and
+        backend_options, options with choices or bounded free input, groups/users who see
+        it), or a callable ``f(spawner)`` returning such a list (may be a coroutine). See
+        docs/profiles.md.""",
+    )
+    resource_cache_ttl = Float(
+        60.0,
+        config=True,
+        help="""Seconds the spawn form's live view of queues and limits is reused before it
+        is refreshed in the background.""",
+    )
+    options_form_wait = Float(
+        1.0,
+        config=True,
+        help="""The longest the spawn form waits for the scheduler's queue list when none is
+        cached; after that it renders without the live view and says so.""",
+    )
+
     # --- timing ---------------------------------------------------------------------------
     startup_poll_interval = Float(
         1.0, config=True, help="Seconds between status checks while a server starts."
@@ -304,6 +336,20 @@ class JobSpawner(TransportConfig, Spawner):  # type: ignore[misc]
     def _default_apply_user_options(self) -> Any:
         return JobSpawner._apply_resource_options
 
+    @default("options_form")
+    def _default_options_form(self) -> Any:
+        from . import options_form
+
+        if self.profiles or self.user_options_allowed:
+            return options_form.options_form
+        return ""
+
+    @default("options_from_form")
+    def _default_options_from_form(self) -> Any:
+        from . import options_form
+
+        return options_form.options_from_form
+
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self._events: list[dict[str, Any]] = []
@@ -311,6 +357,13 @@ class JobSpawner(TransportConfig, Spawner):  # type: ignore[misc]
         self._starting = False
         self._user_resources: dict[str, Any] = {}
         self._cancel_task: asyncio.Future[None] | None = None
+        # set by jobspawner.user_options: the chosen profile and options, the config values
+        # a profile overrode (restored before the next spawn), typed template variables
+        self._profile_baseline: dict[str, Any] = {}
+        self._profile_slug = ""
+        self._chosen_options: dict[str, Any] = {}
+        self._option_variables: dict[str, Any] = {}
+        self._last_failure: dict[str, Any] = {}  # jobspawner.session_view
 
     # --- backend and commands ---------------------------------------------------------------
     def load(self) -> Backend:
@@ -437,48 +490,13 @@ class JobSpawner(TransportConfig, Spawner):  # type: ignore[misc]
 
     # --- user options -----------------------------------------------------------------------
     @staticmethod
-    def _apply_resource_options(spawner: JobSpawner, user_options: Mapping[str, Any]) -> None:
-        """Default `apply_user_options`: validate the resources users may choose.
+    def _apply_resource_options(spawner: JobSpawner, user_options: Mapping[str, Any]) -> Any:
+        """Default `apply_user_options`: :func:`jobspawner.user_options.apply_user_options`.
 
-        A value may come as itself (the REST API, ``options_from_form = "simple"``) or as a
-        list of exactly one value (JupyterHub's default form and query-string options).
-        Every refusal is a 400 naming the field and the reason.
+        Profiles, their options and ``user_options_allowed``; a value may come as itself
+        or as a list of one value. Every refusal is a 400 naming the field and the limit.
         """
-        chosen: dict[str, Any] = {}
-        for key, raw in (user_options or {}).items():
-            if key not in spawner.user_options_allowed:
-                allowed = ", ".join(spawner.user_options_allowed) or "none"
-                raise SpawnException(
-                    f"Option {key!r} cannot be chosen here (allowed: {allowed})",
-                    reason="user_options",
-                    status_code=400,
-                )
-            value = raw
-            if isinstance(raw, (list, tuple)):
-                if len(raw) != 1:
-                    raise SpawnException(
-                        f"{key}: exactly one value is needed, not {len(raw)}",
-                        reason="user_options",
-                        status_code=400,
-                    )
-                value = raw[0]
-            if not (value is None or isinstance(value, (str, int, float))):
-                raise SpawnException(
-                    f"{key}: a {type(value).__name__} is not a valid value (a text or a number"
-                    " is needed)",
-                    reason="user_options",
-                    status_code=400,
-                )
-            try:
-                checked = normalise({key: value}, label="{}")
-                if key == "constraint":
-                    validate_constraint(
-                        spawner.load(), key, checked["constraint"], spawner.backend_options
-                    )
-            except ResourceError as e:
-                raise SpawnException(str(e), reason="user_options", status_code=400) from e
-            chosen[key] = value
-        spawner._user_resources = chosen
+        return options_validation.apply_user_options(spawner, user_options)
 
     # --- building the job -------------------------------------------------------------------
     def _homedir(self) -> str:
@@ -557,7 +575,7 @@ class JobSpawner(TransportConfig, Spawner):  # type: ignore[misc]
             prologue=self.prologue,
             epilogue=self.epilogue,
             options=self._spec_options(),
-            site_variables=self.template_vars,
+            site_variables=self._template_variables(),
         )
 
     def _spec_options(self) -> dict[str, Any]:
@@ -565,6 +583,14 @@ class JobSpawner(TransportConfig, Spawner):  # type: ignore[misc]
             return self.typed_backend_options()
         except BackendError as e:
             raise SpawnException(str(e), reason="config") from e
+
+    def _template_variables(self) -> dict[str, Any]:
+        """The site's variables plus the profile and the user's validated, typed choices."""
+        return {
+            **self.template_vars,
+            "profile": self._profile_slug,
+            "choices": dict(self._option_variables),
+        }
 
     def render(self, spec: JobSpec) -> str:
         backend = self.load()
@@ -657,9 +683,14 @@ class JobSpawner(TransportConfig, Spawner):  # type: ignore[misc]
     async def start(self) -> str:
         self._events = []
         self._starting = True
+        self._last_failure = {}
         try:
             await self._load_auth_state()
             return await self._start()
+        except Exception as e:
+            session_view.record_failure(self, e)  # kept in the state, shown in plain words
+            self._persist_state()
+            raise
         finally:
             self._starting = False
             self._new_event.set()
@@ -696,6 +727,7 @@ class JobSpawner(TransportConfig, Spawner):  # type: ignore[misc]
         self._persist_state()
         self._watch_job(hurry=True)
         self._emit(f"Submitted as {backend.name} job {job_id}.", 10)
+        self._emit(f"The job's log file is {spec.output_file}.", 10)
         try:
             url = await self._wait_until_ready(backend, ctx, began)
         except BaseException:
@@ -1094,10 +1126,12 @@ class JobSpawner(TransportConfig, Spawner):  # type: ignore[misc]
         state["version"] = STATE_VERSION
         if self.job_id:
             state.update(job_id=self.job_id, job_output=self.job_output, backend=self.backend)
+            state.update(options_validation.state_entries(self))
         if self.unconfirmed_cancels:
             state["unconfirmed_cancels"] = list(self.unconfirmed_cancels)
         if self.job_id and self.ssh_forward_state:
             state["ssh_forward"] = list(self.ssh_forward_state)
+        state.update(session_view.failure_state(self))
         return state
 
     def load_state(self, state: dict[str, Any]) -> None:
@@ -1115,6 +1149,8 @@ class JobSpawner(TransportConfig, Spawner):  # type: ignore[misc]
         self.job_output = str(state.get("job_output") or "")
         self.unconfirmed_cancels = [str(j) for j in state.get("unconfirmed_cancels", [])]
         self.ssh_forward_state = state.get("ssh_forward")
+        options_validation.restore_state(self, state)  # the job's backend before it is polled
+        session_view.load_failure(self, state)
         if self.job_id:
             # after a hub restart every spawner's first poll then shares one query
             try:
@@ -1192,6 +1228,7 @@ def install_hub_hooks() -> None:
         check_backend_at_start(self)
         handshake.register()
         end_report.register()
+        session_view.register()
         return original(self)
 
     init_handlers._jobspawner = True  # type: ignore[attr-defined]

@@ -1,0 +1,267 @@
+"""The spawn form: profiles, their options, and the live view of the cluster's queues.
+
+:func:`options_form` renders the HTML JupyterHub puts inside its spawn page's ``<form>``
+(Bootstrap 5 classes, a label for every field, usable with the keyboard and on a phone).
+Each profile's fields are named ``<slug>--<option>``; :func:`options_from_form` keeps the
+chosen profile's fields under their plain names, so the form, ``?opt-`` and the REST API
+hand the validator (:mod:`jobspawner.user_options`) the same shape. The live view comes
+from :mod:`jobspawner.resource_cache` and never makes the page wait longer than
+``c.JobSpawner.options_form_wait``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import re
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import asdict
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote, urlencode
+
+import jinja2
+import markupsafe
+
+from .profiles import Option, Profile, default_profile
+from .resource_cache import ResourceCache, Snapshot, cache_for
+from .resources import FIELDS, format_hms
+from .status import QueueInfo
+
+if TYPE_CHECKING:
+    from .spawner import JobSpawner
+
+_SLUG = re.compile(r"[a-z0-9](?:[a-z0-9_]|-(?!-)){0,62}")
+_ENV = jinja2.Environment(
+    loader=jinja2.PackageLoader("jobspawner", "web"),
+    autoescape=True,
+    undefined=jinja2.StrictUndefined,
+)
+
+#: How each resource is typed into the form, with an example.
+_INPUTS = {
+    "count": ("number", "1"), "gpus": ("number", "0"), "memory": ("text", "8G"),
+    "duration": ("text", "02:00:00"), "name": ("text", ""), "token": ("text", ""),
+    "expr": ("text", ""),
+}  # fmt: skip
+
+
+# --- the live view --------------------------------------------------------------------------
+
+
+def _cache(spawner: JobSpawner) -> ResourceCache:
+    """The cache of the spawner's current backend configuration."""
+    key = json.dumps(
+        [spawner.backend, spawner.plugins, spawner._query_prefix(), spawner.backend_options],
+        sort_keys=True,
+        default=str,
+    )
+    ctx = spawner.context()
+    ctx.runner = ctx.query_runner  # discovery acts as nobody in particular
+    ctx.username = None
+    backend = ctx.backend
+
+    async def fetch() -> Sequence[QueueInfo]:
+        return await backend.discover_resources(ctx)
+
+    return cache_for(key, fetch, spawner.resource_cache_ttl)
+
+
+def live_snapshot(spawner: JobSpawner, wait: bool = False) -> Snapshot | None:
+    """What is known of the queues of the spawner's backend now (None: cannot tell)."""
+    try:
+        return _cache(spawner).snapshot()
+    except Exception as e:  # a backend that does not load: no live view
+        spawner.log.warning("jobspawner: no live resource view: %s", e)
+        return None
+
+
+@contextlib.contextmanager
+def _with_overrides(spawner: JobSpawner, overrides: Mapping[str, Any]) -> Iterator[None]:
+    saved = {name: getattr(spawner, name) for name in overrides}
+    try:
+        for name, value in overrides.items():
+            setattr(spawner, name, value)
+        yield
+    finally:
+        for name, value in saved.items():
+            setattr(spawner, name, value)
+
+
+async def _snapshot_for(spawner: JobSpawner, overrides: Mapping[str, Any]) -> Snapshot | None:
+    try:
+        with _with_overrides(spawner, overrides):
+            cache = _cache(spawner)
+    except Exception as e:
+        spawner.log.warning("jobspawner: no live resource view: %s", e)
+        return None
+    return await cache.wait(spawner.options_form_wait)
+
+
+# --- rendering ------------------------------------------------------------------------------
+
+
+def _queue_row(q: QueueInfo) -> dict[str, Any]:
+    return {
+        "name": q.name,
+        "default": q.default,
+        "state": q.state or "",
+        "max_time": format_hms(q.max_time_s) if q.max_time_s else "",
+        "max_time_s": q.max_time_s,
+        "cpus_per_node": q.cpus_per_node,
+        "memory_per_node_mb": q.memory_per_node_mb,
+        "memory": f"{q.memory_per_node_mb / 1024:.0f}G" if q.memory_per_node_mb else "",
+        "gpus_per_node": q.gpus_per_node,
+        "gres": q.gres or "",
+        "idle_cpus": q.idle_cpus,
+        "total_cpus": q.total_cpus,
+        "nodes": q.nodes,
+    }
+
+
+def _bound_text(option: Option, number: Any) -> str:
+    from .user_options import _show_bound
+
+    return _show_bound(option, number)
+
+
+def _field(profile_slug: str, option: Option, chosen: Mapping[str, Any]) -> dict[str, Any]:
+    name = f"{profile_slug}--{option.name}" if profile_slug else option.name
+    value = chosen.get(option.name, option.default)
+    kind = FIELDS[option.resource].kind if option.resource else option.kind
+    input_type, example = _INPUTS.get(kind, ("number" if kind in ("int", "float") else "text", ""))
+    hints = []
+    if option.minimum is not None:
+        hints.append(f"at least {_bound_text(option, option.minimum)}")
+    if option.maximum is not None:
+        hints.append(f"at most {_bound_text(option, option.maximum)}")
+    if option.regex:
+        hints.append(f"must match {option.regex}")
+    numeric_bounds = input_type == "number"
+
+    def number(bound: Any) -> Any:
+        return int(bound) if isinstance(bound, float) and bound.is_integer() else bound
+
+    return {
+        "id": re.sub(r"[^a-z0-9_-]", "-", name),
+        "name": name,
+        "label": option.display_name,
+        "help": option.help,
+        "choices": [(c.key, c.display_name) for c in option.choices],
+        "value": "" if value is None else str(value),
+        "input_type": input_type,
+        "placeholder": example,
+        "min": number(option.minimum) if numeric_bounds else None,
+        "max": number(option.maximum) if numeric_bounds else None,
+        "step": "any" if kind == "float" else None,
+        "pattern": option.regex,
+        "resource": option.resource or "",
+        "hint": ", ".join(hints),
+    }
+
+
+def _legacy_options(spawner: JobSpawner) -> list[Option]:
+    """Without profiles: a free input for each resource in ``user_options_allowed``."""
+    return [
+        Option(name=key, display_name=key.replace("_", " ").capitalize(), resource=key)
+        for key in spawner.user_options_allowed
+        if key in FIELDS
+    ]
+
+
+def _previous(spawner: JobSpawner) -> dict[str, Any]:
+    """The user's last options (JupyterHub keeps them), one plain value each."""
+    out: dict[str, Any] = {}
+    for key, value in (spawner.user_options or {}).items():
+        if isinstance(value, (list, tuple)):
+            if len(value) != 1:
+                continue
+            value = value[0]
+        if isinstance(value, (str, int, float)) and not isinstance(value, bool):
+            out[str(key)] = value
+    return out
+
+
+def relaunch_url(spawner: JobSpawner, options: Mapping[str, Any]) -> str:
+    """``/hub/spawn/<user>[/<server>]?opt-...``: start again with the same options."""
+    base = str(getattr(spawner.hub, "base_url", "/hub/"))
+    path = f"{base}spawn/{quote(spawner.user.name, safe='')}"
+    if spawner.name:
+        path += f"/{quote(spawner.name, safe='')}"
+    query = urlencode({f"opt-{k}": str(v) for k, v in options.items()})
+    return f"{path}?{query}" if query else path
+
+
+async def options_form(spawner: JobSpawner) -> str:
+    """The HTML of the spawn form (JobSpawner's default ``options_form``)."""
+    from .user_options import visible_profiles
+
+    profiles: list[Profile] = await visible_profiles(spawner)
+    previous = _previous(spawner)
+    sections: list[tuple[Profile | None, tuple[Option, ...], dict[str, Any], str, dict[str, Any]]]
+    sections = []
+    if profiles:
+        chosen_slug = previous.get("profile")
+        if chosen_slug not in {p.slug for p in profiles}:
+            default = default_profile(profiles)
+            chosen_slug = default.slug if default else None
+        for p in profiles:
+            mine = previous if p.slug == chosen_slug else {}
+            sections.append((p, p.options, mine, p.slug, dict(p.overrides)))
+    else:
+        sections.append((None, tuple(_legacy_options(spawner)), previous, "", {}))
+        chosen_slug = ""
+    # every profile's live view at once: the page waits for the slowest, not their sum
+    snapshots = await asyncio.gather(*(_snapshot_for(spawner, s[4]) for s in sections))
+    rendered = []
+    for section, snapshot in zip(sections, snapshots, strict=True):
+        profile, options, mine, slug, _overrides = section
+        queues = [_queue_row(q) for q in (snapshot.queues or ())] if snapshot else []
+        rendered.append(
+            {
+                "slug": slug,
+                "display_name": profile.display_name if profile else "",
+                "description": markupsafe.Markup(profile.description) if profile else "",
+                "checked": slug == chosen_slug,
+                "fields": [_field(slug, o, mine) for o in options],
+                "live": snapshot is not None and snapshot.available,
+                "live_error": (snapshot.error if snapshot else "this backend did not load"),
+                "age_s": round(snapshot.age_s) if snapshot and snapshot.age_s else 0,
+                "queues": queues,
+                "limits_json": json.dumps({q["name"]: q for q in queues}),
+            }
+        )
+    return _ENV.get_template("options_form.html").render(
+        profiles=rendered,
+        has_profiles=bool(profiles),
+        relaunch=relaunch_url(spawner, previous) if previous else "",
+        sessions_url=f"{getattr(spawner.hub, 'base_url', '/hub/')}jobspawner/sessions",
+    )
+
+
+def options_from_form(form_data: Mapping[str, Any], spawner: Any = None) -> dict[str, Any]:
+    """Form fields as user options: the chosen profile's fields under their plain names.
+
+    One-element lists become plain values (JupyterHub stores these as the user's last
+    choice); anything else is passed on for the validator to refuse with the field's name.
+    """
+
+    def plain(value: Any) -> Any:
+        return value[0] if isinstance(value, list) and len(value) == 1 else value
+
+    data = {k: plain(v) for k, v in form_data.items() if k != "_xsrf"}
+    slug = data.get("profile")
+    out: dict[str, Any] = {}
+    for key, value in data.items():
+        prefix, sep, name = key.partition("--")
+        if sep and _SLUG.fullmatch(prefix):
+            if prefix == slug:
+                out[name] = value
+            continue  # another profile's field
+        out[key] = value
+    return out
+
+
+def queue_rows(snapshot: Snapshot) -> list[dict[str, Any]]:
+    """The live view as JSON-able rows (the session page and tests use it)."""
+    return [asdict(q) for q in snapshot.queues or ()]

@@ -1,0 +1,211 @@
+"""The session view: each of a user's servers as a card, updated live.
+
+``/hub/jobspawner/sessions`` (a page) and ``/hub/api/jobspawner/sessions`` (its JSON) show,
+for the logged-in user's own servers only: the job id, backend and cluster, the job's state
+(queued with the scheduler's reason and expected start, or running on a host), the
+resources requested, time used and left before the walltime, the log file and its last
+lines, and Stop / Launch again with the same options. A start that failed keeps its reason
+(kept in the spawner's state) until the next start, so a reload or a hub restart still
+shows it, with a first line in plain words.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import time
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from jupyterhub.spawner import SpawnException
+
+from .resources import format_hms
+
+if TYPE_CHECKING:
+    from .spawner import JobSpawner
+
+PAGE_PATH = r"/jobspawner/sessions"
+API_PATH = r"/api/jobspawner/sessions"
+#: Lines of a job's log shown on its card.
+LOG_LINES = 12
+
+
+# --- failures that outlive a reload ---------------------------------------------------------
+
+
+def plain_failure(exc: BaseException) -> str:
+    """What a user reads first: plain words, then the detail (never exception jargon)."""
+    if isinstance(exc, SpawnException):
+        detail = exc.log_message
+        if exc.status_code == 400 and exc.reason == "user_options":
+            return f"Your choice was refused: {detail}"
+    else:
+        detail = str(exc) or "no reason was given"
+    return f"Your server could not start. {detail}"
+
+
+def record_failure(spawner: JobSpawner, exc: BaseException) -> None:
+    """Keep a failed start's reason (in the state) and give JupyterHub a plain message."""
+    message = plain_failure(exc)
+    spawner._last_failure = {"message": message, "time": time.time()}
+    if isinstance(exc, SpawnException) and not hasattr(exc, "jupyterhub_message"):
+        exc.jupyterhub_message = message  # JupyterHub shows this instead of str(exc)
+
+
+def failure_state(spawner: JobSpawner) -> dict[str, Any]:
+    return {"last_failure": dict(spawner._last_failure)} if spawner._last_failure else {}
+
+
+def load_failure(spawner: JobSpawner, state: Mapping[str, Any]) -> None:
+    failure = state.get("last_failure")
+    if isinstance(failure, Mapping) and isinstance(failure.get("message"), str):
+        spawner._last_failure = {"message": failure["message"], "time": failure.get("time")}
+
+
+# --- one card -------------------------------------------------------------------------------
+
+
+def _when(value: Any) -> str | None:
+    if isinstance(value, dt.datetime):
+        return value.isoformat(timespec="minutes")
+    return None
+
+
+async def describe(spawner: JobSpawner) -> dict[str, Any]:
+    """One server's card as JSON-able data (asks the scheduler at most every 10 seconds)."""
+    from .options_form import relaunch_url
+
+    card: dict[str, Any] = {
+        "name": spawner.name,
+        "display_name": getattr(spawner.orm_spawner, "display_name", None) or spawner.name,
+        "url": spawner.user.url + (f"{spawner.name}/" if spawner.name else ""),
+        "ready": bool(spawner.ready),
+        "pending": spawner.pending or None,
+        "job_id": spawner.job_id or None,
+        "backend": spawner.backend,
+        "cluster": spawner.req_cluster or spawner.backend_options.get("cluster") or None,
+        "profile": spawner._profile_slug or None,
+        "options": dict(spawner._chosen_options or _plain(spawner.user_options)),
+        "log_file": spawner.job_output or None,
+        "failure": spawner._last_failure.get("message") if spawner._last_failure else None,
+        "relaunch": relaunch_url(spawner, spawner._chosen_options or _plain(spawner.user_options)),
+    }
+    try:
+        resources = spawner.resources()
+    except SpawnException:
+        resources = {}
+    card["resources"] = _readable(resources)
+    runtime_s = resources.get("runtime_s")
+    started = getattr(spawner.orm_spawner, "started", None)
+    if spawner.job_id and isinstance(started, dt.datetime):
+        used = max(0, int((dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+                           - started.replace(tzinfo=None)).total_seconds()))  # fmt: skip
+        card["time_used"] = format_hms(used)
+        if runtime_s:
+            card["time_left"] = format_hms(max(0, runtime_s - used))
+    if spawner.job_id:
+        status = await spawner.poller().status(spawner.job_id, max_age=10.0)
+        card["state"] = status.state.value
+        card["state_text"] = spawner.load().describe_status(status)
+        if spawner.ready and status.state.value == "running":
+            where = f" on {status.host}" if status.host else ""
+            card["state_text"] = f"Your server is running{where}."
+        card["reason"] = status.reason
+        card["expected_start"] = _when(status.expected_start)
+        card["host"] = status.host
+        try:
+            card["log_tail"] = await spawner.load().read_log(
+                spawner.context(), spawner.job_output, LOG_LINES
+            )
+        except Exception as e:  # the card matters more than its log
+            card["log_tail"] = f"(could not read the log: {e})"
+    else:
+        card["state"] = "failed" if card["failure"] else "stopped"
+        card["state_text"] = card["failure"] or "Not running."
+    return card
+
+
+def _readable(resources: Mapping[str, Any]) -> dict[str, str]:
+    """Resources as a user reads them: ``memory 4096 MiB``, ``runtime 02:00:00``."""
+    out: dict[str, str] = {}
+    for key, value in resources.items():
+        if value is None or key == "runtime_s":
+            continue
+        if key.endswith("_mb"):
+            out[key[:-3]] = f"{value} MiB"
+        else:
+            out[key.replace("_", " ")] = str(value)
+    return out
+
+
+def _plain(options: Any) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for k, v in (options or {}).items():
+        if isinstance(v, list) and len(v) == 1:
+            v = v[0]
+        if isinstance(v, (str, int, float)) and not isinstance(v, bool):
+            out[str(k)] = v
+    return out
+
+
+async def describe_user(user: Any) -> list[dict[str, Any]]:
+    from .spawner import JobSpawner
+
+    cards = []
+    for name in sorted(user.orm_spawners):
+        spawner = user.spawners[name]
+        if isinstance(spawner, JobSpawner):
+            cards.append(await describe(spawner))
+    return cards
+
+
+# --- handlers -------------------------------------------------------------------------------
+
+
+def _handlers() -> tuple[Any, Any]:
+    import jinja2
+    from jupyterhub.apihandlers.base import APIHandler
+    from jupyterhub.handlers.base import BaseHandler
+    from tornado import web
+
+    class SessionsPage(BaseHandler):  # type: ignore[misc]
+        """The page; its script refreshes the cards from the API every few seconds."""
+
+        def get_template(self, name: str, sync: bool = False) -> Any:
+            base = self.settings["jinja2_env"]
+            env = base.overlay(
+                loader=jinja2.ChoiceLoader([jinja2.PackageLoader("jobspawner", "web"), base.loader])
+            )
+            return env.get_template(name)
+
+        @web.authenticated
+        async def get(self) -> None:
+            cards = await describe_user(self.current_user)
+            html = await self.render_template(
+                "jobspawner_sessions.html", cards=cards, cards_json=json.dumps(cards)
+            )
+            self.finish(html)
+
+    class SessionsAPI(APIHandler):  # type: ignore[misc]
+        """The cards of the requesting user's own servers, as JSON."""
+
+        @web.authenticated
+        async def get(self) -> None:
+            user = self.current_user
+            if user is None or getattr(user, "kind", "user") != "user":
+                raise web.HTTPError(403, "only users have sessions")
+            self.set_header("Content-Type", "application/json")
+            self.finish(json.dumps({"sessions": await describe_user(user)}))
+
+    return SessionsPage, SessionsAPI
+
+
+def register() -> None:
+    """Add the page and its API to JupyterHub's handlers (idempotent)."""
+    from jupyterhub import apihandlers, handlers
+
+    if any(path == PAGE_PATH for path, *_ in handlers.default_handlers):
+        return
+    page, api = _handlers()
+    handlers.default_handlers.append((PAGE_PATH, page))
+    apihandlers.default_handlers.append((API_PATH, api))

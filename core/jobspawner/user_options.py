@@ -1,0 +1,368 @@
+"""One validation of user options for every path a spawn takes.
+
+The spawn form, ``GET /hub/spawn?opt-...``, the REST API's ``user_options`` and options
+stored with ``PATCH`` all reach :func:`apply_user_options` (JobSpawner's default
+``apply_user_options``), which accepts each value as itself or as a list of one value
+(JupyterHub's form and query string), refuses unknown keys and out-of-bound values with a
+400 ``SpawnException`` naming the field and the limit, and only then changes the spawner:
+the chosen profile's settings, the resources the user chose, and the typed values that
+become the ``choices`` template variable. A refusal changes nothing and submits nothing.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+import re
+from collections.abc import Awaitable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from jupyterhub.spawner import SpawnException
+
+from .constraints import validate_constraint
+from .profiles import Option, Profile, ProfileConfigError, default_profile, numeric_value
+from .resources import FIELDS, ResourceError, format_hms, normalise
+
+if TYPE_CHECKING:
+    from .spawner import JobSpawner
+
+#: The settings a running job is followed and stopped with: kept in the spawner's state so a
+#: restarted hub uses them, whatever the profile configuration says by then.
+JOB_SETTINGS = (
+    "backend", "plugins", "backend_options", "exec_prefix", "status_exec_prefix",
+    "command_timeout", "command_env_keep", "log_tail_lines",
+)  # fmt: skip
+_CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029\x85]")
+_MAX_TEXT = 256
+
+
+@dataclass
+class Validated:
+    """The outcome of a validation: what the spawner is about to use."""
+
+    profile: Profile | None = None
+    overrides: dict[str, Any] = field(default_factory=dict)
+    resources: dict[str, Any] = field(default_factory=dict)
+    variables: dict[str, Any] = field(default_factory=dict)
+    options: dict[str, Any] = field(default_factory=dict)
+
+
+def refuse(message: str) -> SpawnException:
+    """A 400 for the user: ``message`` starts with the field's name.
+
+    JupyterHub shows ``jupyterhub_message`` (plain words) instead of the exception's text.
+    """
+    e = SpawnException(message, reason="user_options", status_code=400)
+    e.jupyterhub_message = f"Please change your choice. {message}"
+    return e
+
+
+def config_error(e: Exception) -> SpawnException:
+    error = SpawnException(
+        f"The spawn profiles are misconfigured ({e}); ask an administrator.",
+        reason="config",
+        status_code=500,
+    )
+    error.jupyterhub_message = "The hub's spawn profiles are misconfigured; ask an administrator."
+    return error
+
+
+def unwrap(key: str, raw: Any) -> Any:
+    """A value as itself, from a list of exactly one value, refused otherwise."""
+    value = raw
+    if isinstance(raw, (list, tuple)):
+        if len(raw) != 1:
+            raise refuse(f"{key}: exactly one value is needed, not {len(raw)}")
+        value = raw[0]
+    if not (value is None or isinstance(value, (str, int, float))) or isinstance(value, bool):
+        raise refuse(
+            f"{key}: a {type(value).__name__} is not a valid value (a text or a number is needed)"
+        )
+    return value
+
+
+# --- the spawner's baseline (what config says, before any profile) ---------------------------
+
+
+def restore_baseline(spawner: JobSpawner) -> None:
+    """Undo a previous spawn's profile overrides (the spawner object outlives a server)."""
+    baseline: dict[str, Any] = spawner._profile_baseline
+    for name, value in baseline.items():
+        setattr(spawner, name, value)
+    baseline.clear()
+
+
+def set_overrides(spawner: JobSpawner, overrides: Mapping[str, Any]) -> None:
+    """Set settings, remembering the config's value of each so it can be restored."""
+    baseline: dict[str, Any] = spawner._profile_baseline
+    for name, value in overrides.items():
+        if name not in baseline:
+            baseline[name] = getattr(spawner, name)
+        setattr(spawner, name, value)
+
+
+# --- profiles the user may choose -----------------------------------------------------------
+
+
+def _group_names(spawner: JobSpawner) -> list[str]:
+    groups = getattr(spawner.user, "groups", None) or []
+    return [str(getattr(g, "name", g)) for g in groups]
+
+
+def parse_visible(spawner: JobSpawner, raw: Any) -> list[Profile]:
+    """The configured profiles this user may see (group/user filters applied)."""
+    from .profiles import parse_profiles
+
+    try:
+        profiles = parse_profiles(raw or [], settable_names(spawner))
+    except ProfileConfigError as e:
+        spawner.log.error("jobspawner: %s", e)
+        raise config_error(e) from e
+    groups = _group_names(spawner)
+    return [p for p in profiles if p.visible_to(spawner.user.name, groups)]
+
+
+def settable_names(spawner: JobSpawner) -> list[str]:
+    return sorted(spawner.traits(config=True))
+
+
+def profiles_source(spawner: JobSpawner) -> Any:
+    """The configured list, or what the configured callable returns (maybe awaitable)."""
+    raw = spawner.profiles
+    return raw(spawner) if callable(raw) else raw
+
+
+async def visible_profiles(spawner: JobSpawner) -> list[Profile]:
+    raw = profiles_source(spawner)
+    if inspect.isawaitable(raw):
+        raw = await raw
+    return parse_visible(spawner, raw)
+
+
+# --- validation -----------------------------------------------------------------------------
+
+
+def _show_bound(option: Option, number: Any) -> str:
+    kind = FIELDS[option.resource].kind if option.resource else option.kind
+    if kind in ("memory",):
+        mb = int(number)
+        return f"{mb // 1024}G" if mb % 1024 == 0 else f"{mb}M"
+    if kind == "duration":
+        return format_hms(int(number))
+    return f"{number:g}" if isinstance(number, float) else str(number)
+
+
+def _check_bounds(option: Option, label: str, value: Any, number: float | None) -> None:
+    if number is None:
+        return
+    if option.minimum is not None and number < option.minimum:
+        raise refuse(
+            f"{label}: {value!r} is less than the minimum, {_show_bound(option, option.minimum)}"
+        )
+    if option.maximum is not None and number > option.maximum:
+        raise refuse(
+            f"{label}: {value!r} is more than the maximum, {_show_bound(option, option.maximum)}"
+        )
+
+
+def _check_regex(option: Option, label: str, value: Any) -> None:
+    if option.regex is not None and not re.fullmatch(option.regex, str(value)):
+        raise refuse(f"{label}: {value!r} is not allowed here (it must match {option.regex})")
+
+
+def _validate_option(spawner: JobSpawner, option: Option, value: Any, out: Validated) -> None:
+    label = option.name
+    if option.choices:
+        choice = option.choice(str(value))
+        if choice is None:
+            listed = ", ".join(f"{c.key} ({c.display_name})" for c in option.choices)
+            raise refuse(f"{label}: {value!r} is not one of the choices: {listed}")
+        out.overrides.update(choice.overrides)
+        if option.resource and not choice.overrides:
+            out.resources[option.resource] = choice.key
+        elif not option.resource:
+            out.variables[option.name] = choice.key
+        out.options[option.name] = choice.key
+        return
+    if option.resource:
+        try:
+            number = numeric_value(option.resource, value, label=label)
+        except ResourceError as e:
+            raise refuse(str(e)) from e
+        _check_bounds(option, label, value, number)
+        _check_regex(option, label, value)
+        out.resources[option.resource] = value
+        out.options[option.name] = value
+        return
+    if option.kind in ("int", "float"):
+        try:
+            if isinstance(value, str):
+                if len(value) > 32:
+                    raise ValueError
+                typed: Any = int(value.strip()) if option.kind == "int" else float(value)
+            else:
+                typed = int(value) if option.kind == "int" else float(value)
+                if option.kind == "int" and typed != value:
+                    raise ValueError
+            if typed != typed or typed in (float("inf"), float("-inf")):
+                raise ValueError
+        except (TypeError, ValueError, OverflowError):
+            what = "a whole number" if option.kind == "int" else "a number"
+            raise refuse(f"{label}: {value!r} is not {what}") from None
+        _check_bounds(option, label, value, typed)
+    else:
+        typed = "" if value is None else str(value)
+        if len(typed) > _MAX_TEXT or _CONTROL.search(typed):
+            raise refuse(f"{label}: the value is too long or has a line break or control character")
+        _check_regex(option, label, typed)
+    out.variables[option.name] = typed
+    out.options[option.name] = typed
+
+
+def validate(
+    spawner: JobSpawner, profiles: Sequence[Profile], user_options: Mapping[str, Any]
+) -> Validated:
+    """Check every key and value; raise a 400 naming the first wrong field."""
+    values = {str(k): unwrap(str(k), v) for k, v in (user_options or {}).items()}
+    out = Validated()
+    if profiles:
+        slug = values.pop("profile", None)
+        if slug is None or slug == "":
+            profile = default_profile(profiles)
+        else:
+            profile = next((p for p in profiles if p.slug == str(slug)), None)
+            if profile is None:
+                names = ", ".join(p.slug for p in profiles)
+                raise refuse(f"profile: {slug!r} is not a profile you can choose ({names})")
+        assert profile is not None
+        out.profile = profile
+        out.options["profile"] = profile.slug
+        out.overrides.update(profile.overrides)
+        for option in profile.options:
+            value = values.pop(option.name, None)
+            if value is None or value == "":
+                value = option.default
+                if value is None and option.choices:
+                    value = option.choices[0].key
+            if value is None or value == "":
+                continue
+            _validate_option(spawner, option, value, out)
+    allowed = out.overrides.get("user_options_allowed", spawner.user_options_allowed)
+    for key, value in values.items():
+        if key not in allowed:
+            offered = ["profile"] if profiles else []
+            offered += [o.name for o in out.profile.options] if out.profile else []
+            offered += list(allowed)
+            raise refuse(
+                f"Option {key!r} cannot be chosen here (allowed: {', '.join(offered) or 'none'})"
+            )
+        try:
+            normalise({key: value}, label="{}")
+        except ResourceError as e:
+            raise refuse(str(e)) from e
+        if value is not None and value != "":
+            out.resources[key] = value
+            out.options[key] = value
+    return out
+
+
+def _check_constraint_and_limits(spawner: JobSpawner, out: Validated) -> None:
+    """With the profile's settings in place: the backend's constraint grammar, and the chosen
+    queue's existence and maximum run time when the scheduler has told them."""
+    try:
+        if "constraint" in out.resources:
+            checked = normalise({"constraint": out.resources["constraint"]}, label="{}")
+            validate_constraint(
+                spawner.load(), "constraint", checked["constraint"], spawner.backend_options
+            )
+    except ResourceError as e:
+        raise refuse(str(e)) from e
+    from .options_form import live_snapshot
+
+    snapshot = live_snapshot(spawner, wait=False)
+    if snapshot is None or not snapshot.available:
+        return
+    chosen = normalise(out.resources, label="{}")
+    queue_name = chosen["queue"] or spawner.req_queue or None
+    queue = snapshot.queue(queue_name)
+    if queue is None:
+        if chosen["queue"] and snapshot.queues:
+            known = ", ".join(q.name for q in snapshot.queues)
+            raise refuse(f"queue: {chosen['queue']!r} is not a queue of this cluster ({known})")
+        return
+    where = f"of queue {queue.name!r}"
+    if chosen["runtime_s"] and queue.max_time_s and chosen["runtime_s"] > queue.max_time_s:
+        raise refuse(
+            f"runtime: {chosen['runtime']} is more than the limit {where}, "
+            f"{format_hms(queue.max_time_s)}"
+        )
+    # CPUs, memory and GPUs per node are hints only: queues mix node types, and backends
+    # report the largest or the smallest node; the scheduler decides those.
+
+
+def apply(spawner: JobSpawner, out: Validated) -> None:
+    """Put a validation's outcome in place (profile settings first, then the user's)."""
+    set_overrides(spawner, out.overrides)
+    try:
+        _check_constraint_and_limits(spawner, out)
+    except BaseException:
+        restore_baseline(spawner)
+        raise
+    spawner._user_resources = dict(out.resources)
+    spawner._option_variables = dict(out.variables)
+    spawner._profile_slug = out.profile.slug if out.profile else ""
+    spawner._chosen_options = dict(out.options)
+
+
+def apply_user_options(
+    spawner: JobSpawner, user_options: Mapping[str, Any]
+) -> Awaitable[None] | None:
+    """JobSpawner's default ``apply_user_options`` (a coroutine when profiles is a callable)."""
+    restore_baseline(spawner)
+    spawner._user_resources, spawner._option_variables = {}, {}
+    spawner._profile_slug, spawner._chosen_options = "", {}
+    raw = profiles_source(spawner)
+    if inspect.isawaitable(raw):
+
+        async def later() -> None:
+            apply(spawner, validate(spawner, parse_visible(spawner, await raw), user_options))
+
+        return later()
+    apply(spawner, validate(spawner, parse_visible(spawner, raw), user_options))
+    return None
+
+
+# --- state: the profile and the job's settings survive a hub restart -------------------------
+
+
+def state_entries(spawner: JobSpawner) -> dict[str, Any]:
+    """What goes into the spawner's state while a job exists."""
+    out: dict[str, Any] = {}
+    if spawner._profile_slug:
+        out["profile"] = spawner._profile_slug
+    if spawner._chosen_options:
+        out["options"] = dict(spawner._chosen_options)
+    settings = {}
+    for name in JOB_SETTINGS:
+        value = getattr(spawner, name)
+        try:
+            json.dumps(value)
+        except (TypeError, ValueError):
+            continue
+        settings[name] = value
+    out["job_settings"] = settings
+    return out
+
+
+def restore_state(spawner: JobSpawner, state: Mapping[str, Any]) -> None:
+    """Before a loaded job is polled: use the settings it was submitted with."""
+    settings = state.get("job_settings")
+    if not state.get("job_id") or not isinstance(settings, Mapping):
+        return
+    restore_baseline(spawner)
+    known = set(JOB_SETTINGS)
+    set_overrides(spawner, {k: v for k, v in settings.items() if k in known})
+    spawner._profile_slug = str(state.get("profile") or "")
+    options = state.get("options")
+    spawner._chosen_options = dict(options) if isinstance(options, Mapping) else {}

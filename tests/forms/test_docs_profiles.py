@@ -1,0 +1,69 @@
+"""The configuration examples of docs/profiles.md load, validate and render."""
+
+from __future__ import annotations
+
+import re
+import sys
+import types
+from pathlib import Path
+
+import pytest
+from jobspawner.profiles import parse_profiles
+from jobspawner.user_options import settable_names
+from traitlets.config import Config
+
+from forms.kit import make_spawner
+
+DOC = Path(__file__).resolve().parents[2] / "docs" / "profiles.md"
+
+
+def blocks() -> list[str]:
+    return re.findall(r"```python\n(.*?)```", DOC.read_text(), re.S)
+
+
+def load(block: str) -> Config:
+    c = Config()
+    exec(compile(block, str(DOC), "exec"), {"c": c})
+    return c
+
+
+@pytest.fixture
+def mesabi_hosts(monkeypatch):
+    """The doc's site plugin, importable under the name the doc gives it."""
+    module = types.ModuleType("mesabi_hosts")
+    exec(compile(blocks()[1], str(DOC), "exec"), module.__dict__)
+    monkeypatch.setitem(sys.modules, "mesabi_hosts", module)
+    return module
+
+
+def test_the_migrated_profiles_spawner_example_renders_torque_scripts(tmp_path, mesabi_hosts):
+    c = load(blocks()[0]).JobSpawner
+    spawner = make_spawner(tmp_path, **{k: v for k, v in c.items() if k != "http_timeout"})
+    assert len(parse_profiles(c.profiles, settable_names(spawner))) == 5
+    spawner.apply_user_options(spawner, {"profile": "mesabi128gb"})
+    script = spawner.render(spawner.build_spec())
+    assert "#PBS -q ram256g" in script and "walltime=04:00:00" in script
+    assert spawner.exec_prefix[-1] == "mesabi.xyz.edu"
+    from jobspawner.status import JobState, JobStatus
+
+    status = JobStatus(state=JobState.RUNNING, host="cn0412")
+    assert spawner.load().get_host(status, {}) == "in-cn0412.mesabi.xyz.edu"
+    spawner.apply_user_options(spawner, {"profile": "local"})
+    assert spawner.load().name == "local" and spawner.exec_prefix[0] == "runuser"
+
+
+def test_the_kubespawner_style_example_validates_and_renders(tmp_path):
+    c = load(blocks()[2]).JobSpawner
+    spawner = make_spawner(tmp_path, groups=("gpu-users",), **dict(c.items()))
+    spawner.apply_user_options(spawner, {"profile": "gpu", "gpu": "v100", "software": "r",
+                                         "conda_env": "my-env"})  # fmt: skip
+    spec = spawner.build_spec()
+    assert spec.variables["gpu_type"] == "v100"
+    assert spec.variables["choices"]["conda_env"] == "my-env"
+    script = spawner.render(spec)
+    assert "--gres=gpu:v100:1" in script and "module load R/4.4" in script
+    with pytest.raises(Exception, match="cpus: '64' is more than the maximum, 32"):
+        spawner.apply_user_options(spawner, {"profile": "cpu", "cpus": "64"})
+    outsider = make_spawner(tmp_path, **dict(c.items()))
+    with pytest.raises(Exception, match="profile: 'gpu' is not a profile you can choose"):
+        outsider.apply_user_options(outsider, {"profile": "gpu"})
