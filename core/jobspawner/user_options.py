@@ -94,8 +94,19 @@ def restore_baseline(spawner: JobSpawner) -> None:
 
 
 def set_overrides(spawner: JobSpawner, overrides: Mapping[str, Any]) -> None:
-    """Set settings, remembering the config's value of each so it can be restored."""
+    """Set settings, remembering the config's value of each so it can be restored.
+
+    A profile that switches to another backend and sets no ``backend_options`` of its own
+    starts from none: the config's options were written for the config's backend (and each
+    backend refuses keys it does not declare).
+    """
     baseline: dict[str, Any] = spawner._profile_baseline
+    if (
+        "backend" in overrides
+        and "backend_options" not in overrides
+        and overrides["backend"] != baseline.get("backend", spawner.backend)
+    ):
+        overrides = {**overrides, "backend_options": {}}
     for name, value in overrides.items():
         if name not in baseline:
             baseline[name] = getattr(spawner, name)

@@ -13,7 +13,7 @@ GPU = {
     "display_name": "GPU node",
     "slug": "gpu",
     "description": "One <b>GPU</b> for up to 8 hours.",
-    "overrides": {"req_queue": "gpu", "req_runtime": "1h", "backend_options": {"x": "gpu"}},
+    "overrides": {"req_queue": "gpu", "req_runtime": "1h", "backend_options": {"spool": "/tmp/gpu-spool"}},
     "options": {
         "gpu": {
             "display_name": "GPU model",
@@ -44,6 +44,11 @@ STAFF = {"display_name": "Staff only", "slug": "staff", "groups": ["staff"]}
 def make_spawner(tmp_path: Any, groups: tuple[str, ...] = (), **config: Any) -> JobSpawner:
     user = SimpleNamespace(name="root", url="/user/root/", escaped_name="root", id=1,
                            groups=[SimpleNamespace(name=g) for g in groups])  # fmt: skip
+    # the local backend's options only where the local backend is the configured one (each
+    # backend refuses keys it does not declare)
+    local = {"python": sys.executable, "spool": str(tmp_path / "spool")}
+    if config.get("backend", "local") == "local":
+        config.setdefault("backend_options", local)
     return JobSpawner(
         user=user,
         hub=Hub(ip="127.0.0.1", port=8081, base_url="/hub/"),
@@ -51,7 +56,6 @@ def make_spawner(tmp_path: Any, groups: tuple[str, ...] = (), **config: Any) -> 
         oauth_client_id="jupyterhub-user-root",
         log_dir=str(tmp_path / "logs"),
         workdir=str(tmp_path),
-        backend_options={"python": sys.executable, "spool": str(tmp_path / "spool")},
         startup_poll_interval=0.1,
         allow_root_jobs=True,
         **config,

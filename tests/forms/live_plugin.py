@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 
-from jobspawner import hookimpl
+from jobspawner import Option, hookimpl
 from jobspawner.status import QueueInfo
 
 QUEUES = [
@@ -17,6 +17,12 @@ QUEUES = [
     QueueInfo(name="gpu", max_time_s=8 * 3600, cpus_per_node=32, memory_per_node_mb=262144,
               gpus_per_node=4, gres="gpu:a100:4", idle_cpus=40, total_cpus=64),
 ]  # fmt: skip
+
+
+@hookimpl
+def backend_options() -> list[Option]:
+    """A site plugin declares the options it reads, like a backend."""
+    return [Option("fake_queues", str, None, "ok, fail, hang or slow (tests only).")]
 
 
 @hookimpl(tryfirst=True)

@@ -37,7 +37,7 @@ def test_a_profile_sets_its_overrides_and_its_choices(tmp_path):
     apply(spawner, {"profile": ["gpu"], "gpu": ["a100"], "memory": ["32G"], "env": "torch-2"})
     r = spawner.resources()
     assert (r["queue"], r["gpu_type"], r["gpus"], r["memory_mb"]) == ("gpu", "a100", 1, 32768)
-    assert spawner.backend_options == {"x": "gpu"}
+    assert spawner.backend_options == {"spool": "/tmp/gpu-spool"}
     spec = spawner.build_spec()
     assert spec.variables["profile"] == "gpu"
     assert spec.variables["choices"] == {"gpu": "a100", "env": "torch-2"}
@@ -56,7 +56,7 @@ def test_overrides_are_undone_before_the_next_spawn(tmp_path):
     assert spawner.req_queue == "gpu" and spawner.req_gpu_type == "a100"
     apply(spawner, {"profile": "small"})
     assert spawner.req_queue == "batch" and spawner.req_gpu_type == ""
-    assert spawner.backend_options.get("x") is None and spawner.req_cpus == 2
+    assert spawner.backend_options.get("spool") != "/tmp/gpu-spool" and spawner.req_cpus == 2
 
 
 @pytest.mark.parametrize(
@@ -110,10 +110,13 @@ def test_the_profile_and_its_backend_survive_a_restart(tmp_path):
     spawner.job_id, spawner.job_output = "123", "/tmp/x.log"
     state = spawner.get_state()
     assert state["profile"] == "gpu" and state["options"]["gpu"] == "a100"
-    assert state["job_settings"]["backend_options"] == {"x": "gpu"}
+    assert state["job_settings"]["backend_options"] == {"spool": "/tmp/gpu-spool"}
     restarted = make_spawner(tmp_path, profiles=[GPU, SMALL])
     restarted.load_state(state)
-    assert restarted.backend_options == {"x": "gpu"} and restarted._profile_slug == "gpu"
+    assert (
+        restarted.backend_options == {"spool": "/tmp/gpu-spool"}
+        and restarted._profile_slug == "gpu"
+    )
     # the restarted hub polls with the profile's settings: its own poller
     assert restarted.poller() is not make_spawner(tmp_path).poller()
     assert "123" in restarted.poller().watched
