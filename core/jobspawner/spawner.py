@@ -36,7 +36,7 @@ from traitlets import (
     default,
 )
 
-from . import handshake, routing, server_check, server_command
+from . import handshake, interrupted_start, routing, server_check, server_command
 from .backend import Backend, BackendError, load_backend
 from .commands import Command, CommandError
 from .constraints import validate_constraint
@@ -232,6 +232,9 @@ class JobSpawner(TransportConfig, Spawner):  # type: ignore[misc]
     job_id = Unicode("", help="The current job's id (persisted).")
     job_output = Unicode("", help="The current job's output file (persisted).")
     unconfirmed_cancels = List(Unicode(), help="Jobs whose cancel was not confirmed yet.")
+    start_unfinished = Bool(
+        False, help="The job was submitted and its server has not answered yet (persisted)."
+    )
     _port_future = AnyTrait(None, allow_none=True)
 
     _backends: ClassVar[dict[tuple[str, tuple[str, ...]], Backend]] = {}
@@ -660,6 +663,7 @@ class JobSpawner(TransportConfig, Spawner):  # type: ignore[misc]
             self.log.error("Submitting %s failed: %s", self._log_name, e)
             raise SpawnException(f"Submitting the job failed: {e}", reason="submit") from e
         self.job_id, self.job_output = job_id, spec.output_file
+        self.start_unfinished = True  # a hub restarted before the end ends it (poll)
         self._persist_state()
         self.poller().watch(job_id)
         self._emit(f"Submitted as {backend.name} job {job_id}.", 10)
@@ -671,6 +675,8 @@ class JobSpawner(TransportConfig, Spawner):  # type: ignore[misc]
             # calls stop); the cancel and its confirmation go on in a task stop() waits for
             self._cancel_task = asyncio.ensure_future(self._cancel_after_failed_start(ctx))
             raise
+        self.start_unfinished = False
+        self._persist_state()
         return url
 
     def _refuse_foreign_server(self) -> None:
@@ -975,6 +981,8 @@ class JobSpawner(TransportConfig, Spawner):  # type: ignore[misc]
             return None  # a cancel is being confirmed: let JupyterHub call stop() to wait
         if not self.job_id:
             return 0
+        if self.start_unfinished and not self._starting:
+            return await self._end_interrupted_start()
         await self._load_auth_state()
         status = await self.poller().status(self.job_id, max_age=self.status_max_age)
         if not status.state.finished:
@@ -986,6 +994,29 @@ class JobSpawner(TransportConfig, Spawner):  # type: ignore[misc]
         if status.exit_code is not None:
             return status.exit_code
         return 0 if status.state is JobState.DONE else 1
+
+    async def _end_interrupted_start(self) -> int:
+        """Cancel the job of a start that a hub restart interrupted, and tell the user
+        (:mod:`jobspawner.interrupted_start`); JupyterHub then stops the server."""
+        job_id = self.job_id
+        self.log.warning(
+            "%s: JupyterHub restarted while job %s was starting; a restarted hub cannot "
+            "follow the start, so the job is cancelled and the user asked to start again",
+            self._log_name,
+            job_id,
+        )
+        await self._load_auth_state()
+        try:
+            await self._cancel(self.context(), job_id)
+        except Exception as e:  # kept in unconfirmed_cancels, retried at the next start
+            self.log.error("%s: could not cancel job %s: %s", self._log_name, job_id, e)
+        self.job_id = ""
+        self.start_unfinished = False
+        self._persist_state()
+        self._spawn_future = interrupted_start.failed_spawn(
+            interrupted_start.user_message(job_id)
+        )
+        return 1
 
     async def stop(self, now: bool = False) -> None:
         await self._load_auth_state()
@@ -1009,6 +1040,8 @@ class JobSpawner(TransportConfig, Spawner):  # type: ignore[misc]
             state.update(job_id=self.job_id, job_output=self.job_output, backend=self.backend)
         if self.unconfirmed_cancels:
             state["unconfirmed_cancels"] = list(self.unconfirmed_cancels)
+        if self.job_id and self.start_unfinished:
+            state[interrupted_start.STATE_KEY] = True
         if self.job_id and self.ssh_forward_state:
             state["ssh_forward"] = list(self.ssh_forward_state)
         return state
@@ -1028,6 +1061,7 @@ class JobSpawner(TransportConfig, Spawner):  # type: ignore[misc]
         self.job_output = str(state.get("job_output") or "")
         self.unconfirmed_cancels = [str(j) for j in state.get("unconfirmed_cancels", [])]
         self.ssh_forward_state = state.get("ssh_forward")
+        self.start_unfinished = bool(state.get(interrupted_start.STATE_KEY))
         if self.job_id:
             # after a hub restart every spawner's first poll then shares one query
             try:
@@ -1048,6 +1082,7 @@ class JobSpawner(TransportConfig, Spawner):  # type: ignore[misc]
         self.job_id = ""
         self.job_output = ""
         self.ssh_forward_state = None
+        self.start_unfinished = False
         # unconfirmed cancels survive: they are retried at the next start
 
 

@@ -1,0 +1,67 @@
+"""Lifecycle details through a real JupyterHub 6 on the local backend: a start that a hub
+restart interrupted, renamed named servers, pinned ports."""
+
+from __future__ import annotations
+
+import pytest
+import requests
+from harness.hub import running_hub
+
+from .test_e2e_failures import _gate
+from .test_e2e_local import _group_alive
+
+pytestmark = pytest.mark.e2e
+
+
+def _browser(hub, name: str) -> requests.Session:
+    """A session logged in to the hub's pages as ``name`` (the dummy authenticator)."""
+    session = requests.Session()
+    session.get(f"{hub.url}/hub/login", timeout=30).raise_for_status()
+    form = {"username": name, "password": "x", "_xsrf": session.cookies.get("_xsrf", "")}
+    r = session.post(f"{hub.url}/hub/login", data=form, timeout=30, allow_redirects=False)
+    assert r.status_code == 302, (r.status_code, r.text[-500:])
+    return session
+
+
+def _gated(gate) -> str:
+    return f'c.JobSpawner.prologue = "while [ ! -e {gate} ]; do sleep 0.2; done"'
+
+
+def test_a_start_interrupted_by_a_hub_restart_is_cancelled_and_the_user_told_why(tmp_path):
+    gate = _gate(tmp_path)
+    config = _gated(gate)
+    with running_hub(tmp_path, config=config) as hub:
+        hub.begin_start("alice")
+        hub.progress("alice", until=lambda e: "running" in e["message"], timeout=30)
+        job_id = hub.spawner_state("alice")["job_id"]
+        assert hub.spawner_state("alice").get("start_unfinished") is True
+        hub.crash()  # the start is still waiting for the gate
+    assert _group_alive(job_id)
+    with running_hub(tmp_path, config=config) as hub:
+        # the restarted hub ended the start while it checked its servers, before it listened
+        assert not _group_alive(job_id), "the interrupted start's job was left queued"
+        server = hub.server_model("alice")
+        assert not (server or {}).get("ready") and not (server or {}).get("pending")
+        assert "job_id" not in hub.spawner_state("alice")
+        # the user reads why, where JupyterHub shows a failed start
+        events = hub.progress("alice", timeout=10)
+        assert events[-1].get("failed"), events
+        message = events[-1]["message"]
+        assert f"job {job_id}" in message and "JupyterHub restarted" in message, message
+        assert "start your server again" in message, message
+        page = _browser(hub, "alice").get(f"{hub.url}/user/alice/", timeout=30)
+        assert "JupyterHub restarted" in page.text, page.text[-2000:]
+        # opening the gate now starts nothing; a new start works
+        gate.touch()
+        # (JupyterHub 6 answers 201 to the start that follows a failed one: its API handler
+        # looks at the failed spawner it replaced, so follow the progress stream instead)
+        hub.begin_start("alice")
+        events = hub.progress("alice", timeout=60)
+        assert events and not events[-1].get("failed"), events
+        hub.wait_ready("alice", timeout=60)
+        assert hub.spawner_state("alice")["job_id"] != job_id
+        assert "start_unfinished" not in hub.spawner_state("alice")
+        assert hub.get_via_proxy("alice", "api/status").status_code == 200
+        hub.stop_server("alice")
+    gate.unlink(missing_ok=True)
+
