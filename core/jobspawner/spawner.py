@@ -45,6 +45,7 @@ from .host_map import HostMap, HostMapError
 from .hub_limits import limits_as_requests, with_hub_limits
 from .jobspec import JobSpec, secrets_file_for
 from .poller import StatusPoller
+from .port_binding import PortChoice, PortChoiceError
 from .resources import FIELDS, ResourceError, empty, normalise
 from .server_check import ProbeResult
 from .start_clock import StartClock
@@ -226,6 +227,15 @@ class JobSpawner(TransportConfig, Spawner):  # type: ignore[misc]
         help="""Seconds the hub waits, after the job reported its port, for a Jupyter server
         to answer on the job's host and that port under this server's URL prefix (an
         unauthenticated GET of its `api`). Anything else there fails the spawn.""",
+    )
+
+    port_range = Unicode(
+        "",
+        config=True,
+        help="""Ports the server in the job may bind, e.g. "9000-9100", for compute nodes
+        whose firewall opens only those to the hub: the server binds the first free one and
+        reports it. Empty: any free port. `c.Spawner.port` (non-zero) pins one port instead
+        (then two servers cannot share a node).""",
     )
 
     # --- state ----------------------------------------------------------------------------
@@ -487,7 +497,15 @@ class JobSpawner(TransportConfig, Spawner):  # type: ignore[misc]
         """JupyterHub's server environment plus the user's HOME, USER, LOGNAME, SHELL."""
         env: dict[str, str] = super().get_env()
         env.update(account_environment(self.user.name))
+        env.update(self.port_choice().environment())
         return env
+
+    def port_choice(self) -> PortChoice:
+        """The ports the job's server may bind (``c.Spawner.port``, ``port_range``)."""
+        try:
+            return PortChoice.from_settings(int(self.port or 0), self.port_range)
+        except PortChoiceError as e:
+            raise SpawnException(str(e), reason="config") from e
 
     def resources(self) -> dict[str, Any]:
         """Validated resources: config traits, overridden by the user's chosen options."""

@@ -65,3 +65,17 @@ def test_a_start_interrupted_by_a_hub_restart_is_cancelled_and_the_user_told_why
         hub.stop_server("alice")
     gate.unlink(missing_ok=True)
 
+
+
+def test_a_pinned_port_is_the_one_the_server_binds(tmp_path):
+    from harness.hub import free_port
+
+    port = free_port()
+    with running_hub(tmp_path, config=f"c.Spawner.port = {port}") as hub:
+        events = hub.start_server("alice")
+        assert any(f"reported port {port}" in e["message"] for e in events), events
+        # the server itself answers on the pinned port, and through the proxy
+        direct = requests.get(f"http://127.0.0.1:{port}/user/alice/api", timeout=10)
+        assert direct.status_code == 200 and "version" in direct.json()
+        assert hub.get_via_proxy("alice", "api/status").status_code == 200
+        hub.stop_server("alice")
