@@ -1050,6 +1050,28 @@ class JobSpawner(TransportConfig, Spawner):  # type: ignore[misc]
                 "is not confirmed; it is retried at the next start"
             )
 
+    async def rename(self, old_name: str, new_name: str) -> None:
+        """JupyterHub 6 renames only stopped servers; the state (a cancel still to confirm)
+        stays with the renamed server, and its next job is named after the new name.
+
+        Refused while a job is still recorded (a cancel being confirmed, or a job left by a
+        crash): that job's server answers under the old name's URL only.
+        """
+        busy = self._cancel_task is not None and not self._cancel_task.done()
+        if self.job_id or busy:
+            job = self.job_id or "of its last start"
+            raise SpawnException(
+                f"The server {old_name!r} cannot be renamed yet: its job {job} has not been "
+                "confirmed ended. Stop the server, wait a moment, and try again.",
+                reason="rename",
+                status_code=409,
+            )
+        if not _SERVER_NAME.fullmatch(new_name):
+            raise SpawnException(
+                f"Invalid server name {new_name!r}", reason="server_name", status_code=400
+            )
+        self.log.info("%s: renamed %r -> %r", self._log_name, old_name, new_name)
+
     # --- state ----------------------------------------------------------------------------
     def get_state(self) -> dict[str, Any]:
         state: dict[str, Any] = super().get_state()

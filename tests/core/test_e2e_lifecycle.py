@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 import requests
 from harness.hub import running_hub
+from harness.waiting import wait_for
 
 from .test_e2e_failures import _gate
 from .test_e2e_local import _group_alive
@@ -79,3 +80,27 @@ def test_a_pinned_port_is_the_one_the_server_binds(tmp_path):
         assert direct.status_code == 200 and "version" in direct.json()
         assert hub.get_via_proxy("alice", "api/status").status_code == 200
         hub.stop_server("alice")
+
+
+def test_renaming_a_named_server_keeps_its_job_and_the_next_job_takes_the_new_name(tmp_path):
+    with running_hub(tmp_path) as hub:
+        hub.start_server("alice", server_name="one")
+        job_id = hub.spawner_state("alice", "one")["job_id"]
+        # JupyterHub 6 renames only stopped servers: a running one keeps its name and job
+        r = hub.api("PATCH", "/users/alice/servers/one", json={"name": "two"})
+        assert r.status_code == 400 and "stop it" in r.text, r.text
+        assert hub.spawner_state("alice", "one")["job_id"] == job_id and _group_alive(job_id)
+        assert hub.get_via_proxy("alice", "api/status", server_name="one").status_code == 200
+        hub.stop_server("alice", server_name="one")  # stop finds the same job
+        assert wait_for(lambda: not _group_alive(job_id), timeout=20)
+        # stopped: renamed, and the renamed server's next job carries the new name
+        r = hub.api("PATCH", "/users/alice/servers/one", json={"name": "two"})
+        assert r.status_code in (200, 204), r.text
+        servers = hub.user_model("alice")["servers"]
+        assert "two" in servers and "one" not in servers, servers
+        hub.start_server("alice", server_name="two")
+        state = hub.spawner_state("alice", "two")
+        assert state["job_id"] != job_id and "jupyter-alice-two." in state["job_output"]
+        assert hub.get_via_proxy("alice", "api/status", server_name="two").status_code == 200
+        hub.stop_server("alice", server_name="two")
+        assert wait_for(lambda: not _group_alive(state["job_id"]), timeout=20)

@@ -189,3 +189,17 @@ async def test_root_hub_without_exec_prefix_refuses_to_spawn(tmp_path):
     assert not spawner.job_id and not list((tmp_path / "spool").glob("*"))
     prefixed = make_spawner(tmp_path, allow_root_jobs=False, exec_prefix="runuser -u {username} --")
     assert prefixed.root_jobs_refusal() is None
+
+
+async def test_rename_keeps_the_state_and_refuses_while_a_job_is_recorded(tmp_path):
+    spawner = make_spawner(tmp_path, name="one")
+    spawner.unconfirmed_cancels = ["41"]
+    await spawner.rename("one", "two")  # a stopped server: allowed, the state untouched
+    assert spawner.unconfirmed_cancels == ["41"]
+    spawner.job_id = "42"
+    with pytest.raises(SpawnException, match="job 42 has not been confirmed ended") as e:
+        await spawner.rename("two", "three")
+    assert e.value.status_code == 409
+    spawner.job_id = ""
+    with pytest.raises(SpawnException, match="Invalid server name"):
+        await spawner.rename("two", "a\nb")
