@@ -36,7 +36,7 @@ from traitlets import (
     default,
 )
 
-from . import handshake, interrupted_start, routing, server_check, server_command
+from . import handshake, internal_certs, interrupted_start, routing, server_check, server_command
 from .backend import Backend, BackendError, load_backend
 from .commands import Command, CommandError
 from .constraints import validate_constraint
@@ -236,6 +236,15 @@ class JobSpawner(TransportConfig, Spawner):  # type: ignore[misc]
         whose firewall opens only those to the hub: the server binds the first free one and
         reports it. Empty: any free port. `c.Spawner.port` (non-zero) pins one port instead
         (then two servers cannot share a node).""",
+    )
+
+    internal_certs_dir = Unicode(
+        "{homedir}/.jobspawner/certs",
+        config=True,
+        help="""With `c.JupyterHub.internal_ssl`: the private folder (written as the user,
+        mode 0700) where each server's key, certificate and CA bundle are put for its job, in
+        a subfolder per server ({homedir}, {username}). List the compute nodes' names in
+        `c.Spawner.ssl_alt_names` (e.g. `["DNS:*.cluster.example.org"]`).""",
     )
 
     # --- state ----------------------------------------------------------------------------
@@ -1036,12 +1045,43 @@ class JobSpawner(TransportConfig, Spawner):  # type: ignore[misc]
         )
         return 1
 
+    # --- internal_ssl (jobspawner.internal_certs) -------------------------------------------
+    def _internal_certs_folder(self) -> str:
+        try:
+            return internal_certs.job_folder(
+                self.internal_certs_dir, self._homedir(), self.user.name, self.name
+            )
+        except (ValueError, KeyError, IndexError) as e:
+            raise SpawnException(str(e), reason="config") from e
+
+    async def move_certs(self, paths: dict[str, str]) -> dict[str, str]:
+        """Put the server's certificates where its job, running as the user, reads them."""
+        folder = self._internal_certs_folder()
+        await self._load_auth_state()
+        try:
+            return await internal_certs.move_to_job(self.context(), paths, folder)
+        except (CommandError, OSError) as e:
+            self.log.error("%s: could not write the certificates to %s: %s", self._log_name, folder, e)
+            raise SpawnException(
+                f"The server's certificates could not be written to {folder}: {e}",
+                reason="internal_ssl",
+            ) from e
+
+    async def _remove_internal_certs(self) -> None:
+        if not self.internal_ssl:
+            return
+        try:
+            await internal_certs.remove_from_job(self.context(), self._internal_certs_folder())
+        except (CommandError, SpawnException) as e:
+            self.log.warning("%s: could not remove the certificates: %s", self._log_name, e)
+
     async def stop(self, now: bool = False) -> None:
         await self._load_auth_state()
         task, self._cancel_task = self._cancel_task, None
         if task is not None:
             await task  # the cancel started when the start failed or was cancelled
         self.transport_close()
+        await self._remove_internal_certs()
         if self.job_id:
             await self._cancel(self.context(), self.job_id)
         elif self.unconfirmed_cancels:

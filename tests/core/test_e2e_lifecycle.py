@@ -104,3 +104,30 @@ def test_renaming_a_named_server_keeps_its_job_and_the_next_job_takes_the_new_na
         assert hub.get_via_proxy("alice", "api/status", server_name="two").status_code == 200
         hub.stop_server("alice", server_name="two")
         assert wait_for(lambda: not _group_alive(state["job_id"]), timeout=20)
+
+
+def test_internal_ssl_servers_get_their_certificates_and_answer_over_https(tmp_path):
+    import pwd
+    import stat
+    from pathlib import Path
+
+    config = (
+        "c.JupyterHub.internal_ssl = True\n"  # the proxy's API is https then too
+        'c.ConfigurableHTTPProxy.api_url = c.ConfigurableHTTPProxy.api_url.replace("http:", "https:")\n'
+    )
+    with running_hub(tmp_path, config=config) as hub:
+        hub.start_server("alice")
+        folder = Path(pwd.getpwnam("alice").pw_dir) / ".jobspawner" / "certs" / "default"
+        uid = pwd.getpwnam("alice").pw_uid
+        assert folder.stat().st_uid == uid and stat.S_IMODE(folder.stat().st_mode) == 0o700
+        for name in ("server.key", "server.crt", "ca.crt"):
+            info = (folder / name).stat()
+            assert info.st_uid == uid and stat.S_IMODE(info.st_mode) == 0o600, name
+        assert "BEGIN CERTIFICATE" in (folder / "server.crt").read_text()
+        # the hub reached the server over https (its check used the internal CA)
+        assert "checking 127.0.0.1" in hub.log_text()
+        assert "Adding route /user/alice -> https://127.0.0.1:" in hub.log_text()
+        r = hub.get_via_proxy("alice", "api/status")
+        assert r.status_code == 200, r.text
+        hub.stop_server("alice")
+        assert not folder.exists(), "the certificates outlived the server"
