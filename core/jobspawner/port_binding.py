@@ -92,7 +92,9 @@ def _tornado_bind(port: int, address: str | None) -> list[socket.socket]:
     return list(bind_sockets(port, address))
 
 
-def bind(choice: PortChoice, address: str | None, binder: Binder = _tornado_bind) -> list[socket.socket]:
+def bind(
+    choice: PortChoice, address: str | None, binder: Binder = _tornado_bind
+) -> list[socket.socket]:
     """Bind listening sockets as ``choice`` allows; the port is ``sockets[0]``'s.
 
     Raises :class:`PortChoiceError` with what to do when the pinned port is taken or the

@@ -1040,9 +1040,7 @@ class JobSpawner(TransportConfig, Spawner):  # type: ignore[misc]
         self.job_id = ""
         self.start_unfinished = False
         self._persist_state()
-        self._spawn_future = interrupted_start.failed_spawn(
-            interrupted_start.user_message(job_id)
-        )
+        self._spawn_future = interrupted_start.failed_spawn(interrupted_start.user_message(job_id))
         return 1
 
     # --- internal_ssl (jobspawner.internal_certs) -------------------------------------------
@@ -1061,7 +1059,9 @@ class JobSpawner(TransportConfig, Spawner):  # type: ignore[misc]
         try:
             return await internal_certs.move_to_job(self.context(), paths, folder)
         except (CommandError, OSError) as e:
-            self.log.error("%s: could not write the certificates to %s: %s", self._log_name, folder, e)
+            self.log.error(
+                "%s: could not write the certificates to %s: %s", self._log_name, folder, e
+            )
             raise SpawnException(
                 f"The server's certificates could not be written to {folder}: {e}",
                 reason="internal_ssl",

@@ -7,9 +7,9 @@ import pwd
 from pathlib import Path
 
 import pytest
+from harness.hub import free_port
 from harness.strict import need_root
 from jobspawner import demo
-from harness.hub import free_port
 from traitlets.config import Config, PyFileConfigLoader
 
 
@@ -17,9 +17,7 @@ class Exec(Exception):
     """Stands in for os.execv: the demo would start the hub here."""
 
 
-def run_demo(
-    monkeypatch, tmp_path: Path, euid: int, capsys, *extra: str
-) -> tuple[Config, str]:
+def run_demo(monkeypatch, tmp_path: Path, euid: int, capsys, *extra: str) -> tuple[Config, str]:
     """Run the demo's main() up to starting the hub; return its configuration and output."""
     me = pwd.getpwuid(os.getuid())
     monkeypatch.setattr(demo.os, "geteuid", lambda: euid)

@@ -67,7 +67,6 @@ def test_a_start_interrupted_by_a_hub_restart_is_cancelled_and_the_user_told_why
     gate.unlink(missing_ok=True)
 
 
-
 def test_a_pinned_port_is_the_one_the_server_binds(tmp_path):
     from harness.hub import free_port
 
@@ -111,9 +110,10 @@ def test_internal_ssl_servers_get_their_certificates_and_answer_over_https(tmp_p
     import stat
     from pathlib import Path
 
+    proxy = "c.ConfigurableHTTPProxy.api_url"
     config = (
         "c.JupyterHub.internal_ssl = True\n"  # the proxy's API is https then too
-        'c.ConfigurableHTTPProxy.api_url = c.ConfigurableHTTPProxy.api_url.replace("http:", "https:")\n'
+        f'{proxy} = {proxy}.replace("http:", "https:")\n'
     )
     with running_hub(tmp_path, config=config) as hub:
         hub.start_server("alice")

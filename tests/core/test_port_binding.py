@@ -90,7 +90,7 @@ def test_bad_ranges_are_config_errors(text):
 
 @pytest.mark.parametrize("port", [-1, 65536])
 def test_bad_pinned_ports_are_config_errors(port):
-    with pytest.raises(PortChoiceError, match="c.Spawner.port"):
+    with pytest.raises(PortChoiceError, match=r"c\.Spawner\.port"):
         PortChoice.from_settings(port, "")
 
 
