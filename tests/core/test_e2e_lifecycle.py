@@ -131,3 +131,33 @@ def test_internal_ssl_servers_get_their_certificates_and_answer_over_https(tmp_p
         assert r.status_code == 200, r.text
         hub.stop_server("alice")
         assert not folder.exists(), "the certificates outlived the server"
+
+
+def test_servers_on_one_node_take_the_free_ports_of_the_range(tmp_path):
+    import socket
+
+    first = None
+    for candidate in range(43000, 60000, 7):  # two consecutive ports free now
+        with socket.socket() as a, socket.socket() as b:
+            try:
+                a.bind(("0.0.0.0", candidate))
+                b.bind(("0.0.0.0", candidate + 1))
+            except OSError:
+                continue
+        first = candidate
+        break
+    assert first is not None
+    config = f'c.JobSpawner.port_range = "{first}-{first + 1}"'
+    with running_hub(tmp_path, config=config) as hub:
+        reported = set()
+        for user in ("alice", "bob"):
+            events = hub.start_server(user)
+            ports = [
+                p for p in (first, first + 1) if any(f"port {p};" in e["message"] for e in events)
+            ]
+            assert len(ports) == 1, events
+            reported.add(ports[0])
+            assert hub.get_via_proxy(user, "api/status").status_code == 200
+        assert reported == {first, first + 1}
+        for user in ("alice", "bob"):
+            hub.stop_server(user)
