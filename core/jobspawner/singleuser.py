@@ -1,6 +1,7 @@
 """``jobspawner-singleuser``: jupyterhub-singleuser that binds a port the OS gives it.
 
-Run inside the job instead of ``jupyterhub-singleuser``. The server binds port 0 and keeps
+Run inside the job instead of ``jupyterhub-singleuser``. The server binds port 0 (or the
+site's pinned port or a port of its range, :mod:`jobspawner.port_binding`) and keeps
 that socket (no probe-then-release race), then reports the bound port to the hub with its
 own API token before it serves. The hub accepts the report only while this server's start is
 pending (see :mod:`jobspawner.handshake`).
@@ -139,16 +140,21 @@ def main(argv: list[str] | None = None) -> Any:
     load_secrets()
     from jupyter_server.serverapp import ServerApp
     from jupyterhub.singleuser.extension import JupyterHubSingleUser
-    from tornado.netutil import bind_sockets
+
+    from jobspawner.port_binding import PortChoice, PortChoiceError, bind
 
     class HandshakeServerApp(ServerApp):
-        """A ServerApp that binds port 0 itself and reports the port it got."""
+        """A ServerApp that binds its port itself (any free port, or the hub's pinned port or
+        range: :mod:`jobspawner.port_binding`) and reports the port it got."""
 
         def _find_http_port(self) -> None:
             return None  # no probe-and-release: the real bind below asks the OS
 
         def _bind_http_server_tcp(self) -> bool:
-            sockets = bind_sockets(0, self.ip or None)
+            try:
+                sockets = bind(PortChoice.from_environment(), self.ip or None)
+            except PortChoiceError as e:
+                raise SystemExit(str(e)) from None
             self.http_server.add_sockets(sockets)
             self.port = sockets[0].getsockname()[1]
             self.log.info("jobspawner: bound port %s; reporting it to the hub", self.port)

@@ -39,6 +39,8 @@ from traitlets import (
 from . import (
     end_report,
     handshake,
+    internal_certs,
+    interrupted_start,
     routing,
     server_check,
     server_command,
@@ -54,6 +56,7 @@ from .host_map import HostMap, HostMapError
 from .hub_limits import limits_as_requests, with_hub_limits
 from .jobspec import JobSpec, secrets_file_for
 from .poller import StatusPoller
+from .port_binding import PortChoice, PortChoiceError
 from .resources import FIELDS, ResourceError, empty, normalise
 from .server_check import ProbeResult
 from .start_clock import StartClock
@@ -276,10 +279,31 @@ class JobSpawner(TransportConfig, Spawner):  # type: ignore[misc]
         unauthenticated GET of its `api`). Anything else there fails the spawn.""",
     )
 
+    port_range = Unicode(
+        "",
+        config=True,
+        help="""Ports the server in the job may bind, e.g. "9000-9100", for compute nodes
+        whose firewall opens only those to the hub: the server binds the first free one and
+        reports it. Empty: any free port. `c.Spawner.port` (non-zero) pins one port instead
+        (then two servers cannot share a node).""",
+    )
+
+    internal_certs_dir = Unicode(
+        "{homedir}/.jobspawner/certs",
+        config=True,
+        help="""With `c.JupyterHub.internal_ssl`: the private folder (written as the user,
+        mode 0700) where each server's key, certificate and CA bundle are put for its job, in
+        a subfolder per server ({homedir}, {username}). List the compute nodes' names in
+        `c.Spawner.ssl_alt_names` (e.g. `["DNS:*.cluster.example.org"]`).""",
+    )
+
     # --- state ----------------------------------------------------------------------------
     job_id = Unicode("", help="The current job's id (persisted).")
     job_output = Unicode("", help="The current job's output file (persisted).")
     unconfirmed_cancels = List(Unicode(), help="Jobs whose cancel was not confirmed yet.")
+    start_unfinished = Bool(
+        False, help="The job was submitted and its server has not answered yet (persisted)."
+    )
     _port_future = AnyTrait(None, allow_none=True)
 
     _backends: ClassVar[dict[tuple[str, tuple[str, ...]], Backend]] = {}
@@ -529,7 +553,15 @@ class JobSpawner(TransportConfig, Spawner):  # type: ignore[misc]
         """JupyterHub's server environment plus the user's HOME, USER, LOGNAME, SHELL."""
         env: dict[str, str] = super().get_env()
         env.update(account_environment(self.user.name))
+        env.update(self.port_choice().environment())
         return env
+
+    def port_choice(self) -> PortChoice:
+        """The ports the job's server may bind (``c.Spawner.port``, ``port_range``)."""
+        try:
+            return PortChoice.from_settings(int(self.port or 0), self.port_range)
+        except PortChoiceError as e:
+            raise SpawnException(str(e), reason="config") from e
 
     def resources(self) -> dict[str, Any]:
         """Validated resources: config traits, overridden by the user's chosen options."""
@@ -724,6 +756,7 @@ class JobSpawner(TransportConfig, Spawner):  # type: ignore[misc]
             self.log.error("Submitting %s failed: %s", self._log_name, e)
             raise SpawnException(f"Submitting the job failed: {e}", reason="submit") from e
         self.job_id, self.job_output = job_id, spec.output_file
+        self.start_unfinished = True  # a hub restarted before the end ends it (poll)
         self._persist_state()
         self._watch_job(hurry=True)
         self._emit(f"Submitted as {backend.name} job {job_id}.", 10)
@@ -738,6 +771,8 @@ class JobSpawner(TransportConfig, Spawner):  # type: ignore[misc]
             raise
         finally:
             self.poller().relax(job_id)
+        self.start_unfinished = False
+        self._persist_state()
         return url
 
     def _refuse_foreign_server(self) -> None:
@@ -1045,6 +1080,8 @@ class JobSpawner(TransportConfig, Spawner):  # type: ignore[misc]
             return None  # a cancel is being confirmed: let JupyterHub call stop() to wait
         if not self.job_id:
             return 0
+        if self.start_unfinished and not self._starting:
+            return await self._end_interrupted_start()
         await self._load_auth_state()
         max_age = status_rounds.poll_max_age(self.status_max_age, self.status_interval)
         status = await self.poller().status(self.job_id, max_age=max_age)
@@ -1060,12 +1097,66 @@ class JobSpawner(TransportConfig, Spawner):  # type: ignore[misc]
             return status.exit_code
         return 0 if status.state is JobState.DONE else 1
 
+    async def _end_interrupted_start(self) -> int:
+        """Cancel the job of a start that a hub restart interrupted, and tell the user
+        (:mod:`jobspawner.interrupted_start`); JupyterHub then stops the server."""
+        job_id = self.job_id
+        self.log.warning(
+            "%s: JupyterHub restarted while job %s was starting; a restarted hub cannot "
+            "follow the start, so the job is cancelled and the user asked to start again",
+            self._log_name,
+            job_id,
+        )
+        await self._load_auth_state()
+        try:
+            await self._cancel(self.context(), job_id)
+        except Exception as e:  # kept in unconfirmed_cancels, retried at the next start
+            self.log.error("%s: could not cancel job %s: %s", self._log_name, job_id, e)
+        self.job_id = ""
+        self.start_unfinished = False
+        self._persist_state()
+        self._spawn_future = interrupted_start.failed_spawn(interrupted_start.user_message(job_id))
+        return 1
+
+    # --- internal_ssl (jobspawner.internal_certs) -------------------------------------------
+    def _internal_certs_folder(self) -> str:
+        try:
+            return internal_certs.job_folder(
+                self.internal_certs_dir, self._homedir(), self.user.name, self.name
+            )
+        except (ValueError, KeyError, IndexError) as e:
+            raise SpawnException(str(e), reason="config") from e
+
+    async def move_certs(self, paths: dict[str, str]) -> dict[str, str]:
+        """Put the server's certificates where its job, running as the user, reads them."""
+        folder = self._internal_certs_folder()
+        await self._load_auth_state()
+        try:
+            return await internal_certs.move_to_job(self.context(), paths, folder)
+        except (CommandError, OSError) as e:
+            self.log.error(
+                "%s: could not write the certificates to %s: %s", self._log_name, folder, e
+            )
+            raise SpawnException(
+                f"The server's certificates could not be written to {folder}: {e}",
+                reason="internal_ssl",
+            ) from e
+
+    async def _remove_internal_certs(self) -> None:
+        if not self.internal_ssl:
+            return
+        try:
+            await internal_certs.remove_from_job(self.context(), self._internal_certs_folder())
+        except (CommandError, SpawnException) as e:
+            self.log.warning("%s: could not remove the certificates: %s", self._log_name, e)
+
     async def stop(self, now: bool = False) -> None:
         await self._load_auth_state()
         task, self._cancel_task = self._cancel_task, None
         if task is not None:
             await task  # the cancel started when the start failed or was cancelled
         self.transport_close()
+        await self._remove_internal_certs()
         if self.job_id:
             await self._cancel(self.context(), self.job_id)
         elif self.unconfirmed_cancels:
@@ -1120,6 +1211,28 @@ class JobSpawner(TransportConfig, Spawner):  # type: ignore[misc]
         if self.job_id:
             self.poller().hurry(self.job_id, seconds=20.0)
 
+    async def rename(self, old_name: str, new_name: str) -> None:
+        """JupyterHub 6 renames only stopped servers; the state (a cancel still to confirm)
+        stays with the renamed server, and its next job is named after the new name.
+
+        Refused while a job is still recorded (a cancel being confirmed, or a job left by a
+        crash): that job's server answers under the old name's URL only.
+        """
+        busy = self._cancel_task is not None and not self._cancel_task.done()
+        if self.job_id or busy:
+            job = self.job_id or "of its last start"
+            raise SpawnException(
+                f"The server {old_name!r} cannot be renamed yet: its job {job} has not been "
+                "confirmed ended. Stop the server, wait a moment, and try again.",
+                reason="rename",
+                status_code=409,
+            )
+        if not _SERVER_NAME.fullmatch(new_name):
+            raise SpawnException(
+                f"Invalid server name {new_name!r}", reason="server_name", status_code=400
+            )
+        self.log.info("%s: renamed %r -> %r", self._log_name, old_name, new_name)
+
     # --- state ----------------------------------------------------------------------------
     def get_state(self) -> dict[str, Any]:
         state: dict[str, Any] = super().get_state()
@@ -1129,6 +1242,8 @@ class JobSpawner(TransportConfig, Spawner):  # type: ignore[misc]
             state.update(options_validation.state_entries(self))
         if self.unconfirmed_cancels:
             state["unconfirmed_cancels"] = list(self.unconfirmed_cancels)
+        if self.job_id and self.start_unfinished:
+            state[interrupted_start.STATE_KEY] = True
         if self.job_id and self.ssh_forward_state:
             state["ssh_forward"] = list(self.ssh_forward_state)
         state.update(session_view.failure_state(self))
@@ -1151,6 +1266,7 @@ class JobSpawner(TransportConfig, Spawner):  # type: ignore[misc]
         self.ssh_forward_state = state.get("ssh_forward")
         options_validation.restore_state(self, state)  # the job's backend before it is polled
         session_view.load_failure(self, state)
+        self.start_unfinished = bool(state.get(interrupted_start.STATE_KEY))
         if self.job_id:
             # after a hub restart every spawner's first poll then shares one query
             try:
@@ -1171,6 +1287,7 @@ class JobSpawner(TransportConfig, Spawner):  # type: ignore[misc]
         self.job_id = ""
         self.job_output = ""
         self.ssh_forward_state = None
+        self.start_unfinished = False
         # unconfirmed cancels survive: they are retried at the next start
 
 

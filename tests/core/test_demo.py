@@ -7,16 +7,17 @@ import pwd
 from pathlib import Path
 
 import pytest
+from harness.hub import free_port
 from harness.strict import need_root
 from jobspawner import demo
-from traitlets.config import Config
+from traitlets.config import Config, PyFileConfigLoader
 
 
 class Exec(Exception):
     """Stands in for os.execv: the demo would start the hub here."""
 
 
-def run_demo(monkeypatch, tmp_path: Path, euid: int, capsys) -> tuple[Config, str]:
+def run_demo(monkeypatch, tmp_path: Path, euid: int, capsys, *extra: str) -> tuple[Config, str]:
     """Run the demo's main() up to starting the hub; return its configuration and output."""
     me = pwd.getpwuid(os.getuid())
     monkeypatch.setattr(demo.os, "geteuid", lambda: euid)
@@ -35,18 +36,24 @@ def run_demo(monkeypatch, tmp_path: Path, euid: int, capsys) -> tuple[Config, st
     monkeypatch.setattr(demo, "ensure_account", account, raising=False)
     monkeypatch.setattr(demo, "build_jobenv", jobenv, raising=False)
 
-    def execv(program, argv):
-        raise Exec(argv)
+    def run_hub(folder, config, announce, ip, port):
+        print(announce)
+        raise Exec(config)
 
-    monkeypatch.setattr(demo.os, "execv", execv)
+    monkeypatch.setattr(demo, "run_hub", run_hub)
     monkeypatch.chdir(tmp_path)
     monkeypatch.setattr(demo, "JOB_FOLDER", tmp_path / "jobs", raising=False)
     with pytest.raises(Exec):
-        demo.main(["--folder", str(tmp_path / "demo")])
-    c = Config()
-    source = (tmp_path / "demo" / "jupyterhub_config.py").read_text()
-    exec(compile(source, "jupyterhub_config.py", "exec"), {"get_config": lambda: c})
-    return c, capsys.readouterr().out + "".join(f"\nasked for account {a}" for a in asked)
+        demo.main(["--folder", str(tmp_path / "demo"), "--port", str(free_port()), *extra])
+    return load_config(tmp_path / "demo" / "jupyterhub_config.py"), capsys.readouterr().out + (
+        "".join(f"\nasked for account {a}" for a in asked)
+    )
+
+
+def load_config(path: Path) -> Config:
+    """The configuration JupyterHub would load from ``path`` (with its subconfig)."""
+    loader = PyFileConfigLoader(path.name, str(path.parent))
+    return loader.load_config()
 
 
 def test_as_root_every_server_runs_as_the_demo_account(monkeypatch, tmp_path, capsys):
@@ -85,3 +92,142 @@ def test_the_demo_account_is_an_unprivileged_system_account():
     assert account.pw_name == "jobspawner-demo"
     assert account.pw_uid != 0 and account.pw_gid != 0
     assert account.pw_shell in ("/usr/sbin/nologin", "/sbin/nologin", "/bin/false")
+
+
+def test_the_hub_uses_the_shared_password_and_ports_of_its_own(monkeypatch, tmp_path, capsys):
+    port = free_port()
+    monkeypatch.setenv("JOBSPAWNER_DEMO_PASSWORD", "correct-horse")
+    monkeypatch.chdir(tmp_path)
+    c, out = run_demo(monkeypatch, tmp_path, 1000, capsys, "--port", str(port))
+    assert c.JupyterHub.authenticator_class == "shared-password"
+    assert c.SharedPasswordAuthenticator.user_password == "correct-horse"
+    assert "DummyAuthenticator" not in repr(dict(c))
+    assert c.JupyterHub.bind_url == f"http://127.0.0.1:{port}"
+    api_port = int(c.ConfigurableHTTPProxy.api_url.rsplit(":", 1)[1])
+    assert len({port, c.JupyterHub.hub_port, api_port}) == 3
+    assert {c.JupyterHub.hub_port, api_port}.isdisjoint({8081, 8001})
+    assert "correct-horse" in out
+
+
+def test_a_short_password_is_refused_with_what_to_do(monkeypatch, tmp_path, capsys):
+    monkeypatch.setenv("JOBSPAWNER_DEMO_PASSWORD", "short")
+    with pytest.raises(SystemExit, match="at least 8 characters"):
+        run_demo(monkeypatch, tmp_path, 1000, capsys)
+
+
+def test_a_taken_port_is_refused_with_what_to_do(monkeypatch, tmp_path, capsys):
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen()
+        port = s.getsockname()[1]
+        with pytest.raises(SystemExit, match=f"127.0.0.1:{port}.*--port"):
+            run_demo(monkeypatch, tmp_path, 1000, capsys, "--port", str(port))
+
+
+def test_an_admins_settings_survive_restarts_and_win(monkeypatch, tmp_path, capsys):
+    run_demo(monkeypatch, tmp_path, 1000, capsys)
+    overlay = tmp_path / "demo" / "site_config.py"
+    assert overlay.exists()
+    overlay.write_text(overlay.read_text() + 'c.JobSpawner.req_runtime = "2h"\n')
+    # an admin also edited the generated file by hand: kept aside, not lost
+    generated = tmp_path / "demo" / "jupyterhub_config.py"
+    generated.write_text("c = get_config()  # noqa\nc.JupyterHub.log_level = 'DEBUG'\n")
+    c, out = run_demo(monkeypatch, tmp_path, 1000, capsys)
+    assert c.JobSpawner.req_runtime == "2h"  # the overlay wins over the demo's "8h"
+    assert 'req_runtime = "2h"' in overlay.read_text()  # never overwritten
+    kept = list((tmp_path / "demo").glob("jupyterhub_config.py.kept-*"))
+    assert len(kept) == 1 and "DEBUG" in kept[0].read_text()
+    assert str(kept[0]) in out and "site_config.py" in out
+
+
+def test_another_settings_file_with_config(monkeypatch, tmp_path, capsys):
+    mine = tmp_path / "mine.py"
+    mine.write_text('c = get_config()  # noqa\nc.JobSpawner.req_memory = "3G"\n')
+    c, _ = run_demo(monkeypatch, tmp_path, 1000, capsys, "--config", str(mine))
+    assert c.JobSpawner.req_memory == "3G"
+    assert not (tmp_path / "demo" / "site_config.py").exists()
+
+
+# the demo as a newcomer runs it, but with the servers' side of an ordinary user (as root, the
+# real demo builds an environment for its account: minutes, and not what is tested here)
+_DEMO = (
+    "import sys; from jobspawner import demo; side = demo.prepare_server_side; "
+    "demo.prepare_server_side = lambda folder, jobs, root: side(folder, jobs, False); "
+    "sys.exit(demo.main(sys.argv[1:]))"
+)
+
+
+def _read_until(proc, lines: list[str], marker: str, timeout: float) -> bool:
+    import threading
+
+    found = threading.Event()
+
+    def read():
+        for raw in proc.stdout:
+            lines.append(raw.decode(errors="replace").rstrip("\n"))
+            if marker in lines[-1]:
+                found.set()
+        found.set()
+
+    threading.Thread(target=read, daemon=True).start()
+    found.wait(timeout)
+    return any(marker in line for line in lines)
+
+
+@pytest.mark.e2e
+def test_a_real_demo_prints_how_to_log_in_last_and_that_works(tmp_path):
+    import signal
+    import subprocess
+    import sys
+
+    import requests
+    from harness.hub import find_chp
+    from harness.strict import need
+
+    chp = find_chp()
+    need(chp, "configurable-http-proxy is not installed")
+    port = free_port()
+    overlay = tmp_path / "mine.py"
+    # as root, the hub refuses servers running as root unless told this is a test machine
+    overlay.write_text("c = get_config()  # noqa\nc.JobSpawner.allow_root_jobs = True\n")
+    env = {
+        **os.environ,
+        "PATH": f"{os.path.dirname(chp)}:{os.environ['PATH']}",
+        "JOBSPAWNER_DEMO_PASSWORD": "demo-password-1",
+    }
+    argv = ["--folder", str(tmp_path / "demo"), "--port", str(port), "--config", str(overlay)]
+    proc = subprocess.Popen(
+        [sys.executable, "-c", _DEMO, *argv],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        env=env,
+        start_new_session=True,
+    )
+    lines: list[str] = []
+    try:
+        assert _read_until(proc, lines, "jobspawner demo: open", 90), "\n".join(lines)
+        banner = next(i for i, line in enumerate(lines) if "jobspawner demo: open" in line)
+        running = [i for i, line in enumerate(lines) if "JupyterHub is now running" in line]
+        assert running and running[0] < banner, "\n".join(lines)
+        assert f"http://127.0.0.1:{port}" in lines[banner] and "demo-password-1" in lines[banner]
+        output = "\n".join(lines)
+        assert "DummyAuthenticator" not in output and "deprecated" not in output.lower()
+        assert ":8081" not in output and ":8001" not in output, output
+        # the printed password logs in; another does not
+        url = f"http://127.0.0.1:{port}/hub/login"
+        for password, expected in (("demo-password-1", 302), ("wrong-password", 403)):
+            session = requests.Session()
+            session.get(url, timeout=10).raise_for_status()
+            form = {"username": "newcomer", "password": password}
+            form["_xsrf"] = session.cookies.get("_xsrf", "")
+            r = session.post(url, data=form, timeout=10, allow_redirects=False)
+            assert r.status_code == expected, (password, r.status_code)
+    finally:
+        os.killpg(proc.pid, signal.SIGINT)  # Ctrl-C
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()

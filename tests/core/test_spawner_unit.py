@@ -189,3 +189,58 @@ async def test_root_hub_without_exec_prefix_refuses_to_spawn(tmp_path):
     assert not spawner.job_id and not list((tmp_path / "spool").glob("*"))
     prefixed = make_spawner(tmp_path, allow_root_jobs=False, exec_prefix="runuser -u {username} --")
     assert prefixed.root_jobs_refusal() is None
+
+
+async def test_rename_keeps_the_state_and_refuses_while_a_job_is_recorded(tmp_path):
+    spawner = make_spawner(tmp_path, name="one")
+    spawner.unconfirmed_cancels = ["41"]
+    await spawner.rename("one", "two")  # a stopped server: allowed, the state untouched
+    assert spawner.unconfirmed_cancels == ["41"]
+    spawner.job_id = "42"
+    with pytest.raises(SpawnException, match="job 42 has not been confirmed ended") as e:
+        await spawner.rename("two", "three")
+    assert e.value.status_code == 409
+    spawner.job_id = ""
+    with pytest.raises(SpawnException, match="Invalid server name"):
+        await spawner.rename("two", "a\nb")
+
+
+def test_an_unfinished_start_is_marked_in_the_state_only_with_its_job(tmp_path):
+    spawner = make_spawner(tmp_path)
+    spawner.start_unfinished = True
+    assert "start_unfinished" not in spawner.get_state()  # no job: nothing to end
+    spawner.job_id = "5"
+    state = spawner.get_state()
+    assert state["start_unfinished"] is True
+    other = make_spawner(tmp_path)
+    other.load_state(state)
+    assert other.start_unfinished and other.job_id == "5"
+    other.clear_state()
+    assert not other.start_unfinished
+
+
+async def test_a_start_in_this_process_is_not_taken_for_an_interrupted_one(tmp_path):
+    spawner = make_spawner(tmp_path)
+    spawner.load_state({"job_id": "123-456", "start_unfinished": True})
+    spawner._starting = True  # start() runs here: poll must not end it
+    ended = []
+
+    async def end() -> int:
+        ended.append(True)
+        return 1
+
+    spawner._end_interrupted_start = end
+    spawner.poller = lambda: SimpleNamespace(
+        status=lambda job_id, max_age: asyncio.sleep(0, SimpleNamespace(state=_running()))
+    )
+    spawner.transport_restore = lambda: asyncio.sleep(0)
+    spawner._load_auth_state = lambda: asyncio.sleep(0)
+    assert await spawner.poll() is None and not ended
+    spawner._starting = False  # loaded from the database by a restarted hub
+    assert await spawner.poll() == 1 and ended
+
+
+def _running():
+    from jobspawner.status import JobState
+
+    return JobState.RUNNING

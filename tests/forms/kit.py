@@ -13,7 +13,11 @@ GPU = {
     "display_name": "GPU node",
     "slug": "gpu",
     "description": "One <b>GPU</b> for up to 8 hours.",
-    "overrides": {"req_queue": "gpu", "req_runtime": "1h", "backend_options": {"spool": "/tmp/gpu-spool"}},
+    "overrides": {
+        "req_queue": "gpu",
+        "req_runtime": "1h",
+        "backend_options": {"spool": "/tmp/gpu-spool"},
+    },
     "options": {
         "gpu": {
             "display_name": "GPU model",

@@ -2,8 +2,9 @@
 
 Each step adds :class:`~jobspawner.cli.output.Finding` values; a ``fail`` means a spawn
 would fail (or run something other than what the admin meant), a ``warn`` that it works but
-surprises. Commands are looked up on the PATH the hub's commands get and the scheduler is
-asked one status query with no job ids.
+surprises. Commands are looked up on the PATH the hub's commands get (on the login node with
+the SSH transport, :mod:`jobspawner.cli.remote_commands`) and the scheduler is asked one
+status query for a job id that does not exist, through the same transport.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from ..status import JobState
 from . import hubconfig
 from .leftovers import command_leftover, find_leftovers, template_leftovers
 from .output import Finding
+from .remote_commands import remote_command_findings
 
 
 @dataclass
@@ -78,8 +80,22 @@ def scheduler_commands(
     return out
 
 
-def check_commands(report: CheckReport, commands: Sequence[Command], spawner: JobSpawner) -> None:
-    """Each program (and the exec prefix's) is on the PATH commands get, or absolute."""
+async def check_commands(
+    report: CheckReport, commands: Sequence[Command], spawner: JobSpawner
+) -> None:
+    """Each program (and the exec prefix's) is on the PATH commands get where they run: on
+    this host, or on the login node through the SSH transport."""
+    if spawner.transport != "local":
+        programs = [c.argv[0] for c in commands]
+        report.extend(await remote_command_findings(spawner, programs))
+        return
+    check_local_commands(report, commands, spawner)
+
+
+def check_local_commands(
+    report: CheckReport, commands: Sequence[Command], spawner: JobSpawner
+) -> None:
+    """Each program (and the exec prefix's) is on the PATH local commands get."""
     path = command_environment(spawner.command_env_keep).get("PATH")
     prefix = spawner._prefix(spawner.exec_prefix)
     if prefix and not shutil.which(prefix[0], path=path):
@@ -248,8 +264,8 @@ async def run_check(config_path: str, username: str | None = None) -> CheckRepor
         except (BackendError, CommandError, ValueError) as e:
             report.add("fail", "backend", f"could not build the scheduler commands: {e}")
             commands = []
-        check_commands(report, commands, spawner)
-        missing = ("command", "c.JobSpawner.exec_prefix")
+        await check_commands(report, commands, spawner)
+        missing = ("command", "c.JobSpawner.exec_prefix", "c.JobSpawner.transport")
         if all(f.level != "fail" for f in report.findings if f.topic in missing):
             await check_scheduler_answers(report, spawner)
     elif rendered is not None:

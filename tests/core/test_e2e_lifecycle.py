@@ -1,0 +1,163 @@
+"""Lifecycle details through a real JupyterHub 6 on the local backend: a start that a hub
+restart interrupted, renamed named servers, pinned ports."""
+
+from __future__ import annotations
+
+import pytest
+import requests
+from harness.hub import running_hub
+from harness.waiting import wait_for
+
+from .test_e2e_failures import _gate
+from .test_e2e_local import _group_alive
+
+pytestmark = pytest.mark.e2e
+
+
+def _browser(hub, name: str) -> requests.Session:
+    """A session logged in to the hub's pages as ``name`` (the dummy authenticator)."""
+    session = requests.Session()
+    session.get(f"{hub.url}/hub/login", timeout=30).raise_for_status()
+    form = {"username": name, "password": "x", "_xsrf": session.cookies.get("_xsrf", "")}
+    r = session.post(f"{hub.url}/hub/login", data=form, timeout=30, allow_redirects=False)
+    assert r.status_code == 302, (r.status_code, r.text[-500:])
+    return session
+
+
+def _gated(gate) -> str:
+    return f'c.JobSpawner.prologue = "while [ ! -e {gate} ]; do sleep 0.2; done"'
+
+
+def test_a_start_interrupted_by_a_hub_restart_is_cancelled_and_the_user_told_why(tmp_path):
+    gate = _gate(tmp_path)
+    config = _gated(gate)
+    with running_hub(tmp_path, config=config) as hub:
+        hub.begin_start("alice")
+        hub.progress("alice", until=lambda e: "running" in e["message"], timeout=30)
+        job_id = hub.spawner_state("alice")["job_id"]
+        assert hub.spawner_state("alice").get("start_unfinished") is True
+        hub.crash()  # the start is still waiting for the gate
+    assert _group_alive(job_id)
+    with running_hub(tmp_path, config=config) as hub:
+        # the restarted hub ended the start while it checked its servers, before it listened
+        assert not _group_alive(job_id), "the interrupted start's job was left queued"
+        server = hub.server_model("alice")
+        assert not (server or {}).get("ready") and not (server or {}).get("pending")
+        assert "job_id" not in hub.spawner_state("alice")
+        # the user reads why, where JupyterHub shows a failed start
+        events = hub.progress("alice", timeout=10)
+        assert events[-1].get("failed"), events
+        message = events[-1]["message"]
+        assert f"job {job_id}" in message and "JupyterHub restarted" in message, message
+        assert "start your server again" in message, message
+        page = _browser(hub, "alice").get(f"{hub.url}/user/alice/", timeout=30)
+        assert "JupyterHub restarted" in page.text, page.text[-2000:]
+        # opening the gate now starts nothing; a new start works
+        gate.touch()
+        # (JupyterHub 6 answers 201 to the start that follows a failed one: its API handler
+        # looks at the failed spawner it replaced, so follow the progress stream instead)
+        hub.begin_start("alice")
+        events = hub.progress("alice", timeout=60)
+        assert events and not events[-1].get("failed"), events
+        hub.wait_ready("alice", timeout=60)
+        assert hub.spawner_state("alice")["job_id"] != job_id
+        assert "start_unfinished" not in hub.spawner_state("alice")
+        assert hub.get_via_proxy("alice", "api/status").status_code == 200
+        hub.stop_server("alice")
+    gate.unlink(missing_ok=True)
+
+
+def test_a_pinned_port_is_the_one_the_server_binds(tmp_path):
+    from harness.hub import free_port
+
+    port = free_port()
+    with running_hub(tmp_path, config=f"c.Spawner.port = {port}") as hub:
+        events = hub.start_server("alice")
+        assert any(f"reported port {port}" in e["message"] for e in events), events
+        # the server itself answers on the pinned port, and through the proxy
+        direct = requests.get(f"http://127.0.0.1:{port}/user/alice/api", timeout=10)
+        assert direct.status_code == 200 and "version" in direct.json()
+        assert hub.get_via_proxy("alice", "api/status").status_code == 200
+        hub.stop_server("alice")
+
+
+def test_renaming_a_named_server_keeps_its_job_and_the_next_job_takes_the_new_name(tmp_path):
+    with running_hub(tmp_path) as hub:
+        hub.start_server("alice", server_name="one")
+        job_id = hub.spawner_state("alice", "one")["job_id"]
+        # JupyterHub 6 renames only stopped servers: a running one keeps its name and job
+        r = hub.api("PATCH", "/users/alice/servers/one", json={"name": "two"})
+        assert r.status_code == 400 and "stop it" in r.text, r.text
+        assert hub.spawner_state("alice", "one")["job_id"] == job_id and _group_alive(job_id)
+        assert hub.get_via_proxy("alice", "api/status", server_name="one").status_code == 200
+        hub.stop_server("alice", server_name="one")  # stop finds the same job
+        assert wait_for(lambda: not _group_alive(job_id), timeout=20)
+        # stopped: renamed, and the renamed server's next job carries the new name
+        r = hub.api("PATCH", "/users/alice/servers/one", json={"name": "two"})
+        assert r.status_code in (200, 204), r.text
+        servers = hub.user_model("alice")["servers"]
+        assert "two" in servers and "one" not in servers, servers
+        hub.start_server("alice", server_name="two")
+        state = hub.spawner_state("alice", "two")
+        assert state["job_id"] != job_id and "jupyter-alice-two." in state["job_output"]
+        assert hub.get_via_proxy("alice", "api/status", server_name="two").status_code == 200
+        hub.stop_server("alice", server_name="two")
+        assert wait_for(lambda: not _group_alive(state["job_id"]), timeout=20)
+
+
+def test_internal_ssl_servers_get_their_certificates_and_answer_over_https(tmp_path):
+    import pwd
+    import stat
+    from pathlib import Path
+
+    proxy = "c.ConfigurableHTTPProxy.api_url"
+    config = (
+        "c.JupyterHub.internal_ssl = True\n"  # the proxy's API is https then too
+        f'{proxy} = {proxy}.replace("http:", "https:")\n'
+    )
+    with running_hub(tmp_path, config=config) as hub:
+        hub.start_server("alice")
+        folder = Path(pwd.getpwnam("alice").pw_dir) / ".jobspawner" / "certs" / "default"
+        uid = pwd.getpwnam("alice").pw_uid
+        assert folder.stat().st_uid == uid and stat.S_IMODE(folder.stat().st_mode) == 0o700
+        for name in ("server.key", "server.crt", "ca.crt"):
+            info = (folder / name).stat()
+            assert info.st_uid == uid and stat.S_IMODE(info.st_mode) == 0o600, name
+        assert "BEGIN CERTIFICATE" in (folder / "server.crt").read_text()
+        # the hub reached the server over https (its check used the internal CA)
+        assert "checking 127.0.0.1" in hub.log_text()
+        assert "Adding route /user/alice -> https://127.0.0.1:" in hub.log_text()
+        r = hub.get_via_proxy("alice", "api/status")
+        assert r.status_code == 200, r.text
+        hub.stop_server("alice")
+        assert not folder.exists(), "the certificates outlived the server"
+
+
+def test_servers_on_one_node_take_the_free_ports_of_the_range(tmp_path):
+    import socket
+
+    first = None
+    for candidate in range(43000, 60000, 7):  # two consecutive ports free now
+        with socket.socket() as a, socket.socket() as b:
+            try:
+                a.bind(("0.0.0.0", candidate))
+                b.bind(("0.0.0.0", candidate + 1))
+            except OSError:
+                continue
+        first = candidate
+        break
+    assert first is not None
+    config = f'c.JobSpawner.port_range = "{first}-{first + 1}"'
+    with running_hub(tmp_path, config=config) as hub:
+        reported = set()
+        for user in ("alice", "bob"):
+            events = hub.start_server(user)
+            ports = [
+                p for p in (first, first + 1) if any(f"port {p};" in e["message"] for e in events)
+            ]
+            assert len(ports) == 1, events
+            reported.add(ports[0])
+            assert hub.get_via_proxy(user, "api/status").status_code == 200
+        assert reported == {first, first + 1}
+        for user in ("alice", "bob"):
+            hub.stop_server(user)
