@@ -231,7 +231,9 @@ def _phase_env(tmp: Path, tag: str) -> Iterator[Path]:
     """This phase's state file, log file and tag in the environment the commands see."""
     log = tmp / f"calls-{tag}.log"
     log.write_text("")
-    saved = {k: os.environ.get(k) for k in ("FAKE_SLURM_STATE", "FAKE_SLURM_LOG", "FAKE_SLURM_PHASE")}
+    saved = {
+        k: os.environ.get(k) for k in ("FAKE_SLURM_STATE", "FAKE_SLURM_LOG", "FAKE_SLURM_PHASE")
+    }
     os.environ.update(
         FAKE_SLURM_STATE=str(tmp / "jobs.json"), FAKE_SLURM_LOG=str(log), FAKE_SLURM_PHASE=tag
     )
