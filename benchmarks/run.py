@@ -4,7 +4,9 @@ Status load (see :mod:`status_load`): N running servers polled on JupyterHub's s
 plus queued spawns, against the emulated squeue. Goals at the largest N: jobspawner makes at
 most 4 status commands per minute and uses at most 1/20 of the anchor's hub CPU.
 
-Run: ./run bench [--quick] [--json FILE]   (exit status 1 when a goal is missed)
+Run: ./run bench [--quick] [--out DIR]   (exit status 1 when a goal is missed)
+The full run writes docs/performance-results.json, docs/performance-*.png and the table in
+docs/performance.md.
 """
 
 from __future__ import annotations
@@ -14,28 +16,37 @@ import json
 import sys
 from dataclasses import asdict
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import status_load
+from status_load import Phase
 
-QUICK = [(10, 0, 20.0, None), (100, 0, 10.0, None), (0, 10, 1.0, 6.0)]
-FULL = [(10, 0, 10.0, None), (100, 0, 10.0, None), (1000, 0, 2.0, None), (0, 100, 1.0, 20.0)]
+ROOT = Path(__file__).resolve().parent.parent
+# (running, queued, time compression, real seconds measured)
+QUICK = [Phase(10, 0, 10.0, 12.0), Phase(1000, 0, 2.0, 30.0), Phase(0, 10, 1.0, 10.0)]
+FULL = [
+    Phase(10, 0, 10.0, 24.0),
+    Phase(100, 0, 5.0, 24.0),
+    Phase(1000, 0, 2.0, 60.0),
+    Phase(0, 100, 1.0, 20.0),
+]
 MAX_COMMANDS = 4.0
 MAX_CPU_RATIO = 1 / 20
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--quick", action="store_true", help="the cheap subset CI runs")
-    parser.add_argument("--json", help="write the results to this file")
-    args = parser.parse_args(argv)
-    results = status_load.run(QUICK if args.quick else FULL)
+def summarize(results: list[status_load.LoadResult]) -> dict[str, Any]:
+    """Rows (anchor and jobspawner side by side) and the goals at the largest N."""
+    by = {(r.kind, r.running, r.queued): r for r in results}
     rows = []
-    for anchor, ours in zip(results[::2], results[1::2], strict=True):
+    for (kind, running, queued), ours in by.items():
+        if kind != "jobspawner":
+            continue
+        anchor = by[("batchspawner", running, queued)]
         rows.append(
             {
-                "running": ours.running,
-                "queued": ours.queued,
+                "running": running,
+                "queued": queued,
                 "scale": ours.scale,
                 "anchor": asdict(anchor),
                 "jobspawner": asdict(ours),
@@ -45,23 +56,107 @@ def main(argv: list[str] | None = None) -> int:
         )
     largest = max((r for r in rows if not r["queued"]), key=lambda r: r["running"])
     goals = {
+        "largest_n": largest["running"],
         "commands_per_min_at_largest_n": largest["jobspawner"]["commands_per_min"],
         "commands_ok": largest["jobspawner"]["commands_per_min"] <= MAX_COMMANDS,
         "cpu_ratio_at_largest_n": largest["cpu_ratio"],
         "cpu_ok": largest["cpu_ratio"] <= MAX_CPU_RATIO,
     }
-    ok = bool(goals["commands_ok"] and goals["cpu_ok"])
-    print(f"{'running':>8} {'queued':>7} {'anchor cmd/min':>15} {'ours cmd/min':>13} "
-          f"{'cpu ratio':>10} {'anchor stall':>13} {'our stall':>10}")  # fmt: skip
-    for r in rows:
+    return {"rows": rows, "goals": goals, "ok": bool(goals["commands_ok"] and goals["cpu_ok"])}
+
+
+def markdown(summary: dict[str, Any]) -> str:
+    """The results table (docs/performance-results.md)."""
+    lines = [
+        "| running | queued | scale | batchspawner squeue/min | jobspawner squeue/min "
+        "| batchspawner hub CPU s/min | jobspawner hub CPU s/min | CPU ratio "
+        "| batchspawner worst stall s | jobspawner worst stall s |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in summary["rows"]:
         a, o = r["anchor"], r["jobspawner"]
-        print(f"{r['running']:>8} {r['queued']:>7} {a['commands_per_min']:>15.1f} "
-              f"{o['commands_per_min']:>13.1f} {r['cpu_ratio']:>10.3f} "
-              f"{a['worst_stall_s']:>13.3f} {o['worst_stall_s']:>10.3f}")  # fmt: skip
-    print(json.dumps({"goals": goals, "ok": ok}, indent=2))
-    if args.json:
-        Path(args.json).write_text(json.dumps({"rows": rows, "goals": goals, "ok": ok}, indent=2))
-    return 0 if ok else 1
+        lines.append(
+            f"| {r['running']} | {r['queued']} | {r['scale']:g} | {a['commands_per_min']:.1f} "
+            f"| {o['commands_per_min']:.1f} | {a['cpu_s_per_min']:.3f} "
+            f"| {o['cpu_s_per_min']:.3f} | {r['cpu_ratio']:.3f} | {a['worst_stall_s']:.3f} "
+            f"| {o['worst_stall_s']:.3f} |"
+        )
+    g = summary["goals"]
+    lines += [
+        "",
+        f"Goals at N = {g['largest_n']}: jobspawner "
+        f"{g['commands_per_min_at_largest_n']:.2f} status commands per minute "
+        f"(goal ≤ {MAX_COMMANDS:g}: {'met' if g['commands_ok'] else 'MISSED'}), hub CPU "
+        f"{g['cpu_ratio_at_largest_n']:.3f} of the anchor's (goal ≤ {MAX_CPU_RATIO:g}: "
+        f"{'met' if g['cpu_ok'] else 'MISSED'}).",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def plot(summary: dict[str, Any], out: Path) -> list[Path]:
+    """Commands per minute and hub CPU per minute against N (log scales), as PNG."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows = sorted((r for r in summary["rows"] if not r["queued"]), key=lambda r: r["running"])
+    n = [r["running"] for r in rows]
+    paths = []
+    for key, label, name in (
+        ("commands_per_min", "squeue commands per minute", "performance-commands.png"),
+        ("cpu_s_per_min", "hub CPU seconds per minute", "performance-cpu.png"),
+    ):
+        fig, ax = plt.subplots(figsize=(5, 3.5))
+        for kind, marker in (("anchor", "o"), ("jobspawner", "s")):
+            values = [max(r[kind][key], 1e-4) for r in rows]
+            name_ = "batchspawner 1.3.0" if kind == "anchor" else "jobspawner"
+            ax.plot(n, values, marker=marker, label=name_)
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_xlabel("running servers")
+        ax.set_ylabel(label)
+        ax.legend()
+        ax.grid(True, which="both", alpha=0.3)
+        fig.tight_layout()
+        path = out / name
+        fig.savefig(path, dpi=100)
+        plt.close(fig)
+        paths.append(path)
+    return paths
+
+
+def _write_table(page: Path, table: str) -> None:
+    """Put the table between the results markers of docs/performance.md."""
+    text = page.read_text()
+    begin = text.index("<!-- results:begin")
+    begin = text.index("\n", begin) + 1
+    end = text.index("<!-- results:end -->")
+    page.write_text(text[:begin] + "\n" + table + "\n" + text[end:])
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--quick", action="store_true", help="the cheap subset CI runs")
+    parser.add_argument(
+        "--out", help="write results JSON, table and plots here (full run: docs/)", default=None
+    )
+    args = parser.parse_args(argv)
+    results = status_load.run(QUICK if args.quick else FULL)
+    summary = summarize(results)
+    table = markdown(summary)
+    print(table)
+    out = Path(args.out) if args.out else (None if args.quick else ROOT / "docs")
+    if out is not None:
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "performance-results.json").write_text(json.dumps(summary, indent=2) + "\n")
+        if out == ROOT / "docs":
+            _write_table(out / "performance.md", table)
+        else:
+            (out / "performance-results.md").write_text(table)
+        for path in plot(summary, out):
+            print(f"wrote {path}")
+    return 0 if summary["ok"] else 1
 
 
 if __name__ == "__main__":

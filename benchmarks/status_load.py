@@ -1,33 +1,59 @@
 """Status load: N running servers (+ queued spawns), each spawner polled on JupyterHub's own
-schedule, batchspawner 1.3.0 (the anchor) and jobspawner in the same process, one after the
-other, against the emulated ``squeue`` in ``benchmarks/fake_slurm`` (both run it as a
+schedule, batchspawner 1.3.0 (the anchor) and jobspawner in the same process, one phase after
+the other, against the emulated ``squeue`` in ``benchmarks/fake_slurm`` (both run it as a
 subprocess, through their own code paths).
 
-Time is compressed by ``scale``: JupyterHub's poll_interval (30 s), jobspawner's
-status_interval (15 s) and the window (one minute) are divided by it; rates are reported per
-*virtual* minute. Startup polling (batchspawner 0.5 s, jobspawner 1 s, both shared by every
-queued spawn in jobspawner) is not compressed. Measured per spawner kind: squeue commands per
-virtual minute (from the emulator's log), the hub process's CPU seconds per virtual minute
-(process time, without the commands' own CPU) and the event loop's worst stall (a 10 ms
-ticker's largest lateness).
+Running servers: JupyterHub's ``Spawner.start_polling`` (a ``PeriodicCallback`` on
+``poll_interval`` with ``poll_jitter``) calls each spawner's ``poll_and_notify``. Queued
+spawns: each spawner's own start loop while its job waits (batchspawner: ``query_job_status``
+then ``startup_poll_interval``; jobspawner: ``_wait_until_ready`` in the shared rounds).
+
+Time is compressed by ``scale`` for running servers: JupyterHub's poll_interval (30 s),
+jobspawner's status_interval (15 s) and status_max_age (10 s) are divided by it and rates are
+reported per *virtual* minute. Queued phases run at scale 1 (startup polling is not
+compressed).
+
+Each phase has its own log file and tag; between phases every poll timer, task and poller is
+stopped and the log must go quiet before the next phase starts, and every wait is bounded.
+Measured per phase: squeue commands per (virtual) minute (from the calls' own time stamps),
+the hub process's CPU seconds per (virtual) minute above an idle baseline (process time of
+this process, the commands' own CPU excluded and reported apart) and the event loop's worst
+stall (a 10 ms ticker's largest lateness).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
+import random
+import resource
 import sys
 import tempfile
 import time
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
 FAKE_DIR = Path(__file__).resolve().parent / "fake_slurm"
-POLL_INTERVAL = 30.0  # JupyterHub's default
+ANCHOR_POLL_INTERVAL = 30.0  # JupyterHub's default, batchspawner keeps it
 STATUS_INTERVAL = 15.0  # JobSpawner.status_interval's default
+STATUS_MAX_AGE = 10.0  # JobSpawner.status_max_age's default
+KINDS = ("batchspawner", "jobspawner")
+METER_TICK = 0.02  # the stall meter's period (its own CPU is in the idle baseline)
+
+
+@dataclass(frozen=True)
+class Phase:
+    """One measurement: ``running`` servers polled, ``queued`` spawns waiting."""
+
+    running: int
+    queued: int
+    scale: float  # time compression (1: real time)
+    window: float  # real seconds measured
 
 
 @dataclass
@@ -36,27 +62,43 @@ class LoadResult:
     running: int
     queued: int
     scale: float
-    commands_per_min: float
-    cpu_s_per_min: float
+    window_s: float
+    commands: int  # squeue calls in the window
+    commands_per_min: float  # per virtual minute
+    cpu_s_per_min: float  # hub CPU above idle, per virtual minute
+    cpu_raw_s_per_min: float  # hub CPU including the idle baseline
+    command_cpu_s_per_min: float  # the squeue subprocesses' own CPU (hub host, not the hub)
     worst_stall_s: float
+    leftover_calls: int  # calls logged after the window (stopped before the next phase)
 
 
 def _user(name: str) -> Any:
-    return SimpleNamespace(name=name, url=f"/user/{name}/", escaped_name=name, id=1)
+    async def get_auth_state() -> None:  # JupyterHub's User without auth_state
+        return None
+
+    return SimpleNamespace(
+        name=name, url=f"/user/{name}/", escaped_name=name, id=1, get_auth_state=get_auth_state
+    )
+
+
+def _hub() -> Any:
+    from jupyterhub.objects import Hub
+
+    return Hub(ip="127.0.0.1", port=8081, base_url="/hub/")
 
 
 def _jobspawner(name: str, job_id: str, scale: float) -> Any:
     from jobspawner.spawner import JobSpawner
-    from jupyterhub.objects import Hub
 
     spawner = JobSpawner(
         user=_user(name),
-        hub=Hub(ip="127.0.0.1", port=8081, base_url="/hub/"),
+        hub=_hub(),
         backend="slurm",
         backend_options={"squeue": str(FAKE_DIR / "squeue"), "sacct": ""},
         exec_prefix=["env"],  # a per-user prefix exists; status runs as the hub by default
         command_env_keep=["FAKE_SLURM_*"],
         status_interval=STATUS_INTERVAL / scale,
+        status_max_age=STATUS_MAX_AGE / scale,
         start_timeout=10**6,
     )
     spawner.load_state({"job_id": job_id, "job_output": "/dev/null"})
@@ -67,30 +109,43 @@ def _batchspawner(name: str, job_id: str, scale: float) -> Any:
     import pwd
 
     from batchspawner import SlurmSpawner
-    from jupyterhub.objects import Hub
 
     name = pwd.getpwuid(os.getuid()).pw_name  # batchspawner looks its user up in passwd
     spawner = SlurmSpawner(
         user=_user(name),
-        hub=Hub(ip="127.0.0.1", port=8081, base_url="/hub/"),
+        hub=_hub(),
         exec_prefix="",
         req_homedir="/tmp",
         req_username=name,
+        batch_query_cmd=f"{FAKE_DIR / 'squeue'} -h -j {{job_id}} -o '%T %B'",
     )
     spawner.job_id = job_id
     return spawner
 
 
-async def _queued_loop(kind: str, spawner: Any) -> None:
-    """What a queued spawn does while its job waits: each spawner's own start loop."""
-    if kind == "batchspawner":  # batchspawner.start(): query, sleep startup_poll_interval
-        while True:
+async def _queued_loop(kind: str, spawner: Any, stop: asyncio.Event) -> None:
+    """What a queued spawn does while its job waits: each spawner's own start loop.
+
+    batchspawner's ``run_command`` swallows a cancellation (a bare ``except``) and its loop
+    goes on, so the loop also checks ``stop`` (a phase must not run into the next one)."""
+    if kind == "batchspawner":  # batchspawner 1.3.0 start(): query, sleep startup_poll_interval
+        while not stop.is_set():
             await spawner.query_job_status()
             await asyncio.sleep(spawner.startup_poll_interval)
+        return
     spawner._port_future = asyncio.get_running_loop().create_future()
     spawner._watch_job(hurry=True)
     ctx = spawner.context()
     await spawner._wait_until_ready(ctx.backend, ctx, time.monotonic())
+
+
+def poll_interval(kind: str) -> float:
+    """The poll_interval JupyterHub uses for this spawner kind by default."""
+    if kind == "batchspawner":
+        return ANCHOR_POLL_INTERVAL
+    from jobspawner.spawner import JobSpawner
+
+    return float(JobSpawner.class_traits()["poll_interval"].default_value)
 
 
 def _start_polling(spawner: Any, interval: float) -> None:
@@ -104,64 +159,221 @@ def _start_polling(spawner: Any, interval: float) -> None:
     spawner._poll_callback.start()
 
 
+def _stagger_polling(
+    spawners: list[Any], interval: float, tasks: list[asyncio.Future[Any]]
+) -> list[asyncio.TimerHandle]:
+    """Each server's polls in steady state from now on: its first poll at a random moment of
+    one interval, then JupyterHub's timer, as servers that started at different times have
+    them (all at once is a hub restart)."""
+    loop = asyncio.get_running_loop()
+    rng = random.Random(14)
+
+    def first_poll(spawner: Any) -> None:
+        tasks.append(asyncio.ensure_future(spawner.poll_and_notify()))
+        _start_polling(spawner, interval)
+
+    return [loop.call_later(rng.uniform(0, interval), first_poll, s) for s in spawners]
+
+
 async def _stall_meter(worst: list[float]) -> None:
     loop = asyncio.get_running_loop()
     while True:
         t0 = loop.time()
-        await asyncio.sleep(0.01)
-        worst[0] = max(worst[0], loop.time() - t0 - 0.01)
+        await asyncio.sleep(METER_TICK)
+        worst[0] = max(worst[0], loop.time() - t0 - METER_TICK)
 
 
-async def measure(
-    kind: str, running: int, queued: int, scale: float, window: float | None = None
-) -> LoadResult:
-    """One window of JupyterHub polling ``running`` servers while ``queued`` spawns wait."""
-    tmp = Path(tempfile.mkdtemp(prefix="jobspawner-load-"))
-    jobs = {str(10_000 + i): ["RUNNING", f"node{i % 50}"] for i in range(running)}
-    jobs |= {str(20_000 + i): ["PENDING", ""] for i in range(queued)}
-    (tmp / "jobs.json").write_text(json.dumps(jobs))
-    log = tmp / "calls.log"
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _calls(log: Path, tag: str) -> list[float]:
+    """Time stamps of this phase's calls (a call of another phase would not carry its tag)."""
+    stamps = []
+    for line in log.read_text().splitlines():
+        parts = line.split(" ", 2)
+        if len(parts) >= 2 and parts[1] == tag:
+            stamps.append(float(parts[0]))
+    return stamps
+
+
+def _rate_per_s(stamps: list[float], t0: float, t1: float) -> float:
+    """Commands per real second in [t0, t1]: the mean gap between calls where there are
+    several (a window holding k+1 evenly spaced rounds must not count as k+1 per window),
+    else the count over the window."""
+    inside = sorted(s for s in stamps if t0 <= s <= t1)
+    if len(inside) >= 3 and inside[-1] > inside[0]:
+        return (len(inside) - 1) / (inside[-1] - inside[0])
+    return len(inside) / (t1 - t0)
+
+
+async def _bounded(aw: Awaitable[Any], timeout: float) -> None:
+    with contextlib.suppress(asyncio.TimeoutError, asyncio.CancelledError, Exception):
+        await asyncio.wait_for(aw, timeout)
+
+
+async def _quiet(log: Path, settle: float = 1.0, limit: float = 20.0) -> None:
+    """Wait until nothing is logged for ``settle`` seconds (commands still in flight end)."""
+    deadline = time.monotonic() + limit
+    size, since = -1, time.monotonic()
+    while time.monotonic() < deadline:
+        now_size = log.stat().st_size
+        if now_size != size:
+            size, since = now_size, time.monotonic()
+        elif time.monotonic() - since >= settle:
+            return
+        await asyncio.sleep(0.1)
+
+
+@contextlib.contextmanager
+def _phase_env(tmp: Path, tag: str) -> Iterator[Path]:
+    """This phase's state file, log file and tag in the environment the commands see."""
+    log = tmp / f"calls-{tag}.log"
     log.write_text("")
-    os.environ.update(FAKE_SLURM_STATE=str(tmp / "jobs.json"), FAKE_SLURM_LOG=str(log))
-    os.environ["PATH"] = f"{FAKE_DIR}:{os.environ['PATH']}"
-    make = _jobspawner if kind == "jobspawner" else _batchspawner
+    saved = {
+        k: os.environ.get(k) for k in ("FAKE_SLURM_STATE", "FAKE_SLURM_LOG", "FAKE_SLURM_PHASE")
+    }
+    os.environ.update(
+        FAKE_SLURM_STATE=str(tmp / "jobs.json"), FAKE_SLURM_LOG=str(log), FAKE_SLURM_PHASE=tag
+    )
+    try:
+        yield log
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+async def _teardown(
+    kind: str,
+    spawners: list[Any],
+    tasks: list[asyncio.Future[Any]],
+    timers: list[asyncio.TimerHandle],
+    stop: asyncio.Event,
+) -> None:
+    """Stop every timer, task and poller this phase started (each wait bounded)."""
+    stop.set()
+    for timer in timers:
+        timer.cancel()
+    for spawner in spawners:
+        with contextlib.suppress(Exception):
+            spawner.stop_polling()
+    for task in tasks:
+        task.cancel()
+    if tasks:
+        _, alive = await asyncio.wait(tasks, timeout=15.0)
+        if alive:
+            raise RuntimeError(f"{len(alive)} {kind} tasks did not stop within 15 s")
     if kind == "jobspawner":
+        from jobspawner import status_rounds
         from jobspawner.spawner import JobSpawner
 
+        for poller in list(JobSpawner._pollers.values()):
+            await _bounded(poller.close(), 10.0)
         JobSpawner._pollers.clear()
-    ids = list(jobs)
-    spawners = [make(f"user{i}", job_id, scale) for i, job_id in enumerate(ids)]
+        pending = list(status_rounds._tasks)
+        for task in pending:
+            task.cancel()
+        if pending:
+            await asyncio.wait(pending, timeout=10.0)
+
+
+async def idle_cpu_per_s(seconds: float = 3.0) -> float:
+    """The hub process's CPU per second with only the stall meter running (the baseline)."""
     worst = [0.0]
     meter = asyncio.ensure_future(_stall_meter(worst))
-    tasks = [asyncio.ensure_future(_queued_loop(kind, s)) for s in spawners[running:]]
-    for spawner in spawners[:running]:
-        _start_polling(spawner, POLL_INTERVAL / scale)
-    window = 60.0 / scale if window is None else window
-    await asyncio.sleep(0.2)  # let the first rounds start
-    calls0, cpu0, t0 = len(log.read_text().splitlines()), time.process_time(), time.monotonic()
-    await asyncio.sleep(window)
-    elapsed = time.monotonic() - t0
-    calls = len(log.read_text().splitlines()) - calls0
-    cpu = time.process_time() - cpu0
-    for spawner in spawners[:running]:
-        spawner.stop_polling()
-    for task in [*tasks, meter]:
-        task.cancel()
-    await asyncio.gather(*tasks, meter, return_exceptions=True)
-    per_min = 60.0 / (elapsed * scale)  # one virtual minute is 60/scale real seconds
-    return LoadResult(kind, running, queued, scale, calls * per_min, cpu * per_min, worst[0])
+    cpu0, t0 = time.process_time(), time.monotonic()
+    await asyncio.sleep(seconds)
+    cpu, elapsed = time.process_time() - cpu0, time.monotonic() - t0
+    meter.cancel()
+    await asyncio.wait([meter], timeout=5.0)
+    return cpu / elapsed
 
 
-def run(points: list[tuple[int, int, float, float | None]]) -> list[LoadResult]:
-    """Anchor then jobspawner for each (running, queued, scale, window in real seconds)."""
+async def measure(kind: str, phase: Phase, idle_per_s: float, tmp: Path) -> LoadResult:
+    """One window of JupyterHub polling ``phase.running`` servers while ``phase.queued``
+    spawns wait, for one spawner kind."""
+    tag = f"{kind}-{phase.running}r-{phase.queued}q"
+    jobs = {str(10_000 + i): ["RUNNING", f"node{i % 50}"] for i in range(phase.running)}
+    jobs |= {str(20_000 + i): ["PENDING", ""] for i in range(phase.queued)}
+    (tmp / "jobs.json").write_text(json.dumps(jobs))
+    make = _jobspawner if kind == "jobspawner" else _batchspawner
+    with _phase_env(tmp, tag) as log:
+        spawners = [make(f"user{i}", job_id, phase.scale) for i, job_id in enumerate(jobs)]
+        worst = [0.0]
+        tasks: list[asyncio.Future[Any]] = [asyncio.ensure_future(_stall_meter(worst))]
+        stop = asyncio.Event()
+        tasks += [
+            asyncio.ensure_future(_queued_loop(kind, s, stop)) for s in spawners[phase.running :]
+        ]
+        interval = poll_interval(kind) / phase.scale
+        timers: list[asyncio.TimerHandle] = []
+        try:
+            timers = _stagger_polling(spawners[: phase.running], interval, tasks)
+            await asyncio.sleep(2.0)  # the first rounds ran
+            worst[0] = 0.0
+            cpu0, child0 = time.process_time(), _children_cpu()
+            t0, m0 = time.time(), time.monotonic()
+            await asyncio.sleep(phase.window)
+            elapsed = time.monotonic() - m0
+            t1 = t0 + elapsed
+            cpu = time.process_time() - cpu0
+            child = _children_cpu() - child0
+            stall = worst[0]
+        finally:
+            await _teardown(kind, spawners, tasks, timers, stop)
+            await _quiet(log)
+        stamps = _calls(log, tag)
+    virtual_min = elapsed * phase.scale / 60.0
+    per_min = 1.0 / virtual_min
+    inside = sum(1 for s in stamps if t0 <= s <= t1)
+    return LoadResult(
+        kind=kind,
+        running=phase.running,
+        queued=phase.queued,
+        scale=phase.scale,
+        window_s=round(elapsed, 3),
+        commands=inside,
+        commands_per_min=_rate_per_s(stamps, t0, t1) * 60.0 / phase.scale,
+        cpu_s_per_min=max(0.0, cpu - idle_per_s * elapsed) * per_min,
+        cpu_raw_s_per_min=cpu * per_min,
+        command_cpu_s_per_min=child * per_min,
+        worst_stall_s=stall,
+        leftover_calls=sum(1 for s in stamps if s > t1),
+    )
 
-    async def all_points() -> list[LoadResult]:
-        results = []
-        for running, queued, scale, window in points:
-            for kind in ("batchspawner", "jobspawner"):
-                results.append(await measure(kind, running, queued, scale, window))
-                print(json.dumps(asdict(results[-1])), file=sys.stderr)
-                await asyncio.sleep(1.0)  # let the last commands of the window finish
-        return results
 
-    return asyncio.run(all_points())
+async def run_phases(
+    phases: list[Phase], report: Callable[[LoadResult], None] | None = None
+) -> list[LoadResult]:
+    """Anchor then jobspawner for each phase, in this process; each phase bounded in time."""
+    from jobspawner.spawner import JobSpawner
+
+    JobSpawner._pollers.clear()
+    idle = await idle_cpu_per_s()
+    results: list[LoadResult] = []
+    tmp = Path(tempfile.mkdtemp(prefix="jobspawner-load-"))
+    os.environ["PATH"] = f"{FAKE_DIR}:{os.environ['PATH']}"
+    for phase in phases:
+        for kind in KINDS:
+            limit = phase.window + 90.0 + phase.running * 0.05
+            try:
+                result = await asyncio.wait_for(measure(kind, phase, idle, tmp), limit)
+            except asyncio.TimeoutError as e:
+                raise RuntimeError(
+                    f"the {kind} phase {phase} did not finish within {limit:.0f} s"
+                ) from e
+            results.append(result)
+            if report is not None:
+                report(result)
+    return results
+
+
+def run(phases: list[Phase]) -> list[LoadResult]:
+    """Run the phases in a fresh event loop, printing each result as JSON on stderr."""
+    return asyncio.run(
+        run_phases(phases, lambda r: print(json.dumps(asdict(r)), file=sys.stderr, flush=True))
+    )

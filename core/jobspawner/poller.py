@@ -130,6 +130,22 @@ class StatusPoller:
         self._hurried.pop(job_id, None)
         self._listeners.pop(job_id, None)
 
+    async def close(self, timeout: float = 5.0) -> None:
+        """Stop the watcher and any round in progress, and forget every job (hub shutdown,
+        benchmarks between phases). Waits at most ``timeout`` seconds for them to end."""
+        self._watched.clear()
+        self._hurried.clear()
+        self._listeners.clear()
+        tasks = [t for t in (self._ticker, self._task) if t is not None and not t.done()]
+        for task in tasks:
+            task.cancel()
+        if tasks:
+            await asyncio.wait(tasks, timeout=timeout)
+        for future in self._waiting.values():
+            if not future.done():
+                future.set_result(JobStatus.unknown("the status poller was closed"))
+        self._waiting.clear()
+
     @property
     def watched(self) -> frozenset[str]:
         return frozenset(self._watched)

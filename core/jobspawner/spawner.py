@@ -314,6 +314,15 @@ class JobSpawner(TransportConfig, Spawner):  # type: ignore[misc]
     # --- defaults that differ from Spawner's ----------------------------------------------
     # Declared as traits (not @default methods) so that `jupyterhub --generate-config` shows
     # them: it reads each trait's declared default.
+    poll_interval = Integer(
+        300,
+        config=True,
+        help="""Seconds between JupyterHub's own polls of each running server (JupyterHub's
+        default is 30). The hub's status rounds (`status_interval`) already notice a job
+        that ended and run JupyterHub's handling at once, so this per-server timer is only a
+        safety net; each poll reads the last round's answer. With `status_interval = 0` set
+        it back to 30.""",
+    )
     cmd = HubCommand(
         ["jobspawner-singleuser"],
         allow_none=True,

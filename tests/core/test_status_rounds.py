@@ -88,7 +88,7 @@ async def test_one_command_per_round_for_all_users_running_and_queued(tmp_path, 
     # hurried rounds every 0.2 s while spawns are queued: about 10 in 2 s, never one per user
     assert 3 <= len(calls) <= 14, calls
     for call in calls:
-        uid, argv = call.split(" ", 1)
+        _stamp, _phase, uid, argv = call.split(" ", 3)  # the fake squeue's log line
         assert int(uid) == os.getuid()
         listed = argv.split("--jobs=")[1].split(" ")[0].split(",")
         assert sorted(set(listed)) == sorted(jobs)  # every job of every user in each call
