@@ -10,7 +10,7 @@ import importlib
 import inspect
 import json
 import sys
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -156,6 +156,9 @@ class Backend:
         #: Detail answers reused by the core's query_status: (scope, job id) ->
         #: (when, the status they detailed, the detailed status).
         self.detail_cache: dict[tuple[str, str], tuple[float, JobStatus, JobStatus]] = {}
+        #: Told which implementation answered an action hook (hook tracing, see
+        #: :mod:`jobspawner.hook_tracing`); None when tracing is off.
+        self.on_answer: Callable[[str, str], None] | None = None
 
     # --- introspection -----------------------------------------------------------------
     def implemented(self, hook_name: str, include_defaults: bool = False) -> bool:
@@ -230,6 +233,23 @@ class Backend:
             return self.option_declarations().check(values)
         except OptionError as e:
             raise BackendError(str(e)) from e
+
+    def resource_fields(self, options: Mapping[str, Any]) -> frozenset[str] | None:
+        """The resource fields the backend honours with these (typed) options; None when it
+        does not say (requests are then unchecked, see :mod:`jobspawner.honoured`)."""
+        out = self.hook.resource_fields(options=options)
+        if out is None:
+            return None
+        fields = frozenset(str(f) for f in out)
+        from .resources import FIELDS
+
+        unknown = sorted(fields - set(FIELDS))
+        if unknown:
+            raise BackendError(
+                f'The jobspawner backend "{self.name}" declares unknown resource fields '
+                f"{', '.join(unknown)} (known: {', '.join(FIELDS)}); report this to its authors."
+            )
+        return fields
 
     # --- pure hooks ----------------------------------------------------------------------
     def script_template(self, spec: JobSpec) -> str | None:
@@ -372,6 +392,8 @@ class Backend:
                 out = await out
                 if out is None and not done_on_none:
                     continue
+            if self.on_answer is not None:
+                self.on_answer(hook_name, impl.plugin_name)
             return out
         return self._need(hook_name, None)
 

@@ -1,14 +1,13 @@
 """A kit for testing a jobspawner backend: the contract the shipped backends pass.
 
-Use it as a pytest plugin (``pytest_plugins = ["jobspawner.testing"]`` in a ``conftest.py``)
-and provide one fixture, ``jobspawner_target``, returning a :class:`Target`: the backend's
-name, its options, how to run commands as a test user, and where that user's job logs go.
-Then subclass :class:`BackendContract` in a test module; its tests run against your real or
-emulated scheduler::
+It is a pytest plugin, registered by the core's ``pytest11`` entry point (``jobspawner``):
+wherever jobspawner is installed pytest loads it, nothing to configure (``-p no:jobspawner``
+turns it off). Provide one fixture, ``jobspawner_target``, returning a :class:`Target`: the
+backend's name, its options, how to run commands as a test user, and where that user's job
+logs go. Then subclass :class:`BackendContract` in a test module; its tests run against your
+real or emulated scheduler::
 
     # conftest.py
-    pytest_plugins = ["jobspawner.testing"]
-
     @pytest.fixture
     def jobspawner_target(tmp_path):
         return Target(backend="mysched", logs=str(tmp_path), prefix=("sudo", "-u", "alice"))
@@ -35,7 +34,7 @@ from .commands import Command, CommandError, CommandResult, CommandRunner
 from .constraints import validate_constraint
 from .context import BackendContext
 from .jobspec import JobSpec
-from .resources import ResourceError, normalise
+from .resources import FIELDS, ResourceError, normalise
 from .status import JobState, JobStatus
 from .transport import Runner
 
@@ -43,6 +42,7 @@ from .transport import Runner
 #: one, so a new hook cannot land without a contract test).
 COVERAGE: dict[str, tuple[str, ...]] = {
     "backend_options": ("test_options_are_declared",),
+    "resource_fields": ("test_resource_fields_are_what_the_job_honours",),
     "script_template": ("test_submit_status_cancel_one",),
     "render_script": ("test_submit_status_cancel_one",),
     "check_constraint": ("test_constraint_check_answers",),
@@ -217,6 +217,35 @@ async def wait_for(
         await asyncio.sleep(0.3)
 
 
+#: A value for each resource field, for checking what a backend honours; ``gpu_type`` and
+#: ``nodes`` are asked for on top of :data:`_BASE_REQUEST` (GPUs and cores to spread).
+SAMPLE_REQUESTS: dict[str, Any] = {
+    "queue": "q1", "account": "acct1", "qos": "qos1", "reservation": "resv1",
+    "cluster": "c1", "scheduler_server": "server1", "gpu_type": "a100", "constraint": "bigmem",
+    "runtime": "2h", "memory": "4G", "disk": "10G", "cpus": 4, "nodes": 2, "gpus": 2,
+}  # fmt: skip
+_BASE_REQUEST: dict[str, Any] = {"cpus": 2, "gpus": 1}
+
+
+def job_for(backend: Backend, options: Mapping[str, Any], resources: Mapping[str, Any]) -> Any:
+    """What the backend makes of a request: the script and the preparation and submit
+    commands (argument lists and standard input), with every other input fixed."""
+    spec = JobSpec.create(
+        username="alice",
+        job_name="jupyter-alice",
+        output_file="/tmp/jobspawner-contract/jupyter-alice.log",
+        workdir="/tmp/jobspawner-contract",
+        command=["jupyterhub-singleuser"],
+        resources=resources,
+        options=options,
+    )
+    script = backend.render_script(spec, backend.script_template(spec) or "")
+    commands = backend.prepare_commands(spec, script)
+    if backend.implemented("submit_command"):  # a REST backend sends the script itself
+        commands += backend.submit_commands(spec, script)
+    return script, [(c.argv, c.stdin) for c in commands]
+
+
 def _started(status: JobStatus) -> bool:
     return status.state is not JobState.PENDING and status.state is not JobState.UNKNOWN
 
@@ -233,6 +262,23 @@ class BackendContract:
         typed = backend.checked_options(jobspawner_target.options)
         for key in jobspawner_target.options:
             assert key in typed
+
+    async def test_resource_fields_are_what_the_job_honours(
+        self, jobspawner_target: Target
+    ) -> None:
+        """Every field the backend says it honours changes the job; every other field
+        leaves it as it is (so the hub's refusals at start are right)."""
+        backend = jobspawner_target.load()
+        options = backend.checked_options(jobspawner_target.options)
+        honoured = backend.resource_fields(options)
+        assert honoured is not None, "declare the resource fields the backend honours"
+        base = job_for(backend, options, _BASE_REQUEST)
+        wrong = []
+        for name in FIELDS:
+            changed = job_for(backend, options, {**_BASE_REQUEST, name: SAMPLE_REQUESTS[name]})
+            if (changed != base) != (name in honoured):
+                wrong.append(name)
+        assert not wrong, f"declared wrongly (honoured: {sorted(honoured)}): {wrong}"
 
     async def test_constraint_check_answers(self, jobspawner_target: Target) -> None:
         backend = jobspawner_target.load()

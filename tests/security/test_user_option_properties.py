@@ -269,4 +269,5 @@ def test_no_user_option_changes_the_script_structure(tmp_path, backend, compiled
     total = time.monotonic() - began
     print(f"\n{backend}: {counts} in {generated:.1f}s, {len(scripts)} scripts, bash -n "
           f"{total - generated:.2f}s")  # fmt: skip
-    assert counts["accepted"] > 0 and counts["refused"] > 0
+    # the local backend honours no resource, so it refuses every user choice (jobspawner.honoured)
+    assert (counts["accepted"] > 0 or backend == "local") and counts["refused"] > 0

@@ -50,6 +50,12 @@ def backend_options() -> list[Option]:
     return OPTIONS
 
 
+@hookimpl
+def resource_fields() -> frozenset[str]:
+    """No scheduler, no limits: every request is ignored (``runtime`` with a warning)."""
+    return frozenset()
+
+
 TEMPLATE = """\
 #!/bin/bash
 # jobspawner local job {{ job_name }}

@@ -59,10 +59,10 @@ from jobspawner_slurm.templates import check_constraint, job_script
 
 from .convert import job_statuses, job_users
 from .errors import GatewayError
-from .options import backend_options
+from .options import backend_options, resource_fields
 from .tokens import BearerAuth, ServiceAccount, TokenEndpoint, UserTokens
 
-__all__ = ["backend_options", "check_constraint"]  # the Slurm backend's, shared
+__all__ = ["backend_options", "check_constraint", "resource_fields"]  # the Slurm backend's, shared
 
 #: A uenv image (``name/version:tag`` or an absolute squashfs path, optionally ``@mount``)
 #: and a view list: no spaces, quotes or shell characters.

@@ -54,10 +54,14 @@ from jobspawner.options import flag
 from jobspawner.submit_errors import submit_problem
 
 from . import parsers
-from .options import backend_options
+from .options import backend_options, resource_fields
 from .templates import TEMPLATE, check_constraint
 
-__all__ = ["backend_options", "check_constraint"]  # hook implementations (.options, .templates)
+__all__ = [
+    "backend_options",
+    "check_constraint",
+    "resource_fields",
+]  # hook implementations (.options, .templates)
 
 #: How often ``cancel`` checks (and every few checks re-sends ``qdel``), and the pause.
 _JOB_ID = re.compile(r"\d+(?:\.\d+)?")
