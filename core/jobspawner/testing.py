@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+import unittest
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -51,16 +52,22 @@ COVERAGE: dict[str, tuple[str, ...]] = {
     "parse_submit": ("test_submit_status_cancel_one",),
     "submit": ("test_submit_status_cancel_one",),
     "status_command": ("test_many_jobs_one_status_command_per_round",),
-    "parse_status": ("test_many_jobs_one_status_command_per_round",),
+    "parse_status": (
+        "test_many_jobs_one_status_command_per_round",
+        "test_held_job_is_not_finished_and_says_why",
+    ),
     "detail_command": ("test_detail_never_makes_a_listed_job_unknown",),
     "parse_detail": ("test_detail_never_makes_a_listed_job_unknown",),
     "history_command": ("test_ended_job_is_finished_never_unknown",),
     "parse_history": ("test_ended_job_is_finished_never_unknown",),
     "query_status": ("test_scheduler_down_is_unknown_never_gone",),
     "get_host": ("test_submit_status_cancel_one",),
-    "describe_status": ("test_every_status_is_described",),
+    "describe_status": (
+        "test_every_status_is_described",
+        "test_held_job_is_not_finished_and_says_why",
+    ),
     "cancel_command": ("test_cancel_many",),
-    "parse_cancel": ("test_cancel_many",),
+    "parse_cancel": ("test_cancel_many", "test_refused_cancel_fails_and_leaves_the_job"),
     "cancel": ("test_cancel_many",),
     "read_log": ("test_exit_code_and_log_tail",),
     "resources_commands": ("test_resource_discovery",),
@@ -170,6 +177,12 @@ class Target:
     queues: bool = True
     #: Seconds the tests wait for a job to reach a state.
     patience: float = 30.0
+    #: The command (run as the test user) that holds or suspends a job, e.g.
+    #: ``lambda job_id: ["scontrol", "hold", job_id]``; None skips the held-job test.
+    hold: Callable[[str], Sequence[str]] | None = None
+    #: A prefix that runs commands as another user, whose cancel the scheduler refuses
+    #: (``("runuser", "-u", "bob", "--")``); None skips the refused-cancel test.
+    other_prefix: Sequence[str] | None = None
     resources: Mapping[str, Any] = field(default_factory=lambda: {"runtime": "10m"})
 
     def load(self) -> Backend:
@@ -389,6 +402,57 @@ class BackendContract:
         )[job_id]
         again = (await backend.query_status(ctx, [job_id]))[job_id]
         assert status.state.finished and again.state.finished, again
+
+    async def test_held_job_is_not_finished_and_says_why(self, jobspawner_target: Target) -> None:
+        """A held or suspended job stays active (never finished, never gone), and a held
+        one carries the scheduler's reason, which ``describe_status`` words."""
+        target = jobspawner_target
+        if target.hold is None:
+            raise unittest.SkipTest("the target gives no hold command (Target.hold)")
+        backend = target.load()
+        ctx = target.context(backend)
+        job_id = await submit(backend, ctx, target.spec(backend, "held", ["sleep", "300"]))
+        try:
+            await wait_for(backend, ctx, [job_id], lambda s: s.state.active, target.patience)
+            await ctx.runner.run(Command(list(target.hold(job_id))))
+            stopped = (JobState.HELD, JobState.SUSPENDED)
+            status = (
+                await wait_for(
+                    backend, ctx, [job_id], lambda s: s.state in stopped, target.patience
+                )
+            )[job_id]
+            again = (await backend.query_status(ctx, [job_id]))[job_id]
+            assert again.state in stopped and not again.state.finished, again
+            text = backend.describe_status(status)
+            assert text and "\n" not in text.strip()
+            if status.state is JobState.HELD:
+                assert status.reason, f"a held job says why it waits: {status}"
+        finally:
+            await backend.cancel(ctx, [job_id])
+
+    async def test_refused_cancel_fails_and_leaves_the_job(self, jobspawner_target: Target) -> None:
+        """Another user's cancel fails with an error; the job is not taken for gone."""
+        target = jobspawner_target
+        if target.other_prefix is None:
+            raise unittest.SkipTest("the target gives no other user (Target.other_prefix)")
+        backend = target.load()
+        ctx = target.context(backend)
+        job_id = await submit(backend, ctx, target.spec(backend, "refused", ["sleep", "300"]))
+        try:
+            await wait_for(backend, ctx, [job_id], lambda s: s.state.active, target.patience)
+            other = CommandRunner(
+                target.other_prefix, timeout=target.timeout, env_keep=target.command_env_keep
+            )
+            try:
+                await backend.cancel(target.context(backend, other), [job_id])
+            except CommandError:
+                pass
+            else:
+                raise AssertionError("another user's cancel must fail, not pass as done")
+            status = (await backend.query_status(ctx, [job_id]))[job_id]
+            assert status.state.active, status
+        finally:
+            await backend.cancel(ctx, [job_id])
 
     async def test_every_status_is_described(self, jobspawner_target: Target) -> None:
         backend = jobspawner_target.load()
