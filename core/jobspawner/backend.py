@@ -104,10 +104,25 @@ def load_backend(name: str, plugins: Iterable[str | object] = ()) -> Backend:
             f"import: {type(e).__name__}: {e}. Reinstall it or fix its dependencies."
         ) from e
 
+    return backend_from_plugin(
+        name, backend_plugin, plugins, label=f'backend "{name}" ({ep.value})', dist=ep
+    )
+
+
+def backend_from_plugin(
+    name: str,
+    backend_plugin: object,
+    plugins: Iterable[str | object] = (),
+    label: str = "",
+    dist: EntryPoint | None = None,
+) -> Backend:
+    """A backend from its hook module (or object) itself, without an entry point: what
+    :func:`load_backend` does once it has imported the module. Tests use it to try a
+    backend that is not installed (``jobspawner.testing.Target(module=...)``)."""
     pm = pluggy.PluginManager(hookspecs.PROJECT)
     pm.add_hookspecs(hookspecs)
     pm.register(defaults, name="jobspawner.defaults")
-    _register(pm, backend_plugin, f"backend:{name}", f'backend "{name}" ({ep.value})')
+    _register(pm, backend_plugin, f"backend:{name}", label or f'backend "{name}"')
     for plugin in plugins:
         if isinstance(plugin, str):
             try:
@@ -125,7 +140,8 @@ def load_backend(name: str, plugins: Iterable[str | object] = ()) -> Backend:
         pm.check_pending()
     except pluggy.PluginValidationError as e:
         raise BackendError(f"{e}. Check the hook names against jobspawner.hookspecs.") from e
-    backend = Backend(name, pm, distribution=_dist_label(ep))
+    distribution = _dist_label(dist) if dist is not None else "not installed"
+    backend = Backend(name, pm, distribution=distribution)
     backend.check_complete()
     return backend
 

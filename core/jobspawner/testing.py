@@ -30,7 +30,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from .backend import Backend, load_backend
+from .backend import Backend, backend_from_plugin, load_backend
 from .commands import Command, CommandError, CommandResult, CommandRunner
 from .constraints import validate_constraint
 from .context import BackendContext
@@ -184,8 +184,13 @@ class Target:
     #: (``("runuser", "-u", "bob", "--")``); None skips the refused-cancel test.
     other_prefix: Sequence[str] | None = None
     resources: Mapping[str, Any] = field(default_factory=lambda: {"runtime": "10m"})
+    #: The backend's hook module itself, to test it without installing it (no entry point
+    #: needed); None loads the installed backend named ``backend``.
+    module: object | None = None
 
     def load(self) -> Backend:
+        if self.module is not None:
+            return backend_from_plugin(self.backend, self.module)
         return load_backend(self.backend)
 
     def context(self, backend: Backend, runner: CommandRunner | None = None) -> BackendContext:

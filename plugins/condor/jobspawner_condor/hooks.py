@@ -60,11 +60,14 @@ from jobspawner import (
     JobState,
     JobStatus,
     QueueInfo,
+    describe_generic,
     hookimpl,
+    private_output_commands,
+    tool,
 )
-from jobspawner.defaults import describe_generic, private_output_commands
-from jobspawner.options import tool
-from jobspawner.templates import render
+from jobspawner import (
+    render_template as render,
+)
 
 from . import parsers
 from .options import backend_options, resource_fields

@@ -52,8 +52,7 @@ from typing import Any
 import httpx
 from firecrest.FirecrestException import FirecrestException, UnexpectedStatusException
 from firecrest.v2 import AsyncFirecrest
-from jobspawner import JobSpec, JobState, JobStatus, hookimpl
-from jobspawner.context import BackendContext
+from jobspawner import BackendContext, JobSpec, JobState, JobStatus, hookimpl
 from jobspawner_slurm import reasons
 from jobspawner_slurm.templates import check_constraint, job_script
 

@@ -31,10 +31,11 @@ from jobspawner import (
     JobState,
     JobStatus,
     QueueInfo,
+    describe_generic,
+    flag,
     hookimpl,
+    tool,
 )
-from jobspawner.defaults import describe_generic
-from jobspawner.options import flag, tool
 
 from . import parsers
 from .describe import describe_reason

@@ -47,11 +47,11 @@ from jobspawner import (
     JobState,
     JobStatus,
     QueueInfo,
+    describe_generic,
+    flag,
     hookimpl,
+    submit_problem,
 )
-from jobspawner.defaults import describe_generic
-from jobspawner.options import flag
-from jobspawner.submit_errors import submit_problem
 
 from . import parsers
 from .options import backend_options, resource_fields

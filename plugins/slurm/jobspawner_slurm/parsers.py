@@ -11,8 +11,14 @@ import re
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 
-from jobspawner import CancelOutcome, CommandError, CommandResult, JobState, JobStatus
-from jobspawner.submit_errors import submit_problem
+from jobspawner import (
+    CancelOutcome,
+    CommandError,
+    CommandResult,
+    JobState,
+    JobStatus,
+    submit_problem,
+)
 
 from .hostlist import first_host
 from .states import long_name, normalise

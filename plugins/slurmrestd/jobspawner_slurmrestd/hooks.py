@@ -50,8 +50,7 @@ import pwd
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from jobspawner import JobSpec, JobState, JobStatus, QueueInfo, hookimpl
-from jobspawner.context import BackendContext
+from jobspawner import BackendContext, JobSpec, JobState, JobStatus, QueueInfo, hookimpl
 from jobspawner_slurm import reasons
 from jobspawner_slurm.templates import check_constraint, job_script
 

@@ -7,8 +7,7 @@ from __future__ import annotations
 
 import re
 
-from jobspawner import hookimpl
-from jobspawner.constraints import FeatureGrammar
+from jobspawner import FeatureGrammar, hookimpl
 
 #: Node properties as Torque and Moab read them in ``nodes=N:ppn=C:prop1:prop2``: names
 #: joined with ``:``. No ``=``, ``+``, ``#`` or ``,``: nothing that adds a resource or a node
