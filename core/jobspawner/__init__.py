@@ -16,7 +16,8 @@ module is internal and may change between releases.
   :func:`render_template` (the core's sandboxed Jinja2 rendering), :class:`FeatureGrammar`
   (a constraint grammar), :func:`submit_problem` (words for a failed submit),
   :func:`parse_duration_s`, :func:`parse_memory_mb`, :func:`format_hms` and
-  :class:`ResourceError`.
+  :class:`ResourceError` (requests); :func:`clock_seconds` and :func:`size_mib` (durations
+  and sizes as schedulers print them).
 
 ``JobSpawner``, :func:`describe_generic`, :func:`private_output_commands` and
 :func:`render_template` are imported lazily, so that the job-side helpers
@@ -38,6 +39,7 @@ from .options import flag, tool
 from .resources import ResourceError, format_hms, parse_duration_s, parse_memory_mb
 from .status import CancelOutcome, JobState, JobStatus, QueueInfo
 from .submit_errors import submit_problem
+from .units import clock_seconds, size_mib
 
 if TYPE_CHECKING:
     from .defaults import describe_generic, private_output_commands
@@ -60,6 +62,7 @@ __all__ = [
     "QueueInfo",
     "ResourceError",
     "__version__",
+    "clock_seconds",
     "describe_generic",
     "flag",
     "format_hms",
@@ -70,6 +73,7 @@ __all__ = [
     "private_output_commands",
     "program_options",
     "render_template",
+    "size_mib",
     "submit_problem",
     "tool",
 ]
