@@ -6,8 +6,8 @@ read their output (:mod:`jobspawner_sge.parsers`); the core runs them:
 * status: ``qstat -xml -u <users>`` for every job at once (qstat cannot filter by id), the
   detail query ``qstat -j`` for the reason of waiting or failed (``Eqw``) jobs, and one
   ``qacct -j`` per job that left qstat (Grid Engine forgets finished jobs at once).
-* cancel: ``qdel``, read per job (a refused delete fails at once instead of retrying),
-  confirmed with ``qstat``.
+* cancel: ``qdel``, read per job by ``parse_cancel`` (a refused delete fails at once instead
+  of retrying); the core's cancel re-runs the status query until the jobs are gone.
 
 Options (``c.JobSpawner.backend_options``):
 
@@ -63,7 +63,7 @@ __all__ = [
     "resource_fields",
 ]  # hook implementations (.options, .templates)
 
-#: How often ``cancel`` checks (and every few checks re-sends ``qdel``), and the pause.
+#: A Grid Engine job id (``123`` or an array task ``123.4``).
 _JOB_ID = re.compile(r"\d+(?:\.\d+)?")
 
 
