@@ -392,6 +392,7 @@ class BackendContract:
         )[job_id]
         if jobspawner_target.exit_codes:
             assert status.exit_code == 3 and status.state is JobState.FAILED, status
+            assert "exit code 3" in backend.describe_status(status), "the user reads the code"
         tail = await backend.read_log(ctx, spec.output_file, 20)
         assert "contract-log-line" in tail
 
@@ -432,6 +433,8 @@ class BackendContract:
             assert text and "\n" not in text.strip()
             if status.state is JobState.HELD:
                 assert status.reason, f"a held job says why it waits: {status}"
+            else:  # suspended where it ran: it keeps its host
+                assert backend.get_host(status, ctx.options), status
         finally:
             await backend.cancel(ctx, [job_id])
 

@@ -21,6 +21,8 @@ def jobspawner_target(tmp_path: Any) -> Target:
         username=getpass.getuser(),
         queues=False,
         patience=20,
+        # a local job id is "<supervisor pid>-<start>"; a stopped supervisor is suspended
+        hold=lambda job_id: ["kill", "-STOP", job_id.split("-")[0]],
     )
 
 

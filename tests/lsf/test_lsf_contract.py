@@ -27,4 +27,5 @@ def jobspawner_target(emulator: Emulator, monkeypatch: pytest.MonkeyPatch) -> Ta
 
 
 class TestLsfContract(BackendContract):
-    """Every contract test, on the LSF emulator."""
+    """Every contract test, on the LSF emulator (the failing job's exit code and log tail
+    are tested here, no longer in test_lsf_integration)."""

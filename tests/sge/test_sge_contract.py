@@ -30,4 +30,5 @@ def jobspawner_target(sge: SgeCluster, user_dir: str) -> Target:
 
 
 class TestSgeContract(BackendContract):
-    """Every contract test, on the Grid Engine test cell (jobs as alice)."""
+    """Every contract test, on the Grid Engine test cell (jobs as alice; the suspended job,
+    with its host, is tested here, no longer in test_sge_integration)."""

@@ -36,4 +36,5 @@ def jobspawner_target(request: Any, make_emulator: Any, monkeypatch: Any) -> Ite
 
 
 class TestPbsFamilyContract(BackendContract):
-    """Every contract test, on the Torque, PBS Pro and Moab emulators."""
+    """Every contract test, on the Torque, PBS Pro and Moab emulators (the failing job's exit
+    code, words and log tail are tested here, no longer in test_integration)."""

@@ -124,7 +124,7 @@ def parse_status(result: CommandResult) -> dict[str, JobStatus]:
         found[job_id] = JobStatus(
             state=_STATES[state],
             native_state=state,
-            host="127.0.0.1" if _STATES[state] is JobState.RUNNING else None,
+            host="127.0.0.1" if _STATES[state] in (JobState.RUNNING, JobState.SUSPENDED) else None,
             exit_code=int(code) if code.lstrip("-").isdigit() else None,
             extra={"node": host},
         )
