@@ -3,10 +3,10 @@
 Each backend declares the resource fields it honours (the ``resource_fields`` hook). A site
 setting (``c.JobSpawner.req_<field>``) for a field the backend does not honour stops the hub
 at start, except for the fields in :data:`HARMLESS`, where the hub warns: a backend that has
-no time limit (the ``local`` one) runs the job until the hub stops it, which is what the
-user wanted anyway. A user option for a field the backend does not honour is refused (400;
-for a harmless field it is accepted and ignored). The check runs at hub start and in
-``jobspawner check``; a ``req_*`` changed later (a ``pre_spawn_hook``) is not checked again.
+no time limit runs the job until the hub stops it, which is what the user wanted anyway. A
+user option for a field the backend does not honour is refused (400; for a harmless field it
+is accepted and ignored). The check runs at hub start and in ``jobspawner check``; a
+``req_*`` changed later (a ``pre_spawn_hook``) is not checked again.
 
 A request for one node (``nodes = 1``) is always honoured: every backend gives a job at
 least one host. With ``c.JobSpawner.batch_script`` set the site's own template decides what

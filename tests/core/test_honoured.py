@@ -70,18 +70,29 @@ def test_hub_starts_with_settings_the_backend_honours(name: str) -> None:
     assert app.exited is None
 
 
-def test_local_runtime_is_a_warning_and_memory_a_refusal(caplog: Any) -> None:
+ONLY_CPUS = "core.site_plugins.only_cpus"
+
+
+def test_runtime_is_a_warning_and_memory_a_refusal(caplog: Any) -> None:
     from jobspawner.spawner import check_backend_at_start
 
-    app = FakeApp(backend="local", req_runtime="1h", user_options_allowed=["memory"])
+    app = FakeApp(
+        backend="local", plugins=[ONLY_CPUS], req_runtime="1h", user_options_allowed=["memory"]
+    )
     with caplog.at_level(logging.WARNING):
         check_backend_at_start(app)
     assert app.exited is None
     assert "req_runtime is set" in caplog.text and "runs without that limit" in caplog.text
     assert 'user_options_allowed has "memory"' in caplog.text
-    app = FakeApp(backend="local", req_memory="4G")
+    app = FakeApp(backend="local", plugins=[ONLY_CPUS], req_memory="4G")
     check_backend_at_start(app)
     assert app.exited == 1
+
+
+def test_local_enforces_the_runtime() -> None:
+    script = _script("local", runtime="90m")
+    assert "exec timeout --foreground 5400 " in script
+    assert "timeout" not in _script("local")
 
 
 def test_site_problems_split_refusals_and_warnings() -> None:
@@ -105,7 +116,9 @@ def test_user_option_for_an_ignored_field_is_refused_400(tmp_path: Any) -> None:
 
 
 def test_a_harmless_field_is_accepted_and_a_bad_value_still_named(tmp_path: Any) -> None:
-    spawner = make_spawner(tmp_path, backend="local", user_options_allowed=["runtime", "queue"])
+    spawner = make_spawner(
+        tmp_path, backend="local", plugins=[ONLY_CPUS], user_options_allowed=["runtime", "queue"]
+    )
     spawner.apply_user_options(spawner, {"runtime": ["2h"]})  # ignored, harmlessly
     with pytest.raises(SpawnException) as e:
         spawner.apply_user_options(spawner, {"runtime": ["soon"]})
@@ -123,7 +136,8 @@ def test_jobspawner_check_reports_an_ignored_setting(tmp_path: Any) -> None:
     assert [(f.level, f.topic) for f in report.findings] == [("fail", "resources")]
     assert "req_qos" in report.findings[0].message
     report = CheckReport()
-    check_honoured(report, make_spawner(tmp_path, backend="local", req_runtime="1h"))
+    spawner = make_spawner(tmp_path, backend="local", plugins=[ONLY_CPUS], req_runtime="1h")
+    check_honoured(report, spawner)
     assert [(f.level, f.topic) for f in report.findings] == [("warn", "resources")]
 
 

@@ -52,14 +52,19 @@ def backend_options() -> list[Option]:
 
 @hookimpl
 def resource_fields() -> frozenset[str]:
-    """No scheduler, no limits: every request is ignored (``runtime`` with a warning)."""
-    return frozenset()
+    """No scheduler: the run time is enforced (``timeout``); every other request is refused."""
+    return frozenset({"runtime"})
 
 
+#: The run time is enforced with ``timeout --foreground``, which stays in the job's process
+#: group (the supervisor's), so a cancel still stops everything the job started.
 TEMPLATE = """\
 #!/bin/bash
 # jobspawner local job {{ job_name }}
 set -e
+{% if runtime_s is defined and runtime_s %}
+{% set launcher = "timeout --foreground " ~ (runtime_s | int) %}
+{% endif %}
 {% include "jobspawner/job_body.sh" %}
 """
 
