@@ -34,9 +34,10 @@ def clock_seconds(
     ``H:M:S`` and ``M:S`` everywhere; a lone number counts ``bare`` (``"seconds"`` or
     ``"minutes"``). ``day_dash``: Slurm's ``D-H``, ``D-H:M``, ``D-H:M:S``. ``colon_days``:
     PBS's ``D:H:M:S``. ``fraction``: a trailing ``.NN`` on the seconds is ignored (PBS).
-    Surrounding blanks are ignored.
+    Surrounding spaces and tabs are ignored, never a line break (the core validates requests
+    with it).
     """
-    m = _CLOCK.fullmatch((text or "").strip())
+    m = _CLOCK.fullmatch((text or "").strip(" \t"))
     if m is None or (m["fraction"] and not fraction) or (m["dash"] and not day_dash):
         return None
     parts = [int(p) for p in (m["a"], m["b"], m["c"], m["d"]) if p is not None]
@@ -62,9 +63,10 @@ def size_mib(text: str | None, *, bare: str = "M", decimal_lowercase: bool = Fal
     Units are binary (``K`` = 1024 bytes) and read in either case, unless
     ``decimal_lowercase`` (Grid Engine: ``k`` = 1000, ``K`` = 1024). A number without a unit
     counts ``bare`` (``"B"`` bytes, ``"K"``, ``"M"``...). The caller rounds as its scheduler
-    does and strips suffixes such as ``B``/``b`` first.
+    does and strips suffixes such as ``B``/``b`` first. Spaces and tabs around it are ignored,
+    never a line break.
     """
-    m = _SIZE.fullmatch((text or "").strip())
+    m = _SIZE.fullmatch((text or "").strip(" \t"))
     if m is None:
         return None
     number, unit = float(m.group(1)), m.group(2)

@@ -28,6 +28,8 @@ from jobspawner.resources import parse_duration_s
         ("", {}, None),
         (None, {}, None),
         ("1::2", {}, None),
+        ("4\n", {"bare": "minutes"}, None),  # never a line break (requests are read with it)
+        ("\n1:00:00", {}, None),
     ],
 )
 def test_clock_forms(text: str | None, options: dict, seconds: int | None) -> None:
@@ -47,6 +49,7 @@ def test_clock_forms(text: str | None, options: dict, seconds: int | None) -> No
         ("2 T", {}, 2 * 1024**2),
         ("lots", {}, None),
         ("4X", {}, None),
+        ("4G\n", {}, None),
     ],
 )
 def test_sizes(text: str, options: dict, mib: float | None) -> None:

@@ -458,7 +458,7 @@ def parse_duration(text: str | None) -> int | None:
 def parse_memory_mb(text: str | None) -> int | None:
     """MiB of a Grid Engine memory value (``4G``, ``512M``, ``1.5g``, bytes), None for
     ``INFINITY`` or anything unreadable. Lower-case units are powers of 1000."""
-    mib = size_mib(text, bare="B", decimal_lowercase=True)
+    mib = size_mib((text or "").strip(), bare="B", decimal_lowercase=True)
     return None if mib is None else math.floor(mib)
 
 

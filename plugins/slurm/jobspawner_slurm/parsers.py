@@ -47,7 +47,7 @@ def parse_duration(text: str | None) -> int | None:
     seconds and a bare number is minutes; with one, ``d-h``, ``d-h:m`` and ``d-h:m:s`` (the
     forms of ``--time``, read by the core's parser).
     """
-    return clock_seconds(text, bare="minutes", day_dash=True)
+    return clock_seconds((text or "").strip(), bare="minutes", day_dash=True)
 
 
 def decode_wait_status(raw: str | None) -> tuple[int | None, int | None]:

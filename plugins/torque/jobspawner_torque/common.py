@@ -54,7 +54,7 @@ def duration_s(value: object) -> int | None:
     """``HH:MM:SS``, ``D:HH:MM:SS``, ``MM:SS`` or plain seconds -> seconds."""
     if value is None:
         return None
-    return clock_seconds(str(value), bare="seconds", colon_days=True, fraction=True)
+    return clock_seconds(str(value).strip(), bare="seconds", colon_days=True, fraction=True)
 
 
 def size_mb(value: object) -> int | None:
