@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+import re
 import sys
 from pathlib import Path
 
@@ -36,10 +37,57 @@ def render() -> str:
         "`core/jobspawner/backends/local.py` is the reference implementation.",
         "",
     ]
-    for name, fn in sorted(specs(), key=lambda item: item[0]):
-        signature = str(inspect.signature(fn)).replace("'", "")
-        lines += [f"## `{name}{signature}`", "", inspect.cleandoc(fn.__doc__ or ""), ""]
-    return "\n".join(lines)
+    found = dict(specs())
+    grouped = [name for _title, names in GROUPS for name in names]
+    missing = sorted(set(found) - set(grouped))
+    if missing:
+        raise SystemExit(f"hooks without a lifecycle group in docs/gen_hooks.py: {missing}")
+    for title, names in GROUPS:
+        lines += [f"## {title}", ""]
+        for name in names:
+            signature = str(inspect.signature(found[name])).replace("'", "")
+            doc = plain(inspect.cleandoc(found[name].__doc__ or ""))
+            lines += [f"### `{name}{signature}`", "", doc, ""]
+    return plain("\n".join(lines))
+
+
+#: The hooks by the stage of a job's life they serve, in the order the core calls them.
+GROUPS: list[tuple[str, list[str]]] = [
+    ("Options", ["backend_options", "resource_fields"]),
+    ("The job script", ["script_template", "render_script", "check_constraint"]),
+    ("Submitting", ["prepare_commands", "submit_command", "parse_submit", "submit"]),
+    (
+        "Status",
+        [
+            "status_command",
+            "parse_status",
+            "detail_command",
+            "parse_detail",
+            "history_command",
+            "parse_history",
+            "query_status",
+            "get_host",
+            "describe_status",
+        ],
+    ),
+    ("Cancelling", ["cancel_command", "parse_cancel", "cancel"]),
+    ("Logs", ["read_log"]),
+    ("Resources", ["resources_commands", "parse_resources", "discover_resources"]),
+]
+
+#: Sphinx cross-reference roles (``:func:`x` ``, ``:class:`~a.b.C` ``) as plain code.
+_ROLE = re.compile(r":(?:py:)?(?:func|class|meth|mod|data|attr|exc|obj):`~?([^`]+)`")
+
+
+def plain(text: str) -> str:
+    """Markdown without Sphinx roles: ``:func:`a.b` `` becomes `` `a.b` ``; a ``~`` keeps
+    the last name only, as Sphinx shows it."""
+
+    def code(m: re.Match[str]) -> str:
+        target = m.group(1)
+        return f"`{target.rsplit('.', 1)[-1]}`" if m.group(0).find("`~") >= 0 else f"`{target}`"
+
+    return _ROLE.sub(code, text)
 
 
 if __name__ == "__main__":

@@ -1,10 +1,27 @@
 """jobspawner: run JupyterHub single-user servers as batch jobs on HPC/HTC schedulers.
 
-The public API for backend authors: :data:`hookimpl`, :class:`Command`,
-:class:`CommandResult`, :class:`CommandError`, :class:`JobState`, :class:`JobStatus`,
-:class:`CancelOutcome`,
-:class:`QueueInfo`, :class:`JobSpec`. ``JobSpawner`` is imported lazily so that the job-side
-helpers (``python -m jobspawner.local_jobs``) do not import JupyterHub.
+The public API for backend authors is what this package exports (``__all__``); a backend
+imports from ``jobspawner`` only (and its tests from ``jobspawner.testing``). Every other
+module is internal and may change between releases.
+
+* Hooks and their values: :data:`hookimpl`, :class:`Command`, :class:`CommandResult`,
+  :class:`CommandError`, :class:`JobSpec`, :class:`JobState`, :class:`JobStatus`,
+  :class:`CancelOutcome`, :class:`QueueInfo`.
+* Options: :class:`Option`, :func:`program_options`, :func:`tool` (a program's path option),
+  :func:`flag` (a yes/no option).
+* Action hooks (REST backends): :class:`BackendContext`, :func:`make_context`,
+  :class:`CommandRunner`.
+* Building blocks a backend calls: :func:`describe_generic` (the core's status words),
+  :func:`private_output_commands` (the core's log-folder preparation),
+  :func:`render_template` (the core's sandboxed Jinja2 rendering), :class:`FeatureGrammar`
+  (a constraint grammar), :func:`submit_problem` (words for a failed submit),
+  :func:`parse_duration_s`, :func:`parse_memory_mb`, :func:`format_hms` and
+  :class:`ResourceError` (requests); :func:`clock_seconds` and :func:`size_mib` (durations
+  and sizes as schedulers print them).
+
+``JobSpawner``, :func:`describe_generic`, :func:`private_output_commands` and
+:func:`render_template` are imported lazily, so that the job-side helpers
+(``python -m jobspawner.local_jobs``) import neither JupyterHub nor Jinja2.
 """
 
 from __future__ import annotations
@@ -13,34 +30,67 @@ from typing import TYPE_CHECKING, Any
 
 from .__about__ import __version__
 from .backend_options import Option, program_options
-from .commands import Command, CommandError, CommandResult
+from .commands import Command, CommandError, CommandResult, CommandRunner
+from .constraints import FeatureGrammar
+from .context import BackendContext, make_context
 from .hookspecs import hookimpl
 from .jobspec import JobSpec
+from .options import flag, tool
+from .resources import ResourceError, format_hms, parse_duration_s, parse_memory_mb
 from .status import CancelOutcome, JobState, JobStatus, QueueInfo
+from .submit_errors import submit_problem
+from .units import clock_seconds, size_mib
 
 if TYPE_CHECKING:
+    from .defaults import describe_generic, private_output_commands
     from .spawner import JobSpawner
+    from .templates import render as render_template
 
 __all__ = [
+    "BackendContext",
     "CancelOutcome",
     "Command",
     "CommandError",
     "CommandResult",
+    "CommandRunner",
+    "FeatureGrammar",
     "JobSpawner",
     "JobSpec",
     "JobState",
     "JobStatus",
     "Option",
     "QueueInfo",
+    "ResourceError",
     "__version__",
+    "clock_seconds",
+    "describe_generic",
+    "flag",
+    "format_hms",
     "hookimpl",
+    "make_context",
+    "parse_duration_s",
+    "parse_memory_mb",
+    "private_output_commands",
     "program_options",
+    "render_template",
+    "size_mib",
+    "submit_problem",
+    "tool",
 ]
+
+#: Names imported on first use: (module, attribute).
+_LAZY = {
+    "JobSpawner": ("spawner", "JobSpawner"),
+    "describe_generic": ("defaults", "describe_generic"),
+    "private_output_commands": ("defaults", "private_output_commands"),
+    "render_template": ("templates", "render"),
+}
 
 
 def __getattr__(name: str) -> Any:
-    if name == "JobSpawner":
-        from .spawner import JobSpawner
+    if name in _LAZY:
+        import importlib
 
-        return JobSpawner
+        module, attribute = _LAZY[name]
+        return getattr(importlib.import_module(f".{module}", __name__), attribute)
     raise AttributeError(name)

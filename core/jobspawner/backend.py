@@ -10,7 +10,7 @@ import importlib
 import inspect
 import json
 import sys
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -104,10 +104,25 @@ def load_backend(name: str, plugins: Iterable[str | object] = ()) -> Backend:
             f"import: {type(e).__name__}: {e}. Reinstall it or fix its dependencies."
         ) from e
 
+    return backend_from_plugin(
+        name, backend_plugin, plugins, label=f'backend "{name}" ({ep.value})', dist=ep
+    )
+
+
+def backend_from_plugin(
+    name: str,
+    backend_plugin: object,
+    plugins: Iterable[str | object] = (),
+    label: str = "",
+    dist: EntryPoint | None = None,
+) -> Backend:
+    """A backend from its hook module (or object) itself, without an entry point: what
+    :func:`load_backend` does once it has imported the module. Tests use it to try a
+    backend that is not installed (``jobspawner.testing.Target(module=...)``)."""
     pm = pluggy.PluginManager(hookspecs.PROJECT)
     pm.add_hookspecs(hookspecs)
     pm.register(defaults, name="jobspawner.defaults")
-    _register(pm, backend_plugin, f"backend:{name}", f'backend "{name}" ({ep.value})')
+    _register(pm, backend_plugin, f"backend:{name}", label or f'backend "{name}"')
     for plugin in plugins:
         if isinstance(plugin, str):
             try:
@@ -125,7 +140,8 @@ def load_backend(name: str, plugins: Iterable[str | object] = ()) -> Backend:
         pm.check_pending()
     except pluggy.PluginValidationError as e:
         raise BackendError(f"{e}. Check the hook names against jobspawner.hookspecs.") from e
-    backend = Backend(name, pm, distribution=_dist_label(ep))
+    distribution = _dist_label(dist) if dist is not None else "not installed"
+    backend = Backend(name, pm, distribution=distribution)
     backend.check_complete()
     return backend
 
@@ -156,6 +172,9 @@ class Backend:
         #: Detail answers reused by the core's query_status: (scope, job id) ->
         #: (when, the status they detailed, the detailed status).
         self.detail_cache: dict[tuple[str, str], tuple[float, JobStatus, JobStatus]] = {}
+        #: Told which implementation answered an action hook (hook tracing, see
+        #: :mod:`jobspawner.hook_tracing`); None when tracing is off.
+        self.on_answer: Callable[[str, str], None] | None = None
 
     # --- introspection -----------------------------------------------------------------
     def implemented(self, hook_name: str, include_defaults: bool = False) -> bool:
@@ -230,6 +249,23 @@ class Backend:
             return self.option_declarations().check(values)
         except OptionError as e:
             raise BackendError(str(e)) from e
+
+    def resource_fields(self, options: Mapping[str, Any]) -> frozenset[str] | None:
+        """The resource fields the backend honours with these (typed) options; None when it
+        does not say (requests are then unchecked, see :mod:`jobspawner.honoured`)."""
+        out = self.hook.resource_fields(options=options)
+        if out is None:
+            return None
+        fields = frozenset(str(f) for f in out)
+        from .resources import FIELDS
+
+        unknown = sorted(fields - set(FIELDS))
+        if unknown:
+            raise BackendError(
+                f'The jobspawner backend "{self.name}" declares unknown resource fields '
+                f"{', '.join(unknown)} (known: {', '.join(FIELDS)}); report this to its authors."
+            )
+        return fields
 
     # --- pure hooks ----------------------------------------------------------------------
     def script_template(self, spec: JobSpec) -> str | None:
@@ -372,6 +408,8 @@ class Backend:
                 out = await out
                 if out is None and not done_on_none:
                     continue
+            if self.on_answer is not None:
+                self.on_answer(hook_name, impl.plugin_name)
             return out
         return self._need(hook_name, None)
 

@@ -31,7 +31,7 @@ it names).
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Mapping, Sequence
+from collections.abc import Awaitable, Collection, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import pluggy
@@ -69,6 +69,25 @@ def backend_options() -> Sequence[Option] | None:
         def backend_options():
             return [Option("use_srun", bool, False, "Start the server with srun."),
                     *program_options("sbatch", "squeue")]
+    """
+
+
+@hookspec(firstresult=True)
+def resource_fields(options: Mapping[str, Any]) -> Collection[str] | None:
+    """Return the resource fields this backend honours (``queue``, ``runtime``, ``gpu_type``...,
+    the names of ``c.JobSpawner.req_*`` and of the user options), given the typed backend
+    options (a field may depend on one, e.g. the resource that names a GPU model).
+
+    The hub refuses to start when a ``req_*`` setting names a field the backend does not
+    honour (it only warns for ``runtime``, which a backend without limits can ignore
+    harmlessly), and a user option for such a field is refused. Return ``None`` (or do not
+    implement it) to leave requests unchecked; the hub warns at start.
+
+    Example::
+
+        @hookimpl
+        def resource_fields(options):
+            return {"queue", "account", "runtime", "memory", "cpus"}
     """
 
 

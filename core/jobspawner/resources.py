@@ -13,6 +13,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from .units import clock_seconds, size_mib
+
 #: Names (queues, accounts, clusters, scheduler servers): no spaces, quotes, shell or
 #: directive metacharacters. Checked with ``fullmatch`` (``$`` would let a final newline in).
 _NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.:@+=,/-]{0,127}")
@@ -27,7 +29,6 @@ _MEMORY = re.compile(r"([0-9]{1,12}(?:\.[0-9]{1,6})?) ?([kmgtp]?)i?b?", re.I | r
 _DURATION = re.compile(
     r"([0-9]{1,12}(?:\.[0-9]{1,6})?) ?(s|sec|m|min|h|hr|d|day|days)?", re.I | re.A
 )
-_CLOCK = re.compile(r"(?:([0-9]{1,6})-)?([0-9]{1,9})(?::([0-9]{1,9}))?(?::([0-9]{1,9}))?")
 _COUNT = re.compile(r"[0-9]{1,12}")
 
 #: Upper bounds: anything larger is a typo or an attack, and would overflow some schedulers.
@@ -79,9 +80,7 @@ def parse_memory_mb(field: str, value: Any) -> int:
         m = _MEMORY.fullmatch(text)
         if not m:
             raise ResourceError(field, value, "is not a memory size (examples: 4G, 512M, 2048)")
-        number, unit = float(m.group(1)), m.group(2).lower()
-        factor = {"": 1, "k": 1 / 1024, "m": 1, "g": 1024, "t": 1024**2, "p": 1024**3}[unit]
-        mb = round(number * factor)
+        mb = round(size_mib(m.group(1) + m.group(2), bare="M") or 0)
     if mb <= 0:
         raise ResourceError(field, value, "must be more than zero")
     if mb > MAX_MEMORY_MB:
@@ -106,20 +105,12 @@ def parse_duration_s(field: str, value: Any) -> int:
     else:
         text = _number_text(field, value, "a duration (examples: 01:30:00, 1-00:00:00, 90m, 2h)")
         m = _DURATION.fullmatch(text)
-        clock = _CLOCK.fullmatch(text)
+        clock = None if m else clock_seconds(text, bare="minutes", day_dash=True)  # as Slurm
         if m and (m.group(2) or ":" not in text):
             unit = (m.group(2) or "m").lower()[0]
             seconds = int(float(m.group(1)) * {"s": 1, "m": 60, "h": 3600, "d": 86400}[unit])
-        elif clock:
-            days, a, b, c = (int(g) if g else None for g in clock.groups())
-            if days is not None:  # D-H[:M[:S]]
-                seconds = days * 86400 + (a or 0) * 3600 + (b or 0) * 60 + (c or 0)
-            elif c is not None:  # H:M:S
-                seconds = (a or 0) * 3600 + (b or 0) * 60 + c
-            elif b is not None:  # M:S
-                seconds = (a or 0) * 60 + b
-            else:
-                seconds = (a or 0) * 60  # bare number in clock form = minutes (Slurm)
+        elif clock is not None:
+            seconds = clock
         else:
             raise ResourceError(
                 field, value, "is not a duration (examples: 01:30:00, 1-00:00:00, 90m, 2h)"

@@ -39,6 +39,8 @@ from traitlets import (
 from . import (
     end_report,
     handshake,
+    honoured,
+    hook_tracing,
     internal_certs,
     interrupted_start,
     routing,
@@ -217,6 +219,12 @@ class JobSpawner(TransportConfig, Spawner):  # type: ignore[misc]
         config=True,
         help="""The longest the spawn form waits for the scheduler's queue list when none is
         cached; after that it renders without the live view and says so.""",
+    )
+    trace_hooks = Bool(
+        False,
+        config=True,
+        help="""Log (at debug level) every backend hook call and which implementation answered
+        it: the backend, a site plugin or the core's default. For debugging site plugins.""",
     )
 
     # --- timing ---------------------------------------------------------------------------
@@ -406,6 +414,8 @@ class JobSpawner(TransportConfig, Spawner):  # type: ignore[misc]
         if backend is None:
             backend = load_backend(self.backend, self.plugins)
             self._backends[key] = backend
+        if self.trace_hooks:
+            hook_tracing.trace_hooks(backend, self.log)
         return backend
 
     def _prefix(self, prefix: list[str] | str | None) -> list[str]:
@@ -488,6 +498,32 @@ class JobSpawner(TransportConfig, Spawner):  # type: ignore[misc]
             '(e.g. ["runuser", "-u", "{username}", "--"] or "sudo -u {username}"), or, on a '
             "single-user test machine only, c.JobSpawner.allow_root_jobs = True."
         )
+
+    # --- requests the backend cannot honour (jobspawner.honoured) ---------------------------
+    def _honoured_fields(self) -> frozenset[str] | None:
+        if self.batch_script:  # the site's own template decides what it honours
+            return None
+        return self.load().resource_fields(self._spec_options())
+
+    def _site_requests(self) -> dict[str, Any]:
+        return {key: getattr(self, f"req_{key}") for key in FIELDS}
+
+    def unhonoured_requests_refusal(self, log: Any) -> str | None:
+        """At hub start: why ``req_*`` settings stop the hub (warnings go to ``log``)."""
+        return honoured.check_at_start(
+            self.load(),
+            self.typed_backend_options(),
+            self._site_requests(),
+            self.user_options_allowed,
+            bool(self.batch_script),
+            log,
+        )
+
+    def refuse_unhonoured_option(self, field: str) -> None:
+        """A user option for a field the backend ignores is refused (400)."""
+        why = honoured.user_refusal(self.load().name, field, self._honoured_fields())
+        if why:
+            raise SpawnException(why, reason="user_options", status_code=400)
 
     def poller(self) -> StatusPoller:
         """The poller shared by every spawner with the same backend and query prefix."""
@@ -1318,7 +1354,11 @@ def check_backend_at_start(app: Any) -> None:
         app.log.critical("jobspawner cannot start: %s", e)
         app.exit(1)
         return
-    refusal = probe.transport_config_error() or probe.root_jobs_refusal()
+    refusal = (
+        probe.transport_config_error()
+        or probe.root_jobs_refusal()
+        or probe.unhonoured_requests_refusal(app.log)
+    )
     if refusal:
         app.log.critical("jobspawner cannot start: %s", refusal)
         app.exit(1)

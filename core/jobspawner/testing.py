@@ -1,14 +1,13 @@
 """A kit for testing a jobspawner backend: the contract the shipped backends pass.
 
-Use it as a pytest plugin (``pytest_plugins = ["jobspawner.testing"]`` in a ``conftest.py``)
-and provide one fixture, ``jobspawner_target``, returning a :class:`Target`: the backend's
-name, its options, how to run commands as a test user, and where that user's job logs go.
-Then subclass :class:`BackendContract` in a test module; its tests run against your real or
-emulated scheduler::
+It is a pytest plugin, registered by the core's ``pytest11`` entry point (``jobspawner``):
+wherever jobspawner is installed pytest loads it, nothing to configure (``-p no:jobspawner``
+turns it off). Provide one fixture, ``jobspawner_target``, returning a :class:`Target`: the
+backend's name, its options, how to run commands as a test user, and where that user's job
+logs go. Then subclass :class:`BackendContract` in a test module; its tests run against your
+real or emulated scheduler::
 
     # conftest.py
-    pytest_plugins = ["jobspawner.testing"]
-
     @pytest.fixture
     def jobspawner_target(tmp_path):
         return Target(backend="mysched", logs=str(tmp_path), prefix=("sudo", "-u", "alice"))
@@ -26,16 +25,17 @@ from __future__ import annotations
 
 import asyncio
 import time
+import unittest
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from .backend import Backend, load_backend
+from .backend import Backend, backend_from_plugin, load_backend
 from .commands import Command, CommandError, CommandResult, CommandRunner
 from .constraints import validate_constraint
 from .context import BackendContext
 from .jobspec import JobSpec
-from .resources import ResourceError, normalise
+from .resources import FIELDS, ResourceError, normalise
 from .status import JobState, JobStatus
 from .transport import Runner
 
@@ -43,6 +43,7 @@ from .transport import Runner
 #: one, so a new hook cannot land without a contract test).
 COVERAGE: dict[str, tuple[str, ...]] = {
     "backend_options": ("test_options_are_declared",),
+    "resource_fields": ("test_resource_fields_are_what_the_job_honours",),
     "script_template": ("test_submit_status_cancel_one",),
     "render_script": ("test_submit_status_cancel_one",),
     "check_constraint": ("test_constraint_check_answers",),
@@ -51,16 +52,22 @@ COVERAGE: dict[str, tuple[str, ...]] = {
     "parse_submit": ("test_submit_status_cancel_one",),
     "submit": ("test_submit_status_cancel_one",),
     "status_command": ("test_many_jobs_one_status_command_per_round",),
-    "parse_status": ("test_many_jobs_one_status_command_per_round",),
+    "parse_status": (
+        "test_many_jobs_one_status_command_per_round",
+        "test_held_job_is_not_finished_and_says_why",
+    ),
     "detail_command": ("test_detail_never_makes_a_listed_job_unknown",),
     "parse_detail": ("test_detail_never_makes_a_listed_job_unknown",),
     "history_command": ("test_ended_job_is_finished_never_unknown",),
     "parse_history": ("test_ended_job_is_finished_never_unknown",),
     "query_status": ("test_scheduler_down_is_unknown_never_gone",),
     "get_host": ("test_submit_status_cancel_one",),
-    "describe_status": ("test_every_status_is_described",),
+    "describe_status": (
+        "test_every_status_is_described",
+        "test_held_job_is_not_finished_and_says_why",
+    ),
     "cancel_command": ("test_cancel_many",),
-    "parse_cancel": ("test_cancel_many",),
+    "parse_cancel": ("test_cancel_many", "test_refused_cancel_fails_and_leaves_the_job"),
     "cancel": ("test_cancel_many",),
     "read_log": ("test_exit_code_and_log_tail",),
     "resources_commands": ("test_resource_discovery",),
@@ -170,9 +177,20 @@ class Target:
     queues: bool = True
     #: Seconds the tests wait for a job to reach a state.
     patience: float = 30.0
+    #: The command (run as the test user) that holds or suspends a job, e.g.
+    #: ``lambda job_id: ["scontrol", "hold", job_id]``; None skips the held-job test.
+    hold: Callable[[str], Sequence[str]] | None = None
+    #: A prefix that runs commands as another user, whose cancel the scheduler refuses
+    #: (``("runuser", "-u", "bob", "--")``); None skips the refused-cancel test.
+    other_prefix: Sequence[str] | None = None
     resources: Mapping[str, Any] = field(default_factory=lambda: {"runtime": "10m"})
+    #: The backend's hook module itself, to test it without installing it (no entry point
+    #: needed); None loads the installed backend named ``backend``.
+    module: object | None = None
 
     def load(self) -> Backend:
+        if self.module is not None:
+            return backend_from_plugin(self.backend, self.module)
         return load_backend(self.backend)
 
     def context(self, backend: Backend, runner: CommandRunner | None = None) -> BackendContext:
@@ -217,6 +235,35 @@ async def wait_for(
         await asyncio.sleep(0.3)
 
 
+#: A value for each resource field, for checking what a backend honours; ``gpu_type`` and
+#: ``nodes`` are asked for on top of :data:`_BASE_REQUEST` (GPUs and cores to spread).
+SAMPLE_REQUESTS: dict[str, Any] = {
+    "queue": "q1", "account": "acct1", "qos": "qos1", "reservation": "resv1",
+    "cluster": "c1", "scheduler_server": "server1", "gpu_type": "a100", "constraint": "bigmem",
+    "runtime": "2h", "memory": "4G", "disk": "10G", "cpus": 4, "nodes": 2, "gpus": 2,
+}  # fmt: skip
+_BASE_REQUEST: dict[str, Any] = {"cpus": 2, "gpus": 1}
+
+
+def job_for(backend: Backend, options: Mapping[str, Any], resources: Mapping[str, Any]) -> Any:
+    """What the backend makes of a request: the script and the preparation and submit
+    commands (argument lists and standard input), with every other input fixed."""
+    spec = JobSpec.create(
+        username="alice",
+        job_name="jupyter-alice",
+        output_file="/tmp/jobspawner-contract/jupyter-alice.log",
+        workdir="/tmp/jobspawner-contract",
+        command=["jupyterhub-singleuser"],
+        resources=resources,
+        options=options,
+    )
+    script = backend.render_script(spec, backend.script_template(spec) or "")
+    commands = backend.prepare_commands(spec, script)
+    if backend.implemented("submit_command"):  # a REST backend sends the script itself
+        commands += backend.submit_commands(spec, script)
+    return script, [(c.argv, c.stdin) for c in commands]
+
+
 def _started(status: JobStatus) -> bool:
     return status.state is not JobState.PENDING and status.state is not JobState.UNKNOWN
 
@@ -233,6 +280,23 @@ class BackendContract:
         typed = backend.checked_options(jobspawner_target.options)
         for key in jobspawner_target.options:
             assert key in typed
+
+    async def test_resource_fields_are_what_the_job_honours(
+        self, jobspawner_target: Target
+    ) -> None:
+        """Every field the backend says it honours changes the job; every other field
+        leaves it as it is (so the hub's refusals at start are right)."""
+        backend = jobspawner_target.load()
+        options = backend.checked_options(jobspawner_target.options)
+        honoured = backend.resource_fields(options)
+        assert honoured is not None, "declare the resource fields the backend honours"
+        base = job_for(backend, options, _BASE_REQUEST)
+        wrong = []
+        for name in FIELDS:
+            changed = job_for(backend, options, {**_BASE_REQUEST, name: SAMPLE_REQUESTS[name]})
+            if (changed != base) != (name in honoured):
+                wrong.append(name)
+        assert not wrong, f"declared wrongly (honoured: {sorted(honoured)}): {wrong}"
 
     async def test_constraint_check_answers(self, jobspawner_target: Target) -> None:
         backend = jobspawner_target.load()
@@ -328,6 +392,7 @@ class BackendContract:
         )[job_id]
         if jobspawner_target.exit_codes:
             assert status.exit_code == 3 and status.state is JobState.FAILED, status
+            assert "exit code 3" in backend.describe_status(status), "the user reads the code"
         tail = await backend.read_log(ctx, spec.output_file, 20)
         assert "contract-log-line" in tail
 
@@ -343,6 +408,59 @@ class BackendContract:
         )[job_id]
         again = (await backend.query_status(ctx, [job_id]))[job_id]
         assert status.state.finished and again.state.finished, again
+
+    async def test_held_job_is_not_finished_and_says_why(self, jobspawner_target: Target) -> None:
+        """A held or suspended job stays active (never finished, never gone), and a held
+        one carries the scheduler's reason, which ``describe_status`` words."""
+        target = jobspawner_target
+        if target.hold is None:
+            raise unittest.SkipTest("the target gives no hold command (Target.hold)")
+        backend = target.load()
+        ctx = target.context(backend)
+        job_id = await submit(backend, ctx, target.spec(backend, "held", ["sleep", "300"]))
+        try:
+            await wait_for(backend, ctx, [job_id], lambda s: s.state.active, target.patience)
+            await ctx.runner.run(Command(list(target.hold(job_id))))
+            stopped = (JobState.HELD, JobState.SUSPENDED)
+            status = (
+                await wait_for(
+                    backend, ctx, [job_id], lambda s: s.state in stopped, target.patience
+                )
+            )[job_id]
+            again = (await backend.query_status(ctx, [job_id]))[job_id]
+            assert again.state in stopped and not again.state.finished, again
+            text = backend.describe_status(status)
+            assert text and "\n" not in text.strip()
+            if status.state is JobState.HELD:
+                assert status.reason, f"a held job says why it waits: {status}"
+            else:  # suspended where it ran: it keeps its host
+                assert backend.get_host(status, ctx.options), status
+        finally:
+            await backend.cancel(ctx, [job_id])
+
+    async def test_refused_cancel_fails_and_leaves_the_job(self, jobspawner_target: Target) -> None:
+        """Another user's cancel fails with an error; the job is not taken for gone."""
+        target = jobspawner_target
+        if target.other_prefix is None:
+            raise unittest.SkipTest("the target gives no other user (Target.other_prefix)")
+        backend = target.load()
+        ctx = target.context(backend)
+        job_id = await submit(backend, ctx, target.spec(backend, "refused", ["sleep", "300"]))
+        try:
+            await wait_for(backend, ctx, [job_id], lambda s: s.state.active, target.patience)
+            other = CommandRunner(
+                target.other_prefix, timeout=target.timeout, env_keep=target.command_env_keep
+            )
+            try:
+                await backend.cancel(target.context(backend, other), [job_id])
+            except CommandError:
+                pass
+            else:
+                raise AssertionError("another user's cancel must fail, not pass as done")
+            status = (await backend.query_status(ctx, [job_id]))[job_id]
+            assert status.state.active, status
+        finally:
+            await backend.cancel(ctx, [job_id])
 
     async def test_every_status_is_described(self, jobspawner_target: Target) -> None:
         backend = jobspawner_target.load()

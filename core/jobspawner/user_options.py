@@ -280,7 +280,10 @@ def validate(
 
 def _check_constraint_and_limits(spawner: JobSpawner, out: Validated) -> None:
     """With the profile's settings in place: the backend's constraint grammar, and the chosen
-    queue's existence and maximum run time when the scheduler has told them."""
+    queue's existence and maximum run time when the scheduler has told them. A resource the
+    (profile's) backend cannot honour is refused, never dropped in silence."""
+    for key in out.resources:
+        spawner.refuse_unhonoured_option(key)
     try:
         if "constraint" in out.resources:
             checked = normalise({"constraint": out.resources["constraint"]}, label="{}")

@@ -16,6 +16,8 @@ def jobspawner_target(pool: Pool) -> Target:
         command_env_keep=("CONDOR_EMU_*",),
         timeout=20,
         patience=20,
+        hold=lambda job_id: ["condor_hold", job_id],
+        other_prefix=("runuser", "-u", "bob", "--"),
     )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import inspect
+import re
 from pathlib import Path
 
 from jobspawner import hookspecs
@@ -29,6 +30,15 @@ def test_every_hook_spec_has_a_docstring_with_its_contract():
 
 def test_hooks_doc_is_up_to_date():
     assert (DOCS / "hooks.md").read_text() == _load("gen_hooks").render()
+
+
+def test_hooks_doc_is_grouped_by_lifecycle_without_sphinx_roles():
+    text = (DOCS / "hooks.md").read_text()
+    assert not re.search(r":(func|class|meth|mod|data|attr|exc):`", text)
+    titles = re.findall(r"^## (.+)$", text, re.M)
+    assert titles == [title for title, _ in _load("gen_hooks").GROUPS]
+    assert text.index("### `submit_command") < text.index("### `status_command")
+    assert text.index("### `status_command") < text.index("### `cancel_command")
 
 
 def test_configuration_doc_is_up_to_date():

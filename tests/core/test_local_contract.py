@@ -21,6 +21,8 @@ def jobspawner_target(tmp_path: Any) -> Target:
         username=getpass.getuser(),
         queues=False,
         patience=20,
+        # a local job id is "<supervisor pid>-<start>"; a stopped supervisor is suspended
+        hold=lambda job_id: ["kill", "-STOP", job_id.split("-")[0]],
     )
 
 
@@ -36,3 +38,14 @@ def test_every_hook_has_a_contract_test() -> None:
     for tests in COVERAGE.values():
         for test in tests:
             assert callable(getattr(BackendContract, test, None)), test
+
+
+def test_the_kit_is_a_pytest_plugin_through_its_entry_point(pytestconfig: Any) -> None:
+    """Installed with the core: pytest loads ``jobspawner.testing`` with no conftest line."""
+    from importlib.metadata import entry_points
+
+    (ep,) = [e for e in entry_points(group="pytest11") if e.name == "jobspawner"]
+    assert ep.value == "jobspawner.testing"
+    plugin = pytestconfig.pluginmanager.get_plugin("jobspawner")
+    assert plugin is not None and plugin.__name__ == "jobspawner.testing"
+    assert any("jobspawner_contract" in m for m in pytestconfig.getini("markers"))

@@ -57,6 +57,7 @@ def test_state_without_version_still_loads(tmp_path):
 
 def test_user_options_are_validated_with_field_and_reason(tmp_path):
     spawner = make_spawner(tmp_path, user_options_allowed=["runtime", "memory"])
+    spawner.backend, spawner.backend_options = "slurm", {}  # a backend that honours both
     apply = spawner.apply_user_options
     apply(spawner, {"runtime": "2h", "memory": "8G"})
     assert spawner.resources()["runtime_s"] == 7200 and spawner.resources()["memory_mb"] == 8192

@@ -179,15 +179,6 @@ def emulator_queues() -> list[dict]:
     return load_emulator().DEFAULT_CONFIG["queues"]
 
 
-async def test_fast_failure_exit_code_and_log(backend, ctx, emulator) -> None:
-    job_id, output = await submit(
-        backend, ctx, emulator, prologue="echo 'lsf-boom: module not found' >&2; exit 3"
-    )
-    status = await wait_state(backend, ctx, job_id, {JobState.FAILED, JobState.DONE})
-    assert status.state is JobState.FAILED and status.exit_code == 3
-    assert "lsf-boom: module not found" in await backend.read_log(ctx, output, 10)
-
-
 async def test_walltime_kills_the_job(backend, ctx, emulator) -> None:
     emulator.configure(runlimit_scale=1)  # one "minute" of -W lasts one second
     job_id, _ = await submit(backend, ctx, emulator, runtime_s=60)

@@ -82,7 +82,7 @@ def test_exports_refuse_non_ascii_names():
 
 
 def test_form_lists_and_plain_values_are_both_accepted(tmp_path):
-    spawner = make_spawner(tmp_path, user_options_allowed=["runtime", "memory", "queue"])
+    spawner = make_spawner(tmp_path, "slurm", user_options_allowed=["runtime", "memory", "queue"])
     spawner.apply_user_options(spawner, {"runtime": ["2h"], "memory": "8G", "queue": ["gpu"]})
     out = spawner.resources()
     assert (out["runtime_s"], out["memory_mb"], out["queue"]) == (7200, 8192, "gpu")

@@ -222,17 +222,6 @@ async def test_error_state_is_a_failure_with_reason(
     assert job_id not in sge.jobs()
 
 
-async def test_suspended_job(sge: SgeCluster, backend: Backend, user_dir: str) -> None:
-    ctx = context(backend)
-    job_id = await submit(backend, ctx, job_spec(user_dir))
-    await wait_status(backend, ctx, [job_id], all_r)
-    sge.run("qmod", "-sj", job_id)
-    st = await wait_status(backend, ctx, [job_id], all_in(JobState.SUSPENDED), 10)
-    assert st[job_id].state is JobState.SUSPENDED and not st[job_id].state.finished
-    assert st[job_id].host == sge.host
-    await backend.cancel(ctx, [job_id])
-
-
 async def test_job_name_starting_with_digit(
     sge: SgeCluster, backend: Backend, user_dir: str
 ) -> None:

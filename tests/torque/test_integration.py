@@ -108,17 +108,6 @@ async def test_submit_run_cancel(flavour, make_emulator, monkeypatch):
     assert not any(j["state"] in ("R", "Q", "E") for j in emu.state()["jobs"].values())
 
 
-@pytest.mark.parametrize("flavour", FLAVOURS)
-async def test_failing_job_reports_its_exit_code(flavour, make_emulator, monkeypatch):
-    emu = make_emulator(flavour, keep_completed=30)
-    run = Run(emu, flavour, monkeypatch)
-    job_id, spec = await run.submit(["bash", "-c", "echo boom >&2; exit 3"])
-    status = await run.wait(job_id, lambda s: s.state.finished)
-    assert (status.state, status.exit_code) == (JobState.FAILED, 3)
-    assert "exit code 3" in run.backend.describe_status(status)
-    assert "boom" in await run.backend.read_log(run.ctx, spec.output_file, 10)
-
-
 @pytest.mark.parametrize(("flavour", "reason"), [("torque", "signal 15"), ("pbspro", "walltime")])
 async def test_walltime_kills_the_job(flavour, reason, make_emulator, monkeypatch):
     emu = make_emulator(flavour, keep_completed=30)

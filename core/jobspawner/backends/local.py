@@ -54,10 +54,22 @@ def backend_options() -> list[Option]:
 #: (see :mod:`jobspawner.status_rounds`).
 jobspawner_status_per_user = True
 
+
+@hookimpl
+def resource_fields() -> frozenset[str]:
+    """No scheduler: the run time is enforced (``timeout``); every other request is refused."""
+    return frozenset({"runtime"})
+
+
+#: The run time is enforced with ``timeout --foreground``, which stays in the job's process
+#: group (the supervisor's), so a cancel still stops everything the job started.
 TEMPLATE = """\
 #!/bin/bash
 # jobspawner local job {{ job_name }}
 set -e
+{% if runtime_s is defined and runtime_s %}
+{% set launcher = "timeout --foreground " ~ (runtime_s | int) %}
+{% endif %}
 {% include "jobspawner/job_body.sh" %}
 """
 
@@ -122,7 +134,7 @@ def parse_status(result: CommandResult) -> dict[str, JobStatus]:
         found[job_id] = JobStatus(
             state=_STATES[state],
             native_state=state,
-            host="127.0.0.1" if _STATES[state] is JobState.RUNNING else None,
+            host="127.0.0.1" if _STATES[state] in (JobState.RUNNING, JobState.SUSPENDED) else None,
             exit_code=int(code) if code.lstrip("-").isdigit() else None,
             extra={"node": host},
         )

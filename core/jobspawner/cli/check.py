@@ -165,6 +165,7 @@ def check_settings(report: CheckReport, spawner: JobSpawner) -> None:
     refusal = spawner.root_jobs_refusal()
     if refusal:
         report.add("fail", "exec_prefix", refusal)
+    check_honoured(report, spawner)
     try:
         spawner._prefix(spawner.exec_prefix)
         spawner._query_prefix()
@@ -271,3 +272,24 @@ async def run_check(config_path: str, username: str | None = None) -> CheckRepor
     elif rendered is not None:
         await check_scheduler_answers(report, spawner)
     return report
+
+
+class _WarningsTo:
+    """A logger stand-in that turns warnings into report findings."""
+
+    def __init__(self, report: CheckReport, topic: str) -> None:
+        self.report, self.topic = report, topic
+
+    def warning(self, message: str, *args: object) -> None:
+        self.report.add("warn", self.topic, message % args if args else message)
+
+
+def check_honoured(report: CheckReport, spawner: JobSpawner) -> None:
+    """``req_*`` settings and user options the backend cannot honour (jobspawner.honoured)."""
+    try:
+        refusal = spawner.unhonoured_requests_refusal(_WarningsTo(report, "resources"))
+    except (SpawnException, BackendError) as e:
+        report.add("fail", "resources", _message(e))
+        return
+    if refusal:
+        report.add("fail", "resources", refusal)

@@ -60,17 +60,24 @@ from jobspawner import (
     JobState,
     JobStatus,
     QueueInfo,
+    describe_generic,
     hookimpl,
+    private_output_commands,
+    tool,
 )
-from jobspawner.defaults import describe_generic, private_output_commands
-from jobspawner.options import tool
-from jobspawner.templates import render
+from jobspawner import (
+    render_template as render,
+)
 
 from . import parsers
-from .options import backend_options
+from .options import backend_options, resource_fields
 from .templates import SCRIPT_TEMPLATE, SUBMIT_DESCRIPTION_TEMPLATE, check_constraint
 
-__all__ = ["backend_options", "check_constraint"]  # hook implementations (.options, .templates)
+__all__ = [
+    "backend_options",
+    "check_constraint",
+    "resource_fields",
+]  # hook implementations (.options, .templates)
 
 #: The program that writes the job script: the path is ``$1``, the text is standard input.
 WRITE_SCRIPT = 'umask 077 && cat > "$1" && chmod 700 "$1"'

@@ -34,3 +34,12 @@ OPTIONS = [
 @hookimpl
 def backend_options() -> list[Option]:
     return OPTIONS
+
+
+@hookimpl
+def resource_fields() -> frozenset[str]:
+    """HTCondor matches jobs to slots: no queues, QOS, reservations, clusters or servers,
+    and one slot per job (no ``nodes``)."""
+    return frozenset(
+        {"account", "gpu_type", "constraint", "runtime", "memory", "disk", "cpus", "gpus"}
+    )

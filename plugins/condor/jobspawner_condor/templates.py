@@ -21,8 +21,7 @@ from __future__ import annotations
 
 import re
 
-from jobspawner import hookimpl
-from jobspawner.constraints import FeatureGrammar
+from jobspawner import FeatureGrammar, hookimpl
 
 #: The user's part of ``requirements``: a balanced boolean expression of machine attribute
 #: names with ``&&``, ``||``, ``!`` and parentheses. It is written as ``(site) && (user)``,

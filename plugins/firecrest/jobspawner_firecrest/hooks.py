@@ -52,17 +52,16 @@ from typing import Any
 import httpx
 from firecrest.FirecrestException import FirecrestException, UnexpectedStatusException
 from firecrest.v2 import AsyncFirecrest
-from jobspawner import JobSpec, JobState, JobStatus, hookimpl
-from jobspawner.context import BackendContext
+from jobspawner import BackendContext, JobSpec, JobState, JobStatus, hookimpl
 from jobspawner_slurm import reasons
 from jobspawner_slurm.templates import check_constraint, job_script
 
 from .convert import job_statuses, job_users
 from .errors import GatewayError
-from .options import backend_options
+from .options import backend_options, resource_fields
 from .tokens import BearerAuth, ServiceAccount, TokenEndpoint, UserTokens
 
-__all__ = ["backend_options", "check_constraint"]  # the Slurm backend's, shared
+__all__ = ["backend_options", "check_constraint", "resource_fields"]  # the Slurm backend's, shared
 
 #: A uenv image (``name/version:tag`` or an absolute squashfs path, optionally ``@mount``)
 #: and a view list: no spaces, quotes or shell characters.

@@ -6,7 +6,7 @@ FirecREST runs ``sbatch`` on the cluster, so the Slurm template's options apply 
 from __future__ import annotations
 
 from jobspawner import Option, hookimpl
-from jobspawner_slurm.options import TEMPLATE_OPTIONS
+from jobspawner_slurm.options import RESOURCE_FIELDS, TEMPLATE_OPTIONS
 
 OPTIONS = [
     Option("url", str, None, "FirecREST's base URL (required)."),
@@ -30,3 +30,9 @@ OPTIONS = [
 @hookimpl
 def backend_options() -> list[Option]:
     return OPTIONS
+
+
+@hookimpl
+def resource_fields() -> frozenset[str]:
+    """The Slurm job script's fields (the script is rendered, then sent through the API)."""
+    return RESOURCE_FIELDS

@@ -31,17 +31,22 @@ from jobspawner import (
     JobState,
     JobStatus,
     QueueInfo,
+    describe_generic,
+    flag,
     hookimpl,
+    tool,
 )
-from jobspawner.defaults import describe_generic
-from jobspawner.options import flag, tool
 
 from . import parsers
 from .describe import describe_reason
-from .options import backend_options
+from .options import backend_options, resource_fields
 from .templates import TEMPLATE, check_constraint
 
-__all__ = ["backend_options", "check_constraint"]  # hook implementations (.options, .templates)
+__all__ = [
+    "backend_options",
+    "check_constraint",
+    "resource_fields",
+]  # hook implementations (.options, .templates)
 
 _tool = tool
 _flag = flag

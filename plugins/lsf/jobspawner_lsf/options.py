@@ -25,3 +25,13 @@ OPTIONS = [
 @hookimpl
 def backend_options() -> list[Option]:
     return OPTIONS
+
+
+@hookimpl
+def resource_fields() -> frozenset[str]:
+    """LSF has no QOS or scheduler server; disk space is a site resource (``rusage``).
+    ``nodes`` spreads the cores (``span[ptile=...]``), so it needs ``cpus``."""
+    return frozenset(
+        {"queue", "account", "reservation", "cluster", "gpu_type", "constraint", "runtime",
+         "memory", "cpus", "nodes", "gpus"}
+    )  # fmt: skip

@@ -13,7 +13,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from jobspawner import CommandError, CommandResult, JobState, JobStatus, QueueInfo
+from jobspawner import CommandError, CommandResult, JobState, JobStatus, QueueInfo, size_mib
 
 #: The ``bjobs -o`` fields the status query asks for. ``pend_reason`` is last so that the
 #: delimited form stays readable even if a reason contained the delimiter.
@@ -306,20 +306,14 @@ def parse_minutes(value: str) -> int | None:
     return None
 
 
-_MEMORY_FACTORS = {"K": 1 / 1024, "M": 1, "G": 1024, "T": 1024 * 1024, "P": 1024**3}
-
-
 def parse_memory_mb(value: str, default_unit: str = "KB") -> int | None:
     """MiB from a bqueues memory limit (``2 G``, ``500 M``, ``2048 K``, ``4 GB``); a bare
     number is in ``default_unit`` (the cluster's ``LSF_UNIT_FOR_LIMITS``)."""
     match = re.match(r"^(\d+(?:\.\d+)?)\s*([KMGTP])?B?\b", value.strip(), re.IGNORECASE)
     if not match:
         return None
-    unit = (match.group(2) or default_unit[:1]).upper()
-    factor = _MEMORY_FACTORS.get(unit)
-    if factor is None:
-        return None
-    return math.ceil(float(match.group(1)) * factor)
+    mib = size_mib(match.group(1) + (match.group(2) or ""), bare=default_unit[:1] or "K")
+    return None if mib is None else math.ceil(mib)
 
 
 def _columns(header: str, values: str) -> dict[str, str]:

@@ -17,8 +17,7 @@ from __future__ import annotations
 
 import re
 
-from jobspawner import hookimpl
-from jobspawner.constraints import FeatureGrammar
+from jobspawner import FeatureGrammar, hookimpl
 
 #: What may stand inside ``select[...]``: boolean resource names with ``&&``, ``||``, ``!``
 #: and balanced parentheses. No brackets, comparisons or spaces, so the value can neither

@@ -6,8 +6,8 @@ read their output (:mod:`jobspawner_sge.parsers`); the core runs them:
 * status: ``qstat -xml -u <users>`` for every job at once (qstat cannot filter by id), the
   detail query ``qstat -j`` for the reason of waiting or failed (``Eqw``) jobs, and one
   ``qacct -j`` per job that left qstat (Grid Engine forgets finished jobs at once).
-* cancel: ``qdel``, read per job (a refused delete fails at once instead of retrying),
-  confirmed with ``qstat``.
+* cancel: ``qdel``, read per job by ``parse_cancel`` (a refused delete fails at once instead
+  of retrying); the core's cancel re-runs the status query until the jobs are gone.
 
 Options (``c.JobSpawner.backend_options``):
 
@@ -47,19 +47,23 @@ from jobspawner import (
     JobState,
     JobStatus,
     QueueInfo,
+    describe_generic,
+    flag,
     hookimpl,
+    submit_problem,
 )
-from jobspawner.defaults import describe_generic
-from jobspawner.options import flag
-from jobspawner.submit_errors import submit_problem
 
 from . import parsers
-from .options import backend_options
+from .options import backend_options, resource_fields
 from .templates import TEMPLATE, check_constraint
 
-__all__ = ["backend_options", "check_constraint"]  # hook implementations (.options, .templates)
+__all__ = [
+    "backend_options",
+    "check_constraint",
+    "resource_fields",
+]  # hook implementations (.options, .templates)
 
-#: How often ``cancel`` checks (and every few checks re-sends ``qdel``), and the pause.
+#: A Grid Engine job id (``123`` or an array task ``123.4``).
 _JOB_ID = re.compile(r"\d+(?:\.\d+)?")
 
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from jobspawner import Option, hookimpl, program_options
 
 OPTIONS = [
@@ -29,3 +32,18 @@ OPTIONS = [
 @hookimpl
 def backend_options() -> list[Option]:
     return OPTIONS
+
+
+@hookimpl
+def resource_fields(options: Mapping[str, Any]) -> frozenset[str]:
+    """Grid Engine has no QOS, clusters, servers or node counts (a parallel environment
+    spreads the slots); a GPU model and disk space need the site's resource names
+    (``gpu_type_resource``, ``disk_resource``)."""
+    fields = {"queue", "account", "reservation", "constraint", "runtime", "memory", "cpus"}
+    if options.get("gpu_resource", "gpu"):
+        fields.add("gpus")
+    if options.get("gpu_type_resource"):
+        fields.add("gpu_type")
+    if options.get("disk_resource"):
+        fields.add("disk")
+    return frozenset(fields)

@@ -6,11 +6,12 @@ skipped, never asserted on. The formats are documented next to each parser.
 
 from __future__ import annotations
 
+import math
 import re
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 
-from jobspawner import JobState, JobStatus, QueueInfo
+from jobspawner import JobState, JobStatus, QueueInfo, clock_seconds, size_mib
 
 # --- job ids and names -------------------------------------------------------------------------
 
@@ -451,37 +452,14 @@ def parse_queue_conf(text: str) -> dict[str, dict[str, str]]:
 def parse_duration(text: str | None) -> int | None:
     """Seconds of a Grid Engine time value (``12:00:00``, ``1:30:0``, ``3600``), None for
     ``INFINITY`` or anything unreadable."""
-    if not text or text.upper() == "INFINITY":
-        return None
-    parts = text.split(":")
-    if not all(p.isdigit() for p in parts) or len(parts) > 3:
-        return None
-    seconds = 0
-    for p in parts:
-        seconds = seconds * 60 + int(p)
-    return seconds
-
-
-_MEMORY_UNITS = {
-    "": 1,
-    "k": 1000,
-    "K": 1024,
-    "m": 1000**2,
-    "M": 1024**2,
-    "g": 1000**3,
-    "G": 1024**3,
-}
+    return clock_seconds(text, bare="seconds")
 
 
 def parse_memory_mb(text: str | None) -> int | None:
     """MiB of a Grid Engine memory value (``4G``, ``512M``, ``1.5g``, bytes), None for
-    ``INFINITY`` or anything unreadable."""
-    m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)([kKmMgGtT]?)\s*", text or "")
-    if not m:
-        return None
-    unit = m.group(2)
-    factor = _MEMORY_UNITS.get(unit) or (1024**4 if unit == "T" else 1000**4)
-    return int(float(m.group(1)) * factor // 1024**2)
+    ``INFINITY`` or anything unreadable. Lower-case units are powers of 1000."""
+    mib = size_mib((text or "").strip(), bare="B", decimal_lowercase=True)
+    return None if mib is None else math.floor(mib)
 
 
 def _slots(value: str | None) -> int | None:

@@ -17,8 +17,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from jobspawner import hookimpl
-from jobspawner.constraints import FeatureGrammar
+from jobspawner import FeatureGrammar, hookimpl
 
 #: Grid Engine's built-in complexes (limits, load values, host and queue attributes).
 BUILTIN_COMPLEXES = frozenset(

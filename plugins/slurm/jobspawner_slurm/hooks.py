@@ -48,11 +48,15 @@ from jobspawner import (
 )
 
 from . import commands, parsers, reasons
-from .options import backend_options
+from .options import backend_options, resource_fields
 from .resources import parse_resources_texts
 from .templates import check_constraint, job_script
 
-__all__ = ["backend_options", "check_constraint"]  # hook implementations (.options, .templates)
+__all__ = [
+    "backend_options",
+    "check_constraint",
+    "resource_fields",
+]  # hook implementations (.options, .templates)
 
 
 @hookimpl

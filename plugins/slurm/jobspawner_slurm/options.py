@@ -33,3 +33,16 @@ TEMPLATE_OPTIONS = [o for o in OPTIONS if o.name in {*_TEMPLATE_NAMES, "extra_di
 @hookimpl
 def backend_options() -> list[Option]:
     return OPTIONS
+
+
+#: The resource fields the Slurm job script honours (``scheduler_server`` and ``disk`` have no
+#: Slurm equivalent here; the REST backends render the same script).
+RESOURCE_FIELDS = frozenset(
+    {"queue", "account", "qos", "reservation", "cluster", "gpu_type", "constraint", "runtime",
+     "memory", "cpus", "nodes", "gpus"}
+)  # fmt: skip
+
+
+@hookimpl
+def resource_fields() -> frozenset[str]:
+    return RESOURCE_FIELDS

@@ -11,8 +11,15 @@ import re
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 
-from jobspawner import CancelOutcome, CommandError, CommandResult, JobState, JobStatus
-from jobspawner.submit_errors import submit_problem
+from jobspawner import (
+    CancelOutcome,
+    CommandError,
+    CommandResult,
+    JobState,
+    JobStatus,
+    clock_seconds,
+    submit_problem,
+)
 
 from .hostlist import first_host
 from .states import long_name, normalise
@@ -33,29 +40,14 @@ def parse_time(text: str | None) -> datetime | None:
         return None
 
 
-_DURATION = re.compile(r"^(?:(\d+)-)?(\d+)(?::(\d+))?(?::(\d+))?$")
-
-
 def parse_duration(text: str | None) -> int | None:
     """Seconds of a Slurm time limit (``2-00:00:00``, ``1:00:00``, ``30:00``, ``5``, ``2-12``).
 
     ``UNLIMITED``/``INFINITE``/``n/a`` give None. Without a day part, ``a:b`` is minutes and
-    seconds and a bare number is minutes; with one, ``d-h``, ``d-h:m`` and ``d-h:m:s``.
+    seconds and a bare number is minutes; with one, ``d-h``, ``d-h:m`` and ``d-h:m:s`` (the
+    forms of ``--time``, read by the core's parser).
     """
-    text = (text or "").strip()
-    m = _DURATION.match(text)
-    if m is None:
-        return None
-    days, a, b, c = m.groups()
-    n = [int(x) for x in (a, b, c) if x is not None]
-    if days is not None:
-        h, mi, s = ([*n, 0, 0, 0])[:3]
-        return int(days) * 86400 + h * 3600 + mi * 60 + s
-    if len(n) == 3:
-        return n[0] * 3600 + n[1] * 60 + n[2]
-    if len(n) == 2:
-        return n[0] * 60 + n[1]
-    return n[0] * 60
+    return clock_seconds((text or "").strip(), bare="minutes", day_dash=True)
 
 
 def decode_wait_status(raw: str | None) -> tuple[int | None, int | None]:

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import re
 
-from jobspawner import JobState, JobStatus
-from jobspawner.defaults import describe_generic
+from jobspawner import JobState, JobStatus, describe_generic
 
 #: Exact reason codes (squeue ``%r``, "JOB REASON CODES" in ``man squeue``).
 REASONS = {

@@ -16,6 +16,7 @@ import shlex
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from jobspawner import size_mib
 from jobspawner_slurm.parsers import parse_duration
 
 
@@ -31,14 +32,13 @@ def _minutes(text: str) -> int:
 
 
 _MEM = re.compile(r"(\d+)([KMGT]?)B?", re.IGNORECASE)
-_MEM_FACTOR = {"": 1, "K": 1 / 1024, "M": 1, "G": 1024, "T": 1024 * 1024}
 
 
 def _megabytes(text: str) -> int:
     m = _MEM.fullmatch(text.strip())
     if m is None:
         raise DirectiveError(f"memory {text!r} is not a Slurm memory size (e.g. 4096M, 4G)")
-    return max(1, math.ceil(int(m.group(1)) * _MEM_FACTOR[m.group(2).upper()]))
+    return max(1, math.ceil(size_mib(m.group(1) + m.group(2), bare="M") or 0))
 
 
 def _nodes(text: str) -> list[int]:

@@ -50,8 +50,7 @@ import pwd
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from jobspawner import JobSpec, JobState, JobStatus, QueueInfo, hookimpl
-from jobspawner.context import BackendContext
+from jobspawner import BackendContext, JobSpec, JobState, JobStatus, QueueInfo, hookimpl
 from jobspawner_slurm import reasons
 from jobspawner_slurm.templates import check_constraint, job_script
 
@@ -59,10 +58,14 @@ from .client import SlurmRestClient
 from .convert import job_statuses, queues
 from .directives import DirectiveError, job_properties
 from .errors import RestError
-from .options import backend_options
+from .options import backend_options, resource_fields
 from .tokens import TokenCache
 
-__all__ = ["backend_options", "check_constraint"]  # the Slurm backend's hook implementation, shared
+__all__ = [
+    "backend_options",
+    "check_constraint",
+    "resource_fields",
+]  # the Slurm backend's hook implementation, shared
 
 DEFAULT_ENVIRONMENT = {"PATH": "/usr/local/bin:/usr/bin:/bin"}
 #: Confirming a cancel: checks, pause between them, and how often the DELETE is resent.

@@ -7,7 +7,7 @@ command paths of the Slurm command-line backend are not: nothing runs ``sbatch``
 from __future__ import annotations
 
 from jobspawner import Option, hookimpl
-from jobspawner_slurm.options import TEMPLATE_OPTIONS
+from jobspawner_slurm.options import RESOURCE_FIELDS, TEMPLATE_OPTIONS
 
 OPTIONS = [
     Option("url", str, None, "slurmrestd's base URL, e.g. `http://slurm-rest.example.org:6820` "
@@ -34,3 +34,9 @@ OPTIONS = [
 @hookimpl
 def backend_options() -> list[Option]:
     return OPTIONS
+
+
+@hookimpl
+def resource_fields() -> frozenset[str]:
+    """The Slurm job script's fields (the script is rendered, then sent through the API)."""
+    return RESOURCE_FIELDS

@@ -29,8 +29,7 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
-from jobspawner import Command, CommandError
-from jobspawner.commands import CommandRunner
+from jobspawner import Command, CommandError, CommandRunner
 
 from .errors import TokenError
 

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 
-_DURATION = re.compile(r"^\s*(?:(\d+):)?(?:(\d+):)?(\d+):(\d+)(?:\.\d+)?\s*$")
-_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgtp]?)(b|w)?\s*$", re.IGNORECASE)
+from jobspawner import clock_seconds, size_mib
+
 _CTIME_FORMATS = ("%a %b %d %H:%M:%S %Y",)
 
 
@@ -55,32 +54,21 @@ def duration_s(value: object) -> int | None:
     """``HH:MM:SS``, ``D:HH:MM:SS``, ``MM:SS`` or plain seconds -> seconds."""
     if value is None:
         return None
-    text = str(value).strip()
-    if text.isdigit():
-        return int(text)
-    m = _DURATION.match(text)
-    if not m:
-        return None
-    a, b, c, d = m.groups()
-    parts = [int(x) for x in (a, b, c, d) if x is not None]
-    total = 0
-    for factor, part in zip((86400, 3600, 60, 1)[-len(parts) :], parts, strict=True):
-        total += factor * part
-    return total
+    return clock_seconds(str(value).strip(), bare="seconds", colon_days=True, fraction=True)
 
 
 def size_mb(value: object) -> int | None:
-    """PBS sizes (``4gb``, ``4194304kb``, ``512mb``, ``1024``=bytes) -> MiB."""
+    """PBS sizes (``4gb``, ``4194304kb``, ``512mb``, ``1024``=bytes, ``8w``=words) -> MiB."""
     if value is None:
         return None
-    m = _SIZE.match(str(value))
-    if not m:
+    text = str(value).strip()
+    words = text[-1:] in ("w", "W")
+    if text[-1:] in ("b", "B", "w", "W"):
+        text = text[:-1]
+    mib = size_mib(text, bare="B")
+    if mib is None:
         return None
-    number, unit, word = float(m.group(1)), m.group(2).lower(), m.group(3)
-    factor = {"": 1 / 1024**2, "k": 1 / 1024, "m": 1, "g": 1024, "t": 1024**2, "p": 1024**3}[unit]
-    if word and word.lower() == "w":
-        factor *= 8
-    return int(number * factor)
+    return int(mib * 8) if words else int(mib)
 
 
 def to_int(value: object) -> int | None:

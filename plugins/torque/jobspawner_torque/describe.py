@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import re
 
-from jobspawner import JobState, JobStatus
-from jobspawner.defaults import describe_generic
+from jobspawner import JobState, JobStatus, describe_generic
 
 #: (pattern on the scheduler's comment/reason, words for a notebook user). First match wins.
 _PBS_COMMENTS: list[tuple[re.Pattern[str], str]] = [

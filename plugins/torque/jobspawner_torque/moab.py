@@ -76,3 +76,8 @@ __all__ = ["check_constraint", "parse_resources", "resources_commands"]  # re-ex
 @hookimpl
 def backend_options() -> list[Option]:
     return options.MOAB
+
+
+@hookimpl
+def resource_fields() -> frozenset[str]:
+    return templates.MOAB_FIELDS

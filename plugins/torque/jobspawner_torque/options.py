@@ -16,7 +16,13 @@ TORQUE = [
     DIRECT_OUTPUT,
 ]  # fmt: skip
 
-PBSPRO = [*program_options("qsub", "qstat", "qdel", "pbsnodes"), DIRECT_OUTPUT]
+PBSPRO = [
+    *program_options("qsub", "qstat", "qdel", "pbsnodes"),
+    DIRECT_OUTPUT,
+    Option("gpu_model_resource", str, None, "The site's host resource naming the GPU model "
+           "(e.g. `gpu_model`): `gpu_type` is requested as `select=...:ngpus=N:gpu_model=TYPE`. "
+           "Unset: `gpu_type` is refused."),
+]  # fmt: skip
 
 MOAB = [
     *program_options("msub", "showq", "mdiag", "mjobctl", "qstat", "pbsnodes"),

@@ -5,8 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from jobspawner import Command, CommandResult, QueueInfo
-from jobspawner.options import tool
+from jobspawner import Command, CommandResult, QueueInfo, tool
 
 from .parsers import parse_resources_text
 

@@ -58,3 +58,11 @@ __all__ = [
 @hookimpl
 def backend_options() -> list[Option]:
     return options.PBSPRO
+
+
+@hookimpl
+def resource_fields(options: Mapping[str, Any]) -> frozenset[str]:
+    """``gpu_type`` only when the site names its GPU model resource (``gpu_model_resource``)."""
+    if options.get("gpu_model_resource"):
+        return templates.PBSPRO_FIELDS | {"gpu_type"}
+    return templates.PBSPRO_FIELDS

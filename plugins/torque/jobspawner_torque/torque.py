@@ -70,3 +70,8 @@ __all__ = [
 @hookimpl
 def backend_options() -> list[Option]:
     return options.TORQUE
+
+
+@hookimpl
+def resource_fields() -> frozenset[str]:
+    return templates.TORQUE_FIELDS

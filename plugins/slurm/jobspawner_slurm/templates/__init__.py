@@ -7,8 +7,7 @@ import re
 from functools import cache
 from importlib.resources import files
 
-from jobspawner import hookimpl
-from jobspawner.constraints import FeatureGrammar
+from jobspawner import FeatureGrammar, hookimpl
 
 #: Slurm's ``--constraint`` feature syntax: names joined with ``&`` (and) or ``|`` (or),
 #: ``name*N`` counts, parentheses, and ``[a|b]`` (matching or). It is a feature filter only.

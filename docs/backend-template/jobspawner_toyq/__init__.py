@@ -1,0 +1,1 @@
+"""A jobspawner backend for toyq, the tutorial's toy scheduler (docs/writing-a-backend.md)."""
