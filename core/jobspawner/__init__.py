@@ -13,7 +13,8 @@ module is internal and may change between releases.
   :class:`CommandRunner`.
 * Building blocks a backend calls: :func:`describe_generic` (the core's status words),
   :func:`private_output_commands` (the core's log-folder preparation),
-  :func:`render_template` (the core's sandboxed Jinja2 rendering), :class:`FeatureGrammar`
+  :func:`render_template` (the core's sandboxed Jinja2 rendering), :func:`confirm_cancel`
+  (cancel through an API and confirm), :class:`FeatureGrammar`
   (a constraint grammar), :func:`submit_problem` (words for a failed submit),
   :func:`parse_duration_s`, :func:`parse_memory_mb`, :func:`format_hms` and
   :class:`ResourceError` (requests); :func:`clock_seconds` and :func:`size_mib` (durations
@@ -30,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 
 from .__about__ import __version__
 from .backend_options import Option, program_options
+from .cancel_confirm import confirm_cancel
 from .commands import Command, CommandError, CommandResult, CommandRunner
 from .constraints import FeatureGrammar
 from .context import BackendContext, make_context
@@ -63,6 +65,7 @@ __all__ = [
     "ResourceError",
     "__version__",
     "clock_seconds",
+    "confirm_cancel",
     "describe_generic",
     "flag",
     "format_hms",

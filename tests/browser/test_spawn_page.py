@@ -23,6 +23,7 @@ ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-net
 
 CONFIG = """
 c.JupyterHub.tornado_settings = {"slow_spawn_timeout": 5}
+c.JobSpawner.default_url = "/lab"
 c.JobSpawner.profiles = [
     {"display_name": "Small: 1 core, 1 GB", "slug": "small", "default": True,
      "description": "For notebooks and light work. Starts at once.",
@@ -103,9 +104,12 @@ def test_pick_refuse_launch_watch_and_stop(tmp_path, browser):
         hub.wait_ready("alice")
         state = hub.spawner_state("alice")
         assert state["options"] == {"profile": "big", "memory": "1G", "flavour": "fancy"}
-        # the browser landed on the user's server (OAuth done); its API answers via the proxy
+        # the browser landed on the user's server (OAuth done) and JupyterLab runs there
         assert page.url.startswith(f"{hub.url}/user/alice/"), page.url
         assert hub.get_via_proxy("alice", "api/status").status_code == 200
+        page.locator("#jp-main-dock-panel").wait_for(timeout=120_000)
+        assert "/user/alice/lab" in page.url, page.url
+        page.screenshot(path=str(out / "jupyterlab.png"))
 
         page.goto(f"{hub.url}/hub/jobspawner/sessions")
         card = page.locator(".jobspawner-session").first

@@ -19,6 +19,15 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 BASE_PYTHON = "/usr/bin/python3"
 JUPYTERHUB_PIN = "jupyterhub==6.1.1"
+#: What the jobs' environment holds besides the core (a copy of this checkout's).
+BASE_PACKAGES = (
+    JUPYTERHUB_PIN,
+    "jupyter_server",
+    "jupyterlab",
+    "pluggy",
+    "jinja2",
+    "importlib-metadata",
+)
 
 
 def jobenv_dir() -> Path:
@@ -52,18 +61,12 @@ def ensure_jobenv() -> Path:
             if not os.path.exists(BASE_PYTHON):
                 raise RuntimeError(f"{BASE_PYTHON} is missing: install Debian's python3-venv")
             _run(BASE_PYTHON, "-m", "venv", str(env))
-            _run(
-                str(python),
-                "-m",
-                "pip",
-                "install",
-                "-q",
-                JUPYTERHUB_PIN,
-                "jupyter_server",
-                "pluggy",
-                "jinja2",
-                "importlib-metadata",
-            )
+        # the packages are installed again whenever this list changes (an older environment
+        # on the machine gets what a newer checkout needs)
+        packages = env / ".base-packages"
+        if not packages.exists() or packages.read_text() != " ".join(BASE_PACKAGES):
+            _run(str(python), "-m", "pip", "install", "-q", *BASE_PACKAGES)
+            packages.write_text(" ".join(BASE_PACKAGES))
         stamp = env / ".core-hash"
         wanted = _core_hash()
         if not stamp.exists() or stamp.read_text() != wanted:

@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from jobspawner import JobStatus
-from jobspawner_slurm.parsers import squeue_status
+from jobspawner_slurm.parsers import squeue_statuses
 
 
 def _text(value: Any) -> str:
@@ -36,17 +36,8 @@ def job_row(job: Mapping[str, Any]) -> dict[str, str]:
 
 
 def job_statuses(jobs: Iterable[Any], job_ids: Sequence[str]) -> dict[str, JobStatus]:
-    wanted = set(job_ids)
-    found: dict[str, JobStatus] = {}
-    for job in jobs:
-        if not isinstance(job, Mapping):
-            continue
-        row = job_row(job)
-        if row["jobid"] in wanted and row["jobid"] not in found:
-            status = squeue_status(row)
-            if status is not None:
-                found[row["jobid"]] = status
-    return found
+    """``{job_id: JobStatus}`` for the requested ids among ``jobs`` (read as squeue rows)."""
+    return squeue_statuses((job_row(j) for j in jobs if isinstance(j, Mapping)), job_ids)
 
 
 def job_users(jobs: Iterable[Any]) -> dict[str, str]:

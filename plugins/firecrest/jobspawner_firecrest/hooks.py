@@ -52,7 +52,7 @@ from typing import Any
 import httpx
 from firecrest.FirecrestException import FirecrestException, UnexpectedStatusException
 from firecrest.v2 import AsyncFirecrest
-from jobspawner import BackendContext, JobSpec, JobState, JobStatus, hookimpl
+from jobspawner import BackendContext, JobSpec, JobStatus, confirm_cancel, hookimpl
 from jobspawner_slurm import reasons
 from jobspawner_slurm.templates import check_constraint, job_script
 
@@ -72,10 +72,6 @@ VIEW = re.compile(
     r"(?:[A-Za-z0-9][A-Za-z0-9._-]*:)?[A-Za-z0-9][A-Za-z0-9._-]*(?:,(?:[A-Za-z0-9][A-Za-z0-9._-]*:)?[A-Za-z0-9][A-Za-z0-9._-]*)*"
 )
 SYSTEM = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
-
-CANCEL_CHECKS = 30
-CANCEL_CHECK_INTERVAL = 0.3
-CANCEL_RESEND_EVERY = 5
 
 
 class Gateway:
@@ -328,39 +324,39 @@ async def query_status(ctx: BackendContext, job_ids: Sequence[str]) -> Mapping[s
 
 @hookimpl
 async def cancel(ctx: BackendContext, job_ids: Sequence[str]) -> None:
+    """``DELETE /compute/{system}/jobs/{id}`` as the user, confirmed with status queries;
+    a refused token fails at once."""
     gw = gateway(ctx.options)
     client = gw.for_user(ctx)
-    remaining = list(dict.fromkeys(job_ids))
-    last = ""
-    for attempt in range(CANCEL_CHECKS):
-        if attempt % CANCEL_RESEND_EVERY == 0:
-            for job_id in remaining:
-                try:
-                    await call(
-                        gw,
-                        "DELETE",
-                        f"/compute/{gw.system}/jobs/{job_id}",
-                        client.cancel_job(gw.system, job_id),
-                    )
-                except GatewayError as e:
-                    if e.status in (401, 403):
-                        raise
-                    last = str(e)  # 404: gone already; the status check below says so
-        await asyncio.sleep(CANCEL_CHECK_INTERVAL if attempt else 0.1)
-        statuses = await query_status(ctx, remaining)
-        if any(s.state is JobState.UNKNOWN for s in statuses.values()):
-            last = next((s.reason or "" for s in statuses.values() if s.reason), last)
-            continue
-        remaining = [i for i in remaining if not statuses[i].state.finished]
-        if not remaining:
-            return
-    raise GatewayError(
-        "DELETE",
-        gw.url + f"/compute/{gw.system}/jobs/{remaining[0]}",
-        None,
-        f"job(s) {', '.join(remaining)} still not ended after {CANCEL_CHECKS} checks"
-        + (f" (last error: {last})" if last else ""),
-    )
+
+    async def send(remaining: list[str]) -> tuple[list[str], str]:
+        error = ""
+        for job_id in remaining:
+            try:
+                await call(
+                    gw,
+                    "DELETE",
+                    f"/compute/{gw.system}/jobs/{job_id}",
+                    client.cancel_job(gw.system, job_id),
+                )
+            except GatewayError as e:
+                if e.status in (401, 403):
+                    raise
+                error = str(e)  # 404: gone already; the status check says so
+        return remaining, error
+
+    async def ask(remaining: list[str]) -> Mapping[str, JobStatus]:
+        return await query_status(ctx, remaining)
+
+    remaining, last = await confirm_cancel(job_ids, send, ask)
+    if remaining:
+        raise GatewayError(
+            "DELETE",
+            gw.url + f"/compute/{gw.system}/jobs/{remaining[0]}",
+            None,
+            f"job(s) {', '.join(remaining)} still not ended after repeated cancels and checks"
+            + (f" (last error: {last})" if last else ""),
+        )
 
 
 @hookimpl

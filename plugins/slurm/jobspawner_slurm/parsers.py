@@ -147,6 +147,20 @@ _SQUEUE_ERROR = "slurm_load_jobs error"
 _INVALID_ID = "Invalid job id specified"
 
 
+def squeue_statuses(rows: Iterable[dict[str, str]], job_ids: Sequence[str]) -> dict[str, JobStatus]:
+    """``{job_id: JobStatus}`` for the requested ids among squeue-style ``rows`` (the first
+    row of a job counts); used by the REST backends, whose answers become such rows."""
+    wanted = set(job_ids)
+    found: dict[str, JobStatus] = {}
+    for row in rows:
+        job_id = row.get("jobid", "")
+        if job_id in wanted and job_id not in found:
+            status = squeue_status(row)
+            if status is not None:
+                found[job_id] = status
+    return found
+
+
 def squeue_status(row: dict[str, str]) -> JobStatus | None:
     """The :class:`JobStatus` of one squeue row (keys: see :data:`commands.SQUEUE_FIELDS`)."""
     native = row.get("state", "")

@@ -50,7 +50,14 @@ import pwd
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from jobspawner import BackendContext, JobSpec, JobState, JobStatus, QueueInfo, hookimpl
+from jobspawner import (
+    BackendContext,
+    JobSpec,
+    JobStatus,
+    QueueInfo,
+    confirm_cancel,
+    hookimpl,
+)
 from jobspawner_slurm import reasons
 from jobspawner_slurm.templates import check_constraint, job_script
 
@@ -68,10 +75,6 @@ __all__ = [
 ]  # the Slurm backend's hook implementation, shared
 
 DEFAULT_ENVIRONMENT = {"PATH": "/usr/local/bin:/usr/bin:/bin"}
-#: Confirming a cancel: checks, pause between them, and how often the DELETE is resent.
-CANCEL_CHECKS = 30
-CANCEL_CHECK_INTERVAL = 0.3
-CANCEL_RESEND_EVERY = 5
 
 _clients: dict[str, SlurmRestClient] = {}
 
@@ -199,40 +202,36 @@ async def _delete(client: SlurmRestClient, user: str, job_id: str) -> bool:
 
 @hookimpl
 async def cancel(ctx: BackendContext, job_ids: Sequence[str]) -> None:
+    """``DELETE /job/{id}`` as the user, confirmed with status queries (resent every few
+    checks); "Access/permission denied" fails at once."""
     client = client_for(ctx.options)
     user = _user(ctx)
-    remaining = list(dict.fromkeys(job_ids))
-    last_error = ""
-    for attempt in range(CANCEL_CHECKS):
-        if attempt % CANCEL_RESEND_EVERY == 0:
-            still = []
-            for job_id in remaining:
-                try:
-                    if not await _delete(client, user, job_id):
-                        still.append(job_id)
-                except RestError as e:
-                    if e.says("permission denied"):
-                        raise
-                    last_error = str(e)
+
+    async def send(remaining: list[str]) -> tuple[list[str], str]:
+        still, error = [], ""
+        for job_id in remaining:
+            try:
+                if not await _delete(client, user, job_id):
                     still.append(job_id)
-            remaining = still
-            if not remaining:
-                return
-        await asyncio.sleep(CANCEL_CHECK_INTERVAL if attempt else 0.1)
-        statuses = await query_status(ctx, remaining)
-        if any(s.state is JobState.UNKNOWN for s in statuses.values()):
-            last_error = next(s.reason or "" for s in statuses.values() if s.reason)
-            continue
-        remaining = [i for i in remaining if not statuses[i].state.finished]
-        if not remaining:
-            return
-    raise RestError(
-        "DELETE",
-        client.base + f"/job/{remaining[0]}",
-        None,
-        f"job(s) {', '.join(remaining)} still not ended after {CANCEL_CHECKS} checks"
-        + (f" (last error: {last_error})" if last_error else ""),
-    )
+            except RestError as e:
+                if e.says("permission denied"):
+                    raise
+                error = str(e)
+                still.append(job_id)
+        return still, error
+
+    async def ask(remaining: list[str]) -> Mapping[str, JobStatus]:
+        return await query_status(ctx, remaining)
+
+    remaining, last_error = await confirm_cancel(job_ids, send, ask)
+    if remaining:
+        raise RestError(
+            "DELETE",
+            client.base + f"/job/{remaining[0]}",
+            None,
+            f"job(s) {', '.join(remaining)} still not ended after repeated cancels and checks"
+            + (f" (last error: {last_error})" if last_error else ""),
+        )
 
 
 @hookimpl
