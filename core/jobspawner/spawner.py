@@ -519,9 +519,13 @@ class JobSpawner(TransportConfig, Spawner):  # type: ignore[misc]
             log,
         )
 
+    def unhonoured_reason(self, field: str) -> str | None:
+        """Why a user option for ``field`` cannot be honoured by the backend, or None."""
+        return honoured.user_refusal(self.load().name, field, self._honoured_fields())
+
     def refuse_unhonoured_option(self, field: str) -> None:
         """A user option for a field the backend ignores is refused (400)."""
-        why = honoured.user_refusal(self.load().name, field, self._honoured_fields())
+        why = self.unhonoured_reason(field)
         if why:
             raise SpawnException(why, reason="user_options", status_code=400)
 

@@ -281,9 +281,20 @@ def validate(
 def _check_constraint_and_limits(spawner: JobSpawner, out: Validated) -> None:
     """With the profile's settings in place: the backend's constraint grammar, and the chosen
     queue's existence and maximum run time when the scheduler has told them. A resource the
-    (profile's) backend cannot honour is refused, never dropped in silence."""
+    (profile's) backend cannot honour is refused when the user chose it freely, and logged
+    for the admin when a profile's own option asks for it; never dropped in silence."""
+    allowed = out.overrides.get("user_options_allowed", spawner.user_options_allowed)
     for key in out.resources:
-        spawner.refuse_unhonoured_option(key)
+        if key in allowed:  # a free choice the site offers: refused for this backend
+            spawner.refuse_unhonoured_option(key)
+        elif spawner.unhonoured_reason(key):  # the admin's profile option: said, not hidden
+            spawner.log.warning(
+                "jobspawner: profile option %r asks for %s, which the %s backend cannot "
+                "honour; the job runs without it (remove the option from the profile)",
+                key,
+                key,
+                spawner.load().name,
+            )
     try:
         if "constraint" in out.resources:
             checked = normalise({"constraint": out.resources["constraint"]}, label="{}")

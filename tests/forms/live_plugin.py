@@ -26,6 +26,12 @@ def backend_options() -> list[Option]:
 
 
 @hookimpl(tryfirst=True)
+def resource_fields() -> frozenset[str]:
+    """The fake scheduler honours what the form offers (queues, run time, cores, memory)."""
+    return frozenset({"queue", "runtime", "cpus", "memory", "gpus", "gpu_type"})
+
+
+@hookimpl(tryfirst=True)
 def discover_resources(ctx):
     mode = ctx.options.get("fake_queues")
     if not mode:
