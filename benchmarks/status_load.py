@@ -356,19 +356,24 @@ async def run_phases(
     idle = await idle_cpu_per_s()
     results: list[LoadResult] = []
     tmp = Path(tempfile.mkdtemp(prefix="jobspawner-load-"))
-    os.environ["PATH"] = f"{FAKE_DIR}:{os.environ['PATH']}"
-    for phase in phases:
-        for kind in KINDS:
-            limit = phase.window + 90.0 + phase.running * 0.05
-            try:
-                result = await asyncio.wait_for(measure(kind, phase, idle, tmp), limit)
-            except asyncio.TimeoutError as e:
-                raise RuntimeError(
-                    f"the {kind} phase {phase} did not finish within {limit:.0f} s"
-                ) from e
-            results.append(result)
-            if report is not None:
-                report(result)
+    saved_path = os.environ.get("PATH", "")
+    os.environ["PATH"] = f"{FAKE_DIR}:{saved_path}"
+    try:  # the fake squeue is this run's only: later code in this process gets the real one
+        for phase in phases:
+            for kind in KINDS:
+                limit = phase.window + 90.0 + phase.running * 0.05
+                try:
+                    result = await asyncio.wait_for(measure(kind, phase, idle, tmp), limit)
+                except asyncio.TimeoutError as e:
+                    raise RuntimeError(
+                        f"the {kind} phase {phase} did not finish within {limit:.0f} s"
+                    ) from e
+                results.append(result)
+                if report is not None:
+                    report(result)
+    finally:
+        os.environ["PATH"] = saved_path
+        JobSpawner._pollers.clear()
     return results
 
 

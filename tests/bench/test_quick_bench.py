@@ -7,6 +7,7 @@ the round rate whatever N is, and its hub CPU is a small fraction of the anchor'
 from __future__ import annotations
 
 import importlib.util
+import os
 import sys
 from pathlib import Path
 
@@ -25,7 +26,10 @@ def quick_summary() -> dict:
         import status_load
     finally:
         sys.path.remove(str(BENCH))
+    path = os.environ.get("PATH")
     results = status_load.run(bench_run.QUICK)
+    # the benchmark's fake squeue must not outlive it: later tests use the real Slurm
+    assert os.environ.get("PATH") == path
     # each phase's calls are counted from its own log and tag: none from another phase
     assert {(r.kind, r.running, r.queued) for r in results} == {
         (k, p.running, p.queued) for p in bench_run.QUICK for k in status_load.KINDS

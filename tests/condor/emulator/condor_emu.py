@@ -85,7 +85,13 @@ def spool(create: bool = True) -> str:
 
 
 def _shared_file(path: str) -> int:
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
+    # created 0666 at once (no umask): another user opening it between a create and a chmod
+    # would be refused (seen once with eight concurrent submits)
+    old = os.umask(0)
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
+    finally:
+        os.umask(old)
     if os.fstat(fd).st_uid == os.geteuid():
         os.fchmod(fd, 0o666)
     return fd
