@@ -6,7 +6,7 @@ FirecREST runs ``sbatch`` on the cluster, so the Slurm template's options apply 
 from __future__ import annotations
 
 from jobspawner import Option, hookimpl
-from jobspawner_slurm.options import RESOURCE_FIELDS, TEMPLATE_OPTIONS
+from jobspawner_slurm.options import TEMPLATE_OPTIONS, resource_fields
 
 OPTIONS = [
     Option("url", str, None, "FirecREST's base URL (required)."),
@@ -32,7 +32,4 @@ def backend_options() -> list[Option]:
     return OPTIONS
 
 
-@hookimpl
-def resource_fields() -> frozenset[str]:
-    """The Slurm job script's fields (the script is rendered, then sent through the API)."""
-    return RESOURCE_FIELDS
+__all__ = ["OPTIONS", "backend_options", "resource_fields"]  # resource_fields: the Slurm script's

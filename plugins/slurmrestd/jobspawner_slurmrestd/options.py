@@ -7,7 +7,7 @@ command paths of the Slurm command-line backend are not: nothing runs ``sbatch``
 from __future__ import annotations
 
 from jobspawner import Option, hookimpl
-from jobspawner_slurm.options import RESOURCE_FIELDS, TEMPLATE_OPTIONS
+from jobspawner_slurm.options import TEMPLATE_OPTIONS, resource_fields
 
 OPTIONS = [
     Option("url", str, None, "slurmrestd's base URL, e.g. `http://slurm-rest.example.org:6820` "
@@ -36,7 +36,4 @@ def backend_options() -> list[Option]:
     return OPTIONS
 
 
-@hookimpl
-def resource_fields() -> frozenset[str]:
-    """The Slurm job script's fields (the script is rendered, then sent through the API)."""
-    return RESOURCE_FIELDS
+__all__ = ["OPTIONS", "backend_options", "resource_fields"]  # resource_fields: the Slurm script's
