@@ -21,8 +21,8 @@ from jobspawner.jobspec import secrets_file_for
 pytestmark = pytest.mark.e2e
 
 
-def _processes_of(uid: int) -> dict[int, tuple[bytes, bytes]]:
-    """pid -> (environ, cmdline) of every process owned by ``uid``."""
+def _processes_of(uid: int) -> dict[int, tuple[bytes, bytes, int]]:
+    """pid -> (environ, cmdline, parent pid) of every process owned by ``uid``."""
     found = {}
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
@@ -32,10 +32,32 @@ def _processes_of(uid: int) -> dict[int, tuple[bytes, bytes]]:
                 continue
             environ = Path(f"/proc/{entry}/environ").read_bytes()
             cmdline = Path(f"/proc/{entry}/cmdline").read_bytes()
+            stat = Path(f"/proc/{entry}/stat").read_text()
         except OSError:
             continue
-        found[int(entry)] = (environ, cmdline)
+        parent = int(stat.rsplit(")", 1)[1].split()[1])
+        found[int(entry)] = (environ, cmdline, parent)
     return found
+
+
+def _server_tree(seen: dict[int, tuple[bytes, bytes, int]]) -> set[int]:
+    """The notebook server's processes and what they started (kernels, terminals, helpers).
+
+    The server reads its token from the secrets file after it was started, so its own exec-time
+    environment lacks it; what it starts inherits it, as under every JupyterHub spawner
+    (notebooks call the hub's API with it). A process whose line of parents is not fully
+    known here is left out of this set, so it is checked.
+    """
+    servers = {pid for pid, (_env, cmd, _ppid) in seen.items() if b"jobspawner-singleuser" in cmd}
+    tree = set(servers)
+    for pid in seen:
+        chain, current = [], pid
+        while current in seen and current not in tree and current not in chain:
+            chain.append(current)
+            current = seen[current][2]
+        if current in tree:
+            tree.update(chain)
+    return tree
 
 
 def _files_of(uid: int, since: float, *roots: str) -> list[Path]:
@@ -72,7 +94,7 @@ def test_hub_secrets_and_token_stay_out_of_user_processes_and_files(tmp_path):
         for folder in (log_dir.parent, log_dir):
             os.chown(folder, alice.pw_uid, alice.pw_gid)
             folder.chmod(0o755)
-        seen: dict[int, tuple[bytes, bytes]] = {}
+        seen: dict[int, tuple[bytes, bytes, int]] = {}
         began = time.time() - 1
         hub.begin_start("alice")
         deadline = time.monotonic() + 90
@@ -85,16 +107,23 @@ def test_hub_secrets_and_token_stay_out_of_user_processes_and_files(tmp_path):
         hub.wait_ready("alice")
         seen.update(_processes_of(alice.pw_uid))
         assert seen, "no process of alice's was seen while her server started"
-        for pid, (environ, cmdline) in seen.items():
+        for pid, (environ, cmdline, _parent) in seen.items():
             for name, value in hub_secrets.items():
                 assert value.encode() not in environ, f"{name} in the environment of {pid}"
                 assert value.encode() not in cmdline, f"{name} on the command line of {pid}"
-        # the server's token is in no process's environment or command line (the server
-        # reads it from its secrets file into its own memory) and in no file of alice's
+        # the server's token is on no command line (readable by everyone in /proc), in the
+        # environment of no process outside the server's own tree (the job's shell, the
+        # scheduler's and the hub's commands run as alice), and in no file of alice's
         state = hub.spawner_state("alice")
         job_id, output = state["job_id"], Path(state["job_output"])
-        for pid, (environ, cmdline) in seen.items():
-            assert b"JUPYTERHUB_API_TOKEN=" not in environ + cmdline, f"token seen in {pid}"
+        server_tree = _server_tree(seen)
+        assert server_tree, "the notebook server's process was never seen"
+        outside = [pid for pid in seen if pid not in server_tree]
+        assert outside, "only the server's processes were seen: the job's shell was missed"
+        for pid, (environ, cmdline, _parent) in seen.items():
+            assert b"JUPYTERHUB_API_TOKEN=" not in cmdline, f"token on the command line of {pid}"
+            if pid not in server_tree:
+                assert b"JUPYTERHUB_API_TOKEN=" not in environ, f"token seen in {pid}: {cmdline!r}"
         files = _files_of(alice.pw_uid, began, alice.pw_dir, "/tmp")
         assert files, "alice owns no file: the job wrote no output"
         for path in files:
