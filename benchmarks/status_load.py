@@ -293,9 +293,16 @@ async def idle_cpu_per_s(seconds: float = 3.0) -> float:
     return cpu / elapsed
 
 
-async def measure(kind: str, phase: Phase, idle_per_s: float, tmp: Path) -> LoadResult:
+async def measure(
+    kind: str,
+    phase: Phase,
+    idle_per_s: float,
+    tmp: Path,
+    window: Callable[[bool], None] | None = None,
+) -> LoadResult:
     """One window of JupyterHub polling ``phase.running`` servers while ``phase.queued``
-    spawns wait, for one spawner kind."""
+    spawns wait, for one spawner kind. ``window(True)``/``window(False)`` is called when the
+    measured window opens and closes (a profiler, :mod:`profile_load`)."""
     tag = f"{kind}-{phase.running}r-{phase.queued}q"
     jobs = {str(10_000 + i): ["RUNNING", f"node{i % 50}"] for i in range(phase.running)}
     jobs |= {str(20_000 + i): ["PENDING", ""] for i in range(phase.queued)}
@@ -317,7 +324,11 @@ async def measure(kind: str, phase: Phase, idle_per_s: float, tmp: Path) -> Load
             worst[0] = 0.0
             cpu0, child0 = time.process_time(), _children_cpu()
             t0, m0 = time.time(), time.monotonic()
+            if window is not None:
+                window(True)
             await asyncio.sleep(phase.window)
+            if window is not None:
+                window(False)
             elapsed = time.monotonic() - m0
             t1 = t0 + elapsed
             cpu = time.process_time() - cpu0

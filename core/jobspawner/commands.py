@@ -18,12 +18,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import fnmatch
+import functools
 import logging
 import os
+import re
 import shlex
 import shutil
 import signal
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 #: Names of the hub's environment every command keeps (shell patterns): the search path, the
@@ -64,14 +66,18 @@ def command_environment(
     patterns (``MYSITE_*``) to :data:`BASE_ENV_KEEP`.
     """
     source = os.environ if source is None else source
-    patterns = (*BASE_ENV_KEEP, *keep)
-    env = {
-        name: value
-        for name, value in source.items()
-        if any(fnmatch.fnmatchcase(name, pattern) for pattern in patterns)
-    }
+    allowed = _name_matcher((*BASE_ENV_KEEP, *keep))
+    env = {name: value for name, value in source.items() if allowed(name)}
     env.setdefault("PATH", DEFAULT_PATH)
     return env
+
+
+@functools.lru_cache(maxsize=64)
+def _name_matcher(patterns: tuple[str, ...]) -> Callable[[str], object]:
+    """One compiled test for "the name matches one of these shell patterns" (what
+    ``fnmatch.fnmatchcase`` tests one pattern at a time): every command builds its
+    environment, so the patterns are compiled once."""
+    return re.compile("|".join(fnmatch.translate(p) for p in patterns)).match
 
 
 @dataclass(frozen=True)
@@ -196,7 +202,9 @@ class CommandRunner:
         argv = self.full_argv(command)
         env = {**command_environment(self.env_keep), **self.env, **command.env}
         timeout = command.timeout if command.timeout is not None else self.timeout
-        self.log.debug("jobspawner: running %s", shlex.join(argv))
+        debug = self.log.isEnabledFor(logging.DEBUG)
+        if debug:  # a status round's argument lists every job: joined only when logged
+            self.log.debug("jobspawner: running %s", shlex.join(argv))
         if shutil.which(argv[0], path=env.get("PATH")) is None and not os.path.isabs(argv[0]):
             raise CommandNotFound(
                 command,
@@ -244,12 +252,13 @@ class CommandRunner:
             out.decode(errors="replace"),
             err.decode(errors="replace"),
         )
-        self.log.debug(
-            "jobspawner: `%s` exited %s%s",
-            shlex.join(argv),
-            result.returncode,
-            f"; stderr: {_tail(result.stderr, 500)}" if result.stderr.strip() else "",
-        )
+        if debug:
+            self.log.debug(
+                "jobspawner: `%s` exited %s%s",
+                shlex.join(argv),
+                result.returncode,
+                f"; stderr: {_tail(result.stderr, 500)}" if result.stderr.strip() else "",
+            )
         if check and not result.ok:
             raise CommandError.from_result(result)
         return result

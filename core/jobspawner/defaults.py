@@ -179,7 +179,8 @@ async def query_status(ctx: BackendContext, job_ids: Sequence[str]) -> Mapping[s
         found = await _listed(ctx, ids)
     except (CommandError, ValueError) as e:
         return {i: JobStatus.unknown(f"status query failed: {e}") for i in ids}
-    found = {i: s for i, s in found.items() if i in ids}
+    asked = set(ids)
+    found = {i: s for i, s in found.items() if i in asked}
     await _add_details(ctx, found)
     missing = [i for i in ids if i not in found]
     if missing:

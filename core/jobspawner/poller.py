@@ -57,6 +57,8 @@ class StatusPoller:
         self._wake: asyncio.Event | None = None
         self._round_asked = False
         self._round_done: asyncio.Future[None] | None = None
+        # job id -> (the status a waiter last saw, its future): see changed()
+        self._change_waiters: dict[str, list[tuple[JobStatus, asyncio.Future[JobStatus]]]] = {}
         self.last_round = -math.inf  # monotonic time the last round ended
         self.queries = 0  # how many queries ran (for tests and benchmarks)
 
@@ -96,6 +98,38 @@ class StatusPoller:
         with contextlib.suppress(asyncio.TimeoutError):
             await asyncio.wait_for(asyncio.shield(done), timeout)
 
+    def changed(self, job_id: str, seen: JobStatus) -> asyncio.Future[JobStatus]:
+        """A future that a round resolves with the job's status once it differs from
+        ``seen`` (the status the caller acted on last), or when the poller closes.
+
+        A spawn waiting in the queue waits on this instead of waking at every round: a round
+        of 100 waiting spawns wakes only those whose job changed. Resolved at once when the
+        latest answer already differs. Cancel it to stop waiting (it is then dropped)."""
+        future: asyncio.Future[JobStatus] = asyncio.get_running_loop().create_future()
+        cached = self._cache.get(job_id)
+        if cached is not None and cached[1] != seen:
+            future.set_result(cached[1])
+        else:
+            self._change_waiters.setdefault(job_id, []).append((seen, future))
+        return future
+
+    def _notify_changes(self, job_id: str, status: JobStatus) -> None:
+        waiters = self._change_waiters.get(job_id)
+        if not waiters:
+            return
+        still = []
+        for seen, future in waiters:
+            if future.done():
+                continue  # cancelled by its waiter
+            if status != seen:
+                future.set_result(status)
+            else:
+                still.append((seen, future))
+        if still:
+            self._change_waiters[job_id] = still
+        else:
+            del self._change_waiters[job_id]
+
     # --- watching -------------------------------------------------------------------------
     def watch(self, job_id: str, listener: Listener | None = None) -> None:
         """Include a job in every round from now on (its spawner submitted or loaded it).
@@ -129,6 +163,9 @@ class StatusPoller:
         self._cache.pop(job_id, None)
         self._hurried.pop(job_id, None)
         self._listeners.pop(job_id, None)
+        for _, future in self._change_waiters.pop(job_id, []):
+            if not future.done():
+                future.set_result(JobStatus.unknown("the job is no longer followed"))
 
     async def close(self, timeout: float = 5.0) -> None:
         """Stop the watcher and any round in progress, and forget every job (hub shutdown,
@@ -145,6 +182,11 @@ class StatusPoller:
             if not future.done():
                 future.set_result(JobStatus.unknown("the status poller was closed"))
         self._waiting.clear()
+        for waiters in self._change_waiters.values():
+            for _, future in waiters:
+                if not future.done():
+                    future.set_result(JobStatus.unknown("the status poller was closed"))
+        self._change_waiters.clear()
 
     @property
     def watched(self) -> frozenset[str]:
@@ -223,6 +265,8 @@ class StatusPoller:
             for job_id in ids:
                 status = result.get(job_id) or JobStatus.unknown("not in the query's answer")
                 self._cache[job_id] = (now, status)
+                if job_id in self._change_waiters:
+                    self._notify_changes(job_id, status)
                 if status.state.finished:
                     self._watched.discard(job_id)
                     self._hurried.pop(job_id, None)

@@ -903,7 +903,7 @@ class JobSpawner(TransportConfig, Spawner):  # type: ignore[misc]
                 left = max(0.0, clock.deadline - time.monotonic())
                 await poller.next_round(timeout=min(self.startup_poll_interval, left))
             else:
-                await self._next_round_or(poller, future, clock.deadline)
+                await self._status_change_or(poller, status, future, clock.deadline)
         reported_host, port = future.result()
         host = reported_host if use_reported else self._scheduler_host(scheduler_host)
         try:  # with c.JobSpawner.ssh_forward_port: the local end of a forward (transport.py)
@@ -1232,16 +1232,19 @@ class JobSpawner(TransportConfig, Spawner):  # type: ignore[misc]
             return cached[1]
         return await poller.status(self.job_id, max_age=interval / 2)
 
-    async def _next_round_or(
-        self, poller: StatusPoller, future: asyncio.Future[Any], deadline: float
+    async def _status_change_or(
+        self, poller: StatusPoller, seen: JobStatus, future: asyncio.Future[Any], deadline: float
     ) -> None:
-        """Wait for the next shared round or for ``future``, at most two startup intervals
-        and never past ``deadline``."""
-        waiter = asyncio.ensure_future(poller.next_round())
+        """Wait until a shared round sees this job's status change from ``seen``, or for
+        ``future`` (the port report), never past ``deadline``: a queued spawn does not wake
+        at every round while its job keeps waiting. It still wakes every 30 startup
+        intervals, so a spawn whose rounds stopped asks on its own (``_shared_status``)."""
+        waiter = poller.changed(self.job_id, seen)
+        longest = 30 * self.startup_poll_interval
         try:
             await asyncio.wait(
                 [future, waiter],
-                timeout=max(0.0, min(2 * self.startup_poll_interval, deadline - time.monotonic())),
+                timeout=max(0.0, min(longest, deadline - time.monotonic())),
                 return_when=asyncio.FIRST_COMPLETED,
             )
         finally:

@@ -7,6 +7,7 @@ read, and raises :class:`~jobspawner.CommandError` only when the scheduler did n
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable, Sequence
 from datetime import datetime
@@ -200,6 +201,26 @@ def squeue_status(row: dict[str, str]) -> JobStatus | None:
     )
 
 
+#: How many distinct squeue lines keep their parsed status (a hub's jobs, a few rounds).
+ROW_CACHE_SIZE = 16_384
+
+
+@functools.lru_cache(maxsize=ROW_CACHE_SIZE)
+def _squeue_line(
+    line: str, fields: tuple[str, ...], delimiter: str
+) -> tuple[str, str | None, JobStatus | None] | None:
+    """(printed job id, the row's own cluster, status) of one squeue line, or None.
+
+    A line that did not change since the last round (a running job's, most of them) gives
+    the same answer: it is parsed once and then read from this cache. :class:`JobStatus`
+    is frozen, so the cached one is shared as the poller already shares each answer."""
+    parts = line.split(delimiter)
+    if len(parts) < len(fields):
+        return None
+    row = {name: parts[i].strip() for i, name in enumerate(fields)}
+    return row.get("jobid", ""), row.get("cluster") or None, squeue_status(row)
+
+
 def parse_squeue(
     job_ids: Sequence[str],
     result: CommandResult,
@@ -221,13 +242,20 @@ def parse_squeue(
         raise CommandError.from_result(result, problem="could not list the jobs")
     wanted = set(job_ids)
     found: dict[str, JobStatus] = {}
-    for cluster, row in _rows(text, fields, delimiter):
-        key = _match_id(row.get("jobid", ""), cluster, wanted)
-        if key is None or key in found:
+    columns = tuple(fields)
+    cluster: str | None = None  # from ``CLUSTER: name`` lines (``-M`` output)
+    for line in text.splitlines():
+        parsed = _squeue_line(line, columns, delimiter)
+        if parsed is None:
+            stripped = line.strip()
+            if stripped.startswith("CLUSTER:"):
+                cluster = stripped.split(":", 1)[1].strip() or None
             continue
-        status = squeue_status(row)
-        if status is not None:
-            found[key] = status
+        printed, row_cluster, status = parsed
+        key = _match_id(printed, row_cluster or cluster, wanted)
+        if key is None or key in found or status is None:
+            continue
+        found[key] = status
     return found
 
 
