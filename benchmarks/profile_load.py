@@ -1,7 +1,7 @@
 """Profile the hub's CPU inside one status-load window (cProfile on process time).
 
-Run: ./run bench-profile is not a command; use the bench environment's python:
-    hatch run bench:python benchmarks/profile_load.py KIND RUNNING QUEUED [SCALE] [WINDOW]
+Run with the bench environment's python (``.venv/bin/hatch run bench:python``):
+    benchmarks/profile_load.py KIND RUNNING QUEUED [SCALE] [WINDOW]
 e.g. ``... jobspawner 1000 0 2 30``. Prints the functions by their own and cumulative CPU
 time. The profiler's overhead inflates every figure: read the shares, not the seconds.
 """
@@ -31,7 +31,7 @@ async def _main(kind: str, phase: Phase, out: Path) -> status_load.LoadResult:
         else:
             profiler.disable()
 
-    idle = await status_load.idle_cpu_per_s()
+    idle = await status_load.idle_cpu_per_s(timers=phase.running + phase.queued)
     saved = os.environ.get("PATH", "")
     os.environ["PATH"] = f"{FAKE_DIR}:{saved}"
     try:

@@ -18,7 +18,7 @@ stopped and the log must go quiet before the next phase starts, and every wait i
 Measured per phase: squeue commands per (virtual) minute (from the calls' own time stamps),
 the hub process's CPU seconds per (virtual) minute above an idle baseline (process time of
 this process, the commands' own CPU excluded and reported apart) and the event loop's worst
-stall (a 10 ms ticker's largest lateness).
+stall (a 50 ms ticker's largest lateness).
 """
 
 from __future__ import annotations
@@ -43,7 +43,9 @@ ANCHOR_POLL_INTERVAL = 30.0  # JupyterHub's default, batchspawner keeps it
 STATUS_INTERVAL = 15.0  # JobSpawner.status_interval's default
 STATUS_MAX_AGE = 10.0  # JobSpawner.status_max_age's default
 KINDS = ("batchspawner", "jobspawner")
-METER_TICK = 0.02  # the stall meter's period (its own CPU is in the idle baseline)
+METER_TICK = 0.05  # the stall meter's period (its own CPU is in the idle baseline)
+IDLE_SECONDS = 5.0  # how long each phase's idle baseline is measured
+ANCHOR_STARTUP_POLL = 0.5  # batchspawner 1.3.0's startup_poll_interval
 
 
 @dataclass(frozen=True)
@@ -65,8 +67,10 @@ class LoadResult:
     window_s: float
     commands: int  # squeue calls in the window
     commands_per_min: float  # per virtual minute
+    commands_asked_per_min: float  # what the spawner's own schedule asks for (per v. minute)
     cpu_s_per_min: float  # hub CPU above idle, per virtual minute
     cpu_raw_s_per_min: float  # hub CPU including the idle baseline
+    idle_s_per_min: float  # the idle baseline subtracted (the stall meter with as many timers)
     command_cpu_s_per_min: float  # the squeue subprocesses' own CPU (hub host, not the hub)
     worst_stall_s: float
     leftover_calls: int  # calls logged after the window (stopped before the next phase)
@@ -281,16 +285,38 @@ async def _teardown(
             await asyncio.wait(pending, timeout=10.0)
 
 
-async def idle_cpu_per_s(seconds: float = 3.0) -> float:
-    """The hub process's CPU per second with only the stall meter running (the baseline)."""
+async def idle_cpu_per_s(seconds: float = IDLE_SECONDS, timers: int = 0) -> float:
+    """The hub process's CPU per second with only the stall meter running (the baseline),
+    among ``timers`` far-off timers: each server's poll timer sits in the event loop's timer
+    heap, and the meter's own wakeups cost more in a larger heap, so the baseline a phase
+    subtracts is measured with as many timers as that phase has."""
+    loop = asyncio.get_running_loop()
+    parked = [loop.call_later(1e6, lambda: None) for _ in range(timers)]
     worst = [0.0]
     meter = asyncio.ensure_future(_stall_meter(worst))
-    cpu0, t0 = time.process_time(), time.monotonic()
-    await asyncio.sleep(seconds)
-    cpu, elapsed = time.process_time() - cpu0, time.monotonic() - t0
-    meter.cancel()
+    try:
+        cpu0, t0 = time.process_time(), time.monotonic()
+        await asyncio.sleep(seconds)
+        cpu, elapsed = time.process_time() - cpu0, time.monotonic() - t0
+    finally:
+        meter.cancel()
+        for handle in parked:
+            handle.cancel()
     await asyncio.wait([meter], timeout=5.0)
     return cpu / elapsed
+
+
+def commands_asked_per_min(kind: str, phase: Phase) -> float:
+    """Status commands per (virtual) minute that the spawner's own schedule asks for:
+    batchspawner one per server per poll_interval and one per queued spawn every 0.5 s,
+    jobspawner one round per status_interval, one a startup_poll_interval while queued."""
+    if kind == "batchspawner":
+        return phase.running * 60.0 / ANCHOR_POLL_INTERVAL + phase.queued * 60.0 / (
+            ANCHOR_STARTUP_POLL
+        )
+    if phase.queued:
+        return 60.0 / 1.0  # JobSpawner.startup_poll_interval's default
+    return 60.0 / STATUS_INTERVAL if phase.running else 0.0
 
 
 async def measure(
@@ -349,8 +375,10 @@ async def measure(
         window_s=round(elapsed, 3),
         commands=inside,
         commands_per_min=_rate_per_s(stamps, t0, t1) * 60.0 / phase.scale,
+        commands_asked_per_min=commands_asked_per_min(kind, phase),
         cpu_s_per_min=max(0.0, cpu - idle_per_s * elapsed) * per_min,
         cpu_raw_s_per_min=cpu * per_min,
+        idle_s_per_min=idle_per_s * elapsed * per_min,
         command_cpu_s_per_min=child * per_min,
         worst_stall_s=stall,
         leftover_calls=sum(1 for s in stamps if s > t1),
@@ -364,13 +392,13 @@ async def run_phases(
     from jobspawner.spawner import JobSpawner
 
     JobSpawner._pollers.clear()
-    idle = await idle_cpu_per_s()
     results: list[LoadResult] = []
     tmp = Path(tempfile.mkdtemp(prefix="jobspawner-load-"))
     saved_path = os.environ.get("PATH", "")
     os.environ["PATH"] = f"{FAKE_DIR}:{saved_path}"
     try:  # the fake squeue is this run's only: later code in this process gets the real one
         for phase in phases:
+            idle = await idle_cpu_per_s(timers=phase.running + phase.queued)
             for kind in KINDS:
                 limit = phase.window + 90.0 + phase.running * 0.05
                 try:
