@@ -185,3 +185,47 @@ async def test_watcher_paces_rounds_and_hurries():
     states["a"] = JobStatus(JobState.CANCELLED)
     await asyncio.sleep(0.7)
     assert seen == ["a"] and "a" not in poller.watched
+
+
+async def test_queued_spawns_wake_only_when_their_job_changes(tmp_path, fake_slurm):
+    """Hurried rounds run every startup interval for all queued spawns, but a spawn whose
+    job still waits is not woken by them: only a change of its own job's status (or its
+    port report) wakes it. One job starts running: only its spawn moves on."""
+    jobs = {str(400 + i): ("PENDING", "") for i in range(3)}
+    fake_slurm.set_jobs(jobs)
+    spawners = [slurm_spawner(tmp_path, f"q{i}", startup_poll_interval=0.1) for i in range(3)]
+    looked: dict[str, int] = {}
+    tasks = []
+    for spawner, job_id in zip(spawners, jobs, strict=True):
+        spawner.load_state({"job_id": job_id, "job_output": "/dev/null"})
+        real = spawner._shared_status
+
+        async def counted(poller, fresh=False, real=real, job_id=job_id):
+            looked[job_id] = looked.get(job_id, 0) + 1
+            return await real(poller, fresh)
+
+        spawner._shared_status = counted
+        spawner._port_future = asyncio.get_running_loop().create_future()
+        spawner._watch_job(hurry=True)
+        ctx = spawner.context()
+        tasks.append(asyncio.ensure_future(spawner._wait_until_ready(ctx.backend, ctx, 1e12)))
+    try:
+        await asyncio.sleep(1.5)
+        rounds = len(fake_slurm.calls())
+        assert rounds >= 6  # one shared round per 0.1 s (the fake squeue takes a while)
+        assert all(n <= 2 for n in looked.values()), looked  # not one look per round
+        before = dict(looked)
+        fake_slurm.set_jobs({**jobs, "401": ("RUNNING", "node7")})
+        for _ in range(50):
+            await asyncio.sleep(0.1)
+            if any("running on node7" in e["message"] for e in spawners[1]._events):
+                break
+        assert any("running on node7" in e["message"] for e in spawners[1]._events)
+        assert looked["401"] > before["401"]
+        assert looked["400"] == before["400"] and looked["402"] == before["402"]
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        for spawner in spawners:
+            await spawner.poller().close()

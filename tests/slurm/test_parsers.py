@@ -248,6 +248,33 @@ def test_squeue_multi_cluster_sections(backend):
     assert found["5;b"].state is JobState.PENDING
 
 
+def test_squeue_unchanged_lines_are_parsed_once_and_changed_lines_anew(backend, monkeypatch):
+    """A status round of many jobs re-reads mostly the same lines: each distinct line is
+    parsed once, and a job whose line changed (it ended) gets its new status."""
+    parsers._squeue_line.cache_clear()
+    parsed: list[str] = []
+    real = parsers.squeue_status
+
+    def counting(row):
+        parsed.append(row["jobid"])
+        return real(row)
+
+    monkeypatch.setattr(parsers, "squeue_status", counting)
+    lines = {
+        "41": "41|RUNNING|None|0|n1|n1|2026-01-01T00:00:00|p|",
+        "42": "42|PENDING|Priority|0|n/a||N/A|p|",
+    }
+    first = backend.parse_status(["41", "42"], result("\n".join(lines.values())), {})
+    again = backend.parse_status(["41", "42"], result("\n".join(lines.values())), {})
+    assert sorted(parsed) == ["41", "42"]  # the second round parsed nothing
+    assert again == first and first["41"].host == "n1" and first["42"].state is JobState.PENDING
+    lines["41"] = "41|FAILED|NonZeroExitCode|256|n1|n1|2026-01-01T00:00:00|p|"
+    ended = backend.parse_status(["41", "42"], result("\n".join(lines.values())), {})
+    assert sorted(parsed) == ["41", "41", "42"]  # only the changed line
+    assert (ended["41"].state, ended["41"].exit_code) == (JobState.FAILED, 1)
+    assert ended["42"] == first["42"]
+
+
 def test_aiida_sample_compact_codes_and_node_lists():
     fields = (
         "jobid",
