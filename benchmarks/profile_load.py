@@ -36,6 +36,7 @@ async def _main(kind: str, phase: Phase, out: Path) -> status_load.LoadResult:
     os.environ["PATH"] = f"{FAKE_DIR}:{saved}"
     try:
         tmp = Path(tempfile.mkdtemp(prefix="jobspawner-profile-"))
+        status_load.use_compiled_squeue(tmp)
         result = await status_load.measure(kind, phase, idle, tmp, window)
     finally:
         os.environ["PATH"] = saved

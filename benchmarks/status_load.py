@@ -29,6 +29,8 @@ import json
 import os
 import random
 import resource
+import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -39,6 +41,10 @@ from types import SimpleNamespace
 from typing import Any
 
 FAKE_DIR = Path(__file__).resolve().parent / "fake_slurm"
+#: The squeue both spawners run: the compiled emulator where a C compiler exists
+#: (:func:`use_compiled_squeue`), else the Python one (a start-up of ~20 ms of CPU per call,
+#: which holds back a spawner asking for hundreds of calls a second).
+SQUEUE = {"path": FAKE_DIR / "squeue", "kind": "python"}
 ANCHOR_POLL_INTERVAL = 30.0  # JupyterHub's default, batchspawner keeps it
 STATUS_INTERVAL = 15.0  # JobSpawner.status_interval's default
 STATUS_MAX_AGE = 10.0  # JobSpawner.status_max_age's default
@@ -74,6 +80,7 @@ class LoadResult:
     command_cpu_s_per_min: float  # the squeue subprocesses' own CPU (hub host, not the hub)
     worst_stall_s: float
     leftover_calls: int  # calls logged after the window (stopped before the next phase)
+    fake_squeue: str = "python"  # which emulator ran ("c": compiled, "python")
 
 
 def _user(name: str) -> Any:
@@ -98,7 +105,7 @@ def _jobspawner(name: str, job_id: str, scale: float) -> Any:
         user=_user(name),
         hub=_hub(),
         backend="slurm",
-        backend_options={"squeue": str(FAKE_DIR / "squeue"), "sacct": ""},
+        backend_options={"squeue": str(SQUEUE["path"]), "sacct": ""},
         exec_prefix=["env"],  # a per-user prefix exists; status runs as the hub by default
         command_env_keep=["FAKE_SLURM_*"],
         status_interval=STATUS_INTERVAL / scale,
@@ -121,7 +128,7 @@ def _batchspawner(name: str, job_id: str, scale: float) -> Any:
         exec_prefix="",
         req_homedir="/tmp",
         req_username=name,
-        batch_query_cmd=f"{FAKE_DIR / 'squeue'} -h -j {{job_id}} -o '%T %B'",
+        batch_query_cmd=f"{SQUEUE['path']} -h -j {{job_id}} -o '%T %B'",
     )
     spawner.job_id = job_id
     return spawner
@@ -236,10 +243,14 @@ def _phase_env(tmp: Path, tag: str) -> Iterator[Path]:
     log = tmp / f"calls-{tag}.log"
     log.write_text("")
     saved = {
-        k: os.environ.get(k) for k in ("FAKE_SLURM_STATE", "FAKE_SLURM_LOG", "FAKE_SLURM_PHASE")
+        k: os.environ.get(k)
+        for k in ("FAKE_SLURM_STATE", "FAKE_SLURM_LINES", "FAKE_SLURM_LOG", "FAKE_SLURM_PHASE")
     }
     os.environ.update(
-        FAKE_SLURM_STATE=str(tmp / "jobs.json"), FAKE_SLURM_LOG=str(log), FAKE_SLURM_PHASE=tag
+        FAKE_SLURM_STATE=str(tmp / "jobs.json"),
+        FAKE_SLURM_LINES=str(tmp / "jobs.txt"),
+        FAKE_SLURM_LOG=str(log),
+        FAKE_SLURM_PHASE=tag,
     )
     try:
         yield log
@@ -306,6 +317,26 @@ async def idle_cpu_per_s(seconds: float = IDLE_SECONDS, timers: int = 0) -> floa
     return cpu / elapsed
 
 
+def use_compiled_squeue(tmp: Path) -> str:
+    """Build ``fake_slurm/squeue.c`` into ``tmp`` and make both spawners run it; without a C
+    compiler (or when it fails) the Python emulator stays. Returns the kind in use."""
+    cc = shutil.which("cc") or shutil.which("gcc")
+    if cc is not None:
+        binary = tmp / "bin" / "squeue"
+        binary.parent.mkdir(exist_ok=True)
+        built = subprocess.run(
+            [cc, "-O2", "-o", str(binary), str(FAKE_DIR / "squeue.c")],
+            capture_output=True,
+            check=False,
+        )
+        if built.returncode == 0:
+            SQUEUE.update(path=binary, kind="c")
+            return "c"
+        print(f"status_load: cc failed, using the Python squeue: {built.stderr!r}", file=sys.stderr)
+    SQUEUE.update(path=FAKE_DIR / "squeue", kind="python")
+    return "python"
+
+
 def commands_asked_per_min(kind: str, phase: Phase) -> float:
     """Status commands per (virtual) minute that the spawner's own schedule asks for:
     batchspawner one per server per poll_interval and one per queued spawn every 0.5 s,
@@ -332,7 +363,8 @@ async def measure(
     tag = f"{kind}-{phase.running}r-{phase.queued}q"
     jobs = {str(10_000 + i): ["RUNNING", f"node{i % 50}"] for i in range(phase.running)}
     jobs |= {str(20_000 + i): ["PENDING", ""] for i in range(phase.queued)}
-    (tmp / "jobs.json").write_text(json.dumps(jobs))
+    (tmp / "jobs.json").write_text(json.dumps(jobs))  # the Python emulator's
+    (tmp / "jobs.txt").write_text("".join(f"{j} {st} {node}\n" for j, (st, node) in jobs.items()))
     make = _jobspawner if kind == "jobspawner" else _batchspawner
     with _phase_env(tmp, tag) as log:
         spawners = [make(f"user{i}", job_id, phase.scale) for i, job_id in enumerate(jobs)]
@@ -382,6 +414,7 @@ async def measure(
         command_cpu_s_per_min=child * per_min,
         worst_stall_s=stall,
         leftover_calls=sum(1 for s in stamps if s > t1),
+        fake_squeue=str(SQUEUE["kind"]),
     )
 
 
@@ -394,6 +427,7 @@ async def run_phases(
     JobSpawner._pollers.clear()
     results: list[LoadResult] = []
     tmp = Path(tempfile.mkdtemp(prefix="jobspawner-load-"))
+    use_compiled_squeue(tmp)
     saved_path = os.environ.get("PATH", "")
     os.environ["PATH"] = f"{FAKE_DIR}:{saved_path}"
     try:  # the fake squeue is this run's only: later code in this process gets the real one
