@@ -22,9 +22,7 @@ from typing import Any, ClassVar
 from jupyterhub.spawner import Spawner, SpawnException
 from jupyterhub.traitlets import Command as HubCommand
 from traitlets import (
-    Any as AnyTrait,
-)
-from traitlets import (
+    All,
     Bool,
     Dict,
     Enum,
@@ -34,6 +32,10 @@ from traitlets import (
     Unicode,
     Union,
     default,
+    observe,
+)
+from traitlets import (
+    Any as AnyTrait,
 )
 
 from . import (
@@ -531,6 +533,9 @@ class JobSpawner(TransportConfig, Spawner):  # type: ignore[misc]
 
     def poller(self) -> StatusPoller:
         """The poller shared by every spawner with the same backend and query prefix."""
+        memo = self._poller_memo  # JupyterHub's polls ask often: the key is built once
+        if memo is not None and self._pollers.get(memo[0]) is memo[1]:
+            return memo[1]
         key = json.dumps(
             [
                 self.backend,
@@ -559,7 +564,15 @@ class JobSpawner(TransportConfig, Spawner):  # type: ignore[misc]
                 query, interval=self.status_interval, fast_interval=self.startup_poll_interval
             )
             self._pollers[key] = poller
+        self._poller_memo = (key, poller)
         return poller
+
+    _poller_memo: tuple[str, StatusPoller] | None = None
+
+    @observe(All)
+    def _forget_poller_memo(self, change: Any) -> None:
+        """Any setting that changes drops the remembered poller (its key is built anew)."""
+        self._poller_memo = None
 
     # --- user options -----------------------------------------------------------------------
     @staticmethod

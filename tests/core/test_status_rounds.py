@@ -229,3 +229,17 @@ async def test_queued_spawns_wake_only_when_their_job_changes(tmp_path, fake_slu
         await asyncio.gather(*tasks, return_exceptions=True)
         for spawner in spawners:
             await spawner.poller().close()
+
+
+def test_remembered_poller_follows_settings_and_the_registry(tmp_path, fake_slurm):
+    """JupyterHub polls often, so a spawner remembers its shared poller; a changed setting
+    or a cleared registry (hub shutdown, tests) gives the poller the key now names."""
+    spawner = slurm_spawner(tmp_path, "memo", status_interval=5)
+    first = spawner.poller()
+    assert spawner.poller() is first
+    spawner.status_interval = 7  # another round pace: another shared poller
+    second = spawner.poller()
+    assert second is not first and second.interval == 7
+    assert slurm_spawner(tmp_path, "other", status_interval=7).poller() is second
+    JobSpawner._pollers.clear()
+    assert spawner.poller() is not second
