@@ -51,10 +51,11 @@ def test_status_commands_per_minute_at_largest_n(quick_summary: dict) -> None:
 @pytest.mark.timeout(600)
 def test_hub_cpu_ratio_at_largest_n(quick_summary: dict) -> None:
     goals = quick_summary["goals"]
-    # The goal is 1/20; measured today about 1/10 at 1000 servers (see
-    # docs/performance.md; up to 0.26 with other benchmarks running on the same 2 cores).
-    # This bound holds with margin on a loaded machine.
-    assert goals["cpu_ratio_at_largest_n"] < 1 / 2, goals
+    # The goal is 1/20, met in the full run (about 1/35 to 1/30 at 1000 servers, see
+    # docs/performance.md; the quick run's 0.035 on a busy machine). This bound leaves room
+    # for a loaded CI machine and for the Python squeue emulator where no cc exists (the
+    # anchor then runs fewer of the commands it asks for, so its CPU is underestimated).
+    assert goals["cpu_ratio_at_largest_n"] < 1 / 6, goals
 
 
 @pytest.mark.timeout(600)
@@ -67,3 +68,5 @@ def test_queued_spawns_share_rounds(quick_summary: dict) -> None:
         assert ours["commands_per_min"] <= 75, row
         assert row["commands_ratio"] < 1 / 5, row
         assert anchor["commands_per_min"] > 60 * row["queued"] * 0.5, row
+        # queued spawns sleep until their own job changes: the shared rounds are the cost
+        assert row["cpu_ratio"] < 1 / 2, row
