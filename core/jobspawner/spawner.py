@@ -571,7 +571,8 @@ class JobSpawner(TransportConfig, Spawner):  # type: ignore[misc]
 
     @observe(All)
     def _forget_poller_memo(self, change: Any) -> None:
-        """Any setting that changes drops the remembered poller (its key is built anew)."""
+        """Any setting that changes drops the remembered poller (its key is built anew). A
+        setting changed in place (an item of a dict trait) is not seen: assign the trait."""
         self._poller_memo = None
 
     # --- user options -----------------------------------------------------------------------
