@@ -44,6 +44,7 @@ from . import (
     internal_certs,
     interrupted_start,
     routing,
+    secrets_cleanup,
     server_check,
     server_command,
     session_view,
@@ -51,12 +52,12 @@ from . import (
 )
 from . import user_options as options_validation
 from .backend import Backend, BackendError, load_backend
-from .commands import Command, CommandError
+from .commands import CommandError
 from .constraints import validate_constraint
 from .context import BackendContext
 from .host_map import HostMap, HostMapError
 from .hub_limits import limits_as_requests, with_hub_limits
-from .jobspec import JobSpec, secrets_file_for
+from .jobspec import JobSpec
 from .poller import StatusPoller
 from .port_binding import PortChoice, PortChoiceError
 from .resources import FIELDS, ResourceError, empty, normalise
@@ -1081,13 +1082,7 @@ class JobSpawner(TransportConfig, Spawner):  # type: ignore[misc]
     async def _remove_secrets(self, ctx: BackendContext) -> None:
         """Delete the job's secrets file as the user: a job that never started its server
         (cancelled while queued, failed before the server) leaves it behind otherwise."""
-        if not self.job_output or not ctx.backend.implemented("submit_command"):
-            return
-        path = secrets_file_for(self.job_output)
-        try:
-            await ctx.run(Command(["rm", "-f", "--", path]), check=False)
-        except CommandError as e:
-            self.log.warning("%s: could not remove %s: %s", self._log_name, path, e)
+        await secrets_cleanup.remove_leftover(ctx, self.job_output, self.log, self._log_name)
 
     async def _cancel_after_failed_start(self, ctx: BackendContext) -> None:
         if not self.job_id:

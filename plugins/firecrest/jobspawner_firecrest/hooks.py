@@ -19,6 +19,9 @@ with the user's OIDC access token from JupyterHub's auth state (see :mod:`.token
     ``DELETE /compute/{system}/jobs/{id}`` as the user, confirmed with status queries.
 ``read_log``
     ``GET /filesystem/{system}/ops/tail`` as the user.
+``remove_secrets``
+    ``DELETE /filesystem/{system}/ops/rm`` as the user (who uploaded the file); 404 (no such
+    file: the server read and deleted it) is fine.
 
 Backend options (``c.JobSpawner.backend_options``):
 
@@ -373,3 +376,21 @@ async def read_log(ctx: BackendContext, path: str, lines: int) -> str:
     except GatewayError:
         return ""
     return str(output.get("content", "")) if isinstance(output, Mapping) else str(output)
+
+
+@hookimpl
+async def remove_secrets(ctx: BackendContext, path: str) -> None:
+    """Delete a job's leftover secrets file through FirecREST's file API, as the user who
+    uploaded it; FirecREST answers 404 for a file that is gone already."""
+    gw = gateway(ctx.options)
+    client = gw.for_user(ctx)
+    try:
+        await call(
+            gw,
+            "DELETE",
+            f"/filesystem/{gw.system}/ops/rm",
+            client.rm(gw.system, path, blocking=False),
+        )
+    except GatewayError as e:
+        if e.status != 404:
+            raise

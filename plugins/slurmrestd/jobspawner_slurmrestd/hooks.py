@@ -17,6 +17,8 @@ slurmrestd's REST API instead of running ``sbatch``/``squeue``/``scancel``:
 ``cancel``
     ``DELETE /job/{id}`` as the user, then confirmed with status queries (resent every few
     checks); "Invalid job id" means already gone, "Access/permission denied" fails at once.
+``remove_secrets``
+    ``rm -f`` of a job's leftover secrets file as the user, through the runner that wrote it.
 ``read_log``
     Not implemented here: the core's default runs ``tail`` as the user through the runner,
     since the output file lives on the shared file system (slurmrestd has no file API).
@@ -57,6 +59,7 @@ from jobspawner import (
     QueueInfo,
     confirm_cancel,
     hookimpl,
+    remove_secrets_by_runner,
 )
 from jobspawner_slurm import reasons
 from jobspawner_slurm.templates import check_constraint, job_script
@@ -242,3 +245,10 @@ async def discover_resources(ctx: BackendContext) -> Sequence[QueueInfo]:
         client.request("GET", "/partitions", user), client.request("GET", "/nodes", user)
     )
     return queues(partitions.get("partitions") or [], nodes.get("nodes") or [])
+
+
+@hookimpl
+async def remove_secrets(ctx: BackendContext, path: str) -> None:
+    """The secrets file was written by the core's preparation commands through the user's
+    runner (see ``submit``): removed the same way (``rm -f`` as the user)."""
+    await remove_secrets_by_runner(ctx, path)
