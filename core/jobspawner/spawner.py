@@ -37,6 +37,7 @@ from traitlets import (
 )
 
 from . import (
+    auth_state_sync,
     end_report,
     handshake,
     honoured,
@@ -319,6 +320,8 @@ class JobSpawner(TransportConfig, Spawner):  # type: ignore[misc]
     _pollers: ClassVar[dict[str, StatusPoller]] = {}
     #: Users' auth states (user name -> auth_state) for backends that use them (FirecREST).
     _auth_states: ClassVar[dict[str, dict[str, Any]]] = {}
+    #: Their JupyterHub users, to save renewed credentials (:mod:`.auth_state_sync`).
+    _auth_state_users: ClassVar[dict[str, Any]] = {}
 
     # --- defaults that differ from Spawner's ----------------------------------------------
     # Declared as traits (not @default methods) so that `jupyterhub --generate-config` shows
@@ -463,6 +466,9 @@ class JobSpawner(TransportConfig, Spawner):  # type: ignore[misc]
             username=self.user.name,
             auth_state=self._auth_states.get(self.user.name),
             auth_states=self._auth_states,
+            save_auth_state=auth_state_sync.saver(
+                self._auth_state_users, self._auth_states, self.log
+            ),
         )
 
     async def _load_auth_state(self) -> None:
@@ -475,6 +481,7 @@ class JobSpawner(TransportConfig, Spawner):  # type: ignore[misc]
             return
         if state:
             self._auth_states[self.user.name] = dict(state)
+            self._auth_state_users[self.user.name] = self.user
 
     def typed_backend_options(self) -> dict[str, Any]:
         """``backend_options`` checked against the backend's declarations, typed, with the

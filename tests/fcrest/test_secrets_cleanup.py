@@ -15,6 +15,8 @@ from jobspawner.backend import load_backend
 from jobspawner.context import BackendContext
 from jobspawner.testing import ScriptedRunner
 from jobspawner_firecrest import hooks as fc_hooks
+from jobspawner_firecrest import tokens as fc_tokens
+from jobspawner_firecrest.errors import GatewayError
 from slurm.helpers import make_spec
 
 from .conftest import HUB_CLIENT
@@ -27,8 +29,10 @@ LOG_DIR = "/home/alice/.jobspawner-firecrest-secrets-tests"
 @pytest.fixture(autouse=True)
 def _fresh():
     fc_hooks._gateways.clear()
+    fc_tokens._user_tokens.clear()
     yield
     fc_hooks._gateways.clear()
+    fc_tokens._user_tokens.clear()
     shutil.rmtree(LOG_DIR, ignore_errors=True)
 
 
@@ -55,7 +59,9 @@ async def test_remove_secrets_goes_through_the_file_api_as_the_user(emulator, cl
     name = f"jupyterhub-alice-{uuid.uuid4().hex[:6]}"
     spec = make_spec(output_file=f"{LOG_DIR}/{name}.log", job_name=name, command=["sleep", "300"],
                      resources={"queue": "closed"})  # fmt: skip
-    job_id = await backend.submit(ctx, spec, backend.render_script(spec, backend.script_template(spec)))
+    job_id = await backend.submit(
+        ctx, spec, backend.render_script(spec, backend.script_template(spec))
+    )
     assert os.path.exists(spec.secrets_file)
     assert (await backend.query_status(ctx, [job_id]))[job_id].state is JobState.PENDING
     await backend.cancel(ctx, [job_id])
@@ -76,12 +82,15 @@ async def test_remove_secrets_as_another_user_is_refused(emulator, clean_queue):
     name = f"jupyterhub-alice-{uuid.uuid4().hex[:6]}"
     spec = make_spec(output_file=f"{LOG_DIR}/{name}.log", job_name=name, command=["sleep", "300"],
                      resources={"queue": "closed"})  # fmt: skip
-    job_id = await backend.submit(alice, spec, backend.render_script(spec, backend.script_template(spec)))
+    job_id = await backend.submit(
+        alice, spec, backend.render_script(spec, backend.script_template(spec))
+    )
     await backend.cancel(alice, [job_id])
     bob = BackendContext(backend, runner, runner, options(emulator), "bob",
                          emulator.state.login("bob"), {})  # fmt: skip
-    with pytest.raises(Exception, match="HTTP 403|Permission denied"):
+    with pytest.raises(GatewayError) as refused:
         await backend.remove_secrets(bob, spec.secrets_file)
+    assert refused.value.status == 403 and "Permission denied" in str(refused.value)
     assert os.path.exists(spec.secrets_file)
     await backend.remove_secrets(alice, spec.secrets_file)
     assert not os.path.exists(spec.secrets_file)

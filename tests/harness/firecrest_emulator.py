@@ -84,7 +84,9 @@ class State:
     def mint(self, user: str, lifespan: int | None = None) -> str:
         now = int(time.time())
         life = self.access_lifespan if lifespan is None else lifespan
-        return sign({"preferred_username": user, "iat": now, "exp": now + life}, self.key)
+        claims = {"preferred_username": user, "iat": now, "exp": now + life}
+        claims["jti"] = secrets.token_hex(8)  # unique, as a provider's tokens are
+        return sign(claims, self.key)
 
     def login(self, user: str, lifespan: int | None = None) -> dict[str, Any]:
         """An auth state as OAuthenticator keeps it after a login."""

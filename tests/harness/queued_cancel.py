@@ -9,6 +9,7 @@ check what is left behind.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 from dataclasses import dataclass
 from types import SimpleNamespace
@@ -76,10 +77,8 @@ async def cancel_while_queued(spawner: JobSpawner, timeout: float = 30) -> Outco
     existed = os.path.exists(path)
     await asyncio.sleep(0.5)  # a status round sees it pending
     start.cancel()
-    try:
+    with contextlib.suppress(asyncio.CancelledError):
         await start
-    except asyncio.CancelledError:
-        pass
     await spawner.poll()  # as JupyterHub does after cancelling a pending spawn
     await spawner.stop()
     return Outcome(job_id, path, existed, os.path.exists(path))

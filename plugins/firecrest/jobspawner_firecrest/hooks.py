@@ -29,7 +29,8 @@ Backend options (``c.JobSpawner.backend_options``):
     FirecREST's base URL and the system (cluster) name.
 ``token_url``, ``client_id``, ``client_secret``
     The OIDC provider's token endpoint and the hub's OAuth client, for refreshing users'
-    tokens (the refresh token comes from the auth state).
+    tokens (the refresh token comes from the auth state; renewed tokens, a rotated refresh
+    token included, are saved back into it: see :mod:`.tokens`).
 ``service_account``
     ``{"client_id": ..., "client_secret": ...}``: poll every user's jobs with one request
     using this client's client-credentials token (as FirecRESTSpawner's
@@ -45,6 +46,7 @@ Backend options (``c.JobSpawner.backend_options``):
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import os
 import re
@@ -62,7 +64,7 @@ from jobspawner_slurm.templates import check_constraint, job_script
 from .convert import job_statuses, job_users
 from .errors import GatewayError
 from .options import backend_options, resource_fields
-from .tokens import BearerAuth, ServiceAccount, TokenEndpoint, UserTokens
+from .tokens import BearerAuth, ServiceAccount, TokenEndpoint, UserTokens, user_tokens
 
 __all__ = ["backend_options", "check_constraint", "resource_fields"]  # the Slurm backend's, shared
 
@@ -130,7 +132,7 @@ class Gateway:
     def tokens(self, username: str) -> UserTokens:
         tokens = self.users.get(username)
         if tokens is None:
-            tokens = self.users[username] = UserTokens(username, self.endpoint, self.margin)
+            tokens = self.users[username] = user_tokens(self.endpoint, username, self.margin)
         return tokens
 
     def client(self, who: str, source: UserTokens | ServiceAccount) -> AsyncFirecrest:
@@ -149,6 +151,8 @@ class Gateway:
         tokens = self.tokens(name)
         state = ctx.auth_state if name == ctx.username else None
         tokens.seed(state or ctx.auth_states.get(name))
+        if ctx.save_auth_state is not None:
+            tokens.persist = functools.partial(ctx.save_auth_state, name)
         return self.client(f"user:{name}", tokens)
 
 
