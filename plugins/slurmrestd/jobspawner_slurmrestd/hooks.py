@@ -64,6 +64,7 @@ from jobspawner import (
 from jobspawner_slurm import reasons
 from jobspawner_slurm.templates import check_constraint, job_script
 
+from . import versions
 from .client import SlurmRestClient
 from .convert import job_statuses, queues
 from .directives import DirectiveError, job_properties
@@ -93,6 +94,10 @@ def client_for(options: Mapping[str, Any]) -> SlurmRestClient:
             "backend option `url` must be slurmrestd's http(s) URL, e.g. "
             "c.JobSpawner.backend_options = {'url': 'http://slurm-rest:6820'}",
         )
+    version = options.get("api_version", "v0.0.38")
+    why = versions.unsupported(version)
+    if why:
+        raise RestError("GET", f"{url.rstrip('/')}/slurm/{version}", None, why)
     source = options.get("token_source", "scontrol")
     key = json.dumps(
         [
