@@ -4,6 +4,11 @@ wrongly). Against the real slurmrestd 22.05, which the tests start with openapi/
 
 from __future__ import annotations
 
+import asyncio
+import os
+import shutil
+import time
+
 import pytest
 from jobspawner import JobState
 from jobspawner.backend import load_backend
@@ -14,7 +19,11 @@ from jobspawner_slurmrestd import versions
 from jobspawner_slurmrestd.errors import RestError
 from slurm.helpers import make_spec
 
+from slurmrestd.restd import Restd, free_port
+
 pytestmark = [pytest.mark.scheduler("slurm"), pytest.mark.root]
+
+OLDER = ("v0.0.36", "v0.0.37")
 
 
 @pytest.fixture(autouse=True)
@@ -72,3 +81,38 @@ async def test_the_served_description_lists_the_configured_version(restd, clean_
     """The real server's own /openapi/v3 lists the version the backend uses."""
     client = restd_hooks.client_for({"url": restd.url, "api_version": "v0.0.38"})
     assert await client.offered_versions("root") == ["v0.0.38"]
+
+
+@pytest.fixture
+def older_restd(restd, tmp_path):
+    """A second real slurmrestd (same checks as ``restd``) loading only the older openapi
+    plugins of Slurm 22.05."""
+    daemon = Restd(port=free_port(), log=tmp_path / "slurmrestd.log", plugins=OLDER)
+    daemon.start()
+    try:
+        yield daemon
+    finally:
+        daemon.stop()
+
+
+@pytest.mark.parametrize("version", OLDER)
+async def test_older_supported_versions_submit_poll_and_cancel(older_restd, clean_queue, version):
+    """v0.0.36 and v0.0.37 (Slurm 22.05 offers them too): the same requests and answers."""
+    ctx = context(older_restd.url, version)
+    out = f"/home/alice/.jobspawner-restd-versions/{version}.log"
+    spec = make_spec(output_file=out, command=["sleep", "300"], job_name=f"versions-{version}")
+    script = ctx.backend.render_script(spec, ctx.backend.script_template(spec))
+    job_id = await ctx.backend.submit(ctx, spec, script)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            status = (await ctx.backend.query_status(ctx, [job_id]))[job_id]
+            if status.state is JobState.RUNNING or time.monotonic() > deadline:
+                break
+            await asyncio.sleep(0.3)
+        assert status.state is JobState.RUNNING and status.host == clean_queue.host, status
+        assert [q.name for q in await ctx.backend.discover_resources(ctx)]
+    finally:
+        await ctx.backend.cancel(ctx, [job_id])
+        shutil.rmtree(os.path.dirname(out), ignore_errors=True)
+    assert (await ctx.backend.query_status(ctx, [job_id]))[job_id].state.finished
