@@ -72,6 +72,7 @@ GROUPS: list[tuple[str, list[str]]] = [
     ),
     ("Cancelling", ["cancel_command", "parse_cancel", "cancel"]),
     ("Logs", ["read_log"]),
+    ("Cleaning up", ["remove_secrets"]),
     ("Resources", ["resources_commands", "parse_resources", "discover_resources"]),
 ]
 

@@ -39,6 +39,7 @@ from .hookspecs import hookimpl
 from .jobspec import JobSpec
 from .options import flag, tool
 from .resources import ResourceError, format_hms, parse_duration_s, parse_memory_mb
+from .secrets_cleanup import remove_secrets_by_runner
 from .status import CancelOutcome, JobState, JobStatus, QueueInfo
 from .submit_errors import submit_problem
 from .units import clock_seconds, size_mib
@@ -75,6 +76,7 @@ __all__ = [
     "parse_memory_mb",
     "private_output_commands",
     "program_options",
+    "remove_secrets_by_runner",
     "render_template",
     "size_mib",
     "submit_problem",

@@ -431,5 +431,9 @@ class Backend:
     async def read_log(self, ctx: BackendContext, path: str, lines: int = 40) -> str:
         return cast(str, await self._act("read_log", ctx=ctx, path=path, lines=lines))
 
+    async def remove_secrets(self, ctx: BackendContext, path: str) -> None:
+        """Delete a job's leftover secrets file as the user (see :mod:`.secrets_cleanup`)."""
+        await self._act("remove_secrets", done_on_none=True, ctx=ctx, path=path)
+
     async def discover_resources(self, ctx: BackendContext) -> Sequence[QueueInfo]:
         return cast("Sequence[QueueInfo]", await self._act("discover_resources", ctx=ctx))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -27,7 +27,9 @@ class BackendContext:
     for backends that act with the user's own credentials (FirecREST's OIDC tokens);
     ``auth_states`` holds the auth state of every user this hub process has seen, by user
     name, for a shared status poller acting for several users. Both are empty without auth
-    state; the spawner refreshes them before start, poll and stop.
+    state; the spawner refreshes them before start, poll and stop. ``save_auth_state(name,
+    changes)`` merges renewed credentials (a rotated refresh token) into a user's auth state,
+    encrypted in the hub's database (:mod:`jobspawner.auth_state_sync`); None outside a hub.
     """
 
     backend: Backend
@@ -37,6 +39,7 @@ class BackendContext:
     username: str | None = None
     auth_state: Mapping[str, Any] | None = None
     auth_states: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    save_auth_state: Callable[[str, Mapping[str, Any]], Awaitable[bool]] | None = None
 
     async def run(self, command: Command, check: bool = True) -> CommandResult:
         return await self.runner.run(command, check=check)

@@ -11,7 +11,7 @@ import os
 import time
 from collections.abc import Mapping, Sequence
 
-from . import logfiles, templates
+from . import logfiles, secrets_cleanup, templates
 from .backend_options import Option
 from .commands import Command, CommandError
 from .context import BackendContext
@@ -274,3 +274,19 @@ async def discover_resources(ctx: BackendContext) -> Sequence[QueueInfo]:
     # parse_resources skips results that failed
     results = [await ctx.run_query(c, check=False) for c in commands]
     return backend.parse_resources(results, ctx.options)
+
+
+@hookimpl(trylast=True)
+async def remove_secrets(ctx: BackendContext, path: str) -> None:
+    """``rm -f`` as the user through the runner that wrote the file (the core's submit).
+
+    A backend with its own ``submit`` and no ``remove_secrets`` wrote the file its own way:
+    nothing is run on the hub's host for it (it may not even be a submit host).
+    """
+    if not ctx.backend.implemented("submit_command"):
+        raise secrets_cleanup.NotRemovable(
+            f'The jobspawner backend "{ctx.backend.name}" submits jobs its own way and '
+            "implements no remove_secrets hook, so a job's secrets file it wrote may remain; "
+            "report this to its authors."
+        )
+    await secrets_cleanup.remove_secrets_by_runner(ctx, path)

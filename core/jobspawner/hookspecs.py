@@ -6,10 +6,10 @@ entry-point group. The hooks come in two layers:
 * **Pure hooks** say *what to run* (``*_command``) and *how to read what came back*
   (``parse_*``). They never run anything and are tested on recorded scheduler output.
 * **Action hooks** (``submit``, ``query_status``, ``cancel``, ``read_log``,
-  ``discover_resources``) are coroutines that do the work. The core implements each of them
-  on top of the pure hooks (see :mod:`jobspawner.defaults`), so a command-line backend
-  implements only pure hooks. A backend that talks to a REST API (slurmrestd, FirecREST)
-  implements the action hooks instead and never returns a command.
+  ``remove_secrets``, ``discover_resources``) are coroutines that do the work. The core
+  implements each of them on top of the pure hooks (see :mod:`jobspawner.defaults`), so a
+  command-line backend implements only pure hooks. A backend that talks to a REST API
+  (slurmrestd, FirecREST) implements the action hooks instead and never returns a command.
 
 Every hook except the ones marked otherwise is ``firstresult``: the first implementation
 that returns something other than ``None`` wins. For the action hooks the facade awaits each
@@ -480,6 +480,31 @@ def read_log(ctx: BackendContext, path: str, lines: int) -> Awaitable[str] | Non
         async def read_log(ctx, path, lines):
             text = await client.get("/files", params={"path": path})
             return "\n".join(text.splitlines()[-lines:])
+    """
+
+
+# --- cleaning up -----------------------------------------------------------------------------
+
+
+@hookspec(firstresult=True)
+def remove_secrets(ctx: BackendContext, path: str) -> Awaitable[None] | None:
+    """Action: delete a job's leftover secrets file (``path``, see :attr:`JobSpec.secrets_file`)
+    as the user, through the same way it was written; a file that is gone already is fine.
+
+    ``jobspawner-singleuser`` deletes the file once it has read it; the core calls this hook
+    when a job is cancelled or seen ended, so a job cancelled while queued, or one that failed
+    before its server started, does not leave the server's API token on disk. The core's
+    default runs ``rm -f -- path`` as the user through ``ctx.run`` (the runner that wrote the
+    file for every backend using the core's preparation commands). A backend that writes the
+    file some other way (a REST gateway's file API) implements this hook the same way.
+    Raise :class:`~jobspawner.commands.CommandError` when the file could not be removed; the
+    spawner logs it and goes on.
+
+    Example (a REST backend with a file API)::
+
+        @hookimpl
+        async def remove_secrets(ctx, path):
+            await client.delete("/files", params={"path": path}, missing_ok=True)
     """
 
 

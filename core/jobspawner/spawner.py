@@ -39,6 +39,7 @@ from traitlets import (
 )
 
 from . import (
+    auth_state_sync,
     end_report,
     handshake,
     honoured,
@@ -46,6 +47,7 @@ from . import (
     internal_certs,
     interrupted_start,
     routing,
+    secrets_cleanup,
     server_check,
     server_command,
     session_view,
@@ -53,12 +55,12 @@ from . import (
 )
 from . import user_options as options_validation
 from .backend import Backend, BackendError, load_backend
-from .commands import Command, CommandError
+from .commands import CommandError
 from .constraints import validate_constraint
 from .context import BackendContext
 from .host_map import HostMap, HostMapError
 from .hub_limits import limits_as_requests, with_hub_limits
-from .jobspec import JobSpec, secrets_file_for
+from .jobspec import JobSpec
 from .poller import StatusPoller
 from .port_binding import PortChoice, PortChoiceError
 from .resources import FIELDS, ResourceError, empty, normalise
@@ -320,6 +322,8 @@ class JobSpawner(TransportConfig, Spawner):  # type: ignore[misc]
     _pollers: ClassVar[dict[str, StatusPoller]] = {}
     #: Users' auth states (user name -> auth_state) for backends that use them (FirecREST).
     _auth_states: ClassVar[dict[str, dict[str, Any]]] = {}
+    #: Their JupyterHub users, to save renewed credentials (:mod:`.auth_state_sync`).
+    _auth_state_users: ClassVar[dict[str, Any]] = {}
 
     # --- defaults that differ from Spawner's ----------------------------------------------
     # Declared as traits (not @default methods) so that `jupyterhub --generate-config` shows
@@ -464,6 +468,9 @@ class JobSpawner(TransportConfig, Spawner):  # type: ignore[misc]
             username=self.user.name,
             auth_state=self._auth_states.get(self.user.name),
             auth_states=self._auth_states,
+            save_auth_state=auth_state_sync.saver(
+                self._auth_state_users, self._auth_states, self.log
+            ),
         )
 
     async def _load_auth_state(self) -> None:
@@ -476,6 +483,7 @@ class JobSpawner(TransportConfig, Spawner):  # type: ignore[misc]
             return
         if state:
             self._auth_states[self.user.name] = dict(state)
+            self._auth_state_users[self.user.name] = self.user
 
     def typed_backend_options(self) -> dict[str, Any]:
         """``backend_options`` checked against the backend's declarations, typed, with the
@@ -1095,13 +1103,7 @@ class JobSpawner(TransportConfig, Spawner):  # type: ignore[misc]
     async def _remove_secrets(self, ctx: BackendContext) -> None:
         """Delete the job's secrets file as the user: a job that never started its server
         (cancelled while queued, failed before the server) leaves it behind otherwise."""
-        if not self.job_output or not ctx.backend.implemented("submit_command"):
-            return
-        path = secrets_file_for(self.job_output)
-        try:
-            await ctx.run(Command(["rm", "-f", "--", path]), check=False)
-        except CommandError as e:
-            self.log.warning("%s: could not remove %s: %s", self._log_name, path, e)
+        await secrets_cleanup.remove_leftover(ctx, self.job_output, self.log, self._log_name)
 
     async def _cancel_after_failed_start(self, ctx: BackendContext) -> None:
         if not self.job_id:

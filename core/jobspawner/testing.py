@@ -70,6 +70,7 @@ COVERAGE: dict[str, tuple[str, ...]] = {
     "parse_cancel": ("test_cancel_many", "test_refused_cancel_fails_and_leaves_the_job"),
     "cancel": ("test_cancel_many",),
     "read_log": ("test_exit_code_and_log_tail",),
+    "remove_secrets": ("test_leftover_secrets_file_is_removed",),
     "resources_commands": ("test_resource_discovery",),
     "parse_resources": ("test_resource_discovery",),
     "discover_resources": ("test_resource_discovery",),
@@ -97,11 +98,14 @@ def make_spec(
     logs: str = "/tmp/jobspawner-test",
     command: Sequence[str] = ("sleep", "60"),
     options: Mapping[str, Any] | None = None,
+    env: Mapping[str, str] | None = None,
     **resources: Any,
 ) -> JobSpec:
     """A job spec built the way the spawner builds it (:meth:`JobSpec.create`).
 
-    ``resources`` are raw requests (``runtime="1h"``, ``memory="1G"``, ``cpus=1``).
+    ``resources`` are raw requests (``runtime="1h"``, ``memory="1G"``, ``cpus=1``); ``env``
+    adds to the job's environment (a secret name such as ``JUPYTERHUB_API_TOKEN`` gives the
+    job a secrets file).
     """
     job_name = f"jupyter-{username}" + (f"-{name}" if name else "")
     return JobSpec.create(
@@ -111,7 +115,7 @@ def make_spec(
         output_file=f"{logs}/{job_name}.{time.monotonic_ns()}.log",
         workdir=logs,
         command=list(command),
-        env={"JOBSPAWNER_TEST": "1"},
+        env={"JOBSPAWNER_TEST": "1", **(env or {})},
         resources=resources,
         options=options,
     )
@@ -395,6 +399,28 @@ class BackendContract:
             assert "exit code 3" in backend.describe_status(status), "the user reads the code"
         tail = await backend.read_log(ctx, spec.output_file, 20)
         assert "contract-log-line" in tail
+
+    async def test_leftover_secrets_file_is_removed(self, jobspawner_target: Target) -> None:
+        """A job cancelled before its server read its secrets file leaves it; the backend's
+        ``remove_secrets`` deletes it as the user (and a second call, file gone, is fine)."""
+        target = jobspawner_target
+        backend = target.load()
+        ctx = target.context(backend)
+        options = backend.checked_options(target.options)
+        secret = {"JUPYTERHUB_API_TOKEN": "contract-secret"}
+        spec = make_spec(
+            target.username, "secrets", target.logs, ["sleep", "300"], options, secret,
+            **target.resources,
+        )  # fmt: skip
+        job_id = await submit(backend, ctx, spec)
+        exists = Command(["test", "-e", spec.secrets_file])
+        try:
+            assert (await ctx.run(exists, check=False)).ok, "the secrets file was not written"
+        finally:
+            await backend.cancel(ctx, [job_id])
+        await backend.remove_secrets(ctx, spec.secrets_file)
+        assert not (await ctx.run(exists, check=False)).ok, "the secrets file is still there"
+        await backend.remove_secrets(ctx, spec.secrets_file)
 
     async def test_ended_job_is_finished_never_unknown(self, jobspawner_target: Target) -> None:
         backend = jobspawner_target.load()

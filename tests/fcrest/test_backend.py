@@ -16,6 +16,7 @@ from jobspawner.commands import CommandRunner
 from jobspawner.context import BackendContext
 from jobspawner.status import VANISHED_REASON
 from jobspawner_firecrest import hooks as fc_hooks
+from jobspawner_firecrest import tokens as fc_tokens
 from jobspawner_firecrest.errors import LOGIN_AGAIN
 from slurm.helpers import make_spec
 
@@ -34,8 +35,10 @@ def backend() -> Backend:
 @pytest.fixture(autouse=True)
 def _fresh_gateways():
     fc_hooks._gateways.clear()
+    fc_tokens._user_tokens.clear()
     yield
     fc_hooks._gateways.clear()
+    fc_tokens._user_tokens.clear()
 
 
 @pytest.fixture(scope="module", autouse=True)

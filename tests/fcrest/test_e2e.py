@@ -90,3 +90,50 @@ def test_spawn_without_tokens_tells_the_user_to_log_in(tmp_path, emulator, clean
         events = hub.progress("alice", timeout=60)
         text = " ".join(e["message"] for e in events)
         assert "log in again" in text, events
+
+
+def test_rotated_tokens_survive_a_hub_restart(tmp_path, emulator, clean_queue):
+    """The provider rotates refresh tokens; the hub saves the renewed ones into alice's auth
+    state, so after a crash and restart it still follows and stops her job."""
+    options = {
+        "url": emulator.url,
+        "system": "cluster",
+        "token_url": emulator.token_url,
+        "client_id": HUB_CLIENT[0],
+        "client_secret": HUB_CLIENT[1],
+        "refresh_margin": 85,
+    }
+    env = {"JUPYTERHUB_CRYPT_KEY": secrets.token_hex(32)}  # the same key after the restart
+    config = "c.Authenticator.enable_auth_state = True\n"
+    lifespan = emulator.state.access_lifespan
+    emulator.state.access_lifespan = 90  # each token is fresh for 5 s (margin 85 s)
+    try:
+        with running_hub(
+            tmp_path, backend="firecrest", config=config, env=env, keep_env=False,
+            backend_options=options,
+        ) as hub:  # fmt: skip
+            hub.create_user("alice")
+            login = emulator.state.login("alice", lifespan=40)
+            r = hub.api("PATCH", "/users/alice", json={"auth_state": login})
+            assert r.status_code == 200, r.text
+            hub.start_server("alice", timeout=90)
+            job_id = hub.spawner_state("alice")["job_id"]
+            hub.crash()
+        assert login["refresh_token"] not in emulator.state.refresh_tokens  # rotated: dead
+        assert squeue(job_id) == "RUNNING|alice"
+        time.sleep(6)  # the saved access token is now due for renewal
+        with running_hub(
+            tmp_path, backend="firecrest", config=config, env=env, keep_env=False,
+            backend_options=options,
+        ) as hub:  # fmt: skip
+            saved = hub.api("GET", "/users/alice").json().get("auth_state") or {}
+            assert saved.get("refresh_token") in emulator.state.refresh_tokens, saved.keys()
+            hub.wait_ready("alice", timeout=60)
+            hub.stop_server("alice")
+            deadline = time.monotonic() + 10
+            while squeue(job_id) and time.monotonic() < deadline:
+                time.sleep(0.2)
+            assert squeue(job_id) == "", hub.log_text()[-3000:]
+            assert "log in again" not in hub.log_text()
+    finally:
+        emulator.state.access_lifespan = lifespan

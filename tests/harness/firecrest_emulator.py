@@ -84,7 +84,9 @@ class State:
     def mint(self, user: str, lifespan: int | None = None) -> str:
         now = int(time.time())
         life = self.access_lifespan if lifespan is None else lifespan
-        return sign({"preferred_username": user, "iat": now, "exp": now + life}, self.key)
+        claims = {"preferred_username": user, "iat": now, "exp": now + life}
+        claims["jti"] = secrets.token_hex(8)  # unique, as a provider's tokens are
+        return sign(claims, self.key)
 
     def login(self, user: str, lifespan: int | None = None) -> dict[str, Any]:
         """An auth state as OAuthenticator keeps it after a login."""
@@ -389,6 +391,24 @@ class Upload(Base):
         self.finish()
 
 
+class Rm(Base):
+    """``DELETE /filesystem/{system}/ops/rm?path=``: ``rm -r`` as the user; the v2 server's
+    error mapping: "No such file or directory" 404, "Permission denied" 403."""
+
+    async def delete(self, system: str) -> None:
+        if not self.check_system(system):
+            return
+        path = self.get_query_argument("path")
+        code, _, err = await _run(self.user, ["rm", "-r", "--interactive=never", "--", path])
+        if code != 0:
+            status = 404 if "No such file" in err else 403 if "Permission denied" in err else 500
+            _error(self, status, f"Remote process failed with exit status:{code} and error "
+                   f"message:{err.strip()}")  # fmt: skip
+            return
+        self.set_status(204)
+        self.finish()
+
+
 class Liveness(RequestHandler):
     def get(self) -> None:
         self.set_header("F7T-AppVersion", APP_VERSION)
@@ -457,6 +477,7 @@ def application(state: State) -> Application:
             (r"/filesystem/([^/]+)/ops/mkdir", Mkdir, kw),
             (r"/filesystem/([^/]+)/ops/chmod", Chmod, kw),
             (r"/filesystem/([^/]+)/ops/upload", Upload, kw),
+            (r"/filesystem/([^/]+)/ops/rm", Rm, kw),
             (r"/auth/token", Token, kw),
         ]
     )

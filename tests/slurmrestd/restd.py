@@ -64,6 +64,8 @@ class Restd:
     port: int
     log: Path
     pid: int | None = None
+    #: The openapi plugins it loads (``-s``); the first one answers ``get`` (the readiness ping).
+    plugins: tuple[str, ...] = ("v0.0.38",)
 
     @property
     def url(self) -> str:
@@ -71,7 +73,7 @@ class Restd:
 
     def get(self, path: str, user: str = "root") -> dict:
         req = urllib.request.Request(
-            f"{self.url}/slurm/v0.0.38{path}",
+            f"{self.url}/slurm/{self.plugins[0]}{path}",
             headers={"X-SLURM-USER-NAME": user, "X-SLURM-USER-TOKEN": token(user)},
         )
         with urllib.request.urlopen(req, timeout=10) as f:
@@ -89,7 +91,7 @@ class Restd:
                 "-a",
                 "rest_auth/jwt",
                 "-s",
-                "openapi/v0.0.38",
+                ",".join(f"openapi/{p}" for p in self.plugins),
                 f"127.0.0.1:{self.port}",
             ],
             stdout=out,

@@ -19,6 +19,9 @@ with the user's OIDC access token from JupyterHub's auth state (see :mod:`.token
     ``DELETE /compute/{system}/jobs/{id}`` as the user, confirmed with status queries.
 ``read_log``
     ``GET /filesystem/{system}/ops/tail`` as the user.
+``remove_secrets``
+    ``DELETE /filesystem/{system}/ops/rm`` as the user (who uploaded the file); 404 (no such
+    file: the server read and deleted it) is fine.
 
 Backend options (``c.JobSpawner.backend_options``):
 
@@ -26,7 +29,8 @@ Backend options (``c.JobSpawner.backend_options``):
     FirecREST's base URL and the system (cluster) name.
 ``token_url``, ``client_id``, ``client_secret``
     The OIDC provider's token endpoint and the hub's OAuth client, for refreshing users'
-    tokens (the refresh token comes from the auth state).
+    tokens (the refresh token comes from the auth state; renewed tokens, a rotated refresh
+    token included, are saved back into it: see :mod:`.tokens`).
 ``service_account``
     ``{"client_id": ..., "client_secret": ...}``: poll every user's jobs with one request
     using this client's client-credentials token (as FirecRESTSpawner's
@@ -42,6 +46,7 @@ Backend options (``c.JobSpawner.backend_options``):
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import os
 import re
@@ -59,7 +64,7 @@ from jobspawner_slurm.templates import check_constraint, job_script
 from .convert import job_statuses, job_users
 from .errors import GatewayError
 from .options import backend_options, resource_fields
-from .tokens import BearerAuth, ServiceAccount, TokenEndpoint, UserTokens
+from .tokens import BearerAuth, ServiceAccount, TokenEndpoint, UserTokens, user_tokens
 
 __all__ = ["backend_options", "check_constraint", "resource_fields"]  # the Slurm backend's, shared
 
@@ -127,7 +132,7 @@ class Gateway:
     def tokens(self, username: str) -> UserTokens:
         tokens = self.users.get(username)
         if tokens is None:
-            tokens = self.users[username] = UserTokens(username, self.endpoint, self.margin)
+            tokens = self.users[username] = user_tokens(self.endpoint, username, self.margin)
         return tokens
 
     def client(self, who: str, source: UserTokens | ServiceAccount) -> AsyncFirecrest:
@@ -146,6 +151,8 @@ class Gateway:
         tokens = self.tokens(name)
         state = ctx.auth_state if name == ctx.username else None
         tokens.seed(state or ctx.auth_states.get(name))
+        if ctx.save_auth_state is not None:
+            tokens.persist = functools.partial(ctx.save_auth_state, name)
         return self.client(f"user:{name}", tokens)
 
 
@@ -373,3 +380,21 @@ async def read_log(ctx: BackendContext, path: str, lines: int) -> str:
     except GatewayError:
         return ""
     return str(output.get("content", "")) if isinstance(output, Mapping) else str(output)
+
+
+@hookimpl
+async def remove_secrets(ctx: BackendContext, path: str) -> None:
+    """Delete a job's leftover secrets file through FirecREST's file API, as the user who
+    uploaded it; FirecREST answers 404 for a file that is gone already."""
+    gw = gateway(ctx.options)
+    client = gw.for_user(ctx)
+    try:
+        await call(
+            gw,
+            "DELETE",
+            f"/filesystem/{gw.system}/ops/rm",
+            client.rm(gw.system, path, blocking=False),
+        )
+    except GatewayError as e:
+        if e.status != 404:
+            raise

@@ -2,17 +2,27 @@
 with the refresh token) and the optional service account's (client credentials).
 
 A token is renewed ``refresh_margin`` seconds before its ``exp`` (FirecREST refuses tokens
-with less than 30 s left). Providers may rotate refresh tokens: the newest one is kept in
-memory. When a refresh fails the user must log in again (:class:`.errors.LoginRequired`).
+with less than 30 s left). Providers may rotate refresh tokens (the old one dies when the new
+one is issued): the renewed tokens are kept in memory, in one :class:`UserTokens` per user
+and OAuth client shared by every gateway of the hub process, and saved into the user's
+JupyterHub auth state (encrypted in the hub's database, see
+:mod:`jobspawner.auth_state_sync`), so a restarted hub and the authenticator's own refresh go
+on from the live refresh token. An auth state older than the tokens in memory (a snapshot
+read before a renewal) never replaces them. When a refresh fails the user must log in again
+(:class:`.errors.LoginRequired`).
+
+The service account's token (client credentials) is only kept in memory: the grant needs no
+earlier token, so a restarted hub simply asks for a new one.
 """
 
 from __future__ import annotations
 
 import asyncio
 import base64
+import collections
 import json
 import time
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 import httpx
@@ -80,8 +90,16 @@ def _expiry(token: str, answer: Mapping[str, Any] | None = None) -> float:
     return 0.0  # unknown: renew before use
 
 
+#: Saves renewed tokens into the user's auth state (``BackendContext.save_auth_state`` bound
+#: to the user); True when saved.
+Persist = Callable[[Mapping[str, Any]], Awaitable[bool]]
+
+
 class UserTokens:
     """One user's access token, seeded from their auth state and refreshed as needed."""
+
+    #: How many access tokens this object moved past are remembered (stale auth states).
+    REPLACED_KEPT = 16
 
     def __init__(self, username: str, endpoint: TokenEndpoint | None, margin: float) -> None:
         self.username = username
@@ -90,18 +108,25 @@ class UserTokens:
         self.access_token = ""
         self.refresh_token = ""
         self.expires = 0.0
-        self._seeded_from = ""
+        self._replaced: collections.deque[str] = collections.deque(maxlen=self.REPLACED_KEPT)
         self._lock = asyncio.Lock()
         self.refreshes = 0
+        self.saved = 0
+        #: Where renewed tokens are saved; None keeps them in memory only.
+        self.persist: Persist | None = None
 
     def seed(self, auth_state: Mapping[str, Any] | None) -> None:
-        """Take the tokens of a (new) login; a state already seen changes nothing."""
+        """Take the tokens of a login (or of an auth state saved since): a state holding the
+        current access token, or one this object has already moved past, changes nothing."""
         if not auth_state:
             return
         access = auth_state.get("access_token")
-        if not isinstance(access, str) or not access or access == self._seeded_from:
+        if not isinstance(access, str) or not access:
             return
-        self._seeded_from = access
+        if access == self.access_token or access in self._replaced:
+            return
+        if self.access_token:
+            self._replaced.append(self.access_token)
         self.access_token = access
         refresh = auth_state.get("refresh_token")
         self.refresh_token = refresh if isinstance(refresh, str) else ""
@@ -127,13 +152,44 @@ class UserTokens:
                 )
             except GatewayError as e:
                 raise LoginRequired(url, f"user {self.username}: {e.problem}") from e
+            if self.access_token:
+                self._replaced.append(self.access_token)
             self.access_token = answer["access_token"]
             rotated = answer.get("refresh_token")
             if isinstance(rotated, str) and rotated:
                 self.refresh_token = rotated
             self.expires = _expiry(self.access_token, answer)
             self.refreshes += 1
+            await self._save(answer)
             return self.access_token
+
+    async def _save(self, answer: Mapping[str, Any]) -> None:
+        """Save the renewed tokens into the auth state (the refresh token may have rotated:
+        the one the auth state holds is dead then)."""
+        if self.persist is None:
+            return
+        response = {**answer, "refresh_token": self.refresh_token}
+        changes = {
+            "access_token": self.access_token,
+            "refresh_token": self.refresh_token,
+            "token_response": response,
+        }
+        if await self.persist(changes):
+            self.saved += 1
+
+
+#: Every user's tokens, by (token endpoint, OAuth client, user): one refresh token has one
+#: holder in the hub process, whatever gateways (profiles' backend options) use it.
+_user_tokens: dict[tuple[str, str, str], UserTokens] = {}
+
+
+def user_tokens(endpoint: TokenEndpoint | None, username: str, margin: float) -> UserTokens:
+    """The shared :class:`UserTokens` of ``username`` for this token endpoint and client."""
+    key = (endpoint.url if endpoint else "", endpoint.client_id if endpoint else "", username)
+    tokens = _user_tokens.get(key)
+    if tokens is None:
+        tokens = _user_tokens[key] = UserTokens(username, endpoint, margin)
+    return tokens
 
 
 class ServiceAccount:

@@ -17,6 +17,7 @@ from urllib.parse import urlencode
 
 from tornado.httpclient import AsyncHTTPClient, HTTPRequest
 
+from . import versions
 from .errors import RestError, TokenError
 from .tokens import TokenCache
 
@@ -51,12 +52,15 @@ class SlurmRestClient:
         validate_cert: bool = True,
         ca_certs: str | None = None,
     ) -> None:
-        self.base = url.rstrip("/") + f"/slurm/{api_version}"
+        self.root = url.rstrip("/")
+        self.api_version = api_version
+        self.base = self.root + f"/slurm/{api_version}"
         self.tokens = tokens
         self.timeout = timeout
         self.validate_cert = validate_cert
         self.ca_certs = ca_certs
         self.requests = 0  # how many requests were sent (tests and benchmarks count them)
+        self._version_served = False  # seen in slurmrestd's own description
 
     async def request(
         self,
@@ -80,8 +84,33 @@ class SlurmRestClient:
                 if e.status in (401, 403) and attempt == 0:
                     self.tokens.drop(user)
                     continue
+                if e.status == 404 and not self._version_served:  # not this API version?
+                    await self._check_version(method, url, user, e)
                 raise
         raise AssertionError("unreachable")  # pragma: no cover
+
+    async def offered_versions(self, user: str) -> list[str]:
+        """The API versions slurmrestd offers, from its own ``GET /openapi/v3``."""
+        url = self.root + "/openapi/v3"
+        try:
+            token = await self.tokens.get(user)
+        except TokenError as e:
+            raise RestError("GET", url, None, str(e)) from e
+        return versions.offered(await self._send("GET", url, user, token, None))
+
+    async def _check_version(self, method: str, url: str, user: str, error: RestError) -> None:
+        """After a 404 (slurmrestd 22.05: "Unable find requested URL"): raise the versions
+        slurmrestd offers when the configured one is not among them."""
+        try:
+            offered = await self.offered_versions(user)
+        except RestError:
+            return  # the original error stands
+        if self.api_version in offered:
+            self._version_served = True  # a 404 about something else: not asked again
+        elif offered:
+            raise RestError(
+                method, url, 404, versions.not_served(self.api_version, offered)
+            ) from error
 
     async def _send(
         self, method: str, url: str, user: str, token: str, body: Mapping[str, Any] | None

@@ -17,6 +17,8 @@ slurmrestd's REST API instead of running ``sbatch``/``squeue``/``scancel``:
 ``cancel``
     ``DELETE /job/{id}`` as the user, then confirmed with status queries (resent every few
     checks); "Invalid job id" means already gone, "Access/permission denied" fails at once.
+``remove_secrets``
+    ``rm -f`` of a job's leftover secrets file as the user, through the runner that wrote it.
 ``read_log``
     Not implemented here: the core's default runs ``tail`` as the user through the runner,
     since the output file lives on the shared file system (slurmrestd has no file API).
@@ -57,10 +59,12 @@ from jobspawner import (
     QueueInfo,
     confirm_cancel,
     hookimpl,
+    remove_secrets_by_runner,
 )
 from jobspawner_slurm import reasons
 from jobspawner_slurm.templates import check_constraint, job_script
 
+from . import versions
 from .client import SlurmRestClient
 from .convert import job_statuses, queues
 from .directives import DirectiveError, job_properties
@@ -90,6 +94,10 @@ def client_for(options: Mapping[str, Any]) -> SlurmRestClient:
             "backend option `url` must be slurmrestd's http(s) URL, e.g. "
             "c.JobSpawner.backend_options = {'url': 'http://slurm-rest:6820'}",
         )
+    version = options.get("api_version", "v0.0.38")
+    why = versions.unsupported(version)
+    if why:
+        raise RestError("GET", f"{url.rstrip('/')}/slurm/{version}", None, why)
     source = options.get("token_source", "scontrol")
     key = json.dumps(
         [
@@ -242,3 +250,10 @@ async def discover_resources(ctx: BackendContext) -> Sequence[QueueInfo]:
         client.request("GET", "/partitions", user), client.request("GET", "/nodes", user)
     )
     return queues(partitions.get("partitions") or [], nodes.get("nodes") or [])
+
+
+@hookimpl
+async def remove_secrets(ctx: BackendContext, path: str) -> None:
+    """The secrets file was written by the core's preparation commands through the user's
+    runner (see ``submit``): removed the same way (``rm -f`` as the user)."""
+    await remove_secrets_by_runner(ctx, path)

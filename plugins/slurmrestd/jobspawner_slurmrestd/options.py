@@ -12,8 +12,9 @@ from jobspawner_slurm.options import TEMPLATE_OPTIONS, resource_fields
 OPTIONS = [
     Option("url", str, None, "slurmrestd's base URL, e.g. `http://slurm-rest.example.org:6820` "
            "(required)."),
-    Option("api_version", str, "v0.0.38", "The openapi plugin slurmrestd serves (Slurm "
-           "22.05: v0.0.36-v0.0.38)."),
+    Option("api_version", str, "v0.0.38", "The openapi plugin slurmrestd serves: v0.0.36, "
+           "v0.0.37 or v0.0.38 (Slurm 22.05 offers all three); a newer one is refused with "
+           "a clear error."),
     Option("token_source", object, "scontrol", "Where per-user JWTs come from: `scontrol` "
            "(`scontrol token`, run by a root hub) or a site command (see the backend's page)."),
     Option("token_lifespan", int, 3600, "Seconds a fetched token lives."),
