@@ -41,6 +41,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from .job_supervisor import Supervisor, group_alive, proc_state, start_time, terminate_groups
+
 SPOOL_ENV = "JOBSPAWNER_LOCAL_SPOOL"
 GRACE_SECONDS = 5.0
 #: How long the supervisor waits for ``submit`` to record the job before giving up.
@@ -176,24 +178,6 @@ def open_spool(create: bool) -> int | None:
     return fd
 
 
-def _start_time(pid: int) -> str | None:
-    try:
-        stat_line = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    # the command name may contain spaces and parentheses: split after the last ')'
-    fields = stat_line[stat_line.rfind(")") + 2 :].split()
-    return fields[19]
-
-
-def _proc_state(pid: int) -> str | None:
-    try:
-        stat_line = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    return stat_line[stat_line.rfind(")") + 2 :].split()[0]
-
-
 def _valid_id(job_id: str) -> tuple[int, str] | None:
     match = _JOB_ID.fullmatch(job_id)
     if match is None:
@@ -303,7 +287,7 @@ def cmd_submit(args: argparse.Namespace) -> int:
         os.close(job)
     start = None
     for _ in range(100):
-        start = _start_time(proc.pid)
+        start = start_time(proc.pid)
         if start:
             break
         time.sleep(0.01)
@@ -348,8 +332,10 @@ def cmd_supervise(args: argparse.Namespace) -> int:
         preexec_fn=lambda: signal.signal(signal.SIGTERM, signal.SIG_DFL),
     )
     os.close(args.script_fd)
-    code = child.wait()
-    _write_record(args.dir_fd, "exit", str(code if code >= 0 else 128 - code).encode())
+    # the job shares the supervisor's group: `cancel` ends them both, leftovers keep it running
+    outcome = Supervisor(child.pid, own_group=False).wait()
+    child.returncode = outcome.returncode
+    _write_record(args.dir_fd, "exit", str(outcome.exit_code).encode())
     return 0
 
 
@@ -367,13 +353,13 @@ def status_line(spool_fd: int, job_id: str) -> str | None:
 def _job_status(job_id: str, parsed: tuple[int, str], job: int) -> str:
     pid, start = parsed
     host = os.uname().nodename
-    if _start_time(pid) == start and not _has_record(job, "exit"):
-        state = _proc_state(pid)
+    if start_time(pid) == start and not _has_record(job, "exit"):
+        state = proc_state(pid)
         if state == "T":
             return f"{job_id} suspended - {host}"
         if state != "Z":
             return f"{job_id} running - {host}"
-    if _group_alive(pid):
+    if group_alive(pid):
         # the job's script ended but processes it started live on (like Slurm's COMPLETING):
         # the job is not over until its whole process group is gone
         return f"{job_id} running - {host}"
@@ -413,7 +399,7 @@ def cmd_cancel(args: argparse.Namespace) -> int:
             continue
         pid, start = parsed
         try:
-            if _start_time(pid) != start:
+            if start_time(pid) != start:
                 continue  # already ended
             _write_record(job, "cancelled", b"")
             os.killpg(pid, signal.SIGTERM)
@@ -428,37 +414,8 @@ def cmd_cancel(args: argparse.Namespace) -> int:
             os.close(job)
     if spool is not None:
         os.close(spool)
-    deadline = time.monotonic() + GRACE_SECONDS
-    while alive and time.monotonic() < deadline:
-        alive = [p for p in alive if _group_alive(p)]
-        time.sleep(0.05)
-    for pid in alive:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(pid, signal.SIGKILL)
+    terminate_groups(alive, signals=(), grace=GRACE_SECONDS)  # signalled above: SIGKILL late ones
     return rc
-
-
-def _group_alive(pgid: int) -> bool:
-    try:
-        os.killpg(pgid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    # only zombies left?
-    return any(
-        _proc_state(int(p)) not in (None, "Z") and _pgid(int(p)) == pgid
-        for p in os.listdir("/proc")
-        if p.isdigit()
-    )
-
-
-def _pgid(pid: int) -> int | None:
-    try:
-        stat_line = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    return int(stat_line[stat_line.rfind(")") + 2 :].split()[2])
 
 
 def main(argv: list[str] | None = None) -> int:
