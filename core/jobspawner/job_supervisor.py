@@ -124,6 +124,14 @@ def terminate_groups(
 # --- the job's owner -------------------------------------------------------------------------
 
 
+def user_name(uid: int) -> str:
+    """The login name of ``uid`` (the number when it has none)."""
+    try:
+        return pwd.getpwuid(uid).pw_name
+    except KeyError:
+        return str(uid)
+
+
 def become(uid: int) -> Callable[[], None] | None:
     """A ``preexec_fn`` that makes a child process run as ``uid`` (its groups included);
     None when this process already is ``uid`` (only root can become someone else)."""
@@ -201,6 +209,7 @@ class Supervisor:
         self._cancelled = False
         self._stopped = ""
         self._kill_at: float | None = None
+        self._started = time.monotonic()  # the limit counts from here
 
     def cancel(self) -> None:
         """Ask for the job to be cancelled (acted on at the next look, within a poll)."""
@@ -216,14 +225,14 @@ class Supervisor:
                 with contextlib.suppress(ProcessLookupError):
                     os.kill(self.pid, sig)
 
-    def _look(self, started: float) -> None:
+    def _look(self) -> None:
         now = time.monotonic()
         if not self._stopped:
             if self._cancelled:
                 self._stop(CANCEL, self.cancel_signals, now)
-            elif self.limit is not None and now - started >= self.limit:
+            elif self.limit is not None and now - self._started >= self.limit:
                 if self.on_limit is not None:
-                    self.on_limit(now - started)
+                    self.on_limit(now - self._started)
                 self._stop(LIMIT, self.limit_signals, now)
         elif self._kill_at is not None and now >= self._kill_at:
             self._kill_at = None
@@ -233,20 +242,13 @@ class Supervisor:
                 with contextlib.suppress(ProcessLookupError):
                     os.kill(self.pid, signal.SIGKILL)
 
-    def wait(self) -> Outcome:
-        """Wait for the job to end, acting on the limit and on cancel requests meanwhile."""
-        started = time.monotonic()
-        pidfd = _pidfd(self.pid)
-        try:
-            while True:
-                pid, status, usage = os.wait4(self.pid, os.WNOHANG)
-                if pid:
-                    break
-                self._look(started)
-                _pause(pidfd)
-        finally:
-            if pidfd is not None:
-                os.close(pidfd)
+    def poll(self) -> Outcome | None:
+        """One look: the outcome once the job has ended (it is reaped then); until then act
+        on the limit and on cancel requests, and return None."""
+        pid, status, usage = os.wait4(self.pid, os.WNOHANG)
+        if not pid:
+            self._look()
+            return None
         if self.own_group:
             signal_group(self.pid, signal.SIGKILL)  # what the job left behind goes with it
         return Outcome(
@@ -254,6 +256,17 @@ class Supervisor:
             cpu_seconds=usage.ru_utime + usage.ru_stime,
             stopped=self._stopped,
         )
+
+    def wait(self) -> Outcome:
+        """Wait for the job to end, acting on the limit and on cancel requests meanwhile."""
+        pidfd = _pidfd(self.pid)
+        try:
+            while (outcome := self.poll()) is None:
+                _pause(pidfd)
+        finally:
+            if pidfd is not None:
+                os.close(pidfd)
+        return outcome
 
 
 def _pidfd(pid: int) -> int | None:

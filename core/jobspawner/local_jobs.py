@@ -29,7 +29,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
-import pwd
 import re
 import secrets
 import select
@@ -41,7 +40,14 @@ import tempfile
 import time
 from pathlib import Path
 
-from .job_supervisor import Supervisor, group_alive, proc_state, start_time, terminate_groups
+from .job_supervisor import (
+    Supervisor,
+    group_alive,
+    proc_state,
+    start_time,
+    terminate_groups,
+    user_name,
+)
 
 SPOOL_ENV = "JOBSPAWNER_LOCAL_SPOOL"
 GRACE_SECONDS = 5.0
@@ -56,15 +62,8 @@ class SpoolError(Exception):
     """The spool folder cannot be used safely; the message says why and how to fix it."""
 
 
-def _username(uid: int) -> str:
-    try:
-        return pwd.getpwuid(uid).pw_name
-    except KeyError:
-        return str(uid)
-
-
 def _owner(uid: int) -> str:
-    return f"{_username(uid)} (uid {uid})"
+    return f"{user_name(uid)} (uid {uid})"
 
 
 def spool_path() -> Path:
@@ -83,7 +82,7 @@ def spool_path() -> Path:
         raise SpoolError(f"the spool setting {configured!r} is not an absolute path")
     if "{" in configured or "}" in configured:
         try:
-            return Path(configured.format(uid=uid, username=_username(uid)))
+            return Path(configured.format(uid=uid, username=user_name(uid)))
         except (KeyError, IndexError, ValueError) as e:
             raise SpoolError(
                 f"the spool setting {configured!r} has a placeholder other than {{uid}} and "

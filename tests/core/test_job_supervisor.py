@@ -72,7 +72,8 @@ def test_a_job_sharing_its_supervisors_group_leaves_its_leftovers_alone(tmp_path
     pid_file = tmp_path / "pid"
     program = (
         "import subprocess; from jobspawner.job_supervisor import Supervisor; "
-        f"c = subprocess.Popen(['/bin/bash', '-c', 'sleep 30 & echo $! > {pid_file}']); "
+        "c = subprocess.Popen(['/bin/bash', '-c', "
+        f"'sleep 30 >/dev/null 2>&1 & echo $! > {pid_file}']); "
         "print(Supervisor(c.pid, own_group=False).wait().returncode)"
     )
     supervisor = subprocess.run(
@@ -121,3 +122,11 @@ def test_the_shared_kernel_is_standard_library_only(path: str) -> None:
         if isinstance(node, ast.ImportFrom) and not node.level
     }
     assert modules <= set(sys.stdlib_module_names), modules - set(sys.stdlib_module_names)
+
+
+def test_poll_says_nothing_while_the_job_runs_and_the_outcome_once_it_ended() -> None:
+    proc = start("sleep 0.3; exit 4")
+    sup = Supervisor(proc.pid)
+    assert sup.poll() is None
+    outcome = wait_for(sup.poll, timeout=5)
+    assert outcome is not None and outcome.returncode == 4

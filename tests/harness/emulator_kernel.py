@@ -24,7 +24,6 @@ import fcntl
 import importlib.util
 import json
 import os
-import pwd
 import shutil
 import subprocess
 import sys
@@ -70,12 +69,7 @@ def install(folder: str) -> None:
 # --- users -----------------------------------------------------------------------------------
 
 
-def user_name(uid: int) -> str:
-    """The login name of ``uid`` (the number when it has none)."""
-    try:
-        return pwd.getpwuid(uid).pw_name
-    except KeyError:
-        return str(uid)
+user_name = supervisor.user_name
 
 
 def may_start(owner_uid: int) -> bool:
