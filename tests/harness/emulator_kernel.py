@@ -9,9 +9,10 @@ Each emulator is a thin command front end (argument parsing, output formats) ove
 * :func:`may_start`: a queued job is started only by a process of its owner (or root), so
   it runs as the user who submitted it;
 * :func:`spawn_detached`: the job's supervisor process, detached, as the job's owner;
-* the supervisor itself (owner, process group, run-time limit, cancel signals, exit status
-  and CPU time) is the product's :mod:`jobspawner.job_supervisor`, loaded by its path and
-  re-exported here as :data:`supervisor`, the same code the ``local`` backend runs.
+* :func:`start_job`, in that process: the job in its own process group, watched by the
+  product's :mod:`jobspawner.job_supervisor` (run-time limit, cancel signals, exit status
+  and CPU time), loaded by its path and re-exported here as :data:`supervisor`: the same
+  code the ``local`` backend runs.
 
 An emulator copied out of the checkout (so test users can run it when the checkout is
 private) takes this kernel along: :func:`install` copies the files it needs.
@@ -179,3 +180,64 @@ def spawn_detached(argv: list[str], owner_uid: int, env: dict[str, str] | None =
         preexec_fn=supervisor.become(owner_uid),
         close_fds=True,
     ).pid
+
+
+# --- running the job (in its supervisor process) ---------------------------------------------
+
+
+@dataclass
+class Job:
+    """A started job: its process, leading its own process group, and its supervisor."""
+
+    proc: subprocess.Popen[bytes]
+    watch: Any  # a job_supervisor.Supervisor
+
+    @property
+    def pid(self) -> int:
+        """The job's pid, which is its process group's id too."""
+        return self.proc.pid
+
+    def _ended(self, outcome: Any) -> Any:
+        if outcome is not None:
+            self.proc.returncode = outcome.returncode  # reaped by the supervisor
+        return outcome
+
+    def poll(self) -> Any:
+        """The job's ``Outcome`` once it has ended, else None (see ``Supervisor.poll``)."""
+        return self._ended(self.watch.poll())
+
+    def wait(self) -> Any:
+        """Wait for the job's ``Outcome`` (see ``Supervisor.wait``)."""
+        return self._ended(self.watch.wait())
+
+    def stop(self) -> None:
+        """Cancel the job and wait until it has ended (nothing when it already has)."""
+        if self.proc.returncode is None:
+            self.watch.cancel()
+            self.wait()
+
+
+def start_job(
+    argv: list[str],
+    *,
+    stdout: Any,
+    stderr: Any,
+    env: dict[str, str],
+    cwd: str,
+    stdin: Any = subprocess.DEVNULL,
+    **supervision: Any,
+) -> Job:
+    """Start a job in its own session and process group, with its supervisor (``supervision``:
+    the keyword arguments of ``Supervisor``: limit, grace, signals, on_limit). Raises
+    :class:`OSError` when it cannot be started."""
+    proc = subprocess.Popen(
+        argv,
+        stdin=stdin,
+        stdout=stdout,
+        stderr=stderr,
+        env=env,
+        cwd=cwd,
+        start_new_session=True,
+        close_fds=True,
+    )
+    return Job(proc, supervisor.Supervisor(proc.pid, **supervision))

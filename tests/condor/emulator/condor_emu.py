@@ -35,7 +35,6 @@ import json
 import os
 import re
 import socket
-import subprocess
 import sys
 import time
 from typing import Any
@@ -1185,8 +1184,7 @@ def machine_ad(state: State, cfg: dict[str, Any]) -> dict[str, Any]:
 class Shadow:
     def __init__(self, job_id: str) -> None:
         self.job_id = job_id
-        self.proc: subprocess.Popen[bytes] | None = None
-        self.job: kernel.supervisor.Supervisor | None = None
+        self.job: kernel.Job | None = None
         self.slot = ""
 
     def run(self) -> None:
@@ -1213,10 +1211,8 @@ class Shadow:
             return False
         status = ad.get("JobStatus")
         now = int(time.time())
-        if self.proc is not None and self.job is not None:
+        if self.job is not None:
             outcome = self.job.poll()
-            if outcome is not None:
-                self.proc.returncode = outcome.returncode
             if status in (3, 5):
                 self.kill()
                 self.vacate(ad, now)
@@ -1311,17 +1307,10 @@ class Shadow:
         elif isinstance(ad.get("Args"), str):
             argv += ad["Args"].split()
         try:
-            self.proc = subprocess.Popen(
-                argv,
-                stdin=stdin,
-                stdout=files["Out"],
-                stderr=files["Err"],
-                cwd=iwd,
-                env=env,
-                start_new_session=True,
-                close_fds=True,
-            )
-            self.job = kernel.supervisor.Supervisor(self.proc.pid, grace=3.0)
+            self.job = kernel.start_job(
+                argv, stdin=stdin, stdout=files["Out"], stderr=files["Err"], cwd=iwd, env=env,
+                grace=3.0,
+            )  # fmt: skip
         except OSError as e:
             hold(
                 ad,
@@ -1406,7 +1395,7 @@ class Shadow:
         start = ad.get("JobCurrentStartDate") or now
         ad["RemoteWallClockTime"] = float(ad.get("RemoteWallClockTime", 0) or 0) + (now - start)
         ad.pop("RemoteHost", None)
-        self.proc = self.job = None
+        self.job = None
 
     def finish(self, state: State, ad: dict[str, Any], rc: int, now: int) -> None:
         self.vacate(ad, now)
@@ -1425,11 +1414,8 @@ class Shadow:
 
     def kill(self) -> None:
         """SIGTERM to the job's group, SIGKILL after 3 seconds; waits for its end."""
-        proc, job = self.proc, self.job
-        if proc is None or job is None or proc.returncode is not None:
-            return
-        job.cancel()
-        proc.returncode = job.wait().returncode
+        if self.job is not None:
+            self.job.stop()
 
 
 # --- condor_status -------------------------------------------------------------------------

@@ -31,7 +31,6 @@ import re
 import shlex
 import signal
 import socket
-import subprocess
 import sys
 import time
 
@@ -486,22 +485,18 @@ def sbatchd(spool: str, job_id: str) -> int:
         argv.append(base + ".sh")
     cwd = job["cwd"] if os.access(job["cwd"], os.X_OK) else (env.get("HOME") or "/tmp")
     try:
-        child = subprocess.Popen(
-            argv, stdin=subprocess.DEVNULL, stdout=out, stderr=err, env=env, cwd=cwd,
-            start_new_session=True,
+        job_run = kernel.start_job(
+            argv, stdout=out, stderr=err, env=env, cwd=cwd, limit=job.get("runlimit"),
+            grace=grace, limit_signals=(signal.SIGUSR2,),
+            cancel_signals=(signal.SIGINT, signal.SIGTERM),
         )  # fmt: skip
     except OSError as e:
         os.write(err, f"{argv[0]}: {e}\n".encode())
         return _record_end(spool, job_id, 127, "", 0.0)
-    sup = kernel.supervisor.Supervisor(
-        child.pid, limit=job.get("runlimit"), grace=grace, limit_signals=(signal.SIGUSR2,),
-        cancel_signals=(signal.SIGINT, signal.SIGTERM),
-    )  # fmt: skip
-    signal.signal(signal.SIGUSR1, lambda signum, frame: sup.cancel())  # bkill
+    signal.signal(signal.SIGUSR1, lambda signum, frame: job_run.watch.cancel())  # bkill
     with locked(spool) as cluster:
-        cluster.state["jobs"][job_id].update(pgid=child.pid, sbd_pid=os.getpid())
-    outcome = sup.wait()
-    child.returncode = outcome.returncode
+        cluster.state["jobs"][job_id].update(pgid=job_run.pid, sbd_pid=os.getpid())
+    outcome = job_run.wait()
     code, cpu = outcome.exit_code, outcome.cpu_seconds
     reason = _STOPPED_REASONS.get(outcome.stopped, "")
     if job["output_file"] and cluster.config.get("job_report", True):

@@ -33,7 +33,6 @@ import re
 import shlex
 import signal
 import socket
-import subprocess
 import sys
 import time
 from contextlib import contextmanager
@@ -576,35 +575,28 @@ def shepherd(flavour: str, spool: str, seq: str) -> int:
             err = open(job["error"], "w")
         except OSError:
             err = open(os.devnull, "w")
-    proc = subprocess.Popen(
-        ["/bin/bash", job["script"]],
-        cwd=user.pw_dir,
-        env=env,
-        stdin=subprocess.DEVNULL,
-        stdout=out,
-        stderr=err,
-        start_new_session=True,
-    )
-    with sp.locked() as state:
-        live = state["jobs"].get(seq)
-        if live is not None:
-            live["pgid"] = proc.pid
-            live["session_id"] = proc.pid
-            deleted = bool(live.get("deleted"))
-        else:
-            deleted = True
-    if deleted:
-        signal_group(proc.pid, signal.SIGTERM)
     limit = job.get("walltime_s") or None
 
     def on_limit(elapsed: float) -> None:
         out.write(f"=>> PBS: job killed: walltime {int(elapsed)} exceeded limit {limit}\n")
         out.flush()
 
-    outcome = kernel.supervisor.Supervisor(
-        proc.pid, limit=limit, grace=KILL_DELAY, on_limit=on_limit
-    ).wait()  # the job's leftovers go with it, like the MOM ends its session
-    proc.returncode = rc = outcome.returncode
+    job_run = kernel.start_job(
+        ["/bin/bash", job["script"]], cwd=user.pw_dir, env=env, stdout=out, stderr=err,
+        limit=limit, grace=KILL_DELAY, on_limit=on_limit,
+    )  # fmt: skip
+    with sp.locked() as state:
+        live = state["jobs"].get(seq)
+        if live is not None:
+            live["pgid"] = job_run.pid
+            live["session_id"] = job_run.pid
+            deleted = bool(live.get("deleted"))
+        else:
+            deleted = True
+    if deleted:
+        signal_group(job_run.pid, signal.SIGTERM)
+    outcome = job_run.wait()  # the job's leftovers go with it, like the MOM ends its session
+    rc = outcome.returncode
     code = rc if rc >= 0 else 256 - rc
     if outcome.stopped == kernel.supervisor.LIMIT and flavour == "pbspro":
         code = -29  # JOB_EXEC_KILL_WALLTIME
