@@ -230,14 +230,6 @@ def start_job(
     """Start a job in its own session and process group, with its supervisor (``supervision``:
     the keyword arguments of ``Supervisor``: limit, grace, signals, on_limit). Raises
     :class:`OSError` when it cannot be started."""
-    proc = subprocess.Popen(
-        argv,
-        stdin=stdin,
-        stdout=stdout,
-        stderr=stderr,
-        env=env,
-        cwd=cwd,
-        start_new_session=True,
-        close_fds=True,
-    )
+    streams = {"stdin": stdin, "stdout": stdout, "stderr": stderr}
+    proc = subprocess.Popen(argv, env=env, cwd=cwd, start_new_session=True, **streams)
     return Job(proc, supervisor.Supervisor(proc.pid, **supervision))
