@@ -22,7 +22,6 @@ import select
 import signal
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 
 #: How often a waiting supervisor looks at its limit and at cancel requests (seconds).
 POLL_SECONDS = 0.1
@@ -154,16 +153,18 @@ LIMIT = "limit"
 CANCEL = "cancel"
 
 
-@dataclass(frozen=True)
 class Outcome:
     """How a job ended."""
 
-    #: ``subprocess`` convention: the exit status, or minus the signal that killed the job.
-    returncode: int
-    #: User plus system CPU seconds of the job's own process and the children it waited for.
-    cpu_seconds: float = 0.0
-    #: ``""`` when the job ended by itself, :data:`LIMIT` or :data:`CANCEL` when stopped.
-    stopped: str = ""
+    __slots__ = ("cpu_seconds", "returncode", "stopped")
+
+    def __init__(self, returncode: int, cpu_seconds: float = 0.0, stopped: str = "") -> None:
+        #: ``subprocess`` convention: the exit status, or minus the signal that killed the job.
+        self.returncode = returncode
+        #: User plus system CPU seconds of the job's process and the children it waited for.
+        self.cpu_seconds = cpu_seconds
+        #: ``""`` when the job ended by itself, :data:`LIMIT` or :data:`CANCEL` when stopped.
+        self.stopped = stopped
 
     @property
     def signal(self) -> int | None:

@@ -25,12 +25,10 @@ import fcntl
 import importlib.util
 import json
 import os
-import shutil
 import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
 
@@ -50,7 +48,7 @@ def _load_supervisor() -> ModuleType:
     spec = importlib.util.spec_from_file_location(name, path)
     assert spec is not None and spec.loader is not None, path
     module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module  # dataclasses look their module up while the class is made
+    sys.modules[name] = module  # loaded once per process
     spec.loader.exec_module(module)
     return module
 
@@ -61,6 +59,8 @@ supervisor = _load_supervisor()
 def install(folder: str) -> None:
     """Copy the kernel (and the supervisor it loads) into ``folder``, next to an emulator
     copied there, readable by every user."""
+    import shutil  # only here: every emulator command loads this module
+
     for source in (os.path.realpath(__file__), supervisor.__file__):
         target = os.path.join(folder, os.path.basename(source))
         shutil.copyfile(source, target)
@@ -110,13 +110,13 @@ def open_shared(path: str) -> int:
             os.umask(old)
 
 
-@dataclass
 class Held:
     """The queue state loaded under the lock (saved on leaving :func:`locked_state`)."""
 
-    state: dict[str, Any]
-    #: Whether the lock was held by another command for longer than ``busy_after``.
-    busy: bool = False
+    def __init__(self, state: dict[str, Any], busy: bool = False) -> None:
+        self.state = state
+        #: Whether the lock was held by another command for longer than ``busy_after``.
+        self.busy = busy
 
 
 def _lock(fd: int, busy_after: float | None) -> bool:
@@ -185,12 +185,12 @@ def spawn_detached(argv: list[str], owner_uid: int, env: dict[str, str] | None =
 # --- running the job (in its supervisor process) ---------------------------------------------
 
 
-@dataclass
 class Job:
     """A started job: its process, leading its own process group, and its supervisor."""
 
-    proc: subprocess.Popen[bytes]
-    watch: Any  # a job_supervisor.Supervisor
+    def __init__(self, proc: subprocess.Popen[bytes], watch: Any) -> None:
+        self.proc = proc
+        self.watch = watch  # a job_supervisor.Supervisor
 
     @property
     def pid(self) -> int:

@@ -496,6 +496,8 @@ def sbatchd(spool: str, job_id: str) -> int:
     signal.signal(signal.SIGUSR1, lambda signum, frame: job_run.watch.cancel())  # bkill
     with locked(spool) as cluster:
         cluster.state["jobs"][job_id].update(pgid=job_run.pid, sbd_pid=os.getpid())
+        if cluster.state["jobs"][job_id].get("bkill"):  # bkill came before the job started
+            job_run.watch.cancel()
     outcome = job_run.wait()
     code, cpu = outcome.exit_code, outcome.cpu_seconds
     reason = _STOPPED_REASONS.get(outcome.stopped, "")
@@ -837,15 +839,18 @@ def cmd_bkill(args: list[str]) -> int:
                 out.append(f"Job <{job_id}> is being terminated")
                 continue
             else:
-                if kernel.supervisor.process_alive(job.get("sbd_pid")):
-                    with contextlib.suppress(ProcessLookupError):
-                        os.kill(job["sbd_pid"], signal.SIGUSR1)
-                else:  # its supervisor is gone: kill the process group directly
+                out.append(f"Job <{job_id}> is being terminated")
+                if not kernel.supervisor.process_alive(job.get("sbd_pid")):
+                    # its supervisor is gone: kill the process group directly
                     if job.get("pgid"):
                         with contextlib.suppress(ProcessLookupError, PermissionError):
                             os.killpg(job["pgid"], signal.SIGKILL)
                     finish(cluster, job, 137, reason="TERM_OWNER")
-                out.append(f"Job <{job_id}> is being terminated")
+                elif job.get("pgid"):  # started: its supervisor handles SIGUSR1 by now
+                    with contextlib.suppress(ProcessLookupError):
+                        os.kill(job["sbd_pid"], signal.SIGUSR1)
+                else:  # still starting: its supervisor reads this when it records the start
+                    job["bkill"] = True
                 continue
             errors += 1
     sys.stdout.write(prefix + "".join(line + "\n" for line in out))
