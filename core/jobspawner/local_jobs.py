@@ -29,7 +29,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
-import pwd
 import re
 import secrets
 import select
@@ -40,6 +39,15 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+from .job_supervisor import (
+    Supervisor,
+    group_alive,
+    proc_state,
+    start_time,
+    terminate_groups,
+    user_name,
+)
 
 SPOOL_ENV = "JOBSPAWNER_LOCAL_SPOOL"
 GRACE_SECONDS = 5.0
@@ -54,15 +62,8 @@ class SpoolError(Exception):
     """The spool folder cannot be used safely; the message says why and how to fix it."""
 
 
-def _username(uid: int) -> str:
-    try:
-        return pwd.getpwuid(uid).pw_name
-    except KeyError:
-        return str(uid)
-
-
 def _owner(uid: int) -> str:
-    return f"{_username(uid)} (uid {uid})"
+    return f"{user_name(uid)} (uid {uid})"
 
 
 def spool_path() -> Path:
@@ -81,7 +82,7 @@ def spool_path() -> Path:
         raise SpoolError(f"the spool setting {configured!r} is not an absolute path")
     if "{" in configured or "}" in configured:
         try:
-            return Path(configured.format(uid=uid, username=_username(uid)))
+            return Path(configured.format(uid=uid, username=user_name(uid)))
         except (KeyError, IndexError, ValueError) as e:
             raise SpoolError(
                 f"the spool setting {configured!r} has a placeholder other than {{uid}} and "
@@ -174,24 +175,6 @@ def open_spool(create: bool) -> int | None:
         os.close(fd)
         raise
     return fd
-
-
-def _start_time(pid: int) -> str | None:
-    try:
-        stat_line = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    # the command name may contain spaces and parentheses: split after the last ')'
-    fields = stat_line[stat_line.rfind(")") + 2 :].split()
-    return fields[19]
-
-
-def _proc_state(pid: int) -> str | None:
-    try:
-        stat_line = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    return stat_line[stat_line.rfind(")") + 2 :].split()[0]
 
 
 def _valid_id(job_id: str) -> tuple[int, str] | None:
@@ -303,7 +286,7 @@ def cmd_submit(args: argparse.Namespace) -> int:
         os.close(job)
     start = None
     for _ in range(100):
-        start = _start_time(proc.pid)
+        start = start_time(proc.pid)
         if start:
             break
         time.sleep(0.01)
@@ -348,8 +331,10 @@ def cmd_supervise(args: argparse.Namespace) -> int:
         preexec_fn=lambda: signal.signal(signal.SIGTERM, signal.SIG_DFL),
     )
     os.close(args.script_fd)
-    code = child.wait()
-    _write_record(args.dir_fd, "exit", str(code if code >= 0 else 128 - code).encode())
+    # the job shares the supervisor's group: `cancel` ends them both, leftovers keep it running
+    outcome = Supervisor(child.pid, own_group=False).wait()
+    child.returncode = outcome.returncode
+    _write_record(args.dir_fd, "exit", str(outcome.exit_code).encode())
     return 0
 
 
@@ -367,13 +352,13 @@ def status_line(spool_fd: int, job_id: str) -> str | None:
 def _job_status(job_id: str, parsed: tuple[int, str], job: int) -> str:
     pid, start = parsed
     host = os.uname().nodename
-    if _start_time(pid) == start and not _has_record(job, "exit"):
-        state = _proc_state(pid)
+    if start_time(pid) == start and not _has_record(job, "exit"):
+        state = proc_state(pid)
         if state == "T":
             return f"{job_id} suspended - {host}"
         if state != "Z":
             return f"{job_id} running - {host}"
-    if _group_alive(pid):
+    if group_alive(pid):
         # the job's script ended but processes it started live on (like Slurm's COMPLETING):
         # the job is not over until its whole process group is gone
         return f"{job_id} running - {host}"
@@ -413,7 +398,7 @@ def cmd_cancel(args: argparse.Namespace) -> int:
             continue
         pid, start = parsed
         try:
-            if _start_time(pid) != start:
+            if start_time(pid) != start:
                 continue  # already ended
             _write_record(job, "cancelled", b"")
             os.killpg(pid, signal.SIGTERM)
@@ -428,37 +413,8 @@ def cmd_cancel(args: argparse.Namespace) -> int:
             os.close(job)
     if spool is not None:
         os.close(spool)
-    deadline = time.monotonic() + GRACE_SECONDS
-    while alive and time.monotonic() < deadline:
-        alive = [p for p in alive if _group_alive(p)]
-        time.sleep(0.05)
-    for pid in alive:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(pid, signal.SIGKILL)
+    terminate_groups(alive, signals=(), grace=GRACE_SECONDS)  # signalled above: SIGKILL late ones
     return rc
-
-
-def _group_alive(pgid: int) -> bool:
-    try:
-        os.killpg(pgid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    # only zombies left?
-    return any(
-        _proc_state(int(p)) not in (None, "Z") and _pgid(int(p)) == pgid
-        for p in os.listdir("/proc")
-        if p.isdigit()
-    )
-
-
-def _pgid(pid: int) -> int | None:
-    try:
-        stat_line = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    return int(stat_line[stat_line.rfind(")") + 2 :].split()[2])
 
 
 def main(argv: list[str] | None = None) -> int:

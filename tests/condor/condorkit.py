@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from harness import emulator_kernel
 from harness.strict import need, need_root
 from harness.users import ensure_users
 from harness.waiting import wait_for as harness_wait_for
@@ -161,6 +162,7 @@ def install_emulator(folder: Path) -> Path:
     for name in ("condor_emu.py", "condor_classad.py"):
         shutil.copyfile(EMULATOR / name, folder / name)
         os.chmod(folder / name, 0o755 if name == "condor_emu.py" else 0o644)
+    emulator_kernel.install(str(folder))
     for tool in TOOLS:
         (bin_dir / tool).symlink_to("../condor_emu.py")
     for path in (folder, bin_dir):

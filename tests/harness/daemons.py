@@ -2,25 +2,19 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
+
+from jobspawner.job_supervisor import process_alive
 
 
 def alive(pid: int | None) -> bool:
     """True while the process lives; a zombie child of ours is reaped and counts as dead."""
-    if not pid:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:
-        done, _ = os.waitpid(pid, os.WNOHANG)
-        return done == 0
-    except ChildProcessError:
-        return True  # not our child: kill(0) answered, so it lives
+    if pid:
+        with contextlib.suppress(ChildProcessError):  # not our child: nothing to reap
+            os.waitpid(pid, os.WNOHANG)
+    return process_alive(pid)
 
 
 def read_pid(path: Path) -> int | None:

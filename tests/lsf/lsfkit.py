@@ -15,6 +15,7 @@ from types import ModuleType
 from typing import Any
 
 import pytest
+from harness import emulator_kernel
 from harness.strict import need, need_root
 from harness.users import ensure_users
 from jobspawner import JobSpec
@@ -61,6 +62,7 @@ class Emulator:
         target = os.path.join(self.bin, "lsf_emulator.py")
         shutil.copyfile(EMULATOR, target)
         os.chmod(target, 0o755)
+        emulator_kernel.install(self.bin)
         for link in os.listdir(BIN):
             os.symlink("lsf_emulator.py", os.path.join(self.bin, link))
 

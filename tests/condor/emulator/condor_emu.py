@@ -6,10 +6,12 @@ condor_hold, condor_release and condor_status in one standard-library program.
 Each command is a symlink to this file (``bin/condor_q`` ...); ``argv[0]`` selects it.
 
 The schedd is the spool folder (``$CONDOR_EMU_SPOOL``, default ``/tmp/condor-emu``): one
-state file (queue, history, next cluster id) guarded by an ``fcntl`` lock, so concurrent
-calls from several users are safe. There is no daemon: ``condor_submit`` starts one detached
-*shadow* process per job, running as the submitting user (the same uid that really runs
-the job). The shadow waits until the job matches the machine (``machine.json`` in the spool:
+state file (queue, history, next cluster id) guarded by a lock, so concurrent calls from
+several users are safe. There is no daemon: ``condor_submit`` starts one detached *shadow*
+process per job, running as the submitting user (the same uid that really runs the job).
+The locked spool, the detached start and the job supervisor (exit status or signal,
+SIGTERM then SIGKILL) are the emulators' shared kernel (tests/harness/emulator_kernel.py).
+The shadow waits until the job matches the machine (``machine.json`` in the spool:
 cpus, memory, gpus, disk; the job's requirements are evaluated against a partitionable slot
 advertising what is still free, as the negotiator would), then runs the executable with the
 job's output/error files, environment and initial directory, enforces ``periodic_remove`` /
@@ -29,21 +31,20 @@ per-job messages and exit codes.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import json
 import os
-import pwd
 import re
-import signal
 import socket
-import subprocess
 import sys
 import time
 from typing import Any
 
+# the kernel: a copy installed next to this file, else the checkout's
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.realpath(__file__)), "../../harness"))
 sys.path.insert(0, os.path.dirname(os.path.realpath(__file__)))
 
 import condor_classad as classad
+import emulator_kernel as kernel
 from condor_classad import UNDEFINED, Expr, unparse_value
 
 SPOOL_ENV = "CONDOR_EMU_SPOOL"
@@ -75,26 +76,7 @@ def spool(create: bool = True) -> str:
     path = os.environ.get(SPOOL_ENV) or DEFAULT_SPOOL
     if not create and not os.path.isdir(path):
         raise SpoolGone(path)
-    if not os.path.isdir(path):
-        with contextlib.suppress(FileExistsError):
-            os.mkdir(path, 0o1777)
-    st = os.stat(path)
-    if st.st_uid == os.geteuid() and (st.st_mode & 0o7777) != 0o1777:
-        os.chmod(path, 0o1777)
-    return path
-
-
-def _shared_file(path: str) -> int:
-    # created 0666 at once (no umask): another user opening it between a create and a chmod
-    # would be refused (seen once with eight concurrent submits)
-    old = os.umask(0)
-    try:
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
-    finally:
-        os.umask(old)
-    if os.fstat(fd).st_uid == os.geteuid():
-        os.fchmod(fd, 0o666)
-    return fd
+    return kernel.shared_folder(path)
 
 
 class State:
@@ -107,14 +89,12 @@ class State:
         }
         self.history: list[dict[str, Any]] = [decode_ad(v) for v in data.get("history", [])]
 
-    def dump(self) -> str:
-        return json.dumps(
-            {
-                "next_cluster": self.next_cluster,
-                "jobs": {k: encode_ad(v) for k, v in self.jobs.items()},
-                "history": [encode_ad(v) for v in self.history],
-            }
-        )
+    def data(self) -> dict[str, Any]:
+        return {
+            "next_cluster": self.next_cluster,
+            "jobs": {k: encode_ad(v) for k, v in self.jobs.items()},
+            "history": [encode_ad(v) for v in self.history],
+        }
 
     def to_history(self, job_id: str) -> None:
         ad = self.jobs.pop(job_id, None)
@@ -124,22 +104,11 @@ class State:
 
 @contextlib.contextmanager
 def locked_state(write: bool = True, create: bool = True):
-    folder = spool(create)
-    lock_fd = _shared_file(os.path.join(folder, "state.lock"))
-    try:
-        fcntl.flock(lock_fd, fcntl.LOCK_EX)
-        fd = _shared_file(os.path.join(folder, "state.json"))
-        with os.fdopen(fd, "r+") as f:
-            text = f.read()
-            state = State(json.loads(text) if text.strip() else {})
-            yield state
-            if write and state.dump() != text:
-                f.seek(0)
-                f.truncate()
-                f.write(state.dump())
-                f.flush()
-    finally:
-        os.close(lock_fd)
+    with kernel.locked_state(spool(create), lock_name="state.lock", indent=None) as held:
+        state = State(held.state)
+        yield state
+        if write:
+            held.state = state.data()
 
 
 def encode_ad(ad: dict[str, Any]) -> dict[str, Any]:
@@ -172,10 +141,7 @@ def schedd_address() -> str:
 
 
 def username() -> str:
-    try:
-        return pwd.getpwuid(os.getuid()).pw_name
-    except KeyError:
-        return str(os.getuid())
+    return kernel.user_name(os.getuid())
 
 
 def ad_get(ad: dict[str, Any], name: str, default: Any = None) -> Any:
@@ -197,15 +163,7 @@ def sort_key(job_id: str) -> tuple[int, int]:
 
 def shadow_alive(ad: dict[str, Any]) -> bool:
     pid = ad.get("ShadowPid")
-    if not isinstance(pid, int) or pid <= 0:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+    return isinstance(pid, int) and pid > 0 and kernel.supervisor.process_alive(pid)
 
 
 # --- output helpers ------------------------------------------------------------------------
@@ -1183,22 +1141,8 @@ def cmd_submit(args: list[str]) -> int:
 
 
 def spawn_shadow(job_id: str) -> None:
-    pid = os.fork()
-    if pid:
-        os.waitpid(pid, 0)
-        return
-    try:
-        os.setsid()
-        if os.fork():
-            os._exit(0)
-        devnull = os.open(os.devnull, os.O_RDWR)
-        for fd in (0, 1, 2):
-            os.dup2(devnull, fd)
-        os.closerange(3, 4096)
-        Shadow(job_id).run()
-    except BaseException:  # a shadow must never return into condor_submit
-        pass
-    os._exit(0)
+    argv = [sys.executable, os.path.realpath(__file__), "--shadow", job_id]
+    kernel.spawn_detached(argv, os.getuid())
 
 
 def machine_ad(state: State, cfg: dict[str, Any]) -> dict[str, Any]:
@@ -1240,7 +1184,7 @@ def machine_ad(state: State, cfg: dict[str, Any]) -> dict[str, Any]:
 class Shadow:
     def __init__(self, job_id: str) -> None:
         self.job_id = job_id
-        self.proc: subprocess.Popen[bytes] | None = None
+        self.job: kernel.Job | None = None
         self.slot = ""
 
     def run(self) -> None:
@@ -1267,8 +1211,8 @@ class Shadow:
             return False
         status = ad.get("JobStatus")
         now = int(time.time())
-        if self.proc is not None:
-            rc = self.proc.poll()
+        if self.job is not None:
+            outcome = self.job.poll()
             if status in (3, 5):
                 self.kill()
                 self.vacate(ad, now)
@@ -1278,8 +1222,8 @@ class Shadow:
                     state.to_history(self.job_id)
                     return False
                 return True
-            if rc is not None:
-                self.finish(state, ad, rc, now)
+            if outcome is not None:
+                self.finish(state, ad, outcome.returncode, now)
                 return False
             self.policy(ad, now)
             return True
@@ -1363,16 +1307,10 @@ class Shadow:
         elif isinstance(ad.get("Args"), str):
             argv += ad["Args"].split()
         try:
-            self.proc = subprocess.Popen(
-                argv,
-                stdin=stdin,
-                stdout=files["Out"],
-                stderr=files["Err"],
-                cwd=iwd,
-                env=env,
-                start_new_session=True,
-                close_fds=True,
-            )
+            self.job = kernel.start_job(
+                argv, stdin=stdin, stdout=files["Out"], stderr=files["Err"], cwd=iwd, env=env,
+                grace=3.0,
+            )  # fmt: skip
         except OSError as e:
             hold(
                 ad,
@@ -1457,7 +1395,7 @@ class Shadow:
         start = ad.get("JobCurrentStartDate") or now
         ad["RemoteWallClockTime"] = float(ad.get("RemoteWallClockTime", 0) or 0) + (now - start)
         ad.pop("RemoteHost", None)
-        self.proc = None
+        self.job = None
 
     def finish(self, state: State, ad: dict[str, Any], rc: int, now: int) -> None:
         self.vacate(ad, now)
@@ -1475,18 +1413,9 @@ class Shadow:
         state.to_history(self.job_id)
 
     def kill(self) -> None:
-        proc = self.proc
-        if proc is None or proc.poll() is not None:
-            return
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(proc.pid, signal.SIGTERM)
-        deadline = time.time() + 3
-        while proc.poll() is None and time.time() < deadline:
-            time.sleep(0.05)
-        if proc.poll() is None:
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
+        """SIGTERM to the job's group, SIGKILL after 3 seconds; waits for its end."""
+        if self.job is not None:
+            self.job.stop()
 
 
 # --- condor_status -------------------------------------------------------------------------
@@ -1581,6 +1510,10 @@ TOOLS = {
 
 
 def main(argv: list[str]) -> int:
+    if len(argv) == 3 and argv[1] == "--shadow":
+        with contextlib.suppress(SpoolGone):  # a shadow outliving its pool just ends
+            Shadow(argv[2]).run()
+        return 0
     tool = os.path.basename(argv[0])
     if tool not in TOOLS:
         if len(argv) > 1 and argv[1] in TOOLS:

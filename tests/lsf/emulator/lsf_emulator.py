@@ -6,15 +6,14 @@ The executables in ``bin/`` are symbolic links to this file; the program name se
 command. There is no daemon:
 
 * the queue is a JSON file in the spool folder (``$LSF_EMU_SPOOL``, default
-  ``/tmp/lsf-emulator``, mode 1777), read and written under an exclusive ``fcntl`` lock, so
-  concurrent commands by several users are safe;
+  ``/tmp/lsf-emulator``), kept by the emulators' shared kernel (tests/harness/
+  emulator_kernel.py: the locked spool, starting jobs as their owners, the job supervisor);
 * pending jobs are dispatched lazily, at every command and whenever a job ends, as long as
-  the host's slots (``slots`` in ``config.json``) and the queue's ``MAX`` allow. A job is
-  started only by a process of its owner (or root), so it runs as the user who submitted it;
-* each running job has a small supervisor process (``sbatchd``) that runs the script in its
-  own process group, enforces the run limit (``-W``: SIGUSR2, then SIGKILL; exit code 140),
-  delivers ``bkill`` (SIGINT, SIGTERM, SIGKILL after ``terminate_grace`` seconds) and records
-  the exit status, CPU time and finish time;
+  the host's slots (``slots`` in ``config.json``) and the queue's ``MAX`` allow;
+* each running job has a supervisor process (``sbatchd``, the kernel's) that runs the script
+  in its own process group, enforces the run limit (``-W``: SIGUSR2, then SIGKILL; exit code
+  140), delivers ``bkill`` (SIGINT, SIGTERM, SIGKILL after ``terminate_grace`` seconds) and
+  records the exit status, CPU time and finish time;
 * finished jobs are listed for ``clean_period`` seconds, then ``bjobs`` says
   ``Job <N> is not found`` while ``bacct`` still knows them.
 
@@ -26,17 +25,18 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import fcntl
 import json
 import os
-import pwd
 import re
 import shlex
 import signal
 import socket
-import subprocess
 import sys
 import time
+
+_HERE = os.path.dirname(os.path.realpath(__file__))
+sys.path[:0] = [_HERE, os.path.join(_HERE, "..", "..", "harness")]  # installed copy, checkout
+import emulator_kernel as kernel  # noqa: E402
 
 SPOOL_ENV = "LSF_EMU_SPOOL"
 DEFAULT_SPOOL = "/tmp/lsf-emulator"
@@ -101,12 +101,7 @@ MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", 
 
 def spool_dir() -> str:
     path = os.environ.get(SPOOL_ENV) or DEFAULT_SPOOL
-    for folder in (path, os.path.join(path, "jobs")):
-        try:
-            os.mkdir(folder, 0o1777)
-            os.chmod(folder, 0o1777)  # not subject to the umask
-        except FileExistsError:
-            pass
+    kernel.shared_folder(os.path.join(kernel.shared_folder(path), "jobs"))
     return path
 
 
@@ -130,22 +125,6 @@ def write_config(spool: str, **settings: object) -> None:
     os.chmod(path, 0o644)
 
 
-def _open_shared(path: str) -> int:
-    """Open (creating if needed) a file every user may read and write, without O_CREAT on a
-    file someone else owns (sticky folder)."""
-    while True:
-        try:
-            return os.open(path, os.O_RDWR)
-        except FileNotFoundError:
-            pass
-        try:
-            fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o666)
-            os.fchmod(fd, 0o666)
-            return fd
-        except FileExistsError:
-            continue
-
-
 class Cluster:
     """The emulated cluster: config and state, used inside :func:`locked`."""
 
@@ -156,7 +135,7 @@ class Cluster:
         self.state: dict = {"next_id": 1, "jobs": {}}
         self.now = time.time()
         self.uid = os.getuid()
-        self.user = _user_name(self.uid)
+        self.user = kernel.user_name(self.uid)
         self.busy = False
         self._fd = -1
 
@@ -187,68 +166,18 @@ def locked(spool: str | None = None):
     """The cluster with its state loaded, under the exclusive lock; saved on exit."""
     spool = spool or spool_dir()
     cluster = Cluster(spool)
-    lock_fd = _open_shared(os.path.join(spool, "lock"))
-    try:
-        try:
-            fcntl.flock(lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            deadline = time.monotonic() + 0.5
-            while True:
-                try:
-                    fcntl.flock(lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                    break
-                except BlockingIOError:
-                    if time.monotonic() > deadline:
-                        cluster.busy = True  # like mbatchd being busy
-                        fcntl.flock(lock_fd, fcntl.LOCK_EX)
-                        break
-                    time.sleep(0.01)
+    empty = lambda: {"next_id": 1, "jobs": {}}  # noqa: E731
+    with kernel.locked_state(spool, empty=empty, busy_after=0.5) as held:
+        cluster.state, cluster.busy = held.state, held.busy  # busy: like mbatchd
         cluster.now = time.time()
-        fd = _open_shared(os.path.join(spool, "state.json"))
-        cluster._fd = fd
-        with os.fdopen(os.dup(fd), "r") as f:
-            text = f.read()
-        if text.strip():
-            cluster.state = json.loads(text)
         reconcile(cluster)
         yield cluster
-        data = json.dumps(cluster.state, indent=1).encode()
-        os.lseek(fd, 0, os.SEEK_SET)
-        os.ftruncate(fd, 0)
-        os.write(fd, data)
-        os.close(fd)
-    finally:
-        fcntl.flock(lock_fd, fcntl.LOCK_UN)
-        os.close(lock_fd)
 
 
 def busy_lines(cluster: Cluster) -> str:
     forced = int(os.environ.get("LSF_EMU_BUSY_LINES", "0") or 0)
     count = forced or (1 if cluster.busy else 0)
     return "".join(WAIT_LINE + "\n" for _ in range(count))
-
-
-def _user_name(uid: int) -> str:
-    try:
-        return pwd.getpwuid(uid).pw_name
-    except KeyError:
-        return str(uid)
-
-
-def _alive(pid: int | None) -> bool:
-    if not pid:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    # a zombie is dead too
-    with contextlib.suppress(OSError), open(f"/proc/{pid}/stat") as f:
-        if f.read().rsplit(")", 1)[-1].split()[0] == "Z":
-            return False
-    return True
 
 
 # --- scheduling -------------------------------------------------------------------------------
@@ -261,7 +190,7 @@ def reconcile(cluster: Cluster) -> None:
         if (
             job["stat"] in RUNNING
             and job.get("sbd_pid")
-            and not _alive(job["sbd_pid"])
+            and not kernel.supervisor.process_alive(job["sbd_pid"])
             and cluster.now - (job.get("start_time") or cluster.now) > 2
         ):
             finish(cluster, job, None, reason="lost")
@@ -302,7 +231,7 @@ def schedule(cluster: Cluster) -> None:
             job["pend_reason"] = f"{REASON_SLOTS}: 1 host"
             blocked = True
             continue
-        if cluster.uid not in (0, job["uid"]):
+        if not kernel.may_start(job["uid"]):
             job["pend_reason"] = REASON_NEW
             continue
         dispatch(cluster, job)
@@ -312,26 +241,7 @@ def schedule(cluster: Cluster) -> None:
 def dispatch(cluster: Cluster, job: dict) -> None:
     job.update(stat="RUN", start_time=cluster.now, exec_host=cluster.host, pend_reason="")
     argv = [sys.executable, os.path.realpath(__file__), "--sbatchd", cluster.spool, job["id"]]
-    preexec = None
-    if cluster.uid == 0 and job["uid"] != 0:
-        entry = pwd.getpwuid(job["uid"])
-
-        def preexec() -> None:  # become the job's owner
-            os.setgid(entry.pw_gid)
-            os.initgroups(entry.pw_name, entry.pw_gid)
-            os.setuid(entry.pw_uid)
-
-    proc = subprocess.Popen(
-        argv,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        cwd="/",
-        start_new_session=True,
-        preexec_fn=preexec,
-        close_fds=True,
-    )
-    job["sbd_pid"] = proc.pid
+    job["sbd_pid"] = kernel.spawn_detached(argv, job["uid"])
 
 
 def finish(
@@ -575,55 +485,26 @@ def sbatchd(spool: str, job_id: str) -> int:
         argv.append(base + ".sh")
     cwd = job["cwd"] if os.access(job["cwd"], os.X_OK) else (env.get("HOME") or "/tmp")
     try:
-        child = subprocess.Popen(
-            argv, stdin=subprocess.DEVNULL, stdout=out, stderr=err, env=env, cwd=cwd,
-            start_new_session=True,
+        job_run = kernel.start_job(
+            argv, stdout=out, stderr=err, env=env, cwd=cwd, limit=job.get("runlimit"),
+            grace=grace, limit_signals=(signal.SIGUSR2,),
+            cancel_signals=(signal.SIGINT, signal.SIGTERM),
         )  # fmt: skip
     except OSError as e:
         os.write(err, f"{argv[0]}: {e}\n".encode())
         return _record_end(spool, job_id, 127, "", 0.0)
-    killing = {"deadline": None, "reason": ""}
-
-    def on_bkill(signum: int, frame: object) -> None:
-        if killing["deadline"] is None:
-            killing.update(deadline=time.monotonic() + grace, reason="TERM_OWNER")
-            for sig in (signal.SIGINT, signal.SIGTERM):
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(child.pid, sig)
-
-    signal.signal(signal.SIGUSR1, on_bkill)
+    signal.signal(signal.SIGUSR1, lambda signum, frame: job_run.watch.cancel())  # bkill
     with locked(spool) as cluster:
-        cluster.state["jobs"][job_id].update(pgid=child.pid, sbd_pid=os.getpid())
-    start = time.monotonic()
-    runlimit = job.get("runlimit")
-    status = 0
-    usage = None
-    while True:
-        try:
-            pid, status, usage = os.wait4(child.pid, os.WNOHANG)
-        except ChildProcessError:
-            break
-        if pid:
-            break
-        now = time.monotonic()
-        if runlimit and now - start > runlimit and killing["deadline"] is None:
-            killing.update(deadline=now + grace, reason="TERM_RUNLIMIT")
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(child.pid, signal.SIGUSR2)
-        if killing["deadline"] is not None and now > killing["deadline"]:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(child.pid, signal.SIGKILL)
-        time.sleep(0.1)
-    # whatever the script left behind in its process group goes with it
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(child.pid, signal.SIGKILL)
-    code = os.waitstatus_to_exitcode(status)
-    code = 128 - code if code < 0 else code
-    cpu = (usage.ru_utime + usage.ru_stime) if usage else 0.0
+        cluster.state["jobs"][job_id].update(pgid=job_run.pid, sbd_pid=os.getpid())
+        if cluster.state["jobs"][job_id].get("bkill"):  # bkill came before the job started
+            job_run.watch.cancel()
+    outcome = job_run.wait()
+    code, cpu = outcome.exit_code, outcome.cpu_seconds
+    reason = _STOPPED_REASONS.get(outcome.stopped, "")
     if job["output_file"] and cluster.config.get("job_report", True):
         with open(base + ".sh") as f:
             script = f.read()
-        report = job_report(job, cluster.config["cluster"], host, code, killing["reason"], cpu,
+        report = job_report(job, cluster.config["cluster"], host, code, reason, cpu,
                             script, started, time.time(), env.get("HOME", ""), cwd)  # fmt: skip
         if direct:
             os.write(out, ("\n" + report).encode())
@@ -635,9 +516,13 @@ def sbatchd(spool: str, job_id: str) -> int:
                     os.write(final, chunk)
             os.close(final)
             os.unlink(base + ".out")
-    return _record_end(spool, job_id, code, killing["reason"], cpu)
+    return _record_end(spool, job_id, code, reason, cpu)
 
 
+_STOPPED_REASONS = {
+    kernel.supervisor.LIMIT: "TERM_RUNLIMIT",
+    kernel.supervisor.CANCEL: "TERM_OWNER",
+}
 _TERM_REASONS = {
     "TERM_RUNLIMIT": "TERM_RUNLIMIT: job killed after reaching LSF run time limit.",
     "TERM_OWNER": "TERM_OWNER: job killed by owner.",
@@ -954,15 +839,18 @@ def cmd_bkill(args: list[str]) -> int:
                 out.append(f"Job <{job_id}> is being terminated")
                 continue
             else:
-                if _alive(job.get("sbd_pid")):
-                    with contextlib.suppress(ProcessLookupError):
-                        os.kill(job["sbd_pid"], signal.SIGUSR1)
-                else:  # its supervisor is gone: kill the process group directly
+                out.append(f"Job <{job_id}> is being terminated")
+                if not kernel.supervisor.process_alive(job.get("sbd_pid")):
+                    # its supervisor is gone: kill the process group directly
                     if job.get("pgid"):
                         with contextlib.suppress(ProcessLookupError, PermissionError):
                             os.killpg(job["pgid"], signal.SIGKILL)
                     finish(cluster, job, 137, reason="TERM_OWNER")
-                out.append(f"Job <{job_id}> is being terminated")
+                elif job.get("pgid"):  # started: its supervisor handles SIGUSR1 by now
+                    with contextlib.suppress(ProcessLookupError):
+                        os.kill(job["sbd_pid"], signal.SIGUSR1)
+                else:  # still starting: its supervisor reads this when it records the start
+                    job["bkill"] = True
                 continue
             errors += 1
     sys.stdout.write(prefix + "".join(line + "\n" for line in out))

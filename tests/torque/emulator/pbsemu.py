@@ -3,11 +3,11 @@
 
 One implementation behind the executables in ``bin-torque/``, ``bin-pbspro/`` and
 ``bin-moab/`` (``qsub qstat qdel qrls pbsnodes``; ``msub showq checkjob mdiag mjobctl``).
-There is no daemon: the queue is a JSON file in a spool folder, changed under an ``fcntl``
-lock by every command, and scheduling happens lazily at each call and when a job ends.
-Jobs really run: a "shepherd" process (as the job's owner, through ``runuser`` when the
-caller is root) runs the script with its output file, enforces the walltime, and records
-the exit status.
+There is no daemon: the queue is a JSON file in a spool folder, changed under a lock by
+every command, and scheduling happens lazily at each call and when a job ends. Jobs really
+run: a "shepherd" process (as the job's owner) runs the script with its output file,
+enforces the walltime, and records the exit status. The spool, starting jobs as their owners
+and the job supervisor are the emulators' shared kernel (tests/harness/emulator_kernel.py).
 
 The printed formats, error messages and exit statuses follow the real tools (see
 ``/work/shared/samples/torque`` and ``.../pbspro`` and ``tests/torque/fixtures``); the
@@ -26,7 +26,6 @@ Standard library only; runs under Debian's /usr/bin/python3 as any user.
 
 from __future__ import annotations
 
-import fcntl
 import json
 import os
 import pwd
@@ -34,13 +33,17 @@ import re
 import shlex
 import signal
 import socket
-import subprocess
 import sys
 import time
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from xml.sax.saxutils import escape, quoteattr
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path[:0] = [HERE, os.path.join(HERE, "..", "..", "harness")]  # installed copy, checkout
+import emulator_kernel as kernel  # noqa: E402
+
+signal_group = kernel.supervisor.signal_group
+
 PYTHON = "/usr/bin/python3"
 PBSPRO_VERSION = "22.05.11"
 KILL_DELAY = 2.0
@@ -75,20 +78,7 @@ def spool_dir(flavour: str) -> str:
 
 
 def _ensure_spool(spool: str) -> None:
-    old = os.umask(0)
-    try:
-        os.makedirs(os.path.join(spool, "jobs"), mode=0o777, exist_ok=True)
-        for name, initial in (("lock", ""), ("state.json", '{"next_id": 0, "jobs": {}}')):
-            path = os.path.join(spool, name)
-            if not os.path.exists(path):
-                try:
-                    fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o666)
-                except FileExistsError:
-                    continue
-                with os.fdopen(fd, "w") as f:
-                    f.write(initial)
-    finally:
-        os.umask(old)
+    kernel.shared_folder(os.path.join(kernel.shared_folder(spool), "jobs"))
 
 
 def load_config(spool: str) -> dict:
@@ -119,15 +109,10 @@ class Spool:
 
     @contextmanager
     def locked(self):
-        with open(os.path.join(self.path, "lock"), "r+") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
-            with open(os.path.join(self.path, "state.json"), "r+") as f:
-                text = f.read()
-                self.state = json.loads(text) if text.strip() else {"next_id": 0, "jobs": {}}
-                yield self.state
-                f.seek(0)
-                f.truncate()
-                f.write(json.dumps(self.state, indent=1))
+        empty = lambda: {"next_id": 0, "jobs": {}}  # noqa: E731
+        with kernel.locked_state(self.path, empty=empty) as held:
+            self.state = held.state
+            yield self.state
 
     def job_dir(self, seq: str) -> str:
         return os.path.join(self.path, "jobs", seq)
@@ -138,29 +123,6 @@ class Spool:
 
 def me() -> pwd.struct_passwd:
     return pwd.getpwuid(os.getuid())
-
-
-def alive(pid: int | None) -> bool:
-    if not pid:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:  # a zombie is dead
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
-
-
-def kill_group(pgid: int | None, sig: int) -> None:
-    if not pgid:
-        return
-    with suppress(ProcessLookupError, PermissionError):
-        os.killpg(pgid, sig)
 
 
 # --- time and size formats ------------------------------------------------------------------
@@ -491,7 +453,9 @@ def schedule(sp: Spool, state: dict) -> None:
     """Reap ended jobs, purge old ones, start queued jobs that fit (FIFO)."""
     now = time.time()
     for job in list(state["jobs"].values()):
-        if job["state"] in ("R", "E") and not alive(job.get("shepherd_pid")):
+        if job["state"] in ("R", "E") and not kernel.supervisor.process_alive(
+            job.get("shepherd_pid")
+        ):
             finish(sp, job, read_exit(sp, job))
     for seq, job in list(state["jobs"].items()):
         if job["state"] not in ("C", "F"):
@@ -509,7 +473,6 @@ def schedule(sp: Spool, state: dict) -> None:
             for old in list(history)[:-200]:
                 del history[old]
             del state["jobs"][seq]
-    me_uid = os.getuid()
     for job in sorted(state["jobs"].values(), key=lambda j: int(j["seq"])):
         if job["state"] != "Q":
             continue
@@ -517,7 +480,7 @@ def schedule(sp: Spool, state: dict) -> None:
         if alloc is None:
             job["comment"] = not_running_comment(sp, state, job)
             continue
-        if me_uid not in (0, job["uid"]):
+        if not kernel.may_start(job["uid"]):
             continue  # the owner or root starts it at their next call
         start(sp, job, alloc)
 
@@ -563,19 +526,8 @@ def start(sp: Spool, job: dict, alloc: list) -> None:
         sp.path,
         job["seq"],
     ]
-    if os.getuid() != job["uid"]:
-        argv = ["runuser", "-u", job["owner"], "--", *argv]
     env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "PBSEMU_SPOOL": sp.path, "LANG": "C.UTF-8"}
-    proc = subprocess.Popen(
-        argv,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-        close_fds=True,
-        env=env,
-    )
-    job["shepherd_pid"] = proc.pid
+    job["shepherd_pid"] = kernel.spawn_detached(argv, job["uid"], env)
 
 
 # --- the shepherd: runs one job as its owner ------------------------------------------------
@@ -623,44 +575,30 @@ def shepherd(flavour: str, spool: str, seq: str) -> int:
             err = open(job["error"], "w")
         except OSError:
             err = open(os.devnull, "w")
-    proc = subprocess.Popen(
-        ["/bin/bash", job["script"]],
-        cwd=user.pw_dir,
-        env=env,
-        stdin=subprocess.DEVNULL,
-        stdout=out,
-        stderr=err,
-        start_new_session=True,
-    )
+    limit = job.get("walltime_s") or None
+
+    def on_limit(elapsed: float) -> None:
+        out.write(f"=>> PBS: job killed: walltime {int(elapsed)} exceeded limit {limit}\n")
+        out.flush()
+
+    job_run = kernel.start_job(
+        ["/bin/bash", job["script"]], cwd=user.pw_dir, env=env, stdout=out, stderr=err,
+        limit=limit, grace=KILL_DELAY, on_limit=on_limit,
+    )  # fmt: skip
     with sp.locked() as state:
         live = state["jobs"].get(seq)
         if live is not None:
-            live["pgid"] = proc.pid
-            live["session_id"] = proc.pid
+            live["pgid"] = job_run.pid
+            live["session_id"] = job_run.pid
             deleted = bool(live.get("deleted"))
         else:
             deleted = True
     if deleted:
-        kill_group(proc.pid, signal.SIGTERM)
-    limit = job.get("walltime_s")
-    started = time.time()
-    killed_walltime = False
-    try:
-        rc = proc.wait(timeout=limit) if limit else proc.wait()
-    except subprocess.TimeoutExpired:
-        killed_walltime = True
-        elapsed = int(time.time() - started)
-        out.write(f"=>> PBS: job killed: walltime {elapsed} exceeded limit {limit}\n")
-        out.flush()
-        kill_group(proc.pid, signal.SIGTERM)
-        try:
-            rc = proc.wait(timeout=KILL_DELAY)
-        except subprocess.TimeoutExpired:
-            kill_group(proc.pid, signal.SIGKILL)
-            rc = proc.wait()
-    kill_group(proc.pid, signal.SIGKILL)  # leftovers of the job's session, like the MOM
+        signal_group(job_run.pid, signal.SIGTERM)
+    outcome = job_run.wait()  # the job's leftovers go with it, like the MOM ends its session
+    rc = outcome.returncode
     code = rc if rc >= 0 else 256 - rc
-    if killed_walltime and flavour == "pbspro":
+    if outcome.stopped == kernel.supervisor.LIMIT and flavour == "pbspro":
         code = -29  # JOB_EXEC_KILL_WALLTIME
     out.close()
     path = os.path.join(sp.job_dir(seq), "exit")
@@ -1145,7 +1083,7 @@ def delete_job(sp: Spool, state: dict, job: dict) -> None:
         return
     job["deleted"] = True
     job["state"] = "E"
-    kill_group(job.get("pgid"), signal.SIGTERM)
+    signal_group(job.get("pgid"), signal.SIGTERM)
 
 
 def cmd_qdel(sp: Spool, prog: str, args: list[str]) -> int:
