@@ -1,0 +1,276 @@
+"""Real-hub benchmarks on real Slurm: jobspawner against batchspawner 1.3.0 (issue #14).
+
+Each scenario runs one real JupyterHub per spawner (:mod:`real_hub`) against the test Slurm
+cluster (``tests/slurm/cluster.py``), both hubs up at once, and alternates the runs between
+them (anchor first in even rounds, jobspawner first in odd ones) so that the load of a shared
+machine falls on both alike.
+
+Scenarios (``python benchmarks/run.py hub SCENARIO``; hold the cluster lock around it:
+``flock /tmp/jobspawner-cluster.lock ./run bench hub notice``):
+
+``notice``
+    A running server's job ends behind the hub's back: ``scancel`` (SIGTERM, as an admin's
+    cancel or the time limit does) and ``scancel --full -s KILL`` (no chance to say
+    anything, as when the node is lost). Measured: seconds from the command until the hub's
+    REST API shows the server stopped, and what the hub logged about it.
+``failure``
+    A job that dies before its server starts (its prologue exits 3) and one whose server is
+    killed (SIGKILL) right after it reported its port: seconds from the start request until
+    the spawn has failed.
+``spawn``
+    Request to ready and stop to job gone, with the breakdown from the hub's log and the
+    queue, and the floor: the same server started in a Slurm job without a hub.
+``burst``
+    N users start at once; all must become ready; the hub's REST API latency during the
+    burst (p50/p99).
+"""
+
+from __future__ import annotations
+
+import random
+import re
+import statistics
+import subprocess
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import real_hub  # noqa: I001 - puts tests/ on sys.path first
+from real_hub import KINDS, Hub, hub_with, job_id
+
+NOTICE_LIMIT = 10.0  # issue #14 item 5: an ended job is noticed within 10 s
+SPAWN_RATIO = 0.75  # item 3: median spawn at most 0.75 of the anchor's
+FLOOR_MARGIN = 0.3  # item 3: and within 0.3 s of the floor
+
+
+def squeue_state(jid: str) -> str:
+    """The job's state among the active ones ("" once it is gone)."""
+    return subprocess.run(
+        ["squeue", "-h", "-t", "PD,R,CG,S,ST,CF", "-j", jid, "-o", "%T"],
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
+
+
+def server_up(hub: Hub, user: str) -> bool:
+    server = hub.server_model(user)
+    return bool(server and (server.get("ready") or server.get("pending")))
+
+
+def wait_for(predicate: Callable[[], bool], timeout: float, interval: float = 0.05) -> float:
+    """Seconds until ``predicate()`` is true (raises TimeoutError after ``timeout``)."""
+    began = time.monotonic()
+    while not predicate():
+        if time.monotonic() - began > timeout:
+            raise TimeoutError(f"not within {timeout}s")
+        time.sleep(interval)
+    return time.monotonic() - began
+
+
+_LOG_LINE = re.compile(r"^\[(\w) (\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}) (\S+) ([^\]]*)\] (.*)$")
+
+
+def log_lines_since(hub: Hub, since: float) -> list[tuple[float, str]]:
+    """(wall time, text) of the hub's log lines stamped at or after ``since``."""
+    out = []
+    for line in hub.log_text().splitlines():
+        m = _LOG_LINE.match(line)
+        if not m:
+            continue
+        stamp = datetime.strptime(m.group(2), "%Y-%m-%d %H:%M:%S.%f").timestamp()
+        if stamp >= since - 0.001:
+            out.append((stamp, m.group(5)))
+    return out
+
+
+_REQUEST = re.compile(r"^\d{3} [A-Z]+ /")
+
+
+def ended_words(hub: Hub, user: str, since: float) -> str:
+    """What the hub logged about ``user``'s server ending after ``since``."""
+    keys = ("stopped", "ended", "cancelled", "Your server")
+    lines = [
+        text
+        for _, text in log_lines_since(hub, since)
+        if user in text and any(k in text for k in keys) and not _REQUEST.match(text)
+    ]
+    return " | ".join(dict.fromkeys(lines))[:400]
+
+
+@contextmanager
+def both_hubs(workdir: Path, prologue: str = "", extra: str = "") -> Iterator[dict[str, Hub]]:
+    with ExitStack() as stack:
+        hubs = {
+            kind: stack.enter_context(hub_with(kind, workdir / kind, prologue, extra))
+            for kind in KINDS
+        }
+        yield hubs
+
+
+def alternating(rounds: int) -> Iterator[tuple[int, str]]:
+    for i in range(rounds):
+        for kind in KINDS if i % 2 == 0 else tuple(reversed(KINDS)):
+            yield i, kind
+
+
+def stop_quietly(hub: Hub, user: str) -> None:
+    try:
+        if server_up(hub, user):
+            hub.stop_server(user, timeout=60)
+    except Exception as e:  # a later run starts clean anyway (cancel_all)
+        print(f"  (stopping {user}: {e})")
+
+
+# --- item 5: noticing an ended job ------------------------------------------------------------
+@dataclass
+class NoticeRun:
+    kind: str
+    how: str
+    seconds: float
+    words: str
+
+
+SETTLE = (2.0, 17.0)  # seconds between ready and the job's end (uniform)
+NOTICE_HOW = {
+    "scancel": ["scancel"],
+    "kill": ["scancel", "--full", "-s", "KILL"],
+}
+
+
+def notice(workdir: Path, rounds: int, cluster: Any) -> list[NoticeRun]:
+    runs: list[NoticeRun] = []
+    rng = random.Random(14)
+    with both_hubs(workdir) as hubs:
+        for how, argv in NOTICE_HOW.items():
+            for i, kind in alternating(rounds):
+                hub = hubs[kind]
+                cluster.cancel_all()
+                hub.start_server("alice", timeout=150)
+                jid = job_id(hub, "alice")
+                # the job ends at a random moment of the pollers' cycles, as it would
+                time.sleep(rng.uniform(*SETTLE))
+                since = time.time()
+                began = time.monotonic()
+                subprocess.run([*argv, jid], check=True)
+                wait_for(lambda hub=hub: not server_up(hub, "alice"), timeout=120, interval=0.1)
+                seconds = time.monotonic() - began
+                time.sleep(0.5)
+                run = NoticeRun(kind, how, seconds, ended_words(hub, "alice", since))
+                print(f"  notice {how} #{i} {kind}: {seconds:.1f} s  [{run.words[:160]}]")
+                runs.append(run)
+    return runs
+
+
+# --- item 4: failure time ---------------------------------------------------------------------
+@dataclass
+class FailureRun:
+    kind: str
+    case: str
+    seconds: float
+    message: str
+
+
+PORT_LINE = {
+    "jobspawner": re.compile(r"^\d{3} POST /hub/api/jobspawner/port/alice\b"),
+    "batchspawner": re.compile(r"^\d{3} POST /hub/api/batchspawner\b"),
+}
+
+
+def _spawn_until_failed(hub: Hub, user: str, timeout: float) -> str:
+    """Start ``user``'s server and follow it until the spawn has failed; the failure text."""
+    hub.begin_start(user)
+    message = ""
+    try:
+        events = hub.progress(user, timeout=timeout)
+        if events and events[-1].get("failed"):
+            message = str(events[-1].get("message", ""))
+    except Exception as e:  # the stream may end without a failed event
+        message = f"(progress: {e})"
+    wait_for(lambda: not server_up(hub, user), timeout=timeout, interval=0.1)
+    return message
+
+
+def _kill_after_port_report(hub: Hub, kind: str, since: float, stop: threading.Event) -> None:
+    """SIGKILL alice's server processes as soon as the hub logged its port report."""
+    while not stop.is_set():
+        if any(PORT_LINE[kind].match(text) for _, text in log_lines_since(hub, since)):
+            subprocess.run(["pkill", "-KILL", "-u", "alice", "-f", "singleuser"], check=False)
+            return
+        time.sleep(0.05)
+
+
+def failure(workdir: Path, rounds: int, cluster: Any) -> list[FailureRun]:
+    runs: list[FailureRun] = []
+    prologue = "echo 'prologue: cannot load module python' >&2; exit 3"
+    with both_hubs(workdir / "before", prologue=prologue) as hubs:
+        for i, kind in alternating(rounds):
+            cluster.cancel_all()
+            began = time.monotonic()
+            message = _spawn_until_failed(hubs[kind], "alice", timeout=400)
+            runs.append(FailureRun(kind, "dies before its server", time.monotonic() - began, message))
+            print(f"  failure before #{i} {kind}: {runs[-1].seconds:.1f} s [{message[:120]}]")
+    with both_hubs(workdir / "after") as hubs:
+        for i, kind in alternating(rounds):
+            cluster.cancel_all()
+            stop = threading.Event()
+            killer = threading.Thread(
+                target=_kill_after_port_report, args=(hubs[kind], kind, time.time(), stop)
+            )
+            killer.start()
+            began = time.monotonic()
+            try:
+                message = _spawn_until_failed(hubs[kind], "alice", timeout=400)
+            finally:
+                stop.set()
+                killer.join()
+            seconds = time.monotonic() - began
+            runs.append(FailureRun(kind, "dies after its port report", seconds, message))
+            print(f"  failure after #{i} {kind}: {seconds:.1f} s [{message[:120]}]")
+            stop_quietly(hubs[kind], "alice")
+    return runs
+
+
+# --- summaries --------------------------------------------------------------------------------
+@dataclass
+class Stat:
+    runs: int
+    median: float
+    low: float
+    high: float
+    values: list[float] = field(default_factory=list)
+
+
+def stat(values: list[float]) -> Stat:
+    return Stat(len(values), statistics.median(values), min(values), max(values), values)
+
+
+def group(runs: list[Any], key: str) -> dict[tuple[str, str], Stat]:
+    keys = dict.fromkeys((getattr(r, key), r.kind) for r in runs)
+    return {
+        k: stat([r.seconds for r in runs if (getattr(r, key), r.kind) == k]) for k in keys
+    }
+
+
+def as_dicts(runs: list[Any]) -> list[dict[str, Any]]:
+    return [asdict(r) for r in runs]
+
+
+def run_scenario(name: str, workdir: Path, rounds: int) -> dict[str, Any]:
+    """Start the Slurm cluster, run one scenario, stop the cluster; the raw runs."""
+    from slurm import cluster as slurm_cluster
+
+    real_hub.bench_jobenv()
+    cluster = slurm_cluster.start()
+    try:
+        if name == "notice":
+            return {"notice": as_dicts(notice(workdir, rounds, cluster))}
+        if name == "failure":
+            return {"failure": as_dicts(failure(workdir, rounds, cluster))}
+        raise ValueError(f"unknown scenario {name!r}")
+    finally:
+        slurm_cluster.stop(cluster)
