@@ -136,9 +136,24 @@ class NoticeRun:
 
 
 SETTLE = (2.0, 17.0)  # seconds between ready and the job's end (uniform)
-NOTICE_HOW = {
-    "scancel": ["scancel"],
-    "kill": ["scancel", "--full", "-s", "KILL"],
+def kill_job_processes(jid: str) -> None:
+    """SIGKILL every process of the job at once (batch shell, srun, server): the server says
+    nothing, as when the OOM killer or a node's crash ends it. (``scancel -s KILL --full``
+    is not that: slurmd then sends SIGTERM to what is left, and the server reports.)"""
+    out = subprocess.run(["scontrol", "listpids", jid], capture_output=True, text=True).stdout
+    pids = [line.split()[0] for line in out.splitlines()[1:] if line.split()[:1] != ["-1"]]
+    subprocess.run(["kill", "-KILL", *pids], check=False, capture_output=True)
+
+
+def alice_job() -> str:
+    """alice's one job in the queue (the runs hold the cluster and start from an empty queue)."""
+    out = subprocess.run(["squeue", "-h", "-u", "alice", "-o", "%i"], capture_output=True, text=True)
+    return out.stdout.split()[0] if out.stdout.split() else ""
+
+
+NOTICE_HOW: dict[str, Callable[[str], Any]] = {
+    "scancel": lambda jid: subprocess.run(["scancel", jid], check=True),
+    "kill": kill_job_processes,
 }
 
 
@@ -146,7 +161,7 @@ def notice(workdir: Path, rounds: int, cluster: Any) -> list[NoticeRun]:
     runs: list[NoticeRun] = []
     rng = random.Random(14)
     with both_hubs(workdir) as hubs:
-        for how, argv in NOTICE_HOW.items():
+        for how, end_job in NOTICE_HOW.items():
             for i, kind in alternating(rounds):
                 hub = hubs[kind]
                 cluster.cancel_all()
@@ -156,7 +171,7 @@ def notice(workdir: Path, rounds: int, cluster: Any) -> list[NoticeRun]:
                 time.sleep(rng.uniform(*SETTLE))
                 since = time.time()
                 began = time.monotonic()
-                subprocess.run([*argv, jid], check=True)
+                end_job(jid)
                 wait_for(lambda hub=hub: not server_up(hub, "alice"), timeout=120, interval=0.1)
                 seconds = time.monotonic() - began
                 time.sleep(0.5)
@@ -196,10 +211,10 @@ def _spawn_until_failed(hub: Hub, user: str, timeout: float) -> str:
 
 
 def _kill_after_port_report(hub: Hub, kind: str, since: float, stop: threading.Event) -> None:
-    """SIGKILL alice's server processes as soon as the hub logged its port report."""
+    """SIGKILL the job's processes as soon as the hub logged the server's port report."""
     while not stop.is_set():
         if any(PORT_LINE[kind].match(text) for _, text in log_lines_since(hub, since)):
-            subprocess.run(["pkill", "-KILL", "-u", "alice", "-f", "singleuser"], check=False)
+            kill_job_processes(alice_job())
             return
         time.sleep(0.05)
 
