@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import statistics
 import sys
 import tempfile
 from pathlib import Path
@@ -22,31 +23,153 @@ ROOT = Path(__file__).resolve().parent.parent
 SCENARIOS = ("notice", "failure", "spawn", "burst")
 
 
+def _runs(results: dict[str, Any], name: str) -> list[SimpleNamespace]:
+    return [SimpleNamespace(**r) for r in results.get(name) or []]
+
+
+def _line(name: str, what: str, kind: str, s: hub_spawn.Stat) -> str:
+    return (
+        f"{name:8} {what:28} {kind:13} median {s.median:6.2f} s "
+        f"(range {s.low:.2f}-{s.high:.2f}, {s.runs} runs)"
+    )
+
+
+def _goal(text: str, met: bool) -> str:
+    return f"goal: {text}: {'met' if met else 'MISSED'}"
+
+
 def summarize(results: dict[str, Any]) -> tuple[list[str], bool]:
-    """Summary lines and whether every goal measured is met."""
+    """Summary lines and whether every goal measured so far is met."""
     lines: list[str] = []
-    ok = True
+    goals: list[bool] = []
     for name, key in (("notice", "how"), ("failure", "case")):
-        runs = results.get(name)
-        if not runs:
-            continue
-        objs = [SimpleNamespace(**r) for r in runs]
-        for (what, kind), s in hub_spawn.group(objs, key).items():
+        stats = hub_spawn.group(_runs(results, name), key)
+        lines += [_line(name, what, kind, s) for (what, kind), s in stats.items()]
+        scancel = stats.get(("scancel", "jobspawner"))
+        if name == "notice" and scancel is not None:
+            met = scancel.high <= hub_spawn.NOTICE_LIMIT
+            goals.append(met)
             lines.append(
-                f"{name:8} {what:28} {kind:13} median {s.median:6.1f} s "
-                f"(range {s.low:.1f}-{s.high:.1f}, {s.runs} runs)"
+                _goal(
+                    f"an admin's scancel noticed within {hub_spawn.NOTICE_LIMIT:g} s "
+                    f"(worst {scancel.high:.1f} s)",
+                    met,
+                )
             )
-        if name == "notice":
-            ours = hub_spawn.group(objs, key)
-            for (what, kind), s in ours.items():
-                if kind == "jobspawner" and what == "scancel":
-                    met = s.high <= hub_spawn.NOTICE_LIMIT
-                    ok &= met
-                    lines.append(
-                        f"goal: an admin's scancel noticed within {hub_spawn.NOTICE_LIMIT:g} s "
-                        f"(worst {s.high:.1f} s): {'met' if met else 'MISSED'}"
-                    )
-    return lines, ok
+    spawns = _runs(results, "spawn")
+    if spawns:
+        medians = {}
+        for kind in hub_spawn.KINDS:
+            mine = [r for r in spawns if r.kind == kind]
+            if not mine:
+                continue
+            s = hub_spawn.stat([r.seconds for r in mine])
+            medians[kind] = s.median
+            parts = ", ".join(
+                f"{part} {statistics.median(getattr(r, part) for r in mine):.2f}"
+                for part in ("submit", "queue", "server", "hub")
+            )
+            stop = hub_spawn.stat([r.stop for r in mine])
+            lines.append(_line("spawn", "request to ready", kind, s) + f"  [{parts}]")
+            lines.append(_line("stop", "request to job gone", kind, stop))
+        floor = hub_spawn.stat(results.get("floor") or [float("nan")])
+        lines.append(_line("floor", "job + server, no hub", "", floor))
+        if len(medians) == 2:
+            ratio = medians["jobspawner"] / medians["batchspawner"]
+            goals.append(ratio <= hub_spawn.SPAWN_RATIO)
+            lines.append(
+                _goal(
+                    f"median spawn ≤ {hub_spawn.SPAWN_RATIO:g} of the anchor's ({ratio:.2f})",
+                    goals[-1],
+                )
+            )
+            above = medians["jobspawner"] - floor.median
+            goals.append(above <= hub_spawn.FLOOR_MARGIN)
+            lines.append(
+                _goal(
+                    f"median spawn within {hub_spawn.FLOOR_MARGIN:g} s of the floor "
+                    f"({above:+.2f} s)",
+                    goals[-1],
+                )
+            )
+    for r in _runs(results, "burst"):
+        lines.append(
+            f"burst    {r.servers} servers at once       {r.kind:13} {r.ready}/{r.servers} ready "
+            f"in {r.seconds:.1f} s; API p50 {r.api_p50_ms:.0f} ms, p99 {r.api_p99_ms:.0f} ms"
+        )
+        if r.kind == "jobspawner":
+            goals.append(r.ready == r.servers)
+            lines.append(_goal(f"all {r.servers} servers of a burst ready", goals[-1]))
+    return lines, all(goals)
+
+
+def plot(results: dict[str, Any], out: Path) -> list[Path]:
+    """Medians with their ranges per scenario (performance-hub.png) and the spawn's
+    breakdown (performance-spawn.png), as PNG."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    paths: list[Path] = []
+    cases: list[tuple[str, dict[str, hub_spawn.Stat]]] = []
+    for name, key in (("notice", "how"), ("failure", "case")):
+        stats = hub_spawn.group(_runs(results, name), key)
+        for what in dict.fromkeys(w for w, _ in stats):
+            cases.append((f"{name}:\n{what}", {k: s for (w, k), s in stats.items() if w == what}))
+    spawns = _runs(results, "spawn")
+    if spawns:
+        cases.append(
+            (
+                "spawn:\nrequest to ready",
+                {
+                    kind: hub_spawn.stat([r.seconds for r in spawns if r.kind == kind])
+                    for kind in hub_spawn.KINDS
+                },
+            )
+        )
+    if cases:
+        fig, ax = plt.subplots(figsize=(8, 3.8))
+        width = 0.38
+        for j, kind in enumerate(hub_spawn.KINDS):
+            xs = [i + (j - 0.5) * width for i in range(len(cases))]
+            stats = [c[1].get(kind) for c in cases]
+            med = [s.median if s else 0 for s in stats]
+            err = [
+                [s.median - s.low if s else 0 for s in stats],
+                [s.high - s.median if s else 0 for s in stats],
+            ]
+            label = "batchspawner 1.3.0" if kind == "batchspawner" else "jobspawner"
+            ax.bar(xs, med, width, yerr=err, capsize=3, label=label)
+        ax.set_xticks(range(len(cases)), [c[0] for c in cases], fontsize=7)
+        ax.set_ylabel("seconds (median, bars: range)")
+        ax.legend()
+        ax.grid(True, axis="y", alpha=0.3)
+        fig.tight_layout()
+        paths.append(out / "performance-hub.png")
+        fig.savefig(paths[-1], dpi=100)
+        plt.close(fig)
+    if spawns:
+        fig, ax = plt.subplots(figsize=(6, 2.8))
+        parts = ("submit", "queue", "server", "hub")
+        rows = [("floor (no hub)", None)] + [(k, k) for k in hub_spawn.KINDS]
+        for y, (_label, kind) in enumerate(rows):
+            if kind is None:
+                ax.barh(y, statistics.median(results.get("floor") or [0]), color="grey")
+                continue
+            left = 0.0
+            for n, part in enumerate(parts):
+                value = statistics.median(getattr(r, part) for r in spawns if r.kind == kind)
+                ax.barh(y, value, left=left, color=f"C{n}", label=part if y == 1 else None)
+                left += value
+        ax.set_yticks(range(len(rows)), [r[0] for r in rows])
+        ax.set_xlabel("seconds from the start request (medians)")
+        ax.legend(fontsize=7, ncol=4)
+        fig.tight_layout()
+        paths.append(out / "performance-spawn.png")
+        fig.savefig(paths[-1], dpi=100)
+        plt.close(fig)
+    return paths
 
 
 def main(argv: list[str]) -> int:
@@ -69,6 +192,8 @@ def main(argv: list[str]) -> int:
         path.write_text(json.dumps(results, indent=2) + "\n")
     lines, ok = summarize(results)
     print("\n".join(lines))
+    for plotted in plot(results, out):
+        print(f"wrote {plotted}")
     return 0 if ok else 1
 
 

@@ -27,6 +27,7 @@ Scenarios (``python benchmarks/run.py hub SCENARIO``; hold the cluster lock arou
 
 from __future__ import annotations
 
+import contextlib
 import random
 import re
 import statistics
@@ -40,12 +41,14 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import real_hub  # noqa: I001 - puts tests/ on sys.path first
+import real_hub
+import requests
 from real_hub import KINDS, Hub, hub_with, job_id
 
 NOTICE_LIMIT = 10.0  # issue #14 item 5: an ended job is noticed within 10 s
 SPAWN_RATIO = 0.75  # item 3: median spawn at most 0.75 of the anchor's
 FLOOR_MARGIN = 0.3  # item 3: and within 0.3 s of the floor
+BURST_SERVERS = 20  # item 6: servers started at once
 
 
 def squeue_state(jid: str) -> str:
@@ -136,6 +139,8 @@ class NoticeRun:
 
 
 SETTLE = (2.0, 17.0)  # seconds between ready and the job's end (uniform)
+
+
 def kill_job_processes(jid: str) -> None:
     """SIGKILL every process of the job at once (batch shell, srun, server): the server says
     nothing, as when the OOM killer or a node's crash ends it. (``scancel -s KILL --full``
@@ -145,10 +150,19 @@ def kill_job_processes(jid: str) -> None:
     subprocess.run(["kill", "-KILL", *pids], check=False, capture_output=True)
 
 
+def user_job(user: str) -> str:
+    """The user's first job in the queue (runs hold the cluster, start from an empty queue)."""
+    argv = ["squeue", "-h", "-u", user, "-o", "%i"]
+    out = subprocess.run(argv, capture_output=True, text=True).stdout.split()
+    return out[0] if out else ""
+
+
 def alice_job() -> str:
-    """alice's one job in the queue (the runs hold the cluster and start from an empty queue)."""
-    out = subprocess.run(["squeue", "-h", "-u", "alice", "-o", "%i"], capture_output=True, text=True)
-    return out.stdout.split()[0] if out.stdout.split() else ""
+    return user_job("alice")
+
+
+def bob_job() -> str:
+    return user_job("bob")
 
 
 NOTICE_HOW: dict[str, Callable[[str], Any]] = {
@@ -176,7 +190,7 @@ def notice(workdir: Path, rounds: int, cluster: Any) -> list[NoticeRun]:
                 seconds = time.monotonic() - began
                 time.sleep(0.5)
                 run = NoticeRun(kind, how, seconds, ended_words(hub, "alice", since))
-                print(f"  notice {how} #{i} {kind}: {seconds:.1f} s  [{run.words[:160]}]")
+                print(f"  notice {how} #{i} {kind}: {seconds:.1f} s  [{run.words[:160]}]", flush=True)
                 runs.append(run)
     return runs
 
@@ -210,16 +224,22 @@ def _spawn_until_failed(hub: Hub, user: str, timeout: float) -> str:
     return message
 
 
-def _kill_after_port_report(hub: Hub, kind: str, since: float, stop: threading.Event) -> None:
+def _kill_after_port_report(
+    hub: Hub, kind: str, since: float, stop: threading.Event, killed: list[float]
+) -> None:
     """SIGKILL the job's processes as soon as the hub logged the server's port report."""
     while not stop.is_set():
         if any(PORT_LINE[kind].match(text) for _, text in log_lines_since(hub, since)):
             kill_job_processes(alice_job())
+            killed.append(time.monotonic())
             return
         time.sleep(0.05)
 
 
 def failure(workdir: Path, rounds: int, cluster: Any) -> list[FailureRun]:
+    """Before: start request until the spawn failed. After: the kill until the hub shows
+    the server failed or stopped (a spawn that had already succeeded then ends as a
+    running server does)."""
     runs: list[FailureRun] = []
     prologue = "echo 'prologue: cannot load module python' >&2; exit 3"
     with both_hubs(workdir / "before", prologue=prologue) as hubs:
@@ -227,26 +247,254 @@ def failure(workdir: Path, rounds: int, cluster: Any) -> list[FailureRun]:
             cluster.cancel_all()
             began = time.monotonic()
             message = _spawn_until_failed(hubs[kind], "alice", timeout=400)
-            runs.append(FailureRun(kind, "dies before its server", time.monotonic() - began, message))
-            print(f"  failure before #{i} {kind}: {runs[-1].seconds:.1f} s [{message[:120]}]")
+            seconds = time.monotonic() - began
+            runs.append(FailureRun(kind, "dies before its server", seconds, message))
+            print(f"  failure before #{i} {kind}: {seconds:.1f} s [{message[:120]}]", flush=True)
     with both_hubs(workdir / "after") as hubs:
         for i, kind in alternating(rounds):
             cluster.cancel_all()
             stop = threading.Event()
-            killer = threading.Thread(
-                target=_kill_after_port_report, args=(hubs[kind], kind, time.time(), stop)
-            )
+            killed: list[float] = []
+            args = (hubs[kind], kind, time.time(), stop, killed)
+            killer = threading.Thread(target=_kill_after_port_report, args=args)
             killer.start()
-            began = time.monotonic()
             try:
                 message = _spawn_until_failed(hubs[kind], "alice", timeout=400)
             finally:
                 stop.set()
                 killer.join()
-            seconds = time.monotonic() - began
+            seconds = time.monotonic() - killed[0] if killed else float("nan")
+            message = message or ended_words(hubs[kind], "alice", time.time() - seconds - 1)
             runs.append(FailureRun(kind, "dies after its port report", seconds, message))
-            print(f"  failure after #{i} {kind}: {seconds:.1f} s [{message[:120]}]")
+            print(f"  failure after #{i} {kind}: {seconds:.1f} s [{message[:120]}]", flush=True)
             stop_quietly(hubs[kind], "alice")
+    return runs
+
+
+# --- item 3: spawn time, its breakdown and the floor -----------------------------------------
+@dataclass
+class SpawnRun:
+    kind: str
+    seconds: float  # request to ready (the REST API shows the server ready)
+    submit: float  # request until the job is in the queue
+    queue: float  # in the queue until Slurm runs it
+    server: float  # job running until the hub logged the port report
+    hub: float  # port report until the REST API shows the server ready
+    stop: float  # stop request until the job is gone from the queue
+
+
+class QueueWatch:
+    """When alice's job first shows up in squeue, and when it first runs (every 0.1 s)."""
+
+    def __init__(self) -> None:
+        self.seen = 0.0
+        self.running = 0.0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._watch, daemon=True)
+        self._thread.start()
+
+    def _watch(self) -> None:
+        while not self._stop.is_set() and not self.running:
+            out = subprocess.run(
+                ["squeue", "-h", "-u", "alice", "-o", "%T"], capture_output=True, text=True
+            ).stdout.split()
+            now = time.time()
+            if out and not self.seen:
+                self.seen = now
+            if "RUNNING" in out:
+                self.running = now
+            time.sleep(0.1)
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+def _port_time(hub: Hub, kind: str, since: float) -> float:
+    stamps = [t for t, text in log_lines_since(hub, since) if PORT_LINE[kind].match(text)]
+    return stamps[0] if stamps else float("nan")
+
+
+def spawn_once(hub: Hub, kind: str) -> SpawnRun:
+    watch = QueueWatch()
+    since = time.time()
+    try:
+        hub.begin_start("alice")
+        seconds = wait_for(lambda: bool((hub.server_model("alice") or {}).get("ready")), 150)
+        ready = since + seconds
+    finally:
+        watch.close()
+    port = _port_time(hub, kind, since)
+    jid = alice_job()
+    hub.api("DELETE", "/users/alice/server").raise_for_status()
+    stop = wait_for(lambda: not squeue_state(jid), timeout=60, interval=0.05)
+    wait_for(lambda: not server_up(hub, "alice"), timeout=60)
+    return SpawnRun(
+        kind,
+        seconds,
+        submit=watch.seen - since,
+        queue=watch.running - watch.seen,
+        server=port - watch.running,
+        hub=ready - port,
+        stop=stop,
+    )
+
+
+def floor_once(jobenv: Path) -> float:
+    """Submit a Slurm job running the same Jupyter server without a hub (as alice), until it
+    answers on its port: job start plus the server's own start-up."""
+    from harness.hub import free_port
+
+    port = free_port()
+    server = (
+        f"{jobenv}/bin/jupyter-server --ServerApp.ip=127.0.0.1 --ServerApp.port={port} "
+        "--ServerApp.port_retries=0 --ServerApp.open_browser=False "
+        "--IdentityProvider.token=''"
+    )
+    began = time.monotonic()
+    jid = subprocess.run(
+        [
+            "runuser",
+            "-u",
+            "alice",
+            "--",
+            "sbatch",
+            "--parsable",
+            "-o",
+            "/dev/null",
+            "--chdir",
+            "/home/alice",
+            "--wrap",
+            server,
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+
+    def answers() -> bool:
+        try:
+            return requests.get(f"http://127.0.0.1:{port}/api/status", timeout=1).ok
+        except requests.RequestException:
+            return False
+
+    try:
+        wait_for(answers, timeout=120)
+        return time.monotonic() - began
+    finally:
+        subprocess.run(["scancel", jid], check=False)
+        wait_for(lambda: not squeue_state(jid), timeout=60)
+
+
+def spawn(workdir: Path, rounds: int, cluster: Any) -> tuple[list[SpawnRun], list[float]]:
+    runs: list[SpawnRun] = []
+    floors: list[float] = []
+    jobenv = real_hub.bench_jobenv()
+    with both_hubs(workdir) as hubs:
+        for i, kind in alternating(rounds):
+            cluster.cancel_all()
+            if kind == KINDS[0]:  # once a round, between the two spawners
+                floors.append(floor_once(jobenv))
+                print(f"  floor #{i}: {floors[-1]:.2f} s", flush=True)
+            run = spawn_once(hubs[kind], kind)
+            runs.append(run)
+            print(
+                f"  spawn #{i} {kind}: {run.seconds:.2f} s (submit {run.submit:.2f}, queue "
+                f"{run.queue:.2f}, server {run.server:.2f}, hub {run.hub:.2f}); "
+                f"stop {run.stop:.2f} s"
+            )
+    return runs, floors
+
+
+# --- item 6: many users at once ---------------------------------------------------------------
+@dataclass
+class BurstRun:
+    kind: str
+    servers: int
+    ready: int
+    seconds: float  # the burst's start until the last server is ready
+    api_p50_ms: float
+    api_p99_ms: float
+    api_max_ms: float
+    api_samples: int
+
+
+def burst_once(hub: Hub, kind: str, servers: int) -> BurstRun:
+    """``servers`` named servers of alice and bob started at once; the hub's REST API latency
+    (GET /hub/api/users/bob, every 0.1 s) until all are ready or failed."""
+    names = [(("alice", "bob")[i % 2], f"b{i}") for i in range(servers)]
+    for user in ("alice", "bob"):
+        hub.create_user(user)
+    latencies: list[float] = []
+    done = threading.Event()
+
+    def probe() -> None:
+        while not done.is_set():
+            t = time.monotonic()
+            hub.api("GET", "/users/bob", timeout=60)
+            latencies.append((time.monotonic() - t) * 1000)
+            time.sleep(0.1)
+
+    prober = threading.Thread(target=probe, daemon=True)
+    began = time.monotonic()
+    prober.start()
+    starters = [
+        threading.Thread(target=hub.begin_start, args=(user, name), daemon=True)
+        for user, name in names
+    ]
+    for t in starters:
+        t.start()
+    for t in starters:
+        t.join()
+
+    def states() -> list[str]:
+        out = []
+        for user in ("alice", "bob"):
+            servers_ = hub.user_model(user).get("servers", {})
+            for user_, name in names:
+                if user_ != user:
+                    continue
+                model = servers_.get(name) or {}
+                out.append(
+                    "ready" if model.get("ready") else "pending" if model.get("pending") else "gone"
+                )
+        return out
+
+    try:
+        wait_for(lambda: "pending" not in states(), timeout=600, interval=0.5)
+    finally:
+        seconds = time.monotonic() - began
+        done.set()
+        prober.join()
+    ready = states().count("ready")
+    ordered = sorted(latencies)
+    for user, name in names:
+        with contextlib.suppress(Exception):
+            hub.api("DELETE", f"/users/{user}/servers/{name}", timeout=60)
+    wait_for(lambda: not alice_job() and not bob_job(), timeout=120, interval=0.5)
+    return BurstRun(
+        kind,
+        servers,
+        ready,
+        seconds,
+        statistics.median(ordered),
+        ordered[min(len(ordered) - 1, int(0.99 * len(ordered)))],
+        ordered[-1],
+        len(ordered),
+    )
+
+
+def burst(workdir: Path, rounds: int, cluster: Any, servers: int) -> list[BurstRun]:
+    runs: list[BurstRun] = []
+    for i, kind in alternating(rounds):
+        cluster.cancel_all()
+        with hub_with(kind, workdir / f"{kind}-{i}") as hub:  # one hub at a time: its CPU
+            run = burst_once(hub, kind, servers)
+        runs.append(run)
+        print(
+            f"  burst #{i} {kind}: {run.ready}/{servers} ready in {run.seconds:.1f} s; API p50 "
+            f"{run.api_p50_ms:.0f} ms, p99 {run.api_p99_ms:.0f} ms ({run.api_samples} samples)"
+        )
     return runs
 
 
@@ -266,9 +514,7 @@ def stat(values: list[float]) -> Stat:
 
 def group(runs: list[Any], key: str) -> dict[tuple[str, str], Stat]:
     keys = dict.fromkeys((getattr(r, key), r.kind) for r in runs)
-    return {
-        k: stat([r.seconds for r in runs if (getattr(r, key), r.kind) == k]) for k in keys
-    }
+    return {k: stat([r.seconds for r in runs if (getattr(r, key), r.kind) == k]) for k in keys}
 
 
 def as_dicts(runs: list[Any]) -> list[dict[str, Any]]:
@@ -280,12 +526,19 @@ def run_scenario(name: str, workdir: Path, rounds: int) -> dict[str, Any]:
     from slurm import cluster as slurm_cluster
 
     real_hub.bench_jobenv()
+    if name == "burst":  # one CPU for each server of the burst (the node is over-declared)
+        slurm_cluster.CPUS = max(slurm_cluster.CPUS, BURST_SERVERS + 2)
     cluster = slurm_cluster.start()
     try:
         if name == "notice":
             return {"notice": as_dicts(notice(workdir, rounds, cluster))}
         if name == "failure":
             return {"failure": as_dicts(failure(workdir, rounds, cluster))}
+        if name == "spawn":
+            runs, floors = spawn(workdir, rounds, cluster)
+            return {"spawn": as_dicts(runs), "floor": floors}
+        if name == "burst":
+            return {"burst": as_dicts(burst(workdir, rounds, cluster, BURST_SERVERS))}
         raise ValueError(f"unknown scenario {name!r}")
     finally:
         slurm_cluster.stop(cluster)

@@ -74,14 +74,15 @@ def spawner_config(kind: str, jobenv: Path, prologue: str = "") -> str:
         if prologue:
             lines.append(f"c.JobSpawner.prologue = {prologue!r}")
         return "\n".join(lines) + "\n"
+    bin_ = jobenv / "bin"
     if kind != "batchspawner":
         raise ValueError(f"unknown spawner {kind!r}: one of {', '.join(KINDS)}")
     lines = [
         "import batchspawner  # noqa: F401 - registers /hub/api/batchspawner before init",
         'c.JupyterHub.spawner_class = "batchspawner.SlurmSpawner"',
         'c.SlurmSpawner.exec_prefix = "runuser -u {username} --"',
-        f"c.SlurmSpawner.batchspawner_singleuser_cmd = {str(jobenv / 'bin' / 'batchspawner-singleuser')!r}",
-        f"c.SlurmSpawner.cmd = [{str(jobenv / 'bin' / 'jupyterhub-singleuser')!r}]",
+        f"c.SlurmSpawner.batchspawner_singleuser_cmd = {str(bin_ / 'batchspawner-singleuser')!r}",
+        f"c.SlurmSpawner.cmd = [{str(bin_ / 'jupyterhub-singleuser')!r}]",
         f"c.SlurmSpawner.start_timeout = {START_TIMEOUT}",
         f"c.SlurmSpawner.http_timeout = {HTTP_TIMEOUT}",
     ]

@@ -29,7 +29,7 @@ def server_up(hub: Hub, user: str) -> bool:
 def seconds_until_stopped(hub: Hub, user: str, timeout: float) -> float:
     began = time.monotonic()
     while server_up(hub, user):
-        assert time.monotonic() - began < timeout, f"the hub still shows the server after {timeout}s"
+        assert time.monotonic() - began < timeout, f"the server still shows after {timeout}s"
         time.sleep(0.2)
     return time.monotonic() - began
 
