@@ -326,8 +326,10 @@ def spawn_once(hub: Hub, kind: str) -> SpawnRun:
         watch.close()
     port = _port_time(hub, kind, since)
     jid = alice_job()
-    hub.api("DELETE", "/users/alice/server").raise_for_status()
-    stop = wait_for(lambda: not squeue_state(jid), timeout=60, interval=0.05)
+    stop_began = time.monotonic()
+    hub.api("DELETE", "/users/alice/server", timeout=90).raise_for_status()
+    wait_for(lambda: not squeue_state(jid), timeout=60, interval=0.05)
+    stop = time.monotonic() - stop_began
     wait_for(lambda: not server_up(hub, "alice"), timeout=60)
     return SpawnRun(
         kind,
