@@ -18,6 +18,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import hub_spawn
+from bench_queues import QUEUES
 
 ROOT = Path(__file__).resolve().parent.parent
 SCENARIOS = ("notice", "failure", "spawn", "burst")
@@ -38,6 +39,51 @@ def _goal(text: str, met: bool) -> str:
     return f"goal: {text}: {'met' if met else 'MISSED'}"
 
 
+def _spawn_summary(
+    results: dict[str, Any], suffix: str, queue: str, goals: list[bool]
+) -> list[str]:
+    """Spawn and stop lines for one scheduler, and its two spawn goals (added to ``goals``)."""
+    spawns = _runs(results, "spawn" + suffix)
+    lines: list[str] = []
+    if not spawns:
+        return lines
+    medians = {}
+    for kind in hub_spawn.KINDS:
+        mine = [r for r in spawns if r.kind == kind]
+        if not mine:
+            continue
+        s = hub_spawn.stat([r.seconds for r in mine])
+        medians[kind] = s.median
+        parts = ", ".join(
+            f"{part} {statistics.median(getattr(r, part) for r in mine):.2f}"
+            for part in ("submit", "queue", "server", "hub")
+        )
+        stop = hub_spawn.stat([r.stop for r in mine])
+        lines.append(_line(f"spawn {queue}", "request to ready", kind, s) + f"  [{parts}]")
+        lines.append(_line(f"stop {queue}", "request to job gone", kind, stop))
+    floor = hub_spawn.stat(results.get("floor" + suffix) or [float("nan")])
+    lines.append(_line(f"floor {queue}", "job + server, no hub", "", floor))
+    if len(medians) == 2:
+        ratio = medians["jobspawner"] / medians["batchspawner"]
+        goals.append(ratio <= hub_spawn.SPAWN_RATIO)
+        lines.append(
+            _goal(
+                f"{queue}: median spawn ≤ {hub_spawn.SPAWN_RATIO:g} of the anchor's ({ratio:.2f})",
+                goals[-1],
+            )
+        )
+        above = medians["jobspawner"] - floor.median
+        goals.append(above <= hub_spawn.FLOOR_MARGIN)
+        lines.append(
+            _goal(
+                f"{queue}: median spawn within {hub_spawn.FLOOR_MARGIN:g} s of the floor "
+                f"({above:+.2f} s)",
+                goals[-1],
+            )
+        )
+    return lines
+
+
 def summarize(results: dict[str, Any]) -> tuple[list[str], bool]:
     """Summary lines and whether every goal measured so far is met."""
     lines: list[str] = []
@@ -56,42 +102,8 @@ def summarize(results: dict[str, Any]) -> tuple[list[str], bool]:
                     met,
                 )
             )
-    spawns = _runs(results, "spawn")
-    if spawns:
-        medians = {}
-        for kind in hub_spawn.KINDS:
-            mine = [r for r in spawns if r.kind == kind]
-            if not mine:
-                continue
-            s = hub_spawn.stat([r.seconds for r in mine])
-            medians[kind] = s.median
-            parts = ", ".join(
-                f"{part} {statistics.median(getattr(r, part) for r in mine):.2f}"
-                for part in ("submit", "queue", "server", "hub")
-            )
-            stop = hub_spawn.stat([r.stop for r in mine])
-            lines.append(_line("spawn", "request to ready", kind, s) + f"  [{parts}]")
-            lines.append(_line("stop", "request to job gone", kind, stop))
-        floor = hub_spawn.stat(results.get("floor") or [float("nan")])
-        lines.append(_line("floor", "job + server, no hub", "", floor))
-        if len(medians) == 2:
-            ratio = medians["jobspawner"] / medians["batchspawner"]
-            goals.append(ratio <= hub_spawn.SPAWN_RATIO)
-            lines.append(
-                _goal(
-                    f"median spawn ≤ {hub_spawn.SPAWN_RATIO:g} of the anchor's ({ratio:.2f})",
-                    goals[-1],
-                )
-            )
-            above = medians["jobspawner"] - floor.median
-            goals.append(above <= hub_spawn.FLOOR_MARGIN)
-            lines.append(
-                _goal(
-                    f"median spawn within {hub_spawn.FLOOR_MARGIN:g} s of the floor "
-                    f"({above:+.2f} s)",
-                    goals[-1],
-                )
-            )
+    for suffix, queue in (("", "slurm"), ("_sge", "sge")):
+        lines += _spawn_summary(results, suffix, queue, goals)
     for r in _runs(results, "burst"):
         lines.append(
             f"burst    {r.servers} servers at once       {r.kind:13} {r.ready}/{r.servers} ready "
@@ -176,6 +188,9 @@ def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="run bench hub")
     parser.add_argument("scenarios", nargs="*", help=f"any of {', '.join(SCENARIOS)}")
     parser.add_argument("--rounds", type=int, default=3, help="runs per spawner and case")
+    parser.add_argument(
+        "--queue", default="slurm", choices=sorted(QUEUES), help="scheduler (sge: spawn only)"
+    )
     parser.add_argument("--out", default=str(ROOT / "docs"), help="folder of the results")
     args = parser.parse_args(argv)
     unknown = set(args.scenarios) - set(SCENARIOS)
@@ -188,7 +203,7 @@ def main(argv: list[str]) -> int:
     for name in args.scenarios:
         workdir = Path(tempfile.mkdtemp(prefix=f"hubbench-{name}-"))
         print(f"{name}: hub folders and logs in {workdir}")
-        results.update(hub_spawn.run_scenario(name, workdir, args.rounds))
+        results.update(hub_spawn.run_scenario(name, workdir, args.rounds, QUEUES[args.queue]))
         path.write_text(json.dumps(results, indent=2) + "\n")
     lines, ok = summarize(results)
     print("\n".join(lines))

@@ -41,8 +41,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import bench_queues
 import real_hub
 import requests
+from bench_queues import SLURM, Queue
 from real_hub import KINDS, Hub, hub_with, job_id
 
 NOTICE_LIMIT = 10.0  # issue #14 item 5: an ended job is noticed within 10 s
@@ -106,10 +108,12 @@ def ended_words(hub: Hub, user: str, since: float) -> str:
 
 
 @contextmanager
-def both_hubs(workdir: Path, prologue: str = "", extra: str = "") -> Iterator[dict[str, Hub]]:
+def both_hubs(
+    workdir: Path, prologue: str = "", extra: str = "", queue: Queue = SLURM
+) -> Iterator[dict[str, Hub]]:
     with ExitStack() as stack:
         hubs = {
-            kind: stack.enter_context(hub_with(kind, workdir / kind, prologue, extra))
+            kind: stack.enter_context(hub_with(kind, workdir / kind, prologue, extra, queue))
             for kind in KINDS
         }
         yield hubs
@@ -190,7 +194,9 @@ def notice(workdir: Path, rounds: int, cluster: Any) -> list[NoticeRun]:
                 seconds = time.monotonic() - began
                 time.sleep(0.5)
                 run = NoticeRun(kind, how, seconds, ended_words(hub, "alice", since))
-                print(f"  notice {how} #{i} {kind}: {seconds:.1f} s  [{run.words[:160]}]", flush=True)
+                print(
+                    f"  notice {how} #{i} {kind}: {seconds:.1f} s  [{run.words[:160]}]", flush=True
+                )
                 runs.append(run)
     return runs
 
@@ -284,9 +290,10 @@ class SpawnRun:
 
 
 class QueueWatch:
-    """When alice's job first shows up in squeue, and when it first runs (every 0.1 s)."""
+    """When alice's job first shows up in the queue, and when it first runs (every 0.1 s)."""
 
-    def __init__(self) -> None:
+    def __init__(self, queue: Queue) -> None:
+        self.queue = queue
         self.seen = 0.0
         self.running = 0.0
         self._stop = threading.Event()
@@ -295,13 +302,11 @@ class QueueWatch:
 
     def _watch(self) -> None:
         while not self._stop.is_set() and not self.running:
-            out = subprocess.run(
-                ["squeue", "-h", "-u", "alice", "-o", "%T"], capture_output=True, text=True
-            ).stdout.split()
+            jobs = self.queue.jobs("alice")
             now = time.time()
-            if out and not self.seen:
+            if jobs and not self.seen:
                 self.seen = now
-            if "RUNNING" in out:
+            if any(jobs.values()):
                 self.running = now
             time.sleep(0.1)
 
@@ -315,8 +320,8 @@ def _port_time(hub: Hub, kind: str, since: float) -> float:
     return stamps[0] if stamps else float("nan")
 
 
-def spawn_once(hub: Hub, kind: str) -> SpawnRun:
-    watch = QueueWatch()
+def spawn_once(hub: Hub, kind: str, queue: Queue) -> SpawnRun:
+    watch = QueueWatch(queue)
     since = time.time()
     try:
         hub.begin_start("alice")
@@ -325,10 +330,10 @@ def spawn_once(hub: Hub, kind: str) -> SpawnRun:
     finally:
         watch.close()
     port = _port_time(hub, kind, since)
-    jid = alice_job()
+    jid = next(iter(queue.jobs("alice")), "")
     stop_began = time.monotonic()
     hub.api("DELETE", "/users/alice/server", timeout=90).raise_for_status()
-    wait_for(lambda: not squeue_state(jid), timeout=60, interval=0.05)
+    wait_for(lambda: jid not in queue.jobs("alice"), timeout=60, interval=0.05)
     stop = time.monotonic() - stop_began
     wait_for(lambda: not server_up(hub, "alice"), timeout=60)
     return SpawnRun(
@@ -342,8 +347,8 @@ def spawn_once(hub: Hub, kind: str) -> SpawnRun:
     )
 
 
-def floor_once(jobenv: Path) -> float:
-    """Submit a Slurm job running the same Jupyter server without a hub (as alice), until it
+def floor_once(jobenv: Path, queue: Queue) -> float:
+    """Submit a job running the same Jupyter server without a hub (as alice), until it
     answers on its port: job start plus the server's own start-up."""
     from harness.hub import free_port
 
@@ -354,25 +359,7 @@ def floor_once(jobenv: Path) -> float:
         "--IdentityProvider.token=''"
     )
     began = time.monotonic()
-    jid = subprocess.run(
-        [
-            "runuser",
-            "-u",
-            "alice",
-            "--",
-            "sbatch",
-            "--parsable",
-            "-o",
-            "/dev/null",
-            "--chdir",
-            "/home/alice",
-            "--wrap",
-            server,
-        ],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.strip()
+    jid = queue.submit_as("alice", server)
 
     def answers() -> bool:
         try:
@@ -384,26 +371,29 @@ def floor_once(jobenv: Path) -> float:
         wait_for(answers, timeout=120)
         return time.monotonic() - began
     finally:
-        subprocess.run(["scancel", jid], check=False)
-        wait_for(lambda: not squeue_state(jid), timeout=60)
+        queue.cancel(jid)
+        wait_for(lambda: jid not in queue.jobs("alice"), timeout=60)
 
 
-def spawn(workdir: Path, rounds: int, cluster: Any) -> tuple[list[SpawnRun], list[float]]:
+def spawn(
+    workdir: Path, rounds: int, cluster: Any, queue: Queue
+) -> tuple[list[SpawnRun], list[float]]:
     runs: list[SpawnRun] = []
     floors: list[float] = []
     jobenv = real_hub.bench_jobenv()
-    with both_hubs(workdir) as hubs:
+    with both_hubs(workdir, queue=queue) as hubs:
         for i, kind in alternating(rounds):
             cluster.cancel_all()
             if kind == KINDS[0]:  # once a round, between the two spawners
-                floors.append(floor_once(jobenv))
+                floors.append(floor_once(jobenv, queue))
                 print(f"  floor #{i}: {floors[-1]:.2f} s", flush=True)
-            run = spawn_once(hubs[kind], kind)
+            run = spawn_once(hubs[kind], kind, queue)
             runs.append(run)
             print(
                 f"  spawn #{i} {kind}: {run.seconds:.2f} s (submit {run.submit:.2f}, queue "
                 f"{run.queue:.2f}, server {run.server:.2f}, hub {run.hub:.2f}); "
-                f"stop {run.stop:.2f} s"
+                f"stop {run.stop:.2f} s",
+                flush=True,
             )
     return runs, floors
 
@@ -523,24 +513,22 @@ def as_dicts(runs: list[Any]) -> list[dict[str, Any]]:
     return [asdict(r) for r in runs]
 
 
-def run_scenario(name: str, workdir: Path, rounds: int) -> dict[str, Any]:
-    """Start the Slurm cluster, run one scenario, stop the cluster; the raw runs."""
-    from slurm import cluster as slurm_cluster
-
+def run_scenario(name: str, workdir: Path, rounds: int, queue: Queue = SLURM) -> dict[str, Any]:
+    """Start the test cluster, run one scenario, stop the cluster; the raw runs. Only
+    ``spawn`` runs on Grid Engine too (its keys then end in ``_sge``)."""
     real_hub.bench_jobenv()
-    if name == "burst":  # one CPU for each server of the burst (the node is over-declared)
-        slurm_cluster.CPUS = max(slurm_cluster.CPUS, BURST_SERVERS + 2)
-    cluster = slurm_cluster.start()
-    try:
+    if queue is not SLURM and name != "spawn":
+        raise ValueError(f"{name} runs on Slurm only (spawn runs on both)")
+    cpus = BURST_SERVERS + 2 if name == "burst" else 0  # one CPU for each server of a burst
+    with bench_queues.cluster(queue, cpus) as cluster:
         if name == "notice":
             return {"notice": as_dicts(notice(workdir, rounds, cluster))}
         if name == "failure":
             return {"failure": as_dicts(failure(workdir, rounds, cluster))}
         if name == "spawn":
-            runs, floors = spawn(workdir, rounds, cluster)
-            return {"spawn": as_dicts(runs), "floor": floors}
+            runs, floors = spawn(workdir, rounds, cluster, queue)
+            suffix = "" if queue is SLURM else f"_{queue.name}"
+            return {f"spawn{suffix}": as_dicts(runs), f"floor{suffix}": floors}
         if name == "burst":
             return {"burst": as_dicts(burst(workdir, rounds, cluster, BURST_SERVERS))}
         raise ValueError(f"unknown scenario {name!r}")
-    finally:
-        slurm_cluster.stop(cluster)

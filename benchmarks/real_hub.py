@@ -1,4 +1,5 @@
-"""One real JupyterHub 6 with either spawner against the real test Slurm cluster.
+"""One real JupyterHub 6 with either spawner against the real test Slurm cluster (or the
+Grid Engine cell: :mod:`bench_queues`; batchspawner's ``GridengineSpawner`` there).
 
 The hub is the tests' real-hub harness (``tests/harness/hub.py``: root hub, dummy
 authenticator, configurable-http-proxy, jobs as the test users through ``runuser``). Two
@@ -38,6 +39,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
+from bench_queues import SLURM, Queue  # noqa: E402
 from harness.hub import Hub, running_hub  # noqa: E402
 from harness.jobenv import ensure_jobenv  # noqa: E402
 
@@ -62,7 +64,7 @@ def bench_jobenv() -> Path:
     return env
 
 
-def spawner_config(kind: str, jobenv: Path, prologue: str = "") -> str:
+def spawner_config(kind: str, jobenv: Path, prologue: str = "", queue: Queue = SLURM) -> str:
     """Hub configuration lines for ``kind`` (added after the harness's base config)."""
     if kind == "jobspawner":
         lines = [
@@ -79,26 +81,36 @@ def spawner_config(kind: str, jobenv: Path, prologue: str = "") -> str:
         raise ValueError(f"unknown spawner {kind!r}: one of {', '.join(KINDS)}")
     lines = [
         "import batchspawner  # noqa: F401 - registers /hub/api/batchspawner before init",
-        'c.JupyterHub.spawner_class = "batchspawner.SlurmSpawner"',
-        'c.SlurmSpawner.exec_prefix = "runuser -u {username} --"',
-        f"c.SlurmSpawner.batchspawner_singleuser_cmd = {str(bin_ / 'batchspawner-singleuser')!r}",
-        f"c.SlurmSpawner.cmd = [{str(bin_ / 'jupyterhub-singleuser')!r}]",
-        f"c.SlurmSpawner.start_timeout = {START_TIMEOUT}",
-        f"c.SlurmSpawner.http_timeout = {HTTP_TIMEOUT}",
+        f"c.JupyterHub.spawner_class = {queue.anchor_class!r}",
+        'c.BatchSpawnerBase.exec_prefix = "runuser -u {username} --"',
+        "c.BatchSpawnerBase.batchspawner_singleuser_cmd = "
+        + repr(str(bin_ / "batchspawner-singleuser")),
+        f"c.BatchSpawnerBase.cmd = [{str(bin_ / 'jupyterhub-singleuser')!r}]",
+        f"c.BatchSpawnerBase.start_timeout = {START_TIMEOUT}",
+        f"c.BatchSpawnerBase.http_timeout = {HTTP_TIMEOUT}",
     ]
     if prologue:
-        lines.append(f"c.SlurmSpawner.req_prologue = {prologue!r}")
-    return "\n".join(lines) + "\n"
+        lines.append(f"c.BatchSpawnerBase.req_prologue = {prologue!r}")
+    return "\n".join(lines) + "\n" + queue.anchor_extra()
 
 
 @contextmanager
-def hub_with(kind: str, workdir: Path, prologue: str = "", extra: str = "") -> Iterator[Hub]:
-    """A running hub with ``kind``'s spawner on the real Slurm cluster (already started)."""
+def hub_with(
+    kind: str, workdir: Path, prologue: str = "", extra: str = "", queue: Queue = SLURM
+) -> Iterator[Hub]:
+    """A running hub with ``kind``'s spawner on ``queue``'s test cluster (already started)."""
     jobenv = bench_jobenv()
     workdir.mkdir(parents=True, exist_ok=True)
-    config = spawner_config(kind, jobenv, prologue) + extra
-    env = {"PATH": os.environ.get("PATH", "") + ":/usr/sbin:/sbin"}
-    with running_hub(workdir, backend="slurm", config=config, env=env) as hub:
+    config = spawner_config(kind, jobenv, prologue, queue) + extra
+    options = queue.hub_options()
+    env = {"PATH": os.environ.get("PATH", "") + ":/usr/sbin:/sbin", **options["env"]}
+    with running_hub(
+        workdir,
+        backend=queue.backend,
+        config=config,
+        env=env,
+        backend_options=options["backend_options"],
+    ) as hub:
         yield hub
 
 
