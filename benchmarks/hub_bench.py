@@ -129,17 +129,19 @@ def plot(results: dict[str, Any], out: Path) -> list[Path]:
         stats = hub_spawn.group(_runs(results, name), key)
         for what in dict.fromkeys(w for w, _ in stats):
             cases.append((f"{name}:\n{what}", {k: s for (w, k), s in stats.items() if w == what}))
-    spawns = _runs(results, "spawn")
-    if spawns:
-        cases.append(
-            (
-                "spawn:\nrequest to ready",
-                {
-                    kind: hub_spawn.stat([r.seconds for r in spawns if r.kind == kind])
-                    for kind in hub_spawn.KINDS
-                },
+    for suffix, queue in (("", "Slurm"), ("_sge", "Grid Engine")):
+        runs = _runs(results, "spawn" + suffix)
+        if runs:
+            cases.append(
+                (
+                    f"spawn ({queue}):\nrequest to ready",
+                    {
+                        kind: hub_spawn.stat([r.seconds for r in runs if r.kind == kind])
+                        for kind in hub_spawn.KINDS
+                    },
+                )
             )
-        )
+    spawns = _runs(results, "spawn")
     if cases:
         fig, ax = plt.subplots(figsize=(8, 3.8))
         width = 0.38
