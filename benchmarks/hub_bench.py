@@ -88,17 +88,19 @@ def summarize(results: dict[str, Any]) -> tuple[list[str], bool]:
     """Summary lines and whether every goal measured so far is met."""
     lines: list[str] = []
     goals: list[bool] = []
-    for name, key in (("notice", "how"), ("failure", "case")):
+    for name, key in (("notice", "how"), ("notice_sge", "how"), ("failure", "case")):
         stats = hub_spawn.group(_runs(results, name), key)
         lines += [_line(name, what, kind, s) for (what, kind), s in stats.items()]
-        scancel = stats.get(("scancel", "jobspawner"))
-        if name == "notice" and scancel is not None:
-            met = scancel.high <= hub_spawn.NOTICE_LIMIT
+        for cancel in ("scancel", "qdel"):
+            ours = stats.get((cancel, "jobspawner"))
+            if not name.startswith("notice") or ours is None:
+                continue
+            met = ours.high <= hub_spawn.NOTICE_LIMIT
             goals.append(met)
             lines.append(
                 _goal(
-                    f"an admin's scancel noticed within {hub_spawn.NOTICE_LIMIT:g} s "
-                    f"(worst {scancel.high:.1f} s)",
+                    f"an admin's {cancel} noticed within {hub_spawn.NOTICE_LIMIT:g} s "
+                    f"(worst {ours.high:.1f} s)",
                     met,
                 )
             )
@@ -125,7 +127,7 @@ def plot(results: dict[str, Any], out: Path) -> list[Path]:
 
     paths: list[Path] = []
     cases: list[tuple[str, dict[str, hub_spawn.Stat]]] = []
-    for name, key in (("notice", "how"), ("failure", "case")):
+    for name, key in (("notice", "how"), ("notice_sge", "how"), ("failure", "case")):
         stats = hub_spawn.group(_runs(results, name), key)
         for what in dict.fromkeys(w for w, _ in stats):
             cases.append((f"{name}:\n{what}", {k: s for (w, k), s in stats.items() if w == what}))

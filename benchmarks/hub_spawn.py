@@ -175,11 +175,14 @@ NOTICE_HOW: dict[str, Callable[[str], Any]] = {
 }
 
 
-def notice(workdir: Path, rounds: int, cluster: Any) -> list[NoticeRun]:
+def notice(workdir: Path, rounds: int, cluster: Any, queue: Queue = SLURM) -> list[NoticeRun]:
+    """Slurm: ``scancel`` and a silent SIGKILL. Grid Engine: an admin's ``qdel`` (which, with
+    the queue's default ``terminate_method``, is itself a SIGKILL)."""
     runs: list[NoticeRun] = []
     rng = random.Random(14)
-    with both_hubs(workdir) as hubs:
-        for how, end_job in NOTICE_HOW.items():
+    hows = NOTICE_HOW if queue is SLURM else {"qdel": lambda jid: queue.run(["qdel", jid])}
+    with both_hubs(workdir, queue=queue) as hubs:
+        for how, end_job in hows.items():
             for i, kind in alternating(rounds):
                 hub = hubs[kind]
                 cluster.cancel_all()
@@ -515,19 +518,19 @@ def as_dicts(runs: list[Any]) -> list[dict[str, Any]]:
 
 def run_scenario(name: str, workdir: Path, rounds: int, queue: Queue = SLURM) -> dict[str, Any]:
     """Start the test cluster, run one scenario, stop the cluster; the raw runs. Only
-    ``spawn`` runs on Grid Engine too (its keys then end in ``_sge``)."""
+    ``spawn`` and ``notice`` run on Grid Engine too (their keys then end in ``_sge``)."""
     real_hub.bench_jobenv()
-    if queue is not SLURM and name != "spawn":
-        raise ValueError(f"{name} runs on Slurm only (spawn runs on both)")
+    if queue is not SLURM and name not in ("spawn", "notice"):
+        raise ValueError(f"{name} runs on Slurm only (spawn and notice run on both)")
+    suffix = "" if queue is SLURM else f"_{queue.name}"
     cpus = BURST_SERVERS + 2 if name == "burst" else 0  # one CPU for each server of a burst
     with bench_queues.cluster(queue, cpus) as cluster:
         if name == "notice":
-            return {"notice": as_dicts(notice(workdir, rounds, cluster))}
+            return {f"notice{suffix}": as_dicts(notice(workdir, rounds, cluster, queue))}
         if name == "failure":
             return {"failure": as_dicts(failure(workdir, rounds, cluster))}
         if name == "spawn":
             runs, floors = spawn(workdir, rounds, cluster, queue)
-            suffix = "" if queue is SLURM else f"_{queue.name}"
             return {f"spawn{suffix}": as_dicts(runs), f"floor{suffix}": floors}
         if name == "burst":
             return {"burst": as_dicts(burst(workdir, rounds, cluster, BURST_SERVERS))}
