@@ -5,6 +5,7 @@ plus queued spawns, against the emulated squeue. Goals at the largest N: jobspaw
 most 4 status commands per minute and uses at most 1/20 of the anchor's hub CPU.
 
 Run: ./run bench [--quick] [--out DIR]   (exit status 1 when a goal is missed)
+Real-hub benchmarks (real Slurm, see hub_bench.py): ./run bench hub SCENARIO...
 The full run writes docs/performance-results.json, docs/performance-*.png and the table in
 docs/performance.md.
 """
@@ -140,6 +141,11 @@ def _write_table(page: Path, table: str) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["hub"]:  # real-hub benchmarks on real Slurm (benchmarks/hub_bench.py)
+        import hub_bench
+
+        return hub_bench.main(argv[1:])
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true", help="the cheap subset CI runs")
     parser.add_argument(

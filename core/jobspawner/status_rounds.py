@@ -51,13 +51,13 @@ def poll_max_age(status_max_age: float, status_interval: float) -> float:
 def ended_message(job_id: str, status: JobStatus) -> str:
     """Plain words for a user whose server's job ended while it ran."""
     if status.reason == VANISHED_REASON:
-        how = "it ended (the scheduler no longer lists it)"
+        how = "ended (the scheduler no longer lists it)"
     elif status.state is JobState.CANCELLED:
-        how = "it was cancelled (by an administrator, or at its time limit)"
+        how = "was cancelled (by an administrator, or at its time limit)"
     elif status.state is JobState.FAILED:
-        how = "it failed" + (f" with exit code {status.exit_code}" if status.exit_code else "")
+        how = "failed" + (f" with exit code {status.exit_code}" if status.exit_code else "")
     else:
-        how = "it finished"
+        how = "finished"
     detail = f" Scheduler's words: {status.reason}." if status.reason else ""
     return f"Your server stopped: its batch job {job_id} {how}.{detail}"
 
