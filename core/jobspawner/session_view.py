@@ -73,6 +73,7 @@ def _when(value: Any) -> str | None:
 
 async def describe(spawner: JobSpawner) -> dict[str, Any]:
     """One server's card as JSON-able data (asks the scheduler at most every 10 seconds)."""
+    from .last_end import card as last_end_card
     from .options_form import relaunch_url
 
     card: dict[str, Any] = {
@@ -120,8 +121,11 @@ async def describe(spawner: JobSpawner) -> dict[str, Any]:
         except Exception as e:  # the card matters more than its log
             card["log_tail"] = f"(could not read the log: {e})"
     else:
+        ended = last_end_card(spawner)  # why the last server stopped (jobspawner.last_end)
         card["state"] = "failed" if card["failure"] else "stopped"
-        card["state_text"] = card["failure"] or "Not running."
+        card["state_text"] = card["failure"] or (ended and ended["message"]) or "Not running."
+        if ended and not card["failure"]:
+            card["log_file"], card["log_tail"] = ended["log_file"], ended["log_tail"]
     return card
 
 

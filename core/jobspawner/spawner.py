@@ -46,6 +46,7 @@ from . import (
     hook_tracing,
     internal_certs,
     interrupted_start,
+    last_end,
     routing,
     secrets_cleanup,
     server_check,
@@ -411,6 +412,7 @@ class JobSpawner(TransportConfig, Spawner):  # type: ignore[misc]
         self._chosen_options: dict[str, Any] = {}
         self._option_variables: dict[str, Any] = {}
         self._last_failure: dict[str, Any] = {}  # jobspawner.session_view
+        self._last_end: dict[str, Any] = {}  # jobspawner.last_end
 
     # --- backend and commands ---------------------------------------------------------------
     def load(self) -> Backend:
@@ -787,6 +789,7 @@ class JobSpawner(TransportConfig, Spawner):  # type: ignore[misc]
         self._events = []
         self._starting = True
         self._last_failure = {}
+        last_end.forget(self)
         try:
             await self._load_auth_state()
             return await self._start()
@@ -1156,6 +1159,7 @@ class JobSpawner(TransportConfig, Spawner):  # type: ignore[misc]
             await self.transport_restore()  # an SSH port forward lost by a hub restart
             return None
         self.log.info("%s: job %s has ended (%s)", self._log_name, self.job_id, status.state.value)
+        await self._note_job_end(status)
         if status.state is JobState.CANCELLED and not status.exit_code:
             return 143  # cancelled (SIGTERM), even when the server exited cleanly on it
         if status.exit_code is not None:
@@ -1182,6 +1186,19 @@ class JobSpawner(TransportConfig, Spawner):  # type: ignore[misc]
         self._persist_state()
         self._spawn_future = interrupted_start.failed_spawn(interrupted_start.user_message(job_id))
         return 1
+
+    # --- why the last server stopped, told to the user (jobspawner.last_end) ----------------
+    async def _note_job_end(self, status: JobStatus) -> None:
+        """Keep why a running server's job ended, for the spawn page and the session view."""
+        try:
+            await last_end.note_end(self, status)
+        except Exception as e:  # telling the user must never stop JupyterHub's handling
+            self.log.warning("%s: could not record why job %s ended: %s", self._log_name,
+                             self.job_id, e)  # fmt: skip
+
+    async def get_options_form(self) -> Any:
+        """The spawn form, with why the last server stopped at its top (while recorded)."""
+        return last_end.form_with_notice(self, await super().get_options_form())
 
     # --- internal_ssl (jobspawner.internal_certs) -------------------------------------------
     def _internal_certs_folder(self) -> str:
@@ -1315,6 +1332,7 @@ class JobSpawner(TransportConfig, Spawner):  # type: ignore[misc]
         if self.job_id and self.ssh_forward_state:
             state["ssh_forward"] = list(self.ssh_forward_state)
         state.update(session_view.failure_state(self))
+        state.update(last_end.state_entries(self))
         return state
 
     def load_state(self, state: dict[str, Any]) -> None:
@@ -1334,6 +1352,7 @@ class JobSpawner(TransportConfig, Spawner):  # type: ignore[misc]
         self.ssh_forward_state = state.get("ssh_forward")
         options_validation.restore_state(self, state)  # the job's backend before it is polled
         session_view.load_failure(self, state)
+        last_end.restore(self, state)
         self.start_unfinished = bool(state.get(interrupted_start.STATE_KEY))
         if self.job_id:
             # after a hub restart every spawner's first poll then shares one query
@@ -1356,7 +1375,8 @@ class JobSpawner(TransportConfig, Spawner):  # type: ignore[misc]
         self.job_output = ""
         self.ssh_forward_state = None
         self.start_unfinished = False
-        # unconfirmed cancels survive: they are retried at the next start
+        # unconfirmed cancels survive: they are retried at the next start; so does why the
+        # last server stopped (jobspawner.last_end), for the user's next visit
 
 
 def check_backend_at_start(app: Any) -> None:

@@ -50,6 +50,11 @@ def poll_max_age(status_max_age: float, status_interval: float) -> float:
 
 def ended_message(job_id: str, status: JobStatus) -> str:
     """Plain words for a user whose server's job ended while it ran."""
+    return f"Your server stopped: {end_words(job_id, status)}"
+
+
+def end_words(job_id: str, status: JobStatus) -> str:
+    """How a job ended, in plain words: ``its batch job 480 was cancelled (...).``"""
     if status.reason == VANISHED_REASON:
         how = "ended (the scheduler no longer lists it)"
     elif status.state is JobState.CANCELLED:
@@ -59,7 +64,7 @@ def ended_message(job_id: str, status: JobStatus) -> str:
     else:
         how = "finished"
     detail = f" Scheduler's words: {status.reason}." if status.reason else ""
-    return f"Your server stopped: its batch job {job_id} {how}.{detail}"
+    return f"its batch job {job_id} {how}.{detail}"
 
 
 async def confirm_vanished(
