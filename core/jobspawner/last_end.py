@@ -95,9 +95,7 @@ async def _log_tail(spawner: JobSpawner) -> str:
         return ""
     try:
         tail = await asyncio.wait_for(
-            spawner.load().read_log(
-                spawner.context(), spawner.job_output, spawner.log_tail_lines
-            ),
+            spawner.load().read_log(spawner.context(), spawner.job_output, spawner.log_tail_lines),
             timeout=LOG_TIMEOUT,
         )
     except Exception as e:  # the notice matters more than its log

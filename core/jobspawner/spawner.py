@@ -178,7 +178,10 @@ class JobSpawner(TransportConfig, Spawner):  # type: ignore[misc]
         help="Job name ({username}, {server_name}, {server_suffix} = '-<server name>' or '').",
     )
     log_tail_lines = Integer(
-        30, config=True, help="Lines of the job's output shown when a spawn fails."
+        30,
+        config=True,
+        help="""Lines of the job's output shown when a spawn fails, and on the spawn page
+        after a running server's job ended (jobspawner.last_end).""",
     )
 
     # --- resources ------------------------------------------------------------------------
