@@ -13,6 +13,7 @@ import subprocess
 import time
 
 import pytest
+from forms.test_e2e_options import login
 from harness.hub import Hub, running_hub
 
 pytestmark = [pytest.mark.e2e, pytest.mark.scheduler("slurm"), pytest.mark.root]
@@ -56,6 +57,15 @@ def test_admin_scancel_is_noticed_long_before_jupyterhub_polls(tmp_path, clean_q
         # the server is really gone: JupyterHub removed its route and forgot the job
         assert not hub.spawner_state("alice").get("job_id")
         assert hub.get_via_proxy("alice", "api/status").status_code != 200
+        # and the user is told, on the spawn page she opens next (jobspawner.last_end)
+        record = hub.spawner_state("alice")["last_end"]
+        assert record["job_id"] == job_id and "was cancelled (by an admin" in record["words"]
+        page = login(hub, "alice").get(
+            f"{hub.url}/hub/spawn/alice", allow_redirects=False, timeout=60
+        )
+        assert page.status_code == 200, page.headers.get("Location")
+        assert "Your last server stopped at " in page.text
+        assert f"its batch job {job_id} was cancelled (by an administrator" in page.text
 
 
 def test_job_killed_without_a_word_is_noticed_at_a_status_round(tmp_path, clean_queue):
