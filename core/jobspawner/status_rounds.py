@@ -63,7 +63,8 @@ def end_words(job_id: str, status: JobStatus) -> str:
         how = "failed" + (f" with exit code {status.exit_code}" if status.exit_code else "")
     else:
         how = "finished"
-    detail = f" Scheduler's words: {status.reason}." if status.reason else ""
+    said = status.reason if status.reason != VANISHED_REASON else None
+    detail = f" Scheduler's words: {said}." if said else ""
     return f"its batch job {job_id} {how}.{detail}"
 
 

@@ -80,3 +80,17 @@ def test_a_killed_job_is_explained_on_the_spawn_page_until_the_next_start(tmp_pa
         assert r.status_code == 302 and "spawn-pending" in r.headers["Location"], r.text[:2000]
         hub.wait_ready("alice")
         hub.stop_server("alice")
+
+
+def test_a_job_that_ended_while_the_hub_was_down_is_explained_after_its_restart(tmp_path):
+    with running_hub(tmp_path, config=CONFIG) as hub:
+        hub.start_server("alice")
+        job_id = hub.spawner_state("alice")["job_id"]
+        hub.crash()  # the job runs on without its hub
+    os.killpg(int(job_id.split("-")[0]), signal.SIGKILL)
+    with running_hub(tmp_path, config=CONFIG) as hub:
+        assert wait_for(lambda: stopped(hub, "alice"), timeout=60)
+        assert hub.spawner_state("alice")["last_end"]["job_id"] == job_id
+        page = spawn_page(hub, login(hub, "alice"), "alice")
+        assert page.status_code == 200
+        assert_notice(page.text, job_id)

@@ -166,3 +166,15 @@ async def test_poll_records_a_killed_job_of_a_running_server_on_local(tmp_path):
     assert spawner._last_end["words"] == f"its batch job {job_id} failed."
     assert "server up <b>bold</b>" in spawner._last_end["log_tail"]
     await spawner.stop()
+
+
+def test_the_words_for_each_way_a_job_ends():
+    vanished = JobStatus.vanished()
+    assert last_end.end_words("9", vanished) == (
+        "its batch job 9 ended (the scheduler no longer lists it)."
+    )  # once, not again as the scheduler's words
+    said = JobStatus(JobState.FAILED, exit_code=2, reason="NodeFail")
+    assert last_end.end_words("9", said) == (
+        "its batch job 9 failed with exit code 2. Scheduler's words: NodeFail."
+    )
+    assert last_end.end_words("9", JobStatus(JobState.DONE)) == "its batch job 9 finished."
