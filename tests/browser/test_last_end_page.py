@@ -14,7 +14,7 @@ import pytest
 from harness.hub import running_hub
 from harness.waiting import wait_for
 
-from browser.test_spawn_page import browser, shots  # noqa: F401 - the fixture
+from browser.test_spawn_page import browser, shots, signed_in  # noqa: F401 - the fixture
 
 pytestmark = pytest.mark.e2e
 
@@ -37,11 +37,7 @@ def test_the_spawn_page_tells_why_and_the_log_stays_text(tmp_path, browser):  # 
         job_id = hub.spawner_state("alice")["job_id"]
         os.killpg(int(job_id.split("-")[0]), signal.SIGKILL)
         assert wait_for(lambda: "last_end" in hub.spawner_state("alice"), timeout=60)
-        page = browser.new_page(viewport={"width": 1000, "height": 900})
-        page.goto(f"{hub.url}/hub/login")
-        page.get_by_label("Username").fill("alice")
-        page.get_by_label("Password").fill("x")
-        page.get_by_role("button", name="Sign in").click()
+        page = signed_in(browser, hub, "alice")
         page.goto(f"{hub.url}/hub/spawn/alice")
         notice = page.locator("#jobspawner-last-end")
         assert notice.is_visible()

@@ -62,15 +62,21 @@ def shots(tmp_path: Path) -> Path:
     return out
 
 
+def signed_in(browser, hub, user: str):
+    """A new page of ``browser`` where ``user`` signed in through the hub's login form."""
+    page = browser.new_page(viewport={"width": 1000, "height": 900})
+    page.goto(f"{hub.url}/hub/login")
+    page.get_by_label("Username").fill(user)
+    page.get_by_label("Password").fill("x")
+    page.get_by_role("button", name="Sign in").click()
+    return page
+
+
 def test_pick_refuse_launch_watch_and_stop(tmp_path, browser):
     out = shots(tmp_path)
     with running_hub(tmp_path, config=CONFIG) as hub:
         hub.create_user("alice")
-        page = browser.new_page(viewport={"width": 1000, "height": 900})
-        page.goto(f"{hub.url}/hub/login")
-        page.get_by_label("Username").fill("alice")
-        page.get_by_label("Password").fill("x")
-        page.get_by_role("button", name="Sign in").click()
+        page = signed_in(browser, hub, "alice")
         page.goto(f"{hub.url}/hub/spawn/alice")
         # keyboard and labels: the profile radios are reachable by their names
         page.get_by_label("Bigger").check()
