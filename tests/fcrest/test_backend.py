@@ -15,12 +15,10 @@ from jobspawner.backend import Backend, load_backend
 from jobspawner.commands import CommandRunner
 from jobspawner.context import BackendContext
 from jobspawner.status import VANISHED_REASON
-from jobspawner_firecrest import hooks as fc_hooks
-from jobspawner_firecrest import tokens as fc_tokens
 from jobspawner_firecrest.errors import LOGIN_AGAIN
 from slurm.helpers import make_spec
 
-from .conftest import HUB_CLIENT, SERVICE_CLIENT
+from .conftest import SERVICE_CLIENT, forget_tokens, gateway_options
 
 pytestmark = [pytest.mark.scheduler("slurm"), pytest.mark.root]
 
@@ -34,11 +32,9 @@ def backend() -> Backend:
 
 @pytest.fixture(autouse=True)
 def _fresh_gateways():
-    fc_hooks._gateways.clear()
-    fc_tokens._user_tokens.clear()
+    forget_tokens()
     yield
-    fc_hooks._gateways.clear()
-    fc_tokens._user_tokens.clear()
+    forget_tokens()
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -48,16 +44,7 @@ def _remove_job_logs():
         shutil.rmtree(LOG_DIR.format(user=user), ignore_errors=True)
 
 
-def options(emulator, **extra):
-    return {
-        "url": emulator.url,
-        "system": "cluster",
-        "token_url": emulator.token_url,
-        "client_id": HUB_CLIENT[0],
-        "client_secret": HUB_CLIENT[1],
-        "request_timeout": 10,
-        **extra,
-    }
+options = gateway_options
 
 
 def context(backend, emulator, user="alice", auth_state=None, auth_states=None, **extra):

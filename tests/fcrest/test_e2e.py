@@ -16,7 +16,7 @@ import time
 import pytest
 from harness.hub import running_hub
 
-from .conftest import HUB_CLIENT
+from .conftest import gateway_options
 
 pytestmark = [pytest.mark.e2e, pytest.mark.scheduler("slurm"), pytest.mark.root]
 
@@ -30,13 +30,7 @@ def squeue(job_id: str, fmt: str = "%T|%u", states: str = "PD,R,CG,S,ST,CF") -> 
 
 
 def test_spawn_with_auth_state_tokens(tmp_path, emulator, clean_queue):
-    options = {
-        "url": emulator.url,
-        "system": "cluster",
-        "token_url": emulator.token_url,
-        "client_id": HUB_CLIENT[0],
-        "client_secret": HUB_CLIENT[1],
-    }
+    options = gateway_options(emulator)
     config = "c.Authenticator.enable_auth_state = True\n"
     env = {"JUPYTERHUB_CRYPT_KEY": secrets.token_hex(32)}
     with running_hub(
@@ -69,13 +63,7 @@ def test_spawn_with_auth_state_tokens(tmp_path, emulator, clean_queue):
 
 
 def test_spawn_without_tokens_tells_the_user_to_log_in(tmp_path, emulator, clean_queue):
-    options = {
-        "url": emulator.url,
-        "system": "cluster",
-        "token_url": emulator.token_url,
-        "client_id": HUB_CLIENT[0],
-        "client_secret": HUB_CLIENT[1],
-    }
+    options = gateway_options(emulator)
     env = {"JUPYTERHUB_CRYPT_KEY": secrets.token_hex(32)}
     with running_hub(
         tmp_path,
@@ -95,14 +83,7 @@ def test_spawn_without_tokens_tells_the_user_to_log_in(tmp_path, emulator, clean
 def test_rotated_tokens_survive_a_hub_restart(tmp_path, emulator, clean_queue):
     """The provider rotates refresh tokens; the hub saves the renewed ones into alice's auth
     state, so after a crash and restart it still follows and stops her job."""
-    options = {
-        "url": emulator.url,
-        "system": "cluster",
-        "token_url": emulator.token_url,
-        "client_id": HUB_CLIENT[0],
-        "client_secret": HUB_CLIENT[1],
-        "refresh_margin": 85,
-    }
+    options = gateway_options(emulator, refresh_margin=85)
     env = {"JUPYTERHUB_CRYPT_KEY": secrets.token_hex(32)}  # the same key after the restart
     config = "c.Authenticator.enable_auth_state = True\n"
     lifespan = emulator.state.access_lifespan

@@ -14,12 +14,10 @@ from jobspawner import JobState
 from jobspawner.backend import load_backend
 from jobspawner.context import BackendContext
 from jobspawner.testing import ScriptedRunner
-from jobspawner_firecrest import hooks as fc_hooks
-from jobspawner_firecrest import tokens as fc_tokens
 from jobspawner_firecrest.errors import GatewayError
 from slurm.helpers import make_spec
 
-from .conftest import HUB_CLIENT
+from .conftest import forget_tokens, gateway_options
 
 pytestmark = [pytest.mark.scheduler("slurm"), pytest.mark.root]
 
@@ -28,23 +26,13 @@ LOG_DIR = "/home/alice/.jobspawner-firecrest-secrets-tests"
 
 @pytest.fixture(autouse=True)
 def _fresh():
-    fc_hooks._gateways.clear()
-    fc_tokens._user_tokens.clear()
+    forget_tokens()
     yield
-    fc_hooks._gateways.clear()
-    fc_tokens._user_tokens.clear()
+    forget_tokens()
     shutil.rmtree(LOG_DIR, ignore_errors=True)
 
 
-def options(emulator):
-    return {
-        "url": emulator.url,
-        "system": "cluster",
-        "token_url": emulator.token_url,
-        "client_id": HUB_CLIENT[0],
-        "client_secret": HUB_CLIENT[1],
-        "request_timeout": 10,
-    }
+options = gateway_options
 
 
 def nothing_runs(argv):

@@ -15,9 +15,8 @@ from jobspawner.backend import load_backend
 from jobspawner.commands import CommandRunner
 from jobspawner.context import BackendContext
 from jobspawner_firecrest import hooks as fc_hooks
-from jobspawner_firecrest import tokens as fc_tokens
 
-from .conftest import HUB_CLIENT
+from .conftest import forget_tokens, gateway_options
 
 pytestmark = [pytest.mark.scheduler("slurm"), pytest.mark.root]
 
@@ -37,19 +36,14 @@ class HubUser:
 
 @pytest.fixture(autouse=True)
 def _fresh(emulator):
-    fc_hooks._gateways.clear()
-    fc_tokens._user_tokens.clear()
+    forget_tokens()
     lifespan = emulator.state.access_lifespan
     yield
     emulator.state.access_lifespan = lifespan
-    fc_hooks._gateways.clear()
-    fc_tokens._user_tokens.clear()
+    forget_tokens()
 
 
-def restart_hub() -> None:
-    """What a hub restart loses: every token held in memory."""
-    fc_hooks._gateways.clear()
-    fc_tokens._user_tokens.clear()
+restart_hub = forget_tokens
 
 
 def context(emulator, user: HubUser, **extra) -> BackendContext:
@@ -58,15 +52,7 @@ def context(emulator, user: HubUser, **extra) -> BackendContext:
         backend=load_backend("firecrest"),
         runner=CommandRunner(()),
         query_runner=CommandRunner(()),
-        options={
-            "url": emulator.url,
-            "system": "cluster",
-            "token_url": emulator.token_url,
-            "client_id": HUB_CLIENT[0],
-            "client_secret": HUB_CLIENT[1],
-            "request_timeout": 10,
-            **extra,
-        },
+        options=gateway_options(emulator, **extra),
         username="alice",
         auth_state=states["alice"],
         auth_states=states,
