@@ -82,8 +82,12 @@ def test_a_supervisor_outcome_names_how_the_job_ended() -> None:
     q.ended(own, supervisor.Outcome(0, 2.0))
     assert [j["end"] for j in (limit, cancel, own)] == [jq.END_LIMIT, jq.END_CANCEL, jq.END_EXIT]
     assert own["exit_code"] == 0 and own["cpu_time"] == 2.0
-    q.ended(own, supervisor.Outcome(9))  # already ended: left as it is
+    assert q.ended(own, supervisor.Outcome(9)) is False  # already ended: left as it is
     assert own["exit_code"] == 0
+    torque = q.submit(0, name="d", queue="q")
+    q.start(torque, [["h", 0, 1]])
+    assert q.ended(torque, supervisor.Outcome(-15, 0.0, supervisor.CANCEL), code=271) is True
+    assert (torque["exit_code"], torque["end"]) == (271, jq.END_CANCEL)  # the front end's code
 
 
 def test_scheduling_fills_hosts_first_come_first_served_and_says_why_jobs_wait() -> None:

@@ -185,12 +185,16 @@ class Queue:
             raise BadState(job, "end")
         self._ended(job, code, how, cpu)
 
-    def ended(self, job: dict[str, Any], outcome: Any) -> None:
-        """End a job with the supervisor's ``Outcome`` (a job no longer on its slots, e.g.
-        lost meanwhile, is left as it is)."""
-        if job["state"] in ON_SLOTS:
-            how = _END_OF_STOP.get(outcome.stopped, END_EXIT)
-            self._ended(job, outcome.exit_code, how, outcome.cpu_seconds)
+    def ended(self, job: dict[str, Any], outcome: Any, code: int | None = None) -> bool:
+        """End a job with the supervisor's ``Outcome`` (its exit code, or ``code`` in the
+        front end's convention); True when it ended now, False when it was no longer on its
+        slots (lost meanwhile, say) and is left as it is."""
+        if job["state"] not in ON_SLOTS:
+            return False
+        how = _END_OF_STOP.get(outcome.stopped, END_EXIT)
+        exit_code = outcome.exit_code if code is None else code
+        self._ended(job, exit_code, how, outcome.cpu_seconds)
+        return True
 
     def _ended(self, job: dict[str, Any], code: int | None, how: str, cpu: float) -> None:
         job.update(state=ENDED, exit_code=code, end=how, cpu_time=cpu, end_time=self.now)

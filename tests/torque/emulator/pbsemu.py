@@ -592,12 +592,7 @@ def shepherd(flavour: str, spool: str, seq: str) -> int:
     os.replace(path + ".tmp", path)
     with sp.locked():
         live = sp.queue.get(seq)
-        if live is not None and live["state"] in jobq.ON_SLOTS:
-            how = {
-                kernel.supervisor.LIMIT: jobq.END_LIMIT,
-                kernel.supervisor.CANCEL: jobq.END_CANCEL,
-            }
-            sp.queue.end(live, code, how.get(outcome.stopped, jobq.END_EXIT), outcome.cpu_seconds)
+        if live is not None and sp.queue.ended(live, outcome, code):
             finished(sp, live)
         schedule(sp)
     return 0
