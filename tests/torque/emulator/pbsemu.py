@@ -46,8 +46,6 @@ sys.path[:0] = [HERE, os.path.join(HERE, "..", "..", "harness")]  # installed co
 import emulator_kernel as kernel  # noqa: E402
 import emulator_queue as jobq  # noqa: E402
 
-signal_group = kernel.supervisor.signal_group
-
 PYTHON = "/usr/bin/python3"
 PBSPRO_VERSION = "22.05.11"
 KILL_DELAY = 2.0
@@ -415,10 +413,6 @@ def log_event(job: dict, text: str) -> None:
     job.setdefault("events", []).append([time.time(), text])
 
 
-def used_slots(sp: Spool) -> dict[str, int]:
-    return sp.queue.used()
-
-
 def view(sp: Spool, job: dict) -> dict:
     """A kernel job record in Torque's (PBS Pro's, Moab's) words: what the formatters read."""
     state = job["state"]
@@ -451,7 +445,7 @@ def views(sp: Spool) -> list[dict]:
 
 def not_running_comment(sp: Spool, job: dict) -> str:
     total = sum(sp.config["nodes"].values())
-    free = total - sum(used_slots(sp).values())
+    free = total - sum(sp.queue.used().values())
     want = job["chunks"] * job["per_chunk"]
     if sp.flavour == "pbspro":
         prefix = "Can Never Run" if job.get("never") else "Not Running"
@@ -992,7 +986,7 @@ def print_server(sp: Spool) -> int:
 def cmd_pbsnodes(sp: Spool, prog: str, args: list[str]) -> int:
     with sp.locked() as state:
         schedule(sp, state)
-        used = used_slots(sp)
+        used = sp.queue.used()
         jobs = [j for j in views(sp) if j["state"] in ("R", "E")]
     blocks = []
     for node, np in sp.config["nodes"].items():
@@ -1207,7 +1201,7 @@ def _job_element(attrs: dict[str, str], indent: str = "  ") -> str:
 
 def cluster_element(sp: Spool, state: dict) -> str:
     nodes = sp.config["nodes"]
-    used = used_slots(sp)
+    used = sp.queue.used()
     total = sum(nodes.values())
     alloc = sum(used.values())
     active = sum(1 for n in nodes if used.get(n))
