@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 import subprocess
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from condor.condorkit import Pool, drop_pool, new_pool, wait_for
@@ -39,12 +40,31 @@ def hub_pool(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Hub, Po
         drop_pool(pool)
 
 
-def servers_of(user: str) -> list[str]:
-    """Pids of the user's notebook server processes (the job's payload)."""
+def servers_of(user: str, shadow: int | None = None) -> list[str]:
+    """Pids of the user's notebook server processes (the job's payload); with ``shadow``, only
+    those its job started (other tests on the machine run notebook servers of the same test
+    users)."""
     out = subprocess.run(
         ["pgrep", "-u", user, "-f", "jobspawner-singleuser"], capture_output=True, text=True
     )
-    return out.stdout.split()
+    return [pid for pid in out.stdout.split() if shadow is None or shadow in ancestors(pid)]
+
+
+def ancestors(pid: str) -> list[int]:
+    """The parent, grandparent ... of a process (as far as they are still known)."""
+    found: list[int] = []
+    while pid not in ("0", "1") and len(found) < 20:
+        try:
+            stat = Path(f"/proc/{pid}/stat").read_text()
+        except OSError:
+            break
+        pid = stat.rsplit(")", 1)[1].split()[1]
+        found.append(int(pid))
+    return found
+
+
+def alive(pid: str) -> bool:
+    return Path(f"/proc/{pid}").exists()
 
 
 def removed(pool: Pool, job_id: str) -> bool:
@@ -66,12 +86,13 @@ def test_spawn_reach_stop(hub_pool: tuple[Hub, Pool]) -> None:
     )
     assert ad["RequestMemory"] == 1024 and ad["MaxRuntime"] == 3600
     assert re.fullmatch(r"\d+\.0", job_id)
-    assert servers_of("alice"), "the job's notebook server runs as alice"
+    servers = servers_of("alice", ad["ShadowPid"])
+    assert servers, "the job's notebook server runs as alice"
     response = hub.get_via_proxy("alice", "api/status")
     assert response.status_code == 200, response.text
     hub.stop_server("alice")
     wait_for(lambda: removed(pool, job_id), timeout=15)
-    wait_for(lambda: not servers_of("alice"), timeout=15)  # the process is gone too
+    wait_for(lambda: not any(alive(pid) for pid in servers), timeout=15)  # the process too
     assert not hub.spawner_state("alice").get("job_id")
 
 

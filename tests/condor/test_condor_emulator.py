@@ -206,8 +206,12 @@ def test_concurrent_submissions_get_distinct_ids(pool: Pool) -> None:
 def test_capacity_keeps_jobs_idle_with_a_reason(pool: Pool) -> None:
     pool.machine(cpus=2, memory=4096)
     exe = pool.script("sleep.sh", "sleep ${1:-30}\n")
+    # "a" ends when told (not after a fixed time, which a loaded machine can outlast before
+    # "c" is looked at)
+    may_end = pool.jobs / "a-may-end"
+    until = pool.script("until.sh", 'while [ ! -e "$1" ]; do sleep 0.1; done\n')
     running = lambda job: (pool.job(job) or {}).get("JobStatus") == 2  # noqa: E731
-    a = pool.submit(pool.description(exe, "request_cpus = 1", 'arguments = "3"'))
+    a = pool.submit(pool.description(until, "request_cpus = 1", f'arguments = "{may_end}"'))
     wait_for(lambda: running(a))
     b = pool.submit(pool.description(exe, "request_cpus = 1"))
     wait_for(lambda: running(b))
@@ -218,6 +222,7 @@ def test_capacity_keeps_jobs_idle_with_a_reason(pool: Pool) -> None:
     assert pool.job(b)["JobStatus"] == 2  # type: ignore[index]
     assert pool.job(huge)["RequestMemory"] == 65536  # type: ignore[index]
     assert pool.job(c)["JobStatus"] == 1  # type: ignore[index]
+    may_end.touch()
     wait_for(lambda: running(c), timeout=10)  # a ended, c got its CPU
     assert pool.history(a)["ExitCode"] == 0  # type: ignore[index]
     assert pool.job(huge)["JobStatus"] == 1  # type: ignore[index]

@@ -113,3 +113,27 @@ def test_a_job_is_started_as_its_owner_and_only_by_its_owner_or_root(spool: Path
         capture_output=True, text=True, cwd="/tmp",
     )  # fmt: skip
     assert as_bob.stdout.split() == ["False", "False"], as_bob.stderr
+
+
+#: A command of an emulator run from the installed kit: queue a job of alice and one of the
+#: caller, then schedule; prints each job's state and reason.
+SCHEDULE = """
+import os, sys
+sys.path.insert(0, sys.argv[1])
+import emulator_queue as jq
+q = jq.Queue({}, 0.0)
+theirs = q.submit(int(sys.argv[2]), name="theirs", queue="q")
+mine = q.submit(os.getuid(), name="mine", queue="q")
+q.schedule({"h": 2}, lambda job: None)
+print(theirs["state"], theirs["reason"], mine["state"], mine["user"])
+"""
+
+
+def test_the_installed_queue_starts_only_the_callers_jobs(spool: Path) -> None:
+    """The kit carries the job queue; a user's command starts that user's jobs only."""
+    alice = pwd.getpwnam("alice").pw_uid
+    command = [SYSTEM_PYTHON, "-c", SCHEDULE, str(spool / "kit"), str(alice)]
+    as_bob = subprocess.run(
+        ["runuser", "-u", "bob", "--", *command], capture_output=True, text=True, cwd="/tmp"
+    )
+    assert as_bob.stdout.split() == ["queued", "owner", "running", "bob"], as_bob.stderr

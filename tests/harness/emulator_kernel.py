@@ -9,6 +9,8 @@ Each emulator is a thin command front end (argument parsing, output formats) ove
 * :func:`may_start`: a queued job is started only by a process of its owner (or root), so
   it runs as the user who submitted it;
 * :func:`spawn_detached`: the job's supervisor process, detached, as the job's owner;
+* :mod:`emulator_queue`: the job record, its state machine, slot scheduling, dispatch,
+  cancel and history, which every emulator names in its own words;
 * :func:`start_job`, in that process: the job in its own process group, watched by the
   product's :mod:`jobspawner.job_supervisor` (run-time limit, cancel signals, exit status
   and CPU time), loaded by its path and re-exported here as :data:`supervisor`: the same
@@ -57,11 +59,12 @@ supervisor = _load_supervisor()
 
 
 def install(folder: str) -> None:
-    """Copy the kernel (and the supervisor it loads) into ``folder``, next to an emulator
+    """Copy the kernel (its queue, and the supervisor it loads) into ``folder``, next to an emulator
     copied there, readable by every user."""
     import shutil  # only here: every emulator command loads this module
 
-    for source in (os.path.realpath(__file__), supervisor.__file__):
+    queue = os.path.join(_HERE, "emulator_queue.py")
+    for source in (os.path.realpath(__file__), queue, supervisor.__file__):
         target = os.path.join(folder, os.path.basename(source))
         shutil.copyfile(source, target)
         os.chmod(target, 0o644)

@@ -40,13 +40,6 @@ def ctx(emulator: Emulator, backend: Backend, monkeypatch: pytest.MonkeyPatch) -
     )
 
 
-def _read(path: str) -> str:
-    try:
-        return Path(path).read_text()
-    except FileNotFoundError:
-        return ""
-
-
 def count_calls(ctx: BackendContext) -> list[tuple[str, ...]]:
     """Record every command the query runner runs."""
     calls: list[tuple[str, ...]] = []
@@ -82,11 +75,12 @@ async def wait_state(
 
 
 async def test_one_job_runs_as_alice_and_is_cancelled(backend, ctx, emulator) -> None:
+    started = os.path.join(emulator.outdir(), "echoed")  # a cancel before would leave no line
     job_id, output = await submit(
         backend,
         ctx,
         emulator,
-        command=("bash", "-c", 'echo "id=$(id -un) job=$LSB_JOBID"; sleep 60'),
+        command=("bash", "-c", f'echo "id=$(id -un) job=$LSB_JOBID"; touch {started}; sleep 60'),
     )
     assert re.fullmatch(r"\d+", job_id)
     status = await wait_state(backend, ctx, job_id, {JobState.RUNNING})
@@ -94,6 +88,9 @@ async def test_one_job_runs_as_alice_and_is_cancelled(backend, ctx, emulator) ->
     assert status.host == emulator.run(None, "hostname").stdout.strip().split(".")[0]
     assert backend.get_host(status, ctx.options) == status.host
     assert await backend.read_log(ctx, output, 5) == ""  # LSF spools output until the end
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and not os.path.exists(started):
+        await asyncio.sleep(0.1)
     await backend.cancel(ctx, [job_id])  # returns once confirmed
     status = (await backend.query_status(ctx, [job_id]))[job_id]
     assert status.state.finished and status.native_state == "EXIT"
@@ -302,8 +299,14 @@ async def test_status_as_the_hub_user_covers_every_user_and_starts_jobs_as_their
         backend, {}, prefix=["runuser", "-u", "bob", "--"], query_prefix=[], env_keep=EMULATOR_ENV
     )
     bob_job, _ = await submit(backend, bob, emulator, name="bobs")
+    # the job says it has written its user name (a cancel that comes before would leave none)
+    started = os.path.join(emulator.outdir(), "alices.started")
     alice_job, output = await submit(
-        backend, alice, emulator, name="alices", command=("bash", "-c", "id -un; sleep 60")
+        backend,
+        alice,
+        emulator,
+        name="alices",
+        command=("bash", "-c", f"id -un; touch {started}; sleep 60"),
     )
     statuses = await backend.query_status(alice, [bob_job, alice_job])
     assert statuses[bob_job].state is JobState.RUNNING
@@ -312,9 +315,11 @@ async def test_status_as_the_hub_user_covers_every_user_and_starts_jobs_as_their
     emulator.run("bob", "bkill", bob_job)
     status = await wait_state(backend, alice, alice_job, {JobState.RUNNING})
     assert status.state is JobState.RUNNING
-    await backend.cancel(alice, [alice_job])
     deadline = time.monotonic() + 10
-    while time.monotonic() < deadline and "follows" not in _read(output):
+    while time.monotonic() < deadline and not os.path.exists(started):
         await asyncio.sleep(0.1)
+    await backend.cancel(alice, [alice_job])
+    # the job's end is recorded once its output is complete (report, then what it wrote)
+    emulator.wait_for(alice_job, ("EXIT", "DONE"), timeout=10)
     assert Path(output).read_text().rstrip().endswith("alice")
     assert os.stat(output).st_uid == os.stat("/home/alice").st_uid

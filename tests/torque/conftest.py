@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import importlib.util
 import json
 import os
 import shutil
@@ -23,6 +24,18 @@ EMULATOR = HERE / "emulator"
 
 def fixture_text(name: str) -> str:
     return (FIXTURES / name).read_text()
+
+
+def _load_pbsemu():
+    """The emulator's implementation as a module (for its view of the kernel's records)."""
+    spec = importlib.util.spec_from_file_location("pbsemu", EMULATOR / "pbsemu.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+pbsemu = _load_pbsemu()
 
 
 class Emulator:
@@ -75,10 +88,14 @@ class Emulator:
         )
 
     def state(self) -> dict:
-        """The queue, read under the emulator's own lock (it rewrites the file in place)."""
+        """The queue, read under the emulator's own lock (it rewrites the file in place), its
+        jobs in the server's words (``state`` letters, ``owner`` ...)."""
         with open(self.spool / "lock") as lock:
             fcntl.flock(lock, fcntl.LOCK_SH)
-            return json.loads((self.spool / "state.json").read_text())
+            state = json.loads((self.spool / "state.json").read_text())
+        jobs = state.get("jobs", {})
+        state["jobs"] = {seq: pbsemu.view(self, job) for seq, job in jobs.items()}
+        return state
 
     def wait(self, predicate, timeout: float = 20.0, poll: str = "qstat") -> None:
         """Call ``qstat`` (which schedules) until ``predicate(state)`` holds."""

@@ -6,10 +6,13 @@ The executables in ``bin/`` are symbolic links to this file; the program name se
 command. There is no daemon:
 
 * the queue is a JSON file in the spool folder (``$LSF_EMU_SPOOL``, default
-  ``/tmp/lsf-emulator``), kept by the emulators' shared kernel (tests/harness/
-  emulator_kernel.py: the locked spool, starting jobs as their owners, the job supervisor);
+  ``/tmp/lsf-emulator``), kept by the emulators' shared kernel: tests/harness/
+  emulator_kernel.py (the locked spool, starting jobs as their owners, the job supervisor)
+  and emulator_queue.py (the job record and its states, scheduling, cancel, history), whose
+  states and reasons this front end names in LSF's words (:func:`view`);
 * pending jobs are dispatched lazily, at every command and whenever a job ends, as long as
-  the host's slots (``slots`` in ``config.json``) and the queue's ``MAX`` allow;
+  the host's slots (``slots`` in ``config.json``) and the queue's ``MAX`` allow (first come,
+  first served, no backfill);
 * each running job has a supervisor process (``sbatchd``, the kernel's) that runs the script
   in its own process group, enforces the run limit (``-W``: SIGUSR2, then SIGKILL; exit code
   140), delivers ``bkill`` (SIGINT, SIGTERM, SIGKILL after ``terminate_grace`` seconds) and
@@ -17,7 +20,7 @@ command. There is no daemon:
 * finished jobs are listed for ``clean_period`` seconds, then ``bjobs`` says
   ``Job <N> is not found`` while ``bacct`` still knows them.
 
-Output formats follow the real tools (see tests/lsf/test_emulator_formats.py, which checks
+Output formats follow the real tools (see tests/lsf/test_lsf_emulator_formats.py, which checks
 them against verbatim LSF output).
 """
 
@@ -37,6 +40,7 @@ import time
 _HERE = os.path.dirname(os.path.realpath(__file__))
 sys.path[:0] = [_HERE, os.path.join(_HERE, "..", "..", "harness")]  # installed copy, checkout
 import emulator_kernel as kernel  # noqa: E402
+import emulator_queue as jobq  # noqa: E402
 
 SPOOL_ENV = "LSF_EMU_SPOOL"
 DEFAULT_SPOOL = "/tmp/lsf-emulator"
@@ -85,7 +89,6 @@ DEFAULT_CONFIG: dict = {
 
 ACTIVE = ("PEND", "PSUSP", "RUN", "USUSP", "SSUSP")
 RUNNING = ("RUN", "USUSP", "SSUSP")
-FINISHED = ("DONE", "EXIT")
 
 REASON_NEW = "New job is waiting for scheduling"
 REASON_SLOTS = "Not enough job slot(s)"
@@ -93,7 +96,43 @@ REASON_QUEUE_FULL = "The queue has reached its job slot limit"
 REASON_QUEUE_INACTIVE = "The queue is inactivated by the administrator"
 REASON_HELD = "The job was suspended by the user while pending"
 
+#: The kernel's states and reasons in LSF's words.
+STATS = {jobq.QUEUED: "PEND", jobq.HELD: "PSUSP", jobq.RUNNING: "RUN", jobq.SUSPENDED: "USUSP"}
+PEND_REASONS = {
+    jobq.REASON_NEW: REASON_NEW,
+    jobq.REASON_OWNER: REASON_NEW,
+    jobq.REASON_HELD: REASON_HELD,
+    jobq.REASON_QUEUE_INACTIVE: REASON_QUEUE_INACTIVE,
+    jobq.REASON_QUEUE_FULL: REASON_QUEUE_FULL,
+    jobq.REASON_SLOTS: f"{REASON_SLOTS}: 1 host",
+    jobq.REASON_BLOCKED: f"{REASON_SLOTS}: 1 host",
+    jobq.REASON_NEVER: f"{REASON_SLOTS}: 1 host",
+}
+TERM_REASONS = {
+    jobq.END_LIMIT: "TERM_RUNLIMIT",
+    jobq.END_CANCEL: "TERM_OWNER",
+    jobq.END_CANCELLED: "TERM_OWNER",
+    jobq.END_LOST: "lost",
+}
+
 MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+
+
+def view(job: dict) -> dict:
+    """A kernel job record in LSF's words: what the formatters read."""
+    if job["state"] == jobq.ENDED:
+        stat = "DONE" if job["exit_code"] == 0 else "EXIT"
+    else:
+        stat = STATS[job["state"]]
+    return {
+        **job,
+        "stat": stat,
+        "pend_reason": PEND_REASONS.get(job["reason"], "") if job["reason"] else "",
+        "exec_host": job["host"],
+        "finish_time": job["end_time"],
+        "runlimit": job["limit"],
+        "term_reason": TERM_REASONS.get(job["end"] or "", ""),
+    }
 
 
 # --- spool, config, state -----------------------------------------------------------------------
@@ -126,20 +165,19 @@ def write_config(spool: str, **settings: object) -> None:
 
 
 class Cluster:
-    """The emulated cluster: config and state, used inside :func:`locked`."""
+    """The emulated cluster: config and the kernel's queue, used inside :func:`locked`."""
 
-    def __init__(self, spool: str) -> None:
+    def __init__(self, spool: str, state: dict, busy: bool) -> None:
         self.spool = spool
         self.config = load_config(spool)
         self.host = self.config["host"]
-        self.state: dict = {"next_id": 1, "jobs": {}}
         self.now = time.time()
+        self.queue = jobq.Queue(state, self.now)
         self.uid = os.getuid()
         self.user = kernel.user_name(self.uid)
-        self.busy = False
-        self._fd = -1
+        self.busy = busy  # the lock was busy: like mbatchd, commands say to wait
 
-    def queue(self, name: str) -> dict | None:
+    def lsf_queue(self, name: str) -> dict | None:
         for q in self.config["queues"]:
             if q["name"] == name:
                 return q
@@ -152,25 +190,19 @@ class Cluster:
         return self.config["queues"][0]
 
     def jobs(self) -> list[dict]:
-        return [self.state["jobs"][k] for k in sorted(self.state["jobs"], key=int)]
-
-    def visible(self, job: dict) -> bool:
-        """Finished jobs are forgotten after CLEAN_PERIOD."""
-        if job["stat"] in FINISHED:
-            return self.now - (job.get("finish_time") or self.now) <= self.config["clean_period"]
-        return True
+        """The jobs ``bjobs`` knows, in LSF's words (finished ones for CLEAN_PERIOD)."""
+        return [view(j) for j in self.queue.jobs()]
 
 
 @contextlib.contextmanager
 def locked(spool: str | None = None):
     """The cluster with its state loaded, under the exclusive lock; saved on exit."""
     spool = spool or spool_dir()
-    cluster = Cluster(spool)
-    empty = lambda: {"next_id": 1, "jobs": {}}  # noqa: E731
-    with kernel.locked_state(spool, empty=empty, busy_after=0.5) as held:
-        cluster.state, cluster.busy = held.state, held.busy  # busy: like mbatchd
-        cluster.now = time.time()
-        reconcile(cluster)
+    with kernel.locked_state(spool, busy_after=0.5) as held:
+        cluster = Cluster(spool, held.state, held.busy)
+        cluster.queue.reap()  # supervisors that died without recording their job
+        cluster.queue.purge(after=float(cluster.config["clean_period"]))
+        schedule(cluster)
         yield cluster
 
 
@@ -183,77 +215,28 @@ def busy_lines(cluster: Cluster) -> str:
 # --- scheduling -------------------------------------------------------------------------------
 
 
-def reconcile(cluster: Cluster) -> None:
-    """Notice supervisors that died without recording their job, then schedule."""
-    for job in cluster.jobs():
-        # a supervisor that is gone for good: its job cannot be running any more
-        if (
-            job["stat"] in RUNNING
-            and job.get("sbd_pid")
-            and not kernel.supervisor.process_alive(job["sbd_pid"])
-            and cluster.now - (job.get("start_time") or cluster.now) > 2
-        ):
-            finish(cluster, job, None, reason="lost")
-    schedule(cluster)
-
-
-def _used_slots(cluster: Cluster, queue: str | None = None) -> int:
-    return sum(
-        j["slots"]
-        for j in cluster.jobs()
-        if j["stat"] in RUNNING and (queue is None or j["queue"] == queue)
+def schedule(cluster: Cluster) -> None:
+    """Dispatch pending jobs in submission order while the host's slots and the queues' MAX
+    allow (FIFO, no backfill); jobs start only by their owner's (or root's) commands."""
+    limits = {
+        q["name"]: {
+            "max": q.get("max"),
+            "active": not str(q.get("status", "Open:Active")).endswith("Inact"),
+        }
+        for q in cluster.config["queues"]
+    }
+    cluster.queue.schedule(
+        {cluster.host: cluster.config["slots"]},
+        lambda job: dispatch(cluster, job),
+        queues=limits,
+        backfill=False,
+        delay=float(cluster.config.get("dispatch_delay", 0)),
     )
 
 
-def schedule(cluster: Cluster) -> None:
-    """Dispatch pending jobs in submission order while slots allow (FIFO, no backfill).
-
-    Only jobs of the calling user (any job when root) are started, so that every job runs as
-    its owner; the others wait for their owner's next command.
-    """
-    free = cluster.config["slots"] - _used_slots(cluster)
-    blocked = False
-    for job in cluster.jobs():
-        if job["stat"] != "PEND":
-            continue
-        queue = cluster.queue(job["queue"]) or {}
-        qmax = queue.get("max")
-        if cluster.now - job["submit_time"] < cluster.config.get("dispatch_delay", 0):
-            job["pend_reason"] = REASON_NEW
-            continue
-        if str(queue.get("status", "Open:Active")).endswith("Inact"):
-            job["pend_reason"] = REASON_QUEUE_INACTIVE
-            continue
-        if qmax is not None and _used_slots(cluster, job["queue"]) + job["slots"] > qmax:
-            job["pend_reason"] = REASON_QUEUE_FULL
-            continue
-        if blocked or job["slots"] > free:
-            job["pend_reason"] = f"{REASON_SLOTS}: 1 host"
-            blocked = True
-            continue
-        if not kernel.may_start(job["uid"]):
-            job["pend_reason"] = REASON_NEW
-            continue
-        dispatch(cluster, job)
-        free -= job["slots"]
-
-
 def dispatch(cluster: Cluster, job: dict) -> None:
-    job.update(stat="RUN", start_time=cluster.now, exec_host=cluster.host, pend_reason="")
     argv = [sys.executable, os.path.realpath(__file__), "--sbatchd", cluster.spool, job["id"]]
-    job["sbd_pid"] = kernel.spawn_detached(argv, job["uid"])
-
-
-def finish(
-    cluster: Cluster, job: dict, code: int | None, reason: str = "", cpu: float = 0.0
-) -> None:
-    job["stat"] = "DONE" if code == 0 else "EXIT"
-    job["exit_code"] = code
-    job["finish_time"] = cluster.now
-    job["term_reason"] = reason
-    job["cpu_time"] = cpu
-    job["pend_reason"] = ""
-    cluster.state.setdefault("acct", []).append(job["id"])
+    jobq.spawn_supervisor(job, argv)
 
 
 # --- time and text helpers --------------------------------------------------------------------
@@ -356,7 +339,7 @@ def cmd_bsub(args: list[str], stdin_text: str | None) -> int:
     spool = spool_dir()
     with locked(spool) as cluster:
         prefix = busy_lines(cluster)
-        queue = cluster.queue(opts["-q"]) if "-q" in opts else cluster.default_queue()
+        queue = cluster.lsf_queue(opts["-q"]) if "-q" in opts else cluster.default_queue()
         if queue is None:
             sys.stdout.write(prefix)
             sys.stderr.write(f"{opts['-q']}: No such queue. Job not submitted.\n")
@@ -384,40 +367,28 @@ def cmd_bsub(args: list[str], stdin_text: str | None) -> int:
             sys.stdout.write(prefix)
             sys.stderr.write(f"{opts['-n']}: Bad argument for option -n. Job not submitted.\n")
             return 255
-        job_id = str(cluster.state["next_id"])
-        cluster.state["next_id"] += 1
         cwd = opts.get("-cwd") or os.getcwd()
-        name = opts.get("-J") or (shlex.join(command) if command else "bsub < script")
         output = opts.get("-oo") or opts.get("-o")
         error_file = opts.get("-eo") or opts.get("-e")
-        job = {
-            "id": job_id,
-            "uid": cluster.uid,
-            "user": cluster.user,
-            "name": name,
-            "queue": queue["name"],
-            "project": opts.get("-P") or "default",
-            "slots": int(slots_text),
-            "stat": "PSUSP" if opts.get("-H") else "PEND",
-            "pend_reason": REASON_HELD if opts.get("-H") else REASON_NEW,
-            "submit_time": cluster.now,
-            "start_time": None,
-            "finish_time": None,
-            "exit_code": None,
-            "exec_host": "",
-            "from_host": cluster.host,
-            "cwd": cwd,
-            "output_file": output,
-            "error_file": error_file,
-            "output_append": "-oo" not in opts,
-            "error_append": "-eo" not in opts,
-            "runlimit": runlimit,
-            "memlimit": opts.get("-M"),
-            "rusage": opts["-R"],
-            "gpu": opts.get("-gpu"),
-            "sbd_pid": None,
-            "pgid": None,
-        }
+        job = cluster.queue.submit(
+            cluster.uid,
+            name=opts.get("-J") or (shlex.join(command) if command else "bsub < script"),
+            queue=queue["name"],
+            per_chunk=int(slots_text),
+            limit=runlimit,
+            held=bool(opts.get("-H")),
+            project=opts.get("-P") or "default",
+            from_host=cluster.host,
+            cwd=cwd,
+            output_file=output,
+            error_file=error_file,
+            output_append="-oo" not in opts,
+            error_append="-eo" not in opts,
+            memlimit=opts.get("-M"),
+            rusage=opts["-R"],
+            gpu=opts.get("-gpu"),
+        )
+        job_id = job["id"]
         # the job file and the submission environment, private to the user
         base = os.path.join(spool, "jobs", job_id)
         for suffix, content in ((".sh", script), (".env", json.dumps(dict(os.environ)))):
@@ -426,7 +397,6 @@ def cmd_bsub(args: list[str], stdin_text: str | None) -> int:
             fd = os.open(base + suffix, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
             with os.fdopen(fd, "w") as f:
                 f.write(content)
-        cluster.state["jobs"][job_id] = job
         schedule(cluster)
     default = "" if "-q" in opts else "default "
     sys.stdout.write(f"{prefix}Job <{job_id}> is submitted to {default}queue <{queue['name']}>.\n")
@@ -439,8 +409,8 @@ def cmd_bsub(args: list[str], stdin_text: str | None) -> int:
 def sbatchd(spool: str, job_id: str) -> int:
     """Run one dispatched job to its end (runs as the job's owner, in its own session)."""
     with locked(spool) as cluster:
-        job = cluster.state["jobs"].get(job_id)
-        if not job or job["stat"] != "RUN" or job.get("sbd_pid") not in (None, os.getpid()):
+        job = cluster.queue.get(job_id)
+        if not job or job["state"] != jobq.RUNNING or job["supervisor_pid"] != os.getpid():
             return 0
         grace = float(cluster.config.get("terminate_grace", 10))
         base = os.path.join(spool, "jobs", job_id)
@@ -486,18 +456,18 @@ def sbatchd(spool: str, job_id: str) -> int:
     cwd = job["cwd"] if os.access(job["cwd"], os.X_OK) else (env.get("HOME") or "/tmp")
     try:
         job_run = kernel.start_job(
-            argv, stdout=out, stderr=err, env=env, cwd=cwd, limit=job.get("runlimit"),
+            argv, stdout=out, stderr=err, env=env, cwd=cwd, limit=job["limit"],
             grace=grace, limit_signals=(signal.SIGUSR2,),
             cancel_signals=(signal.SIGINT, signal.SIGTERM),
         )  # fmt: skip
     except OSError as e:
         os.write(err, f"{argv[0]}: {e}\n".encode())
-        return _record_end(spool, job_id, 127, "", 0.0)
+        return _record_end(spool, job_id, kernel.supervisor.Outcome(127))
     signal.signal(signal.SIGUSR1, lambda signum, frame: job_run.watch.cancel())  # bkill
     with locked(spool) as cluster:
-        cluster.state["jobs"][job_id].update(pgid=job_run.pid, sbd_pid=os.getpid())
-        if cluster.state["jobs"][job_id].get("bkill"):  # bkill came before the job started
-            job_run.watch.cancel()
+        record = cluster.queue.get(job_id)
+        if record and cluster.queue.record_start(record, job_run.pid, os.getpid()):
+            job_run.watch.cancel()  # bkill came before the job started
     outcome = job_run.wait()
     code, cpu = outcome.exit_code, outcome.cpu_seconds
     reason = _STOPPED_REASONS.get(outcome.stopped, "")
@@ -516,7 +486,7 @@ def sbatchd(spool: str, job_id: str) -> int:
                     os.write(final, chunk)
             os.close(final)
             os.unlink(base + ".out")
-    return _record_end(spool, job_id, code, reason, cpu)
+    return _record_end(spool, job_id, outcome)
 
 
 _STOPPED_REASONS = {
@@ -584,11 +554,11 @@ def _open_output(path: str | None, job_id: str, append: bool) -> int:
         return os.open(os.devnull, os.O_WRONLY)
 
 
-def _record_end(spool: str, job_id: str, code: int, reason: str, cpu: float) -> int:
+def _record_end(spool: str, job_id: str, outcome: object) -> int:
     with locked(spool) as cluster:
-        job = cluster.state["jobs"].get(job_id)
-        if job and job["stat"] in RUNNING:
-            finish(cluster, job, code, reason=reason, cpu=cpu)
+        job = cluster.queue.get(job_id)
+        if job:
+            cluster.queue.ended(job, outcome)
         schedule(cluster)  # a job ended: start what was waiting for its slots
     return 0
 
@@ -752,7 +722,7 @@ def cmd_bjobs(args: list[str]) -> int:
             return 255
     with locked() as cluster:
         prefix = busy_lines(cluster)
-        known = {j["id"]: j for j in cluster.jobs() if cluster.visible(j)}
+        known = {j["id"]: j for j in cluster.jobs()}
         missing: list[str] = []
         if ids:
             jobs = []
@@ -816,41 +786,26 @@ def cmd_bkill(args: list[str]) -> int:
     err: list[str] = []
     with locked() as cluster:
         prefix = busy_lines(cluster)
-        jobs = cluster.state["jobs"]
         if ids == ["0"]:
             ids = [
                 j["id"]
-                for j in cluster.jobs()
-                if j["stat"] in ACTIVE and (cluster.uid == 0 or j["uid"] == cluster.uid)
+                for j in cluster.queue.jobs()
+                if j["state"] in jobq.ACTIVE and cluster.uid in (0, j["uid"])
             ]
             if not ids:
                 err.append("No unfinished job found")
                 errors += 1
         for job_id in ids:
-            job = jobs.get(job_id)
-            if job is None or not cluster.visible(job):
+            job = cluster.queue.get(job_id)
+            if job is None:
                 err.append(f"Job <{job_id}>: No matching job found")
             elif cluster.uid not in (0, job["uid"]):
                 err.append(f"Job <{job_id}>: User permission denied")
-            elif job["stat"] in FINISHED:
+            elif job["state"] == jobq.ENDED:
                 err.append(f"Job <{job_id}>: Job has already finished")
-            elif job["stat"] in ("PEND", "PSUSP"):
-                finish(cluster, job, None, reason="TERM_OWNER")
-                out.append(f"Job <{job_id}> is being terminated")
-                continue
             else:
+                cluster.queue.cancel(job)  # its supervisor stops it on SIGUSR1
                 out.append(f"Job <{job_id}> is being terminated")
-                if not kernel.supervisor.process_alive(job.get("sbd_pid")):
-                    # its supervisor is gone: kill the process group directly
-                    if job.get("pgid"):
-                        with contextlib.suppress(ProcessLookupError, PermissionError):
-                            os.killpg(job["pgid"], signal.SIGKILL)
-                    finish(cluster, job, 137, reason="TERM_OWNER")
-                elif job.get("pgid"):  # started: its supervisor handles SIGUSR1 by now
-                    with contextlib.suppress(ProcessLookupError):
-                        os.kill(job["sbd_pid"], signal.SIGUSR1)
-                else:  # still starting: its supervisor reads this when it records the start
-                    job["bkill"] = True
                 continue
             errors += 1
     sys.stdout.write(prefix + "".join(line + "\n" for line in out))
@@ -939,7 +894,7 @@ def cmd_bqueues(args: list[str]) -> int:
         prefix = busy_lines(cluster)
         queues = cluster.config["queues"]
         for name in names:
-            if cluster.queue(name) is None:
+            if cluster.lsf_queue(name) is None:
                 sys.stdout.write(prefix)
                 sys.stderr.write(f"{name}: No such queue\n")
                 return 255
@@ -1013,11 +968,7 @@ def cmd_bacct(args: list[str]) -> int:
     ids = [a for a in args if not a.startswith("-")]
     with locked() as cluster:
         prefix = busy_lines(cluster)
-        finished = [
-            cluster.state["jobs"][i]
-            for i in cluster.state.get("acct", [])
-            if i in cluster.state["jobs"]
-        ]
+        finished = [view(j) for j in cluster.queue.history()]
     if ids:
         finished = [j for j in finished if j["id"] in ids]
     else:

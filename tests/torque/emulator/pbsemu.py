@@ -6,8 +6,11 @@ One implementation behind the executables in ``bin-torque/``, ``bin-pbspro/`` an
 There is no daemon: the queue is a JSON file in a spool folder, changed under a lock by
 every command, and scheduling happens lazily at each call and when a job ends. Jobs really
 run: a "shepherd" process (as the job's owner) runs the script with its output file,
-enforces the walltime, and records the exit status. The spool, starting jobs as their owners
-and the job supervisor are the emulators' shared kernel (tests/harness/emulator_kernel.py).
+enforces the walltime, and records the exit status. The spool, starting jobs as their owners,
+the job supervisor, the job record with its states, scheduling on the nodes (with backfill),
+holds, deletion and the history are the emulators' shared kernel (tests/harness/
+emulator_kernel.py and emulator_queue.py); :func:`view` names its records in the server's
+words (state letters, ``owner``, ``stime`` ...).
 
 The printed formats, error messages and exit statuses follow the real tools (see
 ``/work/shared/samples/torque`` and ``.../pbspro`` and ``tests/torque/fixtures``); the
@@ -41,8 +44,7 @@ from xml.sax.saxutils import escape, quoteattr
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path[:0] = [HERE, os.path.join(HERE, "..", "..", "harness")]  # installed copy, checkout
 import emulator_kernel as kernel  # noqa: E402
-
-signal_group = kernel.supervisor.signal_group
+import emulator_queue as jobq  # noqa: E402
 
 PYTHON = "/usr/bin/python3"
 PBSPRO_VERSION = "22.05.11"
@@ -106,12 +108,13 @@ class Spool:
         self.config = load_config(self.path)
         self.server = self.config["server"]
         self.state: dict = {}
+        self.queue = jobq.Queue(self.state, time.time())
 
     @contextmanager
     def locked(self):
-        empty = lambda: {"next_id": 0, "jobs": {}}  # noqa: E731
-        with kernel.locked_state(self.path, empty=empty) as held:
+        with kernel.locked_state(self.path) as held:
             self.state = held.state
+            self.queue = jobq.Queue(self.state, time.time())
             yield self.state
 
     def job_dir(self, seq: str) -> str:
@@ -334,53 +337,45 @@ def cmd_qsub(sp: Spool, prog: str, args: list[str]) -> int:
             k, _, val = item.partition("=")
             variables[k] = val if _ else os.environ.get(k, "")
     with sp.locked() as state:
-        state["next_id"] += 1
-        seq = str(state["next_id"])
+        join = str(merged.get("j") or "n")
+        job = sp.queue.submit(
+            user.pw_uid,
+            name=name,
+            queue=queue,
+            chunks=nchunks,
+            per_chunk=per,
+            limit=wall,
+            held="h" in merged,
+            group=_group_name(user.pw_gid),
+            home=user.pw_dir,
+            account=merged.get("A"),
+            resources=res,
+            join=join,
+            keep=merged.get("k"),
+            ctime=now,
+            qtime=now,
+            mtime=now,
+            etime=now,
+            submit_args=" ".join(shlex.quote(a) for a in args) or script_name,
+            variables=variables,
+            workdir=cwd,
+            comment=None,
+            never=not feasible,
+            events=[],
+        )
+        seq = job["id"]
         job_id = seq if sp.flavour == "moab" else f"{seq}.{sp.server}"
         jdir = sp.job_dir(seq)
         os.makedirs(jdir, mode=0o700, exist_ok=True)
         script_path = os.path.join(jdir, "script")
         with open(script_path, "w") as f:
             f.write(script)
-        join = str(merged.get("j") or "n")
         default_out = os.path.join(cwd, f"{name}.o{seq}")
-        out = _path_part(str(merged.get("o") or default_out))
-        err = _path_part(str(merged.get("e") or os.path.join(cwd, f"{name}.e{seq}")))
-        job = {
-            "id": job_id,
-            "seq": seq,
-            "name": name,
-            "owner": user.pw_name,
-            "uid": user.pw_uid,
-            "group": _group_name(user.pw_gid),
-            "home": user.pw_dir,
-            "queue": queue,
-            "account": merged.get("A"),
-            "resources": res,
-            "chunks": nchunks,
-            "per_chunk": per,
-            "walltime_s": wall,
-            "join": join,
-            "output": out,
-            "error": err,
-            "keep": merged.get("k"),
-            "state": "H" if "h" in merged else "Q",
-            "hold_types": "u" if "h" in merged else "n",
-            "ctime": now,
-            "qtime": now,
-            "mtime": now,
-            "etime": now,
-            "submit_args": " ".join(shlex.quote(a) for a in args) or script_name,
-            "variables": variables,
-            "script": script_path,
-            "workdir": cwd,
-            "alloc": [],
-            "start_count": 0,
-            "comment": None,
-            "never": not feasible,
-        }
-        state["jobs"][seq] = job
-        owner = owner_host(job)
+        job["pbs_id"] = job_id
+        job["script"] = script_path
+        job["output"] = _path_part(str(merged.get("o") or default_out))
+        job["error"] = _path_part(str(merged.get("e") or os.path.join(cwd, f"{name}.e{seq}")))
+        owner = owner_host(view(sp, job))
         log_event(job, f"enqueuing into {queue}, state 1 hop 1")
         log_event(
             job,
@@ -418,30 +413,39 @@ def log_event(job: dict, text: str) -> None:
     job.setdefault("events", []).append([time.time(), text])
 
 
-def used_slots(state: dict) -> dict[str, int]:
-    used: dict[str, int] = {}
-    for job in state["jobs"].values():
-        if job["state"] in ("R", "E", "S"):
-            for node, _first, count in job["alloc"]:
-                used[node] = used.get(node, 0) + count
-    return used
+def view(sp: Spool, job: dict) -> dict:
+    """A kernel job record in Torque's (PBS Pro's, Moab's) words: what the formatters read."""
+    state = job["state"]
+    if state == jobq.ENDED:
+        letter = "F" if sp.flavour == "pbspro" else "C"
+    elif state == jobq.RUNNING:
+        letter = "E" if job.get("deleted") else "R"
+    else:
+        letter = {jobq.QUEUED: "Q", jobq.HELD: "H", jobq.SUSPENDED: "S"}[state]
+    return {
+        **job,
+        "id": job["pbs_id"],
+        "seq": job["id"],
+        "state": letter,
+        "hold_types": "u" if state == jobq.HELD else "n",
+        "owner": job["user"],
+        "stime": job["start_time"],
+        "comp_time": job["end_time"],
+        "exit_status": job["exit_code"],
+        "walltime_s": job["limit"],
+        "start_count": job["starts"],
+        "shepherd_pid": job["supervisor_pid"],
+    }
 
 
-def allocate(sp: Spool, state: dict, job: dict) -> list | None:
-    used = used_slots(state)
-    alloc = []
-    for node, np in sp.config["nodes"].items():
-        free = np - used.get(node, 0)
-        if free >= job["per_chunk"]:
-            alloc.append([node, used.get(node, 0), job["per_chunk"]])
-            if len(alloc) == job["chunks"]:
-                return alloc
-    return None
+def views(sp: Spool) -> list[dict]:
+    """Every job in the queue, oldest first, in Torque's words."""
+    return [view(sp, j) for j in sp.queue.jobs()]
 
 
-def not_running_comment(sp: Spool, state: dict, job: dict) -> str:
+def not_running_comment(sp: Spool, job: dict) -> str:
     total = sum(sp.config["nodes"].values())
-    free = total - sum(used_slots(state).values())
+    free = total - sum(sp.queue.used().values())
     want = job["chunks"] * job["per_chunk"]
     if sp.flavour == "pbspro":
         prefix = "Can Never Run" if job.get("never") else "Not Running"
@@ -449,85 +453,63 @@ def not_running_comment(sp: Spool, state: dict, job: dict) -> str:
     return "Not Running: Not enough of the right type of nodes are available"
 
 
-def schedule(sp: Spool, state: dict) -> None:
-    """Reap ended jobs, purge old ones, start queued jobs that fit (FIFO)."""
-    now = time.time()
-    for job in list(state["jobs"].values()):
-        if job["state"] in ("R", "E") and not kernel.supervisor.process_alive(
-            job.get("shepherd_pid")
-        ):
-            finish(sp, job, read_exit(sp, job))
-    for seq, job in list(state["jobs"].items()):
-        if job["state"] not in ("C", "F"):
-            continue
-        age = now - (job.get("comp_time") or now)
-        if sp.flavour == "pbspro":
-            purge = not sp.config.get("job_history_enable")
-        elif sp.flavour == "moab":
-            purge = age >= float(sp.config.get("moab_purge_time", 300))
-        else:
-            purge = age >= float(sp.config.get("keep_completed", 0))
-        if purge:
-            history = state.setdefault("history", {})
-            history[seq] = {"id": job["id"], "events": job.get("events", [])}
-            for old in list(history)[:-200]:
-                del history[old]
-            del state["jobs"][seq]
-    for job in sorted(state["jobs"].values(), key=lambda j: int(j["seq"])):
-        if job["state"] != "Q":
-            continue
-        alloc = allocate(sp, state, job)
-        if alloc is None:
-            job["comment"] = not_running_comment(sp, state, job)
-            continue
-        if not kernel.may_start(job["uid"]):
-            continue  # the owner or root starts it at their next call
-        start(sp, job, alloc)
+#: Why a job waits for which the server writes a comment.
+_NO_ROOM = (jobq.REASON_SLOTS, jobq.REASON_NEVER, jobq.REASON_BLOCKED)
+
+
+def schedule(sp: Spool, state: dict | None = None) -> None:
+    """Reap ended jobs, purge old ones, start queued jobs that fit (with backfill)."""
+    for job in sp.queue.reap(grace=0):
+        job["exit_code"] = read_exit(sp, job)  # written by its shepherd, if it got so far
+        finished(sp, job)
+    if sp.flavour == "pbspro":
+        after = float("inf") if sp.config.get("job_history_enable") else 0.0
+    elif sp.flavour == "moab":
+        after = float(sp.config.get("moab_purge_time", 300))
+    else:
+        after = float(sp.config.get("keep_completed", 0))
+    sp.queue.purge(after, keep=200)
+    sp.queue.schedule(sp.config["nodes"], lambda job: start(sp, job))
+    for job in sp.queue.jobs():
+        if job["state"] == jobq.QUEUED and job["reason"] in _NO_ROOM:
+            job["comment"] = not_running_comment(sp, job)
 
 
 def read_exit(sp: Spool, job: dict) -> int:
     try:
-        with open(os.path.join(sp.job_dir(job["seq"]), "exit")) as f:
+        with open(os.path.join(sp.job_dir(job["id"]), "exit")) as f:
             return int(f.read().strip())
     except (OSError, ValueError):
         return 271 if job.get("deleted") else -1
 
 
-def finish(sp: Spool, job: dict, code: int | None) -> None:
+def finished(sp: Spool, job: dict) -> None:
+    """The server's records of a job the kernel has ended."""
+    code = job["exit_code"]
     if code is not None:
-        used = hms(time.time() - (job.get("stime") or time.time()))
+        used = hms(job["end_time"] - (job["start_time"] or job["end_time"]))
         log_event(
             job,
             f"Exit_status={code} resources_used.cput=00:00:00 resources_used.mem=0kb "
             f"resources_used.vmem=0kb resources_used.walltime={used}",
         )
     log_event(job, f"dequeuing from {job['queue']}, state COMPLETE")
-    job["state"] = "F" if sp.flavour == "pbspro" else "C"
-    job["exit_status"] = code
-    job["comp_time"] = time.time()
-    job["mtime"] = job["comp_time"]
-    if sp.flavour == "pbspro" and job.get("stime"):
+    job["mtime"] = job["end_time"]
+    if sp.flavour == "pbspro" and job["start_time"]:
         job["comment"] = f"{job.get('run_comment') or 'Job run'} and finished"
 
 
-def start(sp: Spool, job: dict, alloc: list) -> None:
-    now = time.time()
-    job.update(state="R", alloc=alloc, stime=now, mtime=now, comment=None)
+def start(sp: Spool, job: dict) -> None:
+    now = job["start_time"]
+    alloc = job["alloc"]
+    job.update(mtime=now, comment=None)
     log_event(job, f"Job Run at request of root@{sp.server}")
-    job["start_count"] += 1
     job["run_comment"] = time.strftime(
         "Job run at %a %b %d at %H:%M on ", time.localtime(now)
     ) + "+".join(f"({n}:ncpus={c})" for n, _f, c in alloc)
-    argv = [
-        PYTHON,
-        os.path.join(HERE, "pbsemu.py"),
-        "__shepherd__",
-        sp.flavour,
-        sp.path,
-        job["seq"],
-    ]
+    argv = [PYTHON, os.path.join(HERE, "pbsemu.py"), "__shepherd__", sp.flavour, sp.path, job["id"]]
     env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "PBSEMU_SPOOL": sp.path, "LANG": "C.UTF-8"}
-    job["shepherd_pid"] = kernel.spawn_detached(argv, job["uid"], env)
+    jobq.spawn_supervisor(job, argv, env)
 
 
 # --- the shepherd: runs one job as its owner ------------------------------------------------
@@ -536,11 +518,11 @@ def start(sp: Spool, job: dict, alloc: list) -> None:
 def shepherd(flavour: str, spool: str, seq: str) -> int:
     os.environ["PBSEMU_SPOOL"] = spool
     sp = Spool(flavour)
-    with sp.locked() as state:
-        job = state["jobs"].get(seq)
-        if job is None or job["state"] != "R":
-            return 0
-        job = dict(job)
+    with sp.locked():
+        record = sp.queue.get(seq)
+        if record is None or record["state"] != jobq.RUNNING or record.get("deleted"):
+            return 0  # deleted meanwhile: the server ends it when it sees this process gone
+        job = view(sp, record)
     user = me()
     host = job["alloc"][0][0]
     env = {
@@ -585,16 +567,13 @@ def shepherd(flavour: str, spool: str, seq: str) -> int:
         ["/bin/bash", job["script"]], cwd=user.pw_dir, env=env, stdout=out, stderr=err,
         limit=limit, grace=KILL_DELAY, on_limit=on_limit,
     )  # fmt: skip
-    with sp.locked() as state:
-        live = state["jobs"].get(seq)
+    signal.signal(signal.SIGUSR1, lambda signum, frame: job_run.watch.cancel())  # qdel
+    with sp.locked():
+        live = sp.queue.get(seq)
+        if live is None or sp.queue.record_start(live, job_run.pid, os.getpid()):
+            job_run.watch.cancel()  # deleted while it was starting
         if live is not None:
-            live["pgid"] = job_run.pid
             live["session_id"] = job_run.pid
-            deleted = bool(live.get("deleted"))
-        else:
-            deleted = True
-    if deleted:
-        signal_group(job_run.pid, signal.SIGTERM)
     outcome = job_run.wait()  # the job's leftovers go with it, like the MOM ends its session
     rc = outcome.returncode
     code = rc if rc >= 0 else 256 - rc
@@ -605,15 +584,11 @@ def shepherd(flavour: str, spool: str, seq: str) -> int:
     with open(path + ".tmp", "w") as f:
         f.write(str(code))
     os.replace(path + ".tmp", path)
-    with sp.locked() as state:
-        live = state["jobs"].get(seq)
-        if live is not None and live["state"] in ("R", "E"):
-            finish(sp, live, code)
-        live_pid = os.getpid()
-        for j in state["jobs"].values():
-            if j.get("shepherd_pid") == live_pid:
-                j["shepherd_pid"] = None
-        schedule(sp, state)
+    with sp.locked():
+        live = sp.queue.get(seq)
+        if live is not None and sp.queue.ended(live, outcome, code):
+            finished(sp, live)
+        schedule(sp)
     return 0
 
 
@@ -622,12 +597,12 @@ def shepherd(flavour: str, spool: str, seq: str) -> int:
 
 def _resolve(sp: Spool, state: dict, job_id: str) -> dict | None:
     seq = job_id.split(".", 1)[0]
-    job = state["jobs"].get(seq)
+    job = sp.queue.get(seq)
     if job is None:
         return None
-    if "." in job_id and sp.flavour != "moab" and job_id != job["id"]:
+    if "." in job_id and sp.flavour != "moab" and job_id != job["pbs_id"]:
         server = job_id.split(".", 1)[1]
-        if not job["id"].split(".", 1)[1].startswith(server.split(".")[0]):
+        if not job["pbs_id"].split(".", 1)[1].startswith(server.split(".")[0]):
             return None
     return job
 
@@ -922,9 +897,7 @@ def cmd_qstat(sp: Spool, prog: str, args: list[str]) -> int:
         found: list[dict] = []
         errors: list[str] = []
         code = 0
-        selected = ids or [
-            j["id"] for j in sorted(state["jobs"].values(), key=lambda j: int(j["seq"]))
-        ]
+        selected = ids or [j["pbs_id"] for j in sp.queue.jobs()]
         history = "x" in flags and not torque
         for job_id in selected:
             job = _resolve(sp, state, job_id)
@@ -933,6 +906,7 @@ def cmd_qstat(sp: Spool, prog: str, args: list[str]) -> int:
                 errors.append(f"{prog}: {word} {job_id}")
                 code = UNKNOWN
                 continue
+            job = view(sp, job)
             if not torque and job["state"] == "F" and not history:
                 if ids:
                     errors.append(
@@ -940,7 +914,7 @@ def cmd_qstat(sp: Spool, prog: str, args: list[str]) -> int:
                     )
                     code = HISTJOB
                 continue
-            found.append(dict(job))
+            found.append(job)
     if torque and "x" in flags:
         if found:
             sys.stdout.write(
@@ -966,7 +940,7 @@ def cmd_qstat(sp: Spool, prog: str, args: list[str]) -> int:
 def print_queues(sp: Spool, flags: set[str]) -> int:
     with sp.locked() as state:
         schedule(sp, state)
-        jobs = list(state["jobs"].values())
+        jobs = views(sp)
     blocks = []
     for name, attrs in sp.config["queues"].items():
         mine = [j for j in jobs if j["queue"] == name]
@@ -1012,8 +986,8 @@ def print_server(sp: Spool) -> int:
 def cmd_pbsnodes(sp: Spool, prog: str, args: list[str]) -> int:
     with sp.locked() as state:
         schedule(sp, state)
-        used = used_slots(state)
-        jobs = [j for j in state["jobs"].values() if j["state"] in ("R", "E")]
+        used = sp.queue.used()
+        jobs = [j for j in views(sp) if j["state"] in ("R", "E")]
     blocks = []
     for node, np in sp.config["nodes"].items():
         busy = used.get(node, 0)
@@ -1073,17 +1047,12 @@ def cmd_pbsnodes(sp: Spool, prog: str, args: list[str]) -> int:
 
 def delete_job(sp: Spool, state: dict, job: dict) -> None:
     log_event(job, f"Job deleted at request of {me().pw_name}@{sp.server}")
-    if job["state"] in ("Q", "H", "W"):
-        log_event(job, f"dequeuing from {job['queue']}, state COMPLETE")
-        job["deleted"] = True
-        if sp.flavour == "pbspro":
-            job.update(state="F", comp_time=time.time(), exit_status=None)
-        else:
-            job.update(state="C", comp_time=time.time(), exit_status=None)
-        return
     job["deleted"] = True
-    job["state"] = "E"
-    signal_group(job.get("pgid"), signal.SIGTERM)
+    sp.queue.cancel(job)  # a running job: its shepherd ends it (SIGTERM, SIGKILL later)
+    if job["state"] == jobq.ENDED:
+        if job["end"] != jobq.END_CANCELLED:  # its shepherd was gone
+            job["exit_code"] = read_exit(sp, job)
+        finished(sp, job)
 
 
 def cmd_qdel(sp: Spool, prog: str, args: list[str]) -> int:
@@ -1105,10 +1074,10 @@ def cmd_qdel(sp: Spool, prog: str, args: list[str]) -> int:
             elif os.getuid() not in (0, job["uid"]):
                 errors.append(f"{prog}: Unauthorized Request  MSG=operation not permitted {job_id}")
                 code = PERM
-            elif job["state"] == "F":
+            elif view(sp, job)["state"] == "F":
                 errors.append(f"{prog}: Job {job_id} has finished")
                 code = HISTJOB
-            elif job["state"] == "C":
+            elif view(sp, job)["state"] == "C":
                 errors.append(
                     f"{prog}: Request invalid for state of job MSG=invalid state for job - COMPLETE {job_id}"
                 )
@@ -1129,8 +1098,8 @@ def cmd_qrls(sp: Spool, prog: str, args: list[str]) -> int:
             if job is None:
                 sys.stderr.write(f"{prog}: Unknown Job Id {job_id}\n")
                 code = UNKNOWN
-            elif job["state"] == "H":
-                job.update(state="Q", hold_types="n")
+            elif job["state"] == jobq.HELD:
+                sp.queue.release(job)
         schedule(sp, state)
     return code
 
@@ -1145,7 +1114,7 @@ def cmd_mjobctl(sp: Spool, prog: str, args: list[str]) -> int:
         schedule(sp, state)
         for job_id in ids:
             job = _resolve(sp, state, job_id)
-            if job is None or job["state"] == "C":
+            if job is None or job["state"] == jobq.ENDED:
                 sys.stderr.write(f"ERROR:  invalid job specified ({job_id})\n\n")
                 code = 1
                 continue
@@ -1158,11 +1127,11 @@ def cmd_mjobctl(sp: Spool, prog: str, args: list[str]) -> int:
             if action == "-c":
                 delete_job(sp, state, job)
                 sys.stdout.write(f"\n\njob '{job_id}' cancelled\n\n")
-            elif action == "-u" and job["state"] == "H":
-                job.update(state="Q", hold_types="n")
+            elif action == "-u" and job["state"] == jobq.HELD:
+                sp.queue.release(job)
                 sys.stdout.write(f"\n\nholds modified for job {job_id}\n\n")
-            elif action == "-h" and job["state"] == "Q":
-                job.update(state="H", hold_types="u")
+            elif action == "-h" and job["state"] == jobq.QUEUED:
+                sp.queue.hold(job)
                 sys.stdout.write(f"\n\nholds modified for job {job_id}\n\n")
         schedule(sp, state)
     return code
@@ -1232,7 +1201,7 @@ def _job_element(attrs: dict[str, str], indent: str = "  ") -> str:
 
 def cluster_element(sp: Spool, state: dict) -> str:
     nodes = sp.config["nodes"]
-    used = used_slots(state)
+    used = sp.queue.used()
     total = sum(nodes.values())
     alloc = sum(used.values())
     active = sum(1 for n in nodes if used.get(n))
@@ -1267,7 +1236,7 @@ def cmd_showq(sp: Spool, prog: str, args: list[str]) -> int:
     completed = "-c" in args
     with sp.locked() as state:
         schedule(sp, state)
-        jobs = sorted((dict(j) for j in state["jobs"].values()), key=lambda j: int(j["seq"]))
+        jobs = views(sp)
         cluster = cluster_element(sp, state)
     if not xml_out:
         sys.stdout.write(showq_text(sp, jobs, completed))
@@ -1350,7 +1319,7 @@ def cmd_checkjob(sp: Spool, prog: str, args: list[str]) -> int:
                 sys.stderr.write(f"ERROR:  cannot locate job '{job_id}'\n")
                 code = 1
             else:
-                found.append(dict(job))
+                found.append(view(sp, job))
     if "--xml" in args:
         parts = ["<Data>"]
         for j in found:
@@ -1384,7 +1353,7 @@ def cmd_mdiag(sp: Spool, prog: str, args: list[str]) -> int:
         return 1
     with sp.locked() as state:
         schedule(sp, state)
-        jobs = sorted((dict(j) for j in state["jobs"].values()), key=lambda j: int(j["seq"]))
+        jobs = views(sp)
     if "--xml" in args:
         sys.stdout.write(
             "<Data>" + "".join(_job_element(moab_attrs(sp, j), "") for j in jobs) + "</Data>\n"
@@ -1407,7 +1376,7 @@ def cmd_tracejob(sp: Spool, prog: str, args: list[str]) -> int:
     with sp.locked() as state:
         schedule(sp, state)
         seq = job_id.split(".", 1)[0]
-        record = state["jobs"].get(seq) or state.get("history", {}).get(seq)
+        record = sp.queue.get(seq) or sp.queue.state["history"].get(seq)
         events = list(record.get("events", [])) if record else []
     day = time.strftime("%Y%m%d")
     if not events:

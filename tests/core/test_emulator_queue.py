@@ -1,0 +1,215 @@
+"""The scheduler emulators' shared job queue (tests/harness/emulator_queue.py): the job
+record's state machine, scheduling across hosts and queues with limits and pending reasons as
+data, cancel, lost supervisors and the history."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from typing import Any
+
+import pytest
+from harness import emulator_queue as jq
+from harness.emulator_kernel import supervisor
+
+
+def _queue(now: float = 1000.0, state: dict[str, Any] | None = None) -> jq.Queue:
+    return jq.Queue({} if state is None else state, now)
+
+
+def _dead_pid() -> int:
+    proc = subprocess.Popen(["true"])
+    proc.wait()
+    return proc.pid
+
+
+def test_ids_grow_and_survive_the_spool_round_trip() -> None:
+    q = _queue()
+    first = q.submit(os.getuid(), name="a", queue="q")
+    state = json.loads(json.dumps(q.state))
+    second = _queue(state=state).submit(os.getuid(), name="b", queue="q")
+    assert (first["id"], second["id"]) == ("1", "2")
+    assert jq.Queue({}, 0.0, first_id=0).allocate_id() == "0"
+
+
+def test_the_state_machine_allows_its_moves_and_refuses_the_others() -> None:
+    q = _queue()
+    job = q.submit(os.getuid(), name="a", queue="q", held=True, project="p")
+    assert (job["state"], job["reason"], job["project"]) == (jq.HELD, jq.REASON_HELD, "p")
+    with pytest.raises(jq.BadState):
+        q.start(job, [["h", 0, 1]])
+    q.release(job)
+    assert (job["state"], job["reason"]) == (jq.QUEUED, jq.REASON_NEW)
+    with pytest.raises(jq.BadState):
+        q.release(job)
+    with pytest.raises(jq.BadState):
+        q.end(job, 0)
+    q.hold(job)
+    q.release(job)
+    q.start(job, [["h", 0, 1]])
+    assert (job["state"], job["host"], job["start_time"], job["starts"]) == (
+        jq.RUNNING,
+        "h",
+        1000.0,
+        1,
+    )
+    q.suspend(job)
+    with pytest.raises(jq.BadState):
+        q.hold(job)
+    q.resume(job)
+    q.now = 1005.0
+    q.end(job, 3, cpu=0.5)
+    assert (job["state"], job["exit_code"], job["end"], job["end_time"]) == (
+        jq.ENDED,
+        3,
+        jq.END_EXIT,
+        1005.0,
+    )
+    with pytest.raises(jq.BadState):
+        q.cancel(job)
+    with pytest.raises(jq.BadState):
+        q.resume(job)
+
+
+def test_a_supervisor_outcome_names_how_the_job_ended() -> None:
+    q = _queue()
+    limit, cancel, own = (q.submit(0, name=n, queue="q") for n in "abc")
+    for job in (limit, cancel, own):
+        q.start(job, [["h", 0, 1]])
+    q.ended(limit, supervisor.Outcome(-12, 0.1, supervisor.LIMIT))
+    q.ended(cancel, supervisor.Outcome(-15, 0.0, supervisor.CANCEL))
+    q.ended(own, supervisor.Outcome(0, 2.0))
+    assert [j["end"] for j in (limit, cancel, own)] == [jq.END_LIMIT, jq.END_CANCEL, jq.END_EXIT]
+    assert own["exit_code"] == 0 and own["cpu_time"] == 2.0
+    assert q.ended(own, supervisor.Outcome(9)) is False  # already ended: left as it is
+    assert own["exit_code"] == 0
+    torque = q.submit(0, name="d", queue="q")
+    q.start(torque, [["h", 0, 1]])
+    assert q.ended(torque, supervisor.Outcome(-15, 0.0, supervisor.CANCEL), code=271) is True
+    assert (torque["exit_code"], torque["end"]) == (271, jq.END_CANCEL)  # the front end's code
+
+
+def test_scheduling_fills_hosts_first_come_first_served_and_says_why_jobs_wait() -> None:
+    q = _queue()
+    uid = os.getuid()
+    big = q.submit(uid, name="big", queue="q", chunks=2, per_chunk=2)  # both hosts, whole
+    after = q.submit(uid, name="after", queue="q")
+    huge = q.submit(uid, name="huge", queue="q", per_chunk=3)
+    started: list[str] = []
+    q.schedule({"h1": 2, "h2": 2}, lambda j: started.append(j["id"]), backfill=False)
+    assert started == [big["id"]]
+    assert big["alloc"] == [["h1", 0, 2], ["h2", 0, 2]]
+    assert (after["reason"], huge["reason"]) == (jq.REASON_SLOTS, jq.REASON_NEVER)
+    q.end(big, 0)
+    small = q.submit(uid, name="small", queue="q", per_chunk=2)
+    q.schedule({"h1": 2, "h2": 2}, lambda j: started.append(j["id"]), backfill=False)
+    assert started == [big["id"], after["id"]]  # "huge" can never run, and keeps "small" back
+    assert (huge["reason"], small["reason"]) == (jq.REASON_NEVER, jq.REASON_BLOCKED)
+    q.schedule({"h1": 2, "h2": 2}, lambda j: started.append(j["id"]))  # with backfill
+    assert started == [big["id"], after["id"], small["id"]]
+    assert (after["alloc"], small["alloc"]) == ([["h1", 0, 1]], [["h2", 0, 2]])
+
+
+def test_without_backfill_a_waiting_job_keeps_later_ones_waiting() -> None:
+    q = _queue()
+    uid = os.getuid()
+    running = q.submit(uid, name="r", queue="q")
+    q.schedule({"h": 2}, lambda j: None)
+    wide = q.submit(uid, name="wide", queue="q", per_chunk=2)
+    narrow = q.submit(uid, name="narrow", queue="q")
+    q.schedule({"h": 2}, lambda j: None, backfill=False)
+    assert running["state"] == jq.RUNNING
+    assert (wide["reason"], narrow["reason"], narrow["state"]) == (
+        jq.REASON_SLOTS,
+        jq.REASON_BLOCKED,
+        jq.QUEUED,
+    )
+    q.schedule({"h": 2}, lambda j: None, backfill=True)
+    assert (wide["state"], narrow["state"]) == (jq.QUEUED, jq.RUNNING)
+    assert narrow["alloc"] == [["h", 1, 1]]
+
+
+def test_queue_limits_delay_and_the_front_end_rule_are_reasons() -> None:
+    q = _queue()
+    uid = os.getuid()
+    one = q.submit(uid, name="1", queue="capped")
+    two = q.submit(uid, name="2", queue="capped")
+    off = q.submit(uid, name="3", queue="off")
+    vetoed = q.submit(uid, name="veto", queue="open")
+    queues = {"capped": {"max": 1}, "off": {"active": False}}
+    rule = lambda j: "front-end-rule" if j["name"] == "veto" else None  # noqa: E731
+    q.schedule({"h": 8}, lambda j: None, queues=queues, eligible=rule)
+    assert one["state"] == jq.RUNNING
+    assert [two["reason"], off["reason"], vetoed["reason"]] == [
+        jq.REASON_QUEUE_FULL,
+        jq.REASON_QUEUE_INACTIVE,
+        "front-end-rule",
+    ]
+    late = q.submit(uid, name="late", queue="open")
+    q.now += 1
+    q.schedule({"h": 8}, lambda j: None, delay=5)
+    assert (late["state"], late["reason"]) == (jq.QUEUED, jq.REASON_NEW)
+    q.now += 5
+    q.schedule({"h": 8}, lambda j: None, delay=5)
+    assert late["state"] == jq.RUNNING
+
+
+def test_only_the_owner_or_root_starts_a_job(monkeypatch: pytest.MonkeyPatch) -> None:
+    q = _queue()
+    job = q.submit(4242, name="other", queue="q")
+    monkeypatch.setattr(jq.kernel, "may_start", lambda uid: uid == 4243)
+    q.schedule({"h": 1}, lambda j: None)
+    assert (job["state"], job["reason"]) == (jq.QUEUED, jq.REASON_OWNER)
+    monkeypatch.setattr(jq.kernel, "may_start", lambda uid: uid == 4242)
+    q.schedule({"h": 1}, lambda j: None)
+    assert job["state"] == jq.RUNNING
+
+
+def test_cancel_before_the_start_while_starting_and_with_the_supervisor_gone() -> None:
+    q = _queue()
+    waiting, starting, orphan = (q.submit(os.getuid(), name=n, queue="q") for n in "abc")
+    q.cancel(waiting)
+    assert (waiting["state"], waiting["end"], waiting["exit_code"]) == (
+        jq.ENDED,
+        jq.END_CANCELLED,
+        None,
+    )
+    q.start(starting, [["h", 0, 1]])
+    starting["supervisor_pid"] = os.getpid()  # alive, the job not started yet
+    q.cancel(starting)
+    assert starting["state"] == jq.RUNNING
+    assert q.record_start(starting, 99999, os.getpid()) is True
+    q.start(orphan, [["h", 1, 1]])
+    orphan["supervisor_pid"] = _dead_pid()
+    q.cancel(orphan)
+    assert (orphan["state"], orphan["end"], orphan["exit_code"]) == (jq.ENDED, jq.END_CANCEL, 137)
+
+
+def test_a_supervisor_that_died_loses_its_job_after_the_grace() -> None:
+    q = _queue()
+    job = q.submit(os.getuid(), name="a", queue="q")
+    q.start(job, [["h", 0, 1]])
+    job["supervisor_pid"] = _dead_pid()
+    q.now += 1
+    assert q.reap(grace=2) == [] and job["state"] == jq.RUNNING
+    q.now += 2
+    assert q.reap(grace=2) == [job]
+    assert (job["state"], job["end"], job["exit_code"]) == (jq.ENDED, jq.END_LOST, None)
+    assert q.used() == {}
+
+
+def test_purge_moves_old_ended_jobs_into_a_bounded_history() -> None:
+    q = _queue()
+    ended = []
+    for n in range(4):
+        job = q.submit(os.getuid(), name=str(n), queue="q")
+        q.cancel(job)
+        ended.append(job)
+    q.now += 10
+    ended[3]["end_time"] = q.now - 5  # ended later
+    live = q.submit(os.getuid(), name="live", queue="q")
+    moved = q.purge(after=10, keep=2)
+    assert [j["id"] for j in moved] == ["1", "2", "3"]
+    assert [j["id"] for j in q.jobs()] == ["4", live["id"]]
+    assert [j["id"] for j in q.history()] == ["2", "3", "4"]  # "1" beyond keep=2
