@@ -62,7 +62,10 @@ def _spawn_summary(
         lines.append(_line(f"spawn {queue}", "request to ready", kind, s) + f"  [{parts}]")
         lines.append(_line(f"stop {queue}", "request to job gone", kind, stop))
     floor = hub_spawn.stat(results.get("floor" + suffix) or [float("nan")])
-    lines.append(_line(f"floor {queue}", "job + server, no hub", "", floor))
+    lines.append(_line(f"floor {queue}", "jupyterhub-singleuser, no hub", "", floor))
+    bare = results.get("floor_bare" + suffix)
+    if bare:  # the earlier floor, shown so that the floor's change is visible
+        lines.append(_line(f"bare {queue}", "jupyter-server, no hub", "", hub_spawn.stat(bare)))
     if len(medians) == 2:
         ratio = medians["jobspawner"] / medians["batchspawner"]
         goals.append(ratio <= hub_spawn.SPAWN_RATIO)
@@ -166,17 +169,23 @@ def plot(results: dict[str, Any], out: Path) -> list[Path]:
         fig.savefig(paths[-1], dpi=100)
         plt.close(fig)
     if spawns:
-        fig, ax = plt.subplots(figsize=(6, 2.8))
+        fig, ax = plt.subplots(figsize=(6.5, 3.2))
         parts = ("submit", "queue", "server", "hub")
-        rows = [("floor (no hub)", None)] + [(k, k) for k in hub_spawn.KINDS]
-        for y, (_label, kind) in enumerate(rows):
+        floors = {
+            "bare jupyter-server,\nno hub": "floor_bare",
+            "floor: jupyterhub-\nsingleuser, no hub": "floor",
+        }
+        rows: list[tuple[str, str | None]] = [(label, None) for label in floors]
+        rows += [(k, k) for k in hub_spawn.KINDS]
+        for y, (label, kind) in enumerate(rows):
             if kind is None:
-                ax.barh(y, statistics.median(results.get("floor") or [0]), color="grey")
+                values = results.get(floors[label]) or [0]
+                ax.barh(y, statistics.median(values), color="lightgrey" if y == 0 else "grey")
                 continue
             left = 0.0
             for n, part in enumerate(parts):
                 value = statistics.median(getattr(r, part) for r in spawns if r.kind == kind)
-                ax.barh(y, value, left=left, color=f"C{n}", label=part if y == 1 else None)
+                ax.barh(y, value, left=left, color=f"C{n}", label=part if y == len(floors) else None)
                 left += value
         ax.set_yticks(range(len(rows)), [r[0] for r in rows])
         ax.set_xlabel("seconds from the start request (medians)")

@@ -19,7 +19,8 @@ Scenarios (``python benchmarks/run.py hub SCENARIO``; hold the cluster lock arou
     the spawn has failed.
 ``spawn``
     Request to ready and stop to job gone, with the breakdown from the hub's log and the
-    queue, and the floor: the same server started in a Slurm job without a hub.
+    queue, and the floor: the same server (``jupyterhub-singleuser``) started in a job
+    without a hub (:mod:`hubless`), and a bare ``jupyter-server`` for comparison.
 ``burst``
     N users start at once; all must become ready; the hub's REST API latency during the
     burst (p50/p99).
@@ -42,6 +43,7 @@ from pathlib import Path
 from typing import Any
 
 import bench_queues
+import hubless
 import real_hub
 import requests
 from bench_queues import SLURM, Queue
@@ -350,23 +352,28 @@ def spawn_once(hub: Hub, kind: str, queue: Queue) -> SpawnRun:
     )
 
 
-def floor_once(jobenv: Path, queue: Queue) -> float:
-    """Submit a job running the same Jupyter server without a hub (as alice), until it
-    answers on its port: job start plus the server's own start-up."""
+def floor_once(jobenv: Path, queue: Queue, hub: hubless.StandInHub | None) -> float:
+    """Submit a job (as alice) running the server without a hub, until it answers on its port:
+    job start plus the server's own start-up.
+
+    With ``hub`` (a :class:`hubless.StandInHub`), the server is ``jupyterhub-singleuser``,
+    the program both spawners' jobs run, timed until ``GET {prefix}api`` answers: the floor.
+    Without, it is a bare ``jupyter-server`` timed until ``GET /api/status`` answers (the
+    earlier floor, without JupyterHub's extension and its imports)."""
     from harness.hub import free_port
 
     port = free_port()
-    server = (
-        f"{jobenv}/bin/jupyter-server --ServerApp.ip=127.0.0.1 --ServerApp.port={port} "
-        "--ServerApp.port_retries=0 --ServerApp.open_browser=False "
-        "--IdentityProvider.token=''"
-    )
+    if hub is None:
+        command, path = hubless.bare_server_command(jobenv, port), "/api/status"
+    else:
+        command = hubless.singleuser_command(jobenv, hub, "alice", port)
+        path = hubless.probe_path("alice")
     began = time.monotonic()
-    jid = queue.submit_as("alice", server)
+    jid = queue.submit_as("alice", command)
 
     def answers() -> bool:
         try:
-            return requests.get(f"http://127.0.0.1:{port}/api/status", timeout=1).ok
+            return requests.get(f"http://127.0.0.1:{port}{path}", timeout=1).ok
         except requests.RequestException:
             return False
 
@@ -380,16 +387,26 @@ def floor_once(jobenv: Path, queue: Queue) -> float:
 
 def spawn(
     workdir: Path, rounds: int, cluster: Any, queue: Queue
-) -> tuple[list[SpawnRun], list[float]]:
+) -> tuple[list[SpawnRun], list[float], list[float]]:
+    """The spawn runs, the floors (``jupyterhub-singleuser`` without a hub) and the bare
+    ``jupyter-server`` floors; one floor of each kind a round, between the two spawners."""
     runs: list[SpawnRun] = []
     floors: list[float] = []
+    bare: list[float] = []
     jobenv = real_hub.bench_jobenv()
-    with both_hubs(workdir, queue=queue) as hubs:
+    with both_hubs(workdir, queue=queue) as hubs, hubless.stand_in_hub() as stand_in:
         for i, kind in alternating(rounds):
             cluster.cancel_all()
-            if kind == KINDS[0]:  # once a round, between the two spawners
-                floors.append(floor_once(jobenv, queue))
-                print(f"  floor #{i}: {floors[-1]:.2f} s", flush=True)
+            if kind == KINDS[0]:  # once a round, between the two spawners (order alternates)
+                for which in (("floor", "bare") if i % 2 == 0 else ("bare", "floor")):
+                    if which == "floor":
+                        floors.append(floor_once(jobenv, queue, stand_in))
+                    else:
+                        bare.append(floor_once(jobenv, queue, None))
+                print(
+                    f"  floor #{i}: {floors[-1]:.2f} s (bare jupyter-server {bare[-1]:.2f} s)",
+                    flush=True,
+                )
             run = spawn_once(hubs[kind], kind, queue)
             runs.append(run)
             print(
@@ -398,7 +415,7 @@ def spawn(
                 f"stop {run.stop:.2f} s",
                 flush=True,
             )
-    return runs, floors
+    return runs, floors, bare
 
 
 # --- item 6: many users at once ---------------------------------------------------------------
@@ -530,8 +547,12 @@ def run_scenario(name: str, workdir: Path, rounds: int, queue: Queue = SLURM) ->
         if name == "failure":
             return {"failure": as_dicts(failure(workdir, rounds, cluster))}
         if name == "spawn":
-            runs, floors = spawn(workdir, rounds, cluster, queue)
-            return {f"spawn{suffix}": as_dicts(runs), f"floor{suffix}": floors}
+            runs, floors, bare = spawn(workdir, rounds, cluster, queue)
+            return {
+                f"spawn{suffix}": as_dicts(runs),
+                f"floor{suffix}": floors,
+                f"floor_bare{suffix}": bare,
+            }
         if name == "burst":
             return {"burst": as_dicts(burst(workdir, rounds, cluster, BURST_SERVERS))}
         raise ValueError(f"unknown scenario {name!r}")
