@@ -63,6 +63,42 @@ class Queue:
             raise RuntimeError(f"submitting as {user} failed: {proc.stderr.strip()}")
         return proc.stdout.strip().split(";")[0].split(".")[0]
 
+    def first_job(self, user: str) -> str:
+        """The user's first job in the queue ("" when none; runs start from an empty queue)."""
+        return next(iter(self.jobs(user)), "")
+
+    def job_pids(self, job_id: str) -> list[int]:
+        """The processes of a running job (its batch shell and everything it started), not
+        the scheduler's own (Slurm's slurmstepd, Grid Engine's shepherd)."""
+        if self.name == "slurm":
+            out = self.run(["scontrol", "listpids", job_id]).stdout
+            rows = (line.split() for line in out.splitlines()[1:])
+            return [int(r[0]) for r in rows if r and r[0].isdigit()]
+        # Grid Engine: the descendants of the job's shepherd (``sge_shepherd-<id> -bg``)
+        out = self.run(["ps", "-e", "-o", "pid=,ppid=,args="]).stdout
+        rows = [line.split(None, 2) for line in out.splitlines() if line.strip()]
+        children: dict[int, list[int]] = {}
+        roots: list[int] = []
+        for row in rows:
+            pid, ppid = int(row[0]), int(row[1])
+            children.setdefault(ppid, []).append(pid)
+            if len(row) > 2 and row[2].split()[0] == f"sge_shepherd-{job_id}":
+                roots.append(pid)
+        found: list[int] = []
+        todo = [c for root in roots for c in children.get(root, [])]
+        while todo:
+            pid = todo.pop()
+            found.append(pid)
+            todo += children.get(pid, [])
+        return found
+
+    def kill_job_processes(self, job_id: str) -> None:
+        """SIGKILL every process of the job at once (batch shell, launcher, server): the
+        server says nothing, as when the OOM killer or a node's crash ends it."""
+        pids = [str(p) for p in self.job_pids(job_id)]
+        if pids:
+            subprocess.run(["kill", "-KILL", *pids], check=False, capture_output=True)
+
     def cancel(self, job_id: str) -> None:
         self.run(["scancel", job_id] if self.name == "slurm" else ["qdel", "-f", job_id])
 

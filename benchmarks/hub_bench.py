@@ -22,6 +22,13 @@ from bench_queues import QUEUES
 
 ROOT = Path(__file__).resolve().parent.parent
 SCENARIOS = ("notice", "failure", "spawn", "burst")
+#: Results grouped by one field: (key in the results, the field).
+GROUPED = (
+    ("notice", "how"),
+    ("notice_sge", "how"),
+    ("failure", "case"),
+    ("failure_sge", "case"),
+)
 
 
 def _runs(results: dict[str, Any], name: str) -> list[SimpleNamespace]:
@@ -91,7 +98,7 @@ def summarize(results: dict[str, Any]) -> tuple[list[str], bool]:
     """Summary lines and whether every goal measured so far is met."""
     lines: list[str] = []
     goals: list[bool] = []
-    for name, key in (("notice", "how"), ("notice_sge", "how"), ("failure", "case")):
+    for name, key in GROUPED:
         stats = hub_spawn.group(_runs(results, name), key)
         lines += [_line(name, what, kind, s) for (what, kind), s in stats.items()]
         for cancel in ("scancel", "qdel"):
@@ -109,15 +116,22 @@ def summarize(results: dict[str, Any]) -> tuple[list[str], bool]:
             )
     for suffix, queue in (("", "slurm"), ("_sge", "sge")):
         lines += _spawn_summary(results, suffix, queue, goals)
-    for r in _runs(results, "burst"):
+    for name in ("burst", "burst_sge"):
+        lines += _burst_summary(_runs(results, name), name, goals)
+    return lines, all(goals)
+
+
+def _burst_summary(runs: list[SimpleNamespace], name: str, goals: list[bool]) -> list[str]:
+    lines = []
+    for r in runs:
         lines.append(
-            f"burst    {r.servers} servers at once       {r.kind:13} {r.ready}/{r.servers} ready "
+            f"{name:9} {r.servers} servers at once    {r.kind:13} {r.ready}/{r.servers} ready "
             f"in {r.seconds:.1f} s; API p50 {r.api_p50_ms:.0f} ms, p99 {r.api_p99_ms:.0f} ms"
         )
         if r.kind == "jobspawner":
             goals.append(r.ready == r.servers)
             lines.append(_goal(f"all {r.servers} servers of a burst ready", goals[-1]))
-    return lines, all(goals)
+    return lines
 
 
 def plot(results: dict[str, Any], out: Path) -> list[Path]:
@@ -130,7 +144,7 @@ def plot(results: dict[str, Any], out: Path) -> list[Path]:
 
     paths: list[Path] = []
     cases: list[tuple[str, dict[str, hub_spawn.Stat]]] = []
-    for name, key in (("notice", "how"), ("notice_sge", "how"), ("failure", "case")):
+    for name, key in GROUPED:
         stats = hub_spawn.group(_runs(results, name), key)
         for what in dict.fromkeys(w for w, _ in stats):
             cases.append((f"{name}:\n{what}", {k: s for (w, k), s in stats.items() if w == what}))
@@ -202,7 +216,7 @@ def main(argv: list[str]) -> int:
     parser.add_argument("scenarios", nargs="*", help=f"any of {', '.join(SCENARIOS)}")
     parser.add_argument("--rounds", type=int, default=3, help="runs per spawner and case")
     parser.add_argument(
-        "--queue", default="slurm", choices=sorted(QUEUES), help="scheduler (sge: spawn only)"
+        "--queue", default="slurm", choices=sorted(QUEUES), help="scheduler"
     )
     parser.add_argument("--out", default=str(ROOT / "docs"), help="folder of the results")
     args = parser.parse_args(argv)

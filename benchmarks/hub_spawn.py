@@ -55,15 +55,6 @@ FLOOR_MARGIN = 0.3  # item 3: and within 0.3 s of the floor
 BURST_SERVERS = 20  # item 6: servers started at once
 
 
-def squeue_state(jid: str) -> str:
-    """The job's state among the active ones ("" once it is gone)."""
-    return subprocess.run(
-        ["squeue", "-h", "-t", "PD,R,CG,S,ST,CF", "-j", jid, "-o", "%T"],
-        capture_output=True,
-        text=True,
-    ).stdout.strip()
-
-
 def server_up(hub: Hub, user: str) -> bool:
     server = hub.server_model(user)
     return bool(server and (server.get("ready") or server.get("pending")))
@@ -147,33 +138,9 @@ class NoticeRun:
 SETTLE = (2.0, 17.0)  # seconds between ready and the job's end (uniform)
 
 
-def kill_job_processes(jid: str) -> None:
-    """SIGKILL every process of the job at once (batch shell, srun, server): the server says
-    nothing, as when the OOM killer or a node's crash ends it. (``scancel -s KILL --full``
-    is not that: slurmd then sends SIGTERM to what is left, and the server reports.)"""
-    out = subprocess.run(["scontrol", "listpids", jid], capture_output=True, text=True).stdout
-    pids = [line.split()[0] for line in out.splitlines()[1:] if line.split()[:1] != ["-1"]]
-    subprocess.run(["kill", "-KILL", *pids], check=False, capture_output=True)
-
-
-def user_job(user: str) -> str:
-    """The user's first job in the queue (runs hold the cluster, start from an empty queue)."""
-    argv = ["squeue", "-h", "-u", user, "-o", "%i"]
-    out = subprocess.run(argv, capture_output=True, text=True).stdout.split()
-    return out[0] if out else ""
-
-
-def alice_job() -> str:
-    return user_job("alice")
-
-
-def bob_job() -> str:
-    return user_job("bob")
-
-
 NOTICE_HOW: dict[str, Callable[[str], Any]] = {
     "scancel": lambda jid: subprocess.run(["scancel", jid], check=True),
-    "kill": kill_job_processes,
+    "kill": SLURM.kill_job_processes,
 }
 
 
@@ -236,24 +203,24 @@ def _spawn_until_failed(hub: Hub, user: str, timeout: float) -> str:
 
 
 def _kill_after_port_report(
-    hub: Hub, kind: str, since: float, stop: threading.Event, killed: list[float]
+    hub: Hub, kind: str, since: float, stop: threading.Event, killed: list[float], queue: Queue
 ) -> None:
     """SIGKILL the job's processes as soon as the hub logged the server's port report."""
     while not stop.is_set():
         if any(PORT_LINE[kind].match(text) for _, text in log_lines_since(hub, since)):
-            kill_job_processes(alice_job())
+            queue.kill_job_processes(queue.first_job("alice"))
             killed.append(time.monotonic())
             return
         time.sleep(0.05)
 
 
-def failure(workdir: Path, rounds: int, cluster: Any) -> list[FailureRun]:
+def failure(workdir: Path, rounds: int, cluster: Any, queue: Queue = SLURM) -> list[FailureRun]:
     """Before: start request until the spawn failed. After: the kill until the hub shows
     the server failed or stopped (a spawn that had already succeeded then ends as a
     running server does)."""
     runs: list[FailureRun] = []
     prologue = "echo 'prologue: cannot load module python' >&2; exit 3"
-    with both_hubs(workdir / "before", prologue=prologue) as hubs:
+    with both_hubs(workdir / "before", prologue=prologue, queue=queue) as hubs:
         for i, kind in alternating(rounds):
             cluster.cancel_all()
             began = time.monotonic()
@@ -261,12 +228,12 @@ def failure(workdir: Path, rounds: int, cluster: Any) -> list[FailureRun]:
             seconds = time.monotonic() - began
             runs.append(FailureRun(kind, "dies before its server", seconds, message))
             print(f"  failure before #{i} {kind}: {seconds:.1f} s [{message[:120]}]", flush=True)
-    with both_hubs(workdir / "after") as hubs:
+    with both_hubs(workdir / "after", queue=queue) as hubs:
         for i, kind in alternating(rounds):
             cluster.cancel_all()
             stop = threading.Event()
             killed: list[float] = []
-            args = (hubs[kind], kind, time.time(), stop, killed)
+            args = (hubs[kind], kind, time.time(), stop, killed, queue)
             killer = threading.Thread(target=_kill_after_port_report, args=args)
             killer.start()
             try:
@@ -431,7 +398,7 @@ class BurstRun:
     api_samples: int
 
 
-def burst_once(hub: Hub, kind: str, servers: int) -> BurstRun:
+def burst_once(hub: Hub, kind: str, servers: int, queue: Queue = SLURM) -> BurstRun:
     """``servers`` named servers of alice and bob started at once; the hub's REST API latency
     (GET /hub/api/users/bob, every 0.1 s) until all are ready or failed."""
     names = [(("alice", "bob")[i % 2], f"b{i}") for i in range(servers)]
@@ -483,7 +450,7 @@ def burst_once(hub: Hub, kind: str, servers: int) -> BurstRun:
     for user, name in names:
         with contextlib.suppress(Exception):
             hub.api("DELETE", f"/users/{user}/servers/{name}", timeout=60)
-    wait_for(lambda: not alice_job() and not bob_job(), timeout=120, interval=0.5)
+    wait_for(lambda: not queue.jobs("alice") and not queue.jobs("bob"), timeout=120, interval=0.5)
     return BurstRun(
         kind,
         servers,
@@ -496,12 +463,15 @@ def burst_once(hub: Hub, kind: str, servers: int) -> BurstRun:
     )
 
 
-def burst(workdir: Path, rounds: int, cluster: Any, servers: int) -> list[BurstRun]:
+def burst(
+    workdir: Path, rounds: int, cluster: Any, servers: int, queue: Queue = SLURM
+) -> list[BurstRun]:
     runs: list[BurstRun] = []
     for i, kind in alternating(rounds):
         cluster.cancel_all()
-        with hub_with(kind, workdir / f"{kind}-{i}") as hub:  # one hub at a time: its CPU
-            run = burst_once(hub, kind, servers)
+        # one hub at a time: its CPU
+        with hub_with(kind, workdir / f"{kind}-{i}", queue=queue) as hub:
+            run = burst_once(hub, kind, servers, queue)
         runs.append(run)
         print(
             f"  burst #{i} {kind}: {run.ready}/{servers} ready in {run.seconds:.1f} s; API p50 "
@@ -534,18 +504,16 @@ def as_dicts(runs: list[Any]) -> list[dict[str, Any]]:
 
 
 def run_scenario(name: str, workdir: Path, rounds: int, queue: Queue = SLURM) -> dict[str, Any]:
-    """Start the test cluster, run one scenario, stop the cluster; the raw runs. Only
-    ``spawn`` and ``notice`` run on Grid Engine too (their keys then end in ``_sge``)."""
+    """Start the test cluster, run one scenario, stop the cluster; the raw runs (on Grid
+    Engine, their keys end in ``_sge``)."""
     real_hub.bench_jobenv()
-    if queue is not SLURM and name not in ("spawn", "notice"):
-        raise ValueError(f"{name} runs on Slurm only (spawn and notice run on both)")
     suffix = "" if queue is SLURM else f"_{queue.name}"
     cpus = BURST_SERVERS + 2 if name == "burst" else 0  # one CPU for each server of a burst
     with bench_queues.cluster(queue, cpus) as cluster:
         if name == "notice":
             return {f"notice{suffix}": as_dicts(notice(workdir, rounds, cluster, queue))}
         if name == "failure":
-            return {"failure": as_dicts(failure(workdir, rounds, cluster))}
+            return {f"failure{suffix}": as_dicts(failure(workdir, rounds, cluster, queue))}
         if name == "spawn":
             runs, floors, bare = spawn(workdir, rounds, cluster, queue)
             return {
@@ -554,5 +522,6 @@ def run_scenario(name: str, workdir: Path, rounds: int, queue: Queue = SLURM) ->
                 f"floor_bare{suffix}": bare,
             }
         if name == "burst":
-            return {"burst": as_dicts(burst(workdir, rounds, cluster, BURST_SERVERS))}
+            runs_ = burst(workdir, rounds, cluster, BURST_SERVERS, queue)
+            return {f"burst{suffix}": as_dicts(runs_)}
         raise ValueError(f"unknown scenario {name!r}")
