@@ -199,7 +199,8 @@ def plot(results: dict[str, Any], out: Path) -> list[Path]:
             left = 0.0
             for n, part in enumerate(parts):
                 value = statistics.median(getattr(r, part) for r in spawns if r.kind == kind)
-                ax.barh(y, value, left=left, color=f"C{n}", label=part if y == len(floors) else None)
+                legend = part if y == len(floors) else None
+                ax.barh(y, value, left=left, color=f"C{n}", label=legend)
                 left += value
         ax.set_yticks(range(len(rows)), [r[0] for r in rows])
         ax.set_xlabel("seconds from the start request (medians)")
@@ -215,9 +216,7 @@ def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="run bench hub")
     parser.add_argument("scenarios", nargs="*", help=f"any of {', '.join(SCENARIOS)}")
     parser.add_argument("--rounds", type=int, default=3, help="runs per spawner and case")
-    parser.add_argument(
-        "--queue", default="slurm", choices=sorted(QUEUES), help="scheduler"
-    )
+    parser.add_argument("--queue", default="slurm", choices=sorted(QUEUES), help="scheduler")
     parser.add_argument("--out", default=str(ROOT / "docs"), help="folder of the results")
     args = parser.parse_args(argv)
     unknown = set(args.scenarios) - set(SCENARIOS)

@@ -365,7 +365,7 @@ def spawn(
         for i, kind in alternating(rounds):
             cluster.cancel_all()
             if kind == KINDS[0]:  # once a round, between the two spawners (order alternates)
-                for which in (("floor", "bare") if i % 2 == 0 else ("bare", "floor")):
+                for which in ("floor", "bare") if i % 2 == 0 else ("bare", "floor"):
                     if which == "floor":
                         floors.append(floor_once(jobenv, queue, stand_in))
                     else:

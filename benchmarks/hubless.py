@@ -43,7 +43,7 @@ class _Answer(http.server.BaseHTTPRequestHandler):
 
     do_GET = do_POST = _ok
 
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - base's name
+    def log_message(self, format: str, *args: object) -> None:
         return None
 
 
@@ -88,8 +88,8 @@ def singleuser_command(jobenv: Path, hub: StandInHub, user: str, port: int) -> s
         "JUPYTERHUB_CLIENT_ID": f"jupyterhub-user-{user}",
         "JUPYTERHUB_OAUTH_CALLBACK_URL": f"{prefix}oauth_callback",
     }
-    words = ["env", *(f"{k}={v}" for k, v in env.items()), str(jobenv / "bin/jupyterhub-singleuser")]
-    return shlex.join(words)
+    program = str(jobenv / "bin" / "jupyterhub-singleuser")
+    return shlex.join(["env", *(f"{k}={v}" for k, v in env.items()), program])
 
 
 def bare_server_command(jobenv: Path, port: int) -> str:
