@@ -8,6 +8,7 @@ by the benchmark (hold ``/tmp/jobspawner-cluster.lock`` around it).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import tempfile
@@ -74,7 +75,9 @@ class Queue:
             out = self.run(["scontrol", "listpids", job_id]).stdout
             rows = (line.split() for line in out.splitlines()[1:])
             return [int(r[0]) for r in rows if r and r[0].isdigit()]
-        # Grid Engine: the descendants of the job's shepherd (``sge_shepherd-<id> -bg``)
+        # Grid Engine: the descendants of the job's shepherd. Its command line does not name
+        # the job (``sge_shepherd -bg``), but it runs in the job's folder of the execd's spool
+        # (``.../active_jobs/<id>.<task>``).
         out = self.run(["ps", "-e", "-o", "pid=,ppid=,args="]).stdout
         rows = [line.split(None, 2) for line in out.splitlines() if line.strip()]
         children: dict[int, list[int]] = {}
@@ -82,8 +85,12 @@ class Queue:
         for row in rows:
             pid, ppid = int(row[0]), int(row[1])
             children.setdefault(ppid, []).append(pid)
-            if len(row) > 2 and row[2].split()[0] == f"sge_shepherd-{job_id}":
-                roots.append(pid)
+            program = row[2].split()[0] if len(row) > 2 else ""
+            if os.path.basename(program).startswith("sge_shepherd"):
+                with contextlib.suppress(OSError):
+                    folder = os.readlink(f"/proc/{pid}/cwd")
+                    if os.path.basename(folder).split(".")[0] == job_id:
+                        roots.append(pid)
         found: list[int] = []
         todo = [c for root in roots for c in children.get(root, [])]
         while todo:

@@ -78,19 +78,26 @@ def test_jupyterhub_singleuser_starts_against_the_stand_in(bench):
 
 
 @pytest.fixture
-def fake_shepherd() -> Iterator[tuple[str, subprocess.Popen[str]]]:
-    """A process named like Grid Engine's shepherd of job 987654, with a child and a
-    grandchild (as the job's shell and its server); like the real one, it waits for its child."""
+def fake_shepherd(tmp_path: Path) -> Iterator[tuple[str, subprocess.Popen[str]]]:
+    """A process named like Grid Engine's shepherd (``sge_shepherd -bg``: no job id) running
+    in job 987654's folder of the execd spool, as the real one does, with a child and a
+    grandchild (the job's shell and its server); like the real one, it waits for its child."""
     job = "987654"
-    shepherd_code = "import subprocess, time; subprocess.run(JOB); time.sleep(60)".replace(
-        "JOB", repr(["bash", "-c", "sleep 60 & wait"])
-    )
+    folder = tmp_path / "active_jobs" / f"{job}.1"
+    folder.mkdir(parents=True)
+    (tmp_path / "active_jobs" / "987653.1").mkdir()
+    fifo = tmp_path / "idle"
+    os.mkfifo(fifo)
+    # the child shell runs as a child (not the last command); ``read`` on a FIFO opened for
+    # reading and writing waits without starting a process
+    script = 'bash -c "sleep 60 & wait"; read -t 60 <> "$0"'
     shepherd = subprocess.Popen(
         [
             "bash",
             "-c",
-            f"exec -a sge_shepherd-{job} {sys.executable} -c {shlex.quote(shepherd_code)}",
+            f"exec -a sge_shepherd bash -c {shlex.quote(script)} {shlex.quote(str(fifo))}",
         ],
+        cwd=folder,
         text=True,
         start_new_session=True,
     )
