@@ -8,6 +8,7 @@ by the benchmark (hold ``/tmp/jobspawner-cluster.lock`` around it).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import tempfile
@@ -62,6 +63,48 @@ class Queue:
         if proc.returncode:
             raise RuntimeError(f"submitting as {user} failed: {proc.stderr.strip()}")
         return proc.stdout.strip().split(";")[0].split(".")[0]
+
+    def first_job(self, user: str) -> str:
+        """The user's first job in the queue ("" when none; runs start from an empty queue)."""
+        return next(iter(self.jobs(user)), "")
+
+    def job_pids(self, job_id: str) -> list[int]:
+        """The processes of a running job (its batch shell and everything it started), not
+        the scheduler's own (Slurm's slurmstepd, Grid Engine's shepherd)."""
+        if self.name == "slurm":
+            out = self.run(["scontrol", "listpids", job_id]).stdout
+            rows = (line.split() for line in out.splitlines()[1:])
+            return [int(r[0]) for r in rows if r and r[0].isdigit()]
+        # Grid Engine: the descendants of the job's shepherd. Its command line does not name
+        # the job (``sge_shepherd -bg``), but it runs in the job's folder of the execd's spool
+        # (``.../active_jobs/<id>.<task>``).
+        out = self.run(["ps", "-e", "-o", "pid=,ppid=,args="]).stdout
+        rows = [line.split(None, 2) for line in out.splitlines() if line.strip()]
+        children: dict[int, list[int]] = {}
+        roots: list[int] = []
+        for row in rows:
+            pid, ppid = int(row[0]), int(row[1])
+            children.setdefault(ppid, []).append(pid)
+            program = row[2].split()[0] if len(row) > 2 else ""
+            if os.path.basename(program).startswith("sge_shepherd"):
+                with contextlib.suppress(OSError):
+                    folder = os.readlink(f"/proc/{pid}/cwd")
+                    if os.path.basename(folder).split(".")[0] == job_id:
+                        roots.append(pid)
+        found: list[int] = []
+        todo = [c for root in roots for c in children.get(root, [])]
+        while todo:
+            pid = todo.pop()
+            found.append(pid)
+            todo += children.get(pid, [])
+        return found
+
+    def kill_job_processes(self, job_id: str) -> None:
+        """SIGKILL every process of the job at once (batch shell, launcher, server): the
+        server says nothing, as when the OOM killer or a node's crash ends it."""
+        pids = [str(p) for p in self.job_pids(job_id)]
+        if pids:
+            subprocess.run(["kill", "-KILL", *pids], check=False, capture_output=True)
 
     def cancel(self, job_id: str) -> None:
         self.run(["scancel", job_id] if self.name == "slurm" else ["qdel", "-f", job_id])

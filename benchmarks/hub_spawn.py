@@ -19,7 +19,8 @@ Scenarios (``python benchmarks/run.py hub SCENARIO``; hold the cluster lock arou
     the spawn has failed.
 ``spawn``
     Request to ready and stop to job gone, with the breakdown from the hub's log and the
-    queue, and the floor: the same server started in a Slurm job without a hub.
+    queue, and the floor: the same server (``jupyterhub-singleuser``) started in a job
+    without a hub (:mod:`hubless`), and a bare ``jupyter-server`` for comparison.
 ``burst``
     N users start at once; all must become ready; the hub's REST API latency during the
     burst (p50/p99).
@@ -42,6 +43,7 @@ from pathlib import Path
 from typing import Any
 
 import bench_queues
+import hubless
 import real_hub
 import requests
 from bench_queues import SLURM, Queue
@@ -51,15 +53,6 @@ NOTICE_LIMIT = 10.0  # issue #14 item 5: an ended job is noticed within 10 s
 SPAWN_RATIO = 0.75  # item 3: median spawn at most 0.75 of the anchor's
 FLOOR_MARGIN = 0.3  # item 3: and within 0.3 s of the floor
 BURST_SERVERS = 20  # item 6: servers started at once
-
-
-def squeue_state(jid: str) -> str:
-    """The job's state among the active ones ("" once it is gone)."""
-    return subprocess.run(
-        ["squeue", "-h", "-t", "PD,R,CG,S,ST,CF", "-j", jid, "-o", "%T"],
-        capture_output=True,
-        text=True,
-    ).stdout.strip()
 
 
 def server_up(hub: Hub, user: str) -> bool:
@@ -145,33 +138,9 @@ class NoticeRun:
 SETTLE = (2.0, 17.0)  # seconds between ready and the job's end (uniform)
 
 
-def kill_job_processes(jid: str) -> None:
-    """SIGKILL every process of the job at once (batch shell, srun, server): the server says
-    nothing, as when the OOM killer or a node's crash ends it. (``scancel -s KILL --full``
-    is not that: slurmd then sends SIGTERM to what is left, and the server reports.)"""
-    out = subprocess.run(["scontrol", "listpids", jid], capture_output=True, text=True).stdout
-    pids = [line.split()[0] for line in out.splitlines()[1:] if line.split()[:1] != ["-1"]]
-    subprocess.run(["kill", "-KILL", *pids], check=False, capture_output=True)
-
-
-def user_job(user: str) -> str:
-    """The user's first job in the queue (runs hold the cluster, start from an empty queue)."""
-    argv = ["squeue", "-h", "-u", user, "-o", "%i"]
-    out = subprocess.run(argv, capture_output=True, text=True).stdout.split()
-    return out[0] if out else ""
-
-
-def alice_job() -> str:
-    return user_job("alice")
-
-
-def bob_job() -> str:
-    return user_job("bob")
-
-
 NOTICE_HOW: dict[str, Callable[[str], Any]] = {
     "scancel": lambda jid: subprocess.run(["scancel", jid], check=True),
-    "kill": kill_job_processes,
+    "kill": SLURM.kill_job_processes,
 }
 
 
@@ -234,24 +203,24 @@ def _spawn_until_failed(hub: Hub, user: str, timeout: float) -> str:
 
 
 def _kill_after_port_report(
-    hub: Hub, kind: str, since: float, stop: threading.Event, killed: list[float]
+    hub: Hub, kind: str, since: float, stop: threading.Event, killed: list[float], queue: Queue
 ) -> None:
     """SIGKILL the job's processes as soon as the hub logged the server's port report."""
     while not stop.is_set():
         if any(PORT_LINE[kind].match(text) for _, text in log_lines_since(hub, since)):
-            kill_job_processes(alice_job())
+            queue.kill_job_processes(queue.first_job("alice"))
             killed.append(time.monotonic())
             return
         time.sleep(0.05)
 
 
-def failure(workdir: Path, rounds: int, cluster: Any) -> list[FailureRun]:
+def failure(workdir: Path, rounds: int, cluster: Any, queue: Queue = SLURM) -> list[FailureRun]:
     """Before: start request until the spawn failed. After: the kill until the hub shows
     the server failed or stopped (a spawn that had already succeeded then ends as a
     running server does)."""
     runs: list[FailureRun] = []
     prologue = "echo 'prologue: cannot load module python' >&2; exit 3"
-    with both_hubs(workdir / "before", prologue=prologue) as hubs:
+    with both_hubs(workdir / "before", prologue=prologue, queue=queue) as hubs:
         for i, kind in alternating(rounds):
             cluster.cancel_all()
             began = time.monotonic()
@@ -259,12 +228,12 @@ def failure(workdir: Path, rounds: int, cluster: Any) -> list[FailureRun]:
             seconds = time.monotonic() - began
             runs.append(FailureRun(kind, "dies before its server", seconds, message))
             print(f"  failure before #{i} {kind}: {seconds:.1f} s [{message[:120]}]", flush=True)
-    with both_hubs(workdir / "after") as hubs:
+    with both_hubs(workdir / "after", queue=queue) as hubs:
         for i, kind in alternating(rounds):
             cluster.cancel_all()
             stop = threading.Event()
             killed: list[float] = []
-            args = (hubs[kind], kind, time.time(), stop, killed)
+            args = (hubs[kind], kind, time.time(), stop, killed, queue)
             killer = threading.Thread(target=_kill_after_port_report, args=args)
             killer.start()
             try:
@@ -350,23 +319,28 @@ def spawn_once(hub: Hub, kind: str, queue: Queue) -> SpawnRun:
     )
 
 
-def floor_once(jobenv: Path, queue: Queue) -> float:
-    """Submit a job running the same Jupyter server without a hub (as alice), until it
-    answers on its port: job start plus the server's own start-up."""
+def floor_once(jobenv: Path, queue: Queue, hub: hubless.StandInHub | None) -> float:
+    """Submit a job (as alice) running the server without a hub, until it answers on its port:
+    job start plus the server's own start-up.
+
+    With ``hub`` (a :class:`hubless.StandInHub`), the server is ``jupyterhub-singleuser``,
+    the program both spawners' jobs run, timed until ``GET {prefix}api`` answers: the floor.
+    Without, it is a bare ``jupyter-server`` timed until ``GET /api/status`` answers (the
+    earlier floor, without JupyterHub's extension and its imports)."""
     from harness.hub import free_port
 
     port = free_port()
-    server = (
-        f"{jobenv}/bin/jupyter-server --ServerApp.ip=127.0.0.1 --ServerApp.port={port} "
-        "--ServerApp.port_retries=0 --ServerApp.open_browser=False "
-        "--IdentityProvider.token=''"
-    )
+    if hub is None:
+        command, path = hubless.bare_server_command(jobenv, port), "/api/status"
+    else:
+        command = hubless.singleuser_command(jobenv, hub, "alice", port)
+        path = hubless.probe_path("alice")
     began = time.monotonic()
-    jid = queue.submit_as("alice", server)
+    jid = queue.submit_as("alice", command)
 
     def answers() -> bool:
         try:
-            return requests.get(f"http://127.0.0.1:{port}/api/status", timeout=1).ok
+            return requests.get(f"http://127.0.0.1:{port}{path}", timeout=1).ok
         except requests.RequestException:
             return False
 
@@ -380,16 +354,26 @@ def floor_once(jobenv: Path, queue: Queue) -> float:
 
 def spawn(
     workdir: Path, rounds: int, cluster: Any, queue: Queue
-) -> tuple[list[SpawnRun], list[float]]:
+) -> tuple[list[SpawnRun], list[float], list[float]]:
+    """The spawn runs, the floors (``jupyterhub-singleuser`` without a hub) and the bare
+    ``jupyter-server`` floors; one floor of each kind a round, between the two spawners."""
     runs: list[SpawnRun] = []
     floors: list[float] = []
+    bare: list[float] = []
     jobenv = real_hub.bench_jobenv()
-    with both_hubs(workdir, queue=queue) as hubs:
+    with both_hubs(workdir, queue=queue) as hubs, hubless.stand_in_hub() as stand_in:
         for i, kind in alternating(rounds):
             cluster.cancel_all()
-            if kind == KINDS[0]:  # once a round, between the two spawners
-                floors.append(floor_once(jobenv, queue))
-                print(f"  floor #{i}: {floors[-1]:.2f} s", flush=True)
+            if kind == KINDS[0]:  # once a round, between the two spawners (order alternates)
+                for which in ("floor", "bare") if i % 2 == 0 else ("bare", "floor"):
+                    if which == "floor":
+                        floors.append(floor_once(jobenv, queue, stand_in))
+                    else:
+                        bare.append(floor_once(jobenv, queue, None))
+                print(
+                    f"  floor #{i}: {floors[-1]:.2f} s (bare jupyter-server {bare[-1]:.2f} s)",
+                    flush=True,
+                )
             run = spawn_once(hubs[kind], kind, queue)
             runs.append(run)
             print(
@@ -398,7 +382,7 @@ def spawn(
                 f"stop {run.stop:.2f} s",
                 flush=True,
             )
-    return runs, floors
+    return runs, floors, bare
 
 
 # --- item 6: many users at once ---------------------------------------------------------------
@@ -414,7 +398,7 @@ class BurstRun:
     api_samples: int
 
 
-def burst_once(hub: Hub, kind: str, servers: int) -> BurstRun:
+def burst_once(hub: Hub, kind: str, servers: int, queue: Queue = SLURM) -> BurstRun:
     """``servers`` named servers of alice and bob started at once; the hub's REST API latency
     (GET /hub/api/users/bob, every 0.1 s) until all are ready or failed."""
     names = [(("alice", "bob")[i % 2], f"b{i}") for i in range(servers)]
@@ -466,7 +450,7 @@ def burst_once(hub: Hub, kind: str, servers: int) -> BurstRun:
     for user, name in names:
         with contextlib.suppress(Exception):
             hub.api("DELETE", f"/users/{user}/servers/{name}", timeout=60)
-    wait_for(lambda: not alice_job() and not bob_job(), timeout=120, interval=0.5)
+    wait_for(lambda: not queue.jobs("alice") and not queue.jobs("bob"), timeout=120, interval=0.5)
     return BurstRun(
         kind,
         servers,
@@ -479,12 +463,15 @@ def burst_once(hub: Hub, kind: str, servers: int) -> BurstRun:
     )
 
 
-def burst(workdir: Path, rounds: int, cluster: Any, servers: int) -> list[BurstRun]:
+def burst(
+    workdir: Path, rounds: int, cluster: Any, servers: int, queue: Queue = SLURM
+) -> list[BurstRun]:
     runs: list[BurstRun] = []
     for i, kind in alternating(rounds):
         cluster.cancel_all()
-        with hub_with(kind, workdir / f"{kind}-{i}") as hub:  # one hub at a time: its CPU
-            run = burst_once(hub, kind, servers)
+        # one hub at a time: its CPU
+        with hub_with(kind, workdir / f"{kind}-{i}", queue=queue) as hub:
+            run = burst_once(hub, kind, servers, queue)
         runs.append(run)
         print(
             f"  burst #{i} {kind}: {run.ready}/{servers} ready in {run.seconds:.1f} s; API p50 "
@@ -517,21 +504,24 @@ def as_dicts(runs: list[Any]) -> list[dict[str, Any]]:
 
 
 def run_scenario(name: str, workdir: Path, rounds: int, queue: Queue = SLURM) -> dict[str, Any]:
-    """Start the test cluster, run one scenario, stop the cluster; the raw runs. Only
-    ``spawn`` and ``notice`` run on Grid Engine too (their keys then end in ``_sge``)."""
+    """Start the test cluster, run one scenario, stop the cluster; the raw runs (on Grid
+    Engine, their keys end in ``_sge``)."""
     real_hub.bench_jobenv()
-    if queue is not SLURM and name not in ("spawn", "notice"):
-        raise ValueError(f"{name} runs on Slurm only (spawn and notice run on both)")
     suffix = "" if queue is SLURM else f"_{queue.name}"
     cpus = BURST_SERVERS + 2 if name == "burst" else 0  # one CPU for each server of a burst
     with bench_queues.cluster(queue, cpus) as cluster:
         if name == "notice":
             return {f"notice{suffix}": as_dicts(notice(workdir, rounds, cluster, queue))}
         if name == "failure":
-            return {"failure": as_dicts(failure(workdir, rounds, cluster))}
+            return {f"failure{suffix}": as_dicts(failure(workdir, rounds, cluster, queue))}
         if name == "spawn":
-            runs, floors = spawn(workdir, rounds, cluster, queue)
-            return {f"spawn{suffix}": as_dicts(runs), f"floor{suffix}": floors}
+            runs, floors, bare = spawn(workdir, rounds, cluster, queue)
+            return {
+                f"spawn{suffix}": as_dicts(runs),
+                f"floor{suffix}": floors,
+                f"floor_bare{suffix}": bare,
+            }
         if name == "burst":
-            return {"burst": as_dicts(burst(workdir, rounds, cluster, BURST_SERVERS))}
+            runs_ = burst(workdir, rounds, cluster, BURST_SERVERS, queue)
+            return {f"burst{suffix}": as_dicts(runs_)}
         raise ValueError(f"unknown scenario {name!r}")

@@ -97,3 +97,30 @@ def test_exit_status_follows_the_recorded_runs(hub_bench, tmp_path, capsys, monk
     assert "MISSED" in capsys.readouterr().out
     with pytest.raises(SystemExit):
         hub_bench.main(["--out", str(tmp_path), "nosuchscenario"])
+
+
+def test_the_floor_goal_uses_the_singleuser_floor_and_shows_the_bare_one(hub_bench):
+    """The goal is against jupyterhub-singleuser without a hub; the bare jupyter-server figure
+    is printed, labelled, and does not move the goal."""
+    results = {
+        "spawn": [spawn("batchspawner", 6.0), spawn("jobspawner", 3.1)],
+        "floor": [3.0],
+        "floor_bare": [2.0],
+    }
+    lines, ok = hub_bench.summarize(results)
+    assert ok, lines
+    assert any("jupyter-server, no hub" in line and "2.00" in line for line in lines), lines
+    assert any("(+0.10 s)" in g for g in goal_lines(lines)), lines
+
+
+def test_grid_engine_results_have_their_own_goals(hub_bench):
+    results = {
+        "spawn_sge": [spawn("batchspawner", 6.0), spawn("jobspawner", 3.1)],
+        "floor_sge": [3.0],
+        "burst_sge": [burst("jobspawner", 19)],
+    }
+    lines, ok = hub_bench.summarize(results)
+    assert not ok
+    failed = [g for g in goal_lines(lines) if g.endswith("MISSED")]
+    assert len(failed) == 1 and "burst ready" in failed[0], lines
+    assert any(g.startswith("goal: sge: median spawn") for g in goal_lines(lines)), lines
