@@ -21,8 +21,17 @@ from jobspawner.jobspec import secrets_file_for
 pytestmark = pytest.mark.e2e
 
 
-def _processes_of(uid: int) -> dict[int, tuple[bytes, bytes, int]]:
-    """pid -> (environ, cmdline, parent pid) of every process owned by ``uid``."""
+def _boot_time() -> float:
+    for line in Path("/proc/stat").read_text().splitlines():
+        if line.startswith("btime "):
+            return float(line.split()[1])
+    raise AssertionError("/proc/stat has no btime")
+
+
+def _processes_of(uid: int, since: float = 0.0) -> dict[int, tuple[bytes, bytes, int]]:
+    """pid -> (environ, cmdline, parent pid) of every process owned by ``uid`` that started
+    at ``since`` (a time stamp) or later: older ones belong to other tests, not this spawn."""
+    boot, ticks = _boot_time(), os.sysconf("SC_CLK_TCK")
     found = {}
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
@@ -35,8 +44,10 @@ def _processes_of(uid: int) -> dict[int, tuple[bytes, bytes, int]]:
             stat = Path(f"/proc/{entry}/stat").read_text()
         except OSError:
             continue
-        parent = int(stat.rsplit(")", 1)[1].split()[1])
-        found[int(entry)] = (environ, cmdline, parent)
+        fields = stat.rsplit(")", 1)[1].split()
+        if boot + int(fields[19]) / ticks < since - 1:
+            continue
+        found[int(entry)] = (environ, cmdline, int(fields[1]))
     return found
 
 
@@ -99,13 +110,13 @@ def test_hub_secrets_and_token_stay_out_of_user_processes_and_files(tmp_path):
         hub.begin_start("alice")
         deadline = time.monotonic() + 90
         while time.monotonic() < deadline:
-            seen.update(_processes_of(alice.pw_uid))
+            seen.update(_processes_of(alice.pw_uid, began))
             server = hub.server_model("alice") or {}
             if server.get("ready"):
                 break
             time.sleep(0.05)
         hub.wait_ready("alice")
-        seen.update(_processes_of(alice.pw_uid))
+        seen.update(_processes_of(alice.pw_uid, began))
         assert seen, "no process of alice's was seen while her server started"
         for pid, (environ, cmdline, _parent) in seen.items():
             for name, value in hub_secrets.items():
