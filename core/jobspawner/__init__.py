@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any
 
 from .__about__ import __version__
 from .backend_options import Option, program_options
-from .cancel_confirm import confirm_cancel
+from .cancel_confirm import confirm_cancel, not_ended_words
 from .commands import Command, CommandError, CommandResult, CommandRunner
 from .constraints import FeatureGrammar
 from .context import BackendContext, make_context
@@ -72,6 +72,7 @@ __all__ = [
     "format_hms",
     "hookimpl",
     "make_context",
+    "not_ended_words",
     "parse_duration_s",
     "parse_memory_mb",
     "private_output_commands",

@@ -48,3 +48,10 @@ async def confirm_cancel(
         if not remaining:
             return [], ""
     return remaining, last_error
+
+
+def not_ended_words(remaining: Sequence[str], last_error: str) -> str:
+    """The words for jobs :func:`confirm_cancel` left: which ones, and the last error seen."""
+    return f"job(s) {', '.join(remaining)} still not ended after repeated cancels and checks" + (
+        f" (last error: {last_error})" if last_error else ""
+    )

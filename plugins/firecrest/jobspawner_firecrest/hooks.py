@@ -57,7 +57,7 @@ from typing import Any
 import httpx
 from firecrest.FirecrestException import FirecrestException, UnexpectedStatusException
 from firecrest.v2 import AsyncFirecrest
-from jobspawner import BackendContext, JobSpec, JobStatus, confirm_cancel, hookimpl
+from jobspawner import BackendContext, JobSpec, JobStatus, confirm_cancel, hookimpl, not_ended_words
 from jobspawner_slurm import reasons
 from jobspawner_slurm.templates import check_constraint, job_script
 
@@ -361,8 +361,7 @@ async def cancel(ctx: BackendContext, job_ids: Sequence[str]) -> None:
             "DELETE",
             gw.url + f"/compute/{gw.system}/jobs/{remaining[0]}",
             None,
-            f"job(s) {', '.join(remaining)} still not ended after repeated cancels and checks"
-            + (f" (last error: {last})" if last else ""),
+            not_ended_words(remaining, last),
         )
 
 

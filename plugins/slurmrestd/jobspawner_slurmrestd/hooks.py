@@ -59,6 +59,7 @@ from jobspawner import (
     QueueInfo,
     confirm_cancel,
     hookimpl,
+    not_ended_words,
     remove_secrets_by_runner,
 )
 from jobspawner_slurm import reasons
@@ -237,8 +238,7 @@ async def cancel(ctx: BackendContext, job_ids: Sequence[str]) -> None:
             "DELETE",
             client.base + f"/job/{remaining[0]}",
             None,
-            f"job(s) {', '.join(remaining)} still not ended after repeated cancels and checks"
-            + (f" (last error: {last_error})" if last_error else ""),
+            not_ended_words(remaining, last_error),
         )
 
 
