@@ -153,6 +153,20 @@ class CountingRunner(CommandRunner):
         return await self.inner.run(command, check=check)
 
 
+def record_queries(ctx: BackendContext) -> list[tuple[str, ...]]:
+    """From now on, record the argument list of every command ``ctx``'s query runner runs
+    (local or remote), to count status queries; returns the list it fills."""
+    calls: list[tuple[str, ...]] = []
+    original = ctx.query_runner.run
+
+    async def run(command: Command, check: bool = True) -> CommandResult:
+        calls.append(command.argv)
+        return await original(command, check=check)
+
+    ctx.query_runner.run = run  # type: ignore[method-assign]
+    return calls
+
+
 class DownRunner(CommandRunner):
     """A scheduler that does not answer: every command times out."""
 

@@ -9,9 +9,10 @@ import asyncio
 import pytest
 from condor.condorkit import Pool, wait_for
 from condor.test_condor_integration import SLEEP, make_spec, submit, wait_state
-from jobspawner import CommandResult, JobState
+from jobspawner import JobState
 from jobspawner.backend import load_backend
 from jobspawner.commands import DEFAULT_PATH
+from jobspawner.testing import record_queries
 from remote.fixtures import fresh_ssh_connections, sshd
 from remote.sshd import SSHServer
 from remote.sshkit import ssh_context
@@ -29,14 +30,7 @@ async def test_submit_query_log_cancel_over_ssh(pool: Pool, sshd: SSHServer) -> 
     other = await submit(backend, ctx, make_spec(pool, "b", SLEEP))
     await wait_state(backend, ctx, job_id, {JobState.RUNNING})
     await wait_state(backend, ctx, other, {JobState.RUNNING})
-    calls: list[tuple[str, ...]] = []
-    original = ctx.query_runner.run
-
-    async def run(command, check=True) -> CommandResult:
-        calls.append(command.argv)
-        return await original(command, check=check)
-
-    ctx.query_runner.run = run  # type: ignore[method-assign]
+    calls = record_queries(ctx)
     statuses = await backend.query_status(ctx, [job_id, other])
     assert [c[0] for c in calls] == ["condor_q"]  # one query for both
     assert {s.state for s in statuses.values()} == {JobState.RUNNING}

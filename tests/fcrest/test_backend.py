@@ -4,7 +4,6 @@ cancel, log tail, one request per round, token refresh, and service-account poll
 from __future__ import annotations
 
 import asyncio
-import shutil
 import subprocess
 import time
 import uuid
@@ -16,7 +15,7 @@ from jobspawner.commands import CommandRunner
 from jobspawner.context import BackendContext
 from jobspawner.status import VANISHED_REASON
 from jobspawner_firecrest.errors import LOGIN_AGAIN
-from slurm.helpers import make_spec
+from slurm.helpers import make_spec, remove_job_logs, running, squeue, wait_for
 
 from .conftest import SERVICE_CLIENT, forget_tokens, gateway_options
 
@@ -39,9 +38,7 @@ def _fresh_gateways():
 
 @pytest.fixture(scope="module", autouse=True)
 def _remove_job_logs():
-    yield
-    for user in ("alice", "bob"):
-        shutil.rmtree(LOG_DIR.format(user=user), ignore_errors=True)
+    yield from remove_job_logs(LOG_DIR)
 
 
 options = gateway_options
@@ -71,27 +68,9 @@ async def submit(backend, ctx, command=("sleep", "300"), **kw):
     return await backend.submit(ctx, spec, script), out, spec
 
 
-async def wait_for(backend, ctx, ids, ok, timeout=30):
-    deadline = time.monotonic() + timeout
-    while True:
-        statuses = await backend.query_status(ctx, ids)
-        if all(ok(s) for s in statuses.values()):
-            return statuses
-        if time.monotonic() > deadline:
-            raise AssertionError(f"not reached: {statuses}")
-        await asyncio.sleep(0.3)
-
-
-def running(s):
-    return s.state is JobState.RUNNING
-
-
 def squeue_active(job_id):
-    return subprocess.run(
-        ["squeue", "-h", "-t", "PD,R,CG,S,ST,CF", "-j", f"{job_id},{job_id}", "-o", "%T|%u"],
-        capture_output=True,
-        text=True,
-    ).stdout.strip()
+    """The job's state and owner while it is active, "" once it is gone."""
+    return squeue(job_id, "%T|%u")
 
 
 async def test_submit_status_log_cancel(backend, emulator, clean_queue):

@@ -10,23 +10,15 @@ alice's access token, refreshed through the token endpoint when it runs short.
 from __future__ import annotations
 
 import secrets
-import subprocess
 import time
 
 import pytest
 from harness.hub import running_hub
+from slurm.helpers import squeue
 
 from .conftest import gateway_options
 
 pytestmark = [pytest.mark.e2e, pytest.mark.scheduler("slurm"), pytest.mark.root]
-
-
-def squeue(job_id: str, fmt: str = "%T|%u", states: str = "PD,R,CG,S,ST,CF") -> str:
-    return subprocess.run(
-        ["squeue", "-h", "-t", states, "-j", f"{job_id},{job_id}", "-o", fmt],
-        capture_output=True,
-        text=True,
-    ).stdout.strip()
 
 
 def test_spawn_with_auth_state_tokens(tmp_path, emulator, clean_queue):
@@ -52,13 +44,13 @@ def test_spawn_with_auth_state_tokens(tmp_path, emulator, clean_queue):
         assert any(m.startswith("Submitted as firecrest job") for m in messages), messages
         assert emulator.state.token_grants["refresh_token"] > grants
         job_id = hub.spawner_state("alice")["job_id"]
-        assert squeue(job_id) == "RUNNING|alice"
+        assert squeue(job_id, "%T|%u") == "RUNNING|alice"
         assert hub.get_via_proxy("alice", "api/status").status_code == 200
         hub.stop_server("alice")
         deadline = time.monotonic() + 10
-        while squeue(job_id) and time.monotonic() < deadline:
+        while squeue(job_id, "%T|%u") and time.monotonic() < deadline:
             time.sleep(0.2)
-        assert squeue(job_id) == ""
+        assert squeue(job_id, "%T|%u") == ""
         assert squeue(job_id, "%T", states="all") == "CANCELLED"
 
 
@@ -101,7 +93,7 @@ def test_rotated_tokens_survive_a_hub_restart(tmp_path, emulator, clean_queue):
             job_id = hub.spawner_state("alice")["job_id"]
             hub.crash()
         assert login["refresh_token"] not in emulator.state.refresh_tokens  # rotated: dead
-        assert squeue(job_id) == "RUNNING|alice"
+        assert squeue(job_id, "%T|%u") == "RUNNING|alice"
         time.sleep(6)  # the saved access token is now due for renewal
         with running_hub(
             tmp_path, backend="firecrest", config=config, env=env, keep_env=False,
@@ -112,9 +104,9 @@ def test_rotated_tokens_survive_a_hub_restart(tmp_path, emulator, clean_queue):
             hub.wait_ready("alice", timeout=60)
             hub.stop_server("alice")
             deadline = time.monotonic() + 10
-            while squeue(job_id) and time.monotonic() < deadline:
+            while squeue(job_id, "%T|%u") and time.monotonic() < deadline:
                 time.sleep(0.2)
-            assert squeue(job_id) == "", hub.log_text()[-3000:]
+            assert squeue(job_id, "%T|%u") == "", hub.log_text()[-3000:]
             assert "log in again" not in hub.log_text()
     finally:
         emulator.state.access_lifespan = lifespan

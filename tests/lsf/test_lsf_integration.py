@@ -11,9 +11,10 @@ import time
 from pathlib import Path
 
 import pytest
-from jobspawner import CommandResult, JobState
+from jobspawner import JobState
 from jobspawner.backend import Backend, load_backend
 from jobspawner.context import BackendContext, make_context
+from jobspawner.testing import record_queries
 from lsf.lsfkit import Emulator, make_spec
 
 USER = "alice"
@@ -38,19 +39,6 @@ def ctx(emulator: Emulator, backend: Backend, monkeypatch: pytest.MonkeyPatch) -
         username=USER,
         env_keep=EMULATOR_ENV,
     )
-
-
-def count_calls(ctx: BackendContext) -> list[tuple[str, ...]]:
-    """Record every command the query runner runs."""
-    calls: list[tuple[str, ...]] = []
-    original = ctx.query_runner.run
-
-    async def run(command, check=True) -> CommandResult:
-        calls.append(command.argv)
-        return await original(command, check=check)
-
-    ctx.query_runner.run = run  # type: ignore[method-assign]
-    return calls
 
 
 async def submit(
@@ -123,7 +111,7 @@ async def test_many_jobs_in_one_bjobs_call(backend, ctx, emulator) -> None:
     emulator.configure(slots=3)
     ids = [(await submit(backend, ctx, emulator, name=f"many{n}"))[0] for n in range(5)]
     fast, _ = await submit(backend, ctx, emulator, name="fast", command=("true",))
-    calls = count_calls(ctx)
+    calls = record_queries(ctx)
     statuses = await backend.query_status(ctx, [*ids, fast, "999999"])
     assert [c[0] for c in calls] == ["bjobs", "bacct"]  # one bjobs, then bacct for the rest
     assert "-json" in calls[0] and ctx.query_runner.prefix == ("runuser", "-u", USER, "--")
@@ -213,7 +201,7 @@ async def test_delimited_fallback_and_wait_lines(backend, emulator, monkeypatch)
     emulator.configure(slots=1)
     running, _ = await submit(backend, ctx, emulator, name="d1")
     pending, _ = await submit(backend, ctx, emulator, name="d2")
-    calls = count_calls(ctx)
+    calls = record_queries(ctx)
     statuses = await backend.query_status(ctx, [running, pending])
     assert "-noheader" in calls[0] and "-json" not in calls[0]
     assert statuses[running].state is JobState.RUNNING and statuses[running].host

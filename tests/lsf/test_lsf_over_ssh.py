@@ -9,9 +9,10 @@ import asyncio
 import time
 
 import pytest
-from jobspawner import CommandResult, JobState
+from jobspawner import JobState
 from jobspawner.backend import Backend, load_backend
 from jobspawner.context import BackendContext
+from jobspawner.testing import record_queries
 from lsf.lsfkit import Emulator
 from lsf.test_lsf_integration import submit, wait_state
 from remote.fixtures import fresh_ssh_connections, sshd
@@ -38,14 +39,7 @@ async def test_submit_status_log_cancel_over_ssh(backend, ctx, emulator) -> None
     )
     status = await wait_state(backend, ctx, job_id, {JobState.RUNNING})
     assert status.state is JobState.RUNNING
-    calls: list[tuple[str, ...]] = []
-    original = ctx.query_runner.run
-
-    async def run(command, check=True) -> CommandResult:
-        calls.append(command.argv)
-        return await original(command, check=check)
-
-    ctx.query_runner.run = run
+    calls = record_queries(ctx)
     second, _ = await submit(backend, ctx, emulator, name="jupyter-alice-2")
     await wait_state(backend, ctx, second, {JobState.RUNNING})
     calls.clear()

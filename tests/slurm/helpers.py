@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
+import shutil
+import subprocess
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
-from jobspawner import JobSpec
+from jobspawner import JobSpec, JobState, JobStatus
+from jobspawner.backend import Backend
+from jobspawner.context import BackendContext
 
 
 def make_spec(
@@ -33,3 +40,59 @@ def make_spec(
         epilogue=epilogue,
         options=options,
     )
+
+
+async def wait_for(
+    backend: Backend,
+    ctx: BackendContext,
+    ids: Sequence[str],
+    ok: Callable[[JobStatus], bool],
+    timeout: float = 30,
+) -> Mapping[str, JobStatus]:
+    """Ask the backend about ``ids`` until every status passes ``ok``; fail after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while True:
+        statuses = await backend.query_status(ctx, ids)
+        if all(ok(s) for s in statuses.values()):
+            return statuses
+        if time.monotonic() > deadline:
+            raise AssertionError(f"jobs did not reach the expected state: {statuses}")
+        await asyncio.sleep(0.25)
+
+
+async def wait_for_log(
+    backend: Backend, ctx: BackendContext, path: str, text: str, timeout: float = 15
+) -> str:
+    """The job log's last lines once ``text`` is in them (or whatever is there at ``timeout``)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        log = await backend.read_log(ctx, path, 20)
+        if text in log or time.monotonic() > deadline:
+            return log
+        await asyncio.sleep(0.2)
+
+
+def running(status: JobStatus) -> bool:
+    return status.state is JobState.RUNNING
+
+
+def remove_job_logs(log_dir: str) -> Iterator[None]:
+    """Body of a module fixture: the jobs' output files go to the users' homes (``log_dir``
+    holds ``{user}``); remove them after the module."""
+    yield
+    for user in ("alice", "bob"):
+        shutil.rmtree(log_dir.format(user=user), ignore_errors=True)
+
+
+def squeue(job_id: str, fmt: str = "%T|%u|%P", states: str = "PD,R,CG,S,ST,CF") -> str:
+    """The job's line in squeue among ``states`` (the active ones by default; "" once gone)."""
+    return subprocess.run(
+        ["squeue", "-h", "-t", states, "-j", f"{job_id},{job_id}", "-o", fmt],
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
+
+
+def squeue_active(job_id: str) -> str:
+    """The job's state while it is active, "" once it is gone."""
+    return squeue(job_id, "%T")

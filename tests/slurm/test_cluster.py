@@ -8,11 +8,9 @@ from __future__ import annotations
 
 import asyncio
 import pwd
-import shutil
 import subprocess
-import time
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import pytest
@@ -21,7 +19,7 @@ from jobspawner.backend import Backend, load_backend
 from jobspawner.commands import CommandRunner
 from jobspawner.context import BackendContext, make_context
 from jobspawner.status import VANISHED_REASON
-from slurm.helpers import make_spec
+from slurm.helpers import make_spec, remove_job_logs, running, squeue_active, wait_for, wait_for_log
 
 pytestmark = [pytest.mark.scheduler("slurm"), pytest.mark.root]
 
@@ -47,10 +45,7 @@ def backend() -> Backend:
 
 @pytest.fixture(scope="module", autouse=True)
 def _remove_job_logs():
-    """The jobs' output files go to the users' homes; remove them after this module."""
-    yield
-    for user in ("alice", "bob"):
-        shutil.rmtree(LOG_DIR.format(user=user), ignore_errors=True)
+    yield from remove_job_logs(LOG_DIR)
 
 
 def context(backend: Backend, user: str = "alice", options: Mapping | None = None):
@@ -85,46 +80,6 @@ async def submit(
     script = backend.render_script(spec, backend.script_template(spec))
     job_id = await backend.submit(ctx, spec, script)
     return job_id, out
-
-
-async def wait_for(
-    backend: Backend,
-    ctx: BackendContext,
-    ids: Sequence[str],
-    ok: Callable[[JobStatus], bool],
-    timeout: float = 30,
-) -> Mapping[str, JobStatus]:
-    deadline = time.monotonic() + timeout
-    while True:
-        statuses = await backend.query_status(ctx, ids)
-        if all(ok(s) for s in statuses.values()):
-            return statuses
-        if time.monotonic() > deadline:
-            raise AssertionError(f"jobs did not reach the expected state: {statuses}")
-        await asyncio.sleep(0.25)
-
-
-async def wait_for_log(
-    backend: Backend, ctx: BackendContext, path: str, text: str, timeout: float = 15
-) -> str:
-    deadline = time.monotonic() + timeout
-    while True:
-        log = await backend.read_log(ctx, path, 20)
-        if text in log or time.monotonic() > deadline:
-            return log
-        await asyncio.sleep(0.2)
-
-
-def running(s: JobStatus) -> bool:
-    return s.state is JobState.RUNNING
-
-
-def squeue_active(job_id: str) -> str:
-    return subprocess.run(
-        ["squeue", "-h", "-t", "PD,R,CG,S,ST,CF", "-j", f"{job_id},{job_id}", "-o", "%T"],
-        capture_output=True,
-        text=True,
-    ).stdout.strip()
 
 
 async def test_submit_status_cancel_one(backend, clean_queue):

@@ -12,17 +12,9 @@ import time
 import pytest
 from harness.hub import running_hub
 from harness.scenarios import expect_fast_failure, failing_prologue
+from slurm.helpers import squeue
 
 pytestmark = [pytest.mark.e2e, pytest.mark.scheduler("slurm"), pytest.mark.root]
-
-
-def squeue(job_id: str, fmt: str = "%T|%u|%P", states: str = "PD,R,CG,S,ST,CF") -> str:
-    """The job's line in squeue among the active states ("" once it is gone)."""
-    return subprocess.run(
-        ["squeue", "-h", "-t", states, "-j", f"{job_id},{job_id}", "-o", fmt],
-        capture_output=True,
-        text=True,
-    ).stdout.strip()
 
 
 def wait(predicate, timeout: float = 30.0, interval: float = 0.2):

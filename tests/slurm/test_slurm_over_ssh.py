@@ -10,10 +10,10 @@ import re
 import stat
 
 import pytest
-from jobspawner import CommandResult, JobState
+from jobspawner import JobState
 from jobspawner.backend import Backend, load_backend
-from jobspawner.context import BackendContext
 from jobspawner.jobspec import secrets_file_for
+from jobspawner.testing import record_queries
 from remote.fixtures import fresh_ssh_connections, sshd
 from remote.sshd import SSHServer
 from remote.sshkit import ssh_context
@@ -28,18 +28,6 @@ def backend() -> Backend:
     return load_backend("slurm")
 
 
-def record(ctx: BackendContext) -> list[tuple[str, ...]]:
-    calls: list[tuple[str, ...]] = []
-    original = ctx.query_runner.run
-
-    async def run(command, check=True) -> CommandResult:
-        calls.append(command.argv)
-        return await original(command, check=check)
-
-    ctx.query_runner.run = run  # type: ignore[method-assign]
-    return calls
-
-
 async def test_submit_status_log_cancel_over_ssh(backend, clean_queue, sshd: SSHServer) -> None:
     ctx = ssh_context(sshd, backend, "alice")
     job_id, out = await submit(
@@ -51,7 +39,7 @@ async def test_submit_status_log_cancel_over_ssh(backend, clean_queue, sshd: SSH
     assert stat.S_IMODE(info.st_mode) == 0o600 and info.st_uid == os.stat("/home/alice").st_uid
     with open(secrets) as f:
         assert "secret-token" in f.read()  # came over the SSH channel's stdin
-    calls = record(ctx)
+    calls = record_queries(ctx)
     status = (await wait_for(backend, ctx, [job_id], running))[job_id]
     assert status.host == clean_queue.host
     assert "hello from alice" in await wait_for_log(backend, ctx, out, "hello from")
@@ -68,7 +56,7 @@ async def test_many_jobs_one_squeue_per_round_over_one_connection(
     ctx = ssh_context(sshd, backend, "alice")
     ids = [(await submit(backend, ctx))[0] for _ in range(3)]
     await wait_for(backend, ctx, ids, running)
-    calls = record(ctx)
+    calls = record_queries(ctx)
     statuses = await backend.query_status(ctx, ids)
     assert [c[0] for c in calls] == ["squeue"]
     assert all(statuses[i].state is JobState.RUNNING for i in ids)

@@ -8,20 +8,19 @@ Jobs are submitted as alice: her preparation commands (log folder, secrets file)
 from __future__ import annotations
 
 import asyncio
-import shutil
 import subprocess
 import time
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Sequence
 
 import pytest
-from jobspawner import CommandError, JobState, JobStatus
+from jobspawner import CommandError, JobState
 from jobspawner.backend import Backend, load_backend
 from jobspawner.commands import CommandRunner
 from jobspawner.context import BackendContext
 from jobspawner.status import VANISHED_REASON
 from jobspawner_slurmrestd import hooks as restd_hooks
-from slurm.helpers import make_spec
+from slurm.helpers import make_spec, remove_job_logs, running, squeue_active, wait_for
 
 pytestmark = [pytest.mark.scheduler("slurm"), pytest.mark.root]
 
@@ -35,9 +34,7 @@ def backend() -> Backend:
 
 @pytest.fixture(scope="module", autouse=True)
 def _remove_job_logs():
-    yield
-    for user in ("alice", "bob"):
-        shutil.rmtree(LOG_DIR.format(user=user), ignore_errors=True)
+    yield from remove_job_logs(LOG_DIR)
 
 
 @pytest.fixture(autouse=True)
@@ -67,35 +64,10 @@ async def submit(backend, ctx, command: Sequence[str] = ("sleep", "300"), **kw) 
     return await backend.submit(ctx, spec, script), out
 
 
-async def wait_for(
-    backend, ctx, ids, ok: Callable[[JobStatus], bool], timeout: float = 30
-) -> Mapping[str, JobStatus]:
-    deadline = time.monotonic() + timeout
-    while True:
-        statuses = await backend.query_status(ctx, ids)
-        if all(ok(s) for s in statuses.values()):
-            return statuses
-        if time.monotonic() > deadline:
-            raise AssertionError(f"jobs did not reach the expected state: {statuses}")
-        await asyncio.sleep(0.25)
-
-
-def running(s: JobStatus) -> bool:
-    return s.state is JobState.RUNNING
-
-
 def scontrol_job(job_id: str) -> str:
     return subprocess.run(
         ["scontrol", "show", "job", job_id], capture_output=True, text=True
     ).stdout
-
-
-def squeue_active(job_id: str) -> str:
-    return subprocess.run(
-        ["squeue", "-h", "-t", "PD,R,CG,S,ST,CF", "-j", f"{job_id},{job_id}", "-o", "%T"],
-        capture_output=True,
-        text=True,
-    ).stdout.strip()
 
 
 async def test_submit_status_log_cancel_one(backend, restd, clean_queue):

@@ -7,21 +7,13 @@ The hub runs as root; the log folder and secrets file are made as alice through
 
 from __future__ import annotations
 
-import subprocess
 import time
 
 import pytest
 from harness.hub import running_hub
+from slurm.helpers import squeue
 
 pytestmark = [pytest.mark.e2e, pytest.mark.scheduler("slurm"), pytest.mark.root]
-
-
-def squeue(job_id: str, fmt: str = "%T|%u|%P", states: str = "PD,R,CG,S,ST,CF") -> str:
-    return subprocess.run(
-        ["squeue", "-h", "-t", states, "-j", f"{job_id},{job_id}", "-o", fmt],
-        capture_output=True,
-        text=True,
-    ).stdout.strip()
 
 
 def test_spawn_reach_and_stop_through_slurmrestd(tmp_path, restd, clean_queue):

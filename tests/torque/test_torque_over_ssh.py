@@ -9,9 +9,10 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from jobspawner import CommandResult, JobState
+from jobspawner import JobState
 from jobspawner.backend import load_backend
 from jobspawner.templates import render
+from jobspawner.testing import record_queries
 from remote.fixtures import fresh_ssh_connections, sshd
 from remote.sshd import SSHServer
 from remote.sshkit import ssh_context
@@ -48,14 +49,7 @@ async def test_submit_status_log_cancel_over_ssh(
     second, _ = await submit(["sleep", "60"])
     await wait(second, lambda s: s.state is JobState.RUNNING)
     assert {j["owner"] for j in emu.state()["jobs"].values()} == {"alice"}
-    calls: list[tuple[str, ...]] = []
-    original = ctx.query_runner.run
-
-    async def run(command, check=True) -> CommandResult:
-        calls.append(command.argv)
-        return await original(command, check=check)
-
-    ctx.query_runner.run = run  # type: ignore[method-assign]
+    calls = record_queries(ctx)
     statuses = await backend.query_status(ctx, [job_id, second])
     assert [c[0].rsplit("/", 1)[-1] for c in calls] == [QUERY[flavour]]  # one for both
     assert {s.state for s in statuses.values()} == {JobState.RUNNING}
