@@ -240,7 +240,7 @@ async def wait_for(
     ctx: BackendContext,
     job_ids: Sequence[str],
     done: Callable[[JobStatus], bool],
-    patience: float,
+    patience: float = 30,
 ) -> Mapping[str, JobStatus]:
     """Query until every job's status satisfies ``done``; AssertionError after ``patience``."""
     deadline = time.monotonic() + patience

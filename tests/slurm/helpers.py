@@ -1,4 +1,5 @@
-"""Shared helpers for the Slurm tests: job specs built like the core's spawner builds them."""
+"""Shared helpers for the Slurm, slurmrestd and FirecREST tests: job specs built as the
+core's spawner builds them, waiting for states and logs, squeue lines, log clean-up."""
 
 from __future__ import annotations
 
@@ -6,12 +7,18 @@ import asyncio
 import shutil
 import subprocess
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator
 from typing import Any
 
 from jobspawner import JobSpec, JobState, JobStatus
 from jobspawner.backend import Backend
 from jobspawner.context import BackendContext
+from jobspawner.testing import wait_for
+
+__all__ = [
+    "make_spec", "remove_job_logs", "running", "squeue", "squeue_active", "wait_for",
+    "wait_for_log",
+]  # fmt: skip
 
 
 def make_spec(
@@ -40,24 +47,6 @@ def make_spec(
         epilogue=epilogue,
         options=options,
     )
-
-
-async def wait_for(
-    backend: Backend,
-    ctx: BackendContext,
-    ids: Sequence[str],
-    ok: Callable[[JobStatus], bool],
-    timeout: float = 30,
-) -> Mapping[str, JobStatus]:
-    """Ask the backend about ``ids`` until every status passes ``ok``; fail after ``timeout``."""
-    deadline = time.monotonic() + timeout
-    while True:
-        statuses = await backend.query_status(ctx, ids)
-        if all(ok(s) for s in statuses.values()):
-            return statuses
-        if time.monotonic() > deadline:
-            raise AssertionError(f"jobs did not reach the expected state: {statuses}")
-        await asyncio.sleep(0.25)
 
 
 async def wait_for_log(

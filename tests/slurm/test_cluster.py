@@ -151,7 +151,7 @@ async def test_admin_scancel_is_noticed(backend, clean_queue):
     # cancelled before slurmd launched the script, a job ends with exit code 0, not SIGTERM
     assert "started" in await wait_for_log(backend, ctx, out, "started")
     subprocess.run(["scancel", job_id], check=True)  # root: "an admin"
-    status = (await wait_for(backend, ctx, [job_id], lambda s: s.state.finished, timeout=10))[
+    status = (await wait_for(backend, ctx, [job_id], lambda s: s.state.finished, patience=10))[
         job_id
     ]
     assert status.state is JobState.CANCELLED
@@ -169,10 +169,12 @@ async def test_pending_for_resources_and_held(backend, clean_queue):
     def has_reason(s: JobStatus) -> bool:
         return s.state in (JobState.PENDING, JobState.HELD) and bool(s.reason)
 
-    st = await wait_for(backend, ctx, [waiting, held, closed], has_reason, timeout=20)
+    st = await wait_for(backend, ctx, [waiting, held, closed], has_reason, patience=20)
     assert st[waiting].state is JobState.PENDING and st[waiting].reason in ("Resources", "Priority")
     # backfill computes when the job can start: after the big one's 10 minutes
-    st = await wait_for(backend, ctx, [waiting], lambda s: s.expected_start is not None, timeout=20)
+    st = await wait_for(
+        backend, ctx, [waiting], lambda s: s.expected_start is not None, patience=20
+    )
     text = backend.describe_status(st[waiting])
     assert "Slurm expects it to start around" in text, text
     hs = (await backend.query_status(ctx, [held]))[held]
@@ -190,7 +192,7 @@ async def test_job_failing_at_once_reports_exit_code_and_log(backend, clean_queu
     job_id, out = await submit(
         backend, ctx, prologue="echo 'prologue: module not found' >&2\nexit 3"
     )
-    status = (await wait_for(backend, ctx, [job_id], lambda s: s.state.finished, timeout=15))[
+    status = (await wait_for(backend, ctx, [job_id], lambda s: s.state.finished, patience=15))[
         job_id
     ]
     assert (status.state, status.exit_code, status.reason) == (
@@ -268,7 +270,7 @@ async def test_environment_is_the_scripts_not_the_hubs(backend, clean_queue):
             'file=$(cat "$JOBSPAWNER_SECRETS_FILE") mode=$(stat -c %a "$JOBSPAWNER_SECRETS_FILE")',
         ],
     )
-    await wait_for(backend, ctx, [job_id], lambda s: s.state.finished, timeout=15)
+    await wait_for(backend, ctx, [job_id], lambda s: s.state.finished, patience=15)
     log = await backend.read_log(ctx, out, 5)
     assert 'token=none secret=none file={"JUPYTERHUB_API_TOKEN": "secret-token"} mode=600' in log
 
@@ -300,7 +302,7 @@ async def test_use_srun_runs_the_server_as_a_job_step(backend, clean_queue):
         command=["bash", "-c", "echo step=$SLURM_STEP_ID cpus=$SLURM_CPUS_PER_TASK"],
         resources={"cpus": 2},
     )
-    status = (await wait_for(backend, ctx, [job_id], lambda s: s.state.finished, timeout=20))[
+    status = (await wait_for(backend, ctx, [job_id], lambda s: s.state.finished, patience=20))[
         job_id
     ]
     log = await backend.read_log(ctx, out, 5)

@@ -17,7 +17,8 @@ from jobspawner.testing import record_queries
 from remote.fixtures import fresh_ssh_connections, sshd
 from remote.sshd import SSHServer
 from remote.sshkit import ssh_context
-from slurm.test_cluster import running, squeue_active, submit, wait_for, wait_for_log
+from slurm.helpers import running, squeue_active, wait_for, wait_for_log
+from slurm.test_cluster import submit
 
 pytestmark = [pytest.mark.scheduler("slurm"), pytest.mark.root, pytest.mark.timeout(180)]
 __all__ = ["fresh_ssh_connections", "sshd"]
@@ -78,6 +79,6 @@ async def test_login_node_down_is_unknown_never_gone(backend, clean_queue, sshd)
         assert squeue_active(job_id) == "RUNNING"  # the job itself is untouched
     finally:
         sshd.start()
-    status = (await wait_for(backend, ctx, [job_id], running, timeout=20))[job_id]
+    status = (await wait_for(backend, ctx, [job_id], running, patience=20))[job_id]
     assert status.state is JobState.RUNNING
     await backend.cancel(ctx, [job_id])

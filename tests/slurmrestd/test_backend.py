@@ -117,7 +117,7 @@ async def test_pending_reason_and_describe(backend, restd, clean_queue):
     ctx = context(backend, restd.url)
     job_id, _ = await submit(backend, ctx, resources={"queue": "closed"})
     status = (
-        await wait_for(backend, ctx, [job_id], lambda s: s.reason == "PartitionDown", timeout=15)
+        await wait_for(backend, ctx, [job_id], lambda s: s.reason == "PartitionDown", patience=15)
     )[job_id]
     assert status.state is JobState.PENDING
     sentence = backend.describe_status(status)
@@ -130,7 +130,7 @@ async def test_external_scancel_is_noticed(backend, restd, clean_queue):
     job_id, _ = await submit(backend, ctx)
     await wait_for(backend, ctx, [job_id], running)
     subprocess.run(["scancel", job_id], check=True)
-    status = (await wait_for(backend, ctx, [job_id], lambda s: s.state.finished, timeout=10))[
+    status = (await wait_for(backend, ctx, [job_id], lambda s: s.state.finished, patience=10))[
         job_id
     ]
     assert status.state is JobState.CANCELLED
