@@ -21,14 +21,23 @@ import hub_spawn
 from bench_queues import QUEUES
 
 ROOT = Path(__file__).resolve().parent.parent
-SCENARIOS = ("notice", "failure", "spawn", "burst")
+SCENARIOS = ("notice", "walltime", "failure", "spawn", "burst")
 #: Results grouped by one field: (key in the results, the field).
 GROUPED = (
     ("notice", "how"),
     ("notice_sge", "how"),
+    ("walltime", "how"),
+    ("walltime_sge", "how"),
     ("failure", "case"),
     ("failure_sge", "case"),
 )
+
+#: How the summary names each end whose notice has a goal.
+WHAT_ENDED = {
+    "scancel": "an admin's scancel",
+    "qdel": "an admin's qdel",
+    "time limit": "the time limit",
+}
 
 
 def _runs(results: dict[str, Any], name: str) -> list[SimpleNamespace]:
@@ -101,15 +110,15 @@ def summarize(results: dict[str, Any]) -> tuple[list[str], bool]:
     for name, key in GROUPED:
         stats = hub_spawn.group(_runs(results, name), key)
         lines += [_line(name, what, kind, s) for (what, kind), s in stats.items()]
-        for cancel in ("scancel", "qdel"):
+        for cancel in ("scancel", "qdel", "time limit"):
             ours = stats.get((cancel, "jobspawner"))
-            if not name.startswith("notice") or ours is None:
+            if not name.startswith(("notice", "walltime")) or ours is None:
                 continue
             met = ours.high <= hub_spawn.NOTICE_LIMIT
             goals.append(met)
             lines.append(
                 _goal(
-                    f"an admin's {cancel} noticed within {hub_spawn.NOTICE_LIMIT:g} s "
+                    f"{WHAT_ENDED[cancel]} noticed within {hub_spawn.NOTICE_LIMIT:g} s "
                     f"(worst {ours.high:.1f} s)",
                     met,
                 )

@@ -13,6 +13,9 @@ Scenarios (``python benchmarks/run.py hub SCENARIO``; hold the cluster lock arou
     cancel or the time limit does) and ``scancel --full -s KILL`` (no chance to say
     anything, as when the node is lost). Measured: seconds from the command until the hub's
     REST API shows the server stopped, and what the hub logged about it.
+``walltime``
+    Both spawners' servers run at once under a one-minute time limit; seconds from the
+    scheduler ending the job until the hub's REST API shows the server stopped.
 ``failure``
     A job that dies before its server starts (its prologue exits 3) and one whose server is
     killed (SIGKILL) right after it reported its port: seconds from the start request until
@@ -169,6 +172,48 @@ def notice(workdir: Path, rounds: int, cluster: Any, queue: Queue = SLURM) -> li
                 print(
                     f"  notice {how} #{i} {kind}: {seconds:.1f} s  [{run.words[:160]}]", flush=True
                 )
+                runs.append(run)
+    return runs
+
+
+WALLTIME = "00:01:00"  # the jobs' time limit in the walltime scenario
+
+
+def walltime(workdir: Path, rounds: int, cluster: Any, queue: Queue = SLURM) -> list[NoticeRun]:
+    """Both spawners' servers run under a one-minute time limit, at the same time; measured
+    from the moment the scheduler ends the job (it leaves the running state, polled every
+    0.1 s) until the hub's REST API shows the server stopped. Slurm sends SIGTERM at the
+    limit (the server can say it is stopping); Grid Engine's ``h_rt`` is a SIGKILL."""
+    runs: list[NoticeRun] = []
+    extra = (
+        f"c.JobSpawner.req_runtime = {WALLTIME!r}\n"
+        f"c.BatchSpawnerBase.req_runtime = {WALLTIME!r}\n"
+    )
+    with both_hubs(workdir, extra=extra, queue=queue) as hubs:
+        for i in range(rounds):
+            cluster.cancel_all()
+            jobs: dict[str, str] = {}
+            for kind in KINDS if i % 2 == 0 else tuple(reversed(KINDS)):
+                hubs[kind].start_server("alice", timeout=150)
+                jobs[kind] = job_id(hubs[kind], "alice")
+            since = time.time()
+            ended: dict[str, float] = {}
+            noticed: dict[str, float] = {}
+            deadline = time.monotonic() + 400
+            while len(noticed) < len(jobs) and time.monotonic() < deadline:
+                listed = queue.jobs("alice")
+                now = time.monotonic()
+                for kind, jid in jobs.items():
+                    if kind not in ended and not listed.get(jid, False):
+                        ended[kind] = now
+                    if kind in ended and kind not in noticed and not server_up(hubs[kind], "alice"):
+                        noticed[kind] = now
+                time.sleep(0.1)
+            for kind in jobs:
+                seconds = noticed.get(kind, float("nan")) - ended.get(kind, float("nan"))
+                words = ended_words(hubs[kind], "alice", since)
+                run = NoticeRun(kind, "time limit", seconds, words)
+                print(f"  walltime #{i} {kind}: {seconds:.1f} s  [{run.words[:160]}]", flush=True)
                 runs.append(run)
     return runs
 
@@ -512,6 +557,8 @@ def run_scenario(name: str, workdir: Path, rounds: int, queue: Queue = SLURM) ->
     with bench_queues.cluster(queue, cpus) as cluster:
         if name == "notice":
             return {f"notice{suffix}": as_dicts(notice(workdir, rounds, cluster, queue))}
+        if name == "walltime":
+            return {f"walltime{suffix}": as_dicts(walltime(workdir, rounds, cluster, queue))}
         if name == "failure":
             return {f"failure{suffix}": as_dicts(failure(workdir, rounds, cluster, queue))}
         if name == "spawn":
