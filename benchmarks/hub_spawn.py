@@ -186,8 +186,7 @@ def walltime(workdir: Path, rounds: int, cluster: Any, queue: Queue = SLURM) -> 
     limit (the server can say it is stopping); Grid Engine's ``h_rt`` is a SIGKILL."""
     runs: list[NoticeRun] = []
     extra = (
-        f"c.JobSpawner.req_runtime = {WALLTIME!r}\n"
-        f"c.BatchSpawnerBase.req_runtime = {WALLTIME!r}\n"
+        f"c.JobSpawner.req_runtime = {WALLTIME!r}\nc.BatchSpawnerBase.req_runtime = {WALLTIME!r}\n"
     )
     with both_hubs(workdir, extra=extra, queue=queue) as hubs:
         for i in range(rounds):
