@@ -125,7 +125,7 @@ def summarize(results: dict[str, Any]) -> tuple[list[str], bool]:
             )
     for suffix, queue in (("", "slurm"), ("_sge", "sge")):
         lines += _spawn_summary(results, suffix, queue, goals)
-    for name in ("burst", "burst_sge"):
+    for name in sorted(k for k in results if k.startswith("burst")):
         lines += _burst_summary(_runs(results, name), name, goals)
     return lines, all(goals)
 
@@ -225,6 +225,9 @@ def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="run bench hub")
     parser.add_argument("scenarios", nargs="*", help=f"any of {', '.join(SCENARIOS)}")
     parser.add_argument("--rounds", type=int, default=3, help="runs per spawner and case")
+    parser.add_argument(
+        "--servers", type=int, default=hub_spawn.BURST_SERVERS, help="servers of a burst"
+    )
     parser.add_argument("--queue", default="slurm", choices=sorted(QUEUES), help="scheduler")
     parser.add_argument("--out", default=str(ROOT / "docs"), help="folder of the results")
     args = parser.parse_args(argv)
@@ -238,7 +241,8 @@ def main(argv: list[str]) -> int:
     for name in args.scenarios:
         workdir = Path(tempfile.mkdtemp(prefix=f"hubbench-{name}-"))
         print(f"{name}: hub folders and logs in {workdir}")
-        results.update(hub_spawn.run_scenario(name, workdir, args.rounds, QUEUES[args.queue]))
+        queue = QUEUES[args.queue]
+        results.update(hub_spawn.run_scenario(name, workdir, args.rounds, queue, args.servers))
         path.write_text(json.dumps(results, indent=2) + "\n")
     lines, ok = summarize(results)
     print("\n".join(lines))

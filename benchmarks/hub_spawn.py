@@ -547,12 +547,15 @@ def as_dicts(runs: list[Any]) -> list[dict[str, Any]]:
     return [asdict(r) for r in runs]
 
 
-def run_scenario(name: str, workdir: Path, rounds: int, queue: Queue = SLURM) -> dict[str, Any]:
+def run_scenario(
+    name: str, workdir: Path, rounds: int, queue: Queue = SLURM, servers: int = BURST_SERVERS
+) -> dict[str, Any]:
     """Start the test cluster, run one scenario, stop the cluster; the raw runs (on Grid
-    Engine, their keys end in ``_sge``)."""
+    Engine, their keys end in ``_sge``; a burst of other than ``BURST_SERVERS`` servers is
+    kept under ``burst<N>``)."""
     real_hub.bench_jobenv()
     suffix = "" if queue is SLURM else f"_{queue.name}"
-    cpus = BURST_SERVERS + 2 if name == "burst" else 0  # one CPU for each server of a burst
+    cpus = servers + 2 if name == "burst" else 0  # one CPU for each server of a burst
     with bench_queues.cluster(queue, cpus) as cluster:
         if name == "notice":
             return {f"notice{suffix}": as_dicts(notice(workdir, rounds, cluster, queue))}
@@ -568,6 +571,7 @@ def run_scenario(name: str, workdir: Path, rounds: int, queue: Queue = SLURM) ->
                 f"floor_bare{suffix}": bare,
             }
         if name == "burst":
-            runs_ = burst(workdir, rounds, cluster, BURST_SERVERS, queue)
-            return {f"burst{suffix}": as_dicts(runs_)}
+            runs_ = burst(workdir, rounds, cluster, servers, queue)
+            size = "" if servers == BURST_SERVERS else str(servers)
+            return {f"burst{size}{suffix}": as_dicts(runs_)}
         raise ValueError(f"unknown scenario {name!r}")
