@@ -418,3 +418,28 @@ def spawn_supervisor(
 ) -> None:
     """Start the job's supervisor (``argv``) detached, as its owner; record its pid."""
     job["supervisor_pid"] = kernel.spawn_detached(argv, job["uid"], env)
+
+
+def start_recorded(
+    start: Callable[[], Any],
+    locked: Callable[[], contextlib.AbstractContextManager[Any]],
+    job_id: str,
+    noted: Callable[[dict[str, Any]], None] | None = None,
+    queue: Callable[[Any], Queue] = lambda held: held.queue,
+) -> Any:
+    """In a job's supervisor: start the job (``start()``, returning ``emulator_kernel.Job``;
+    its exceptions go to the caller), cancel it on SIGUSR1 (the notice of :meth:`Queue.cancel`)
+    and record its start in the queue (``queue(held)`` of what ``locked()`` yields under the
+    spool's lock: its ``queue``; ``noted(record)`` then adds the front end's own). A cancel
+    that came while it was starting, or a record gone meanwhile, cancels it at once. Returns
+    the job."""
+    job = start()
+    signal.signal(signal.SIGUSR1, lambda signum, frame: job.watch.cancel())
+    with locked() as held:
+        jobs = queue(held)
+        record = jobs.get(job_id)
+        if record is None or jobs.record_start(record, job.pid, os.getpid()):
+            job.watch.cancel()
+        if record is not None and noted is not None:
+            noted(record)
+    return job

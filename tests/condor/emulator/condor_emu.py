@@ -36,7 +36,6 @@ import contextlib
 import json
 import os
 import re
-import signal
 import socket
 import sys
 import time
@@ -1307,17 +1306,19 @@ def shadow(job_id: str) -> None:
             job = schedd.queue.get(job_id)
             if not job or job["state"] != jobq.RUNNING or job["supervisor_pid"] != os.getpid():
                 return
-            try:
-                run = start(job)
-            except CannotStart as e:
-                failed(schedd, job, e)
-                schedule(schedd)  # held: its slot is free again
-                return
-            signal.signal(signal.SIGUSR1, lambda signum, frame: run.watch.cancel())
-            if schedd.queue.record_start(job, run.pid, os.getpid()):
-                run.watch.cancel()  # condor_rm or condor_hold came while it was starting
-            slot = [f"SlotName: {job['slot']}"]
-            log_event(job, "001", f"Job executing on host: {schedd_address()}", slot)
+            record = dict(job)
+        executing = f"Job executing on host: {schedd_address()}"
+        started = lambda job: log_event(job, "001", executing, [f"SlotName: {job['slot']}"])  # noqa: E731
+        just_lock = lambda: locked(create=False, negotiate=False)  # noqa: E731
+        try:  # condor_rm, condor_hold: SIGUSR1, or while it was starting: at once
+            run = jobq.start_recorded(lambda: start(record), just_lock, job_id, started)
+        except CannotStart as e:
+            with locked(create=False) as schedd:
+                job = schedd.queue.get(job_id)
+                if job and job["state"] in jobq.ON_SLOTS:
+                    failed(schedd, job, e)
+                schedule(schedd)  # its slot is free again
+            return
         while (outcome := run.poll()) is None:
             with locked(create=False, negotiate=False) as schedd:
                 job = schedd.queue.get(job_id)
@@ -1391,7 +1392,12 @@ def start(job: dict[str, Any]) -> kernel.Job:
 
 
 def failed(schedd: Schedd, job: dict[str, Any], error: CannotStart) -> None:
-    """The job could not be started on its slot: it is held, and gives the slot back."""
+    """The job could not be started on its slot: it is held, and gives the slot back (or
+    leaves the queue when condor_rm came meanwhile)."""
+    if job.get("remove_reason"):
+        schedd.queue.end(job, None, jobq.END_CANCEL)
+        log_event(job, "009", "Job was aborted.", [job["remove_reason"]])
+        return
     job["failed_starts"] = job.get("failed_starts", 0) + 1
     schedd.queue.vacate(job, held=True)
     hold(schedd, job, f"Error from {job['slot']}: {error}", error.code, error.subcode)

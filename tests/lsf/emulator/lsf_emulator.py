@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import functools
 import json
 import os
 import re
@@ -454,20 +455,16 @@ def sbatchd(spool: str, job_id: str) -> int:
     if not first.startswith("#!"):
         argv.append(base + ".sh")
     cwd = job["cwd"] if os.access(job["cwd"], os.X_OK) else (env.get("HOME") or "/tmp")
-    try:
-        job_run = kernel.start_job(
-            argv, stdout=out, stderr=err, env=env, cwd=cwd, limit=job["limit"],
-            grace=grace, limit_signals=(signal.SIGUSR2,),
-            cancel_signals=(signal.SIGINT, signal.SIGTERM),
-        )  # fmt: skip
+    start = functools.partial(
+        kernel.start_job, argv, stdout=out, stderr=err, env=env, cwd=cwd, limit=job["limit"],
+        grace=grace, limit_signals=(signal.SIGUSR2,),
+        cancel_signals=(signal.SIGINT, signal.SIGTERM),
+    )  # fmt: skip
+    try:  # bkill: SIGUSR1, or before the job started: at once
+        job_run = jobq.start_recorded(start, lambda: locked(spool), job_id)
     except OSError as e:
         os.write(err, f"{argv[0]}: {e}\n".encode())
         return _record_end(spool, job_id, kernel.supervisor.Outcome(127))
-    signal.signal(signal.SIGUSR1, lambda signum, frame: job_run.watch.cancel())  # bkill
-    with locked(spool) as cluster:
-        record = cluster.queue.get(job_id)
-        if record and cluster.queue.record_start(record, job_run.pid, os.getpid()):
-            job_run.watch.cancel()  # bkill came before the job started
     outcome = job_run.wait()
     code, cpu = outcome.exit_code, outcome.cpu_seconds
     reason = _STOPPED_REASONS.get(outcome.stopped, "")

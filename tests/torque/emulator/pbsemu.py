@@ -29,12 +29,12 @@ Standard library only; runs under Debian's /usr/bin/python3 as any user.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import pwd
 import re
 import shlex
-import signal
 import socket
 import sys
 import time
@@ -563,17 +563,13 @@ def shepherd(flavour: str, spool: str, seq: str) -> int:
         out.write(f"=>> PBS: job killed: walltime {int(elapsed)} exceeded limit {limit}\n")
         out.flush()
 
-    job_run = kernel.start_job(
-        ["/bin/bash", job["script"]], cwd=user.pw_dir, env=env, stdout=out, stderr=err,
-        limit=limit, grace=KILL_DELAY, on_limit=on_limit,
+    start = functools.partial(
+        kernel.start_job, ["/bin/bash", job["script"]], cwd=user.pw_dir, env=env, stdout=out,
+        stderr=err, limit=limit, grace=KILL_DELAY, on_limit=on_limit,
     )  # fmt: skip
-    signal.signal(signal.SIGUSR1, lambda signum, frame: job_run.watch.cancel())  # qdel
-    with sp.locked():
-        live = sp.queue.get(seq)
-        if live is None or sp.queue.record_start(live, job_run.pid, os.getpid()):
-            job_run.watch.cancel()  # deleted while it was starting
-        if live is not None:
-            live["session_id"] = job_run.pid
+    # qdel: SIGUSR1, or while it was starting: at once
+    noted = lambda live: live.update(session_id=live["pgid"])  # noqa: E731
+    job_run = jobq.start_recorded(start, sp.locked, seq, noted, queue=lambda _: sp.queue)
     outcome = job_run.wait()  # the job's leftovers go with it, like the MOM ends its session
     rc = outcome.returncode
     code = rc if rc >= 0 else 256 - rc
