@@ -79,7 +79,7 @@ def spool(create: bool = True) -> str:
     path = os.environ.get(SPOOL_ENV) or DEFAULT_SPOOL
     if not create and not os.path.isdir(path):
         raise SpoolGone(path)
-    return kernel.shared_folder(path)
+    return kernel.spool_folder(SPOOL_ENV, DEFAULT_SPOOL)
 
 
 class Schedd:
@@ -651,37 +651,23 @@ ACTION_WORDS = {
 }
 
 
+ACTION_FLAGS = ("-all", "-a", "-forcex", "-long", "-totals")
+ACTION_VALUED = ("-reason", "-r", "-constraint", "-const")
+
+
 def cmd_action(action: str, args: list[str]) -> int:
     tool = {"remove": "condor_rm", "hold": "condor_hold", "release": "condor_release"}[action]
-    ids: list[str] = []
-    clusters: list[int] = []
-    owners: list[str] = []
-    constraint: str | None = None
-    reason: str | None = None
-    all_jobs = False
-    i = 0
-    while i < len(args):
-        a = args[i]
-        if a in ("-reason", "-r") and i + 1 < len(args):
-            reason = args[i + 1]
-            i += 1
-        elif a in ("-constraint", "-const") and i + 1 < len(args):
-            constraint = args[i + 1]
-            i += 1
-        elif a in ("-all", "-a"):
-            all_jobs = True
-        elif a in ("-forcex", "-long", "-totals"):
-            pass
-        elif re.fullmatch(r"\d+\.\d+", a):
-            ids.append(a)
-        elif re.fullmatch(r"\d+", a):
-            clusters.append(int(a))
-        elif a.startswith("-"):
-            sys.stderr.write(f"Usage: {tool} [options] [constraints]\n")
-            return 1
-        else:
-            owners.append(a)
-        i += 1
+    try:
+        opts, operands = kernel.scan_options(args, ACTION_FLAGS, ACTION_VALUED)
+    except kernel.BadOption:
+        sys.stderr.write(f"Usage: {tool} [options] [constraints]\n")
+        return 1
+    reason = opts.get("-reason", opts.get("-r"))
+    constraint = opts.get("-constraint", opts.get("-const"))
+    all_jobs = bool(opts.get("-all") or opts.get("-a"))
+    ids = [a for a in operands if re.fullmatch(r"\d+\.\d+", a)]
+    clusters = [int(a) for a in operands if a.isdigit()]
+    owners = [a for a in operands if a not in ids and not a.isdigit()]
     if not (ids or clusters or owners or constraint or all_jobs):
         sys.stderr.write(f"{tool}: you must specify a job, cluster, user or -all\n")
         return 1

@@ -140,9 +140,7 @@ def view(job: dict) -> dict:
 
 
 def spool_dir() -> str:
-    path = os.environ.get(SPOOL_ENV) or DEFAULT_SPOOL
-    kernel.shared_folder(os.path.join(kernel.shared_folder(path), "jobs"))
-    return path
+    return kernel.spool_folder(SPOOL_ENV, DEFAULT_SPOOL, "jobs")
 
 
 def load_config(spool: str) -> dict:
@@ -282,26 +280,20 @@ BSUB_FLAGS = {"-H", "-x", "-B", "-N", "-I", "-K", "-r", "-rn", "-hl", "-ul", "-I
 
 def parse_bsub_args(args: list[str]) -> tuple[dict, list[str], str | None]:
     """Options (last one wins, -R accumulates), the command words, and an error message."""
-    opts: dict = {"-R": []}
-    i = 0
-    while i < len(args):
-        arg = args[i]
-        if arg in BSUB_FLAGS:
-            opts[arg] = True
-        elif arg in BSUB_VALUE_OPTS:
-            if i + 1 >= len(args):
-                return opts, [], f"bsub: option requires an argument -- {arg[1:]}"
-            i += 1
-            if arg == "-R":
-                opts["-R"].append(args[i])
-            else:
-                opts[arg] = args[i]
-        elif arg.startswith("-") and arg != "-":
-            return opts, [], f"bsub: illegal option -- {arg.lstrip('-')}"
-        else:
-            return opts, args[i:], None
-        i += 1
-    return opts, [], None
+    try:
+        opts, command = kernel.scan_options(
+            args, BSUB_FLAGS, set(BSUB_VALUE_OPTS) - {"-R"}, repeated={"-R"}, until_operand=True
+        )
+    except kernel.BadOption as e:
+        return {"-R": []}, [], _option_error("bsub", e)
+    return opts, command, None
+
+
+def _option_error(tool: str, error: kernel.BadOption) -> str:
+    """How LSF's commands say that an option is wrong."""
+    if error.missing:
+        return f"{tool}: option requires an argument -- {error.option[1:]}"
+    return f"{tool}: illegal option -- {error.option.lstrip('-')}"
 
 
 def directives(script: str) -> list[str]:
@@ -682,27 +674,16 @@ def format_table(jobs: list[dict], wide: bool) -> str:
     return "".join(out)
 
 
+BJOBS_VALUE_OPTS = ("-o", "-u", "-q", "-J", "-m", "-P", "-g", "-G")
+BJOBS_FLAGS = ("-a", "-d", "-p", "-r", "-s", "-w", "-W", "-json", "-noheader", "-hms", "-X")
+
+
 def cmd_bjobs(args: list[str]) -> int:
-    opts: dict = {}
-    ids: list[str] = []
-    i = 0
-    while i < len(args):
-        arg = args[i]
-        if arg in ("-o", "-u", "-q", "-J", "-m", "-P", "-g", "-G"):
-            if i + 1 >= len(args):
-                sys.stderr.write(f"bjobs: option requires an argument -- {arg[1:]}\n")
-                return 255
-            opts[arg] = args[i + 1]
-            i += 2
-            continue
-        if arg in ("-a", "-d", "-p", "-r", "-s", "-w", "-W", "-json", "-noheader", "-hms", "-X"):
-            opts[arg] = True
-        elif arg.startswith("-"):
-            sys.stderr.write(f"bjobs: illegal option -- {arg.lstrip('-')}\n")
-            return 255
-        else:
-            ids.append(arg)
-        i += 1
+    try:
+        opts, ids = kernel.scan_options(args, BJOBS_FLAGS, BJOBS_VALUE_OPTS)
+    except kernel.BadOption as e:
+        sys.stderr.write(_option_error("bjobs", e) + "\n")
+        return 255
     fmt = opts.get("-o") or os.environ.get("LSB_BJOBS_FORMAT")
     if opts.get("-json") and not fmt:
         sys.stderr.write(JSON_WITHOUT_O + "\nUsage: bjobs [-h] [-V] [-json] -o ...\n")

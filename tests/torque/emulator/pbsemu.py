@@ -75,14 +75,6 @@ DEFAULT_CONFIG = {
 # --- spool, lock, state ---------------------------------------------------------------------
 
 
-def spool_dir(flavour: str) -> str:
-    return os.environ.get("PBSEMU_SPOOL") or f"/tmp/pbsemu-{flavour}"
-
-
-def _ensure_spool(spool: str) -> None:
-    kernel.shared_folder(os.path.join(kernel.shared_folder(spool), "jobs"))
-
-
 def load_config(spool: str) -> dict:
     cfg = json.loads(json.dumps(DEFAULT_CONFIG))
     try:
@@ -103,8 +95,7 @@ class Spool:
 
     def __init__(self, flavour: str) -> None:
         self.flavour = flavour
-        self.path = spool_dir(flavour)
-        _ensure_spool(self.path)
+        self.path = kernel.spool_folder("PBSEMU_SPOOL", f"/tmp/pbsemu-{flavour}", "jobs")
         self.config = load_config(self.path)
         self.server = self.config["server"]
         self.state: dict = {}
