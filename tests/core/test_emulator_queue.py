@@ -244,6 +244,15 @@ def test_only_the_owner_or_root_starts_a_job(monkeypatch: pytest.MonkeyPatch) ->
     assert job["state"] == jq.RUNNING
 
 
+def test_only_the_owner_or_root_may_change_a_job(monkeypatch: pytest.MonkeyPatch) -> None:
+    q = _queue()
+    mine, other = q.submit(4242, name="m", queue="q"), q.submit(4243, name="o", queue="q")
+    monkeypatch.setattr(jq.kernel.os, "getuid", lambda: 4242)
+    assert (jq.may_change(mine), jq.may_change(other)) == (True, False)
+    monkeypatch.setattr(jq.kernel.os, "getuid", lambda: 0)
+    assert (jq.may_change(mine), jq.may_change(other)) == (True, True)
+
+
 def test_cancel_before_the_start_while_starting_and_with_the_supervisor_gone() -> None:
     q = _queue()
     waiting, starting, orphan = (q.submit(os.getuid(), name=n, queue="q") for n in "abc")

@@ -59,6 +59,9 @@ REASON_OWNER = "owner"  # fits; starts at its owner's (or root's) next command
 
 CPUS = "cpus"
 
+#: Why a queued job waits for room: resources now, ever, or behind an earlier job.
+NO_ROOM = (REASON_SLOTS, REASON_NEVER, REASON_BLOCKED)
+
 #: How a job ended.
 END_EXIT = "exit"  # by itself, with its exit code
 END_LIMIT = "limit"  # stopped at its run-time limit
@@ -85,6 +88,11 @@ def id_order(job_id: str) -> tuple[int, ...]:
 def chunk_needs(job: dict[str, Any]) -> Resources:
     """What one chunk of the job needs (its ``per_chunk`` cpus and any other resources)."""
     return {CPUS: job["per_chunk"], **job.get("needs", {})}
+
+
+def may_change(job: dict[str, Any]) -> bool:
+    """Whether this process may cancel, hold or release the job: its owner's or root's."""
+    return kernel.may_start(job["uid"])
 
 
 class BadState(Exception):

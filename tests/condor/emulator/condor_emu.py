@@ -159,8 +159,6 @@ def job_key(ad: dict[str, Any]) -> str:
 
 #: JobStatus of the kernel's states (an ended job: 4 completed, 3 removed).
 JOB_STATUS = {jobq.QUEUED: 1, jobq.RUNNING: 2, jobq.HELD: 5, jobq.SUSPENDED: 7}
-#: The kernel's reasons for which the negotiator found no match.
-NO_MATCH = (jobq.REASON_SLOTS, jobq.REASON_NEVER, jobq.REASON_BLOCKED)
 
 
 def entered_status(job: dict[str, Any]) -> float:
@@ -739,7 +737,7 @@ def cmd_action(action: str, args: list[str]) -> int:
 def apply_action(
     schedd: Schedd, job: dict[str, Any], action: str, me: str, reason: str | None
 ) -> str:
-    if me != "root" and job["user"] != me:
+    if not jobq.may_change(job):
         return "denied"
     status = job_ad(job)["JobStatus"]
     if action == "remove":
@@ -1232,7 +1230,7 @@ def schedule(schedd: Schedd) -> None:
 
     schedd.queue.schedule(schedd.offer(), lambda job: dispatch(schedd, job), eligible=matches)
     for job in schedd.queue.jobs():
-        if job["state"] == jobq.QUEUED and job["reason"] in NO_MATCH:
+        if job["state"] == jobq.QUEUED and job["reason"] in jobq.NO_ROOM:
             job.setdefault("rejected_at", int(schedd.now))
 
 

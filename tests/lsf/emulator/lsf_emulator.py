@@ -768,7 +768,7 @@ def cmd_bkill(args: list[str]) -> int:
             ids = [
                 j["id"]
                 for j in cluster.queue.jobs()
-                if j["state"] in jobq.ACTIVE and cluster.uid in (0, j["uid"])
+                if j["state"] in jobq.ACTIVE and jobq.may_change(j)
             ]
             if not ids:
                 err.append("No unfinished job found")
@@ -777,7 +777,7 @@ def cmd_bkill(args: list[str]) -> int:
             job = cluster.queue.get(job_id)
             if job is None:
                 err.append(f"Job <{job_id}>: No matching job found")
-            elif cluster.uid not in (0, job["uid"]):
+            elif not jobq.may_change(job):
                 err.append(f"Job <{job_id}>: User permission denied")
             elif job["state"] == jobq.ENDED:
                 err.append(f"Job <{job_id}>: Job has already finished")

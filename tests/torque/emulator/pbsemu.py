@@ -445,7 +445,6 @@ def not_running_comment(sp: Spool, job: dict) -> str:
 
 
 #: Why a job waits for which the server writes a comment.
-_NO_ROOM = (jobq.REASON_SLOTS, jobq.REASON_NEVER, jobq.REASON_BLOCKED)
 
 
 def schedule(sp: Spool, state: dict | None = None) -> None:
@@ -462,7 +461,7 @@ def schedule(sp: Spool, state: dict | None = None) -> None:
     sp.queue.purge(after, keep=200)
     sp.queue.schedule(sp.config["nodes"], lambda job: start(sp, job))
     for job in sp.queue.jobs():
-        if job["state"] == jobq.QUEUED and job["reason"] in _NO_ROOM:
+        if job["state"] == jobq.QUEUED and job["reason"] in jobq.NO_ROOM:
             job["comment"] = not_running_comment(sp, job)
 
 
@@ -1058,7 +1057,7 @@ def cmd_qdel(sp: Spool, prog: str, args: list[str]) -> int:
             if job is None:
                 errors.append(f"{prog}: Unknown Job Id {job_id}")
                 code = UNKNOWN
-            elif os.getuid() not in (0, job["uid"]):
+            elif not jobq.may_change(job):
                 errors.append(f"{prog}: Unauthorized Request  MSG=operation not permitted {job_id}")
                 code = PERM
             elif view(sp, job)["state"] == "F":
@@ -1105,7 +1104,7 @@ def cmd_mjobctl(sp: Spool, prog: str, args: list[str]) -> int:
                 sys.stderr.write(f"ERROR:  invalid job specified ({job_id})\n\n")
                 code = 1
                 continue
-            if os.getuid() not in (0, job["uid"]):
+            if not jobq.may_change(job):
                 sys.stderr.write(
                     f"ERROR:  user {me().pw_name} is not authorized to cancel job '{job_id}'\n"
                 )
