@@ -7,11 +7,14 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
 from harness import emulator_queue as jq
 from harness.emulator_kernel import supervisor
+from harness.waiting import wait_for
 
 
 def _queue(now: float = 1000.0, state: dict[str, Any] | None = None) -> jq.Queue:
@@ -300,3 +303,19 @@ def test_purge_moves_old_ended_jobs_into_a_bounded_history() -> None:
     assert [j["id"] for j in moved] == ["1", "2", "3"]
     assert [j["id"] for j in q.jobs()] == ["4", live["id"]]
     assert [j["id"] for j in q.history()] == ["2", "3", "4"]  # "1" beyond keep=2
+
+
+def test_a_supervisor_gets_a_minimal_environment_not_the_dispatchers(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DISPATCHER_ONLY", "not for the job's owner")
+    out = tmp_path / "env.json"
+    dump = f"import json, os; open({str(out)!r} + '.tmp', 'w').write(json.dumps(dict(os.environ)))"
+    dump += f"; os.rename({str(out)!r} + '.tmp', {str(out)!r})"
+    job: dict[str, Any] = {"uid": os.getuid()}
+    jq.spawn_supervisor(job, [sys.executable, "-c", dump], EMU_SPOOL="/spool")
+    assert job["supervisor_pid"] > 0
+    assert wait_for(out.exists, 10)
+    env = json.loads(out.read_text())
+    assert "DISPATCHER_ONLY" not in env
+    assert env["EMU_SPOOL"] == "/spool" and env["PATH"] == jq.SUPERVISOR_ENV["PATH"]

@@ -421,11 +421,15 @@ class Queue:
         return started
 
 
-def spawn_supervisor(
-    job: dict[str, Any], argv: list[str], env: dict[str, str] | None = None
-) -> None:
-    """Start the job's supervisor (``argv``) detached, as its owner; record its pid."""
-    job["supervisor_pid"] = kernel.spawn_detached(argv, job["uid"], env)
+#: The environment of every job supervisor (not that of the command which dispatched it,
+#: root's perhaps): the front end adds the few variables its supervisor reads.
+SUPERVISOR_ENV = {"PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8"}
+
+
+def spawn_supervisor(job: dict[str, Any], argv: list[str], **env: str) -> None:
+    """Start the job's supervisor (``argv``) detached, as its owner, with the minimal
+    environment and ``env``; record its pid."""
+    job["supervisor_pid"] = kernel.spawn_detached(argv, job["uid"], {**SUPERVISOR_ENV, **env})
 
 
 def start_recorded(

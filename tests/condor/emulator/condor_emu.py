@@ -1244,8 +1244,7 @@ def dispatch(schedd: Schedd, job: dict[str, Any]) -> None:
     job["slot"] = f"slot1_{n}@{schedd.cfg['machine']}"
     job.setdefault("first_start", schedd.now)
     argv = [sys.executable, os.path.realpath(__file__), "--shadow", job["id"]]
-    env = {SPOOL_ENV: spool(), "PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"}
-    jobq.spawn_supervisor(job, argv, env)
+    jobq.spawn_supervisor(job, argv, **{SPOOL_ENV: spool()})
 
 
 def machine_ad(schedd: Schedd) -> dict[str, Any]:

@@ -498,8 +498,7 @@ def start(sp: Spool, job: dict) -> None:
         "Job run at %a %b %d at %H:%M on ", time.localtime(now)
     ) + "+".join(f"({n}:ncpus={c})" for n, _f, c in alloc)
     argv = [PYTHON, os.path.join(HERE, "pbsemu.py"), "__shepherd__", sp.flavour, sp.path, job["id"]]
-    env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "PBSEMU_SPOOL": sp.path, "LANG": "C.UTF-8"}
-    jobq.spawn_supervisor(job, argv, env)
+    jobq.spawn_supervisor(job, argv, PBSEMU_SPOOL=sp.path)
 
 
 # --- the shepherd: runs one job as its owner ------------------------------------------------
