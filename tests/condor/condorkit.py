@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import fcntl
+import functools
+import importlib.util
 import json
 import os
 import secrets
 import shutil
 import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import pytest
@@ -72,14 +76,16 @@ class Pool:
         )
 
     def state(self) -> dict[str, Any]:
-        """The queue, read under the emulator's own lock (it rewrites the file in place)."""
+        """The queue (``jobs`` by id) and the ``history``, as the emulator's ClassAds, read
+        under its own lock (it rewrites the file in place) without changing anything."""
         path = self.spool / "state.json"
         if not path.exists():
             return {"jobs": {}, "history": []}
         with open(self.spool / "state.lock") as lock:
             fcntl.flock(lock, fcntl.LOCK_SH)
             text = path.read_text()
-        return json.loads(text) if text.strip() else {"jobs": {}, "history": []}
+        snapshot: dict[str, Any] = emulator_module().snapshot(json.loads(text or "{}"))
+        return snapshot
 
     def job(self, job_id: str) -> dict[str, Any] | None:
         return self.state().get("jobs", {}).get(job_id)
@@ -122,6 +128,19 @@ class Pool:
         self.run("condor_rm", "-all")
         wait_for(lambda: not self.state().get("jobs"), timeout=15)
         wait_for(lambda: not any(alive(p) for p in pids if isinstance(p, int)), timeout=15)
+
+
+@functools.cache
+def emulator_module() -> ModuleType:
+    """The emulator's program, loaded as a module (its format writers, its ClassAd view)."""
+    for folder in (str(EMULATOR), str(EMULATOR.parent.parent / "harness")):
+        if folder not in sys.path:
+            sys.path.insert(0, folder)
+    spec = importlib.util.spec_from_file_location("condor_emu", EMULATOR / "condor_emu.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def alive(pid: int) -> bool:

@@ -2,29 +2,15 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import re
 import stat
-import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from types import ModuleType
 
-from condor.condorkit import BIN, HERE, Pool, fixture, wait_for
-
-
-def emulator_module() -> ModuleType:
-    folder = str(HERE / "emulator")
-    if folder not in sys.path:
-        sys.path.insert(0, folder)
-    spec = importlib.util.spec_from_file_location("condor_emu", HERE / "emulator" / "condor_emu.py")
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from condor.condorkit import BIN, HERE, Pool, emulator_module, fixture, wait_for
 
 
 def local_ts(text: str) -> int:

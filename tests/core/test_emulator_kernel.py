@@ -137,3 +137,35 @@ def test_the_installed_queue_starts_only_the_callers_jobs(spool: Path) -> None:
         ["runuser", "-u", "bob", "--", *command], capture_output=True, text=True, cwd="/tmp"
     )
     assert as_bob.stdout.split() == ["queued", "owner", "running", "bob"], as_bob.stderr
+
+
+def test_options_are_scanned_as_the_front_ends_name_them() -> None:
+    scan = emulator_kernel.scan_options
+    opts, operands = scan(["-json", "-o", "a b", "12", "-o", "c", "13"], ["-json"], ["-o"])
+    assert (opts, operands) == ({"-json": True, "-o": "c"}, ["12", "13"])  # the last one wins
+    opts, command = scan(
+        ["-R", "x", "-q", "q", "-R", "y", "sleep", "-q", "-"], [], ["-q"], repeated=["-R"],
+        until_operand=True,
+    )  # fmt: skip
+    assert (opts, command) == ({"-R": ["x", "y"], "-q": "q"}, ["sleep", "-q", "-"])
+    assert scan(["-", "1"], [], []) == ({}, ["-", "1"])
+    with pytest.raises(emulator_kernel.BadOption) as missing:
+        scan(["-json", "-o"], ["-json"], ["-o"])
+    with pytest.raises(emulator_kernel.BadOption) as unknown:
+        scan(["-x", "1"], ["-json"], ["-o"])
+    assert (missing.value.option, missing.value.missing) == ("-o", True)
+    assert (unknown.value.option, unknown.value.missing) == ("-x", False)
+
+
+def test_a_spool_folder_and_its_subfolders_are_shared(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("EMU_TEST_SPOOL", str(tmp_path / "named"))
+    path = emulator_kernel.spool_folder("EMU_TEST_SPOOL", str(tmp_path / "default"), "jobs")
+    assert path == str(tmp_path / "named") and not (tmp_path / "default").exists()
+    for folder in (Path(path), Path(path) / "jobs"):
+        assert stat.S_IMODE(folder.stat().st_mode) == 0o1777
+    monkeypatch.delenv("EMU_TEST_SPOOL")
+    assert emulator_kernel.spool_folder("EMU_TEST_SPOOL", str(tmp_path / "default")) == str(
+        tmp_path / "default"
+    )

@@ -7,11 +7,14 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
 from harness import emulator_queue as jq
 from harness.emulator_kernel import supervisor
+from harness.waiting import wait_for
 
 
 def _queue(now: float = 1000.0, state: dict[str, Any] | None = None) -> jq.Queue:
@@ -111,6 +114,84 @@ def test_scheduling_fills_hosts_first_come_first_served_and_says_why_jobs_wait()
     assert (after["alloc"], small["alloc"]) == ([["h1", 0, 1]], [["h2", 0, 2]])
 
 
+def test_resource_vectors_fit_every_resource_a_chunk_needs() -> None:
+    q = _queue()
+    uid = os.getuid()
+    hosts: dict[str, int | jq.Resources] = {
+        "small": {"cpus": 4, "memory": 1024},
+        "gpu": {"cpus": 2, "memory": 4096, "gpus": 1},
+    }
+    needs_gpu = q.submit(uid, name="gpu", queue="q", needs={"memory": 512, "gpus": 1})
+    fat = q.submit(uid, name="fat", queue="q", per_chunk=2, needs={"memory": 3000})
+    thin = q.submit(uid, name="thin", queue="q", needs={"memory": 512})
+    second_gpu = q.submit(uid, name="gpu2", queue="q", needs={"gpus": 1})
+    never = q.submit(uid, name="never", queue="q", needs={"memory": 5000})
+    started: list[str] = []
+    q.schedule(hosts, lambda j: started.append(j["name"]))
+    # the GPU job can only go to "gpu"; "fat" no longer fits there (memory), "thin" does
+    assert started == ["gpu", "thin"]
+    assert (needs_gpu["alloc"], thin["alloc"]) == ([["gpu", 0, 1]], [["small", 0, 1]])
+    assert (fat["reason"], second_gpu["reason"], never["reason"]) == (
+        jq.REASON_SLOTS,
+        jq.REASON_SLOTS,
+        jq.REASON_NEVER,
+    )
+    assert q.in_use() == {"gpu": {"cpus": 1, "memory": 512, "gpus": 1}, "small": {
+        "cpus": 1, "memory": 512}}  # fmt: skip
+    assert q.free(hosts)["gpu"] == {"cpus": 1, "memory": 3584, "gpus": 0}
+    assert q.used() == {"gpu": 1, "small": 1}  # slots: the cpus
+    q.end(needs_gpu, 0)
+    q.schedule(hosts, lambda j: started.append(j["name"]))
+    assert started == ["gpu", "thin", "fat"]  # the oldest that fits first
+    assert fat["alloc"] == [["gpu", 0, 2]] and second_gpu["reason"] == jq.REASON_SLOTS
+    # a bare number is that many cpus, a job asking for none of something ignores it
+    assert jq.as_vector(3) == {"cpus": 3}
+    bare = q.submit(uid, name="bare", queue="q", needs={"gpus": 0})
+    assert q.fit(bare, {"h": 1}) == [["h", 0, 1]]
+
+
+def test_a_vacated_job_gives_its_resources_back_and_keeps_its_time() -> None:
+    q = _queue()
+    uid = os.getuid()
+    job = q.submit(uid, name="a", queue="q", needs={"memory": 100})
+    q.schedule({"h": {"cpus": 1, "memory": 100}}, lambda j: None)
+    q.now = 1010.0
+    q.vacate(job, held=True)
+    assert (job["state"], job["reason"], job["alloc"], job["wall_time"]) == (
+        jq.HELD,
+        jq.REASON_HELD,
+        [],
+        10.0,
+    )
+    assert q.in_use() == {}
+    with pytest.raises(jq.BadState):
+        q.vacate(job)
+    q.release(job)
+    q.schedule({"h": {"cpus": 1, "memory": 100}}, lambda j: None)
+    q.now = 1015.0
+    q.vacate(job)
+    assert (job["state"], job["starts"], job["wall_time"]) == (jq.QUEUED, 2, 15.0)
+    q.schedule({"h": 1}, lambda j: None)  # no memory offered: it cannot start again
+    assert (job["state"], job["reason"]) == (jq.QUEUED, jq.REASON_NEVER)
+    q.schedule({"h": {"cpus": 1, "memory": 100}}, lambda j: None)
+    q.now = 1020.0
+    q.end(job, 0)
+    assert job["wall_time"] == 20.0
+
+
+def test_jobs_in_clusters_keep_their_ids_in_order() -> None:
+    q = _queue()
+    cluster = q.allocate_id()
+    jobs = [q.submit(0, name="p", queue="q", job_id=f"{cluster}.{p}") for p in (0, 1, 10, 2)]
+    later = q.submit(0, name="next", queue="q")
+    assert [j["id"] for j in q.jobs()] == ["1.0", "1.1", "1.2", "1.10", "2"]
+    assert q.get("1.10") is jobs[2] and later["id"] == "2"
+    for job in jobs:
+        q.cancel(job)
+    q.purge(after=0)
+    assert [j["id"] for j in q.history()] == ["1.0", "1.1", "1.2", "1.10"]
+
+
 def test_without_backfill_a_waiting_job_keeps_later_ones_waiting() -> None:
     q = _queue()
     uid = os.getuid()
@@ -166,6 +247,15 @@ def test_only_the_owner_or_root_starts_a_job(monkeypatch: pytest.MonkeyPatch) ->
     assert job["state"] == jq.RUNNING
 
 
+def test_only_the_owner_or_root_may_change_a_job(monkeypatch: pytest.MonkeyPatch) -> None:
+    q = _queue()
+    mine, other = q.submit(4242, name="m", queue="q"), q.submit(4243, name="o", queue="q")
+    monkeypatch.setattr(jq.kernel.os, "getuid", lambda: 4242)
+    assert (jq.may_change(mine), jq.may_change(other)) == (True, False)
+    monkeypatch.setattr(jq.kernel.os, "getuid", lambda: 0)
+    assert (jq.may_change(mine), jq.may_change(other)) == (True, True)
+
+
 def test_cancel_before_the_start_while_starting_and_with_the_supervisor_gone() -> None:
     q = _queue()
     waiting, starting, orphan = (q.submit(os.getuid(), name=n, queue="q") for n in "abc")
@@ -213,3 +303,19 @@ def test_purge_moves_old_ended_jobs_into_a_bounded_history() -> None:
     assert [j["id"] for j in moved] == ["1", "2", "3"]
     assert [j["id"] for j in q.jobs()] == ["4", live["id"]]
     assert [j["id"] for j in q.history()] == ["2", "3", "4"]  # "1" beyond keep=2
+
+
+def test_a_supervisor_gets_a_minimal_environment_not_the_dispatchers(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DISPATCHER_ONLY", "not for the job's owner")
+    out = tmp_path / "env.json"
+    dump = f"import json, os; open({str(out)!r} + '.tmp', 'w').write(json.dumps(dict(os.environ)))"
+    dump += f"; os.rename({str(out)!r} + '.tmp', {str(out)!r})"
+    job: dict[str, Any] = {"uid": os.getuid()}
+    jq.spawn_supervisor(job, [sys.executable, "-c", dump], EMU_SPOOL="/spool")
+    assert job["supervisor_pid"] > 0
+    assert wait_for(out.exists, 10)
+    env = json.loads(out.read_text())
+    assert "DISPATCHER_ONLY" not in env
+    assert env["EMU_SPOOL"] == "/spool" and env["PATH"] == jq.SUPERVISOR_ENV["PATH"]

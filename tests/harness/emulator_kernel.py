@@ -30,7 +30,7 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from types import ModuleType
 from typing import Any
 
@@ -92,6 +92,15 @@ def shared_folder(path: str) -> str:
     st = os.stat(path)
     if st.st_uid == os.geteuid() and (st.st_mode & 0o7777) != 0o1777:
         os.chmod(path, 0o1777)  # not subject to the umask
+    return path
+
+
+def spool_folder(env: str, default: str, *subfolders: str) -> str:
+    """An emulator's spool: the folder ``$env`` names (else ``default``), and its
+    ``subfolders``, each one every user may write (:func:`shared_folder`)."""
+    path = shared_folder(os.environ.get(env) or default)
+    for name in subfolders:
+        shared_folder(os.path.join(path, name))
     return path
 
 
@@ -164,6 +173,57 @@ def locked_state(
     finally:
         fcntl.flock(lock_fd, fcntl.LOCK_UN)
         os.close(lock_fd)
+
+
+# --- command lines --------------------------------------------------------------------------
+
+
+class BadOption(Exception):
+    """A command line option the command does not know, or one without its value."""
+
+    def __init__(self, option: str, missing: bool) -> None:
+        super().__init__(option)
+        self.option = option
+        #: True: a known option whose value is missing; False: an unknown option.
+        self.missing = missing
+
+
+def scan_options(
+    args: list[str],
+    flags: Iterable[str],
+    valued: Iterable[str],
+    *,
+    repeated: Iterable[str] = (),
+    until_operand: bool = False,
+) -> tuple[dict[str, Any], list[str]]:
+    """Whole-word options (``-json``, ``-o value``): each of ``flags`` maps to True, each of
+    ``valued`` to the next word (the last one wins; ``repeated`` ones collect a list), and
+    the operands in order (with ``until_operand``: every word from the first operand on,
+    like a command and its arguments; ``-`` alone is an operand). Raises :class:`BadOption`."""
+    flags, valued, repeated = set(flags), set(valued), set(repeated)
+    opts: dict[str, Any] = {name: [] for name in repeated}
+    operands: list[str] = []
+    i = 0
+    while i < len(args):
+        word = args[i]
+        if word in flags:
+            opts[word] = True
+        elif word in valued or word in repeated:
+            if i + 1 >= len(args):
+                raise BadOption(word, missing=True)
+            i += 1
+            if word in repeated:
+                opts[word].append(args[i])
+            else:
+                opts[word] = args[i]
+        elif word.startswith("-") and word != "-":
+            raise BadOption(word, missing=False)
+        elif until_operand:
+            return opts, args[i:]
+        else:
+            operands.append(word)
+        i += 1
+    return opts, operands
 
 
 # --- starting a job's supervisor -------------------------------------------------------------

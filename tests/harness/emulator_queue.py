@@ -11,10 +11,18 @@ The state machine::
 
     submit -> QUEUED <-> HELD          hold / release
     QUEUED -> RUNNING (-> SUSPENDED -> RUNNING)   start (dispatch), suspend / resume
+    RUNNING, SUSPENDED -> QUEUED or HELD    vacate (stopped, gives its slots back)
     QUEUED, HELD -> ENDED              cancel before starting (END_CANCELLED)
     RUNNING, SUSPENDED -> ENDED        end (END_EXIT, END_LIMIT, END_CANCEL, END_LOST)
 
 Moves that the machine does not allow raise :class:`BadState`.
+
+Resources are vectors: a host offers, and each chunk of a job needs, an amount of each named
+resource (``cpus``, and any others a front end names: ``memory``, ``gpus``, ``disk``...). A
+bare number is that many ``cpus`` (the slots of LSF and Torque).
+
+Job ids are numbers; a front end whose jobs come in clusters (HTCondor's ``12.0``, ``12.1``)
+allocates one number and submits each job with its own ``job_id`` under it.
 """
 
 from __future__ import annotations
@@ -49,6 +57,11 @@ REASON_NEVER = "never"  # no host could ever have them
 REASON_BLOCKED = "blocked"  # an earlier job waits for slots (first come, first served)
 REASON_OWNER = "owner"  # fits; starts at its owner's (or root's) next command
 
+CPUS = "cpus"
+
+#: Why a queued job waits for room: resources now, ever, or behind an earlier job.
+NO_ROOM = (REASON_SLOTS, REASON_NEVER, REASON_BLOCKED)
+
 #: How a job ended.
 END_EXIT = "exit"  # by itself, with its exit code
 END_LIMIT = "limit"  # stopped at its run-time limit
@@ -57,6 +70,29 @@ END_CANCELLED = "cancelled"  # cancelled before it started
 END_LOST = "lost"  # its supervisor died without recording the end
 
 _END_OF_STOP = {kernel.supervisor.LIMIT: END_LIMIT, kernel.supervisor.CANCEL: END_CANCEL}
+
+
+Resources = dict[str, int]
+
+
+def as_vector(amount: int | Resources) -> Resources:
+    """A resource vector: a bare number is that many ``cpus``."""
+    return {CPUS: amount} if isinstance(amount, int) else dict(amount)
+
+
+def id_order(job_id: str) -> tuple[int, ...]:
+    """The sort key of a job id (``12``, or ``12.3`` for a job in a cluster)."""
+    return tuple(int(part) for part in job_id.split("."))
+
+
+def chunk_needs(job: dict[str, Any]) -> Resources:
+    """What one chunk of the job needs (its ``per_chunk`` cpus and any other resources)."""
+    return {CPUS: job["per_chunk"], **job.get("needs", {})}
+
+
+def may_change(job: dict[str, Any]) -> bool:
+    """Whether this process may cancel, hold or release the job: its owner's or root's."""
+    return kernel.may_start(job["uid"])
 
 
 class BadState(Exception):
@@ -81,7 +117,7 @@ class Queue:
 
     def jobs(self) -> list[dict[str, Any]]:
         """The jobs in the queue (not the purged ones), oldest first."""
-        return [self.state["jobs"][k] for k in sorted(self.state["jobs"], key=int)]
+        return [self.state["jobs"][k] for k in sorted(self.state["jobs"], key=id_order)]
 
     def get(self, job_id: str) -> dict[str, Any] | None:
         """A job in the queue by its id."""
@@ -89,7 +125,8 @@ class Queue:
 
     def history(self) -> list[dict[str, Any]]:
         """Every ended job still known: purged ones first, then those in the queue."""
-        purged = [self.state["history"][k] for k in sorted(self.state["history"], key=int)]
+        history = self.state["history"]
+        purged = [history[k] for k in sorted(history, key=id_order)]
         return purged + [j for j in self.jobs() if j["state"] == ENDED]
 
     def allocate_id(self) -> str:
@@ -108,11 +145,15 @@ class Queue:
         per_chunk: int = 1,
         limit: float | None = None,
         held: bool = False,
+        needs: Resources | None = None,
+        job_id: str | None = None,
         **extra: Any,
     ) -> dict[str, Any]:
-        """Queue a new job of ``uid``: ``chunks`` times ``per_chunk`` slots, each chunk on
-        one host, run-time ``limit`` in seconds; ``extra`` is the front end's own."""
-        job_id = self.allocate_id()
+        """Queue a new job of ``uid``: ``chunks`` times ``per_chunk`` slots (cpus), each chunk
+        on one host, with the other resources each chunk ``needs`` (memory, gpus ...),
+        run-time ``limit`` in seconds; ``job_id`` a front end's id under a number it
+        allocated (else the next number); ``extra`` is the front end's own."""
+        job_id = job_id or self.allocate_id()
         job: dict[str, Any] = {
             "id": job_id,
             "uid": uid,
@@ -122,6 +163,7 @@ class Queue:
             "chunks": chunks,
             "per_chunk": per_chunk,
             "slots": chunks * per_chunk,
+            "needs": {k: v for k, v in (needs or {}).items() if k != CPUS},
             "limit": limit,
             "state": HELD if held else QUEUED,
             "reason": REASON_HELD if held else REASON_NEW,
@@ -131,6 +173,7 @@ class Queue:
             "exit_code": None,
             "end": None,
             "cpu_time": 0.0,
+            "wall_time": 0.0,
             "host": "",
             "alloc": [],
             "supervisor_pid": None,
@@ -176,6 +219,15 @@ class Queue:
             raise BadState(job, "resume")
         job["state"] = RUNNING
 
+    def vacate(self, job: dict[str, Any], held: bool = False) -> None:
+        """RUNNING or SUSPENDED -> QUEUED, or HELD when ``held``: the job was stopped and
+        gives its slots back, to start again later (its time on them is kept)."""
+        if job["state"] not in ON_SLOTS:
+            raise BadState(job, "vacate")
+        job["wall_time"] += self.now - (job["start_time"] or self.now)
+        job.update(state=HELD if held else QUEUED, reason=REASON_HELD if held else REASON_NEW)
+        job.update(alloc=[], pgid=None, supervisor_pid=None, cancel=False)
+
     def end(
         self, job: dict[str, Any], code: int | None, how: str = END_EXIT, cpu: float = 0.0
     ) -> None:
@@ -197,6 +249,8 @@ class Queue:
         return True
 
     def _ended(self, job: dict[str, Any], code: int | None, how: str, cpu: float) -> None:
+        if job["state"] in ON_SLOTS:
+            job["wall_time"] += self.now - (job["start_time"] or self.now)
         job.update(state=ENDED, exit_code=code, end=how, cpu_time=cpu, end_time=self.now)
         job["reason"] = None
 
@@ -256,36 +310,62 @@ class Queue:
                 self.state["history"][job["id"]] = job
                 moved.append(job)
         history = self.state["history"]
-        for old in sorted(history, key=int)[:-keep] if len(history) > keep else ():
+        for old in sorted(history, key=id_order)[:-keep] if len(history) > keep else ():
             del history[old]
         return moved
 
     # --- scheduling --------------------------------------------------------------------
 
     def used(self, queue: str | None = None) -> dict[str, int]:
-        """Slots in use per host (by the jobs of ``queue``, or all)."""
-        used: dict[str, int] = {}
+        """Slots (cpus) in use per host (by the jobs of ``queue``, or all)."""
+        return {host: v.get(CPUS, 0) for host, v in self.in_use(queue).items()}
+
+    def in_use(self, queue: str | None = None) -> dict[str, Resources]:
+        """The resources in use per host (by the jobs of ``queue``, or all)."""
+        used: dict[str, Resources] = {}
         for job in self.jobs():
             if job["state"] in ON_SLOTS and queue in (None, job["queue"]):
+                others = job.get("needs", {})
                 for host, _first, count in job["alloc"]:
-                    used[host] = used.get(host, 0) + count
+                    on_host = used.setdefault(host, {})
+                    for name, amount in {**others, CPUS: count}.items():
+                        on_host[name] = on_host.get(name, 0) + amount
         return used
 
-    def fit(self, job: dict[str, Any], hosts: dict[str, int]) -> list[list[Any]] | None:
-        """Where the job's chunks fit now (hosts in their order, one chunk per host), or
-        None."""
-        used = self.used()
+    def free(self, hosts: dict[str, int | Resources]) -> dict[str, Resources]:
+        """What each host has free now (of every resource it offers)."""
+        used = self.in_use()
+        return {
+            host: {k: v - used.get(host, {}).get(k, 0) for k, v in as_vector(offer).items()}
+            for host, offer in hosts.items()
+        }
+
+    def fit(self, job: dict[str, Any], hosts: dict[str, int | Resources]) -> list[list[Any]] | None:
+        """Where the job's chunks fit now (hosts in their order, one chunk per host, each
+        with every resource a chunk needs), or None."""
+        used = self.in_use()
+        want = chunk_needs(job)
         alloc: list[list[Any]] = []
-        for host, slots in hosts.items():
-            if slots - used.get(host, 0) >= job["per_chunk"]:
-                alloc.append([host, used.get(host, 0), job["per_chunk"]])
+        for host, free in self.free(hosts).items():
+            if all(free.get(k, 0) >= v for k, v in want.items() if v):
+                alloc.append([host, used.get(host, {}).get(CPUS, 0), job["per_chunk"]])
                 if len(alloc) == job["chunks"]:
                     return alloc
         return None
 
+    @staticmethod
+    def could_ever_fit(job: dict[str, Any], hosts: dict[str, int | Resources]) -> bool:
+        """Whether the job could fit the hosts at all: some host offers enough of everything
+        a chunk needs, and the hosts' cpus together are enough for all its slots."""
+        offers = [as_vector(offer) for offer in hosts.values()]
+        want = chunk_needs(job)
+        roomy = [o for o in offers if all(o.get(k, 0) >= v for k, v in want.items() if v)]
+        total = sum(o.get(CPUS, 0) for o in offers)
+        return bool(roomy) and job["slots"] <= total
+
     def schedule(
         self,
-        hosts: dict[str, int],
+        hosts: dict[str, int | Resources],
         dispatch: Callable[[dict[str, Any]], None],
         *,
         queues: dict[str, dict[str, Any]] | None = None,
@@ -297,8 +377,9 @@ class Queue:
         """Start the queued jobs that fit, oldest first (or in ``order``); set the others'
         ``reason``. Returns the started jobs.
 
-        ``hosts``: slots per host. ``queues``: per queue name, ``max`` (slots its running
-        jobs may hold together, None: no limit) and ``active`` (False: it starts nothing).
+        ``hosts``: slots (cpus) or a resource vector per host. ``queues``: per queue name,
+        ``max`` (slots its running jobs may hold together, None: no limit) and ``active``
+        (False: it starts nothing).
         Without ``backfill``, a job that waits for slots keeps every later one waiting
         (REASON_BLOCKED). ``delay``: seconds a new job waits before it is looked at.
         ``eligible``: the front end's own rule, a reason why a job may not start, or None.
@@ -307,7 +388,6 @@ class Queue:
         """
         started = []
         blocked = False
-        total = sum(hosts.values())
         for job in self.jobs() if order is None else order:
             if job["state"] != QUEUED:
                 continue
@@ -326,7 +406,7 @@ class Queue:
                 continue
             alloc = None if blocked else self.fit(job, hosts)
             if alloc is None:
-                never = job["per_chunk"] > max(hosts.values(), default=0) or job["slots"] > total
+                never = not self.could_ever_fit(job, hosts)
                 job["reason"] = (
                     REASON_NEVER if never else REASON_BLOCKED if blocked else REASON_SLOTS
                 )
@@ -341,8 +421,37 @@ class Queue:
         return started
 
 
-def spawn_supervisor(
-    job: dict[str, Any], argv: list[str], env: dict[str, str] | None = None
-) -> None:
-    """Start the job's supervisor (``argv``) detached, as its owner; record its pid."""
-    job["supervisor_pid"] = kernel.spawn_detached(argv, job["uid"], env)
+#: The environment of every job supervisor (not that of the command which dispatched it,
+#: root's perhaps): the front end adds the few variables its supervisor reads.
+SUPERVISOR_ENV = {"PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8"}
+
+
+def spawn_supervisor(job: dict[str, Any], argv: list[str], **env: str) -> None:
+    """Start the job's supervisor (``argv``) detached, as its owner, with the minimal
+    environment and ``env``; record its pid."""
+    job["supervisor_pid"] = kernel.spawn_detached(argv, job["uid"], {**SUPERVISOR_ENV, **env})
+
+
+def start_recorded(
+    start: Callable[[], Any],
+    locked: Callable[[], contextlib.AbstractContextManager[Any]],
+    job_id: str,
+    noted: Callable[[dict[str, Any]], None] | None = None,
+    queue: Callable[[Any], Queue] = lambda held: held.queue,
+) -> Any:
+    """In a job's supervisor: start the job (``start()``, returning ``emulator_kernel.Job``;
+    its exceptions go to the caller), cancel it on SIGUSR1 (the notice of :meth:`Queue.cancel`)
+    and record its start in the queue (``queue(held)`` of what ``locked()`` yields under the
+    spool's lock: its ``queue``; ``noted(record)`` then adds the front end's own). A cancel
+    that came while it was starting, or a record gone meanwhile, cancels it at once. Returns
+    the job."""
+    job = start()
+    signal.signal(signal.SIGUSR1, lambda signum, frame: job.watch.cancel())
+    with locked() as held:
+        jobs = queue(held)
+        record = jobs.get(job_id)
+        if record is None or jobs.record_start(record, job.pid, os.getpid()):
+            job.watch.cancel()
+        if record is not None and noted is not None:
+            noted(record)
+    return job

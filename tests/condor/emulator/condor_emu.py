@@ -5,20 +5,22 @@ condor_hold, condor_release and condor_status in one standard-library program.
 
 Each command is a symlink to this file (``bin/condor_q`` ...); ``argv[0]`` selects it.
 
-The schedd is the spool folder (``$CONDOR_EMU_SPOOL``, default ``/tmp/condor-emu``): one
-state file (queue, history, next cluster id) guarded by a lock, so concurrent calls from
-several users are safe. There is no daemon: ``condor_submit`` starts one detached *shadow*
-process per job, running as the submitting user (the same uid that really runs the job).
-The locked spool, the detached start and the job supervisor (exit status or signal,
-SIGTERM then SIGKILL) are the emulators' shared kernel (tests/harness/emulator_kernel.py).
-The shadow waits until the job matches the machine (``machine.json`` in the spool:
-cpus, memory, gpus, disk; the job's requirements are evaluated against a partitionable slot
-advertising what is still free, as the negotiator would), then runs the executable with the
-job's output/error files, environment and initial directory, enforces ``periodic_remove`` /
-``periodic_hold`` / ``allowed_job_duration`` and the pool's ``system_periodic_remove`` /
-``system_periodic_hold`` (``machine.json``; e.g. a ``MaxRuntime`` policy), obeys
-``condor_rm``/``condor_hold`` and moves the job to the history when it leaves the queue.
-Job event logs (``log =``) are written.
+The schedd is the emulators' shared kernel (tests/harness/emulator_kernel.py and
+emulator_queue.py): the job queue in the spool folder (``$CONDOR_EMU_SPOOL``, default
+``/tmp/condor-emu``) under its lock, so concurrent calls from several users are safe. There
+is no daemon. Each job is a record of the kernel's queue (its state, resources, start and
+end) holding the submitted ClassAd; :func:`job_ad` projects the two into the ad condor_q and
+condor_history print. Each command negotiates (:func:`schedule`): the idle jobs whose
+``Requirements`` match the partitionable slot (``machine.json`` in the spool: cpus, memory,
+gpus, disk; the slot advertises what is still free, as the negotiator's) and whose requests
+fit it (the kernel's resource fit) start, as the kernel starts jobs: only by their owner's
+(or root's) command. A started job gets a detached *shadow* (the kernel's supervisor) running
+as its owner: it starts the executable with the job's files, environment and initial
+directory (a failure holds the job), enforces ``periodic_remove`` / ``periodic_hold`` /
+``allowed_job_duration`` and the pool's ``system_periodic_remove`` / ``system_periodic_hold``
+(``machine.json``; e.g. a ``MaxRuntime`` policy), stops the job on ``condor_rm`` /
+``condor_hold`` (the kernel's cancel) and records its end, or vacates it to be held. Job
+event logs (``log =``) are written.
 
 Output formats follow HTCondor's: ``-json`` writes ``[`` with the first ad and ``]`` only
 after at least one ad (nothing at all when no ad matches), ads as the ClassAd JSON unparser
@@ -45,6 +47,7 @@ sys.path.insert(0, os.path.dirname(os.path.realpath(__file__)))
 
 import condor_classad as classad
 import emulator_kernel as kernel
+import emulator_queue as jobq
 from condor_classad import UNDEFINED, Expr, unparse_value
 
 SPOOL_ENV = "CONDOR_EMU_SPOOL"
@@ -65,7 +68,7 @@ HOLD_SUBMITTED_ON_HOLD = 15
 HOLD_DURATION_EXCEEDED = 46
 
 
-# --- spool, lock and state ---------------------------------------------------------------
+# --- the schedd: the kernel's queue in the locked spool, and its jobs as ClassAds ---------
 
 
 class SpoolGone(Exception):
@@ -76,39 +79,43 @@ def spool(create: bool = True) -> str:
     path = os.environ.get(SPOOL_ENV) or DEFAULT_SPOOL
     if not create and not os.path.isdir(path):
         raise SpoolGone(path)
-    return kernel.shared_folder(path)
+    return kernel.spool_folder(SPOOL_ENV, DEFAULT_SPOOL)
 
 
-class State:
-    """The schedd's memory: queue, history and next cluster id (loaded under the lock)."""
+class Schedd:
+    """The schedd's memory (the kernel's queue) and the machine, inside :func:`locked`."""
 
-    def __init__(self, data: dict[str, Any]) -> None:
-        self.next_cluster: int = data.get("next_cluster", 1)
-        self.jobs: dict[str, dict[str, Any]] = {
-            k: decode_ad(v) for k, v in data.get("jobs", {}).items()
-        }
-        self.history: list[dict[str, Any]] = [decode_ad(v) for v in data.get("history", [])]
+    def __init__(self, state: dict[str, Any]) -> None:
+        self.now = time.time()
+        self.queue = jobq.Queue(state, self.now)
+        self.cfg = machine_config()
+        self.me = username()
 
-    def data(self) -> dict[str, Any]:
-        return {
-            "next_cluster": self.next_cluster,
-            "jobs": {k: encode_ad(v) for k, v in self.jobs.items()},
-            "history": [encode_ad(v) for v in self.history],
-        }
+    def active(self, job_id: str) -> dict[str, Any] | None:
+        """A job still in the queue (not ended) by its id."""
+        job = self.queue.get(job_id)
+        return job if job is not None and job["state"] != jobq.ENDED else None
 
-    def to_history(self, job_id: str) -> None:
-        ad = self.jobs.pop(job_id, None)
-        if ad is not None:
-            self.history.append(ad)
+    def ads(self) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+        """The jobs still in the queue, each with its ClassAd."""
+        return [(j, job_ad(j)) for j in self.queue.jobs() if j["state"] != jobq.ENDED]
+
+    def offer(self) -> dict[str, jobq.Resources]:
+        """The machine's resources, as the kernel's host vector."""
+        return {self.cfg["machine"]: {k: int(self.cfg[k]) for k in RESOURCES}}
 
 
 @contextlib.contextmanager
-def locked_state(write: bool = True, create: bool = True):
+def locked(create: bool = True, negotiate: bool = True):
+    """The schedd under the spool's lock (saved on leaving); ``negotiate``: first end the
+    jobs whose shadow died, drop ended ones into the history and start what fits."""
     with kernel.locked_state(spool(create), lock_name="state.lock", indent=None) as held:
-        state = State(held.state)
-        yield state
-        if write:
-            held.state = state.data()
+        schedd = Schedd(held.state)
+        if negotiate:
+            schedd.queue.reap()
+            schedd.queue.purge(after=0)
+            schedule(schedd)
+        yield schedd
 
 
 def encode_ad(ad: dict[str, Any]) -> dict[str, Any]:
@@ -144,26 +151,91 @@ def username() -> str:
     return kernel.user_name(os.getuid())
 
 
-def ad_get(ad: dict[str, Any], name: str, default: Any = None) -> Any:
-    low = name.lower()
-    for k, v in ad.items():
-        if k.lower() == low:
-            return v
-    return default
-
-
 def job_key(ad: dict[str, Any]) -> str:
     return f"{ad['ClusterId']}.{ad['ProcId']}"
 
 
-def sort_key(job_id: str) -> tuple[int, int]:
-    c, _, p = job_id.partition(".")
-    return (int(c), int(p or 0))
+# --- the job's ClassAd: its submitted ad and what the kernel's record says -----------------
+
+#: JobStatus of the kernel's states (an ended job: 4 completed, 3 removed).
+JOB_STATUS = {jobq.QUEUED: 1, jobq.RUNNING: 2, jobq.HELD: 5, jobq.SUSPENDED: 7}
 
 
-def shadow_alive(ad: dict[str, Any]) -> bool:
-    pid = ad.get("ShadowPid")
-    return isinstance(pid, int) and pid > 0 and kernel.supervisor.process_alive(pid)
+def entered_status(job: dict[str, Any]) -> float:
+    """When the job entered its current JobStatus."""
+    state = job["state"]
+    if state == jobq.ENDED:
+        return job["end_time"]
+    if state in jobq.ON_SLOTS and (job.get("remove_reason") or job.get("hold")):
+        return job["requested_at"]
+    if state in jobq.ON_SLOTS:
+        return job["start_time"]
+    if state == jobq.HELD:
+        return job["hold"]["time"]
+    return job.get("released_at") or job["submit_time"]
+
+
+def job_ad(job: dict[str, Any]) -> dict[str, Any]:
+    """The job's ClassAd: the one submitted, with what the schedd knows of it now."""
+    ad = decode_ad(job["ad"])
+    state, on_slot = job["state"], job["state"] in jobq.ON_SLOTS
+    if state == jobq.ENDED:
+        status = 4 if job["end"] == jobq.END_EXIT and not job.get("remove_reason") else 3
+    elif on_slot and job.get("remove_reason"):
+        status = 3
+    elif on_slot and job.get("hold"):
+        status = 5
+    else:
+        status = JOB_STATUS[state]
+    ad["JobStatus"] = status
+    ad["EnteredCurrentStatus"] = int(entered_status(job))
+    ad["NumJobStarts"] = job["starts"] - job.get("failed_starts", 0)
+    ad["NumShadowStarts"] = job["starts"]
+    ad["RemoteWallClockTime"] = float(job["wall_time"])
+    if job["start_time"]:
+        ad["JobCurrentStartDate"] = int(job["start_time"])
+        ad["JobStartDate"] = int(job["first_start"])
+    if job.get("slot"):
+        ad["LastRemoteHost"] = job["slot"]
+    if on_slot:
+        ad["RemoteHost"] = job["slot"]
+        ad["StartdName"] = job["slot"].split("@", 1)[1]
+    if job.get("supervisor_pid"):
+        ad["ShadowPid"] = job["supervisor_pid"]
+    hold = job.get("hold")
+    if hold:
+        ad.update(HoldReason=hold["reason"], HoldReasonCode=hold["code"])
+        ad["HoldReasonSubCode"] = hold["subcode"]
+    last = job.get("last_hold")
+    if last:
+        ad.update(LastHoldReason=last["reason"], LastHoldReasonCode=last["code"])
+    for attr, key in (("NumHolds", "num_holds"), ("ReleaseReason", "release_reason")):
+        if job.get(key):
+            ad[attr] = job[key]
+    if job.get("remove_reason"):
+        ad["RemoveReason"] = job["remove_reason"]
+    if job.get("rejected_at"):
+        ad.update(LastRejMatchReason="no match found", LastRejMatchTime=job["rejected_at"])
+    if state == jobq.ENDED:
+        ad["CompletionDate"] = int(job["end_time"]) if status == 4 else 0
+        if status == 4 and job["exit_code"] is not None and job["exit_code"] < 0:
+            ad.update(ExitBySignal=True, ExitSignal=-job["exit_code"])
+        elif status == 4:
+            ad.update(ExitBySignal=False, ExitCode=job["exit_code"])
+    return ad
+
+
+def snapshot(state: dict[str, Any]) -> dict[str, Any]:
+    """The queue (``jobs`` by id) and the ``history`` as ClassAds, from the spool's state
+    (no change to it): what the tests look at."""
+    queue = jobq.Queue(json.loads(json.dumps(state)), time.time())
+    jobs = {j["id"]: encode_ad(job_ad(j)) for j in queue.jobs() if j["state"] != jobq.ENDED}
+    return {"jobs": jobs, "history": [encode_ad(job_ad(j)) for j in history(queue)]}
+
+
+def history(queue: jobq.Queue) -> list[dict[str, Any]]:
+    """The ended jobs in the order they left the queue."""
+    return sorted(queue.history(), key=lambda j: (j["end_time"], jobq.id_order(j["id"])))
 
 
 # --- output helpers ------------------------------------------------------------------------
@@ -520,14 +592,6 @@ def usage_exit(tool: str, err: UsageError) -> int:
 # --- condor_q / condor_history ------------------------------------------------------------
 
 
-def housekeeping(state: State) -> None:
-    """What the schedd would have done already: drop removed jobs whose shadow is gone."""
-    for job_id, ad in list(state.jobs.items()):
-        if ad.get("JobStatus") == 3 and not shadow_alive(ad):
-            ad.pop("RemoteHost", None)
-            state.to_history(job_id)
-
-
 def cmd_q(args: list[str]) -> int:
     try:
         q = parse_query_args("condor_q", args)
@@ -535,9 +599,8 @@ def cmd_q(args: list[str]) -> int:
         return usage_exit("condor_q", e)
     if not q.allusers and not q.ids and not q.owners and not q.constraints:
         q.owners = [username()]
-    with locked_state() as state:
-        housekeeping(state)
-        ads = [state.jobs[k] for k in sorted(state.jobs, key=sort_key)]
+    with locked() as schedd:
+        ads = [ad for _job, ad in schedd.ads()]
     ads = [ad for ad in ads if q.matches(ad)]
     sys.stdout.write(q.render(ads, write_nobatch if q.nobatch else write_batch))
     return 0
@@ -568,8 +631,8 @@ def cmd_history(args: list[str]) -> int:
         q = parse_query_args("condor_history", args)
     except UsageError as e:
         return usage_exit("condor_history", e)
-    with locked_state(write=False) as state:
-        ads = list(state.history)
+    with locked() as schedd:
+        ads = [job_ad(job) for job in history(schedd.queue)]
     if not q.forwards:
         ads.reverse()
     ads = [ad for ad in ads if q.matches(ad)]
@@ -586,37 +649,23 @@ ACTION_WORDS = {
 }
 
 
+ACTION_FLAGS = ("-all", "-a", "-forcex", "-long", "-totals")
+ACTION_VALUED = ("-reason", "-r", "-constraint", "-const")
+
+
 def cmd_action(action: str, args: list[str]) -> int:
     tool = {"remove": "condor_rm", "hold": "condor_hold", "release": "condor_release"}[action]
-    ids: list[str] = []
-    clusters: list[int] = []
-    owners: list[str] = []
-    constraint: str | None = None
-    reason: str | None = None
-    all_jobs = False
-    i = 0
-    while i < len(args):
-        a = args[i]
-        if a in ("-reason", "-r") and i + 1 < len(args):
-            reason = args[i + 1]
-            i += 1
-        elif a in ("-constraint", "-const") and i + 1 < len(args):
-            constraint = args[i + 1]
-            i += 1
-        elif a in ("-all", "-a"):
-            all_jobs = True
-        elif a in ("-forcex", "-long", "-totals"):
-            pass
-        elif re.fullmatch(r"\d+\.\d+", a):
-            ids.append(a)
-        elif re.fullmatch(r"\d+", a):
-            clusters.append(int(a))
-        elif a.startswith("-"):
-            sys.stderr.write(f"Usage: {tool} [options] [constraints]\n")
-            return 1
-        else:
-            owners.append(a)
-        i += 1
+    try:
+        opts, operands = kernel.scan_options(args, ACTION_FLAGS, ACTION_VALUED)
+    except kernel.BadOption:
+        sys.stderr.write(f"Usage: {tool} [options] [constraints]\n")
+        return 1
+    reason = opts.get("-reason", opts.get("-r"))
+    constraint = opts.get("-constraint", opts.get("-const"))
+    all_jobs = bool(opts.get("-all") or opts.get("-a"))
+    ids = [a for a in operands if re.fullmatch(r"\d+\.\d+", a)]
+    clusters = [int(a) for a in operands if a.isdigit()]
+    owners = [a for a in operands if a not in ids and not a.isdigit()]
     if not (ids or clusters or owners or constraint or all_jobs):
         sys.stderr.write(f"{tool}: you must specify a job, cluster, user or -all\n")
         return 1
@@ -625,26 +674,25 @@ def cmd_action(action: str, args: list[str]) -> int:
     had_error = False
     out: list[str] = []
     err: list[str] = []
-    with locked_state() as state:
+    with locked() as schedd:
         results: dict[str, str] = {}
         for job_id in ids:
-            ad = state.jobs.get(job_id)
-            if ad is None:
-                results[job_id] = "not_found"
-            else:
-                results[job_id] = apply_action(state, job_id, ad, action, me, reason)
+            job = schedd.active(job_id)
+            results[job_id] = (
+                "not_found" if job is None else apply_action(schedd, job, action, me, reason)
+            )
         selected = []
         if clusters or owners or constraint or all_jobs:
-            for job_id in sorted(state.jobs, key=sort_key):
-                ad = state.jobs[job_id]
+            for job, ad in schedd.ads():
                 if clusters and ad.get("ClusterId") not in clusters and not owners:
                     continue
                 if owners and ad.get("Owner") not in owners and not clusters:
                     continue
                 if constraint and not classad.is_true(constraint, ad):
                     continue
-                selected.append(job_id)
-            acted = [apply_action(state, j, state.jobs[j], action, me, reason) for j in selected]
+                selected.append(job)
+            acted = [apply_action(schedd, job, action, me, reason) for job in selected]
+        schedule(schedd)  # a released job may start
     for job_id in ids:
         res = results[job_id]
         if res == "ok":
@@ -687,57 +735,59 @@ def cmd_action(action: str, args: list[str]) -> int:
 
 
 def apply_action(
-    state: State, job_id: str, ad: dict[str, Any], action: str, me: str, reason: str | None
+    schedd: Schedd, job: dict[str, Any], action: str, me: str, reason: str | None
 ) -> str:
-    if me != "root" and ad.get("Owner") != me:
+    if not jobq.may_change(job):
         return "denied"
-    now = int(time.time())
-    status = ad.get("JobStatus")
+    status = job_ad(job)["JobStatus"]
     if action == "remove":
         if status == 3:
             return "already"
-        ad["JobStatus"] = 3
-        ad["EnteredCurrentStatus"] = now
-        ad["RemoveReason"] = reason or f"via condor_rm (by user {me})"
-        if ad.get("RemoteHost") is None or not shadow_alive(ad):
-            ad.pop("RemoteHost", None)
-            ad["CompletionDate"] = ad.get("CompletionDate", 0)
-            log_event(ad, "009", "Job was aborted.", [ad["RemoveReason"]])
-            state.to_history(job_id)
+        remove(schedd, job, reason or f"via condor_rm (by user {me})")
         return "ok"
     if action == "hold":
         if status == 5:
             return "already"
         if status not in (1, 2, 7):
             return "bad_status"
-        hold(ad, reason or f"via condor_hold (by user {me})", HOLD_USER, 0)
+        hold(schedd, job, reason or f"via condor_hold (by user {me})", HOLD_USER, 0)
         return "ok"
-    if status != 5:
+    if job["state"] != jobq.HELD:
         return "bad_status"
-    ad["JobStatus"] = 1
-    ad["EnteredCurrentStatus"] = now
-    ad["LastHoldReason"] = ad.pop("HoldReason", None)
-    ad["LastHoldReasonCode"] = ad.pop("HoldReasonCode", None)
-    ad.pop("HoldReasonSubCode", None)
-    ad["ReleaseReason"] = reason or f"via condor_release (by user {me})"
-    log_event(ad, "013", "Job was released.", [ad["ReleaseReason"]])
+    schedd.queue.release(job)
+    job["last_hold"] = job.pop("hold", None)
+    job["released_at"] = schedd.now
+    job["release_reason"] = reason or f"via condor_release (by user {me})"
+    log_event(job, "013", "Job was released.", [job["release_reason"]])
     return "ok"
 
 
-def hold(ad: dict[str, Any], reason: str, code: int, subcode: int) -> None:
-    ad["JobStatus"] = 5
-    ad["EnteredCurrentStatus"] = int(time.time())
-    ad["HoldReason"] = reason
-    ad["HoldReasonCode"] = code
-    ad["HoldReasonSubCode"] = subcode
-    ad["NumHolds"] = ad.get("NumHolds", 0) + 1
-    log_event(ad, "012", "Job was held.", [reason, f"Code {code} Subcode {subcode}"])
+def remove(schedd: Schedd, job: dict[str, Any], reason: str) -> None:
+    """condor_rm, or a removing policy: an idle or held job leaves the queue at once, a
+    running one when its shadow has stopped it (the kernel's cancel)."""
+    job.update(remove_reason=reason, requested_at=schedd.now)
+    schedd.queue.cancel(job)
+    if job["state"] == jobq.ENDED:
+        log_event(job, "009", "Job was aborted.", [reason])
+
+
+def hold(schedd: Schedd, job: dict[str, Any], reason: str, code: int, subcode: int) -> None:
+    """condor_hold, or a holding policy: an idle job is held at once, a running one when its
+    shadow has stopped it (the kernel's cancel; the shadow vacates it then)."""
+    job["hold"] = {"reason": reason, "code": code, "subcode": subcode, "time": schedd.now}
+    job.update(num_holds=job.get("num_holds", 0) + 1, requested_at=schedd.now)
+    log_event(job, "012", "Job was held.", [reason, f"Code {code} Subcode {subcode}"])
+    if job["state"] == jobq.QUEUED:
+        schedd.queue.hold(job)
+    elif job["state"] in jobq.ON_SLOTS:
+        schedd.queue.cancel(job)
 
 
 # --- job event log ---------------------------------------------------------------------------
 
 
-def log_event(ad: dict[str, Any], code: str, text: str, details: list[str] = ()) -> None:
+def log_event(job: dict[str, Any], code: str, text: str, details: list[str] = ()) -> None:
+    ad = job["ad"]
     path = ad.get("UserLog")
     if not path:
         return
@@ -1109,18 +1159,16 @@ def cmd_submit(args: list[str]) -> int:
         sys.stdout.write("Submitting job(s)")
         sys.stdout.flush()
     try:
-        with locked_state() as state:
-            cluster = state.next_cluster
-            ads = build_ads(text, cluster)
-            state.next_cluster = cluster + 1
-            for ad in ads:
-                state.jobs[job_key(ad)] = ad
+        with locked() as schedd:
+            cluster = int(schedd.queue.allocate_id())
+            jobs = [enqueue(schedd, ad) for ad in build_ads(text, cluster)]
+            ads = [job_ad(job) for job in jobs]
     except SubmitError as e:
         sys.stdout.flush()
         sys.stderr.write(str(e))
         return 1
-    for ad in ads:
-        log_event(ad, "000", f"Job submitted from host: {schedd_address()}")
+    for job in jobs:
+        log_event(job, "000", f"Job submitted from host: {schedd_address()}")
     if not from_stdin and not terse:
         sys.stdout.write("." * len(ads) + "\n")
     if verbose:
@@ -1132,28 +1180,78 @@ def cmd_submit(args: list[str]) -> int:
     else:
         sys.stdout.write(f"{len(ads)} job(s) submitted to cluster {cluster}.\n")
     sys.stdout.flush()
-    for ad in ads:
-        spawn_shadow(job_key(ad))
+    with locked():
+        pass  # the new jobs that fit start now (this user's: they run as their owner)
     return 0
 
 
-# --- the shadow: one detached process per job, running as the job's owner -----------------
+#: Attributes of the submitted ad that the kernel's record holds (job_ad puts them back).
+DYNAMIC = ("JobStatus", "EnteredCurrentStatus", "NumJobStarts", "NumShadowStarts")
+DYNAMIC += ("RemoteWallClockTime", "HoldReason", "HoldReasonCode", "HoldReasonSubCode")
 
 
-def spawn_shadow(job_id: str) -> None:
-    argv = [sys.executable, os.path.realpath(__file__), "--shadow", job_id]
-    kernel.spawn_detached(argv, os.getuid())
+def enqueue(schedd: Schedd, ad: dict[str, Any]) -> dict[str, Any]:
+    """Queue the job of a submitted ad in the kernel's queue, with its resource requests."""
+    held = ad["JobStatus"] == 5
+    hold_reason = ad.get("HoldReason")
+    resources = {"memory": ad["RequestMemory"], "gpus": ad.get("RequestGPUs", 0)}
+    resources["disk"] = ad["RequestDisk"]
+    job = schedd.queue.submit(
+        os.getuid(),
+        name=os.path.basename(ad["Cmd"]),
+        queue="schedd",
+        per_chunk=int(ad["RequestCpus"]),
+        needs=resources,
+        held=held,
+        job_id=job_key(ad),
+        ad=encode_ad({k: v for k, v in ad.items() if k not in DYNAMIC}),
+    )
+    if held:
+        job["hold"] = {"reason": hold_reason, "code": HOLD_SUBMITTED_ON_HOLD, "subcode": 0}
+        job["hold"]["time"] = schedd.now
+    return job
 
 
-def machine_ad(state: State, cfg: dict[str, Any]) -> dict[str, Any]:
-    used = {"cpus": 0, "memory": 0, "gpus": 0, "disk": 0}
-    for ad in state.jobs.values():
-        if ad.get("RemoteHost"):
-            used["cpus"] += int(ad.get("RequestCpus", 1) or 0)
-            used["memory"] += int(ad.get("RequestMemory", 0) or 0)
-            used["gpus"] += int(ad.get("RequestGPUs", 0) or 0)
-            used["disk"] += int(ad.get("RequestDisk", 0) or 0)
+# --- negotiation and the shadow: one detached process per running job, as its owner -------
+
+RESOURCES = ("cpus", "memory", "gpus", "disk")
+
+
+def schedule(schedd: Schedd) -> None:
+    """The negotiator: start the idle jobs whose requirements match the partitionable slot
+    (what is still free) and whose requests fit it (the kernel's resource fit), each with
+    its shadow; the others get LastRejMatchReason."""
+
+    def matches(job: dict[str, Any]) -> str | None:
+        requirements = decode_ad({"r": job["ad"].get("Requirements")})["r"]
+        slot = machine_ad(schedd)
+        ok = requirements is None or classad.is_true(requirements, job_ad(job), slot)
+        return None if ok else jobq.REASON_SLOTS
+
+    schedd.queue.schedule(schedd.offer(), lambda job: dispatch(schedd, job), eligible=matches)
+    for job in schedd.queue.jobs():
+        if job["state"] == jobq.QUEUED and job["reason"] in jobq.NO_ROOM:
+            job.setdefault("rejected_at", int(schedd.now))
+
+
+def dispatch(schedd: Schedd, job: dict[str, Any]) -> None:
+    """The job matched: claim a dynamic slot and start its shadow."""
+    on_slots = [j for j in schedd.queue.jobs() if j["state"] in jobq.ON_SLOTS and j is not job]
+    taken = {j.get("slot") for j in on_slots}
+    n = 1
+    while f"slot1_{n}@{schedd.cfg['machine']}" in taken:
+        n += 1
+    job["slot"] = f"slot1_{n}@{schedd.cfg['machine']}"
+    job.setdefault("first_start", schedd.now)
+    argv = [sys.executable, os.path.realpath(__file__), "--shadow", job["id"]]
+    jobq.spawn_supervisor(job, argv, **{SPOOL_ENV: spool()})
+
+
+def machine_ad(schedd: Schedd) -> dict[str, Any]:
+    """The partitionable slot, advertising what is still free."""
+    cfg = schedd.cfg
     host = cfg["machine"]
+    free = schedd.queue.free(schedd.offer())[host]
     return {
         "MyType": "Machine",
         "Name": f"slot1@{host}",
@@ -1168,10 +1266,10 @@ def machine_ad(state: State, cfg: dict[str, Any]) -> dict[str, Any]:
         "State": "Unclaimed",
         "Activity": "Idle",
         "Start": True,
-        "Cpus": cfg["cpus"] - used["cpus"],
-        "Memory": cfg["memory"] - used["memory"],
-        "GPUs": cfg["gpus"] - used["gpus"],
-        "Disk": cfg["disk"] - used["disk"],
+        "Cpus": free["cpus"],
+        "Memory": free["memory"],
+        "GPUs": free["gpus"],
+        "Disk": free["disk"],
         "TotalCpus": cfg["cpus"],
         "TotalMemory": cfg["memory"],
         "TotalGPUs": cfg["gpus"],
@@ -1181,253 +1279,168 @@ def machine_ad(state: State, cfg: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-class Shadow:
-    def __init__(self, job_id: str) -> None:
-        self.job_id = job_id
-        self.job: kernel.Job | None = None
-        self.slot = ""
-
-    def run(self) -> None:
-        with locked_state() as state:
-            ad = state.jobs.get(self.job_id)
-            if ad is None:
+def shadow(job_id: str) -> None:
+    """Run one started job: start it as the owner (this process), enforce the periodic
+    policies while it runs, stop it on condor_rm/condor_hold (SIGUSR1, the kernel's cancel),
+    and record how it ended or that it was vacated."""
+    run = None
+    try:
+        with locked(create=False) as schedd:
+            job = schedd.queue.get(job_id)
+            if not job or job["state"] != jobq.RUNNING or job["supervisor_pid"] != os.getpid():
                 return
-            ad["ShadowPid"] = os.getpid()
-        while True:
-            try:
-                with locked_state(create=False) as state:
-                    if not self.step(state):
-                        return
-            except SpoolGone:
-                self.kill()
-                return
+            record = dict(job)
+        executing = f"Job executing on host: {schedd_address()}"
+        started = lambda job: log_event(job, "001", executing, [f"SlotName: {job['slot']}"])  # noqa: E731
+        just_lock = lambda: locked(create=False, negotiate=False)  # noqa: E731
+        try:  # condor_rm, condor_hold: SIGUSR1, or while it was starting: at once
+            run = jobq.start_recorded(lambda: start(record), just_lock, job_id, started)
+        except CannotStart as e:
+            with locked(create=False) as schedd:
+                job = schedd.queue.get(job_id)
+                if job and job["state"] in jobq.ON_SLOTS:
+                    failed(schedd, job, e)
+                schedule(schedd)  # its slot is free again
+            return
+        while (outcome := run.poll()) is None:
+            with locked(create=False, negotiate=False) as schedd:
+                job = schedd.queue.get(job_id)
+                if job and job["state"] in jobq.ON_SLOTS:
+                    policy(schedd, job)
             time.sleep(POLL)
+        with locked(create=False) as schedd:
+            job = schedd.queue.get(job_id)
+            if job:
+                finish(schedd, job, outcome)
+            schedule(schedd)  # its slot is free: start what waited for it
+    except SpoolGone:  # a shadow outliving its pool just ends
+        if run is not None:
+            run.stop()
 
-    def step(self, state: State) -> bool:
-        """One look at the job; False when the shadow's work is over."""
-        ad = state.jobs.get(self.job_id)
-        if ad is None:
-            self.kill()
-            return False
-        status = ad.get("JobStatus")
-        now = int(time.time())
-        if self.job is not None:
-            outcome = self.job.poll()
-            if status in (3, 5):
-                self.kill()
-                self.vacate(ad, now)
-                if status == 3:
-                    log_event(ad, "009", "Job was aborted.", [str(ad.get("RemoveReason", ""))])
-                    ad["CompletionDate"] = 0
-                    state.to_history(self.job_id)
-                    return False
-                return True
-            if outcome is not None:
-                self.finish(state, ad, outcome.returncode, now)
-                return False
-            self.policy(ad, now)
-            return True
-        if status == 3:
-            ad.pop("RemoteHost", None)
-            state.to_history(self.job_id)
-            return False
-        if status == 1:
-            self.negotiate(state, ad, now)
-        return True
 
-    def negotiate(self, state: State, ad: dict[str, Any], now: int) -> None:
-        cfg = machine_config()
-        slot = machine_ad(state, cfg)
-        requirements = ad.get("Requirements")
-        if requirements is not None and not classad.is_true(requirements, ad, slot):
-            if ad.get("LastRejMatchReason") != "no match found":
-                ad["LastRejMatchReason"] = "no match found"
-                ad["LastRejMatchTime"] = now
-            return
-        used = {
-            int(m.group(1))
-            for other in state.jobs.values()
-            if (m := re.match(r"slot1_(\d+)@", str(other.get("RemoteHost", ""))))
-        }
-        n = next(i for i in range(1, len(used) + 2) if i not in used)
-        self.slot = f"slot1_{n}@{cfg['machine']}"
-        self.start(ad, now)
+class CannotStart(Exception):
+    """Why a job could not be started on its slot (HTCondor's hold reason and codes)."""
 
-    def start(self, ad: dict[str, Any], now: int) -> None:
-        iwd = ad.get("Iwd", "/")
-        if not os.path.isdir(iwd):
-            hold(
-                ad,
-                f"Error from {self.slot}: Failed to change to initial directory {iwd}: "
-                "No such file or directory (errno 2)",
-                HOLD_IWD_ERROR,
-                2,
-            )
-            return
+    def __init__(self, why: str, code: int, error: OSError | None = None) -> None:
+        detail = f"{error.strerror} (errno {error.errno})" if error else ""
+        super().__init__(why + detail)
+        self.code = code
+        self.subcode = (error.errno or 0) if error else 0
+
+
+def start(job: dict[str, Any]) -> kernel.Job:
+    """Start the job with its files, environment and initial directory, or raise
+    :class:`CannotStart`."""
+    ad, slot = decode_ad(job["ad"]), job["slot"]
+    iwd = ad.get("Iwd", "/")
+    if not os.path.isdir(iwd):
+        missing = FileNotFoundError(2, "No such file or directory")
+        raise CannotStart(f"Failed to change to initial directory {iwd}: ", HOLD_IWD_ERROR, missing)
+    files: list[Any] = []
+    try:
         try:
-            stdin = open(ad.get("In") or os.devnull, "rb")  # noqa: SIM115
+            files.append(open(ad.get("In") or os.devnull, "rb"))  # noqa: SIM115
         except OSError as e:
-            hold(
-                ad,
-                f"Error from {self.slot}: Failed to open '{ad.get('In')}' as standard "
-                f"input: {e.strerror} (errno {e.errno})",
-                HOLD_UNABLE_TO_OPEN_INPUT,
-                e.errno or 0,
-            )
-            return
-        files = {}
+            why = f"Failed to open '{ad.get('In')}' as standard input: "
+            raise CannotStart(why, HOLD_UNABLE_TO_OPEN_INPUT, e) from e
         for attr, what in (("Out", "output"), ("Err", "error")):
             target = ad.get(attr) or os.devnull
-            if attr == "Err" and target == ad.get("Out") and "Out" in files:
-                files[attr] = files["Out"]
+            if attr == "Err" and target == ad.get("Out"):
+                files.append(files[-1])
                 continue
             try:
-                files[attr] = open(target, "wb")  # noqa: SIM115
+                files.append(open(target, "wb"))  # noqa: SIM115
             except OSError as e:
-                hold(
-                    ad,
-                    f"Error from {self.slot}: Failed to open '{target}' as standard {what}: "
-                    f"{e.strerror} (errno {e.errno})",
-                    HOLD_UNABLE_TO_OPEN_OUTPUT,
-                    e.errno or 0,
-                )
-                return
+                why = f"Failed to open '{target}' as standard {what}: "
+                raise CannotStart(why, HOLD_UNABLE_TO_OPEN_OUTPUT, e) from e
         env = parse_environment(ad)
-        env.update(
-            {
-                "_CONDOR_SCRATCH_DIR": iwd,
-                "_CONDOR_SLOT": self.slot.split("@")[0],
-                "_CONDOR_JOB_IWD": iwd,
-                "BATCH_SYSTEM": "HTCondor",
-            }
-        )
+        env.update(_CONDOR_SCRATCH_DIR=iwd, _CONDOR_SLOT=slot.split("@")[0], _CONDOR_JOB_IWD=iwd)
+        env["BATCH_SYSTEM"] = "HTCondor"
         argv = [ad["Cmd"]]
         if isinstance(ad.get("Arguments"), str):
             argv += parse_new_args(ad["Arguments"])
         elif isinstance(ad.get("Args"), str):
             argv += ad["Args"].split()
+        stdin, out, err = files
         try:
-            self.job = kernel.start_job(
-                argv, stdin=stdin, stdout=files["Out"], stderr=files["Err"], cwd=iwd, env=env,
-                grace=3.0,
-            )  # fmt: skip
+            return kernel.start_job(
+                argv, stdin=stdin, stdout=out, stderr=err, cwd=iwd, env=env, grace=3.0
+            )
         except OSError as e:
-            hold(
-                ad,
-                f"Error from {self.slot}: Failed to execute '{ad['Cmd']}': "
-                f"{e.strerror} (errno {e.errno})",
-                HOLD_FAILED_TO_CREATE_PROCESS,
-                e.errno or 0,
-            )
-            return
-        finally:
-            stdin.close()
-            for f in set(files.values()):
-                f.close()
-        ad["JobStatus"] = 2
-        ad["EnteredCurrentStatus"] = now
-        ad["RemoteHost"] = self.slot
-        ad["LastRemoteHost"] = self.slot
-        ad["JobCurrentStartDate"] = now
-        ad.setdefault("JobStartDate", now)
-        ad["NumJobStarts"] = ad.get("NumJobStarts", 0) + 1
-        ad["NumShadowStarts"] = ad.get("NumShadowStarts", 0) + 1
-        ad["StartdName"] = self.slot.split("@", 1)[1]
-        log_event(
-            ad, "001", f"Job executing on host: {schedd_address()}", [f"SlotName: {self.slot}"]
+            why = f"Failed to execute '{ad['Cmd']}': "
+            raise CannotStart(why, HOLD_FAILED_TO_CREATE_PROCESS, e) from e
+    finally:
+        for f in set(files):
+            f.close()
+
+
+def failed(schedd: Schedd, job: dict[str, Any], error: CannotStart) -> None:
+    """The job could not be started on its slot: it is held, and gives the slot back (or
+    leaves the queue when condor_rm came meanwhile)."""
+    if job.get("remove_reason"):
+        schedd.queue.end(job, None, jobq.END_CANCEL)
+        log_event(job, "009", "Job was aborted.", [job["remove_reason"]])
+        return
+    job["failed_starts"] = job.get("failed_starts", 0) + 1
+    schedd.queue.vacate(job, held=True)
+    hold(schedd, job, f"Error from {job['slot']}: {error}", error.code, error.subcode)
+
+
+def policy(schedd: Schedd, job: dict[str, Any]) -> None:
+    """The periodic policies of the pool and of the job, on a running job (the first that
+    holds removes or holds it)."""
+    if job.get("remove_reason") or job.get("hold"):
+        return  # already being stopped
+    ad = job_ad(job)
+    system = schedd.cfg
+    system_remove = system.get("system_periodic_remove")
+    system_hold = system.get("system_periodic_hold")
+    macro = "The system macro SYSTEM_PERIODIC_{} expression '{}' evaluated to TRUE"
+    attribute = "The job attribute Periodic{} expression '{}' evaluated to TRUE"
+    text = lambda expr: expr.text if isinstance(expr, Expr) else expr  # noqa: E731
+    if system_remove and classad.is_true(system_remove, ad):
+        remove(schedd, job, macro.format("REMOVE", system_remove))
+    elif system_hold and classad.is_true(system_hold, ad):
+        hold(schedd, job, macro.format("HOLD", system_hold), HOLD_SYSTEM_POLICY, 0)
+    elif ad.get("PeriodicRemove") is not None and classad.is_true(ad["PeriodicRemove"], ad):
+        remove(schedd, job, attribute.format("Remove", text(ad["PeriodicRemove"])))
+    elif ad.get("PeriodicHold") is not None and classad.is_true(ad["PeriodicHold"], ad):
+        hold(schedd, job, attribute.format("Hold", text(ad["PeriodicHold"])), HOLD_POLICY, 0)
+    elif isinstance(ad.get("AllowedJobDuration"), int) and (
+        schedd.now - job["start_time"] > ad["AllowedJobDuration"]
+    ):
+        why = "The job exceeded allowed job duration of " + fmt_duration(ad["AllowedJobDuration"])
+        hold(schedd, job, why, HOLD_DURATION_EXCEEDED, 0)
+
+
+def finish(schedd: Schedd, job: dict[str, Any], outcome: Any) -> None:
+    """The job's process has ended: removed, vacated to be held, or completed."""
+    if job.get("remove_reason"):
+        if schedd.queue.ended(job, outcome, outcome.returncode):
+            job["end"] = jobq.END_CANCEL
+            log_event(job, "009", "Job was aborted.", [job["remove_reason"]])
+    elif job.get("hold"):
+        if job["state"] in jobq.ON_SLOTS:
+            schedd.queue.vacate(job, held=True)
+    elif schedd.queue.ended(job, outcome, outcome.returncode):
+        rc = outcome.returncode
+        detail = (
+            f"(0) Abnormal termination (signal {-rc})"
+            if rc < 0
+            else f"(1) Normal termination (return value {rc})"
         )
-
-    def policy(self, ad: dict[str, Any], now: int) -> None:
-        started = ad.get("JobCurrentStartDate") or now
-        system = machine_config()
-        system_remove = system.get("system_periodic_remove")
-        system_hold = system.get("system_periodic_hold")
-        if system_remove and classad.is_true(system_remove, ad):
-            ad["JobStatus"] = 3
-            ad["EnteredCurrentStatus"] = now
-            ad["RemoveReason"] = (
-                f"The system macro SYSTEM_PERIODIC_REMOVE expression '{system_remove}' "
-                "evaluated to TRUE"
-            )
-        elif system_hold and classad.is_true(system_hold, ad):
-            self.kill()
-            self.vacate(ad, now)
-            hold(
-                ad,
-                f"The system macro SYSTEM_PERIODIC_HOLD expression '{system_hold}' "
-                "evaluated to TRUE",
-                HOLD_SYSTEM_POLICY,
-                0,
-            )
-        elif ad.get("PeriodicRemove") is not None and classad.is_true(ad["PeriodicRemove"], ad):
-            expr = ad["PeriodicRemove"]
-            ad["JobStatus"] = 3
-            ad["EnteredCurrentStatus"] = now
-            ad["RemoveReason"] = (
-                "The job attribute PeriodicRemove expression "
-                f"'{expr.text if isinstance(expr, Expr) else expr}' evaluated to TRUE"
-            )
-        elif ad.get("PeriodicHold") is not None and classad.is_true(ad["PeriodicHold"], ad):
-            expr = ad["PeriodicHold"]
-            self.kill()
-            self.vacate(ad, now)
-            hold(
-                ad,
-                "The job attribute PeriodicHold expression "
-                f"'{expr.text if isinstance(expr, Expr) else expr}' evaluated to TRUE",
-                HOLD_POLICY,
-                0,
-            )
-        elif isinstance(ad.get("AllowedJobDuration"), int) and (
-            now - started > ad["AllowedJobDuration"]
-        ):
-            self.kill()
-            self.vacate(ad, now)
-            hold(
-                ad,
-                "The job exceeded allowed job duration of "
-                + fmt_duration(ad["AllowedJobDuration"]),
-                HOLD_DURATION_EXCEEDED,
-                0,
-            )
-
-    def vacate(self, ad: dict[str, Any], now: int) -> None:
-        start = ad.get("JobCurrentStartDate") or now
-        ad["RemoteWallClockTime"] = float(ad.get("RemoteWallClockTime", 0) or 0) + (now - start)
-        ad.pop("RemoteHost", None)
-        self.job = None
-
-    def finish(self, state: State, ad: dict[str, Any], rc: int, now: int) -> None:
-        self.vacate(ad, now)
-        ad["JobStatus"] = 4
-        ad["EnteredCurrentStatus"] = now
-        ad["CompletionDate"] = now
-        if rc < 0:
-            ad["ExitBySignal"] = True
-            ad["ExitSignal"] = -rc
-            log_event(ad, "005", "Job terminated.", [f"(0) Abnormal termination (signal {-rc})"])
-        else:
-            ad["ExitBySignal"] = False
-            ad["ExitCode"] = rc
-            log_event(ad, "005", "Job terminated.", [f"(1) Normal termination (return value {rc})"])
-        state.to_history(self.job_id)
-
-    def kill(self) -> None:
-        """SIGTERM to the job's group, SIGKILL after 3 seconds; waits for its end."""
-        if self.job is not None:
-            self.job.stop()
+        log_event(job, "005", "Job terminated.", [detail])
 
 
 # --- condor_status -------------------------------------------------------------------------
 
 
-def slot_ads(state: State) -> list[dict[str, Any]]:
-    cfg = machine_config()
-    part = machine_ad(state, cfg)
+def slot_ads(schedd: Schedd) -> list[dict[str, Any]]:
+    cfg = schedd.cfg
+    part = machine_ad(schedd)
     ads = [part]
-    for job_id in sorted(state.jobs, key=sort_key):
-        ad = state.jobs[job_id]
-        if not ad.get("RemoteHost"):
+    for job, ad in schedd.ads():
+        if job["state"] not in jobq.ON_SLOTS:
             continue
         ads.append(
             {
@@ -1443,7 +1456,7 @@ def slot_ads(state: State) -> list[dict[str, Any]]:
                 "GPUs": ad.get("RequestGPUs", 0),
                 "Disk": ad.get("RequestDisk", 0),
                 "RemoteOwner": ad.get("User"),
-                "JobId": job_id,
+                "JobId": job["id"],
                 "TotalSlotCpus": ad.get("RequestCpus", 1),
                 "TotalSlotMemory": ad.get("RequestMemory", 0),
                 "TotalCpus": cfg["cpus"],
@@ -1489,8 +1502,8 @@ def cmd_status(args: list[str]) -> int:
         q = parse_query_args("condor_status", args, accept_ids=False)
     except UsageError as e:
         return usage_exit("condor_status", e)
-    with locked_state(write=False) as state:
-        ads = slot_ads(state)
+    with locked() as schedd:
+        ads = slot_ads(schedd)
     ads = [ad for ad in ads if all(classad.is_true(c, ad) for c in q.constraints)]
     sys.stdout.write(q.render(ads, write_status_table))
     return 0
@@ -1511,8 +1524,7 @@ TOOLS = {
 
 def main(argv: list[str]) -> int:
     if len(argv) == 3 and argv[1] == "--shadow":
-        with contextlib.suppress(SpoolGone):  # a shadow outliving its pool just ends
-            Shadow(argv[2]).run()
+        shadow(argv[2])
         return 0
     tool = os.path.basename(argv[0])
     if tool not in TOOLS:

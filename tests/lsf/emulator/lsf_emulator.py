@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import functools
 import json
 import os
 import re
@@ -139,9 +140,7 @@ def view(job: dict) -> dict:
 
 
 def spool_dir() -> str:
-    path = os.environ.get(SPOOL_ENV) or DEFAULT_SPOOL
-    kernel.shared_folder(os.path.join(kernel.shared_folder(path), "jobs"))
-    return path
+    return kernel.spool_folder(SPOOL_ENV, DEFAULT_SPOOL, "jobs")
 
 
 def load_config(spool: str) -> dict:
@@ -281,26 +280,20 @@ BSUB_FLAGS = {"-H", "-x", "-B", "-N", "-I", "-K", "-r", "-rn", "-hl", "-ul", "-I
 
 def parse_bsub_args(args: list[str]) -> tuple[dict, list[str], str | None]:
     """Options (last one wins, -R accumulates), the command words, and an error message."""
-    opts: dict = {"-R": []}
-    i = 0
-    while i < len(args):
-        arg = args[i]
-        if arg in BSUB_FLAGS:
-            opts[arg] = True
-        elif arg in BSUB_VALUE_OPTS:
-            if i + 1 >= len(args):
-                return opts, [], f"bsub: option requires an argument -- {arg[1:]}"
-            i += 1
-            if arg == "-R":
-                opts["-R"].append(args[i])
-            else:
-                opts[arg] = args[i]
-        elif arg.startswith("-") and arg != "-":
-            return opts, [], f"bsub: illegal option -- {arg.lstrip('-')}"
-        else:
-            return opts, args[i:], None
-        i += 1
-    return opts, [], None
+    try:
+        opts, command = kernel.scan_options(
+            args, BSUB_FLAGS, set(BSUB_VALUE_OPTS) - {"-R"}, repeated={"-R"}, until_operand=True
+        )
+    except kernel.BadOption as e:
+        return {"-R": []}, [], _option_error("bsub", e)
+    return opts, command, None
+
+
+def _option_error(tool: str, error: kernel.BadOption) -> str:
+    """How LSF's commands say that an option is wrong."""
+    if error.missing:
+        return f"{tool}: option requires an argument -- {error.option[1:]}"
+    return f"{tool}: illegal option -- {error.option.lstrip('-')}"
 
 
 def directives(script: str) -> list[str]:
@@ -454,20 +447,16 @@ def sbatchd(spool: str, job_id: str) -> int:
     if not first.startswith("#!"):
         argv.append(base + ".sh")
     cwd = job["cwd"] if os.access(job["cwd"], os.X_OK) else (env.get("HOME") or "/tmp")
-    try:
-        job_run = kernel.start_job(
-            argv, stdout=out, stderr=err, env=env, cwd=cwd, limit=job["limit"],
-            grace=grace, limit_signals=(signal.SIGUSR2,),
-            cancel_signals=(signal.SIGINT, signal.SIGTERM),
-        )  # fmt: skip
+    start = functools.partial(
+        kernel.start_job, argv, stdout=out, stderr=err, env=env, cwd=cwd, limit=job["limit"],
+        grace=grace, limit_signals=(signal.SIGUSR2,),
+        cancel_signals=(signal.SIGINT, signal.SIGTERM),
+    )  # fmt: skip
+    try:  # bkill: SIGUSR1, or before the job started: at once
+        job_run = jobq.start_recorded(start, lambda: locked(spool), job_id)
     except OSError as e:
         os.write(err, f"{argv[0]}: {e}\n".encode())
         return _record_end(spool, job_id, kernel.supervisor.Outcome(127))
-    signal.signal(signal.SIGUSR1, lambda signum, frame: job_run.watch.cancel())  # bkill
-    with locked(spool) as cluster:
-        record = cluster.queue.get(job_id)
-        if record and cluster.queue.record_start(record, job_run.pid, os.getpid()):
-            job_run.watch.cancel()  # bkill came before the job started
     outcome = job_run.wait()
     code, cpu = outcome.exit_code, outcome.cpu_seconds
     reason = _STOPPED_REASONS.get(outcome.stopped, "")
@@ -685,27 +674,16 @@ def format_table(jobs: list[dict], wide: bool) -> str:
     return "".join(out)
 
 
+BJOBS_VALUE_OPTS = ("-o", "-u", "-q", "-J", "-m", "-P", "-g", "-G")
+BJOBS_FLAGS = ("-a", "-d", "-p", "-r", "-s", "-w", "-W", "-json", "-noheader", "-hms", "-X")
+
+
 def cmd_bjobs(args: list[str]) -> int:
-    opts: dict = {}
-    ids: list[str] = []
-    i = 0
-    while i < len(args):
-        arg = args[i]
-        if arg in ("-o", "-u", "-q", "-J", "-m", "-P", "-g", "-G"):
-            if i + 1 >= len(args):
-                sys.stderr.write(f"bjobs: option requires an argument -- {arg[1:]}\n")
-                return 255
-            opts[arg] = args[i + 1]
-            i += 2
-            continue
-        if arg in ("-a", "-d", "-p", "-r", "-s", "-w", "-W", "-json", "-noheader", "-hms", "-X"):
-            opts[arg] = True
-        elif arg.startswith("-"):
-            sys.stderr.write(f"bjobs: illegal option -- {arg.lstrip('-')}\n")
-            return 255
-        else:
-            ids.append(arg)
-        i += 1
+    try:
+        opts, ids = kernel.scan_options(args, BJOBS_FLAGS, BJOBS_VALUE_OPTS)
+    except kernel.BadOption as e:
+        sys.stderr.write(_option_error("bjobs", e) + "\n")
+        return 255
     fmt = opts.get("-o") or os.environ.get("LSB_BJOBS_FORMAT")
     if opts.get("-json") and not fmt:
         sys.stderr.write(JSON_WITHOUT_O + "\nUsage: bjobs [-h] [-V] [-json] -o ...\n")
@@ -790,7 +768,7 @@ def cmd_bkill(args: list[str]) -> int:
             ids = [
                 j["id"]
                 for j in cluster.queue.jobs()
-                if j["state"] in jobq.ACTIVE and cluster.uid in (0, j["uid"])
+                if j["state"] in jobq.ACTIVE and jobq.may_change(j)
             ]
             if not ids:
                 err.append("No unfinished job found")
@@ -799,7 +777,7 @@ def cmd_bkill(args: list[str]) -> int:
             job = cluster.queue.get(job_id)
             if job is None:
                 err.append(f"Job <{job_id}>: No matching job found")
-            elif cluster.uid not in (0, job["uid"]):
+            elif not jobq.may_change(job):
                 err.append(f"Job <{job_id}>: User permission denied")
             elif job["state"] == jobq.ENDED:
                 err.append(f"Job <{job_id}>: Job has already finished")

@@ -29,12 +29,12 @@ Standard library only; runs under Debian's /usr/bin/python3 as any user.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import pwd
 import re
 import shlex
-import signal
 import socket
 import sys
 import time
@@ -75,14 +75,6 @@ DEFAULT_CONFIG = {
 # --- spool, lock, state ---------------------------------------------------------------------
 
 
-def spool_dir(flavour: str) -> str:
-    return os.environ.get("PBSEMU_SPOOL") or f"/tmp/pbsemu-{flavour}"
-
-
-def _ensure_spool(spool: str) -> None:
-    kernel.shared_folder(os.path.join(kernel.shared_folder(spool), "jobs"))
-
-
 def load_config(spool: str) -> dict:
     cfg = json.loads(json.dumps(DEFAULT_CONFIG))
     try:
@@ -103,8 +95,7 @@ class Spool:
 
     def __init__(self, flavour: str) -> None:
         self.flavour = flavour
-        self.path = spool_dir(flavour)
-        _ensure_spool(self.path)
+        self.path = kernel.spool_folder("PBSEMU_SPOOL", f"/tmp/pbsemu-{flavour}", "jobs")
         self.config = load_config(self.path)
         self.server = self.config["server"]
         self.state: dict = {}
@@ -454,7 +445,6 @@ def not_running_comment(sp: Spool, job: dict) -> str:
 
 
 #: Why a job waits for which the server writes a comment.
-_NO_ROOM = (jobq.REASON_SLOTS, jobq.REASON_NEVER, jobq.REASON_BLOCKED)
 
 
 def schedule(sp: Spool, state: dict | None = None) -> None:
@@ -471,7 +461,7 @@ def schedule(sp: Spool, state: dict | None = None) -> None:
     sp.queue.purge(after, keep=200)
     sp.queue.schedule(sp.config["nodes"], lambda job: start(sp, job))
     for job in sp.queue.jobs():
-        if job["state"] == jobq.QUEUED and job["reason"] in _NO_ROOM:
+        if job["state"] == jobq.QUEUED and job["reason"] in jobq.NO_ROOM:
             job["comment"] = not_running_comment(sp, job)
 
 
@@ -508,8 +498,7 @@ def start(sp: Spool, job: dict) -> None:
         "Job run at %a %b %d at %H:%M on ", time.localtime(now)
     ) + "+".join(f"({n}:ncpus={c})" for n, _f, c in alloc)
     argv = [PYTHON, os.path.join(HERE, "pbsemu.py"), "__shepherd__", sp.flavour, sp.path, job["id"]]
-    env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "PBSEMU_SPOOL": sp.path, "LANG": "C.UTF-8"}
-    jobq.spawn_supervisor(job, argv, env)
+    jobq.spawn_supervisor(job, argv, PBSEMU_SPOOL=sp.path)
 
 
 # --- the shepherd: runs one job as its owner ------------------------------------------------
@@ -563,17 +552,13 @@ def shepherd(flavour: str, spool: str, seq: str) -> int:
         out.write(f"=>> PBS: job killed: walltime {int(elapsed)} exceeded limit {limit}\n")
         out.flush()
 
-    job_run = kernel.start_job(
-        ["/bin/bash", job["script"]], cwd=user.pw_dir, env=env, stdout=out, stderr=err,
-        limit=limit, grace=KILL_DELAY, on_limit=on_limit,
+    start = functools.partial(
+        kernel.start_job, ["/bin/bash", job["script"]], cwd=user.pw_dir, env=env, stdout=out,
+        stderr=err, limit=limit, grace=KILL_DELAY, on_limit=on_limit,
     )  # fmt: skip
-    signal.signal(signal.SIGUSR1, lambda signum, frame: job_run.watch.cancel())  # qdel
-    with sp.locked():
-        live = sp.queue.get(seq)
-        if live is None or sp.queue.record_start(live, job_run.pid, os.getpid()):
-            job_run.watch.cancel()  # deleted while it was starting
-        if live is not None:
-            live["session_id"] = job_run.pid
+    # qdel: SIGUSR1, or while it was starting: at once
+    noted = lambda live: live.update(session_id=live["pgid"])  # noqa: E731
+    job_run = jobq.start_recorded(start, sp.locked, seq, noted, queue=lambda _: sp.queue)
     outcome = job_run.wait()  # the job's leftovers go with it, like the MOM ends its session
     rc = outcome.returncode
     code = rc if rc >= 0 else 256 - rc
@@ -1071,7 +1056,7 @@ def cmd_qdel(sp: Spool, prog: str, args: list[str]) -> int:
             if job is None:
                 errors.append(f"{prog}: Unknown Job Id {job_id}")
                 code = UNKNOWN
-            elif os.getuid() not in (0, job["uid"]):
+            elif not jobq.may_change(job):
                 errors.append(f"{prog}: Unauthorized Request  MSG=operation not permitted {job_id}")
                 code = PERM
             elif view(sp, job)["state"] == "F":
@@ -1118,7 +1103,7 @@ def cmd_mjobctl(sp: Spool, prog: str, args: list[str]) -> int:
                 sys.stderr.write(f"ERROR:  invalid job specified ({job_id})\n\n")
                 code = 1
                 continue
-            if os.getuid() not in (0, job["uid"]):
+            if not jobq.may_change(job):
                 sys.stderr.write(
                     f"ERROR:  user {me().pw_name} is not authorized to cancel job '{job_id}'\n"
                 )
