@@ -308,9 +308,11 @@ class ServerWatch:
                     self._unreachable(time.monotonic() - self.keepalive.unanswered, why)
                     continue
                 quick = time.monotonic() - opened < QUICK_CLOSE
-                self.backoff = min(MAX_BACKOFF, max(1.0, self.backoff * 2)) if quick else 0.0
+                if not quick:
+                    self.backoff = 0.0
                 if self.backoff:
-                    # closes at once: hint (rarely), then pause before asking again
+                    # it closed at once again though it accepted: hint (rarely; an SSH
+                    # forward whose far end is gone behaves so), then pause before asking
                     self._hint()
                     await asyncio.sleep(self.backoff)
                 # the one reconnect that tells a closed connection from a dead server
@@ -320,6 +322,9 @@ class ServerWatch:
                     self._unreachable(time.monotonic(), e)
                     self._hint()
                     await asyncio.sleep(self._retry_pause())
+                    continue
+                if quick:
+                    self.backoff = min(MAX_BACKOFF, max(1.0, self.backoff * 2))
         except asyncio.CancelledError:
             raise
         except Exception:  # a watch must never take the hub down
