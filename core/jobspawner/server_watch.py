@@ -484,7 +484,7 @@ def stop_watch(spawner: JobSpawner) -> None:
 def ensure_watch(spawner: JobSpawner) -> None:
     """A running server with no watch (after a hub restart): watch its routed address."""
     watch = getattr(spawner, "_server_watch", None)
-    if watch is not None and watch.active or not spawner.watch_server:
+    if (watch is not None and watch.active) or not spawner.watch_server:
         return
     server = spawner.server
     host, port = getattr(server, "ip", None), getattr(server, "port", None)

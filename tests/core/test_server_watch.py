@@ -163,12 +163,12 @@ async def test_unreachable_for_the_lost_timeout_is_lost_and_zero_never_is(regist
     never.close()
 
 
-async def test_most_watches_unreachable_at_once_is_a_hub_fault_and_stops_nobody(
-    registry, caplog
-):
+async def test_most_watches_unreachable_at_once_is_a_hub_fault_and_stops_nobody(registry, caplog):
     listeners = [await Listener().start() for _ in range(4)]
     recs = [Recorder() for _ in listeners]
-    watches = [new_watch(li.port, r, registry, lost=0.4) for li, r in zip(listeners, recs)]
+    watches = [
+        new_watch(li.port, r, registry, lost=0.4) for li, r in zip(listeners, recs, strict=True)
+    ]
     assert await until(lambda: all(li.accepted == 1 for li in listeners))
     with caplog.at_level(logging.ERROR, logger="jobspawner.server_watch"):
         for li in listeners[:3]:
