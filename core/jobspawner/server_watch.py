@@ -250,6 +250,7 @@ class ServerWatch:
         self._last_hint = -math.inf
         self._lost_told = False
         self._task: asyncio.Task[None] | None = None
+        self.finalizer: weakref.finalize[Any, Any] | None = None  # ends it with its spawner
 
     # --- control --------------------------------------------------------------------------
     def start(self) -> bool:
@@ -262,6 +263,8 @@ class ServerWatch:
     def close(self) -> None:
         """Stop watching now (idempotent; safe from a finaliser)."""
         self.registry.leave(self)
+        if self.finalizer is not None:
+            self.finalizer.detach()
         task, self._task = self._task, None
         if task is not None and not task.done():
             with contextlib.suppress(RuntimeError):  # its loop is already closed
@@ -469,7 +472,7 @@ def start_watch(spawner: JobSpawner, host: str, port: int) -> ServerWatch | None
     if not watch.start():
         return None
     spawner._server_watch = watch
-    weakref.finalize(spawner, watch.close)
+    watch.finalizer = weakref.finalize(spawner, watch.close)
     return watch
 
 
@@ -486,6 +489,8 @@ def ensure_watch(spawner: JobSpawner) -> None:
     watch = getattr(spawner, "_server_watch", None)
     if (watch is not None and watch.active) or not spawner.watch_server:
         return
+    if getattr(spawner, "_stop_pending", False):
+        return  # a stop is under way
     server = spawner.server
     host, port = getattr(server, "ip", None), getattr(server, "port", None)
     if not host or not port or host in ("0.0.0.0", "::"):
