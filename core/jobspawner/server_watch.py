@@ -526,6 +526,8 @@ async def poll_running(spawner: JobSpawner) -> int | None:
     if not watch.lost():
         return None  # it answered while the scheduler was asked
     seconds = watch.unreachable_for()
+    if spawner._last_end.get("job_id") == spawner.job_id:
+        return 1  # told already; the watch stays lost until JupyterHub's stop ends it
     spawner.log.warning(
         "%s: its server at %s:%s has not answered for %.0f s while job %s is %s; stopping "
         "it (c.JobSpawner.lost_server_timeout = %g)",
@@ -537,7 +539,6 @@ async def poll_running(spawner: JobSpawner) -> int | None:
         fresh.state.value,
         spawner.lost_server_timeout,
     )
-    stop_watch(spawner)
     await spawner._note_job_end(fresh, lost_words(spawner.job_id, watch.host, seconds))
     return 1
 

@@ -114,8 +114,9 @@ async def test_a_lost_server_is_reported_ended_while_its_job_runs(tmp_path):
     words = spawner._last_end["words"]
     assert words.startswith("its server on 127.0.0.1 stopped answering for ")
     assert f"while batch job {job_id} was still running; the job was cancelled." in words
-    assert not watch.active
+    assert await spawner.poll() == 1  # the same answer until JupyterHub stops it
     await spawner.stop()  # what JupyterHub does next: the job is cancelled
+    assert not watch.active
     assert await spawner.poll() == 0 or not spawner.job_id
     assert await until(lambda: gone(int(job_id.split("-")[0])))
 
