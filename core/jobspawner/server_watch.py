@@ -251,6 +251,7 @@ class ServerWatch:
         self._lost_told = False
         self._task: asyncio.Task[None] | None = None
         self.finalizer: weakref.finalize[Any, Any] | None = None  # ends it with its spawner
+        self.decided = False  # the server was declared lost: poll says so until a new start
 
     # --- control --------------------------------------------------------------------------
     def start(self) -> bool:
@@ -487,7 +488,7 @@ def stop_watch(spawner: JobSpawner) -> None:
 def ensure_watch(spawner: JobSpawner) -> None:
     """A running server with no watch (after a hub restart): watch its routed address."""
     watch = getattr(spawner, "_server_watch", None)
-    if (watch is not None and watch.active) or not spawner.watch_server:
+    if (watch is not None and (watch.active or watch.decided)) or not spawner.watch_server:
         return
     if getattr(spawner, "_stop_pending", False):
         return  # a stop is under way
@@ -509,11 +510,15 @@ def lost_words(job_id: str, host: str, seconds: float) -> str:
 async def poll_running(spawner: JobSpawner) -> int | None:
     """JupyterHub's poll of a server whose job the scheduler lists: None while it answers
     (or the watch is off); an exit status (1) once it stayed unreachable for
-    ``lost_server_timeout`` seconds while the scheduler, asked afresh, still lists the job."""
+    ``lost_server_timeout`` seconds while the scheduler, asked afresh, still lists the job.
+    Then the user's words are recorded and the job is cancelled here: JupyterHub's stop
+    polls first and calls ``stop()`` only for a server that still runs."""
     if spawner._starting:
         return None
     ensure_watch(spawner)
     watch: ServerWatch | None = getattr(spawner, "_server_watch", None)
+    if watch is not None and watch.decided:
+        return 1  # declared lost by a poll a moment ago, whose cancel may still run
     if watch is None or not watch.lost():
         return None
     fresh: JobStatus = await spawner.poller().status(
@@ -526,8 +531,6 @@ async def poll_running(spawner: JobSpawner) -> int | None:
     if not watch.lost():
         return None  # it answered while the scheduler was asked
     seconds = watch.unreachable_for()
-    if spawner._last_end.get("job_id") == spawner.job_id:
-        return 1  # told already; the watch stays lost until JupyterHub's stop ends it
     spawner.log.warning(
         "%s: its server at %s:%s has not answered for %.0f s while job %s is %s; stopping "
         "it (c.JobSpawner.lost_server_timeout = %g)",
@@ -539,7 +542,16 @@ async def poll_running(spawner: JobSpawner) -> int | None:
         fresh.state.value,
         spawner.lost_server_timeout,
     )
-    await spawner._note_job_end(fresh, lost_words(spawner.job_id, watch.host, seconds))
+    job_id = spawner.job_id
+    watch.decided = True  # every poll from now on says so (JupyterHub may poll meanwhile)
+    watch.close()
+    await spawner._note_job_end(fresh, lost_words(job_id, watch.host, seconds))
+    # JupyterHub calls stop() only for a server whose poll says it runs: cancel it here
+    try:
+        await spawner._cancel(spawner.context(), job_id)
+    except Exception as e:  # kept in unconfirmed_cancels, retried at the next start
+        spawner.log.error("%s: could not cancel job %s of the server that stopped answering: "
+                          "%s", spawner._log_name, job_id, e)  # fmt: skip
     return 1
 
 
