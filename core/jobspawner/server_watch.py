@@ -67,6 +67,8 @@ MAX_BACKOFF = 60.0
 HINT_EVERY = 30.0
 #: Seconds between reconnect attempts while a server is unreachable.
 RETRY_EVERY = 1.0
+#: The same while the hub-side fault guard holds (most servers unreachable at once).
+FAULT_RETRY_EVERY = 5.0
 
 
 class ServerWatchConfig(HasTraits):
@@ -144,6 +146,7 @@ class Registry:
     reserve: int | None = None  # fds kept for everything else (None: from the limit)
     limit: int | None = None  # the fd limit (None: RLIMIT_NOFILE, raised at first use)
     watches: set[ServerWatch] = field(default_factory=set)
+    down: set[ServerWatch] = field(default_factory=set)  # the unreachable among them
     _over_budget_logged: bool = False
     _fault_logged: bool = False
 
@@ -176,14 +179,14 @@ class Registry:
 
     def leave(self, watch: ServerWatch) -> None:
         self.watches.discard(watch)
+        self.down.discard(watch)
         if len(self.watches) < self.budget():
             self._over_budget_logged = False
 
     def hub_fault(self) -> bool:
         """True while at least GUARD_MIN_WATCHES servers are watched and more than half of
         them are unreachable: the fault is on the hub's side (logged once per episode)."""
-        total = len(self.watches)
-        down = sum(1 for w in self.watches if w.unreachable_since is not None)
+        total, down = len(self.watches), len(self.down)
         fault = total >= GUARD_MIN_WATCHES and down * 2 > total
         if fault and not self._fault_logged:
             self._fault_logged = True
@@ -341,6 +344,8 @@ class ServerWatch:
     def _retry_pause(self) -> float:
         """Seconds before the next try while unreachable: RETRY_EVERY, or less when the
         server is about to count as lost (so that it is told on time)."""
+        if self.registry.hub_fault():
+            return FAULT_RETRY_EVERY  # a thousand watches must not retry every second
         return max(0.05, min(RETRY_EVERY, self._until_lost()))
 
     def _until_lost(self) -> float:
@@ -392,23 +397,26 @@ class ServerWatch:
             _log.info("%s: the server answers again", self.name)
         self.unreachable_since = None
         self._lost_told = False
+        self.registry.down.discard(self)
         if self.registry._fault_logged:
             self.registry.hub_fault()  # lets the guard log that it is over
 
     def _hint(self) -> None:
         now = time.monotonic()
-        if now - self._last_hint < HINT_EVERY:
+        if now - self._last_hint < HINT_EVERY or self.registry.hub_fault():
             return
         self._last_hint = now
         self.hints += 1
         self.events.gone()
 
     def _unreachable(self, since: float, why: object) -> None:
-        first = self.unreachable_since is None
-        if first:
+        if self.unreachable_since is None:
             self.unreachable_since = since
+            if self in self.registry.watches:
+                self.registry.down.add(self)
             _log.info("%s: the server does not answer (%s)", self.name, why)
-            self.events.unreachable()
+            if not self.registry.hub_fault():  # a hub-side fault hurries no rounds
+                self.events.unreachable()
         if not self._lost_told and self.lost():
             self._lost_told = True
             self.events.lost()

@@ -174,7 +174,10 @@ async def test_most_watches_unreachable_at_once_is_a_hub_fault_and_stops_nobody(
         for li in listeners[:3]:
             await li.go_away()
         await asyncio.sleep(1.5)
-    assert all(r.count("unreachable") == 1 for r in recs[:3])  # the rounds are hurried
+    # the first two hurried the rounds; from the third on it is the hub's fault: no more
+    # hints (a thousand at once would hurry the rounds for nothing)
+    assert sum(r.count("unreachable") for r in recs[:3]) == 2, [r.calls for r in recs]
+    assert sum(r.count("gone") for r in recs[:3]) == 2, [r.calls for r in recs]
     assert not any(r.count("lost") for r in recs), "a hub-side fault must stop nobody"
     assert not any(w.lost() for w in watches)
     errors = [r for r in caplog.records if "3 of the 4" in r.getMessage()]
@@ -182,7 +185,7 @@ async def test_most_watches_unreachable_at_once_is_a_hub_fault_and_stops_nobody(
     # two come back: 1 of 4 unreachable is that server's own fault again
     for li in listeners[1:3]:
         await Listener().start(li.port)
-    assert await until(lambda: recs[0].count("lost") == 1, timeout=4)
+    assert await until(lambda: recs[0].count("lost") == 1, timeout=8)  # retries slow down
     assert recs[1].count("lost") == 0 and recs[2].count("lost") == 0
     for w in watches:
         w.close()
