@@ -141,3 +141,19 @@ def gone_within(pgid: int, timeout: float) -> bool:
             return False
         time.sleep(0.2)
     return True
+
+
+def test_after_a_hub_restart_the_first_poll_watches_the_server_again(tmp_path):
+    """The hub crashes with a running server; the restarted hub's first poll (JupyterHub
+    polls every server at start) opens the watch, so a later SIGKILL is noticed at once."""
+    with running_hub(tmp_path, config=QUIET) as hub:
+        hub.start_server("alice")
+        job_id = hub.spawner_state("alice")["job_id"]
+        hub.crash()
+    with running_hub(tmp_path, config=QUIET) as hub:
+        assert server_up(hub, "alice") and hub.spawner_state("alice")["job_id"] == job_id
+        time.sleep(2)
+        os.killpg(int(job_id.split("-")[0]), signal.SIGKILL)
+        took = seconds_until_stopped(hub, "alice", timeout=60)
+        assert took is not None and took < NOTICE, f"noticed after {took} s"
+        assert hub.spawner_state("alice")["last_end"]["job_id"] == job_id
