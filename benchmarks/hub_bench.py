@@ -21,7 +21,7 @@ import hub_spawn
 from bench_queues import QUEUES
 
 ROOT = Path(__file__).resolve().parent.parent
-SCENARIOS = ("notice", "walltime", "failure", "spawn", "burst")
+SCENARIOS = ("notice", "walltime", "lost", "failure", "spawn", "burst")
 #: Results grouped by one field: (key in the results, the field).
 GROUPED = (
     ("notice", "how"),
@@ -123,11 +123,41 @@ def summarize(results: dict[str, Any]) -> tuple[list[str], bool]:
                     met,
                 )
             )
+    for name in ("lost", "lost_sge"):
+        lines += _lost_summary(_runs(results, name), name, goals)
     for suffix, queue in (("", "slurm"), ("_sge", "sge")):
         lines += _spawn_summary(results, suffix, queue, goals)
     for name in sorted(k for k in results if k.startswith("burst")):
         lines += _burst_summary(_runs(results, name), name, goals)
     return lines, all(goals)
+
+
+def _lost_summary(runs: list[SimpleNamespace], name: str, goals: list[bool]) -> list[str]:
+    """A lost node (its server's packets dropped): how long until each hub stopped it."""
+    lines = []
+    for kind in hub_spawn.KINDS:
+        mine = [r for r in runs if r.kind == kind]
+        if not mine:
+            continue
+        noticed = [r.seconds for r in mine if r.noticed]
+        if len(noticed) < len(mine):
+            lines.append(
+                f"{name:8} {'server unreachable':28} {kind:13} not noticed within "
+                f"{hub_spawn.LOST_CAP:g} s in {len(mine) - len(noticed)} of {len(mine)} runs"
+            )
+        if noticed:
+            lines.append(_line(name, "server unreachable", kind, hub_spawn.stat(noticed)))
+        if kind == "jobspawner":
+            met = len(noticed) == len(mine) and max(noticed) <= hub_spawn.LOST_LIMIT
+            goals.append(met)
+            lines.append(
+                _goal(
+                    f"a lost server stopped and its job cancelled within "
+                    f"{hub_spawn.LOST_LIMIT:g} s",
+                    met,
+                )
+            )
+    return lines
 
 
 def _burst_summary(runs: list[SimpleNamespace], name: str, goals: list[bool]) -> list[str]:

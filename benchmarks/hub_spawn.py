@@ -16,6 +16,13 @@ Scenarios (``python benchmarks/run.py hub SCENARIO``; hold the cluster lock arou
 ``walltime``
     Both spawners' servers run at once under a one-minute time limit; seconds from the
     scheduler ending the job until the hub's REST API shows the server stopped.
+``lost``
+    A running server's node is lost: every packet to the server's port is dropped
+    (``iptables -I INPUT -i lo -p tcp --dport PORT -j DROP``, removed afterwards); the job
+    runs on. Measured: seconds until the hub shows the server stopped and its job is gone
+    (jobspawner's server watch, ``lost_server_timeout`` 10 s). The anchor never notices (its
+    poll asks the scheduler, which still lists the job): its wait is capped at
+    ``LOST_CAP`` seconds and reported as not noticed.
 ``failure``
     A job that dies before its server starts (its prologue exits 3) and one whose server is
     killed (SIGKILL) right after it reported its port: seconds from the start request until
@@ -214,6 +221,83 @@ def walltime(workdir: Path, rounds: int, cluster: Any, queue: Queue = SLURM) -> 
                 run = NoticeRun(kind, "time limit", seconds, words)
                 print(f"  walltime #{i} {kind}: {seconds:.1f} s  [{run.words[:160]}]", flush=True)
                 runs.append(run)
+    return runs
+
+
+# --- item 5: a lost node ------------------------------------------------------------------
+@dataclass
+class LostRun:
+    kind: str
+    how: str
+    seconds: float  # until the server showed stopped and its job was gone (or LOST_CAP)
+    noticed: bool
+    words: str
+
+
+LOST_CAP = 60.0  # seconds a lost server is waited for before "not noticed"
+LOST_LIMIT = 20.0  # lost_server_timeout (10 s) and the watch's detection, with margin
+
+
+def listening_ports(pids: list[int]) -> list[int]:
+    """TCP ports the processes ``pids`` listen on (``ss -Htlnp``)."""
+    out = subprocess.run(["ss", "-Htlnp"], capture_output=True, text=True, check=True).stdout
+    wanted = {f"pid={p}," for p in pids}
+    ports = []
+    for line in out.splitlines():
+        if any(w in line for w in wanted):
+            ports.append(int(line.split()[3].rsplit(":", 1)[1]))
+    return sorted(set(ports))
+
+
+@contextmanager
+def dropped(ports: list[int]) -> Iterator[None]:
+    """Every packet to ``ports`` on the loopback interface is dropped (a lost node)."""
+    rules = [["INPUT", "-i", "lo", "-p", "tcp", "--dport", str(p), "-j", "DROP"] for p in ports]
+    added = []
+    try:
+        for rule in rules:
+            subprocess.run(["iptables", "-I", *rule], check=True, capture_output=True)
+            added.append(rule)
+        yield
+    finally:
+        for rule in added:
+            subprocess.run(["iptables", "-D", *rule], check=False, capture_output=True)
+
+
+def lost(workdir: Path, rounds: int, cluster: Any, queue: Queue = SLURM) -> list[LostRun]:
+    """The server's port dropped while its job runs on (Slurm and Grid Engine alike)."""
+    runs: list[LostRun] = []
+    rng = random.Random(14)
+    with both_hubs(workdir, queue=queue) as hubs:
+        for i, kind in alternating(rounds):
+            hub = hubs[kind]
+            cluster.cancel_all()
+            hub.start_server("alice", timeout=150)
+            jid = job_id(hub, "alice")
+            ports = listening_ports(queue.job_pids(jid))
+            if not ports:
+                raise RuntimeError(f"job {jid}'s server listens on no port")
+            time.sleep(rng.uniform(*SETTLE))
+            since = time.time()
+            began = time.monotonic()
+            with dropped(ports):
+                try:
+                    wait_for(
+                        lambda hub=hub, jid=jid: (
+                            not server_up(hub, "alice") and jid not in queue.jobs("alice")
+                        ),
+                        timeout=LOST_CAP,
+                        interval=0.1,
+                    )
+                    seconds, noticed = time.monotonic() - began, True
+                except TimeoutError:
+                    seconds, noticed = LOST_CAP, False
+            time.sleep(0.5)
+            run = LostRun(kind, "drop", seconds, noticed, ended_words(hub, "alice", since))
+            shown = f"{seconds:.1f} s" if noticed else f"not noticed within {LOST_CAP:g} s"
+            print(f"  lost #{i} {kind}: {shown}  [{run.words[:160]}]", flush=True)
+            runs.append(run)
+            stop_quietly(hub, "alice")
     return runs
 
 
@@ -561,6 +645,8 @@ def run_scenario(
             return {f"notice{suffix}": as_dicts(notice(workdir, rounds, cluster, queue))}
         if name == "walltime":
             return {f"walltime{suffix}": as_dicts(walltime(workdir, rounds, cluster, queue))}
+        if name == "lost":
+            return {f"lost{suffix}": as_dicts(lost(workdir, rounds, cluster, queue))}
         if name == "failure":
             return {f"failure{suffix}": as_dicts(failure(workdir, rounds, cluster, queue))}
         if name == "spawn":

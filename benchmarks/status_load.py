@@ -19,6 +19,10 @@ Measured per phase: squeue commands per (virtual) minute (from the calls' own ti
 the hub process's CPU seconds per (virtual) minute above an idle baseline (process time of
 this process, the commands' own CPU excluded and reported apart) and the event loop's worst
 stall (a 50 ms ticker's largest lateness).
+
+Every running jobspawner server holds its server watch (:mod:`jobspawner.server_watch`, one
+idle TCP connection, keepalive on) to one listener in this process, opened before the window
+as succeeded starts open them: the hub's figures include the watch's cost.
 """
 
 from __future__ import annotations
@@ -81,6 +85,50 @@ class LoadResult:
     worst_stall_s: float
     leftover_calls: int  # calls logged after the window (stopped before the next phase)
     fake_squeue: str = "python"  # which emulator ran ("c": compiled, "python")
+    watches: int = 0  # server watches held open through the window (jobspawner's servers)
+
+
+class _HeldConnections(asyncio.Protocol):
+    """The jobs' servers, as far as the hub's server watch sees them: one listener in this
+    process that accepts every connection and holds it, silent (its cost is not the hub's,
+    but it is measured with it: the figures are an upper bound)."""
+
+    held: list[asyncio.BaseTransport] = []
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.held.append(transport)
+
+
+async def _open_watches(spawners: list[Any]) -> tuple[asyncio.base_events.Server, int]:
+    """Give every running jobspawner server a real routed address and its watch, as a
+    succeeded start does; wait (bounded) until the listener holds every connection."""
+    from jobspawner import server_watch
+    from jupyterhub.objects import Server
+
+    _HeldConnections.held = []
+    loop = asyncio.get_running_loop()
+    listener = await loop.create_server(_HeldConnections, "127.0.0.1", 0, backlog=4096)
+    port = listener.sockets[0].getsockname()[1]
+    for spawner in spawners:
+        spawner.server = Server(ip="127.0.0.1", port=port)
+        server_watch.start_watch(spawner, "127.0.0.1", port)
+    deadline = time.monotonic() + 30.0
+    while len(_HeldConnections.held) < len(spawners) and time.monotonic() < deadline:
+        await asyncio.sleep(0.05)
+    watches = sum(1 for s in spawners if (w := server_watch.watch_of(s)) and w.connections)
+    return listener, watches
+
+
+def _close_watches(spawners: list[Any], listener: asyncio.base_events.Server | None) -> None:
+    from jobspawner import server_watch
+
+    for spawner in spawners:
+        server_watch.stop_watch(spawner)
+    if listener is not None:
+        listener.close()
+    for transport in _HeldConnections.held:
+        transport.close()
+    _HeldConnections.held = []
 
 
 def _user(name: str) -> Any:
@@ -376,7 +424,10 @@ async def measure(
         ]
         interval = poll_interval(kind) / phase.scale
         timers: list[asyncio.TimerHandle] = []
+        listener, watches = None, 0
         try:
+            if kind == "jobspawner" and phase.running:
+                listener, watches = await _open_watches(spawners[: phase.running])
             timers = _stagger_polling(spawners[: phase.running], interval, tasks)
             await asyncio.sleep(2.0)  # the first rounds ran
             worst[0] = 0.0
@@ -393,6 +444,8 @@ async def measure(
             child = _children_cpu() - child0
             stall = worst[0]
         finally:
+            if kind == "jobspawner":
+                _close_watches(spawners, listener)
             await _teardown(kind, spawners, tasks, timers, stop)
             await _quiet(log)
         stamps = _calls(log, tag)
@@ -415,6 +468,7 @@ async def measure(
         worst_stall_s=stall,
         leftover_calls=sum(1 for s in stamps if s > t1),
         fake_squeue=str(SQUEUE["kind"]),
+        watches=watches,
     )
 
 

@@ -71,15 +71,16 @@ def should_note(spawner: JobSpawner) -> bool:
     return bool(spawner._last_end.get("job_id") != spawner.job_id)
 
 
-async def note_end(spawner: JobSpawner, status: JobStatus) -> None:
-    """Record why the server's job ended (see the module's text) and persist it now."""
+async def note_end(spawner: JobSpawner, status: JobStatus, words: str | None = None) -> None:
+    """Record why the server's job ended (see the module's text) and persist it now;
+    ``words``: how it ended, when not from the job's status (:mod:`.server_watch`)."""
     if not should_note(spawner):
         return
     job_id = spawner.job_id
     spawner._last_end = {
         "job_id": job_id,
         "time": time.time(),
-        "words": _clean(end_words(job_id, status), MAX_WORDS),
+        "words": _clean(words or end_words(job_id, status), MAX_WORDS),
         "log_file": spawner.job_output,
         "log_tail": await _log_tail(spawner),
     }

@@ -51,6 +51,7 @@ from . import (
     secrets_cleanup,
     server_check,
     server_command,
+    server_watch,
     session_view,
     status_rounds,
 )
@@ -66,6 +67,7 @@ from .poller import StatusPoller
 from .port_binding import PortChoice, PortChoiceError
 from .resources import FIELDS, ResourceError, empty, normalise
 from .server_check import ProbeResult
+from .server_watch import ServerWatch, ServerWatchConfig
 from .start_clock import StartClock
 from .status import VANISHED_REASON, JobState, JobStatus
 from .templates import TemplateError
@@ -84,7 +86,7 @@ def _req(kind: str, help_text: str) -> Any:
     return Unicode("", config=True, help=help_text)
 
 
-class JobSpawner(TransportConfig, Spawner):  # type: ignore[misc]
+class JobSpawner(ServerWatchConfig, TransportConfig, Spawner):  # type: ignore[misc]
     """Start each single-user server as a batch job through a scheduler backend."""
 
     # --- backend selection ---------------------------------------------------------------
@@ -416,6 +418,7 @@ class JobSpawner(TransportConfig, Spawner):  # type: ignore[misc]
         self._option_variables: dict[str, Any] = {}
         self._last_failure: dict[str, Any] = {}  # jobspawner.session_view
         self._last_end: dict[str, Any] = {}  # jobspawner.last_end
+        self._server_watch: ServerWatch | None = None  # jobspawner.server_watch
 
     # --- backend and commands ---------------------------------------------------------------
     def load(self) -> Backend:
@@ -793,6 +796,7 @@ class JobSpawner(TransportConfig, Spawner):  # type: ignore[misc]
         self._starting = True
         self._last_failure = {}
         last_end.forget(self)
+        self._stop_server_watch()
         try:
             await self._load_auth_state()
             return await self._start()
@@ -850,6 +854,7 @@ class JobSpawner(TransportConfig, Spawner):  # type: ignore[misc]
             self.poller().relax(job_id)
         self.start_unfinished = False
         self._persist_state()
+        self._start_server_watch(url)
         return url
 
     def _refuse_foreign_server(self) -> None:
@@ -1160,7 +1165,8 @@ class JobSpawner(TransportConfig, Spawner):  # type: ignore[misc]
             status = await self._confirm_ended(status)
         if not status.state.finished:
             await self.transport_restore()  # an SSH port forward lost by a hub restart
-            return None
+            return await self._server_watch_poll()
+        self._stop_server_watch()
         self.log.info("%s: job %s has ended (%s)", self._log_name, self.job_id, status.state.value)
         await self._note_job_end(status)
         if status.state is JobState.CANCELLED and not status.exit_code:
@@ -1191,10 +1197,10 @@ class JobSpawner(TransportConfig, Spawner):  # type: ignore[misc]
         return 1
 
     # --- why the last server stopped, told to the user (jobspawner.last_end) ----------------
-    async def _note_job_end(self, status: JobStatus) -> None:
+    async def _note_job_end(self, status: JobStatus, words: str | None = None) -> None:
         """Keep why a running server's job ended, for the spawn page and the session view."""
         try:
-            await last_end.note_end(self, status)
+            await last_end.note_end(self, status, words)
         except Exception as e:  # telling the user must never stop JupyterHub's handling
             self.log.warning("%s: could not record why job %s ended: %s", self._log_name,
                              self.job_id, e)  # fmt: skip
@@ -1236,6 +1242,7 @@ class JobSpawner(TransportConfig, Spawner):  # type: ignore[misc]
             self.log.warning("%s: could not remove the certificates: %s", self._log_name, e)
 
     async def stop(self, now: bool = False) -> None:
+        self._stop_server_watch()
         await self._load_auth_state()
         task, self._cancel_task = self._cancel_task, None
         if task is not None:
@@ -1249,6 +1256,20 @@ class JobSpawner(TransportConfig, Spawner):  # type: ignore[misc]
                 f"{self._log_name}: the cancel of job(s) {', '.join(self.unconfirmed_cancels)} "
                 "is not confirmed; it is retried at the next start"
             )
+
+    # --- the server watch (jobspawner.server_watch) -----------------------------------------
+    def _start_server_watch(self, url: str) -> None:
+        """Hold an idle connection to the server just verified at ``url``'s address."""
+        address = server_watch.routed_address(url)
+        if address is not None:
+            server_watch.start_watch(self, *address)
+
+    def _stop_server_watch(self) -> None:
+        server_watch.stop_watch(self)
+
+    async def _server_watch_poll(self) -> int | None:
+        """None, or an exit status when the watch says the server is lost."""
+        return await server_watch.poll_running(self)
 
     # --- shared status rounds (jobspawner.status_rounds) ------------------------------------
     def _watch_job(self, hurry: bool = False) -> None:

@@ -124,3 +124,25 @@ def test_grid_engine_results_have_their_own_goals(hub_bench):
     failed = [g for g in goal_lines(lines) if g.endswith("MISSED")]
     assert len(failed) == 1 and "burst ready" in failed[0], lines
     assert any(g.startswith("goal: sge: median spawn") for g in goal_lines(lines)), lines
+
+
+def lost(kind: str, seconds: float, noticed: bool = True) -> dict[str, Any]:
+    return {"kind": kind, "how": "drop", "seconds": seconds, "noticed": noticed, "words": ""}
+
+
+@pytest.mark.parametrize(
+    ("ours", "met"),
+    [
+        (lost("jobspawner", 12.4), True),
+        (lost("jobspawner", 25.0), False),
+        (lost("jobspawner", 60.0, noticed=False), False),
+    ],
+)
+def test_a_lost_server_has_its_goal_and_the_anchor_is_not_noticed(hub_bench, ours, met):
+    results = {"lost": [lost("batchspawner", 60.0, noticed=False), ours]}
+    lines, ok = hub_bench.summarize(results)
+    assert ok is met, lines
+    assert any("batchspawner  not noticed within 60 s in 1 of 1" in line for line in lines)
+    goals = goal_lines(lines)
+    assert len(goals) == 1 and "lost server stopped" in goals[0]
+    assert goals[0].endswith(": met" if met else "MISSED"), goals

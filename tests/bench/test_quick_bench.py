@@ -35,6 +35,8 @@ def quick_summary() -> dict:
         (k, p.running, p.queued) for p in bench_run.QUICK for k in status_load.KINDS
     }
     assert all(r.commands > 0 for r in results), results
+    # every running jobspawner server held its server watch through the window
+    assert all(r.watches == r.running for r in results if r.kind == "jobspawner"), results
     return bench_run.summarize(results)
 
 
