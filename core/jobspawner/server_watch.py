@@ -117,6 +117,12 @@ class Keepalive:
         """Seconds between the first unanswered probe and the kernel's timeout."""
         return float(self.interval * self.count)
 
+    @property
+    def silent(self) -> float:
+        """Seconds a peer has been silent, at most, when the kernel times the connection
+        out: the idle period before the first unanswered probe, and the probes."""
+        return float(self.idle) + self.unanswered
+
     def apply(self, sock: Any) -> None:
         """Turn keepalive on for ``sock`` (the timing only where the platform has it)."""
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
@@ -311,8 +317,9 @@ class ServerWatch:
                 why = await self._hold(reader)
                 held = None
                 writer.close()
-                if why == "keepalive":  # the kernel's probes went unanswered
-                    self._unreachable(time.monotonic() - self.keepalive.unanswered, why)
+                if why == "keepalive":  # the kernel's probes went unanswered: it was last
+                    # heard at most one idle period before the first of them
+                    self._unreachable(time.monotonic() - self.keepalive.silent, why)
                     continue
                 quick = time.monotonic() - opened < QUICK_CLOSE
                 if not quick:
@@ -553,6 +560,7 @@ async def poll_running(spawner: JobSpawner) -> int | None:
     job_id = spawner.job_id
     watch.decided = True  # every poll from now on says so (JupyterHub may poll meanwhile)
     watch.close()
+    spawner.transport_close()
     await spawner._note_job_end(fresh, lost_words(job_id, watch.host, seconds))
     # JupyterHub calls stop() only for a server whose poll says it runs: cancel it here
     try:

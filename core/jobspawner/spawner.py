@@ -1167,6 +1167,7 @@ class JobSpawner(ServerWatchConfig, TransportConfig, Spawner):  # type: ignore[m
             await self.transport_restore()  # an SSH port forward lost by a hub restart
             return await self._server_watch_poll()
         self._stop_server_watch()
+        self.transport_close()  # JupyterHub calls stop() only for a server that still runs
         self.log.info("%s: job %s has ended (%s)", self._log_name, self.job_id, status.state.value)
         await self._note_job_end(status)
         if status.state is JobState.CANCELLED and not status.exit_code:

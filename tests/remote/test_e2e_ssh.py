@@ -7,6 +7,8 @@ forward that a hub restart reopens."""
 
 from __future__ import annotations
 
+import os
+import signal
 import socket
 import time
 from pathlib import Path
@@ -89,3 +91,30 @@ def test_a_spawn_works_again_once_the_login_node_is_back(tmp_path: Path, sshd: S
         assert r.status_code == 200, (r.status_code, r.text[:500])
         assert accepted(sshd, "bob") == 1  # one new connection, after the failed ones
         hub.stop_server("bob")
+
+
+def test_a_server_killed_behind_a_forward_is_noticed_and_its_forward_closed(
+    tmp_path: Path, sshd: SSHServer
+) -> None:
+    """The server watch through an SSH forward: the hub's end of the forward stays open when
+    the server dies, so the watch sees connections close at once and hints the job's end;
+    with the rounds 600 s away, only the watch can notice. JupyterHub does not call stop()
+    for a server whose job ended, so the spawner closes the forward itself."""
+    quiet = "c.JobSpawner.status_interval = 600\nc.JobSpawner.poll_interval = 3600"
+    config = ssh_config(sshd, "c.JobSpawner.ssh_forward_port = True\n" + quiet)
+    with running_hub(tmp_path, backend="local", config=config) as hub:
+        hub.start_server("alice")
+        state = hub.spawner_state("alice")
+        local_port = state["ssh_forward"][2]
+        assert _listening(local_port)
+        time.sleep(2)  # past the start's hurried rounds
+        os.killpg(int(state["job_id"].split("-")[0]), signal.SIGKILL)
+        deadline = time.monotonic() + 60
+        while (hub.server_model("alice") or {}).get("ready"):
+            assert time.monotonic() < deadline, hub.log_text()[-3000:]
+            time.sleep(0.3)
+        assert f"its batch job {state['job_id']}" in hub.log_text()
+        deadline = time.monotonic() + 10
+        while _listening(local_port):
+            assert time.monotonic() < deadline, "the forward outlived its server's job"
+            time.sleep(0.3)
