@@ -9,7 +9,7 @@ import socket
 import time
 
 import pytest
-from jobspawner import server_watch
+from jobspawner import server_watch, watch_registry
 from jobspawner.server_watch import Events, Keepalive, Registry, ServerWatch
 
 
@@ -215,7 +215,7 @@ def test_the_soft_fd_limit_is_raised_towards_the_hard_one():
     lowered = min(soft, 512)
     resource.setrlimit(resource.RLIMIT_NOFILE, (lowered, hard))
     try:
-        got = server_watch.raise_fd_limit()
+        got = watch_registry.raise_fd_limit()
         now_soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
         want = min(hard, 1 << 20) if hard != resource.RLIM_INFINITY else 1 << 20
         assert got == now_soft == want
