@@ -24,9 +24,9 @@ both within seconds and costs no scheduler command at all:
   hurried too; when the server stayed unreachable for ``lost_server_timeout`` seconds while
   the scheduler still lists its job, JupyterHub's ``poll`` reports the server ended, so
   JupyterHub stops it (its job is cancelled) and the user is told why (:mod:`last_end`).
-* Guard against a fault on the hub's side: while at least :data:`.watch_registry.GUARD_MIN_WATCHES` servers
-  are watched and more than half of them are unreachable, nobody is stopped and the admin
-  reads one error saying so.
+* Guard against a fault on the hub's side (:mod:`.watch_registry`): while at least
+  ``GUARD_MIN_WATCHES`` servers are watched and more than half of them are unreachable,
+  nobody is stopped and the admin reads one error saying so.
 * One file descriptor per watch: the soft ``RLIMIT_NOFILE`` is raised towards the hard
   limit at first use, and watches never use more than the limit less a reserve; beyond it
   the hub logs once and relies on the status rounds.
