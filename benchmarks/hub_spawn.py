@@ -235,7 +235,7 @@ class LostRun:
 
 
 LOST_CAP = 60.0  # seconds a lost server is waited for before "not noticed"
-LOST_LIMIT = 20.0  # lost_server_timeout (10 s) and the watch's detection, with margin
+LOST_LIMIT = 12.0  # lost_server_timeout (10 s from the last answered probe), then the cancel
 
 
 def listening_ports(pids: list[int]) -> list[int]:

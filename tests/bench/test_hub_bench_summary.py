@@ -133,8 +133,8 @@ def lost(kind: str, seconds: float, noticed: bool = True) -> dict[str, Any]:
 @pytest.mark.parametrize(
     ("ours", "met"),
     [
-        (lost("jobspawner", 12.4), True),
-        (lost("jobspawner", 25.0), False),
+        (lost("jobspawner", 9.2), True),
+        (lost("jobspawner", 12.5), False),
         (lost("jobspawner", 60.0, noticed=False), False),
     ],
 )
