@@ -258,12 +258,8 @@ async def run_phases(
                 * meter.elapsed
                 * per_min,
                 "slurmctld_raw_s_per_min": meter.spent.get("slurmctld", 0.0) * per_min,
-                "slurmctld_idle_s_per_min": idle_meter.per_s("slurmctld")
-                * meter.elapsed
-                * per_min,
-                "munged_cpu_s_per_min": max(
-                    0.0, meter.per_s("munged") - idle_meter.per_s("munged")
-                )
+                "slurmctld_idle_s_per_min": idle_meter.per_s("slurmctld") * meter.elapsed * per_min,
+                "munged_cpu_s_per_min": max(0.0, meter.per_s("munged") - idle_meter.per_s("munged"))
                 * meter.elapsed
                 * per_min,
                 "loadavg": [load0, loadavg()],

@@ -41,8 +41,9 @@ def test_shim_logs_each_call_then_runs_the_real_program(real: Any, tmp_path: Pat
     )
     # the real program ran with the same arguments, and its exit status is the shim's
     assert (got.returncode, got.stdout) == (3, "real: -h -j 42 -o %T %B\n"), got
-    line = log.read_text().splitlines()
-    assert len(line) == 1 and line[0].split(" ", 3)[1:] == ["p1", str(os.getuid()), "-h -j 42 -o %T %B"]
+    lines = log.read_text().splitlines()
+    assert len(lines) == 1, lines
+    assert lines[0].split(" ", 3)[1:] == ["p1", str(os.getuid()), "-h -j 42 -o %T %B"]
     # counted by the status-load benchmark's own reader, under this phase's tag only
     stamps = real.status_load._calls(log, "p1")
     assert len(stamps) == 1 and before - 1 <= stamps[0] <= time.time() + 1
@@ -53,9 +54,11 @@ def test_shim_logs_each_call_then_runs_the_real_program(real: Any, tmp_path: Pat
 
 
 def test_daemon_meter_reads_a_process_cpu(real: Any) -> None:
-    child = subprocess.Popen(
-        [sys.executable, "-c", "import time\nt = time.process_time()\nwhile time.process_time() - t < 0.6: pass\ntime.sleep(30)"]
+    burn = (
+        "import time\nt = time.process_time()\n"
+        "while time.process_time() - t < 0.6: pass\ntime.sleep(30)"
     )
+    child = subprocess.Popen([sys.executable, "-c", burn])
     try:
         meter = real.DaemonMeter({"busy": child.pid, "me": os.getpid()})
         meter.open()
@@ -71,17 +74,37 @@ def test_daemon_meter_reads_a_process_cpu(real: Any) -> None:
 
 def test_results_table_has_both_spawners_and_the_controller(real: Any) -> None:
     common = dict(
-        queued=0, scale=10.0, window_s=24.0, commands=10, cpu_raw_s_per_min=0.0,
-        idle_s_per_min=0.0, command_cpu_s_per_min=0.1, worst_stall_s=0.001,
-        leftover_calls=0, fake_squeue="real", loadavg=[1.0, 2.5],
+        queued=0,
+        scale=10.0,
+        window_s=24.0,
+        commands=10,
+        cpu_raw_s_per_min=0.0,
+        idle_s_per_min=0.0,
+        command_cpu_s_per_min=0.1,
+        worst_stall_s=0.001,
+        leftover_calls=0,
+        fake_squeue="real",
+        loadavg=[1.0, 2.5],
     )
     results = [
-        real.RealLoadResult(kind="batchspawner", running=10, commands_per_min=20.0,
-                            commands_asked_per_min=20.0, cpu_s_per_min=0.04,
-                            slurmctld_cpu_s_per_min=0.2, **common),
-        real.RealLoadResult(kind="jobspawner", running=10, commands_per_min=4.0,
-                            commands_asked_per_min=4.0, cpu_s_per_min=0.01,
-                            slurmctld_cpu_s_per_min=0.05, **common),
+        real.RealLoadResult(
+            kind="batchspawner",
+            running=10,
+            commands_per_min=20.0,
+            commands_asked_per_min=20.0,
+            cpu_s_per_min=0.04,
+            slurmctld_cpu_s_per_min=0.2,
+            **common,
+        ),
+        real.RealLoadResult(
+            kind="jobspawner",
+            running=10,
+            commands_per_min=4.0,
+            commands_asked_per_min=4.0,
+            cpu_s_per_min=0.01,
+            slurmctld_cpu_s_per_min=0.05,
+            **common,
+        ),
     ]
     summary = real.summarize(results)
     (row,) = summary["rows"]
