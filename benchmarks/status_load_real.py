@@ -182,10 +182,17 @@ def submit_jobs(running: int, queued: int, timeout: float = 240.0) -> tuple[list
     return run_ids, held_ids
 
 
-def cancel_all_jobs() -> None:
-    """Cancel every job of the test users (also the jobs of a failed run)."""
+def cancel_all_jobs(timeout: float = 60.0) -> None:
+    """Cancel every job of the test users (also the jobs of a failed run) and wait (bounded)
+    until none is pending, running or completing."""
     for user in USERS:
         _run(["scancel", "-u", user])
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        argv = [REAL_SQUEUE, "-h", "-u", ",".join(USERS), "-t", "PD,R,CG,S,ST,CF", "-o", "%i"]
+        if not _run(argv).stdout.strip():
+            return
+        time.sleep(0.5)
 
 
 @contextmanager
