@@ -76,6 +76,7 @@ class RealLoadResult(LoadResult):
     slurmctld_raw_s_per_min: float = 0.0  # including the baseline
     slurmctld_idle_s_per_min: float = 0.0  # the baseline subtracted
     munged_cpu_s_per_min: float = 0.0  # munged above its idle baseline
+    slurmctld_ms_per_call: float = 0.0  # slurmctld CPU above idle per squeue call, ms
     loadavg: list[float] = field(default_factory=list)  # 1-minute load average: start, end
     jobs_in_queue: int = 0  # the cluster's jobs during the phase (all users)
 
@@ -269,6 +270,13 @@ async def run_phases(
                 "munged_cpu_s_per_min": max(0.0, meter.per_s("munged") - idle_meter.per_s("munged"))
                 * meter.elapsed
                 * per_min,
+                "slurmctld_ms_per_call": 1e3
+                * max(
+                    0.0,
+                    meter.spent.get("slurmctld", 0.0)
+                    - idle_meter.per_s("slurmctld") * meter.elapsed,
+                )
+                / max(base.commands, 1),
                 "loadavg": [load0, loadavg()],
                 "jobs_in_queue": jobs,
             }
