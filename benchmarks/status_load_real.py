@@ -259,7 +259,7 @@ async def run_phases(
                 status_load.measure(kind, phase, idle, tmp, meter.window, job_ids=ids), limit
             )
             per_min = 60.0 / (meter.elapsed * phase.scale)
-            extra = {
+            extra: dict[str, Any] = {
                 "slurmctld_cpu_s_per_min": max(
                     0.0, meter.per_s("slurmctld") - idle_meter.per_s("slurmctld")
                 )
