@@ -6,6 +6,7 @@ most 4 status commands per minute and uses at most 1/20 of the anchor's hub CPU.
 
 Run: ./run bench [--quick] [--out DIR]   (exit status 1 when a goal is missed)
 Real-hub benchmarks (real Slurm, see hub_bench.py): ./run bench hub SCENARIO...
+Status load against real Slurm (status_load_real.py): ./run bench load-real [--running 10,100]
 The full run writes docs/performance-results.json, docs/performance-*.png and the table in
 docs/performance.md.
 """
@@ -146,6 +147,10 @@ def main(argv: list[str] | None = None) -> int:
         import hub_bench
 
         return hub_bench.main(argv[1:])
+    if argv[:1] == ["load-real"]:  # the status load against real Slurm (status_load_real.py)
+        import status_load_real
+
+        return status_load_real.main(argv[1:])
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true", help="the cheap subset CI runs")
     parser.add_argument(

@@ -404,13 +404,20 @@ async def measure(
     idle_per_s: float,
     tmp: Path,
     window: Callable[[bool], None] | None = None,
+    job_ids: list[str] | None = None,
 ) -> LoadResult:
     """One window of JupyterHub polling ``phase.running`` servers while ``phase.queued``
     spawns wait, for one spawner kind. ``window(True)``/``window(False)`` is called when the
-    measured window opens and closes (a profiler, :mod:`profile_load`)."""
+    measured window opens and closes (a profiler, :mod:`profile_load`). ``job_ids`` (the
+    running jobs' then the queued ones') are real jobs (:mod:`status_load_real`); without
+    them the emulator's."""
     tag = f"{kind}-{phase.running}r-{phase.queued}q"
     jobs = {str(10_000 + i): ["RUNNING", f"node{i % 50}"] for i in range(phase.running)}
     jobs |= {str(20_000 + i): ["PENDING", ""] for i in range(phase.queued)}
+    if job_ids is not None:
+        if len(job_ids) != phase.running + phase.queued:
+            raise ValueError(f"{phase} needs {phase.running + phase.queued} jobs: {job_ids}")
+        jobs = {job_id: ["REAL", ""] for job_id in job_ids}
     (tmp / "jobs.json").write_text(json.dumps(jobs))  # the Python emulator's
     (tmp / "jobs.txt").write_text("".join(f"{j} {st} {node}\n" for j, (st, node) in jobs.items()))
     make = _jobspawner if kind == "jobspawner" else _batchspawner

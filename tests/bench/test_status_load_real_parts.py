@@ -1,0 +1,116 @@
+"""The pieces of the real-Slurm status-load benchmark (``benchmarks/status_load_real.py``)
+that need no cluster: the counting squeue shim and the daemons' CPU meter."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from harness.strict import need
+
+BENCH = Path(__file__).resolve().parents[2] / "benchmarks"
+
+
+@pytest.fixture(scope="module")
+def real() -> Any:
+    sys.path.insert(0, str(BENCH))
+    try:
+        import status_load_real
+    finally:
+        sys.path.remove(str(BENCH))
+    return status_load_real
+
+
+def test_shim_logs_each_call_then_runs_the_real_program(real: Any, tmp_path: Path) -> None:
+    need(shutil.which("cc") or shutil.which("gcc"), "needs a C compiler (.ci/install-cpu.sh)")
+    target = tmp_path / "real-squeue"
+    target.write_text('#!/bin/sh\necho "real: $*"\nexit 3\n')
+    target.chmod(0o755)
+    shim = real.build_shim(tmp_path / "bin", str(target))
+    log = tmp_path / "calls.log"
+    env = {"PATH": "/usr/bin:/bin", "FAKE_SLURM_LOG": str(log), "FAKE_SLURM_PHASE": "p1"}
+    before = time.time()
+    got = subprocess.run(
+        [str(shim), "-h", "-j", "42", "-o", "%T %B"], env=env, capture_output=True, text=True
+    )
+    # the real program ran with the same arguments, and its exit status is the shim's
+    assert (got.returncode, got.stdout) == (3, "real: -h -j 42 -o %T %B\n"), got
+    lines = log.read_text().splitlines()
+    assert len(lines) == 1, lines
+    assert lines[0].split(" ", 3)[1:] == ["p1", str(os.getuid()), "-h -j 42 -o %T %B"]
+    # counted by the status-load benchmark's own reader, under this phase's tag only
+    stamps = real.status_load._calls(log, "p1")
+    assert len(stamps) == 1 and before - 1 <= stamps[0] <= time.time() + 1
+    assert real.status_load._calls(log, "p2") == []
+    # without a log the shim only runs the real program
+    quiet = subprocess.run([str(shim), "x"], env={"PATH": "/usr/bin:/bin"}, capture_output=True)
+    assert quiet.returncode == 3 and len(log.read_text().splitlines()) == 1
+
+
+def test_daemon_meter_reads_a_process_cpu(real: Any) -> None:
+    burn = (
+        "import time\nt = time.process_time()\n"
+        "while time.process_time() - t < 0.6: pass\ntime.sleep(30)"
+    )
+    child = subprocess.Popen([sys.executable, "-c", burn])
+    try:
+        meter = real.DaemonMeter({"busy": child.pid, "me": os.getpid()})
+        meter.open()
+        time.sleep(1.5)  # the child burns 0.6 s of CPU, then sleeps
+        meter.close()
+    finally:
+        child.kill()
+        child.wait()
+    assert 0.3 <= meter.spent["busy"] <= 1.0, meter.spent
+    assert meter.spent["me"] < 0.3, meter.spent  # this process slept
+    assert meter.per_s("busy") == pytest.approx(meter.spent["busy"] / meter.elapsed)
+
+
+def test_results_table_has_both_spawners_and_the_controller(real: Any) -> None:
+    common = dict(
+        queued=0,
+        scale=10.0,
+        window_s=24.0,
+        commands=10,
+        cpu_raw_s_per_min=0.0,
+        idle_s_per_min=0.0,
+        command_cpu_s_per_min=0.1,
+        worst_stall_s=0.001,
+        leftover_calls=0,
+        fake_squeue="real",
+        loadavg=[1.0, 2.5],
+    )
+    results = [
+        real.RealLoadResult(
+            kind="batchspawner",
+            running=10,
+            commands_per_min=20.0,
+            commands_asked_per_min=20.0,
+            cpu_s_per_min=0.04,
+            slurmctld_cpu_s_per_min=0.2,
+            **common,
+        ),
+        real.RealLoadResult(
+            kind="jobspawner",
+            running=10,
+            commands_per_min=4.0,
+            commands_asked_per_min=4.0,
+            cpu_s_per_min=0.01,
+            slurmctld_cpu_s_per_min=0.05,
+            **common,
+        ),
+    ]
+    summary = real.summarize(results)
+    (row,) = summary["rows"]
+    assert row["cpu_ratio"] == pytest.approx(0.25)
+    assert row["slurmctld_ratio"] == pytest.approx(0.25)
+    assert summary["loadavg"] == {"min": 1.0, "max": 2.5}
+    table = real.markdown(summary)
+    assert "| 10 | 0 | 10 | 20.0 (20) / 4.0 | 0.040 / 0.010 | 0.250 |" in table
+    assert "0.200 / 0.050" in table and "1.00 to 2.50" in table
