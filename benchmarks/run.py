@@ -37,8 +37,8 @@ MAX_COMMANDS = 4.0
 MAX_CPU_RATIO = 1 / 20
 
 
-def summarize(results: list[status_load.LoadResult]) -> dict[str, Any]:
-    """Rows (anchor and jobspawner side by side) and the goals at the largest N."""
+def side_by_side(results: list[Any]) -> list[dict[str, Any]]:
+    """One row per phase: the anchor's and jobspawner's results and their ratios."""
     by = {(r.kind, r.running, r.queued): r for r in results}
     rows = []
     for (kind, running, queued), ours in by.items():
@@ -59,6 +59,12 @@ def summarize(results: list[status_load.LoadResult]) -> dict[str, Any]:
                 / max(anchor.cpu_s_per_min + anchor.command_cpu_s_per_min, 1e-9),
             }
         )
+    return rows
+
+
+def summarize(results: list[status_load.LoadResult]) -> dict[str, Any]:
+    """Rows (anchor and jobspawner side by side) and the goals at the largest N."""
+    rows = side_by_side(results)
     largest = max((r for r in rows if not r["queued"]), key=lambda r: r["running"])
     goals = {
         "largest_n": largest["running"],

@@ -345,28 +345,15 @@ def run_real(
 
 
 def summarize(results: list[RealLoadResult]) -> dict[str, Any]:
-    """Rows with both spawners side by side (as :func:`run.summarize`) and the controller's
+    """Rows with both spawners side by side (:func:`run.side_by_side`) and the controller's
     ratio."""
-    rows = []
-    by = {(r.kind, r.running, r.queued): r for r in results}
-    for (kind, running, queued), ours in by.items():
-        if kind != "jobspawner":
-            continue
-        anchor = by[("batchspawner", running, queued)]
-        rows.append(
-            {
-                "running": running,
-                "queued": queued,
-                "scale": ours.scale,
-                "anchor": asdict(anchor),
-                "jobspawner": asdict(ours),
-                "commands_ratio": ours.commands_per_min / max(anchor.commands_per_min, 1e-9),
-                "cpu_ratio": ours.cpu_s_per_min / max(anchor.cpu_s_per_min, 1e-9),
-                "slurmctld_ratio": ours.slurmctld_cpu_s_per_min
-                / max(anchor.slurmctld_cpu_s_per_min, 1e-9),
-                "host_cpu_ratio": (ours.cpu_s_per_min + ours.command_cpu_s_per_min)
-                / max(anchor.cpu_s_per_min + anchor.command_cpu_s_per_min, 1e-9),
-            }
+    import run
+
+    rows = run.side_by_side(results)
+    for row in rows:
+        ours, anchor = row["jobspawner"], row["anchor"]
+        row["slurmctld_ratio"] = ours["slurmctld_cpu_s_per_min"] / max(
+            anchor["slurmctld_cpu_s_per_min"], 1e-9
         )
     loads = [x for r in results for x in r.loadavg]
     return {

@@ -16,8 +16,8 @@ from jobspawner.context import BackendContext
 from jobspawner.testing import wait_for
 
 __all__ = [
-    "make_spec", "remove_job_logs", "running", "squeue", "squeue_active", "wait_for",
-    "wait_for_log",
+    "make_spec", "remove_job_logs", "running", "sigkill_job", "squeue", "squeue_active",
+    "wait_for", "wait_for_log",
 ]  # fmt: skip
 
 
@@ -85,3 +85,14 @@ def squeue(job_id: str, fmt: str = "%T|%u|%P", states: str = "PD,R,CG,S,ST,CF") 
 def squeue_active(job_id: str) -> str:
     """The job's state while it is active, "" once it is gone."""
     return squeue(job_id, "%T")
+
+
+def sigkill_job(job_id: str) -> None:
+    """SIGKILL every process of a running job at once (``scontrol listpids``): the server
+    says nothing, as when the OOM killer or a node's crash ends it."""
+    listed = subprocess.run(
+        ["scontrol", "listpids", job_id], capture_output=True, text=True, check=True
+    ).stdout.splitlines()[1:]
+    pids = [line.split()[0] for line in listed if line.split()[0] != "-1"]
+    assert pids, f"scontrol listpids found no process of the running job {job_id}"
+    subprocess.run(["kill", "-KILL", *pids], check=True)

@@ -15,6 +15,7 @@ import time
 import pytest
 from forms.test_e2e_options import login
 from harness.hub import Hub, running_hub
+from slurm.helpers import sigkill_job
 
 pytestmark = [pytest.mark.e2e, pytest.mark.scheduler("slurm"), pytest.mark.root]
 
@@ -76,12 +77,7 @@ def test_job_killed_without_a_word_is_noticed_at_a_status_round(tmp_path, clean_
         hub.start_server("alice", timeout=90)
         job_id = hub.spawner_state("alice")["job_id"]
         time.sleep(3)
-        listed = subprocess.run(
-            ["scontrol", "listpids", job_id], capture_output=True, text=True, check=True
-        ).stdout.splitlines()[1:]
-        pids = [line.split()[0] for line in listed if line.split()[0] != "-1"]
-        assert pids, "scontrol listpids found no process of the running job"
-        subprocess.run(["kill", "-KILL", *pids], check=True)
+        sigkill_job(job_id)
         seconds_until_stopped(hub, "alice", timeout=POLL_INTERVAL / 5)
         ended_log_line(hub, job_id)
         assert "/jobspawner/ending/alice" not in hub.log_text(), "a killed server reported"

@@ -8,11 +8,11 @@ the status rounds and Slurm's answer (the job is gone) ends the server.
 
 from __future__ import annotations
 
-import subprocess
 import time
 
 import pytest
 from harness.hub import running_hub
+from slurm.helpers import sigkill_job
 from slurm.test_e2e_ended_job import ended_log_line, seconds_until_stopped
 
 pytestmark = [pytest.mark.e2e, pytest.mark.scheduler("slurm"), pytest.mark.root]
@@ -28,12 +28,7 @@ def test_sigkilled_job_is_noticed_by_the_watch_not_the_rounds(tmp_path, clean_qu
         hub.start_server("alice", timeout=90)
         job_id = hub.spawner_state("alice")["job_id"]
         time.sleep(3)  # past the start's hurried rounds
-        listed = subprocess.run(
-            ["scontrol", "listpids", job_id], capture_output=True, text=True, check=True
-        ).stdout.splitlines()[1:]
-        pids = [line.split()[0] for line in listed if line.split()[0] != "-1"]
-        assert pids, "scontrol listpids found no process of the running job"
-        subprocess.run(["kill", "-KILL", *pids], check=True)
+        sigkill_job(job_id)
         took = seconds_until_stopped(hub, "alice", timeout=60)  # rounds are 600 s away
         assert took is not None, "the SIGKILLed job was not noticed by the watch"
         print(f"SIGKILL on Slurm noticed and handled in {took:.2f} s (status_interval 600 s)")
