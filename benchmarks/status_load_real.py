@@ -259,14 +259,14 @@ async def run_phases(
                 status_load.measure(kind, phase, idle, tmp, meter.window, job_ids=ids), limit
             )
             per_min = 60.0 / (meter.elapsed * phase.scale)
+            # one subtraction of the same two figures, so that raw >= above-idle >= 0 holds
+            # exactly (a product of differences can round past the raw figure)
+            ctld_raw = meter.spent.get("slurmctld", 0.0) * per_min
+            ctld_idle = idle_meter.per_s("slurmctld") * meter.elapsed * per_min
             extra: dict[str, Any] = {
-                "slurmctld_cpu_s_per_min": max(
-                    0.0, meter.per_s("slurmctld") - idle_meter.per_s("slurmctld")
-                )
-                * meter.elapsed
-                * per_min,
-                "slurmctld_raw_s_per_min": meter.spent.get("slurmctld", 0.0) * per_min,
-                "slurmctld_idle_s_per_min": idle_meter.per_s("slurmctld") * meter.elapsed * per_min,
+                "slurmctld_cpu_s_per_min": min(ctld_raw, max(0.0, ctld_raw - ctld_idle)),
+                "slurmctld_raw_s_per_min": ctld_raw,
+                "slurmctld_idle_s_per_min": ctld_idle,
                 "munged_cpu_s_per_min": max(0.0, meter.per_s("munged") - idle_meter.per_s("munged"))
                 * meter.elapsed
                 * per_min,
