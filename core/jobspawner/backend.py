@@ -6,6 +6,7 @@ spawner and the poller stay type-checked.
 
 from __future__ import annotations
 
+import difflib
 import importlib
 import inspect
 import json
@@ -81,6 +82,51 @@ def _dist_label(ep: EntryPoint) -> str:
     return f"{dist.name} {dist.version}" if dist is not None else "an unknown distribution"
 
 
+#: The backends this project ships, and the distribution that provides each.
+SHIPPED_BACKENDS: dict[str, str] = {
+    "local": "jobspawner",
+    "slurm": "jobspawner-slurm",
+    "torque": "jobspawner-torque",
+    "pbspro": "jobspawner-torque",
+    "moab": "jobspawner-torque",
+    "lsf": "jobspawner-lsf",
+    "condor": "jobspawner-condor",
+    "sge": "jobspawner-sge",
+    "slurmrestd": "jobspawner-slurmrestd",
+    "firecrest": "jobspawner-firecrest",
+}
+
+
+def not_found_message(name: str, installed: Sequence[str]) -> str:
+    """What an admin reads for an unknown backend name: what is installed, the closest real
+    name (installed or shipped) and the distribution that really provides it; never a
+    package name made up from a typo."""
+    listing = ", ".join(installed) or "none"
+    message = f'No jobspawner backend named "{name}" is installed. Installed backends: {listing}.'
+    if name in SHIPPED_BACKENDS:
+        dist = SHIPPED_BACKENDS[name]
+        folder = dist.removeprefix("jobspawner-")
+        return (
+            f"{message} It ships in the distribution {dist}: install that in the hub's "
+            f"environment (from a jobspawner checkout: `pip install ./plugins/{folder}`, or "
+            f"the {dist} wheel that `./run dist` builds into dist/), then restart the hub."
+        )
+    known = sorted(set(installed) | set(SHIPPED_BACKENDS))
+    close = difflib.get_close_matches(name.lower(), known, n=1, cutoff=0.6)
+    if close:
+        guess = close[0]
+        where = (
+            "installed"
+            if guess in installed
+            else f"not installed; it ships in {SHIPPED_BACKENDS[guess]}"
+        )
+        return f'{message} Did you mean "{guess}" ({where})? Fix c.JobSpawner.backend.'
+    return (
+        f"{message} Fix c.JobSpawner.backend, or install the distribution that registers "
+        f'"{name}" in the entry-point group {ENTRY_POINT_GROUP} (a site backend).'
+    )
+
+
 def load_backend(name: str, plugins: Iterable[str | object] = ()) -> Backend:
     """Load only the backend ``name`` (one entry point) plus the site ``plugins``.
 
@@ -90,12 +136,7 @@ def load_backend(name: str, plugins: Iterable[str | object] = ()) -> Backend:
     available = installed_backends()
     ep = available.get(name)
     if ep is None:
-        listing = ", ".join(sorted(available)) or "none"
-        raise BackendNotFound(
-            f'No jobspawner backend named "{name}" is installed. Installed backends: '
-            f"{listing}. Install it with `pip install jobspawner-{name}` in the hub's "
-            f"environment, or fix c.JobSpawner.backend."
-        )
+        raise BackendNotFound(not_found_message(name, sorted(available)))
     try:
         backend_plugin = ep.load()
     except Exception as e:

@@ -273,6 +273,19 @@ async def discover_resources(ctx: BackendContext) -> Sequence[QueueInfo]:
     # check=False: one refused command (many sites restrict pbsnodes) must not sink the rest;
     # parse_resources skips results that failed
     results = [await ctx.run_query(c, check=False) for c in commands]
+    if not any(r.ok for r in results):
+        # every command failed: the scheduler did not answer, which is not "no queues"
+        first = results[0]
+        raise CommandError(
+            first.command,
+            first.returncode,
+            first.stdout,
+            first.stderr,
+            problem=(
+                f"failed (exit status {first.returncode}): the scheduler did not answer the "
+                f"discovery command(s); check that it is up and reachable from this host"
+            ),
+        )
     return backend.parse_resources(results, ctx.options)
 
 

@@ -72,6 +72,7 @@ c.ConfigurableHTTPProxy.pid_file = "{folder}/proxy.pid"
 c.JobSpawner.backend = "local"
 c.JobSpawner.backend_options = {{"python": {python!r}}}
 c.JobSpawner.exec_prefix = {exec_prefix!r}
+c.JobSpawner.job_account = {job_account!r}
 c.JobSpawner.cmd = [{singleuser!r}]
 c.JobSpawner.default_url = "/lab"
 c.JobSpawner.workdir = {workdir!r}
@@ -111,6 +112,11 @@ class ServerSide:
     def exec_prefix(self) -> list[str]:
         return ["runuser", "-u", self.account, "--"] if self.account else []
 
+    @property
+    def job_account(self) -> str:
+        """Whose HOME and environment the servers get, whatever the login name."""
+        return self.account or pwd.getpwuid(os.geteuid()).pw_name
+
     def describe(self) -> str:
         if self.account:
             return (
@@ -140,6 +146,8 @@ def choose_ports(ip: str, port: int) -> Ports:
     """``port`` for the browser (refused with what to do when taken), free ports for the
     hub's API and the proxy's API."""
     with socket.socket(socket.AF_INET6 if ":" in ip else socket.AF_INET) as s:
+        # as the proxy will: a connection of the last run in TIME_WAIT must not block a restart
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             s.bind((ip, port))
         except OSError as e:
@@ -178,6 +186,7 @@ def render_config(
         chp=chp,
         python=side.python,
         exec_prefix=side.exec_prefix,
+        job_account=side.job_account,
         singleuser=side.singleuser,
         workdir=str(side.notebooks),
         log_dir=str(side.logs / "{username}"),
@@ -243,9 +252,27 @@ def _core_stamp(tree: Path | None) -> str:
     return digest.hexdigest()
 
 
+#: pip's lines worth showing while the servers' environment builds (it takes minutes).
+_PIP_PROGRESS = ("Collecting ", "Installing collected packages", "Successfully installed")
+
+
 def _pip(python: Path, *args: str) -> None:
-    proc = subprocess.run([str(python), "-I", "-m", "pip", "install", "-q", *args])
-    if proc.returncode:
+    """``pip install`` into ``python``'s environment, showing its progress one short line
+    per package (the first build takes about two minutes)."""
+    proc = subprocess.Popen(
+        [str(python), "-I", "-m", "pip", "install", "--progress-bar", "off", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    assert proc.stdout is not None
+    output: list[str] = []
+    for line in proc.stdout:
+        output.append(line)
+        if line.startswith(_PIP_PROGRESS):
+            print(f"demo:   {line.strip()[:150]}", flush=True)
+    if proc.wait():
+        sys.stderr.write("".join(output[-30:]))
         sys.exit(f"demo: installing {' '.join(args)} into {python.parent.parent} failed")
 
 
@@ -257,7 +284,11 @@ def build_jobenv(target: Path) -> Path:
     if not python.exists():
         if not os.path.exists(SYSTEM_PYTHON):
             sys.exit(f"demo: {SYSTEM_PYTHON} is missing: install python3 and python3-venv")
-        print(f"demo: building the servers' Python environment in {target} ...", flush=True)
+        print(
+            f"demo: building the servers' Python environment in {target} (the first time only; "
+            "about two minutes) ...",
+            flush=True,
+        )
         subprocess.run([SYSTEM_PYTHON, "-m", "venv", str(target)], check=True)
         _pip(
             python,

@@ -166,6 +166,14 @@ class JobSpawner(ServerWatchConfig, TransportConfig, Spawner):  # type: ignore[m
     )
     prologue = Unicode("", config=True, help="Shell lines run in the job before the server.")
     epilogue = Unicode("", config=True, help="Shell lines run in the job after the server.")
+    job_account = Unicode(
+        "{username}",
+        config=True,
+        help="""The Unix account jobs run as (`{username}`: the hub's login name). The job's
+        `HOME`, `USER`, `LOGNAME`, `SHELL` and `{homedir}` come from this account, so set it
+        when `exec_prefix` runs jobs as another account than the login name (a shared demo
+        or service account, a mapped name).""",
+    )
     workdir = Unicode(
         "{homedir}", config=True, help="Working folder of the job ({homedir}, {username})."
     )
@@ -602,11 +610,23 @@ class JobSpawner(ServerWatchConfig, TransportConfig, Spawner):  # type: ignore[m
         return options_validation.apply_user_options(spawner, user_options)
 
     # --- building the job -------------------------------------------------------------------
-    def _homedir(self) -> str:
+    def account(self) -> str:
+        """The Unix account the job runs as (``c.JobSpawner.job_account``)."""
         try:
-            return pwd.getpwnam(self.user.name).pw_dir
+            return self.job_account.format(username=self.user.name)
+        except (KeyError, IndexError, ValueError) as e:
+            raise SpawnException(
+                f"c.JobSpawner.job_account {self.job_account!r} has a placeholder other than "
+                f"{{username}}: {e}",
+                reason="config",
+            ) from e
+
+    def _homedir(self) -> str:
+        account = self.account()
+        try:
+            return pwd.getpwnam(account).pw_dir
         except KeyError:
-            return f"/home/{self.user.name}"
+            return f"/home/{account}"
 
     def job_name(self) -> str:
         suffix = f"-{self.name}" if self.name else ""
@@ -631,7 +651,7 @@ class JobSpawner(ServerWatchConfig, TransportConfig, Spawner):  # type: ignore[m
     def get_env(self) -> dict[str, str]:
         """JupyterHub's server environment plus the user's HOME, USER, LOGNAME, SHELL."""
         env: dict[str, str] = super().get_env()
-        env.update(account_environment(self.user.name))
+        env.update(account_environment(self.account()))
         env.update(self.port_choice().environment())
         return env
 

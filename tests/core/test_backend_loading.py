@@ -6,6 +6,7 @@ import sys
 import textwrap
 
 import pytest
+from jobspawner import backend as backend_module
 from jobspawner.backend import BackendError, BackendNotFound, installed_backends, load_backend
 from jobspawner.jobspec import JobSpec
 from jobspawner.status import JobState, JobStatus
@@ -23,13 +24,48 @@ def test_local_backend_is_registered_like_an_outside_one():
     assert eps["local"].group == "jobspawner.backends"
 
 
-def test_unknown_backend_lists_installed_ones_and_the_package_to_install():
+def test_unknown_backend_lists_installed_ones_and_never_makes_up_a_package():
     with pytest.raises(BackendNotFound) as e:
-        load_backend("pbsnope")
+        load_backend("xyzzyq")
     message = str(e.value)
-    assert '"pbsnope"' in message
+    assert '"xyzzyq"' in message
     assert "local" in message  # the installed backends are listed
-    assert "pip install jobspawner-pbsnope" in message
+    assert "jobspawner-xyzzyq" not in message
+    assert "entry-point group jobspawner.backends" in message
+
+
+@pytest.mark.parametrize(
+    ("typo", "guess", "where"),
+    [("slrum", "slurm", "installed"), ("SLURM", "slurm", "installed"), ("sgee", "sge", "installed"),
+     ("pbspr", "pbspro", "installed"), ("condr", "condor", "installed")],
+)  # fmt: skip
+def test_a_typo_suggests_the_closest_real_backend(typo, guess, where):
+    message = backend_module.not_found_message(typo, sorted(installed_backends()))
+    assert f'Did you mean "{guess}" ({where})?' in message
+    assert f"jobspawner-{typo}" not in message
+
+
+@pytest.mark.parametrize(
+    ("name", "dist", "folder"),
+    [("pbspro", "jobspawner-torque", "torque"), ("moab", "jobspawner-torque", "torque"),
+     ("slurmrestd", "jobspawner-slurmrestd", "slurmrestd")],
+)  # fmt: skip
+def test_a_shipped_backend_that_is_not_installed_names_its_real_distribution(name, dist, folder):
+    installed = [n for n in sorted(installed_backends()) if n != name]
+    message = backend_module.not_found_message(name, installed)
+    assert f"It ships in the distribution {dist}" in message
+    assert f"pip install ./plugins/{folder}" in message
+
+
+def test_a_typo_of_a_shipped_backend_that_is_not_installed_names_its_distribution():
+    message = backend_module.not_found_message("mob", ["local"])
+    assert 'Did you mean "moab" (not installed; it ships in jobspawner-torque)?' in message
+
+
+def test_the_shipped_table_matches_every_plugin_s_entry_points():
+    # the test environment installs every plugin of the repository
+    declared = {name: ep.dist.name for name, ep in installed_backends().items()}
+    assert declared == backend_module.SHIPPED_BACKENDS
 
 
 def test_only_the_selected_entry_point_is_loaded(monkeypatch):

@@ -77,6 +77,26 @@ def test_resources_missing_scheduler_command_is_one_line(tmp_path):
     assert len(lines) == 1 and "bqueues" in lines[0] and "not on PATH" in lines[0]
 
 
+@pytest.mark.parametrize("as_json", [False, True])
+def test_resources_says_when_the_scheduler_is_down_and_exits_non_zero(tmp_path, as_json):
+    # sinfo is there but slurmctld is not: what Slurm's client prints when it is down
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    sinfo = bin_dir / "sinfo"
+    sinfo.write_text(
+        "#!/bin/sh\necho 'slurm_load_partitions: Unable to contact slurm controller "
+        "(connect failure)' >&2\nexit 1\n"
+    )
+    sinfo.chmod(0o755)
+    env = {**os.environ, "PATH": f"{bin_dir}:/usr/bin:/bin"}
+    result = run_cli("resources", "--backend", "slurm", *(["--json"] if as_json else []), env=env)
+    assert result.returncode == 3
+    assert "Unable to contact slurm controller" in result.stderr
+    assert "did not answer" in result.stderr
+    assert result.stdout == ""  # neither "no queues" nor an empty JSON list
+    assert "Traceback" not in result.stderr
+
+
 def test_resources_table_for_local(capsys):
     assert main(["resources"]) == 0
     assert "no queues" in capsys.readouterr().out

@@ -70,6 +70,8 @@ def test_as_root_every_server_runs_as_the_demo_account(monkeypatch, tmp_path, ca
     assert spawner.cmd == [str(jobs / "jobenv" / "bin" / "jobspawner-singleuser")]
     assert spawner.workdir == str(jobs / "notebooks")
     assert spawner.log_dir == str(jobs / "logs" / "{username}")
+    # whatever the login name (bob, the admin's own), the server gets the demo account's home
+    assert spawner.job_account == "jobspawner-demo"
     for sub in ("notebooks", "logs"):
         assert (jobs / sub).stat().st_mode & 0o777 == 0o700
     assert (jobs).stat().st_mode & 0o777 == 0o755 and jobs.stat().st_uid == 0
@@ -231,3 +233,74 @@ def test_a_real_demo_prints_how_to_log_in_last_and_that_works(tmp_path):
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
+
+
+def test_a_login_that_is_also_a_unix_account_gets_the_demo_account_s_home(tmp_path):
+    # the demo's config with a login name that has its own Unix account (root here):
+    # HOME, USER and the {homedir} folders are the demo account's, never the login's
+    from types import SimpleNamespace
+
+    from jobspawner.spawner import JobSpawner
+    from jupyterhub.objects import Hub
+
+    me = pwd.getpwuid(os.geteuid())
+    other = next(p for p in pwd.getpwall() if p.pw_uid != me.pw_uid and p.pw_dir != me.pw_dir)
+    spawner = JobSpawner(
+        user=SimpleNamespace(name=other.pw_name, url="/user/x/", escaped_name="x", id=1),
+        hub=Hub(ip="127.0.0.1", port=8081, base_url="/hub/"),
+        api_token="t",
+        oauth_client_id="jupyterhub-user-x",
+        job_account=me.pw_name,
+        allow_root_jobs=True,
+        log_dir=str(tmp_path / "logs"),
+    )
+    env = spawner.get_env()
+    assert env["HOME"] == me.pw_dir and env["USER"] == me.pw_name
+    assert spawner._homedir() == me.pw_dir
+    spawner.job_account = "{username}"  # the default: the login's own account
+    assert spawner.get_env()["HOME"] == other.pw_dir
+
+
+def test_choosing_the_port_again_right_after_a_browser_left(tmp_path):
+    # Ctrl-C with a browser connected leaves the demo's port in TIME_WAIT on the server's
+    # side; a restart must not be refused for a minute
+    import socket
+
+    listener = socket.socket()
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    listener.bind(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+    listener.listen()
+    client = socket.create_connection(("127.0.0.1", port))
+    served, _ = listener.accept()
+    served.close()  # the server side closes first: its end stays in TIME_WAIT
+    client.recv(1)
+    client.close()
+    listener.close()
+    plain = socket.socket()
+    with pytest.raises(OSError):  # what the demo did before: bind without SO_REUSEADDR
+        plain.bind(("127.0.0.1", port))
+    plain.close()
+    assert demo.choose_ports("127.0.0.1", port).public == port
+
+
+def test_building_the_servers_environment_shows_progress(tmp_path, capsys):
+    fake = tmp_path / "python"
+    fake.write_text(
+        "#!/bin/sh\necho 'Collecting jupyterlab>=4'\necho '  Downloading x.whl (10 MB)'\n"
+        "echo 'Installing collected packages: jupyterlab'\n"
+        "echo 'Successfully installed jupyterlab-4.9'\n"
+    )
+    fake.chmod(0o755)
+    demo._pip(fake, "jupyterlab>=4")
+    out = capsys.readouterr().out.splitlines()
+    assert out == [
+        "demo:   Collecting jupyterlab>=4",
+        "demo:   Installing collected packages: jupyterlab",
+        "demo:   Successfully installed jupyterlab-4.9",
+    ]
+    fake.write_text("#!/bin/sh\necho 'ERROR: No matching distribution'\nexit 1\n")
+    with pytest.raises(SystemExit) as e:
+        demo._pip(fake, "nope")
+    assert "installing nope" in str(e.value)
+    assert "No matching distribution" in capsys.readouterr().err

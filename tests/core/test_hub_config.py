@@ -28,7 +28,8 @@ def test_unknown_backend_stops_the_hub_at_start(tmp_path):
         log = hub.log_text()
     assert 'No jobspawner backend named "slurmm" is installed' in log
     assert "Installed backends: " in log and "local" in log
-    assert "pip install jobspawner-slurmm" in log
+    assert 'Did you mean "slurm" (installed)?' in log
+    assert "jobspawner-slurmm" not in log
 
 
 @pytest.mark.e2e
