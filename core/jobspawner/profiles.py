@@ -219,7 +219,37 @@ def _parse_option(profile: str, name: Any, spec: Any, settable: Sequence[str]) -
     )
     if choices and option.default is not None and option.choice(str(option.default)) is None:
         raise ProfileConfigError(f"{where}: default {option.default!r} is not one of the choices")
+    _check_range(where, option, spec)
     return option
+
+
+def _check_range(where: str, option: Option, spec: Mapping[str, Any]) -> None:
+    """``min`` not above ``max``, and a default between them (no user could pick it)."""
+    low, high = option.minimum, option.maximum
+    if low is not None and high is not None and low > high:
+        raise ProfileConfigError(
+            f"{where}: min {spec.get('min')!r} is above max {spec.get('max')!r}, so no value "
+            f"is allowed; swap them"
+        )
+    if option.default is None or option.choices:
+        return
+    try:
+        value = (
+            numeric_value(option.resource, option.default, label=f"{where}.default")
+            if option.resource is not None
+            else float(option.default)
+            if option.kind in ("int", "float")
+            else None
+        )
+    except (ResourceError, TypeError, ValueError) as e:
+        raise ProfileConfigError(f"{where}: default {option.default!r} is not valid: {e}") from e
+    if value is None:
+        return
+    if (low is not None and value < low) or (high is not None and value > high):
+        raise ProfileConfigError(
+            f"{where}: default {option.default!r} is outside min {spec.get('min')!r} .. max "
+            f"{spec.get('max')!r}"
+        )
 
 
 def parse_profile(index: int, spec: Any, settable: Sequence[str]) -> Profile:
@@ -264,6 +294,18 @@ def parse_profiles(specs: Any, settable: Sequence[str]) -> list[Profile]:
             raise ProfileConfigError(f"c.JobSpawner.profiles: slug {p.slug!r} is used twice")
         seen.add(p.slug)
     return profiles
+
+
+def static_profiles_refusal(raw: Any, settable: Sequence[str]) -> str | None:
+    """Why a static ``c.JobSpawner.profiles`` list would break every spawn page (None: it
+    parses, or it is a callable, which is checked per user by ``jobspawner check --user``)."""
+    if callable(raw) or not raw:
+        return None
+    try:
+        parse_profiles(raw, settable)
+    except ProfileConfigError as e:
+        return f"{e}. Fix c.JobSpawner.profiles (docs/profiles.md lists what each key takes)"
+    return None
 
 
 def default_profile(profiles: Sequence[Profile]) -> Profile | None:

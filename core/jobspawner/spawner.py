@@ -65,6 +65,7 @@ from .hub_limits import limits_as_requests, with_hub_limits
 from .jobspec import JobSpec
 from .poller import StatusPoller
 from .port_binding import PortChoice, PortChoiceError
+from .profiles import static_profiles_refusal
 from .resources import FIELDS, ResourceError, empty, normalise
 from .server_check import ProbeResult
 from .server_watch import ServerWatch, ServerWatchConfig
@@ -1446,6 +1447,7 @@ def check_backend_at_start(app: Any) -> None:
         probe.transport_config_error()
         or probe.root_jobs_refusal()
         or probe.unhonoured_requests_refusal(app.log)
+        or static_profiles_refusal(probe.profiles, sorted(probe.traits(config=True)))
     )
     if refusal:
         app.log.critical("jobspawner cannot start: %s", refusal)

@@ -221,3 +221,60 @@ def test_parser_lists_every_command():
     text = build_parser().format_help()
     for command in ("check", "render", "resources", "plugins"):
         assert command in text
+
+
+BROKEN_PROFILES = {
+    "override typo": (
+        '[{"slug": "small", "overrides": {"req_memroy": "4G"}}]',
+        "'req_memroy' is not a JobSpawner setting a profile can override",
+    ),
+    "min above max": (
+        '[{"slug": "p", "options": {"runtime": {"min": "2h", "max": "1h"}}}]',
+        "c.JobSpawner.profiles[p].options[runtime]: min '2h' is above max '1h'",
+    ),
+    "default outside": (
+        '[{"slug": "p", "options": {"runtime": {"min": "1h", "max": "2h", "default": "8h"}}}]',
+        "default '8h' is outside min '1h' .. max '2h'",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BROKEN_PROFILES))
+def test_check_fails_a_broken_static_profile_with_a_fix(tmp_path, capsys, case):
+    profiles, reason = BROKEN_PROFILES[case]
+    config = write_config(tmp_path, f"c.JobSpawner.profiles = {profiles}\n")
+    assert main(["check", "-f", config]) == 1
+    out = capsys.readouterr().out
+    line = next(x for x in out.splitlines() if x.startswith("[FAIL] c.JobSpawner.profiles:"))
+    assert reason in line
+    after = out.splitlines()[out.splitlines().index(line) + 1]
+    assert after.strip().startswith("fix: ") and "docs/profiles.md" in after
+
+
+def test_check_calls_a_profiles_callable_for_the_user(tmp_path, capsys):
+    body = """
+        def profiles(spawner):
+            if spawner.user.name == "alice":
+                return [{"slug": "gpu", "overrides": {"req_gpus": 1, "req_qeue": "gpu"}}]
+            return [{"slug": "cpu"}]
+        c.JobSpawner.profiles = profiles
+    """
+    config = write_config(tmp_path, body)
+    assert main(["check", "-f", config, "--user", "alice"]) == 1
+    out = capsys.readouterr().out
+    assert "[FAIL] c.JobSpawner.profiles: c.JobSpawner.profiles[gpu]: 'req_qeue'" in out
+    assert main(["check", "-f", config, "--user", "bob", "-v"]) == 0
+    assert "[ok  ] c.JobSpawner.profiles: 1 profile(s) parse for user bob" in (
+        capsys.readouterr().out
+    )
+
+
+def test_check_reports_a_profiles_callable_that_raises(tmp_path, capsys):
+    body = """
+        def profiles(spawner):
+            raise LookupError("no such group table")
+        c.JobSpawner.profiles = profiles
+    """
+    assert main(["check", "-f", write_config(tmp_path, body), "--user", "bob"]) == 1
+    out = capsys.readouterr().out
+    assert "[FAIL] c.JobSpawner.profiles: the callable failed for user bob: LookupError" in out

@@ -39,3 +39,18 @@ def test_misspelled_site_plugin_hook_stops_the_hub_at_start(tmp_path):
     with running_hub(tmp_path, config=config, env=env, expect_start_failure=True) as hub:
         assert hub.proc.wait(timeout=60) != 0
         assert "submit_comand" in hub.log_text()
+
+
+@pytest.mark.e2e
+def test_a_broken_static_profile_stops_the_hub_at_start_with_the_reason(tmp_path):
+    # before: the hub started, and every user's spawn page answered 500 "misconfigured"
+    config = (
+        'c.JobSpawner.profiles = [{"slug": "small", "display_name": "Small",\n'
+        '                          "overrides": {"req_memroy": "4G"}}]\n'
+    )
+    with running_hub(tmp_path, config=config, expect_start_failure=True) as hub:
+        assert hub.proc.wait(timeout=60) != 0
+        log = hub.log_text()
+    assert "jobspawner cannot start" in log
+    assert "'req_memroy' is not a JobSpawner setting a profile can override" in log
+    assert "Fix c.JobSpawner.profiles" in log

@@ -9,6 +9,7 @@ status query for a job id that does not exist, through the same transport.
 
 from __future__ import annotations
 
+import inspect
 import shutil
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -20,9 +21,11 @@ from traitlets.config import Config
 from ..backend import Backend, BackendError
 from ..commands import Command, CommandError, command_environment
 from ..host_map import HostMap, HostMapError
+from ..profiles import ProfileConfigError, parse_profiles
 from ..resources import FIELDS
 from ..spawner import JobSpawner
 from ..status import JobState
+from ..user_options import profiles_source
 from . import hubconfig
 from .leftovers import command_leftover, find_leftovers, template_leftovers
 from .output import Finding
@@ -196,6 +199,43 @@ def check_settings(report: CheckReport, spawner: JobSpawner) -> None:
     _check_timing(report, spawner)
 
 
+async def check_profiles(report: CheckReport, spawner: JobSpawner) -> None:
+    """``c.JobSpawner.profiles`` as every spawn page will parse it: a static list fully, a
+    callable by calling it for the user ``check`` runs for (``--user``)."""
+    raw = spawner.profiles
+    if not raw:
+        return
+    where = "c.JobSpawner.profiles"
+    if callable(raw):
+        who = f"for user {spawner.user.name}"
+        try:
+            raw = profiles_source(spawner)
+            if inspect.isawaitable(raw):
+                raw = await raw
+        except Exception as e:
+            report.add(
+                "fail",
+                where,
+                f"the callable failed {who}: {type(e).__name__}: {e}",
+                "fix the function; every spawn page of this user would answer 500",
+            )
+            return
+    else:
+        who = "(static list)"
+    try:
+        profiles = parse_profiles(raw or [], sorted(spawner.traits(config=True)))
+    except ProfileConfigError as e:
+        report.add(
+            "fail",
+            where,
+            str(e),
+            "fix the key or value named; docs/profiles.md lists what each takes (every spawn "
+            "page answers 500 until then)",
+        )
+        return
+    report.add("ok", where, f"{len(profiles)} profile(s) parse {who}")
+
+
 def _check_timing(report: CheckReport, spawner: JobSpawner) -> None:
     needed = getattr(spawner, "queue_timeout", 0) + getattr(spawner, "server_start_timeout", 0)
     if needed and spawner.start_timeout < needed:
@@ -257,6 +297,7 @@ async def run_check(config_path: str, username: str | None = None) -> CheckRepor
     label = f"{backend.name} ({backend.distribution or 'jobspawner'})"
     report.add("ok", "backend", f"{label} loads with plugins {list(spawner.plugins)}")
     check_settings(report, spawner)
+    await check_profiles(report, spawner)
     rendered = check_render(report, spawner)
     if rendered is not None and backend.implemented("submit_command"):
         spec, script = rendered
