@@ -278,3 +278,57 @@ def test_check_reports_a_profiles_callable_that_raises(tmp_path, capsys):
     assert main(["check", "-f", write_config(tmp_path, body), "--user", "bob"]) == 1
     out = capsys.readouterr().out
     assert "[FAIL] c.JobSpawner.profiles: the callable failed for user bob: LookupError" in out
+
+
+@pytest.mark.parametrize(
+    ("settings", "level", "expected"),
+    [
+        ('c.JobSpawner.req_queue = "gpu"', "FAIL",
+         "c.JobSpawner.req_queue: 'gpu' is not a queue of this cluster (short, long)"),
+        ('c.JobSpawner.req_runtime = "2h"', "FAIL",
+         "c.JobSpawner.req_runtime: 02:00:00 is more than the limit of queue 'short' (01:00:00)"),
+        ('c.JobSpawner.req_runtime = "30m"\nc.JobSpawner.req_memory = "8G"', "WARN",
+         "c.JobSpawner.req_memory: 8192 MiB is more than the 4096 MiB per node queue 'short'"),
+    ],
+)  # fmt: skip
+def test_check_compares_the_requests_with_the_queues_the_scheduler_reports(
+    tmp_path, capsys, settings, level, expected
+):
+    body = f'c.JobSpawner.plugins = ["core.site_plugins.two_queues"]\n{settings}\n'
+    status = main(["check", "-f", write_config(tmp_path, body)])
+    out = capsys.readouterr().out
+    assert f"[{level}] {expected}" in out
+    assert status == (1 if level == "FAIL" else 0)
+    assert "fix: " in out.split(expected, 1)[1].splitlines()[1]
+
+
+def test_check_passes_requests_that_fit_the_queue(tmp_path, capsys):
+    body = """
+        c.JobSpawner.plugins = ["core.site_plugins.two_queues"]
+        c.JobSpawner.req_queue = "long"
+        c.JobSpawner.req_runtime = "2h"
+    """
+    assert main(["check", "-f", write_config(tmp_path, body)]) == 0
+    assert "queue" not in "".join(
+        line for line in capsys.readouterr().out.splitlines() if line.startswith("[FAIL]")
+    )
+
+
+@pytest.mark.parametrize(
+    ("hub", "fails"),
+    [("", True), ('c.JupyterHub.hub_connect_ip = "10.0.0.5"', False),
+     ('c.JupyterHub.hub_connect_url = "https://hub.example.org"', False)],
+)  # fmt: skip
+def test_check_fails_a_hub_address_compute_nodes_cannot_reach(tmp_path, capsys, hub, fails):
+    # lsf: any backend whose jobs run on other hosts (its commands are not installed here)
+    body = f'c.JobSpawner.backend = "lsf"\nc.JobSpawner.backend_options = {{}}\n{hub}\n'
+    main(["check", "-f", write_config(tmp_path, body), "-v"])
+    out = capsys.readouterr().out
+    line = "[FAIL] c.JupyterHub.hub_connect_ip: jobs get JUPYTERHUB_API_URL=http://127.0.0.1:8081"
+    assert (line in out) is fails
+    assert ("[ok  ] hub address: jobs reach the hub's API at" in out) is not fails
+
+
+def test_check_local_backend_needs_no_hub_connect_ip(tmp_path, capsys):
+    main(["check", "-f", write_config(tmp_path, "")])
+    assert "hub_connect_ip" not in capsys.readouterr().out

@@ -10,10 +10,12 @@ status query for a job id that does not exist, through the same transport.
 from __future__ import annotations
 
 import inspect
+import ipaddress
 import shutil
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlparse
 
 from jupyterhub.spawner import SpawnException
 from traitlets.config import Config
@@ -22,7 +24,7 @@ from ..backend import Backend, BackendError
 from ..commands import Command, CommandError, command_environment
 from ..host_map import HostMap, HostMapError
 from ..profiles import ProfileConfigError, parse_profiles
-from ..resources import FIELDS
+from ..resources import FIELDS, format_hms
 from ..spawner import JobSpawner
 from ..status import JobState
 from ..user_options import profiles_source
@@ -199,6 +201,74 @@ def check_settings(report: CheckReport, spawner: JobSpawner) -> None:
     _check_timing(report, spawner)
 
 
+def check_hub_address(report: CheckReport, spawner: JobSpawner) -> None:
+    """Jobs on compute nodes must reach the hub's API at the address they are given."""
+    if spawner.load().name == "local":
+        return  # the jobs run on the hub's own host
+    api_url = spawner.hub.api_url
+    host = urlparse(api_url).hostname or ""
+    try:
+        loopback = ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        loopback = host == "localhost"
+    if loopback:
+        report.add(
+            "fail",
+            "c.JupyterHub.hub_connect_ip",
+            f"jobs get JUPYTERHUB_API_URL={api_url}: on a compute node that address is the "
+            f"node itself, so no server can report to the hub",
+            "set c.JupyterHub.hub_connect_ip (or hub_connect_url) to the hub's address as the "
+            "compute nodes reach it, and c.JupyterHub.hub_ip to an address the hub listens on "
+            'for them (e.g. "0.0.0.0")',
+        )
+    else:
+        report.add("ok", "hub address", f"jobs reach the hub's API at {api_url}")
+
+
+async def check_queue_limits(report: CheckReport, spawner: JobSpawner) -> None:
+    """The requested queue exists, and the run time fits its limit (as the scheduler says)."""
+    try:
+        requested = spawner.resources()
+        queues = list(await spawner.load().discover_resources(spawner.context()))
+    except (SpawnException, CommandError, BackendError, ValueError):
+        return  # said under "resources" or "scheduler" already
+    if not queues:
+        return
+    name = requested.get("queue") or None
+    if name:
+        queue = next((q for q in queues if q.name == name), None)
+        if queue is None:
+            known = ", ".join(q.name for q in queues)
+            report.add(
+                "fail",
+                "c.JobSpawner.req_queue",
+                f"{name!r} is not a queue of this cluster ({known}); every spawn is refused",
+                "choose one of the queues `jobspawner resources` lists",
+            )
+            return
+    else:
+        queue = next((q for q in queues if q.default), None)
+        if queue is None:
+            return
+    runtime, limit = requested.get("runtime_s"), queue.max_time_s
+    if runtime and limit and runtime > limit:
+        report.add(
+            "fail",
+            "c.JobSpawner.req_runtime",
+            f"{format_hms(runtime)} is more than the limit of queue {queue.name!r} "
+            f"({format_hms(limit)}); the scheduler refuses or never starts such jobs",
+            f"lower c.JobSpawner.req_runtime to {format_hms(limit)} or less",
+        )
+    memory, node = requested.get("memory_mb"), queue.memory_per_node_mb
+    if memory and node and memory > node:
+        report.add(
+            "warn",
+            "c.JobSpawner.req_memory",
+            f"{memory} MiB is more than the {node} MiB per node queue {queue.name!r} reports",
+            "lower c.JobSpawner.req_memory unless some nodes of the queue have more",
+        )
+
+
 async def check_profiles(report: CheckReport, spawner: JobSpawner) -> None:
     """``c.JobSpawner.profiles`` as every spawn page will parse it: a static list fully, a
     callable by calling it for the user ``check`` runs for (``--user``)."""
@@ -297,6 +367,7 @@ async def run_check(config_path: str, username: str | None = None) -> CheckRepor
     label = f"{backend.name} ({backend.distribution or 'jobspawner'})"
     report.add("ok", "backend", f"{label} loads with plugins {list(spawner.plugins)}")
     check_settings(report, spawner)
+    check_hub_address(report, spawner)
     await check_profiles(report, spawner)
     rendered = check_render(report, spawner)
     if rendered is not None and backend.implemented("submit_command"):
@@ -312,6 +383,8 @@ async def run_check(config_path: str, username: str | None = None) -> CheckRepor
             await check_scheduler_answers(report, spawner)
     elif rendered is not None:
         await check_scheduler_answers(report, spawner)
+    if all(f.level != "fail" for f in report.findings if f.topic == "scheduler"):
+        await check_queue_limits(report, spawner)
     return report
 
 

@@ -104,6 +104,13 @@ def make_spawner(
         port=int(hub_cfg.get("hub_port") or 8081),
         base_url=str(hub_cfg.get("base_url") or "/").rstrip("/") + "/hub/",
     )
+    # what JupyterHub's init_hub does with them: the address jobs are given for the hub
+    if hub_cfg.get("hub_connect_ip"):
+        hub.connect_ip = str(hub_cfg["hub_connect_ip"])
+    if hub_cfg.get("hub_connect_port"):
+        hub.connect_port = int(hub_cfg["hub_connect_port"])
+    if hub_cfg.get("hub_connect_url"):
+        hub.connect_url = str(hub_cfg["hub_connect_url"])
     spawner: JobSpawner = cls(
         config=config,
         user=StandInUser(username),
