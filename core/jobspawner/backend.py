@@ -291,6 +291,12 @@ class Backend:
         except OptionError as e:
             raise BackendError(str(e)) from e
 
+    def option_problems(self, values: Mapping[str, Any]) -> list[str]:
+        """Every problem of the site's backend options at once (``jobspawner check``)."""
+        if not self.declares_options():
+            return []
+        return self.option_declarations().problems(values)
+
     def resource_fields(self, options: Mapping[str, Any]) -> frozenset[str] | None:
         """The resource fields the backend honours with these (typed) options; None when it
         does not say (requests are then unchecked, see :mod:`jobspawner.honoured`)."""

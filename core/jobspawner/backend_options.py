@@ -140,27 +140,43 @@ class Declarations:
     def check(self, values: Mapping[str, Any]) -> dict[str, Any]:
         """The typed options: the site's, converted, plus every declared default.
 
-        Raises :class:`OptionError` naming the backend, the key and the allowed keys.
+        Raises :class:`OptionError` naming, for every wrong key at once, the backend, the key
+        and the allowed keys (one run shows every typo).
         """
+        typed, problems = self._convert(values)
+        if problems:
+            if any(key not in self.options for key in values):
+                problems.append(f"Allowed keys: {self.allowed()}.")
+            raise OptionError(" ".join(problems))
+        return typed
+
+    def problems(self, values: Mapping[str, Any]) -> list[str]:
+        """Every problem of ``values``, one sentence each (empty: they are valid)."""
+        return self._convert(values)[1]
+
+    def _convert(self, values: Mapping[str, Any]) -> tuple[dict[str, Any], list[str]]:
         typed: dict[str, Any] = {}
+        problems: list[str] = []
+        unknown = [key for key in values if key not in self.options]
+        for key in unknown:
+            problems.append(
+                f'c.JobSpawner.backend_options has the key "{key}", which the '
+                f'"{self.backend}" backend does not know.' + _close_match(key, self.options)
+            )
         for key, value in values.items():
             option = self.options.get(key)
             if option is None:
-                raise OptionError(
-                    f'c.JobSpawner.backend_options has the key "{key}", which the '
-                    f'"{self.backend}" backend does not know. Allowed keys: {self.allowed()}.'
-                    + _close_match(key, self.options)
-                )
+                continue
             try:
                 typed[key] = option.convert(value)
             except OptionError as e:
-                raise OptionError(
+                problems.append(
                     f'c.JobSpawner.backend_options["{key}"] for the "{self.backend}" backend {e}.'
-                ) from None
+                )
         for name, option in self.options.items():
             if option.default is not None:  # an unset option without default stays absent
                 typed.setdefault(name, option.default)
-        return typed
+        return typed, problems
 
 
 def _close_match(key: str, known: Mapping[str, Option]) -> str:

@@ -52,6 +52,11 @@ class CheckReport:
         """Add findings, each once (the config and the spawner may both see a setting)."""
         self.findings.extend(f for f in findings if f not in self.findings)
 
+    def failed_with(self, message: str) -> bool:
+        """Whether a step failed with this message already (one bad value stops several
+        steps: it is reported once, where it belongs)."""
+        return any(f.level == "fail" and f.message == message for f in self.findings)
+
 
 def _message(e: BaseException) -> str:
     if isinstance(e, SpawnException):
@@ -169,18 +174,35 @@ def check_settings(report: CheckReport, spawner: JobSpawner) -> None:
         )
     refusal = spawner.root_jobs_refusal()
     if refusal:
-        report.add("fail", "exec_prefix", refusal)
+        report.add(
+            "fail",
+            "exec_prefix",
+            refusal,
+            'set c.JobSpawner.exec_prefix = ["sudo", "-n", "-u", "{username}", "--"] (or '
+            "runuser) so jobs run as each user",
+        )
     check_honoured(report, spawner)
     try:
         spawner._prefix(spawner.exec_prefix)
         spawner._query_prefix()
     except SpawnException as e:
-        report.add("fail", "exec_prefix", _message(e))
+        report.add(
+            "fail",
+            "exec_prefix",
+            _message(e),
+            "use only the {username} placeholder in c.JobSpawner.exec_prefix and "
+            "status_exec_prefix",
+        )
     if spawner.host_source == "server":
         try:
             allowed = spawner._hosts_allowed()
         except SpawnException as e:
-            report.add("fail", "c.JobSpawner.server_hosts_allowed", _message(e))
+            report.add(
+                "fail",
+                "c.JobSpawner.server_hosts_allowed",
+                _message(e),
+                "list networks (10.1.0.0/16) or host names of the compute nodes",
+            )
         else:
             if not spawner.server_hosts_allowed:
                 report.add(
@@ -194,7 +216,13 @@ def check_settings(report: CheckReport, spawner: JobSpawner) -> None:
         try:
             HostMap.parse(spawner.host_map)
         except HostMapError as e:
-            report.add("fail", "c.JobSpawner.host_map", str(e))
+            report.add(
+                "fail",
+                "c.JobSpawner.host_map",
+                str(e),
+                "write each entry as docs/configuration.md shows (a name pattern and its "
+                "address on the hub's network)",
+            )
     leftover = command_leftover(spawner.cmd)
     if leftover:
         report.extend([leftover])
@@ -326,7 +354,14 @@ def check_render(report: CheckReport, spawner: JobSpawner) -> tuple[Any, str] | 
         spec = spawner.build_spec()
         script = spawner.render(spec)
     except SpawnException as e:
-        report.add("fail", "job script", _message(e))
+        if report.failed_with(_message(e)):
+            return None
+        report.add(
+            "fail",
+            "job script",
+            _message(e),
+            "fix the template or setting named (`jobspawner render` shows the script)",
+        )
         return None
     redacted, leaked = hubconfig.redact(script, spawner)
     if leaked:
@@ -349,7 +384,12 @@ async def run_check(config_path: str, username: str | None = None) -> CheckRepor
     try:
         config = hubconfig.load_config(config_path)
     except hubconfig.HubConfigError as e:
-        report.add("fail", "config", str(e))
+        report.add(
+            "fail",
+            "config",
+            str(e),
+            "correct the file at the place named; it is loaded as JupyterHub loads it",
+        )
         return report
     report.add("ok", "config", f"{config_path} loads")
     report.extend(find_leftovers(config, _known_traits(config)))
@@ -357,7 +397,12 @@ async def run_check(config_path: str, username: str | None = None) -> CheckRepor
     try:
         spawner = hubconfig.make_spawner(config, user)
     except hubconfig.HubConfigError as e:
-        report.add("fail", "c.JupyterHub.spawner_class", str(e))
+        report.add(
+            "fail",
+            "c.JupyterHub.spawner_class",
+            str(e),
+            'set c.JupyterHub.spawner_class = "jobspawner"',
+        )
         return report
     try:
         backend = spawner.load()
@@ -366,6 +411,17 @@ async def run_check(config_path: str, username: str | None = None) -> CheckRepor
         return report
     label = f"{backend.name} ({backend.distribution or 'jobspawner'})"
     report.add("ok", "backend", f"{label} loads with plugins {list(spawner.plugins)}")
+    problems = backend.option_problems(spawner.backend_options)
+    for problem in problems:
+        report.add(
+            "fail",
+            "c.JobSpawner.backend_options",
+            problem,
+            f"use the keys and types the {backend.name} backend declares "
+            f"({backend.option_declarations().allowed()}; docs/backends/ has its page)",
+        )
+    if problems:
+        return report  # nothing further can be built with them, as the hub would refuse
     check_settings(report, spawner)
     check_hub_address(report, spawner)
     await check_profiles(report, spawner)
@@ -375,7 +431,12 @@ async def run_check(config_path: str, username: str | None = None) -> CheckRepor
         try:
             commands = scheduler_commands(backend, spawner, spec, script)
         except (BackendError, CommandError, ValueError) as e:
-            report.add("fail", "backend", f"could not build the scheduler commands: {e}")
+            report.add(
+                "fail",
+                "backend",
+                f"could not build the scheduler commands: {e}",
+                "fix the backend option or setting named; `jobspawner render` shows the script",
+            )
             commands = []
         await check_commands(report, commands, spawner)
         missing = ("command", "c.JobSpawner.exec_prefix", "c.JobSpawner.transport")
@@ -398,12 +459,18 @@ class _WarningsTo:
         self.report.add("warn", self.topic, message % args if args else message)
 
 
+_HONOURED_FIX = (
+    "remove the setting or user option the backend cannot honour, or choose a backend that "
+    "honours it (docs/backends/ lists what each honours)"
+)
+
+
 def check_honoured(report: CheckReport, spawner: JobSpawner) -> None:
     """``req_*`` settings and user options the backend cannot honour (jobspawner.honoured)."""
     try:
         refusal = spawner.unhonoured_requests_refusal(_WarningsTo(report, "resources"))
     except (SpawnException, BackendError) as e:
-        report.add("fail", "resources", _message(e))
+        report.add("fail", "resources", _message(e), _HONOURED_FIX)
         return
     if refusal:
-        report.add("fail", "resources", refusal)
+        report.add("fail", "resources", refusal, _HONOURED_FIX)
