@@ -148,9 +148,7 @@ def _options(pairs: Sequence[str]) -> dict[str, str]:
 
 def _print_render(args: argparse.Namespace) -> int:
     spawner = _spawner_for(args)
-    chosen = _options(args.option)
-    if chosen:
-        spawner.apply_user_options(spawner, chosen)
+    asyncio.run(hubconfig.choose_options(spawner, _options(args.option)))
     spec = spawner.build_spec()
     script, _ = hubconfig.redact(spawner.render(spec), spawner)
     if args.json:

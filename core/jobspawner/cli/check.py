@@ -346,11 +346,13 @@ def _check_timing(report: CheckReport, spawner: JobSpawner) -> None:
         )
 
 
-def check_render(report: CheckReport, spawner: JobSpawner) -> tuple[Any, str] | None:
-    """The job script a spawn would submit, redacted; None when it cannot be rendered."""
+async def check_render(report: CheckReport, spawner: JobSpawner) -> tuple[Any, str] | None:
+    """The job script a spawn with no choices would submit (the default profile's), redacted;
+    None when it cannot be rendered."""
     if spawner.batch_script:
         report.extend(template_leftovers(spawner.batch_script, "c.JobSpawner.batch_script"))
     try:
+        await hubconfig.choose_options(spawner)
         spec = spawner.build_spec()
         script = spawner.render(spec)
     except SpawnException as e:
@@ -425,7 +427,7 @@ async def run_check(config_path: str, username: str | None = None) -> CheckRepor
     check_settings(report, spawner)
     check_hub_address(report, spawner)
     await check_profiles(report, spawner)
-    rendered = check_render(report, spawner)
+    rendered = await check_render(report, spawner)
     if rendered is not None and backend.implemented("submit_command"):
         spec, script = rendered
         try:

@@ -8,6 +8,7 @@ value that :func:`redact` removes again.
 
 from __future__ import annotations
 
+import inspect
 import os
 import pwd
 import secrets
@@ -89,7 +90,7 @@ def make_spawner(
     config: Config, username: str, server_name: str = "", cls: type[Any] | None = None
 ) -> JobSpawner:
     """The spawner a spawn of ``username``'s server ``server_name`` would use."""
-    from jupyterhub.objects import Hub
+    from jupyterhub.objects import Hub, Server
 
     cls = cls or spawner_class(config)
     if not (isinstance(cls, type) and issubclass(cls, JobSpawner)):
@@ -111,9 +112,10 @@ def make_spawner(
         hub.connect_port = int(hub_cfg["hub_connect_port"])
     if hub_cfg.get("hub_connect_url"):
         hub.connect_url = str(hub_cfg["hub_connect_url"])
+    user = StandInUser(username)
     spawner: JobSpawner = cls(
         config=config,
-        user=StandInUser(username),
+        user=user,
         hub=hub,
         orm_spawner=SimpleNamespace(name=server_name, server=None, state=None)
         if server_name
@@ -121,7 +123,17 @@ def make_spawner(
         api_token=secrets.token_hex(16),
         oauth_client_id=f"jupyterhub-user-{username}",
     )
+    # the server JupyterHub gives a spawn (its URL prefix reaches the job's environment)
+    spawner.server = Server(base_url=user.url + (f"{server_name}/" if server_name else ""))
     return spawner
+
+
+async def choose_options(spawner: JobSpawner, options: dict[str, Any] | None = None) -> None:
+    """Apply user options as a spawn does (none: the default profile's choices), so what is
+    rendered is what that spawn would submit."""
+    pending = spawner.apply_user_options(spawner, options or {})
+    if inspect.isawaitable(pending):
+        await pending
 
 
 def redact(text: str, spawner: JobSpawner) -> tuple[str, bool]:
