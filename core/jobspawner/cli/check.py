@@ -351,8 +351,21 @@ async def check_render(report: CheckReport, spawner: JobSpawner) -> tuple[Any, s
     None when it cannot be rendered."""
     if spawner.batch_script:
         report.extend(template_leftovers(spawner.batch_script, "c.JobSpawner.batch_script"))
+    profiles_failed = any(
+        f.level == "fail" and f.topic == "c.JobSpawner.profiles" for f in report.findings
+    )
     try:
         await hubconfig.choose_options(spawner)
+    except Exception as e:  # the profiles: said above, or a refusal of the default choices
+        if not profiles_failed:
+            report.add(
+                "fail",
+                "c.JobSpawner.profiles",
+                f"the default profile's choices are refused: {_message(e)}",
+                "make the default profile's options valid for this user",
+            )
+        return None
+    try:
         spec = spawner.build_spec()
         script = spawner.render(spec)
     except SpawnException as e:
