@@ -316,7 +316,7 @@ def default_profile(profiles: Sequence[Profile]) -> Profile | None:
 # --- migrating from wrapspawner's ProfilesSpawner ---------------------------------------------
 
 #: batchspawner class -> jobspawner backend.
-_BATCHSPAWNER_BACKENDS = {
+BATCHSPAWNER_BACKENDS = {
     "TorqueSpawner": "torque", "MoabSpawner": "moab", "PBSSpawner": "pbspro",
     "SlurmSpawner": "slurm", "LsfSpawner": "lsf", "CondorSpawner": "condor",
     "GridengineSpawner": "sge", "UserEnvMixin": None, "LocalProcessSpawner": "local",
@@ -346,9 +346,9 @@ def from_profiles_spawner(entries: Sequence[Sequence[Any]]) -> list[dict[str, An
             raise ProfileConfigError(f"ProfilesSpawner entry {i} is not a 4-tuple")
         display, key, cls, settings = entry
         class_name = (cls if isinstance(cls, str) else getattr(cls, "__name__", "")).split(".")[-1]
-        if class_name not in _BATCHSPAWNER_BACKENDS or _BATCHSPAWNER_BACKENDS[class_name] is None:
+        if class_name not in BATCHSPAWNER_BACKENDS or BATCHSPAWNER_BACKENDS[class_name] is None:
             raise ProfilesConfigMigrationError(key, f"spawner class {cls!r} has no backend")
-        overrides: dict[str, Any] = {"backend": _BATCHSPAWNER_BACKENDS[class_name]}
+        overrides: dict[str, Any] = {"backend": BATCHSPAWNER_BACKENDS[class_name]}
         for name, value in dict(settings).items():
             new = _BATCHSPAWNER_SETTINGS.get(name, name)
             if new is None:

@@ -162,7 +162,7 @@ def test_check_finds_batchspawner_leftovers_and_says_what_to_write(tmp_path):
         ("c.JobSpawner.batch_submit_cmd", "nothing: the backend builds the submit command"),
         ("c.JobSpawner.state_exechost_exp", "c.JobSpawner.host_map"),
         ("c.Spawner.cmd", "c.Spawner.cmd = ['jobspawner-singleuser']"),
-        ("c.BatchSpawnerBase", "move the settings to c.JobSpawner"),
+        ("c.BatchSpawnerBase.req_runtime", "move it to c.JobSpawner.req_runtime"),
         ("c.JobSpawner.batch_script", "write {{ queue }}"),
         ("c.JobSpawner.batch_script", "write {{ cpus }}"),
         ("c.JobSpawner.batch_script", "write {{ command | quote }}"),
@@ -332,3 +332,41 @@ def test_check_fails_a_hub_address_compute_nodes_cannot_reach(tmp_path, capsys, 
 def test_check_local_backend_needs_no_hub_connect_ip(tmp_path, capsys):
     main(["check", "-f", write_config(tmp_path, "")])
     assert "hub_connect_ip" not in capsys.readouterr().out
+
+
+def test_check_reads_a_config_that_imports_batchspawner_where_it_is_not_installed(
+    monkeypatch, capsys
+):
+    # before: ModuleNotFoundError at the import, and nothing else was checked
+    import sys
+
+    from jobspawner.cli import hubconfig
+
+    monkeypatch.setattr(hubconfig, "_installed", lambda package: False)
+    for name in [m for m in sys.modules if m.split(".")[0] in ("batchspawner", "wrapspawner")]:
+        monkeypatch.delitem(sys.modules, name)
+    corpus = Path(__file__).parent / "broken_configs" / "batchspawner_slurm_readme.py"
+    assert main(["check", "-f", str(corpus), "--user", "root"]) == 1
+    out = capsys.readouterr().out
+    assert "ModuleNotFoundError" not in out
+    assert "[FAIL] config: imports batchspawner, which jobspawner replaces" in out
+    assert (
+        "fix: c.JupyterHub.spawner_class = 'jobspawner' and c.JobSpawner.backend = 'slurm'" in out
+    )
+    assert "[FAIL] c.BatchSpawnerBase.req_nprocs:" in out
+    for name in [m for m in sys.modules if m.split(".")[0] == "batchspawner"]:
+        monkeypatch.delitem(sys.modules, name)
+    config, replaced = hubconfig.load_config_with_leftovers(str(corpus))
+    assert replaced == ["batchspawner"]
+    assert "batchspawner" not in sys.modules  # the stand-in is gone after the load
+
+
+def test_the_keepvars_fix_never_puts_exports_into_a_directive():
+    from jobspawner.cli.leftovers import template_leftovers
+
+    found = template_leftovers("#!/bin/bash\n#SBATCH --export={keepvars}\n{cmd}\n", "t")
+    keep = next(f for f in found if "{keepvars}" in f.message)
+    assert "remove it from `#SBATCH --export={keepvars}`" in keep.fix
+    assert not keep.fix.startswith("write {{ env | exports }}")
+    body = template_leftovers("#!/bin/bash\nexport {keepvars}\n", "t")
+    assert body[0].fix == "write {{ env | exports }}"  # outside a directive: the variable

@@ -29,7 +29,13 @@ from ..spawner import JobSpawner
 from ..status import JobState
 from ..user_options import profiles_source
 from . import hubconfig
-from .leftovers import command_leftover, find_leftovers, template_leftovers
+from .leftovers import (
+    batchspawner_class,
+    command_leftover,
+    find_leftovers,
+    inferred_backend,
+    template_leftovers,
+)
 from .output import Finding
 from .remote_commands import remote_command_findings
 
@@ -393,11 +399,26 @@ async def check_render(report: CheckReport, spawner: JobSpawner) -> tuple[Any, s
     return spec, script
 
 
+def _as_jobspawner(config: Config) -> tuple[Config, type[Any] | None]:
+    """A batchspawner config checked as the jobspawner config it becomes (the backend its
+    class names, ``SlurmSpawner`` -> ``slurm``), so one run says everything; the class itself
+    is reported as a leftover."""
+    hub = config.get("JupyterHub")
+    value = hub.get("spawner_class") if isinstance(hub, dict) else None
+    if batchspawner_class(value) is None:
+        return config, None
+    converted = Config(config)
+    backend = inferred_backend(value)
+    if backend and "backend" not in converted.JobSpawner:
+        converted.JobSpawner.backend = backend
+    return converted, JobSpawner
+
+
 async def run_check(config_path: str, username: str | None = None) -> CheckReport:
     """Every check, in order; stops early only when nothing further can be checked."""
     report = CheckReport()
     try:
-        config = hubconfig.load_config(config_path)
+        config, replaced = hubconfig.load_config_with_leftovers(config_path)
     except hubconfig.HubConfigError as e:
         report.add(
             "fail",
@@ -407,10 +428,18 @@ async def run_check(config_path: str, username: str | None = None) -> CheckRepor
         )
         return report
     report.add("ok", "config", f"{config_path} loads")
+    for package in replaced:
+        report.add(
+            "fail",
+            "config",
+            f"imports {package}, which jobspawner replaces (its settings are listed below)",
+            f"remove the `import {package}` / `from {package} import ...` lines",
+        )
     report.extend(find_leftovers(config, _known_traits(config)))
     user = username or hubconfig.default_user()
+    config, cls = _as_jobspawner(config)
     try:
-        spawner = hubconfig.make_spawner(config, user)
+        spawner = hubconfig.make_spawner(config, user, cls=cls)
     except hubconfig.HubConfigError as e:
         report.add(
             "fail",

@@ -8,13 +8,17 @@ value that :func:`redact` removes again.
 
 from __future__ import annotations
 
+import importlib.abc
+import importlib.machinery
 import inspect
 import os
 import pwd
+import re
 import secrets
+import sys
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
-from types import SimpleNamespace
+from types import ModuleType, SimpleNamespace
 from typing import Any
 
 from traitlets.config import Config
@@ -30,15 +34,80 @@ class HubConfigError(RuntimeError):
     """The config file could not be read, or does not select jobspawner."""
 
 
+#: Packages a batchspawner config imports that jobspawner replaces.
+REPLACED_PACKAGES = ("batchspawner", "wrapspawner")
+
+
 def load_config(path: str) -> Config:
     """The config object JupyterHub would get from ``path``."""
+    return load_config_with_leftovers(path)[0]
+
+
+def load_config_with_leftovers(path: str) -> tuple[Config, list[str]]:
+    """The config, and which of :data:`REPLACED_PACKAGES` it imports (not installed here).
+
+    A batchspawner config starts with ``import batchspawner``; without batchspawner that line
+    would stop the load, so the check could say nothing else. Such an import gets a stand-in
+    module whose classes only carry their names, and is reported as a leftover.
+    """
     if not os.path.isfile(path):
         raise HubConfigError(f"{path}: no such file")
     folder, name = os.path.split(os.path.abspath(path))
+    stand_ins = _StandInPackages()
+    sys.meta_path.insert(0, stand_ins)
     try:
-        return PyFileConfigLoader(name, path=folder).load_config()
+        config = PyFileConfigLoader(name, path=folder).load_config()
     except Exception as e:  # the file is Python: anything can go wrong in it
         raise HubConfigError(f"{path} could not be loaded: {type(e).__name__}: {e}") from e
+    finally:
+        sys.meta_path.remove(stand_ins)
+        for package in stand_ins.imported:
+            sys.modules.pop(package, None)
+    with open(path, encoding="utf-8", errors="replace") as f:
+        imports = set(_REPLACED_IMPORT.findall(f.read()))
+    return config, sorted(imports | stand_ins.imported)
+
+
+_REPLACED_IMPORT = re.compile(
+    r"^\s*(?:import|from)\s+(" + "|".join(REPLACED_PACKAGES) + r")\b", re.MULTILINE
+)
+
+
+class _StandInPackages(importlib.abc.MetaPathFinder, importlib.abc.Loader):
+    """Stand-ins for batchspawner and wrapspawner where they are not installed."""
+
+    def __init__(self) -> None:
+        self.imported: set[str] = set()
+
+    def find_spec(self, fullname: str, path: Any, target: Any = None) -> Any:
+        top = fullname.partition(".")[0]
+        if top not in REPLACED_PACKAGES or _installed(top):
+            return None
+        return importlib.machinery.ModuleSpec(fullname, self, is_package=True)
+
+    def create_module(self, spec: Any) -> Any:
+        return None  # the default module
+
+    def exec_module(self, module: ModuleType) -> None:
+        self.imported.add(module.__name__.partition(".")[0])
+
+        def stand_in(attr: str) -> Any:
+            if attr.startswith("__"):
+                raise AttributeError(attr)
+            return type(attr, (), {"__module__": module.__name__})
+
+        module.__getattr__ = stand_in  # type: ignore[method-assign]
+
+
+def _installed(package: str) -> bool:
+    """Whether ``package`` is importable without the stand-ins."""
+    for finder in sys.meta_path:
+        if isinstance(finder, _StandInPackages):
+            continue
+        find_spec = getattr(finder, "find_spec", None)
+        if find_spec is not None and find_spec(package, None) is not None:
+            return True
+    return False
 
 
 def spawner_class(config: Config) -> type[Any]:

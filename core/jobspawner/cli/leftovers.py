@@ -12,6 +12,7 @@ import re
 from collections.abc import Iterator, Mapping
 from typing import Any
 
+from ..profiles import BATCHSPAWNER_BACKENDS, ProfileConfigError, from_profiles_spawner
 from ..server_command import foreign_server
 from .output import Finding
 
@@ -89,6 +90,16 @@ _PY_FORMAT = re.compile(r"(?<!\{)\{([A-Za-z_][A-Za-z0-9_]*)\}(?!\})")
 _JINJA_VAR = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*(?:\|[^}]*)?\}\}")
 
 
+#: A scheduler directive line of a job script (Slurm, PBS/Torque, LSF, Grid Engine).
+_DIRECTIVE = re.compile(r"\s*#(SBATCH|PBS|BSUB|\$)\s")
+
+
+def _line_at(text: str, index: int) -> str:
+    start = text.rfind("\n", 0, index) + 1
+    end = text.find("\n", index)
+    return text[start : end if end >= 0 else len(text)]
+
+
 def _sections(config: Mapping[str, Any]) -> Iterator[tuple[str, Mapping[str, Any]]]:
     for name, section in config.items():
         if isinstance(section, Mapping):
@@ -101,13 +112,22 @@ def template_leftovers(template: str, where: str) -> list[Finding]:
     for m in _PY_FORMAT.finditer(template):
         name = m.group(1)
         if name in BATCHSPAWNER_VARS:
+            line = _line_at(template, m.start())
+            fix = f"write {BATCHSPAWNER_VARS[name]}"
+            if name == "keepvars" and _DIRECTIVE.match(line):
+                # exports are shell lines: inside a directive they would break it
+                fix = (
+                    f"remove it from `{line.strip()}`: the job script exports the server's "
+                    "environment in its body ({{ env | exports }}); the backend's `export` "
+                    "option sets the directive's --export"
+                )
             found.append(
                 Finding(
                     "fail",
                     where,
                     f"`{{{name}}}` is batchspawner's Python-format placeholder; this template "
                     "is Jinja2, so it would reach the job literally",
-                    f"write {BATCHSPAWNER_VARS[name]}",
+                    fix,
                 )
             )
     for m in _JINJA_VAR.finditer(template):
@@ -147,35 +167,103 @@ def find_leftovers(config: Mapping[str, Any], known: frozenset[str] = frozenset(
     found: list[Finding] = []
     hub = config.get("JupyterHub")
     spawner_class = hub.get("spawner_class") if isinstance(hub, Mapping) else None
-    label = getattr(spawner_class, "__name__", spawner_class)
-    if isinstance(label, str) and (
-        "batchspawner" in label.lower()
-        or "wrapspawner" in label.lower()
-        or label.split(".")[-1] in SECTIONS
-    ):
+    label = batchspawner_class(spawner_class)
+    if label is not None:
+        backend = inferred_backend(spawner_class)
+        then = (
+            f"c.JobSpawner.backend = {backend!r}"
+            if backend
+            else "c.JobSpawner.profiles = from_profiles_spawner(...) (see c.ProfilesSpawner)"
+            if label.endswith(("ProfilesSpawner", "WrapSpawner"))
+            else "c.JobSpawner.backend = '<slurm|torque|pbspro|moab|lsf|condor|sge>'"
+        )
         found.append(
             Finding(
                 "fail",
                 "c.JupyterHub.spawner_class",
                 f"{label} is a batchspawner/wrapspawner class",
-                "c.JupyterHub.spawner_class = 'jobspawner' and c.JobSpawner.backend = "
-                "'<slurm|torque|pbspro|moab|lsf|condor|sge>'",
+                f"c.JupyterHub.spawner_class = 'jobspawner' and {then}",
             )
         )
     for section_name, section in _sections(config):
-        if section_name in SECTIONS:
-            names = ", ".join(sorted(section)) or "(empty)"
-            found.append(
-                Finding(
-                    "fail",
-                    f"c.{section_name}",
-                    f"jobspawner does not read this section ({names})",
-                    f"move the settings to {SECTIONS[section_name]}",
-                )
-            )
+        if section_name in ("ProfilesSpawner", "WrapSpawner"):
+            found.append(_profiles_spawner_leftover(section_name, section))
+        elif section_name in SECTIONS:
+            found.extend(_foreign_section(section_name, section, known))
         elif section_name in ("JobSpawner", "Spawner"):
             found.extend(_section_leftovers(section_name, section, known))
     return found
+
+
+def batchspawner_class(value: Any) -> str | None:
+    """``c.JupyterHub.spawner_class``'s dotted name when it is batchspawner's/wrapspawner's."""
+    if isinstance(value, type):
+        label = f"{value.__module__}.{value.__name__}"
+    elif isinstance(value, str):
+        label = value
+    else:
+        return None
+    lowered = label.lower()
+    if "batchspawner" in lowered or "wrapspawner" in lowered or label.split(".")[-1] in SECTIONS:
+        return label
+    return None
+
+
+def inferred_backend(value: Any) -> str | None:
+    """The backend a batchspawner class becomes (``SlurmSpawner`` -> ``slurm``), else None."""
+    label = batchspawner_class(value)
+    if label is None:
+        return None
+    return BATCHSPAWNER_BACKENDS.get(label.split(".")[-1])
+
+
+def _foreign_section(
+    section_name: str, section: Mapping[str, Any], known: frozenset[str]
+) -> Iterator[Finding]:
+    """Each setting of a batchspawner section (``c.SlurmSpawner``, ``c.BatchSpawnerBase``)
+    with its own replacement, so one run says every rename."""
+    if not section:
+        yield Finding(
+            "fail",
+            f"c.{section_name}",
+            "jobspawner does not read this section (empty)",
+            f"remove it; the settings go in {SECTIONS[section_name]}",
+        )
+    for key, value in section.items():
+        where = f"c.{section_name}.{key}"
+        not_read = f"jobspawner does not read batchspawner's c.{section_name} (here: {key})"
+        if key in RENAMED_REQ:
+            yield Finding("fail", where, not_read, f"use {RENAMED_REQ[key]}")
+        elif key in OTHER_SETTINGS:
+            yield Finding("fail", where, not_read, OTHER_SETTINGS[key])
+        elif key in known:
+            yield Finding("fail", where, not_read, f"move it to c.JobSpawner.{key}")
+            if key == "batch_script" and isinstance(value, str):
+                yield from template_leftovers(value, where)
+        else:
+            yield Finding(
+                "fail",
+                where,
+                not_read,
+                "jobspawner has no such setting; see docs/migrating-from-batchspawner.md",
+            )
+
+
+def _profiles_spawner_leftover(section_name: str, section: Mapping[str, Any]) -> Finding:
+    names = ", ".join(sorted(section)) or "(empty)"
+    fix = "profiles in c.JobSpawner (see docs/profiles.md)"
+    if "profiles" in section:
+        fix = (
+            "c.JobSpawner.profiles = from_profiles_spawner([...the same entries...]) "
+            "(from jobspawner.profiles import from_profiles_spawner)"
+        )
+        try:
+            from_profiles_spawner(section["profiles"])
+        except ProfileConfigError as e:
+            fix += f"; first translate by hand: {e}"
+    return Finding(
+        "fail", f"c.{section_name}", f"jobspawner does not read this section ({names})", fix
+    )
 
 
 def _section_leftovers(
