@@ -356,7 +356,7 @@ def test_check_reads_a_config_that_imports_batchspawner_where_it_is_not_installe
     assert "[FAIL] c.BatchSpawnerBase.req_nprocs:" in out
     for name in [m for m in sys.modules if m.split(".")[0] == "batchspawner"]:
         monkeypatch.delitem(sys.modules, name)
-    config, replaced = hubconfig.load_config_with_leftovers(str(corpus))
+    _config, replaced = hubconfig.load_config_with_leftovers(str(corpus))
     assert replaced == ["batchspawner"]
     assert "batchspawner" not in sys.modules  # the stand-in is gone after the load
 
