@@ -97,6 +97,8 @@ def parse_duration_s(field: str, value: Any) -> int:
     if isinstance(value, bool):
         raise ResourceError(field, value, "is not a duration")
     if isinstance(value, (int, float)):
+        if isinstance(value, float) and math.isnan(value):
+            raise ResourceError(field, value, "is not a duration (not a number)")
         if (isinstance(value, float) and not math.isfinite(value)) or abs(value) > MAX_DURATION_S:
             raise ResourceError(
                 field, value, f"is too long (at most {MAX_DURATION_S // 86400} days)"

@@ -370,3 +370,11 @@ def test_the_keepvars_fix_never_puts_exports_into_a_directive():
     assert not keep.fix.startswith("write {{ env | exports }}")
     body = template_leftovers("#!/bin/bash\nexport {keepvars}\n", "t")
     assert body[0].fix == "write {{ env | exports }}"  # outside a directive: the variable
+
+
+def test_render_template_prints_the_backend_s_template_unrendered(capsys):
+    assert main(["render", "--backend", "local", "--template"]) == 0
+    out = capsys.readouterr().out
+    assert "{{" in out and "{%" in out  # Jinja2, not a rendered script
+    assert main(["render", "--backend", "local"]) == 0
+    assert "{%" not in capsys.readouterr().out

@@ -54,3 +54,16 @@ def test_normalise_fills_template_variables_and_leaves_unset_none():
     assert out["queue"] == "gpu" and out["runtime"] == "01:30:00" and out["runtime_s"] == 5400
     assert out["memory_mb"] == 4096 and out["cpus"] == 2 and out["constraint"] == "a100&ib"
     assert out["gpus"] is None and out["account"] is None and out["qos"] is None
+
+
+def test_a_nan_run_time_is_not_a_number_rather_than_too_long():
+    # REST user_options may carry NaN (Python's json reads it); it was called "too long"
+    import math
+
+    from jobspawner.resources import ResourceError, parse_duration_s
+
+    with pytest.raises(ResourceError) as e:
+        parse_duration_s("runtime", math.nan)
+    assert "is not a duration (not a number)" in str(e.value) and "too long" not in str(e.value)
+    with pytest.raises(ResourceError, match="too long"):
+        parse_duration_s("runtime", math.inf)

@@ -150,6 +150,10 @@ def _print_render(args: argparse.Namespace) -> int:
     spawner = _spawner_for(args)
     asyncio.run(hubconfig.choose_options(spawner, _options(args.option)))
     spec = spawner.build_spec()
+    if args.template:  # the template itself: the site's batch_script or the backend's
+        template = spawner.batch_script or spawner.load().script_template(spec) or ""
+        print(template, end="" if template.endswith("\n") else "\n")
+        return 0
     script, _ = hubconfig.redact(spawner.render(spec), spawner)
     if args.json:
         print(json.dumps({"script": script, "job_name": spec.job_name, "user": spec.username}))
@@ -219,6 +223,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--server", default="", help="a named server's name")
     p.add_argument(
         "--option", action="append", default=[], metavar="KEY=VALUE", help="a user option"
+    )
+    p.add_argument(
+        "--template",
+        action="store_true",
+        help="print the Jinja2 template instead (c.JobSpawner.batch_script or the backend's)",
     )
     p = command("resources", "list the queues/partitions and limits the scheduler reports")
     source(p)
