@@ -13,6 +13,8 @@ module is internal and may change between releases.
   :class:`CommandRunner`.
 * Building blocks a backend calls: :func:`describe_generic` (the core's status words),
   :func:`private_output_commands` (the core's log-folder preparation),
+  :func:`user_file_command` (the one way to create a file as the user: new, in her private
+  folder, never through anything planted there),
   :func:`render_template` (the core's sandboxed Jinja2 rendering), :func:`confirm_cancel`
   (cancel through an API and confirm), :class:`FeatureGrammar`
   (a constraint grammar), :func:`submit_problem` (words for a failed submit),
@@ -43,6 +45,7 @@ from .secrets_cleanup import remove_secrets_by_runner
 from .status import CancelOutcome, JobState, JobStatus, QueueInfo
 from .submit_errors import submit_problem
 from .units import clock_seconds, size_mib
+from .user_files import create_command as user_file_command
 
 if TYPE_CHECKING:
     from .defaults import describe_generic, private_output_commands
@@ -82,6 +85,7 @@ __all__ = [
     "size_mib",
     "submit_problem",
     "tool",
+    "user_file_command",
 ]
 
 #: Names imported on first use: (module, attribute).
