@@ -40,20 +40,30 @@ NAME = re.compile(r"[A-Za-z0-9_.][A-Za-z0-9_.-]{0,254}")
 
 #: ``$1`` the folder (absolute), ``$2`` the file's name, ``$3`` its mode; content on stdin.
 CREATE_SCRIPT = (
-    "umask 077; "
-    'if [ -h "$1" ]; then echo "jobspawner: refused: $1 is a symbolic link" >&2; exit 3; fi; '
+    'umask 077; if [ -h "$1" ]; then exit 3; fi; '
     'mkdir -p -- "$1" && cd -P -- "$1" || exit 1; '
-    'if [ ! -O . ]; then echo "jobspawner: refused: $1 is not your own folder" >&2; exit 3; fi; '
-    "chmod 700 . || exit 3; "
-    'if [ -e "$2" ] || [ -h "$2" ]; then echo "jobspawner: refused: $1/$2 exists" >&2; exit 4; fi; '
+    "if [ ! -O . ]; then exit 3; fi; chmod 700 . || exit 3; "
+    'if [ -e "$2" ] || [ -h "$2" ]; then exit 4; fi; '
     "t=$(mktemp .jobspawner-new.XXXXXXXXXX) || exit 1; "
     'if cat > "$t" && chmod "$3" "$t" && ln "$t" "$2"; then rm -f "$t"; '
-    'else rm -f "$t"; echo "jobspawner: refused: could not create $1/$2" >&2; exit 4; fi; '
-    'if [ -f "$2" ] && [ ! -h "$2" ] && [ -O "$2" ]; then exit 0; fi; '
-    'echo "jobspawner: refused: $1/$2 is not a regular file of yours" >&2; exit 4'
+    'else rm -f "$t"; exit 4; fi; '
+    '[ -f "$2" ] && [ ! -h "$2" ] && [ -O "$2" ] || exit 4'
 )
 #: ``argv[0]`` of the script (what ``ps`` shows as its name).
 SCRIPT_NAME = "jobspawner-create"
+
+
+#: sudo's regular expressions for the arguments (sudo >= 1.9.10): an absolute path of plain
+#: characters, a file name, a mode.
+SUDO_ARGS = r"/[A-Za-z0-9._/-]+ [A-Za-z0-9_.][A-Za-z0-9_.-]* [67]00"
+
+
+def sudoers_command(sh: str = "/usr/bin/sh") -> str:
+    """The sudoers command (for a ``Cmnd_Alias``) that allows :data:`CREATE_SCRIPT` and
+    nothing else: the script matched character for character (regular-expression and
+    sudoers special characters escaped), then :data:`SUDO_ARGS`."""
+    script = "".join(f"\\{c}" if c in ".[]()*+?{}|^$\\,:=" else c for c in CREATE_SCRIPT)
+    return f"{sh} ^-c {script} {SCRIPT_NAME} {SUDO_ARGS}$"
 
 
 class UserFileError(CommandError):
