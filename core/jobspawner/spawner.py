@@ -173,7 +173,10 @@ class JobSpawner(ServerWatchConfig, TransportConfig, Spawner):  # type: ignore[m
     log_dir = Unicode(
         "{homedir}/.jobspawner/logs",
         config=True,
-        help="Folder of the jobs' output files ({homedir}, {username}); created if missing.",
+        help="""Folder of the jobs' output files ({homedir}, {username}); created if missing.
+            Each user's own: made private (0700) before every job, and refused (before
+            anything is submitted) when it is a link or not the user's, such as a shared
+            scratch folder: use a subfolder per user there ('/scratch/logs/{username}').""",
     )
     job_name_template = Unicode(
         "jupyter-{username}{server_suffix}",

@@ -36,6 +36,7 @@ from jobspawner.user_files import (
     UserFileError,
     check,
     create_command,
+    sudoers_command,
 )
 
 pytestmark = pytest.mark.root
@@ -247,3 +248,17 @@ def test_a_spawn_into_a_shared_log_folder_is_refused_and_leaks_no_token(shared, 
         # refused before submission: no job, no file of alice's in the shared folder
         assert not hub.spawner_state("alice").get("job_id")
         assert not [p for p in shared.iterdir() if p.lstat().st_uid == uid("alice")]
+
+
+def test_the_documented_sudoers_rules_allow_the_create_script_as_it_is():
+    """docs/security.md and docs/remote.md show the rule a site copies: it must be the one
+    tests/remote/test_sudo_identity.py checks on a real sudo (remote/sudoers.py)."""
+    from remote.sudoers import sudoers_rule
+
+    rule = sudoers_command()
+    assert rule in sudoers_rule("/usr/bin/python3")
+    docs = Path(__file__).resolve().parents[2] / "docs"
+    for page in ("security.md", "remote.md"):
+        text = (docs / page).read_text()
+        assert f"    {rule}, \\\n" in text, page
+        assert "set -C" not in text and "install ^-m 600" not in text, page
