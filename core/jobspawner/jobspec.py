@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import os
 import re
-from secrets import token_hex
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from secrets import token_hex
 from typing import Any
 
 #: Environment variables that are secrets: they go to the job through :attr:`JobSpec.secrets`

@@ -183,8 +183,9 @@ def _check_parent(parent: Path) -> None:
     if st.st_uid not in (0, os.geteuid()):
         raise SpoolError(
             foreign=True,
-            message=f"{parent}, the folder that holds your spool, is owned by {_owner(st.st_uid)}, who "
-            f"could remove or replace your spool: use a folder owned by root or by you "
+            message=f"{parent}, the folder that holds your spool, is owned by "
+            f"{_owner(st.st_uid)}, who could remove or replace your spool: use a folder owned "
+            f"by root or by you "
             f"(a spool folder shared by several users is made by root: "
             f"`install -d -m 1777 {parent}`)",
         )

@@ -4,9 +4,16 @@ from __future__ import annotations
 
 import pytest
 from condor.condorkit import fixture
-from jobspawner import Command, CommandError, CommandResult, JobSpec, JobState, JobStatus
+from jobspawner import (
+    Command,
+    CommandError,
+    CommandResult,
+    JobSpec,
+    JobState,
+    JobStatus,
+    user_files,
+)
 from jobspawner.backend import load_backend
-from jobspawner import user_files
 from jobspawner.templates import TemplateError
 from jobspawner_condor import hooks, parsers
 

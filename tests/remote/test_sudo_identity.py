@@ -20,9 +20,9 @@ from harness.jobenv import ensure_jobenv
 from jobspawner.backend import secrets_file_command
 from jobspawner.commands import Command, CommandError
 from jobspawner.jobspec import secrets_file_for
-from jobspawner.user_files import CREATE_SCRIPT, SCRIPT_NAME, create_command
 from jobspawner.spawner import JobSpawner
 from jobspawner.ssh import SSHRunner, shared_connection
+from jobspawner.user_files import CREATE_SCRIPT, SCRIPT_NAME, create_command
 from remote.sshd import SSHServer, owner_of
 from remote.sshkit import target
 from remote.sudoers import SERVICE
