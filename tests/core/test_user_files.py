@@ -262,3 +262,25 @@ def test_the_documented_sudoers_rules_allow_the_create_script_as_it_is():
         text = (docs / page).read_text()
         assert f"    {rule}, \\\n" in text, page
         assert "set -C" not in text and "install ^-m 600" not in text, page
+
+
+async def test_internal_certificates_go_only_into_a_folder_of_the_users(shared, tmp_path):
+    from jobspawner import internal_certs
+
+    hub_files = {}
+    for key, name in internal_certs.FILES.items():
+        (tmp_path / name).write_text(f"{key} of the hub")
+        hub_files[key] = str(tmp_path / name)
+    ctx = make_context(load_backend("local"), prefix=AS_ALICE, username="alice")
+    bobs = shared / "default"
+    as_bob(f"umask 0; mkdir -m 777 {bobs}")  # bob made the folder the certificates go to
+    with pytest.raises(UserFileError, match="c.JobSpawner.internal_certs_dir"):
+        await internal_certs.move_to_job(ctx, hub_files, str(bobs))
+    assert os.listdir(bobs) == []
+    mine = shared / "alice-certs" / "default"
+    moved = await internal_certs.move_to_job(ctx, hub_files, str(mine))
+    moved = await internal_certs.move_to_job(ctx, hub_files, str(mine))  # a restart: anew
+    assert stat.S_IMODE(mine.stat().st_mode) == 0o700
+    for path in moved.values():
+        st = os.lstat(path)
+        assert st.st_uid == uid("alice") and stat.S_IMODE(st.st_mode) == 0o600
