@@ -99,11 +99,19 @@ def describe_generic(status: JobStatus, reason: str | None = None) -> str:
     return f"Your job has ended ({state.value}{code}){': ' + reason if reason else ''}."
 
 
+async def run_prepare_commands(ctx: BackendContext, spec: JobSpec, script: str = "") -> None:
+    """Run the preparation (``prepare_commands``: the output file, the secrets file...) as the
+    user, before anything is submitted. A file the user's folder cannot safely take raises
+    :class:`jobspawner.user_files.UserFileError` naming ``c.JobSpawner.log_dir``; any other
+    failure :class:`CommandError`."""
+    for command in ctx.backend.prepare_commands(spec, script):
+        user_files.check(await ctx.run(command, check=False), LOG_DIR_SETTING)
+
+
 @hookimpl(trylast=True)
 async def submit(ctx: BackendContext, spec: JobSpec, script: str) -> str:
     backend = ctx.backend
-    for command in backend.prepare_commands(spec, script):
-        user_files.check(await ctx.run(command, check=False), LOG_DIR_SETTING)
+    await run_prepare_commands(ctx, spec, script)
     *before, last = backend.submit_commands(spec, script)
     for command in before:
         await ctx.run(command)

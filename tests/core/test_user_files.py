@@ -274,7 +274,7 @@ async def test_internal_certificates_go_only_into_a_folder_of_the_users(shared, 
     ctx = make_context(load_backend("local"), prefix=AS_ALICE, username="alice")
     bobs = shared / "default"
     as_bob(f"umask 0; mkdir -m 777 {bobs}")  # bob made the folder the certificates go to
-    with pytest.raises(UserFileError, match="c.JobSpawner.internal_certs_dir"):
+    with pytest.raises(UserFileError, match=r"c\.JobSpawner\.internal_certs_dir"):
         await internal_certs.move_to_job(ctx, hub_files, str(bobs))
     assert os.listdir(bobs) == []
     mine = shared / "alice-certs" / "default"
