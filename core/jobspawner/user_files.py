@@ -12,7 +12,7 @@ script. The script:
    above it) and refuses it unless the user owns it; then makes it private (0700), so
    nobody else can add, replace or remove a name in it;
 2. creates a new file under a random name (``mktemp``: ``O_CREAT|O_EXCL``, 0600), writes
-   the content into it and gives it its mode;
+   the content into it and gives it its mode (removed again if either fails);
 3. links it under the wanted name (``ln``: ``link(2)`` never follows or replaces an existing
    name, be it a file, a FIFO, a device or a link), removes the random name, and checks that
    the result is a regular file of the user's and not a link.
@@ -45,8 +45,8 @@ CREATE_SCRIPT = (
     "if [ ! -O . ]; then exit 3; fi; chmod 700 . || exit 3; "
     'if [ -e "$2" ] || [ -h "$2" ]; then exit 4; fi; '
     "t=$(mktemp .jobspawner-new.XXXXXXXXXX) || exit 1; "
-    'if cat > "$t" && chmod "$3" "$t" && ln "$t" "$2"; then rm -f "$t"; '
-    'else rm -f "$t"; exit 4; fi; '
+    'if ! cat > "$t" || ! chmod "$3" "$t"; then rm -f "$t"; exit 1; fi; '
+    'if ! ln "$t" "$2"; then rm -f "$t"; exit 4; fi; rm -f "$t"; '
     '[ -f "$2" ] && [ ! -h "$2" ] && [ -O "$2" ] || exit 4'
 )
 #: ``argv[0]`` of the script (what ``ps`` shows as its name).
@@ -82,7 +82,8 @@ def create_command(path: str, content: str = "", mode: str = "600") -> Command:
     when it is the user's. ``ValueError`` for a path or mode the script does not take.
     """
     folder, name = posixpath.split(path)
-    if not posixpath.isabs(path) or not folder or not NAME.fullmatch(name) or "\n" in folder:
+    plain = NAME.fullmatch(name) and name not in (".", "..")
+    if not posixpath.isabs(path) or not folder or not plain or "\n" in folder:
         raise ValueError(f"cannot create {path!r} for a user: not an absolute path to a file")
     if mode not in MODES:
         raise ValueError(f"cannot create {path!r} with mode {mode!r} (only {', '.join(MODES)})")

@@ -183,7 +183,7 @@ async def test_a_folder_that_is_a_link_or_bobs_is_refused(shared):
 
 
 def test_only_plain_paths_and_the_two_modes_are_taken():
-    for path in ("relative/x", "/tmp/", "/tmp/-x", "/tmp/a b\n/c"):
+    for path in ("relative/x", "/tmp/", "/tmp/-x", "/tmp/a b\n/c", "/tmp/..", "/tmp/."):
         with pytest.raises(ValueError):
             create_command(path)
     with pytest.raises(ValueError):
