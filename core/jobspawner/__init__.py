@@ -13,6 +13,10 @@ module is internal and may change between releases.
   :class:`CommandRunner`.
 * Building blocks a backend calls: :func:`describe_generic` (the core's status words),
   :func:`private_output_commands` (the core's log-folder preparation),
+  :func:`run_prepare_commands` (run the preparation as the core's submit does, for a backend
+  with its own ``submit``),
+  :func:`user_file_command` (the one way to create a file as the user: new, in her private
+  folder, never through anything planted there),
   :func:`render_template` (the core's sandboxed Jinja2 rendering), :func:`confirm_cancel`
   (cancel through an API and confirm), :class:`FeatureGrammar`
   (a constraint grammar), :func:`submit_problem` (words for a failed submit),
@@ -20,9 +24,9 @@ module is internal and may change between releases.
   :class:`ResourceError` (requests); :func:`clock_seconds` and :func:`size_mib` (durations
   and sizes as schedulers print them).
 
-``JobSpawner``, :func:`describe_generic`, :func:`private_output_commands` and
-:func:`render_template` are imported lazily, so that the job-side helpers
-(``python -m jobspawner.local_jobs``) import neither JupyterHub nor Jinja2.
+``JobSpawner``, :func:`describe_generic`, :func:`private_output_commands`,
+:func:`run_prepare_commands` and :func:`render_template` are imported lazily, so that the
+job-side helpers (``python -m jobspawner.local_jobs``) import neither JupyterHub nor Jinja2.
 """
 
 from __future__ import annotations
@@ -43,9 +47,10 @@ from .secrets_cleanup import remove_secrets_by_runner
 from .status import CancelOutcome, JobState, JobStatus, QueueInfo
 from .submit_errors import submit_problem
 from .units import clock_seconds, size_mib
+from .user_files import create_command as user_file_command
 
 if TYPE_CHECKING:
-    from .defaults import describe_generic, private_output_commands
+    from .defaults import describe_generic, private_output_commands, run_prepare_commands
     from .spawner import JobSpawner
     from .templates import render as render_template
 
@@ -79,9 +84,11 @@ __all__ = [
     "program_options",
     "remove_secrets_by_runner",
     "render_template",
+    "run_prepare_commands",
     "size_mib",
     "submit_problem",
     "tool",
+    "user_file_command",
 ]
 
 #: Names imported on first use: (module, attribute).
@@ -89,6 +96,7 @@ _LAZY = {
     "JobSpawner": ("spawner", "JobSpawner"),
     "describe_generic": ("defaults", "describe_generic"),
     "private_output_commands": ("defaults", "private_output_commands"),
+    "run_prepare_commands": ("defaults", "run_prepare_commands"),
     "render_template": ("templates", "render"),
 }
 

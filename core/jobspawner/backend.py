@@ -17,7 +17,7 @@ from typing import Any, cast
 
 import pluggy
 
-from . import defaults, hookspecs
+from . import defaults, hookspecs, user_files
 from .backend_options import Declarations, Option, OptionError
 from .commands import Command, CommandResult
 from .context import BackendContext
@@ -33,13 +33,12 @@ ENTRY_POINT_GROUP = "jobspawner.backends"
 
 
 def secrets_file_command(spec: JobSpec) -> Command:
-    """Write the job's secrets as the user into a new 0600 file (never through a link).
+    """Write the job's secrets as the user into a new 0600 file in her private log folder
+    (:func:`jobspawner.user_files.create_command`: never through anything planted there).
 
     The values travel on standard input, never on a command line (``ps`` shows those).
     """
-    body = json.dumps(dict(spec.secrets))
-    script = 'umask 077 && set -C && cat > "$1"'
-    return Command(["sh", "-c", script, "sh", spec.secrets_file], stdin=body)
+    return user_files.create_command(spec.secrets_file, json.dumps(dict(spec.secrets)))
 
 
 def as_commands(value: Command | Sequence[Command] | None) -> list[Command]:

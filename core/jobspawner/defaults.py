@@ -7,11 +7,10 @@ implements one of these hooks replaces it.
 from __future__ import annotations
 
 import asyncio
-import os
 import time
 from collections.abc import Mapping, Sequence
 
-from . import logfiles, secrets_cleanup, templates
+from . import logfiles, secrets_cleanup, templates, user_files
 from .backend_options import Option
 from .commands import Command, CommandError
 from .context import BackendContext
@@ -24,6 +23,8 @@ from .status import CancelOutcome, JobState, JobStatus, QueueInfo
 CANCEL_CHECKS = 30
 CANCEL_CHECK_INTERVAL = 0.3
 CANCEL_RESEND_EVERY = 5
+#: The setting that decides where the core and the backends create a job's files.
+LOG_DIR_SETTING = "c.JobSpawner.log_dir"
 #: Seconds a detail (``detail_command``) stays valid while the job's status is unchanged.
 DETAIL_REFRESH = 10.0
 
@@ -49,7 +50,7 @@ def render_script(spec: JobSpec, template: str) -> str:
 
 @hookimpl(trylast=True)
 def prepare_commands(spec: JobSpec) -> Sequence[Command]:
-    """The job's log folder (0700, also when it existed) and output file (0600), as the user.
+    """The job's output file, new and 0600, in its private log folder, as the user.
 
     Private because the job's output is the user's alone (LSF even copies the whole script
     into it); the file is made before the job so the scheduler writes into a private file.
@@ -57,16 +58,11 @@ def prepare_commands(spec: JobSpec) -> Sequence[Command]:
     return private_output_commands(spec.output_file)
 
 
-#: Make a folder (0700) and make it private when the user owns it already; a folder shared
-#: with others (a sticky /tmp-like folder) cannot be made private by its user.
-_PRIVATE_FOLDER = 'mkdir -p -m 700 -- "$1" && if [ -O "$1" ]; then chmod 700 -- "$1"; fi'
-
-
 def private_output_commands(output_file: str) -> list[Command]:
-    """The folder of ``output_file`` private (0700) and the file itself new and 0600."""
-    folder = os.path.dirname(output_file)
-    commands = [Command(["sh", "-c", _PRIVATE_FOLDER, "sh", folder])] if folder else []
-    return [*commands, Command(["install", "-m", "600", "/dev/null", output_file])]
+    """``output_file`` created new and 0600 by the user in her private (0700) folder: the
+    folder is created when missing and refused when it is a link or not hers (see
+    :mod:`jobspawner.user_files`)."""
+    return [user_files.create_command(output_file)]
 
 
 @hookimpl(trylast=True)
@@ -103,11 +99,19 @@ def describe_generic(status: JobStatus, reason: str | None = None) -> str:
     return f"Your job has ended ({state.value}{code}){': ' + reason if reason else ''}."
 
 
+async def run_prepare_commands(ctx: BackendContext, spec: JobSpec, script: str = "") -> None:
+    """Run the preparation (``prepare_commands``: the output file, the secrets file...) as the
+    user, before anything is submitted. A file the user's folder cannot safely take raises
+    :class:`jobspawner.user_files.UserFileError` naming ``c.JobSpawner.log_dir``; any other
+    failure :class:`CommandError`."""
+    for command in ctx.backend.prepare_commands(spec, script):
+        user_files.check(await ctx.run(command, check=False), LOG_DIR_SETTING)
+
+
 @hookimpl(trylast=True)
 async def submit(ctx: BackendContext, spec: JobSpec, script: str) -> str:
     backend = ctx.backend
-    for command in backend.prepare_commands(spec, script):
-        await ctx.run(command)
+    await run_prepare_commands(ctx, spec, script)
     *before, last = backend.submit_commands(spec, script)
     for command in before:
         await ctx.run(command)

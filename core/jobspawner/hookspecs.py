@@ -160,16 +160,17 @@ def prepare_commands(spec: JobSpec, script: str) -> Sequence[Command] | None:
     """Return commands to run (as the user) before submitting, e.g. creating the log folder.
 
     ``script`` is the rendered job script, for a scheduler that needs it as a file (HTCondor
-    runs it as the job's executable). The core's default makes the folder of
-    ``spec.output_file`` private and the file itself; an implementation that adds commands
-    usually keeps those (:func:`jobspawner.private_output_commands`). Return ``[]`` for none.
+    runs it as the job's executable). The core's default creates ``spec.output_file`` new
+    in the user's private folder; an implementation that adds commands usually keeps it
+    (:func:`jobspawner.private_output_commands`). Create every file the same way, with
+    :func:`jobspawner.user_file_command` (new, as the user, in a folder only she can write;
+    a refusal names ``c.JobSpawner.log_dir``). Return ``[]`` for none.
 
     Example (the script written next to the output file, as the user)::
 
         @hookimpl
         def prepare_commands(spec, script):
-            path = spec.output_file + ".sh"
-            write = Command(["sh", "-c", 'umask 077 && cat > "$1"', "sh", path], stdin=script)
+            write = user_file_command(spec.output_file + ".sh", script, mode="700")
             return [*private_output_commands(spec.output_file), write]
     """
 

@@ -20,12 +20,12 @@ import re
 from collections.abc import Mapping
 from pathlib import Path
 
+from . import user_files
 from .commands import Command
 from .context import BackendContext
 
 #: JupyterHub's names for the three files, and the names they get in the job's folder.
 FILES = {"keyfile": "server.key", "certfile": "server.crt", "cafile": "ca.crt"}
-_WRITE = 'umask 077 && mkdir -p -- "$1" && chmod 700 -- "$1" && cat > "$1/$2"'
 _FOLDER_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}")
 
 
@@ -44,13 +44,20 @@ def job_folder(template: str, homedir: str, username: str, server_name: str) -> 
 async def move_to_job(
     ctx: BackendContext, hub_paths: Mapping[str, str], folder: str
 ) -> dict[str, str]:
-    """Copy the hub's files for this server into ``folder`` as the user; the new paths."""
+    """Copy the hub's files for this server into ``folder`` as the user; the new paths.
+
+    A previous server's files are removed first; each file is then created new by
+    :func:`jobspawner.user_files.create_command` (a folder that is a link or not the
+    user's is refused, naming ``c.JobSpawner.internal_certs_dir``).
+    """
+    await remove_from_job(ctx, folder)
     moved: dict[str, str] = {}
     for key, name in FILES.items():
         content = Path(hub_paths[key]).read_text()
-        write = Command(["/bin/sh", "-c", _WRITE, "jobspawner-certs", folder, name], stdin=content)
-        await ctx.run(write)
-        moved[key] = posixpath.join(folder, name)
+        path = posixpath.join(folder, name)
+        result = await ctx.run(user_files.create_command(path, content), check=False)
+        user_files.check(result, "c.JobSpawner.internal_certs_dir")
+        moved[key] = path
     return moved
 
 

@@ -6,6 +6,7 @@ import os
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from secrets import token_hex
 from typing import Any
 
 #: Environment variables that are secrets: they go to the job through :attr:`JobSpec.secrets`
@@ -21,7 +22,16 @@ def is_secret(name: str) -> bool:
 
 
 def secrets_file_for(output_file: str) -> str:
-    """Where a job's secrets file lives: hidden, next to its output file (a private folder)."""
+    """Where a new job's secrets file goes: hidden, in the folder of its output file (made
+    private to the user), under a random name nothing else reveals before it exists (not
+    derived from the output file's name, which the job's scheduler shows)."""
+    folder = os.path.dirname(output_file)
+    return os.path.join(folder, f".jobspawner-{token_hex(16)}.secrets")
+
+
+def legacy_secrets_file(output_file: str) -> str:
+    """The secrets file of a job submitted by an earlier version (derived from its output
+    file's name); only for removing what such a job left behind."""
     folder, name = os.path.split(output_file)
     return os.path.join(folder, f".{name}.secrets")
 

@@ -59,7 +59,15 @@ _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 
 
 class SpoolError(Exception):
-    """The spool folder cannot be used safely; the message says why and how to fix it."""
+    """The spool folder cannot be used safely; the message says why and how to fix it.
+
+    ``foreign``: someone else controls the path (it is theirs, or a link, or a folder on
+    the way is), as opposed to a folder of the user's own that is open to others.
+    """
+
+    def __init__(self, message: str, foreign: bool = False) -> None:
+        super().__init__(message)
+        self.foreign = foreign
 
 
 def _owner(uid: int) -> str:
@@ -91,6 +99,74 @@ def spool_path() -> Path:
     return Path(configured) / str(uid)
 
 
+def fallback_spool() -> Path | None:
+    """Where the user's jobs go when the default spool's path is someone else's (a user can
+    create ``/tmp/jobspawner-local-<uid>`` for another user before her first job): a folder
+    in her home, which only she controls, per host. None with a configured spool (the
+    admin chose it: it is used or refused) or a home that is not the user's."""
+    if os.environ.get(SPOOL_ENV):
+        return None
+    import pwd
+
+    try:
+        home = pwd.getpwuid(os.geteuid()).pw_dir
+    except KeyError:
+        return None
+    if not os.path.isabs(home):
+        return None
+    try:
+        if os.stat(home).st_uid != os.geteuid():
+            return None
+    except OSError:
+        return None
+    return Path(home) / ".jobspawner" / f"local-spool-{os.uname().nodename}"
+
+
+def _path_problem(folder: Path) -> str | None:
+    """Why another user could change which folder ``folder`` is, or None.
+
+    Follows the path one name at a time from ``/``: every symbolic link on the way must
+    belong to root or the user, and every folder too, and a folder others may write to must
+    be sticky (else they could rename an entry in it). A missing part ends the walk (it is
+    created by the user).
+    """
+    uid = os.geteuid()
+    todo = list(Path(folder).parts[1:])
+    current, links = "/", 0
+    while todo:
+        name = todo.pop(0)
+        if name in ("", "."):
+            continue
+        if name == "..":
+            current = os.path.dirname(current)  # current holds no link: physical parent
+            continue
+        step = os.path.join(current, name)
+        try:
+            st = os.lstat(step)
+        except FileNotFoundError:
+            return None
+        if stat.S_ISLNK(st.st_mode):
+            if st.st_uid not in (0, uid):
+                return f"{step} is a symbolic link owned by {_owner(st.st_uid)}"
+            links += 1
+            if links > 40:
+                return f"{step}: too many symbolic links"
+            target = os.readlink(step)
+            todo = [*Path(target).parts, *todo]
+            if os.path.isabs(target):
+                todo, current = todo[1:], "/"
+            continue
+        if not stat.S_ISDIR(st.st_mode):
+            return f"{step} is not a folder"
+        if st.st_uid not in (0, uid):
+            return f"{step} is owned by {_owner(st.st_uid)}"
+        if st.st_mode & 0o022 and not st.st_mode & stat.S_ISVTX:
+            mode = stat.S_IMODE(st.st_mode)
+            return f"{step} is writable by others (mode {mode:04o}) without the sticky bit"
+        current = step
+    return None
+
+
 def _check_parent(parent: Path) -> None:
     """The folder holding a spool must not let another user remove or replace the spool.
 
@@ -106,16 +182,26 @@ def _check_parent(parent: Path) -> None:
         raise SpoolError(f"{parent}, the folder that holds the spool, is not a folder")
     if st.st_uid not in (0, os.geteuid()):
         raise SpoolError(
-            f"{parent}, the folder that holds your spool, is owned by {_owner(st.st_uid)}, who "
-            f"could remove or replace your spool: use a folder owned by root or by you "
+            foreign=True,
+            message=f"{parent}, the folder that holds your spool, is owned by "
+            f"{_owner(st.st_uid)}, who could remove or replace your spool: use a folder owned "
+            f"by root or by you "
             f"(a spool folder shared by several users is made by root: "
-            f"`install -d -m 1777 {parent}`)"
+            f"`install -d -m 1777 {parent}`)",
         )
     if st.st_mode & 0o022 and not st.st_mode & stat.S_ISVTX:
         raise SpoolError(
             f"{parent}, the folder that holds your spool, is writable by others (mode "
             f"{stat.S_IMODE(st.st_mode):04o}) without the sticky bit, so anyone could replace "
             f"your spool: make it sticky (`chmod +t {parent}`) or use another folder"
+        )
+    problem = _path_problem(parent)
+    if problem:
+        raise SpoolError(
+            f"the way to your spool {parent} is not under your control: {problem}, so "
+            f"someone else could point it elsewhere and hide or replace your jobs (check "
+            f"$TMPDIR or the backend option `spool`)",
+            foreign=True,
         )
 
 
@@ -142,8 +228,52 @@ def _problem(path: Path, st: os.stat_result, check_mode: bool = True) -> str | N
 
 def open_spool(create: bool) -> int | None:
     """This user's spool folder as a directory descriptor, checked; None when it is missing
-    and ``create`` is false. Raises :class:`SpoolError` when it exists but is unsafe."""
-    path = spool_path()
+    and ``create`` is false. Raises :class:`SpoolError` when it exists but is unsafe.
+
+    When the default spool's path is someone else's (:attr:`SpoolError.foreign`), the
+    :func:`fallback_spool` in the user's home is used instead.
+    """
+    try:
+        return open_spool_at(spool_path(), create)
+    except SpoolError as e:
+        fallback = fallback_spool()
+        if not e.foreign or fallback is None:
+            raise
+        try:
+            return open_spool_at(fallback, create)
+        except SpoolError as second:
+            raise SpoolError(f"{e}; and the spool in your home: {second}") from None
+
+
+def open_spools() -> list[int]:
+    """Every spool folder of the user's that exists (the default one and the one in her
+    home, :func:`fallback_spool`), as directory descriptors: a job is looked up in both,
+    so one submitted to either is never missed. Raises :class:`SpoolError` for an unsafe
+    folder, but not for a default path someone else holds (the user's jobs are not there)."""
+    found: list[int] = []
+    try:
+        fd = open_spool_at(spool_path(), create=False)
+    except SpoolError as e:
+        if not e.foreign or fallback_spool() is None:
+            raise
+        fd = None
+    if fd is not None:
+        found.append(fd)
+    fallback = fallback_spool()
+    if fallback is not None:
+        try:
+            fd = open_spool_at(fallback, create=False)
+        except SpoolError:
+            if not found:
+                raise
+            fd = None
+        if fd is not None:
+            found.append(fd)
+    return found
+
+
+def open_spool_at(path: Path, create: bool) -> int | None:
+    """The spool folder ``path`` as a directory descriptor, checked (see :func:`open_spool`)."""
     _check_parent(path.parent)
     created = False
     if create:
@@ -159,7 +289,8 @@ def open_spool(create: bool) -> int | None:
     # a folder made just now gets its mode fixed below (a umask may have changed it)
     problem = _problem(path, before, check_mode=not created)
     if problem:
-        raise SpoolError(f"the spool folder {path} {problem}")
+        foreign = stat.S_ISLNK(before.st_mode) or before.st_uid != os.geteuid()
+        raise SpoolError(f"the spool folder {path} {problem}", foreign=foreign)
     fd = os.open(path, _DIR_FLAGS)
     try:
         st = os.fstat(fd)
@@ -243,7 +374,9 @@ def _start_supervisor(job: int, args: argparse.Namespace) -> tuple[subprocess.Po
     """Start the supervisor of the job folder ``job`` (still under its temporary name);
     return it and the write end of the pipe that tells it to go."""
     script_fd = os.open("script", os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=job)
-    out = os.open(args.output, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    out = os.open(
+        args.output, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600
+    )
     ready_r, ready_w = os.pipe()
     fds = (script_fd, job, ready_r)
     try:
@@ -372,26 +505,34 @@ def _job_status(job_id: str, parsed: tuple[int, str], job: int) -> str:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    spool = open_spool(create=False)
-    if spool is None:
-        return 0  # no spool yet: no jobs
+    spools = open_spools()  # none yet: no jobs
     try:
         for job_id in args.ids:
-            line = status_line(spool, job_id)
+            line = next(filter(None, (status_line(s, job_id) for s in spools)), None)
             if line:
                 print(line)
     finally:
-        os.close(spool)
+        for spool in spools:
+            os.close(spool)
     return 0
+
+
+def _find_job(spools: list[int], job_id: str) -> int | None:
+    """The job's folder in whichever of the user's spools holds it."""
+    for spool in spools:
+        job = _open_job(spool, job_id)
+        if job is not None:
+            return job
+    return None
 
 
 def cmd_cancel(args: argparse.Namespace) -> int:
     rc = 0
     alive: list[int] = []
-    spool = open_spool(create=False)
+    spools = open_spools()
     for job_id in args.ids:
         parsed = _valid_id(job_id)
-        job = _open_job(spool, job_id) if spool is not None else None
+        job = _find_job(spools, job_id)
         if parsed is None or job is None:
             print(f"local_jobs: unknown job {job_id}", file=sys.stderr)
             rc = 1
@@ -411,7 +552,7 @@ def cmd_cancel(args: argparse.Namespace) -> int:
             rc = 1
         finally:
             os.close(job)
-    if spool is not None:
+    for spool in spools:
         os.close(spool)
     terminate_groups(alive, signals=(), grace=GRACE_SECONDS)  # signalled above: SIGKILL late ones
     return rc

@@ -14,7 +14,6 @@ import logging
 
 from .commands import Command, CommandError
 from .context import BackendContext
-from .jobspec import secrets_file_for
 
 
 class NotRemovable(RuntimeError):
@@ -37,17 +36,14 @@ async def remove_secrets_by_runner(ctx: BackendContext, path: str) -> None:
         raise CommandError.from_result(result, problem=f"could not remove {path}")
 
 
-async def remove_leftover(
-    ctx: BackendContext, output_file: str, log: logging.Logger, name: str
-) -> bool:
-    """Ask the backend to delete the secrets file of the job writing ``output_file``.
+async def remove_leftover(ctx: BackendContext, path: str, log: logging.Logger, name: str) -> bool:
+    """Ask the backend to delete the job's secrets file ``path`` (recorded at submission).
 
     Never raises: a file that cannot be removed is logged for the admin (the job is over
     either way). True when the backend reported it removed (or already gone).
     """
-    if not output_file:
+    if not path:
         return False
-    path = secrets_file_for(output_file)
     try:
         await ctx.backend.remove_secrets(ctx, path)
     except Exception as e:  # the stop or the failure message matters more

@@ -62,7 +62,7 @@ from .constraints import validate_constraint
 from .context import BackendContext
 from .host_map import HostMap, HostMapError
 from .hub_limits import limits_as_requests, with_hub_limits
-from .jobspec import JobSpec
+from .jobspec import JobSpec, legacy_secrets_file
 from .poller import StatusPoller
 from .port_binding import PortChoice, PortChoiceError
 from .profiles import static_profiles_refusal
@@ -74,6 +74,7 @@ from .status import VANISHED_REASON, JobState, JobStatus
 from .templates import TemplateError
 from .transport import TransportConfig, TransportError
 from .user_env import account_environment
+from .user_files import UserFileError
 
 STATE_VERSION = 1
 _USERNAME = re.compile(r"\A[A-Za-z0-9_][A-Za-z0-9_.@+-]{0,63}\Z")
@@ -181,7 +182,10 @@ class JobSpawner(ServerWatchConfig, TransportConfig, Spawner):  # type: ignore[m
     log_dir = Unicode(
         "{homedir}/.jobspawner/logs",
         config=True,
-        help="Folder of the jobs' output files ({homedir}, {username}); created if missing.",
+        help="""Folder of the jobs' output files ({homedir}, {username}); created if missing.
+            Each user's own: made private (0700) before every job, and refused (before
+            anything is submitted) when it is a link or not the user's, such as a shared
+            scratch folder: use a subfolder per user there ('/scratch/logs/{username}').""",
     )
     job_name_template = Unicode(
         "jupyter-{username}{server_suffix}",
@@ -327,6 +331,7 @@ class JobSpawner(ServerWatchConfig, TransportConfig, Spawner):  # type: ignore[m
     # --- state ----------------------------------------------------------------------------
     job_id = Unicode("", help="The current job's id (persisted).")
     job_output = Unicode("", help="The current job's output file (persisted).")
+    job_secrets = Unicode("", help="The current job's secrets file, until removed (persisted).")
     unconfirmed_cancels = List(Unicode(), help="Jobs whose cancel was not confirmed yet.")
     start_unfinished = Bool(
         False, help="The job was submitted and its server has not answered yet (persisted)."
@@ -854,10 +859,14 @@ class JobSpawner(ServerWatchConfig, TransportConfig, Spawner):  # type: ignore[m
         self._port_future = asyncio.get_running_loop().create_future()
         try:
             job_id = await backend.submit(ctx, spec, script)
+        except UserFileError as e:
+            self.log.error("Submitting %s refused: %s", self._log_name, e)
+            raise SpawnException(f"Your server was not started: {e}", reason="config") from e
         except CommandError as e:
             self.log.error("Submitting %s failed: %s", self._log_name, e)
             raise SpawnException(f"Submitting the job failed: {e}", reason="submit") from e
         self.job_id, self.job_output = job_id, spec.output_file
+        self.job_secrets = spec.secrets_file
         self.start_unfinished = True  # a hub restarted before the end ends it (poll)
         self._persist_state()
         self._watch_job(hurry=True)
@@ -1135,7 +1144,8 @@ class JobSpawner(ServerWatchConfig, TransportConfig, Spawner):  # type: ignore[m
     async def _remove_secrets(self, ctx: BackendContext) -> None:
         """Delete the job's secrets file as the user: a job that never started its server
         (cancelled while queued, failed before the server) leaves it behind otherwise."""
-        await secrets_cleanup.remove_leftover(ctx, self.job_output, self.log, self._log_name)
+        path = self.job_secrets or (legacy_secrets_file(self.job_output) if self.job_output else "")
+        await secrets_cleanup.remove_leftover(ctx, path, self.log, self._log_name)
 
     async def _cancel_after_failed_start(self, ctx: BackendContext) -> None:
         if not self.job_id:
@@ -1370,6 +1380,8 @@ class JobSpawner(ServerWatchConfig, TransportConfig, Spawner):  # type: ignore[m
         state["version"] = STATE_VERSION
         if self.job_id:
             state.update(job_id=self.job_id, job_output=self.job_output, backend=self.backend)
+            if self.job_secrets:
+                state["job_secrets"] = self.job_secrets
             state.update(options_validation.state_entries(self))
         if self.unconfirmed_cancels:
             state["unconfirmed_cancels"] = list(self.unconfirmed_cancels)
@@ -1394,6 +1406,7 @@ class JobSpawner(ServerWatchConfig, TransportConfig, Spawner):  # type: ignore[m
         # version 0 (no version) had only job_id, which reads the same
         self.job_id = str(state.get("job_id") or "")
         self.job_output = str(state.get("job_output") or "")
+        self.job_secrets = str(state.get("job_secrets") or "")
         self.unconfirmed_cancels = [str(j) for j in state.get("unconfirmed_cancels", [])]
         self.ssh_forward_state = state.get("ssh_forward")
         options_validation.restore_state(self, state)  # the job's backend before it is polled
@@ -1419,6 +1432,7 @@ class JobSpawner(ServerWatchConfig, TransportConfig, Spawner):  # type: ignore[m
         super().clear_state()
         self.job_id = ""
         self.job_output = ""
+        self.job_secrets = ""
         self.ssh_forward_state = None
         self.start_unfinished = False
         # unconfirmed cancels survive: they are retried at the next start; so does why the

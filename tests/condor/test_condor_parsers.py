@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import pytest
 from condor.condorkit import fixture
-from jobspawner import Command, CommandError, CommandResult, JobSpec, JobState, JobStatus
+from jobspawner import (
+    Command,
+    CommandError,
+    CommandResult,
+    JobSpec,
+    JobState,
+    JobStatus,
+    user_files,
+)
 from jobspawner.backend import load_backend
 from jobspawner.templates import TemplateError
 from jobspawner_condor import hooks, parsers
@@ -347,13 +355,17 @@ def test_backend_loads_with_its_hooks() -> None:
     for action in ("submit", "query_status", "cancel"):  # pure hooks only: the core acts
         assert not backend.implemented(action), action
     prepare = backend.prepare_commands(spec(), "#!/bin/bash\necho $1\n")
-    assert prepare[-2].argv[-1].endswith(".condor.sh")  # the script, before the secrets
-    assert prepare[-2].stdin == "#!/bin/bash\necho $1\n"
-    assert prepare[-1].argv[-1].endswith(".secrets")
-    assert [c.argv[0] for c in prepare[:2]] == ["sh", "install"]  # the core's log folder
+    # the output file, the script, the secrets: each created the one way (user_files)
+    assert all(user_files.is_create(c) for c in prepare) and len(prepare) == 3
+    paths = [user_files.created_path(c) for c in prepare]
+    assert paths[0] == spec().output_file
+    assert paths[1].endswith(".condor.sh") and prepare[1].argv[-1] == "700"
+    assert prepare[1].stdin == "#!/bin/bash\necho $1\n"
+    assert paths[2].endswith(".secrets") and prepare[2].argv[-1] == "600"
     command = backend.submit_command(spec(), "#!/bin/bash\n")
     assert command.argv == ("condor_submit", "-terse", "-")
     assert command.stdin and command.stdin.startswith("# jobspawner HTCondor submit description")
     write = hooks.write_script_command(spec(), "#!/bin/bash\necho $1\n")
-    assert write.argv[:3] == ("sh", "-c", hooks.WRITE_SCRIPT)
-    assert write.argv[-1].endswith(".condor.sh") and write.stdin == "#!/bin/bash\necho $1\n"
+    assert user_files.is_create(write)
+    assert user_files.created_path(write).endswith(".condor.sh")
+    assert write.stdin == "#!/bin/bash\necho $1\n"

@@ -57,11 +57,9 @@ def _gate(tmp_path: Path) -> Path:
     return gate
 
 
-def _server_token(output_file: str) -> str:
+def _server_token(secrets_file: str) -> str:
     """The server's token, from the job's private secrets file (alice's; read as root)."""
-    from jobspawner.jobspec import secrets_file_for
-
-    secrets = json.loads(Path(secrets_file_for(output_file)).read_text())
+    secrets = json.loads(Path(secrets_file).read_text())
     return str(secrets["JUPYTERHUB_API_TOKEN"])
 
 
@@ -72,7 +70,7 @@ def test_port_report_accepts_only_the_servers_own_token_while_pending(tmp_path):
         url = f"{hub.url}/hub/api/jobspawner/port"
         hub.begin_start("alice")
         hub.progress("alice", until=lambda e: "running" in e["message"], timeout=30)
-        server_token = _server_token(hub.spawner_state("alice")["job_output"])
+        server_token = _server_token(hub.spawner_state("alice")["job_secrets"])
         body = {"host": "127.0.0.1", "port": 1}
 
         def post(path, token, json=body):

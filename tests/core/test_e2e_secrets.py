@@ -16,7 +16,6 @@ from pathlib import Path
 
 import pytest
 from harness.hub import running_hub
-from jobspawner.jobspec import secrets_file_for
 
 pytestmark = pytest.mark.e2e
 
@@ -127,6 +126,9 @@ def test_hub_secrets_and_token_stay_out_of_user_processes_and_files(tmp_path):
         # scheduler's and the hub's commands run as alice), and in no file of alice's
         state = hub.spawner_state("alice")
         job_id, output = state["job_id"], Path(state["job_output"])
+        secrets_file = Path(state["job_secrets"])
+        assert secrets_file.parent == output.parent  # in the private log folder
+        assert not secrets_file.name.startswith(f".{output.name}")  # not derived from it
         server_tree = _server_tree(seen)
         assert server_tree, "the notebook server's process was never seen"
         outside = [pid for pid in seen if pid not in server_tree]
@@ -138,17 +140,14 @@ def test_hub_secrets_and_token_stay_out_of_user_processes_and_files(tmp_path):
         files = _files_of(alice.pw_uid, began, alice.pw_dir, "/tmp")
         assert files, "alice owns no file: the job wrote no output"
         for path in files:
-            if (
-                path.name.endswith(".secrets")
-                and path.name != Path(secrets_file_for(str(output))).name
-            ):
+            if path.name.endswith(".secrets") and path != secrets_file:
                 continue  # another test's job (a scheduler test running beside this one)
             data = path.read_bytes()
             assert b"JUPYTERHUB_API_TOKEN" not in data, f"the server's token is in {path}"
             for name, value in hub_secrets.items():
                 assert value.encode() not in data, f"{name} is in {path}"
         # the secrets file was consumed and the output folder and file are private
-        assert not Path(secrets_file_for(str(output))).exists()
+        assert not secrets_file.exists()
         assert log_dir.stat().st_mode & 0o777 == 0o700
         assert output.parent == log_dir and output.stat().st_mode & 0o777 == 0o600
         assert hub.get_via_proxy("alice", "api/status").status_code == 200

@@ -121,19 +121,36 @@ def _bobs_trap(tmp: Path, kind: str) -> Path:
 def test_a_spool_path_prepared_by_another_user_is_refused(tmp, kind):
     spool = _bobs_trap(tmp, kind)
     before = os.lstat(spool)
-    run = submit_as("alice", tmp, f"touch {tmp}/alice-job-ran\n")
+    ran = tmp / f"alice-job-ran-{secrets.token_hex(3)}"
+    run = submit_as("alice", tmp, f"touch {ran}\n")
+    if kind != "open mode":
+        # bob holds the default path: alice's job goes to the spool in her home instead
+        # (before, bob's squat blocked every job of hers until root removed it)
+        assert run.returncode == 0, run.stderr
+        job_id = run.stdout.strip()
+        home = Path(pwd.getpwnam("alice").pw_dir) / ".jobspawner"
+        fallback = home / f"local-spool-{os.uname().nodename}"
+        st = os.lstat(fallback)
+        assert st.st_uid == uid("alice") and st.st_mode & 0o7777 == 0o700
+        assert (fallback / job_id).is_dir()
+        wait_for(ran.exists, timeout=10)
+        status = [python(), "-I", "-m", "jobspawner.local_jobs", "status", job_id]
+        assert job_id in run_as("alice", status, tmp).stdout  # found again, not hidden
+        time.sleep(1)
+        assert not (tmp / "pwned").exists(), "bob's script ran as alice"
+        after = os.lstat(spool)  # bob's folder is left as it was
+        assert (after.st_ino, after.st_uid) == (before.st_ino, before.st_uid)
+        return
     assert run.returncode != 0, (run.stdout, run.stderr)
     assert run.stdout == ""  # no job id
-    expected = {
-        "owned by bob": f"is owned by bob (uid {uid('bob')}), not by you (alice",
-        "symlink": "is a symbolic link",
-        "open mode": f"has mode 0777: group and others have access to it, it must be private "
-        f"(0700): `chmod 700 {spool}`",
-    }[kind]
+    expected = (
+        f"has mode 0777: group and others have access to it, it must be private "
+        f"(0700): `chmod 700 {spool}`"
+    )
     assert f"local_jobs: the spool folder {spool} {expected}" in run.stderr
     time.sleep(1)  # anything started would have run by now
     assert not (tmp / "pwned").exists(), "bob's script ran as alice"
-    assert not (tmp / "alice-job-ran").exists(), "a job ran from a refused spool"
+    assert not ran.exists(), "a job ran from a refused spool"
     after = os.lstat(spool)  # left as it was, for the admin to look at
     assert (after.st_ino, after.st_uid, after.st_mode) == (
         before.st_ino,
@@ -144,6 +161,29 @@ def test_a_spool_path_prepared_by_another_user_is_refused(tmp, kind):
     for cmd in ("status", "cancel"):
         run = run_as("alice", [python(), "-I", "-m", "jobspawner.local_jobs", cmd, "1-1"], tmp)
         assert run.returncode == 2 and expected in run.stderr, (cmd, run.stderr)
+
+
+def test_a_tmpdir_through_another_users_link_hides_no_job(tmp):
+    """alice's TMPDIR is a link bob owns: bob could point it elsewhere after her submit and
+    her running job would no longer be found (the hub would think it gone)."""
+    real = tmp / "alice-tmp"
+    sh_as("alice", tmp, f"mkdir -m 700 {real}")
+    link = tmp / "tmp-link"
+    sh_as("bob", tmp, f"ln -s {real} {link}")
+    env = {"TMPDIR": str(link)}
+    run = submit_as("alice", tmp, "sleep 30\n", env=env)
+    assert run.returncode == 0, run.stderr
+    job_id = run.stdout.strip()
+    status = [python(), "-I", "-m", "jobspawner.local_jobs", "status", job_id]
+    assert f"{job_id} running" in run_as("alice", status, tmp, env=env).stdout
+    # bob points his link at a folder of root's where alice has no spool
+    sh_as("bob", tmp, f"ln -sfn /usr {link}")
+    seen = run_as("alice", status, tmp, env=env)
+    assert f"{job_id} running" in seen.stdout, (seen.stdout, seen.stderr)
+    cancel = [python(), "-I", "-m", "jobspawner.local_jobs", "cancel", job_id]
+    assert run_as("alice", cancel, tmp, env=env).returncode == 0
+    # the job was not recorded through bob's link
+    assert not (real / f"jobspawner-local-{uid('alice')}").exists()
 
 
 def test_a_new_spool_is_private_to_its_user(tmp):

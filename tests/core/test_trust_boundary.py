@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from harness.strict import need_root
 from harness.users import ensure_users
-from jobspawner import singleuser
+from jobspawner import singleuser, user_files
 from jobspawner.backend import load_backend
 from jobspawner.commands import Command, CommandRunner, command_environment
 from jobspawner.context import make_context
@@ -93,7 +93,7 @@ def test_token_is_not_in_any_backends_script(tmp_path, backend_name):
     write = commands[-1]
     assert json.loads(write.stdin or "") == {"JUPYTERHUB_API_TOKEN": "tok-9c1d"}
     assert "tok-9c1d" not in " ".join(write.argv)  # never on a command line (ps shows those)
-    assert write.argv[-1] == spec.secrets_file
+    assert user_files.created_path(write) == spec.secrets_file
 
 
 async def test_secrets_file_is_private_and_never_written_through_a_link(tmp_path):

@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from types import SimpleNamespace
 from typing import Any
 
-from jobspawner.jobspec import secrets_file_for
 from jobspawner.spawner import JobSpawner
 from jupyterhub.objects import Hub
 
@@ -73,7 +72,7 @@ async def cancel_while_queued(spawner: JobSpawner, timeout: float = 30) -> Outco
         if loop.time() > deadline:
             raise AssertionError("no job was submitted")
         await asyncio.sleep(0.05)
-    job_id, path = spawner.job_id, secrets_file_for(spawner.job_output)
+    job_id, path = spawner.job_id, spawner.job_secrets
     existed = os.path.exists(path)
     await asyncio.sleep(0.5)  # a status round sees it pending
     start.cancel()

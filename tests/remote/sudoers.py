@@ -19,6 +19,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
+from jobspawner import user_files
 from remote.sshd import unlock_for_keys
 
 #: The hub's account on the test login node.
@@ -45,14 +46,9 @@ def ensure_service_account() -> None:
 
 def sudoers_rule(python: str, users: Sequence[str] = ("alice", "bob")) -> str:
     """The drop-in: ``SERVICE`` may run these commands as ``users``, nothing else."""
-    q = '"\\$1"'  # "$1" in a sudoers regular expression
-    private_folder = f"mkdir -p -m 700 -- {q} && if \\[ -O {q} \\]; then chmod 700 -- {q}; fi"
-    secrets_file = f"umask 077 && set -C && cat > {q}"
     commands = [
         f"{python} -I -m jobspawner.local_jobs *",
-        f"/usr/bin/sh ^-c {private_folder} sh {_PATH}$",
-        f"/usr/bin/sh ^-c {secrets_file} sh {_PATH}$",
-        f"/usr/bin/install ^-m 600 /dev/null {_PATH}$",
+        user_files.sudoers_command(),  # every file created as the user (jobspawner.user_files)
         f"/usr/bin/tail ^-n [0-9]+ {_PATH}$",
         f"/usr/bin/rm ^-f -- {_PATH}$",
     ]

@@ -22,6 +22,7 @@ from jobspawner.commands import Command, CommandError
 from jobspawner.jobspec import secrets_file_for
 from jobspawner.spawner import JobSpawner
 from jobspawner.ssh import SSHRunner, shared_connection
+from jobspawner.user_files import CREATE_SCRIPT, SCRIPT_NAME, create_command
 from remote.sshd import SSHServer, owner_of
 from remote.sshkit import target
 from remote.sudoers import SERVICE
@@ -51,6 +52,7 @@ async def test_commands_run_as_the_user_and_the_secrets_file_is_hers(
 
         for command in private_output_commands(output):
             await run.run(command)
+        os.chmod(folder, 0o755)  # made private again by the next file's creation
         await run.run(secrets_file_command(spec))  # type: ignore[arg-type]
         secrets = os.stat(spec.secrets_file)
         assert owner_of(spec.secrets_file) == "alice"
@@ -58,9 +60,12 @@ async def test_commands_run_as_the_user_and_the_secrets_file_is_hers(
         assert Path(spec.secrets_file).read_text() == '{"JUPYTERHUB_API_TOKEN": "t0ken $HOME `id`"}'
         assert owner_of(str(folder)) == "alice" and stat.S_IMODE(folder.stat().st_mode) == 0o700
         assert owner_of(output) == "alice"
-        # set -C: an existing file (or a link planted there) is never written through
+        # an existing name (a file, or a link or FIFO planted there) is never written through
         with pytest.raises(CommandError):
             await run.run(secrets_file_command(spec))  # type: ignore[arg-type]
+        await run.run(create_command(str(folder / "job.sh"), "#!/bin/sh\n", mode="700"))
+        assert stat.S_IMODE(os.stat(folder / "job.sh").st_mode) == 0o700
+        await run.run(Command(["rm", "-f", "--", str(folder / "job.sh")]))
         tail = await run.run(Command(["tail", "-n", "5", spec.secrets_file]))
         assert "t0ken" in tail.stdout
         await run.run(Command(["rm", "-f", "--", spec.secrets_file]))
@@ -92,6 +97,11 @@ async def test_the_service_account_runs_nothing_else(
         ("alice", ["sh", "-c", f'umask 077 && set -C && cat > "$1" sh /x; touch {pwned}']),
         ("alice", ["sh", "-c", 'umask 077 && set -C && cat > "$1"', "sh", f"/x;touch {pwned}"]),
         ("alice", ["sh", "-c", f"touch {pwned}", "sh", "/tmp/x"]),
+        # the one file-creating script, with a path, a name or a mode it does not take
+        ("alice", ["sh", "-c", CREATE_SCRIPT, SCRIPT_NAME, f"/x;touch {pwned}", "n", "600"]),
+        ("alice", ["sh", "-c", CREATE_SCRIPT, SCRIPT_NAME, "/tmp", f"n;touch {pwned}", "600"]),
+        ("alice", ["sh", "-c", CREATE_SCRIPT, SCRIPT_NAME, "/tmp", "-n", "600"]),
+        ("alice", ["sh", "-c", CREATE_SCRIPT, SCRIPT_NAME, "/tmp", "n", "4755"]),
         ("alice", ["rm", "-rf", "--", "/home/alice"]),
     ]
     for user, argv in attempts:
@@ -134,10 +144,11 @@ def test_spawn_through_the_hub_account_with_sudo(
         deadline = time.monotonic() + 60
         secrets_seen = None
         while time.monotonic() < deadline:  # the secrets file exists until the server reads it
-            output = hub.spawner_state("alice").get("job_output")
-            if output and os.path.exists(secrets_file_for(output)):
-                info = os.stat(secrets_file_for(output))
-                secrets_seen = (owner_of(secrets_file_for(output)), stat.S_IMODE(info.st_mode))
+            state = hub.spawner_state("alice")
+            output, secrets_file = state.get("job_output"), state.get("job_secrets")
+            if secrets_file and os.path.exists(secrets_file):
+                info = os.stat(secrets_file)
+                secrets_seen = (owner_of(secrets_file), stat.S_IMODE(info.st_mode))
                 break
             time.sleep(0.05)
         assert secrets_seen == ("alice", 0o600), hub.log_text()[-3000:]
@@ -149,4 +160,4 @@ def test_spawn_through_the_hub_account_with_sudo(
         assert f"Accepted publickey for {SERVICE}" in log
         assert "Accepted publickey for alice" not in log  # the hub has no key of hers
         hub.stop_server("alice")
-        assert job_id and not os.path.exists(secrets_file_for(output))
+        assert job_id and not os.path.exists(secrets_file)

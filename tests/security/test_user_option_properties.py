@@ -107,7 +107,9 @@ def user_options(draw: Any) -> tuple[str, dict[str, Any]]:
     return path, {key: draw(VALUES[path]) for key in keys}
 
 
-_STAMP = re.compile(r"\d{8}-\d{6}\.[0-9a-f]{6}")
+#: What differs between two builds of one spawn: the output file's stamp, the secrets file's
+#: random name.
+_STAMP = re.compile(r"\d{8}-\d{6}\.[0-9a-f]{6}|\.jobspawner-[0-9a-f]{32}\.secrets")
 
 
 def _render(spawner: Any, backend: str, chosen: dict[str, Any]) -> tuple[str, str | None]:

@@ -5,6 +5,7 @@ a login node that goes down (unknown, never gone) and comes back."""
 
 from __future__ import annotations
 
+import glob
 import os
 import re
 import stat
@@ -12,7 +13,6 @@ import stat
 import pytest
 from jobspawner import JobState
 from jobspawner.backend import Backend, load_backend
-from jobspawner.jobspec import secrets_file_for
 from jobspawner.testing import record_queries
 from remote.fixtures import fresh_ssh_connections, sshd
 from remote.sshd import SSHServer
@@ -35,7 +35,9 @@ async def test_submit_status_log_cancel_over_ssh(backend, clean_queue, sshd: SSH
         backend, ctx, command=["bash", "-c", "echo hello from $(id -un); sleep 300"]
     )
     assert job_id.isdigit()
-    secrets = secrets_file_for(out)
+    # the secrets file has a random name in the job's log folder: the newest one there
+    found = glob.glob(os.path.join(os.path.dirname(out), ".jobspawner-*.secrets"))
+    secrets = max(found, key=os.path.getmtime)
     info = os.stat(secrets)
     assert stat.S_IMODE(info.st_mode) == 0o600 and info.st_uid == os.stat("/home/alice").st_uid
     with open(secrets) as f:

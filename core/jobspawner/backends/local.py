@@ -13,11 +13,14 @@ Options (``c.JobSpawner.backend_options``):
     Where each user's job records live. Every user has a private spool folder (owned by the
     user, mode 0700), checked before every use: a folder that is a symbolic link, owned by
     someone else or open to group/others is refused with a message naming it. Default
-    ``$TMPDIR/jobspawner-local-<uid>``. A value with ``{uid}`` or ``{username}`` is each
-    user's folder itself (``/scratch/{username}/.jobspawner``); a value without them is a
-    parent in which each user gets the subfolder named by her uid; when several users share
-    it, create it as root (``install -d -m 1777 /var/spool/jobspawner``): a missing parent is
-    created private to the first user. The folder holding a user's spool must be owned by
+    ``$TMPDIR/jobspawner-local-<uid>``; when another user holds that path (created it first,
+    or a link or folder on the way to it is theirs), the user's jobs go to
+    ``~/.jobspawner/local-spool-<host>`` instead, and status and cancel look in both. A
+    value with ``{uid}`` or ``{username}`` is each user's folder itself
+    (``/scratch/{username}/.jobspawner``); a value without them is a parent in which each
+    user gets the subfolder named by her uid; when several users share it, create it as
+    root (``install -d -m 1777 /var/spool/jobspawner``): a missing parent is created private
+    to the first user. Every folder and link on the way to a user's spool must be owned by
     root or the user and, when others may write to it, sticky.
 
 Every command runs ``python -I -m jobspawner.local_jobs``: isolated, so a module planted in

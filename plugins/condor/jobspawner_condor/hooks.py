@@ -2,10 +2,11 @@
 
 Submission needs two files where other schedulers need one: the job script (the job's
 *executable*, it must exist before ``condor_submit`` runs) and the submit description
-(resources, files, policy). :func:`prepare_commands` therefore adds to the core's log folder
-and output file a command that writes the script as the user with a fixed ``sh -c`` program
-taking the path as an argument (no shell string is ever built from a value; the file is
-created ``0700`` under ``umask 077``); :func:`submit_command` runs ``condor_submit -terse -``
+(resources, files, policy). :func:`prepare_commands` therefore adds to the core's output
+file a command that writes the script as the user, the core's way
+(:func:`jobspawner.user_file_command`: a fixed ``sh -c`` program taking the path as an
+argument, the file created new and ``0700`` in the user's private log folder);
+:func:`submit_command` runs ``condor_submit -terse -``
 with the description on standard input. Only pure hooks: ``condor_q -json`` for status,
 ``condor_history -json`` for jobs that left the queue, ``condor_rm`` for cancel (its per-job
 answers read by :func:`parse_cancel`), ``condor_status -json`` for resources.
@@ -64,6 +65,7 @@ from jobspawner import (
     hookimpl,
     private_output_commands,
     tool,
+    user_file_command,
 )
 from jobspawner import (
     render_template as render,
@@ -78,10 +80,6 @@ __all__ = [
     "check_constraint",
     "resource_fields",
 ]  # hook implementations (.options, .templates)
-
-#: The program that writes the job script: the path is ``$1``, the text is standard input.
-WRITE_SCRIPT = 'umask 077 && cat > "$1" && chmod 700 "$1"'
-
 
 _tool = tool
 
@@ -179,10 +177,8 @@ def script_template() -> str:
 
 
 def write_script_command(spec: JobSpec, script: str) -> Command:
-    """Writes ``script`` to :func:`script_path` as the user (mode 0700)."""
-    return Command(
-        ["sh", "-c", WRITE_SCRIPT, "jobspawner-write-script", script_path(spec)], stdin=script
-    )
+    """Writes ``script`` to :func:`script_path` as the user (a new file, mode 0700)."""
+    return user_file_command(script_path(spec), script, mode="700")
 
 
 @hookimpl

@@ -253,9 +253,24 @@ async def submit(ctx: BackendContext, spec: JobSpec, script: str) -> str:
             f"/filesystem/{gw.system}/ops/mkdir",
             client.mkdir(gw.system, folder, create_parents=True),
         )
-        await call(
-            gw, "PUT", f"/filesystem/{gw.system}/ops/chmod", client.chmod(gw.system, folder, "700")
-        )
+        # only the folder's owner may chmod it: a shared folder (a sticky scratch folder,
+        # someone else's) is refused here, before the secrets file is uploaded into it
+        try:
+            await call(
+                gw,
+                "PUT",
+                f"/filesystem/{gw.system}/ops/chmod",
+                client.chmod(gw.system, folder, "700"),
+            )
+        except GatewayError as e:
+            raise GatewayError(
+                e.method,
+                e.url,
+                e.status,
+                f"the log folder {folder} could not be made private to the user ({e.problem}); "
+                "it must be a folder the user owns: set c.JobSpawner.log_dir to one, e.g. a "
+                "subfolder named after the user ('/scratch/logs/{username}')",
+            ) from e
     if spec.secrets_file and spec.secrets:
         await _write_secrets(gw, client, spec)
     answer = await call(

@@ -61,6 +61,7 @@ from jobspawner import (
     hookimpl,
     not_ended_words,
     remove_secrets_by_runner,
+    run_prepare_commands,
 )
 from jobspawner_slurm import reasons
 from jobspawner_slurm.templates import check_constraint, job_script
@@ -168,8 +169,7 @@ async def submit(ctx: BackendContext, spec: JobSpec, script: str) -> str:
         props = job_properties(script, {str(k): str(v) for k, v in environment.items()})
     except DirectiveError as e:
         raise RestError("POST", client.base + "/job/submit", None, str(e)) from e
-    for command in ctx.backend.prepare_commands(spec):
-        await ctx.run(command)
+    await run_prepare_commands(ctx, spec)  # before anything is submitted, the core's way
     answer = await client.request(
         "POST", "/job/submit", _user(ctx), body={"script": script, "job": props}
     )
