@@ -547,25 +547,32 @@ class JobSpawner(ServerWatchConfig, TransportConfig, Spawner):  # type: ignore[m
         if why:
             raise SpawnException(why, reason="user_options", status_code=400)
 
-    def poller(self) -> StatusPoller:
-        """The poller shared by every spawner with the same backend and query prefix."""
-        memo = self._poller_memo  # JupyterHub's polls ask often: the key is built once
-        if memo is not None and self._pollers.get(memo[0]) is memo[1]:
-            return memo[1]
-        key = json.dumps(
+    def query_cache_key(self, *extra: Any) -> str:
+        """The key of every process-wide cache filled by this spawner's query commands
+        (status rounds, the live resource view): the backend configuration and the identity
+        the commands run as, which is the query prefix and, over SSH, the login account and
+        its key (``ssh_status_username`` / ``ssh_status_key_file``, else the user's own).
+        Two users whose queries run as different accounts never share an answer."""
+        return json.dumps(
             [
                 self.backend,
                 self.plugins,
                 self._query_prefix(),
                 self.backend_options,
                 self.command_env_keep,
-                self.transport_key(),
-                self.status_interval,
-                self.startup_poll_interval,
+                self.transport_key(status=True),
+                *extra,
             ],
             sort_keys=True,
             default=str,
         )
+
+    def poller(self) -> StatusPoller:
+        """The poller shared by every spawner with the same backend and query prefix."""
+        memo = self._poller_memo  # JupyterHub's polls ask often: the key is built once
+        if memo is not None and self._pollers.get(memo[0]) is memo[1]:
+            return memo[1]
+        key = self.query_cache_key(self.status_interval, self.startup_poll_interval)
         poller = self._pollers.get(key)
         if poller is None:
             ctx = self.context()
