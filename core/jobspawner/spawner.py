@@ -756,22 +756,26 @@ class JobSpawner(ServerWatchConfig, TransportConfig, Spawner):  # type: ignore[m
     def port_reported(self, host: str, port: int) -> None:
         """Called by the handshake handler after it checked token, state and types.
 
-        The port is the job's to choose. The reported host is kept only for
+        The port is the job's to choose, within ``port_range`` (or the pinned port) when the
+        site set one: a port outside it is refused. The reported host is kept only for
         ``host_source = "server"``, and only inside ``server_hosts_allowed``: otherwise this
         raises :class:`~jobspawner.routing.RouteRefused` (the handler answers 400) and the
         spawn fails with the same reason.
         """
         if not self.awaiting_port():
             return
-        if self.host_source == "server":
-            try:
+        try:
+            outside = self.port_choice().refusal(port)
+            if outside:
+                raise routing.RouteRefused(outside)
+            if self.host_source == "server":
                 routing.check_reported_host(host, self._hosts_allowed())
-            except routing.RouteRefused as e:
-                self.log.warning("%s: refused a port report: %s", self._log_name, e)
-                self._port_future.set_exception(
-                    SpawnException(f"The job's port report was refused: {e}.", reason="route")
-                )
-                raise
+        except routing.RouteRefused as e:
+            self.log.warning("%s: refused a port report: %s", self._log_name, e)
+            self._port_future.set_exception(
+                SpawnException(f"The job's port report was refused: {e}.", reason="route")
+            )
+            raise
         self._port_future.set_result((host, port))
 
     def _hosts_allowed(self) -> routing.HostAllowList:
