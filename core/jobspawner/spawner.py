@@ -47,6 +47,7 @@ from . import (
     internal_certs,
     interrupted_start,
     last_end,
+    refusal_log,
     routing,
     secrets_cleanup,
     server_check,
@@ -1470,7 +1471,10 @@ def install_hub_hooks() -> None:
         return
 
     def init_handlers(self: Any) -> Any:
+        from tornado.log import app_log, gen_log
+
         check_backend_at_start(self)
+        refusal_log.install(self.log, app_log, gen_log)  # a refused option: one WARNING line
         handshake.register()
         end_report.register()
         session_view.register()

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from jupyterhub.spawner import SpawnException
 
+from . import refusal_log
 from .constraints import validate_constraint
 from .profiles import Option, Profile, ProfileConfigError, default_profile, numeric_value
 from .resources import FIELDS, ResourceError, format_hms, normalise
@@ -365,10 +366,18 @@ def apply_user_options(
     if inspect.isawaitable(raw):
 
         async def later() -> None:
-            apply(spawner, validate(spawner, parse_visible(spawner, await raw), user_options))
+            try:
+                apply(spawner, validate(spawner, parse_visible(spawner, await raw), user_options))
+            except SpawnException as e:
+                refusal_log.note(spawner, e)  # one WARNING line, not JupyterHub's traceback
+                raise
 
         return later()
-    apply(spawner, validate(spawner, parse_visible(spawner, raw), user_options))
+    try:
+        apply(spawner, validate(spawner, parse_visible(spawner, raw), user_options))
+    except SpawnException as e:
+        refusal_log.note(spawner, e)
+        raise
     return None
 
 
