@@ -86,8 +86,7 @@ class PortChoice:
             return None
         setting = "c.Spawner.port" if self.first == self.last else "c.JobSpawner.port_range"
         return (
-            f"the job reported port {port}, but this hub accepts only {self.describe()} "
-            f"({setting})"
+            f"the job reported port {port}, but this hub accepts only {self.describe()} ({setting})"
         )
 
     def describe(self) -> str:

@@ -1,13 +1,13 @@
 """The session view: each of a user's servers as a card, updated live.
 
-``/hub/jobspawner/sessions`` (a page) and ``/hub/api/jobspawner/sessions`` (its JSON) show,
-for the requesting user's own servers (``.../sessions/<name>``: that user's, for a request
-with ``read:servers`` on her, as JupyterHub's own APIs authorize): the job id, backend and cluster, the job's state
-(queued with the scheduler's reason and expected start, or running on a host), the
-resources requested, time used and left before the walltime, the log file and its last
-lines, and Stop / Launch again with the same options. A start that failed keeps its reason
-(kept in the spawner's state) until the next start, so a reload or a hub restart still
-shows it, with a first line in plain words.
+``/hub/jobspawner/sessions`` (a page) and ``/hub/api/jobspawner/sessions`` (its JSON) show the
+requesting user's own servers (``.../sessions/<name>``: that user's, for a request with
+``read:servers`` on her, as JupyterHub's own APIs authorize): the job id, backend and
+cluster, the job's state (queued with the scheduler's reason and expected start, or running
+on a host), the resources requested, time used and left before the walltime, the log file
+and its last lines, and Stop / Launch again with the same options. A start that failed keeps
+its reason (kept in the spawner's state) until the next start, so a reload or a hub restart
+still shows it, with a first line in plain words.
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ from __future__ import annotations
 import datetime as dt
 import json
 import time
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from collections.abc import Awaitable, Callable, Mapping
+from typing import TYPE_CHECKING, Any, cast
 
 from jupyterhub.spawner import SpawnException
 
@@ -28,6 +28,8 @@ if TYPE_CHECKING:
 #: The page and its API; an optional user name follows (``/jobspawner/sessions/alice``).
 PAGE_PATH = r"/jobspawner/sessions(?:/([^/]+))?"
 API_PATH = r"/api/jobspawner/sessions(?:/([^/]+))?"
+#: A handler method (what JupyterHub's ``needs_scope`` wraps).
+Handler = Callable[..., Awaitable[None]]
 #: Lines of a job's log shown on its card.
 LOG_LINES = 12
 
@@ -184,6 +186,9 @@ def _handlers() -> tuple[Any, Any]:
     from jupyterhub.scopes import needs_scope
     from tornado import web
 
+    # JupyterHub's check, as on its own server APIs (untyped there)
+    read_servers = cast("Callable[[Handler], Handler]", needs_scope("read:servers"))
+
     def owner(handler: Any, user_name: str | None) -> str:
         """The user whose servers were asked for: the one named, else the requester."""
         if user_name:
@@ -215,7 +220,7 @@ def _handlers() -> tuple[Any, Any]:
         async def get(self, user_name: str | None = None) -> None:
             await self._page(user_name=owner(self, user_name))
 
-        @needs_scope("read:servers")
+        @read_servers
         async def _page(self, user_name: str) -> None:
             cards = await describe_user(found(self, user_name))
             html = await self.render_template(
@@ -234,7 +239,7 @@ def _handlers() -> tuple[Any, Any]:
                 raise web.HTTPError(403, "Missing or invalid credentials.")
             await self._sessions(user_name=owner(self, user_name))
 
-        @needs_scope("read:servers")
+        @read_servers
         async def _sessions(self, user_name: str) -> None:
             cards = await describe_user(found(self, user_name))
             self.set_header("Content-Type", "application/json")

@@ -98,4 +98,3 @@ def test_sessions_need_read_servers_on_their_user(tmp_path):
         r = browser.get(f"{hub.url}/hub/api/jobspawner/sessions/alice", headers=xsrf, timeout=60)
         assert r.status_code == 200 and r.json()["sessions"][0]["job_id"] == job, r.text
         hub.stop_server("alice")
-

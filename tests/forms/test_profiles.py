@@ -190,8 +190,9 @@ def test_a_bounded_profile_option_cannot_be_bypassed_by_the_plain_resource_key(t
         {"profile": "short", "walltime": "30m", "runtime": "300h"},
         {"profile": "short", "runtime": "300h"},
     ):
-        message = refused(spawner, options)
-        assert message == "runtime: this profile sets it with its option 'walltime'; choose it there"
+        assert refused(spawner, options) == (
+            "runtime: this profile sets it with its option 'walltime'; choose it there"
+        )
     assert "more than the maximum, 01:00:00" in refused(spawner, {"walltime": "300h"})
     apply(spawner, {"profile": "short", "walltime": "45m", "cpus": "2"})  # the rest still works
     assert spawner.resources()["runtime_s"] == 2700 and spawner.resources()["cpus"] == 2
