@@ -304,7 +304,9 @@ class JobSpawner(ServerWatchConfig, TransportConfig, Spawner):  # type: ignore[m
         help="""Ports the server in the job may bind, e.g. "9000-9100", for compute nodes
         whose firewall opens only those to the hub: the server binds the first free one and
         reports it. Empty: any free port. `c.Spawner.port` (non-zero) pins one port instead
-        (then two servers cannot share a node).""",
+        (then two servers cannot share a node). A job that reports a port outside the range
+        (or another than the pinned one) is refused: the hub neither probes nor routes there,
+        and the spawn fails naming the port and this setting.""",
     )
 
     internal_certs_dir = Unicode(
