@@ -3,11 +3,11 @@
 JupyterHub logs an exception that ``apply_user_options`` raises with its traceback (the
 spawner's ``_run_apply_user_options``; the spawn page's handlers again) and then as an ERROR
 (``Not starting alice's server: ...``), and tornado repeats the 400's message: about 50
-lines for one mistyped value. For a
-jobspawner refusal (a 400 whose message names the field and the reason) :func:`note` logs
-one WARNING line naming the user, the field and the reason, and :class:`RefusalFilter`, on
-JupyterHub's loggers (:func:`install`), drops JupyterHub's own records of that refusal. The
-user still reads the plain 400 message; every other error is logged as before.
+lines for one mistyped value. For a jobspawner refusal (a 400 whose message names the field
+and the reason) :func:`note` logs one WARNING line naming the user, the field and the
+reason, and :class:`RefusalFilter`, on JupyterHub's and tornado's loggers (:func:`install`),
+drops their records of that refusal. The user still reads the plain 400 message; every
+other error is logged as before.
 """
 
 from __future__ import annotations

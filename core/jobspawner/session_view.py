@@ -196,7 +196,7 @@ def _handlers() -> tuple[Any, Any]:
         current = handler.current_user
         if current is None or getattr(current, "kind", "user") != "user":
             raise web.HTTPError(
-                403, "only users have sessions: ask for a user's, /jobspawner/sessions/<name>"
+                403, "a service has no sessions of its own: ask for a user's, at sessions/<name>"
             )
         return str(current.name)
 

@@ -79,7 +79,7 @@ def test_sessions_need_read_servers_on_their_user(tmp_path):
         r = get(hub, "/api/jobspawner/sessions", alice_read)
         assert [c["job_id"] for c in r.json()["sessions"]] == [job]
         r = get(hub, "/api/jobspawner/sessions", WATCHER_TOKEN)  # a service has no sessions
-        assert r.status_code == 403 and "sessions/<name>" in r.text, r.text
+        assert r.status_code == 403 and "at sessions/<name>" in r.text, r.text
 
         # an admin reads anyone's
         r = get(hub, "/api/jobspawner/sessions/alice", hub.token)
