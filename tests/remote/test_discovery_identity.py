@@ -1,4 +1,4 @@
-"""The live resource view over SSH is keyed by the account its discovery ran as.
+"""The live resource view is keyed by the account its discovery ran as.
 
 With per-user SSH accounts (``ssh_username = "{username}"``) each user's form shows what her
 own account was told: alice's login environment never decides bob's queues or limits. With
@@ -12,6 +12,8 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
+from harness.strict import need_root
+from harness.users import ensure_users
 from jobspawner import options_form
 from jobspawner.resource_cache import _caches
 from jobspawner.spawner import JobSpawner
@@ -55,3 +57,25 @@ async def test_a_configured_status_account_answers_for_everyone(tmp_path: Path, 
     assert await queues_seen(alice) == ["alice-queue"]
     assert await queues_seen(bob) == ["alice-queue"]  # the same account: one shared answer
     assert options_form._cache(alice) is options_form._cache(bob)
+
+
+async def test_each_exec_identity_sees_its_own_discovery_answer(tmp_path: Path) -> None:
+    """On the hub host: discovery through a per-user ``status_exec_prefix`` runs as each
+    user, and each user's form shows her own answer."""
+    need_root()
+    ensure_users()
+    _caches.clear()
+    per_user = {"status_exec_prefix": ["runuser", "-u", "{username}", "--"]}
+
+    def local(name: str) -> JobSpawner:
+        user = SimpleNamespace(name=name, url=f"/user/{name}/", escaped_name=name, id=1)
+        return JobSpawner(
+            user=user,
+            hub=Hub(ip="127.0.0.1", port=8081, base_url="/hub/"),
+            backend_options={"python": sys.executable, "spool": str(tmp_path / "spool")},
+            plugins=["core.site_plugins.whoami_queues"],
+            **per_user,
+        )
+
+    assert await queues_seen(local("alice")) == ["alice-queue"]
+    assert await queues_seen(local("bob")) == ["bob-queue"]
