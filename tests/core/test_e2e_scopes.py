@@ -1,5 +1,6 @@
 """End to end (real hub, local backend): jobspawner's pages and APIs authorize by JupyterHub
-scopes, as JupyterHub's own server APIs do.
+scopes, as JupyterHub's own server APIs do; the endpoints a job's server reports to take
+only that server's own token.
 
 A token JupyterHub hands an OAuth client (identify scopes only), another user's token, a
 service allowed ``read:servers!user=alice`` and an admin's token each ask for alice's
@@ -85,6 +86,14 @@ def test_sessions_need_read_servers_on_their_user(tmp_path):
         r = get(hub, "/api/jobspawner/sessions/alice", hub.token)
         assert r.status_code == 200 and r.json()["sessions"][0]["job_id"] == job
         assert get(hub, "/api/jobspawner/sessions/nobody", hub.token).status_code == 404
+
+        # the endpoints for a server's own reports take its own token and no other one
+        for path in ("/api/jobspawner/ending/alice", "/api/jobspawner/port/alice"):
+            for token in (identify, bob, alice_read, hub.user_token("alice"), hub.token, ""):
+                headers = {"Authorization": f"token {token}"}
+                body = {"host": "127.0.0.1", "port": 1}
+                r = requests.post(f"{hub.url}/hub{path}", json=body, headers=headers, timeout=60)
+                assert r.status_code == 403, (path, r.status_code, r.text)
 
         # the page, with alice's login cookie: hers; bob's is not found
         browser = login(hub, "alice")
