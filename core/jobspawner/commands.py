@@ -194,6 +194,11 @@ class CommandRunner:
         self.env = dict(env or {})
         self.env_keep = tuple(env_keep)
 
+    @property
+    def identity(self) -> str:
+        """The hub's own account and the exec prefix: whom commands run as."""
+        return f"local:{os.geteuid()}:{shlex.join(self.prefix)}"
+
     def full_argv(self, command: Command) -> list[str]:
         return [*self.prefix, *command.argv]
 

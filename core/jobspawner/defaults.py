@@ -137,7 +137,10 @@ async def _add_details(ctx: BackendContext, found: dict[str, JobStatus]) -> None
         return
     cache = backend.detail_cache
     refresh = float(ctx.options.get("detail_refresh", DETAIL_REFRESH))
-    scope = repr(sorted((str(k), str(v)) for k, v in ctx.options.items()))
+    # keyed by who asked too: one backend object serves every query identity of the hub
+    scope = repr(
+        (ctx.query_runner.identity, sorted((str(k), str(v)) for k, v in ctx.options.items()))
+    )
     now = time.monotonic()
     for key in [k for k, (t, _, _) in cache.items() if now - t > refresh]:
         del cache[key]

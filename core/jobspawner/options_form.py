@@ -50,12 +50,8 @@ _INPUTS = {
 
 
 def _cache(spawner: JobSpawner) -> ResourceCache:
-    """The cache of the spawner's current backend configuration."""
-    key = json.dumps(
-        [spawner.backend, spawner.plugins, spawner._query_prefix(), spawner.backend_options],
-        sort_keys=True,
-        default=str,
-    )
+    """The cache of the spawner's current backend configuration and query identity."""
+    key = spawner.query_cache_key()  # who asked is part of the answer
     ctx = spawner.context()
     ctx.runner = ctx.query_runner  # discovery acts as nobody in particular
     ctx.username = None

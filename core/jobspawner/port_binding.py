@@ -78,6 +78,17 @@ class PortChoice:
             return {PORT_ENV: str(self.first)}
         return {RANGE_ENV: f"{self.first}-{self.last}"}
 
+    def refusal(self, port: int) -> str | None:
+        """Why the hub refuses a server's report of ``port``, or None when it may be used:
+        a pinned port or a range binds the server, and a report outside it is not trusted
+        (not probed, routed or watched)."""
+        if not self.first or self.first <= port <= self.last:
+            return None
+        setting = "c.Spawner.port" if self.first == self.last else "c.JobSpawner.port_range"
+        return (
+            f"the job reported port {port}, but this hub accepts only {self.describe()} ({setting})"
+        )
+
     def describe(self) -> str:
         if not self.first:
             return "any free port"

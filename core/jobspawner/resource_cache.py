@@ -1,7 +1,9 @@
 """The live queue/partition view of the spawn form: cached, refreshed in the background.
 
-The form must never wait on a scheduler. Each backend configuration (backend, plugins,
-options, query prefix) has one :class:`ResourceCache`: :meth:`ResourceCache.snapshot`
+The form must never wait on a scheduler. Each backend configuration and query identity
+(backend, plugins, options, and the account discovery runs as: the query prefix and, over
+SSH, the login account; see ``JobSpawner.query_cache_key``) has one :class:`ResourceCache`,
+so no user is shown what another user's account was told: :meth:`ResourceCache.snapshot`
 answers at once with what is known; when that is older than the TTL a refresh runs in the
 background (one at a time), and a scheduler that fails or hangs leaves the last good answer
 in place, marked with the error, so the form can say the live view is unavailable.
@@ -103,7 +105,7 @@ _caches: dict[str, ResourceCache] = {}
 
 
 def cache_for(key: str, fetch: Fetch, ttl: float) -> ResourceCache:
-    """The process-wide cache of one backend configuration (``key`` identifies it)."""
+    """The process-wide cache of one backend configuration and query identity (``key``)."""
     cache = _caches.get(key)
     if cache is None:
         cache = _caches[key] = ResourceCache(fetch, ttl=ttl)

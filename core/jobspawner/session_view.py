@@ -1,12 +1,13 @@
 """The session view: each of a user's servers as a card, updated live.
 
-``/hub/jobspawner/sessions`` (a page) and ``/hub/api/jobspawner/sessions`` (its JSON) show,
-for the logged-in user's own servers only: the job id, backend and cluster, the job's state
-(queued with the scheduler's reason and expected start, or running on a host), the
-resources requested, time used and left before the walltime, the log file and its last
-lines, and Stop / Launch again with the same options. A start that failed keeps its reason
-(kept in the spawner's state) until the next start, so a reload or a hub restart still
-shows it, with a first line in plain words.
+``/hub/jobspawner/sessions`` (a page) and ``/hub/api/jobspawner/sessions`` (its JSON) show the
+requesting user's own servers (``.../sessions/<name>``: that user's, for a request with
+``read:servers`` on her, as JupyterHub's own APIs authorize): the job id, backend and
+cluster, the job's state (queued with the scheduler's reason and expected start, or running
+on a host), the resources requested, time used and left before the walltime, the log file
+and its last lines, and Stop / Launch again with the same options. A start that failed keeps
+its reason (kept in the spawner's state) until the next start, so a reload or a hub restart
+still shows it, with a first line in plain words.
 """
 
 from __future__ import annotations
@@ -14,8 +15,8 @@ from __future__ import annotations
 import datetime as dt
 import json
 import time
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from collections.abc import Awaitable, Callable, Mapping
+from typing import TYPE_CHECKING, Any, cast
 
 from jupyterhub.spawner import SpawnException
 
@@ -24,8 +25,11 @@ from .resources import format_hms
 if TYPE_CHECKING:
     from .spawner import JobSpawner
 
-PAGE_PATH = r"/jobspawner/sessions"
-API_PATH = r"/api/jobspawner/sessions"
+#: The page and its API; an optional user name follows (``/jobspawner/sessions/alice``).
+PAGE_PATH = r"/jobspawner/sessions(?:/([^/]+))?"
+API_PATH = r"/api/jobspawner/sessions(?:/([^/]+))?"
+#: A handler method (what JupyterHub's ``needs_scope`` wraps).
+Handler = Callable[..., Awaitable[None]]
 #: Lines of a job's log shown on its card.
 LOG_LINES = 12
 
@@ -167,10 +171,40 @@ async def describe_user(user: Any) -> list[dict[str, Any]]:
 
 
 def _handlers() -> tuple[Any, Any]:
+    """The page and its API, authorized as JupyterHub's own server handlers are.
+
+    Both need ``read:servers`` on the user whose servers they show (JupyterHub's
+    ``needs_scope`` with the ``user_name`` filter, as its progress API does): a token with
+    only the identify scopes an OAuth client gets is refused (403), another user's request
+    finds nothing (404). Without a user name in the path they show the requester's own
+    servers, under the same check. Only ``needs_scope``, ``find_user`` and ``current_user``
+    of JupyterHub are used: they are the same in JupyterHub 5 and 6.
+    """
     import jinja2
     from jupyterhub.apihandlers.base import APIHandler
     from jupyterhub.handlers.base import BaseHandler
+    from jupyterhub.scopes import needs_scope
     from tornado import web
+
+    # JupyterHub's check, as on its own server APIs (untyped there)
+    read_servers = cast("Callable[[Handler], Handler]", needs_scope("read:servers"))
+
+    def owner(handler: Any, user_name: str | None) -> str:
+        """The user whose servers were asked for: the one named, else the requester."""
+        if user_name:
+            return user_name
+        current = handler.current_user
+        if current is None or getattr(current, "kind", "user") != "user":
+            raise web.HTTPError(
+                403, "a service has no sessions of its own: ask for a user's, at sessions/<name>"
+            )
+        return str(current.name)
+
+    def found(handler: Any, user_name: str) -> Any:
+        user = handler.find_user(user_name)
+        if user is None:  # the same answer as a user the token may not see
+            raise web.HTTPError(404, "No access to resources or resources not found")
+        return user
 
     class SessionsPage(BaseHandler):  # type: ignore[misc]
         """The page; its script refreshes the cards from the API every few seconds."""
@@ -183,23 +217,33 @@ def _handlers() -> tuple[Any, Any]:
             return env.get_template(name)
 
         @web.authenticated
-        async def get(self) -> None:
-            cards = await describe_user(self.current_user)
+        async def get(self, user_name: str | None = None) -> None:
+            await self._page(user_name=owner(self, user_name))
+
+        @read_servers
+        async def _page(self, user_name: str) -> None:
+            cards = await describe_user(found(self, user_name))
             html = await self.render_template(
-                "jobspawner_sessions.html", cards=cards, cards_json=json.dumps(cards)
+                "jobspawner_sessions.html",
+                cards=cards,
+                cards_json=json.dumps(cards),
+                for_user=user_name,
             )
             self.finish(html)
 
     class SessionsAPI(APIHandler):  # type: ignore[misc]
-        """The cards of the requesting user's own servers, as JSON."""
+        """The cards of one user's servers (the requester's own by default), as JSON."""
 
-        @web.authenticated
-        async def get(self) -> None:
-            user = self.current_user
-            if user is None or getattr(user, "kind", "user") != "user":
-                raise web.HTTPError(403, "only users have sessions")
+        async def get(self, user_name: str | None = None) -> None:
+            if self.current_user is None:
+                raise web.HTTPError(403, "Missing or invalid credentials.")
+            await self._sessions(user_name=owner(self, user_name))
+
+        @read_servers
+        async def _sessions(self, user_name: str) -> None:
+            cards = await describe_user(found(self, user_name))
             self.set_header("Content-Type", "application/json")
-            self.finish(json.dumps({"sessions": await describe_user(user)}))
+            self.finish(json.dumps({"sessions": cards}))
 
     return SessionsPage, SessionsAPI
 

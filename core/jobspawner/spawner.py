@@ -47,6 +47,7 @@ from . import (
     internal_certs,
     interrupted_start,
     last_end,
+    refusal_log,
     routing,
     secrets_cleanup,
     server_check,
@@ -316,7 +317,9 @@ class JobSpawner(ServerWatchConfig, TransportConfig, Spawner):  # type: ignore[m
         help="""Ports the server in the job may bind, e.g. "9000-9100", for compute nodes
         whose firewall opens only those to the hub: the server binds the first free one and
         reports it. Empty: any free port. `c.Spawner.port` (non-zero) pins one port instead
-        (then two servers cannot share a node).""",
+        (then two servers cannot share a node). A job that reports a port outside the range
+        (or another than the pinned one) is refused: the hub neither probes nor routes there,
+        and the spawn fails naming the port and this setting.""",
     )
 
     internal_certs_dir = Unicode(
@@ -561,25 +564,32 @@ class JobSpawner(ServerWatchConfig, TransportConfig, Spawner):  # type: ignore[m
         if why:
             raise SpawnException(why, reason="user_options", status_code=400)
 
-    def poller(self) -> StatusPoller:
-        """The poller shared by every spawner with the same backend and query prefix."""
-        memo = self._poller_memo  # JupyterHub's polls ask often: the key is built once
-        if memo is not None and self._pollers.get(memo[0]) is memo[1]:
-            return memo[1]
-        key = json.dumps(
+    def query_cache_key(self, *extra: Any) -> str:
+        """The key of every process-wide cache filled by this spawner's query commands
+        (status rounds, the live resource view): the backend configuration and the identity
+        the commands run as, which is the query prefix and, over SSH, the login account and
+        its key (``ssh_status_username`` / ``ssh_status_key_file``, else the user's own).
+        Two users whose queries run as different accounts never share an answer."""
+        return json.dumps(
             [
                 self.backend,
                 self.plugins,
                 self._query_prefix(),
                 self.backend_options,
                 self.command_env_keep,
-                self.transport_key(),
-                self.status_interval,
-                self.startup_poll_interval,
+                self.transport_key(status=True),
+                *extra,
             ],
             sort_keys=True,
             default=str,
         )
+
+    def poller(self) -> StatusPoller:
+        """The poller shared by every spawner with the same backend and query prefix."""
+        memo = self._poller_memo  # JupyterHub's polls ask often: the key is built once
+        if memo is not None and self._pollers.get(memo[0]) is memo[1]:
+            return memo[1]
+        key = self.query_cache_key(self.status_interval, self.startup_poll_interval)
         poller = self._pollers.get(key)
         if poller is None:
             ctx = self.context()
@@ -775,22 +785,26 @@ class JobSpawner(ServerWatchConfig, TransportConfig, Spawner):  # type: ignore[m
     def port_reported(self, host: str, port: int) -> None:
         """Called by the handshake handler after it checked token, state and types.
 
-        The port is the job's to choose. The reported host is kept only for
+        The port is the job's to choose, within ``port_range`` (or the pinned port) when the
+        site set one: a port outside it is refused. The reported host is kept only for
         ``host_source = "server"``, and only inside ``server_hosts_allowed``: otherwise this
         raises :class:`~jobspawner.routing.RouteRefused` (the handler answers 400) and the
         spawn fails with the same reason.
         """
         if not self.awaiting_port():
             return
-        if self.host_source == "server":
-            try:
+        try:
+            outside = self.port_choice().refusal(port)
+            if outside:
+                raise routing.RouteRefused(outside)
+            if self.host_source == "server":
                 routing.check_reported_host(host, self._hosts_allowed())
-            except routing.RouteRefused as e:
-                self.log.warning("%s: refused a port report: %s", self._log_name, e)
-                self._port_future.set_exception(
-                    SpawnException(f"The job's port report was refused: {e}.", reason="route")
-                )
-                raise
+        except routing.RouteRefused as e:
+            self.log.warning("%s: refused a port report: %s", self._log_name, e)
+            self._port_future.set_exception(
+                SpawnException(f"The job's port report was refused: {e}.", reason="route")
+            )
+            raise
         self._port_future.set_result((host, port))
 
     def _hosts_allowed(self) -> routing.HostAllowList:
@@ -1495,7 +1509,10 @@ def install_hub_hooks() -> None:
         return
 
     def init_handlers(self: Any) -> Any:
+        from tornado.log import app_log, gen_log
+
         check_backend_at_start(self)
+        refusal_log.install(self.log, app_log, gen_log)  # a refused option: one WARNING line
         handshake.register()
         end_report.register()
         session_view.register()

@@ -258,6 +258,12 @@ class SSHRunner:
         self.timeout = timeout
         self.env = dict(env or {})
 
+    @property
+    def identity(self) -> str:
+        """The login account, its key and host, and the exec prefix: whom commands run as."""
+        target = self.connection.target
+        return f"ssh:{target.label()}:{target.key_file}:{shlex.join(self.prefix)}"
+
     def full_argv(self, command: Command) -> list[str]:
         return [*self.prefix, *command.argv]
 

@@ -34,6 +34,10 @@ class Runner(Protocol):
     def remote(self) -> bool:
         """Whether commands run on another host (files there are not the hub's to read)."""
 
+    @property
+    def identity(self) -> str:
+        """Whom and where commands run as (the key of what their answers fill)."""
+
     async def run(self, command: Command, check: bool = True) -> CommandResult:
         """Run ``command``; with ``check`` a non-zero exit raises CommandError."""
 

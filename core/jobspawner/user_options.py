@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from jupyterhub.spawner import SpawnException
 
+from . import refusal_log
 from .constraints import validate_constraint
 from .profiles import Option, Profile, ProfileConfigError, default_profile, numeric_value
 from .resources import FIELDS, ResourceError, format_hms, normalise
@@ -231,6 +232,15 @@ def _validate_option(spawner: JobSpawner, option: Option, value: Any, out: Valid
     out.options[option.name] = typed
 
 
+def _bound_resources(profile: Profile | None) -> dict[str, str]:
+    """The resources the profile's own options set (resource -> option name): its bounds
+    and choices hold, so no other key may set the same resource (a plain ``runtime`` from
+    ``user_options_allowed`` next to a bounded ``walltime`` option is refused)."""
+    if profile is None:
+        return {}
+    return {o.resource: o.name for o in profile.options if o.resource}
+
+
 def validate(
     spawner: JobSpawner, profiles: Sequence[Profile], user_options: Mapping[str, Any]
 ) -> Validated:
@@ -260,7 +270,12 @@ def validate(
                 continue
             _validate_option(spawner, option, value, out)
     allowed = out.overrides.get("user_options_allowed", spawner.user_options_allowed)
+    bound = _bound_resources(out.profile)
     for key, value in values.items():
+        if key in bound:
+            raise refuse(
+                f"{key}: this profile sets it with its option {bound[key]!r}; choose it there"
+            )
         if key not in allowed:
             offered = ["profile"] if profiles else []
             offered += [o.name for o in out.profile.options] if out.profile else []
@@ -351,10 +366,18 @@ def apply_user_options(
     if inspect.isawaitable(raw):
 
         async def later() -> None:
-            apply(spawner, validate(spawner, parse_visible(spawner, await raw), user_options))
+            try:
+                apply(spawner, validate(spawner, parse_visible(spawner, await raw), user_options))
+            except SpawnException as e:
+                refusal_log.note(spawner, e)  # one WARNING line, not JupyterHub's traceback
+                raise
 
         return later()
-    apply(spawner, validate(spawner, parse_visible(spawner, raw), user_options))
+    try:
+        apply(spawner, validate(spawner, parse_visible(spawner, raw), user_options))
+    except SpawnException as e:
+        refusal_log.note(spawner, e)
+        raise
     return None
 
 

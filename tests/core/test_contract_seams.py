@@ -17,8 +17,8 @@ from jobspawner.context import BackendContext
 class Scripted(CommandRunner):
     """Answers each command from ``answer(argv)`` and records the argument lists."""
 
-    def __init__(self, answer: Any) -> None:
-        super().__init__()
+    def __init__(self, answer: Any, prefix: Sequence[str] = ()) -> None:
+        super().__init__(prefix)
         self.answer = answer
         self.calls: list[tuple[str, ...]] = []
 
@@ -141,6 +141,23 @@ async def test_detail_only_for_jobs_that_need_it_and_reused_while_unchanged(
     for _ in range(2):  # detail_refresh=0: never reused
         await many.query_status(ctx(many, runner, detail_refresh=0), ["2"])
     assert runner.calls.count(("why", "2")) == 2
+
+
+async def test_a_detail_answer_is_reused_only_by_the_identity_that_asked(many: Backend) -> None:
+    """One backend object serves every query identity of the hub (status_exec_prefix per
+    user, per-user SSH accounts): what alice's account was told is never bob's answer."""
+    many.detail_cache.clear()
+
+    def answer(argv: tuple[str, ...]) -> tuple[int, str]:
+        return (0, "2=pending") if argv[0] == "stat" else (0, " ".join(argv[1:]))
+
+    alice = Scripted(answer, ["runuser", "-u", "alice", "--"])
+    bob = Scripted(answer, ["runuser", "-u", "bob", "--"])
+    await many.query_status(ctx(many, alice), ["2"])
+    await many.query_status(ctx(many, bob), ["2"])
+    assert bob.calls == [("stat", "2"), ("why", "2")]
+    await many.query_status(ctx(many, alice), ["2"])  # her own answer is still hers
+    assert alice.calls == [("stat", "2"), ("why", "2"), ("stat", "2")]
 
 
 async def test_failed_detail_query_changes_nothing(many: Backend) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -195,3 +196,34 @@ def test_a_server_that_reports_and_dies_fails_the_spawn_within_seconds(tmp_path)
     with running_hub(tmp_path, config=config) as hub:
         _aim(target, "127.0.0.1", 1)  # the report is accepted, then the job dies
         expect_fast_failure(hub, "alice", marker, within=10)
+
+
+def test_a_reported_port_outside_port_range_is_refused_unprobed(tmp_path):
+    """With ``port_range``, a job reporting a port outside it (here one the test listens
+    on) is refused: no probe connects there, no route points there, the spawn fails at once
+    saying which port and which range."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    listener.settimeout(0.5)
+    outside = listener.getsockname()[1]
+    allowed = f"{outside + 1}-{outside + 60}"
+    config, target = _forgery(tmp_path, then="true")
+    config += f"c.JobSpawner.port_range = {allowed!r}\n"
+    try:
+        with running_hub(tmp_path, config=config) as hub:
+            _aim(target, "127.0.0.1", outside)
+            started = time.monotonic()
+            with _route_targets(hub, "/user/alice/") as seen, pytest.raises(SpawnFailed) as e:
+                hub.start_server("alice", timeout=90)
+            assert time.monotonic() - started < 30
+            assert not any(urlsplit(t).port == outside for t in seen), seen
+            message = e.value.message
+            assert "port report was refused" in message, message
+            assert f"the job reported port {outside}, but this hub accepts only a free port in " \
+                   f"{allowed} (c.JobSpawner.port_range)" in message, message  # fmt: skip
+            assert not hub.spawner_state("alice").get("job_id")
+        with pytest.raises(TimeoutError):  # nothing ever connected to the refused port
+            listener.accept()
+    finally:
+        listener.close()

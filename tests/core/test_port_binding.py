@@ -105,3 +105,16 @@ def test_the_choice_reaches_the_job_unchanged(first, width):
     choice = PortChoice.from_settings(0, f"{first}-{last}")
     assert PortChoice.from_environment(choice.environment()) == choice
     assert (choice.first, choice.last) == (first, last)
+
+
+def test_a_report_outside_the_choice_is_refused_with_the_setting_named():
+    assert PortChoice.from_settings(0, "").refusal(8999) is None  # any port: the job's choice
+    ranged = PortChoice.from_settings(0, "9000-9100")
+    assert ranged.refusal(9000) is None and ranged.refusal(9100) is None
+    assert ranged.refusal(8999) == (
+        "the job reported port 8999, but this hub accepts only a free port in 9000-9100 "
+        "(c.JobSpawner.port_range)"
+    )
+    assert PortChoice.from_settings(9050, "").refusal(9051) == (
+        "the job reported port 9051, but this hub accepts only port 9050 (c.Spawner.port)"
+    )

@@ -132,3 +132,36 @@ def test_the_form_page_renders_and_posting_it_spawns(tmp_path):
         page = s.get(f"{hub.url}/hub/spawn/alice", timeout=60)
         assert 'id="profile-big" value="big" checked' in page.text
         assert 'name="big--memory" type="text" value="1G"' in page.text
+
+
+def test_a_refused_option_logs_one_warning_line(tmp_path):
+    """A refusal is the user's mistake, not the hub's: one WARNING line naming the user,
+    the field and the reason, no traceback and no ERROR; she still reads the plain 400."""
+    with running_hub(tmp_path, config=PROFILES) as hub:
+        hub.create_user("alice")
+        before = len(hub.log_text().splitlines())
+        r = hub.api("POST", "/users/alice/server",
+                    json={"user_options": {"profile": "big", "memory": "8G"}})  # fmt: skip
+        assert r.status_code == 400, r.text
+        assert "memory: '8G' is more than the maximum, 4G" in r.json()["message"]
+        time.sleep(0.5)  # the log lines after the answer (the request's own access line)
+        lines = hub.log_text().splitlines()[before:]
+        text = "\n".join(lines)
+        assert "Traceback" not in text and not any(line.startswith("[E") for line in lines), text
+        said = [line for line in lines if "memory: '8G' is more than the maximum" in line]
+        assert len(said) == 1 and said[0].startswith("[W"), text
+        assert "refused a user option of alice: memory: '8G'" in said[0], said
+        # the spawn page's paths (?opt- and the form): the same, and the page says it plainly
+        r = spawn_page(hub, "alice", "opt-profile=big&opt-memory=9G")
+        assert r.status_code == 400 and "memory: &#39;9G&#39; is more than the max" in r.text
+        s = login(hub, "alice")
+        form = {"profile": "big", "big--memory": "10G", "_xsrf": s.cookies.get("_xsrf", "")}
+        r = s.post(f"{hub.url}/hub/spawn/alice", data=form, allow_redirects=False, timeout=60)
+        assert r.status_code == 400 and "memory: &#39;10G&#39; is more than the max" in r.text
+        time.sleep(0.5)
+        lines = hub.log_text().splitlines()[before:]
+        text = "\n".join(lines)
+        assert "Traceback" not in text and not any(line.startswith("[E") for line in lines), text
+        for value in ("9G", "10G"):
+            said = [line for line in lines if f"'{value}' is more than the maximum" in line]
+            assert len(said) == 1 and "refused a user option of alice" in said[0], text

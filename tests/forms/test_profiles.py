@@ -173,3 +173,26 @@ def test_batchspawner_profiles_spawner_entries_migrate(tmp_path):
     assert "#PBS -q mesabi" in script and "walltime=08:00:00" in script
     with pytest.raises(ProfileConfigError, match="req_host"):
         from_profiles_spawner([("x", "x", "batchspawner.SlurmSpawner", {"req_host": "h"})])
+
+
+def test_a_bounded_profile_option_cannot_be_bypassed_by_the_plain_resource_key(tmp_path):
+    """A profile option bound to a resource (``walltime`` sets ``runtime``, at most 1 h)
+    holds even where ``user_options_allowed`` lists ``runtime``: the plain key is refused
+    (400 naming it and the option to use), with or without the option next to it."""
+    short = {
+        "display_name": "Short", "slug": "short",
+        "options": {"walltime": {"display_name": "Run time", "resource": "runtime",
+                                 "max": "1h", "default": "30m"}},
+    }  # fmt: skip
+    spawner = make_spawner(tmp_path, backend="slurm", profiles=[short],
+                           user_options_allowed=["runtime", "cpus"])  # fmt: skip
+    for options in (
+        {"profile": "short", "walltime": "30m", "runtime": "300h"},
+        {"profile": "short", "runtime": "300h"},
+    ):
+        assert refused(spawner, options) == (
+            "runtime: this profile sets it with its option 'walltime'; choose it there"
+        )
+    assert "more than the maximum, 01:00:00" in refused(spawner, {"walltime": "300h"})
+    apply(spawner, {"profile": "short", "walltime": "45m", "cpus": "2"})  # the rest still works
+    assert spawner.resources()["runtime_s"] == 2700 and spawner.resources()["cpus"] == 2
