@@ -10,7 +10,7 @@ import os
 import signal
 from pathlib import Path
 
-from harness.fake_jupyter import fake_server, spawn_server
+from harness.fake_jupyter import fake_server, jupyter_api, spawn_server
 from jobspawner import server_watch
 from jobspawner.server_watch import ServerWatch
 from jupyterhub.objects import Server
@@ -81,7 +81,7 @@ async def test_the_jobs_end_and_a_new_start_end_the_watch(tmp_path):
 
 async def test_a_dropped_spawner_ends_its_watch(tmp_path):
     spawner = make_spawner(tmp_path)
-    async with fake_server(spawn_server("/user/root/", spawner)) as server:
+    async with fake_server(jupyter_api("/user/root/")) as server:
         spawner.job_id = "1"
         watch = server_watch.start_watch(spawner, "127.0.0.1", server.port)
         assert watch is not None and await until(lambda: watch.connections == 1)
@@ -93,7 +93,7 @@ async def test_a_dropped_spawner_ends_its_watch(tmp_path):
 
 async def test_watch_server_false_opens_none(tmp_path):
     spawner = make_spawner(tmp_path, watch_server=False)
-    async with fake_server(spawn_server("/user/root/", spawner)) as server:
+    async with fake_server(jupyter_api("/user/root/")) as server:
         assert server_watch.start_watch(spawner, "127.0.0.1", server.port) is None
         spawner.server = Server(ip="127.0.0.1", port=server.port)
         server_watch.ensure_watch(spawner)
