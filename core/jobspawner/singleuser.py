@@ -189,7 +189,8 @@ def main(argv: list[str] | None = None) -> Any:
         def init_webapp(self) -> None:
             super().init_webapp()
             path = re.escape(url_path_join(self.base_url, PROOF_PATH))  # a pattern
-            self.web_app.add_handlers(".*$", [(path, proof_handler(key, server_version))])
+            web_app: Any = self.web_app  # jupyter_server's application class is untyped
+            web_app.add_handlers(".*$", [(path, proof_handler(key, server_version))])
 
         def _find_http_port(self) -> None:
             return None  # no probe-and-release: the real bind below asks the OS

@@ -376,8 +376,10 @@ class JobSpawner(ServerWatchConfig, TransportConfig, Spawner):  # type: ignore[m
         allow_none=True,
         config=True,
         help="""The server command run in the job. It must be `jobspawner-singleuser` (or a
-        wrapper that ends by running it with the same arguments): the server reports its
-        port to the hub. `jupyterhub-singleuser` cannot, and a spawn with it is refused.""",
+        wrapper that ends by running it with the same arguments and environment): the
+        server reports its port to the hub and proves to the hub's check that it is the
+        server this start launched (see `require_server_proof`). `jupyterhub-singleuser`
+        cannot, and a spawn with it is refused.""",
     )
     ip = Unicode(
         "0.0.0.0",
@@ -1131,8 +1133,7 @@ class JobSpawner(ServerWatchConfig, TransportConfig, Spawner):  # type: ignore[m
             )
         else:
             message += (
-                ". If the server starts slowly, admins can raise "
-                "c.JobSpawner.server_check_timeout."
+                ". If the server starts slowly, admins can raise c.JobSpawner.server_check_timeout."
             )
         try:
             tail = await backend.read_log(ctx, self.job_output, self.log_tail_lines)

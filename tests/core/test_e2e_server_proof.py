@@ -41,8 +41,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
 server = http.server.ThreadingHTTPServer(("0.0.0.0", 0), Handler)
 port = server.server_address[1]
+api = os.environ["JUPYTERHUB_API_URL"].rstrip("/")
 request = urllib.request.Request(
-    os.environ["JUPYTERHUB_API_URL"].rstrip("/") + "/jobspawner/port/" + os.environ["JUPYTERHUB_USER"],
+    api + "/jobspawner/port/" + os.environ["JUPYTERHUB_USER"],
     data=json.dumps({"host": "127.0.0.1", "port": port}).encode(),
     method="POST",
     headers={"Authorization": "token " + token, "Content-Type": "application/json"},
@@ -83,7 +84,7 @@ def test_a_rogue_answering_a_version_everywhere_is_refused_and_the_real_server_p
         assert found, message
         rogue_port = int(found.group(1))
         assert not any(urlsplit(t).port == rogue_port for t in seen), seen
-        assert "rogue: \"GET /user/alice/api/jobspawner/proof?challenge=" in message
+        assert 'rogue: "GET /user/alice/api/jobspawner/proof?challenge=' in message
         assert not hub.spawner_state("alice").get("job_id")
         # the real server, started by the site's wrapper, proves its key and is routed
         hub.start_server("bob", timeout=90)

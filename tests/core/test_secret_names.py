@@ -6,6 +6,7 @@ into the job script nor the output of ``jobspawner render`` / ``jobspawner check
 from __future__ import annotations
 
 import re
+import string
 import subprocess
 import sys
 from pathlib import Path
@@ -61,7 +62,7 @@ ORDINARY = [
 
 #: The heuristic before issue #19: every name it caught must still be caught.
 OLD_SECRET_ENV = re.compile(r".*(TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIAL|_KEY)S?", re.IGNORECASE)
-NAMES = st.text(alphabet="ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_", min_size=1)
+NAMES = st.text(alphabet=string.ascii_letters + string.digits + "_", min_size=1)
 WORD = st.sampled_from(["TOKEN", "SECRET", "PASSWORD", "PASS", "PAT", "AUTH", "KEY", "APIKEY"])
 
 
@@ -116,6 +117,14 @@ def _spec(tmp_path: Path, env: dict[str, str], secret_env: list[str]) -> JobSpec
     )
 
 
+def test_jupyterhubs_own_variables_keep_their_places(tmp_path):
+    """Of the environment JupyterHub gives a server, only the tokens are secrets."""
+    from .test_spawner_unit import make_spawner
+
+    env = make_spawner(tmp_path).get_env()
+    assert {name for name in env if is_secret(name)} == {"JUPYTERHUB_API_TOKEN", "JPY_API_TOKEN"}
+
+
 def test_secrets_go_to_the_secrets_file_and_ordinary_names_to_the_script(tmp_path):
     env = {name: f"value-of-{name}" for name in [*SECRET, *ORDINARY, "SITE_LICENSE"]}
     spec = _spec(tmp_path, env, ["SITE_*"])
@@ -144,9 +153,7 @@ def test_render_and_check_show_no_secret_and_every_ordinary_value(tmp_path, comm
         "PASSAGE_DIR": "plain-passages",
     }
     config = tmp_path / "jupyterhub_config.py"
-    config.write_text(
-        CONFIG.format(log_dir=str(tmp_path / "logs"), environment=environment)
-    )
+    config.write_text(CONFIG.format(log_dir=str(tmp_path / "logs"), environment=environment))
     out = subprocess.run(
         [sys.executable, "-m", "jobspawner.cli", *command, "-f", str(config), "--user", "root"],
         capture_output=True,
