@@ -74,3 +74,18 @@ async def test_singleuser_without_a_key_or_challenge_proves_nothing():
         assert response.code == 400
     finally:
         server.stop()
+
+
+def test_check_warns_when_the_proof_is_not_required(tmp_path):
+    from jobspawner.cli.check import CheckReport, check_settings
+
+    from .test_spawner_unit import make_spawner
+
+    findings = {}
+    for required in (True, False):
+        report = CheckReport()
+        check_settings(report, make_spawner(tmp_path, require_server_proof=required))
+        findings[required] = [f for f in report.findings if "server_proof" in f.topic]
+    assert findings[True] == []
+    (warning,) = findings[False]
+    assert warning.level == "warn" and "jobspawner-singleuser" in warning.fix
