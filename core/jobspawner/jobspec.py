@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fnmatch
 import os
 import re
 from collections.abc import Mapping, Sequence
@@ -10,15 +11,53 @@ from secrets import token_hex
 from typing import Any
 
 #: Environment variables that are secrets: they go to the job through :attr:`JobSpec.secrets`
-#: (a private file), never into the job script, which schedulers keep and copy.
-SECRET_ENV = re.compile(r".*(TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIAL|_KEY)S?", re.IGNORECASE)
+#: (a private file), never into the job script, which schedulers keep and copy. A name is
+#: cut into words at every character that is not a letter or digit (``DB_PASS``: ``DB``,
+#: ``PASS``), case ignored, and is a secret when one word (or that word less a plural ``S``)
+#: ends with a :data:`SECRET_WORD_ENDINGS` entry (``JUPYTERHUB_API_TOKEN``, ``DBPASSWORD``,
+#: ``MY_APIKEY``) or is a :data:`SECRET_WORDS` entry (``GITHUB_PAT``, ``X_AUTH``,
+#: ``TLS_KEY_PEM``, ``MYSQL_PWD``). Whole words only for the short ones, so ``PATH``,
+#: ``KEYBOARD_LAYOUT``, ``PASSAGE_DIR``, ``AUTHOR``, the shell's ``PWD`` or JupyterHub's
+#: ``..._OAUTH_...`` settings stay in the script.
+#: ``c.JobSpawner.secret_env`` adds names and shell patterns of the site's.
+SECRET_WORD_ENDINGS = (
+    "TOKEN",
+    "SECRET",
+    "PASSWORD",
+    "PASSWD",
+    "PASSPHRASE",
+    "CREDENTIAL",
+    "APIKEY",
+    "ACCESSKEY",
+    "PRIVATEKEY",
+    "SECRETKEY",
+)
+SECRET_WORDS = frozenset({"PASS", "PAT", "AUTH", "KEY", "PWD"})
+#: Whole names that are never secrets although a word says so (the shell's folders).
+NOT_SECRET = frozenset({"PWD", "OLDPWD"})
+_WORDS = re.compile(r"[^A-Za-z0-9]+")
 #: The job's environment variable naming its secrets file (read by ``jobspawner-singleuser``).
 SECRETS_FILE_ENV = "JOBSPAWNER_SECRETS_FILE"
 
 
-def is_secret(name: str) -> bool:
-    """Whether an environment variable's value must stay out of the job script."""
-    return SECRET_ENV.fullmatch(name) is not None
+def _secret_word(word: str) -> bool:
+    for candidate in (word, word[:-1] if word.endswith("S") else ""):
+        if candidate in SECRET_WORDS or candidate.endswith(SECRET_WORD_ENDINGS):
+            return True
+    return False
+
+
+def is_secret(name: str, patterns: Sequence[str] = ()) -> bool:
+    """Whether an environment variable's value must stay out of the job script.
+
+    ``patterns`` are names or shell patterns (``MYSITE_*``) that are secrets whatever
+    their words (``c.JobSpawner.secret_env``), matched with case as written.
+    """
+    if any(fnmatch.fnmatchcase(name, pattern) for pattern in patterns):
+        return True
+    if name.upper() in NOT_SECRET:
+        return False
+    return any(_secret_word(word) for word in _WORDS.split(name.upper()) if word)
 
 
 def secrets_file_for(output_file: str) -> str:
@@ -82,6 +121,8 @@ class JobSpec:
         options: Mapping[str, Any] | None = None,
         site_variables: Mapping[str, Any] | None = None,
         variables: Mapping[str, Any] | None = None,
+        secret_env: Sequence[str] = (),
+        extra_secrets: Mapping[str, str] | None = None,
     ) -> JobSpec:
         """A spec with every template variable, built the one way the spawner builds it.
 
@@ -89,12 +130,14 @@ class JobSpec:
         normalised by :func:`jobspawner.resources.normalise` (unset ones become ``None``);
         ``site_variables`` come first (``c.JobSpawner.template_vars``); ``variables``
         override anything at the end (tests, tools). Secret variables of ``env`` (see
-        :func:`is_secret`) are moved to ``secrets``.
+        :func:`is_secret`; ``secret_env`` adds names and shell patterns) are moved to
+        ``secrets``; ``extra_secrets`` (the server-check key) go there too and nowhere else.
         """
         from .resources import normalise
 
         all_env = {k: str(v) for k, v in (env or {}).items()}
-        secrets = {k: v for k, v in all_env.items() if is_secret(k)}
+        secrets = {k: v for k, v in all_env.items() if is_secret(k, secret_env)}
+        secrets.update(extra_secrets or {})
         env = {k: v for k, v in all_env.items() if k not in secrets}
         secrets_file = secrets_file_for(output_file) if secrets else ""
         if secrets_file:

@@ -1,9 +1,13 @@
-"""Is the server at host:port this spawn's Jupyter server? One probe of its API root.
+"""Is the server at host:port this spawn's Jupyter server? One probe of its API.
 
-Before ``start()`` returns its URL, the hub asks ``GET {url}{prefix}api`` without a token:
-a Jupyter server whose base URL is this server's prefix answers 200 with JSON that holds
-``"version"``. The hub's own API, another user's server (another prefix), a random port or
-nothing at all do not. The probe follows no redirect and reads a small body only.
+Before ``start()`` returns its URL, the hub asks, without a token,
+``GET {url}{prefix}api/jobspawner/proof?challenge=<new random>``: the server this spawn
+started answers 200 with JSON that holds ``"version"`` and the proof that it holds the key
+the hub gave this start (:mod:`jobspawner.server_proof`). The hub's own API, another user's
+server (another prefix), a service that answers ``{"version": ...}`` on every path, a random
+port or nothing at all do not. With ``c.JobSpawner.require_server_proof = False`` the probe is
+``GET {url}{prefix}api`` and any JSON with a version passes. The probe follows no redirect
+and reads a small body only.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ import socket
 import ssl
 from dataclasses import dataclass
 
+from . import server_proof
 from .routing import HostAllowList, IPAddress, check_resolved, ip_literal
 
 MAX_BODY = 64 * 1024
@@ -22,10 +27,13 @@ MAX_BODY = 64 * 1024
 
 @dataclass(frozen=True)
 class ProbeResult:
-    """What one probe found: ``ok`` when a Jupyter server answered; ``detail`` in words."""
+    """What one probe found: ``ok`` when this spawn's server answered; ``detail`` in words;
+    ``unproven`` when a server answered but did not prove it is this spawn's (final: the
+    server this start launched answers with the proof from its first request on)."""
 
     ok: bool
     detail: str
+    unproven: bool = False
 
 
 async def resolve(host: str, port: int) -> list[IPAddress]:
@@ -53,11 +61,28 @@ async def check_host_addresses(host: str, port: int, allowed: HostAllowList | No
     check_resolved(host, await resolve(host, port), allowed)
 
 
-async def probe(url: str, timeout: float, ssl_context: ssl.SSLContext | None = None) -> ProbeResult:
-    """GET ``url`` (the server's ``.../api``) once; a Jupyter server answers 200 + version."""
+def probe_url(api_url: str, key: str | None) -> str:
+    """The URL a probe asks (its challenge shown as ``<challenge>``), for messages."""
+    return server_proof.proof_url(api_url, "<challenge>") if key else api_url
+
+
+async def probe(
+    url: str,
+    timeout: float,
+    ssl_context: ssl.SSLContext | None = None,
+    key: str | None = None,
+) -> ProbeResult:
+    """Probe the server whose API is at ``url`` (``.../api``) once.
+
+    With ``key`` (this start's server-check key) the server must answer a new challenge
+    with the proof of that key; without it, any 200 with JSON holding a version passes.
+    """
     from tornado.httpclient import HTTPClientError, HTTPRequest
     from tornado.simple_httpclient import SimpleAsyncHTTPClient
 
+    challenge = server_proof.new_challenge() if key else ""
+    if key:
+        url = server_proof.proof_url(url, challenge)
     client = SimpleAsyncHTTPClient(force_instance=True, max_body_size=MAX_BODY)
     request = HTTPRequest(
         url,
@@ -85,11 +110,29 @@ async def probe(url: str, timeout: float, ssl_context: ssl.SSLContext | None = N
     if response.code != 200:
         location = response.headers.get("Location")
         where = f", redirecting to {location}" if location else ""
-        return ProbeResult(False, f"something answered {label}{where}, not a Jupyter server")
+        what = "the server this spawn started" if key else "a Jupyter server"
+        return ProbeResult(False, f"something answered {label}{where}, not {what}")
     try:
         data = json.loads(response.body or b"null")
     except ValueError:
         return ProbeResult(False, f"something answered {label} that is not JSON")
     if not isinstance(data, dict) or "version" not in data:
         return ProbeResult(False, f"something answered {label} with JSON without a version")
-    return ProbeResult(True, f"a Jupyter server (version {data['version']}) answered")
+    version = str(data["version"])[:40]
+    if not key:
+        return ProbeResult(True, f"a Jupyter server (version {version}) answered")
+    if "proof" not in data:
+        return ProbeResult(
+            False,
+            f"something answered {label} with a version ({version!r}) but no proof that it "
+            "is the server this spawn started, so it was not trusted",
+            unproven=True,
+        )
+    if not server_proof.verify(key, challenge, data["proof"]):
+        return ProbeResult(
+            False,
+            f"something answered {label} with a wrong proof: it is not the server this "
+            "spawn started, so it was not trusted",
+            unproven=True,
+        )
+    return ProbeResult(True, f"this spawn's server (version {version}) answered")

@@ -4,19 +4,22 @@ Run inside the job instead of ``jupyterhub-singleuser``. The server binds port 0
 site's pinned port or a port of its range, :mod:`jobspawner.port_binding`) and keeps
 that socket (no probe-then-release race), then reports the bound port to the hub with its
 own API token before it serves. The hub accepts the report only while this server's start is
-pending (see :mod:`jobspawner.handshake`).
+pending (see :mod:`jobspawner.handshake`), then routes to the server only once it answered a
+challenge with the proof of this start's key (:mod:`jobspawner.server_proof`).
 
 Environment: the usual ``JUPYTERHUB_*`` variables, plus optionally
 ``JOBSPAWNER_SERVER_HOST`` (the name or address to report; default: this host's name).
 The server's API token is not in the job script: ``JOBSPAWNER_SECRETS_FILE`` names a private
 JSON file the hub wrote before submitting the job; it is read into the environment and
-deleted before anything else happens.
+deleted before anything else happens. The server-check key in it is kept in this process's
+memory only, out of the environment that kernels and terminals inherit.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import socket
 import ssl
 import stat
@@ -31,17 +34,21 @@ REPORT_TIMEOUT = 120.0
 SECRETS_FILE_ENV = "JOBSPAWNER_SECRETS_FILE"  # jobspec.SECRETS_FILE_ENV, without the import
 
 
-def load_secrets(environ: Any = None) -> None:
+def load_secrets(environ: Any = None) -> str:
     """Move the secrets file named by ``JOBSPAWNER_SECRETS_FILE`` into the environment.
 
     The file must be a regular file of this user's, readable by nobody else, and is deleted
     once read, so the token is in no file the job leaves behind. Exits with a clear message
     when the file is missing or not private (a job that was requeued or started twice).
+    Returns the server-check key (:data:`jobspawner.server_proof.KEY_NAME`), which is not
+    put into the environment; "" when the file holds none.
     """
+    from jobspawner.server_proof import KEY_NAME
+
     environ = os.environ if environ is None else environ
     path = environ.pop(SECRETS_FILE_ENV, "")
     if not path:
-        return
+        return ""
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
     except OSError as e:
@@ -64,7 +71,9 @@ def load_secrets(environ: Any = None) -> None:
         os.unlink(path)
     if not isinstance(data, dict):
         raise SystemExit(f"jobspawner: the secrets file {path} is not a JSON object")
+    key = str(data.pop(KEY_NAME, ""))
     environ.update({str(k): str(v) for k, v in data.items()})
+    return key
 
 
 def report_url() -> str:
@@ -136,16 +145,52 @@ def report_ending(timeout: float = 5.0) -> None:
         return
 
 
+def proof_handler(key: str, version: str) -> Any:
+    """The tornado handler of ``GET <base_url>api/jobspawner/proof?challenge=<hex>``: the
+    proof of ``key`` for the hub's challenge (:mod:`jobspawner.server_proof`), with the
+    server's version. No login: the answer is worth nothing for another challenge."""
+    from tornado.web import RequestHandler
+
+    from jobspawner import server_proof
+
+    class ProofHandler(RequestHandler):
+        def get(self) -> None:
+            challenge = self.get_query_argument("challenge", "")
+            self.set_header("Content-Type", "application/json")
+            self.set_header("Cache-Control", "no-store")
+            if not key or not server_proof.valid_challenge(challenge):
+                self.set_status(400)
+                self.finish(json.dumps({"message": "a challenge of 32 hex digits is required"}))
+                return
+            proof = server_proof.proof(key, challenge)
+            self.finish(json.dumps({"version": version, "proof": proof}))
+
+    return ProofHandler
+
+
 def main(argv: list[str] | None = None) -> Any:
-    load_secrets()
+    key = load_secrets()
+    from jupyter_server import __version__ as server_version
     from jupyter_server.serverapp import ServerApp
+    from jupyter_server.utils import url_path_join
     from jupyterhub.singleuser.extension import JupyterHubSingleUser
 
     from jobspawner.port_binding import PortChoice, PortChoiceError, bind
+    from jobspawner.server_proof import PROOF_PATH, valid_key
+
+    if key and not valid_key(key):
+        raise SystemExit("jobspawner: the server-check key in the secrets file is malformed")
 
     class HandshakeServerApp(ServerApp):
         """A ServerApp that binds its port itself (any free port, or the hub's pinned port or
-        range: :mod:`jobspawner.port_binding`) and reports the port it got."""
+        range: :mod:`jobspawner.port_binding`), reports the port it got, and answers the
+        hub's server check with the proof of this start's key."""
+
+        def init_webapp(self) -> None:
+            super().init_webapp()
+            path = re.escape(url_path_join(self.base_url, PROOF_PATH))  # a pattern
+            web_app: Any = self.web_app  # jupyter_server's application class is untyped
+            web_app.add_handlers(".*$", [(path, proof_handler(key, server_version))])
 
         def _find_http_port(self) -> None:
             return None  # no probe-and-release: the real bind below asks the OS

@@ -52,6 +52,7 @@ from . import (
     secrets_cleanup,
     server_check,
     server_command,
+    server_proof,
     server_watch,
     session_view,
     status_rounds,
@@ -193,6 +194,17 @@ class JobSpawner(ServerWatchConfig, TransportConfig, Spawner):  # type: ignore[m
         config=True,
         help="Job name ({username}, {server_name}, {server_suffix} = '-<server name>' or '').",
     )
+    secret_env = List(
+        Unicode(),
+        config=True,
+        help="""Names (or shell patterns such as `MYSITE_*`, case as written) of the job's
+        environment variables (`c.Spawner.environment`, `env_keep`) that are always secrets,
+        besides the names jobspawner recognises itself (words such as TOKEN, SECRET,
+        PASSWORD, PASS, PAT, AUTH, KEY, APIKEY; see docs/security.md). Secrets go to the job
+        in its private secrets file, never into the job script or the output of `jobspawner
+        render` and `jobspawner check --script`; only the server (`jobspawner-singleuser`)
+        gets them, not the job's shell or `prologue`.""",
+    )
     log_tail_lines = Integer(
         30,
         config=True,
@@ -307,8 +319,24 @@ class JobSpawner(ServerWatchConfig, TransportConfig, Spawner):  # type: ignore[m
         30.0,
         config=True,
         help="""Seconds the hub waits, after the job reported its port, for a Jupyter server
-        to answer on the job's host and that port under this server's URL prefix (an
-        unauthenticated GET of its `api`). Anything else there fails the spawn.""",
+        to answer on the job's host and that port under this server's URL prefix, proving
+        that it is the server this start launched (see `require_server_proof`). Anything
+        else there fails the spawn.""",
+    )
+    require_server_proof = Bool(
+        True,
+        config=True,
+        help="""The hub routes only to the server its own start launched: each start makes a
+        new key, hands it to the job in the private secrets file only, and the server must
+        answer a new challenge with an HMAC of that key
+        (`GET <prefix>api/jobspawner/proof?challenge=...`; `jobspawner-singleuser` does).
+        A custom `c.JobSpawner.cmd` must run `jobspawner-singleuser` in the end (a wrapper
+        script) or answer the same way (docs/security.md). False accepts any HTTP service
+        on the job's host and reported port that answers `GET <prefix>api` with JSON
+        holding a version, as before: then a program of the user or of anyone else who can
+        listen on that node and port is routed the user's browser traffic (her cookies and
+        requests) without a login. Set False only for a custom server command that cannot
+        answer the proof, on nodes that only trusted programs can listen on.""",
     )
 
     port_range = Unicode(
@@ -365,8 +393,10 @@ class JobSpawner(ServerWatchConfig, TransportConfig, Spawner):  # type: ignore[m
         allow_none=True,
         config=True,
         help="""The server command run in the job. It must be `jobspawner-singleuser` (or a
-        wrapper that ends by running it with the same arguments): the server reports its
-        port to the hub. `jupyterhub-singleuser` cannot, and a spawn with it is refused.""",
+        wrapper that ends by running it with the same arguments and environment): the
+        server reports its port to the hub and proves to the hub's check that it is the
+        server this start launched (see `require_server_proof`). `jupyterhub-singleuser`
+        cannot, and a spawn with it is refused.""",
     )
     ip = Unicode(
         "0.0.0.0",
@@ -436,6 +466,8 @@ class JobSpawner(ServerWatchConfig, TransportConfig, Spawner):  # type: ignore[m
         self._last_failure: dict[str, Any] = {}  # jobspawner.session_view
         self._last_end: dict[str, Any] = {}  # jobspawner.last_end
         self._server_watch: ServerWatch | None = None  # jobspawner.server_watch
+        #: this start's server-check key (jobspawner.server_proof): in memory only
+        self._server_check_key = ""
 
     # --- backend and commands ---------------------------------------------------------------
     def load(self) -> Backend:
@@ -709,6 +741,9 @@ class JobSpawner(ServerWatchConfig, TransportConfig, Spawner):  # type: ignore[m
             self.log_dir.format(**fmt), f"{job_name}.{stamp}.{secrets.token_hex(3)}.log"
         )
         self.resources()  # validates config and user choices, errors naming the field
+        # a new key for each start's server check, to the job in the secrets file only
+        self._server_check_key = server_proof.new_key() if self.require_server_proof else ""
+        key = {server_proof.KEY_NAME: self._server_check_key} if self._server_check_key else {}
         return JobSpec.create(
             username=self.user.name,
             server_name=self.name,
@@ -723,6 +758,8 @@ class JobSpawner(ServerWatchConfig, TransportConfig, Spawner):  # type: ignore[m
             epilogue=self.epilogue,
             options=self._spec_options(),
             site_variables=self._template_variables(),
+            secret_env=self.secret_env,
+            extra_secrets=key,
         )
 
     def _spec_options(self) -> dict[str, Any]:
@@ -1052,7 +1089,12 @@ class JobSpawner(ServerWatchConfig, TransportConfig, Spawner):  # type: ignore[m
             await server_check.check_host_addresses(host, port, allowed)
         except OSError as e:
             return ProbeResult(False, f"the host name {host} does not resolve ({e})")
-        return await server_check.probe(api_url, timeout=5.0, ssl_context=self._check_ssl_context())
+        return await server_check.probe(
+            api_url,
+            timeout=5.0,
+            ssl_context=self._check_ssl_context(),
+            key=self._server_check_key or None,
+        )
 
     async def _wait_for_server(
         self,
@@ -1067,8 +1109,9 @@ class JobSpawner(ServerWatchConfig, TransportConfig, Spawner):  # type: ignore[m
 
         Retries briefly while the server finishes starting, and follows the job's status
         meanwhile: a job that ends fails the spawn within one status round, a host that no
-        route may point at fails it at once, a check that keeps failing fails it after
-        ``server_check_timeout`` seconds.
+        route may point at fails it at once, and so does a server that answers without
+        proving it is this spawn's (:mod:`jobspawner.server_proof`); a check that keeps
+        failing fails it after ``server_check_timeout`` seconds.
         """
         poller = self.poller()
         interval = self.startup_poll_interval
@@ -1096,6 +1139,10 @@ class JobSpawner(ServerWatchConfig, TransportConfig, Spawner):  # type: ignore[m
                     if result.ok:
                         return
                     last = result.detail
+                    if result.unproven:  # never routed: the spawn fails now
+                        raise await self._server_check_failed(
+                            backend, ctx, host, port, api_url, last, unproven=True
+                        )
                     next_try, delay = time.monotonic() + delay, min(delay * 2, 2.0)
                 status = await self._shared_status(poller)
                 if status.state.finished:
@@ -1114,14 +1161,24 @@ class JobSpawner(ServerWatchConfig, TransportConfig, Spawner):  # type: ignore[m
         port: int,
         api_url: str,
         last: str,
+        unproven: bool = False,
     ) -> SpawnException:
         """The error for a reported port where no Jupyter server of this spawn answers."""
+        asked = server_check.probe_url(api_url, self._server_check_key)
         message = (
             f"No Jupyter server for {self._server_prefix()} answered on {host}:{port}, the "
-            f"port job {self.job_id} reported (GET {api_url}: {last}); the job was "
-            "cancelled. If the server starts slowly, admins can raise "
-            "c.JobSpawner.server_check_timeout."
+            f"port job {self.job_id} reported (GET {asked}: {last}); the job was cancelled"
         )
+        if unproven:
+            message += (
+                " and nothing was routed there. Only the server this start launched knows "
+                "the key the hub gave it: a site's c.JobSpawner.cmd must end by running "
+                "jobspawner-singleuser (see c.JobSpawner.require_server_proof)."
+            )
+        else:
+            message += (
+                ". If the server starts slowly, admins can raise c.JobSpawner.server_check_timeout."
+            )
         try:
             tail = await backend.read_log(ctx, self.job_output, self.log_tail_lines)
         except Exception as e:  # the message matters more than the log

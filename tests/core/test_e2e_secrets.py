@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 from harness.hub import running_hub
+from jobspawner.server_proof import KEY_NAME
 
 pytestmark = pytest.mark.e2e
 
@@ -137,6 +138,9 @@ def test_hub_secrets_and_token_stay_out_of_user_processes_and_files(tmp_path):
             assert b"JUPYTERHUB_API_TOKEN=" not in cmdline, f"token on the command line of {pid}"
             if pid not in server_tree:
                 assert b"JUPYTERHUB_API_TOKEN=" not in environ, f"token seen in {pid}: {cmdline!r}"
+            # the server-check key is in no environment at all, not even the server's tree
+            key_entry = f"{KEY_NAME}=".encode()
+            assert key_entry not in environ and key_entry not in cmdline, f"key seen in {pid}"
         files = _files_of(alice.pw_uid, began, alice.pw_dir, "/tmp")
         assert files, "alice owns no file: the job wrote no output"
         for path in files:
@@ -144,6 +148,7 @@ def test_hub_secrets_and_token_stay_out_of_user_processes_and_files(tmp_path):
                 continue  # another test's job (a scheduler test running beside this one)
             data = path.read_bytes()
             assert b"JUPYTERHUB_API_TOKEN" not in data, f"the server's token is in {path}"
+            assert KEY_NAME.encode() not in data, f"the server-check key is in {path}"
             for name, value in hub_secrets.items():
                 assert value.encode() not in data, f"{name} is in {path}"
         # the secrets file was consumed and the output folder and file are private

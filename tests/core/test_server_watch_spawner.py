@@ -10,7 +10,7 @@ import os
 import signal
 from pathlib import Path
 
-from harness.fake_jupyter import fake_server, jupyter_api
+from harness.fake_jupyter import fake_server, jupyter_api, spawn_server
 from jobspawner import server_watch
 from jobspawner.server_watch import ServerWatch
 from jupyterhub.objects import Server
@@ -38,7 +38,7 @@ async def until(condition, timeout: float = 10.0) -> bool:
 
 async def test_a_succeeded_start_opens_the_watch_and_stop_ends_it(tmp_path):
     spawner = make_spawner(tmp_path, cmd=["sleep", "300"])
-    async with fake_server(jupyter_api("/user/root/")) as server:
+    async with fake_server(spawn_server("/user/root/", spawner)) as server:
         await started(spawner, server)
         watch = server_watch.watch_of(spawner)
         assert watch is not None and (watch.host, watch.port) == ("127.0.0.1", server.port)
@@ -60,7 +60,7 @@ async def test_a_succeeded_start_opens_the_watch_and_stop_ends_it(tmp_path):
 
 async def test_the_jobs_end_and_a_new_start_end_the_watch(tmp_path):
     spawner = make_spawner(tmp_path, cmd=["sleep", "300"])
-    async with fake_server(jupyter_api("/user/root/")) as server:
+    async with fake_server(spawn_server("/user/root/", spawner)) as server:
         await started(spawner, server)
         watch = server_watch.watch_of(spawner)
         os.killpg(int(spawner.job_id.split("-")[0]), signal.SIGKILL)
@@ -102,7 +102,7 @@ async def test_watch_server_false_opens_none(tmp_path):
 
 async def test_a_lost_server_is_reported_ended_while_its_job_runs(tmp_path):
     spawner = make_spawner(tmp_path, cmd=["sleep", "300"], lost_server_timeout=0.5)
-    async with fake_server(jupyter_api("/user/root/")) as server:
+    async with fake_server(spawn_server("/user/root/", spawner)) as server:
         await started(spawner, server)
         job_id = spawner.job_id
     # the server is gone, its job (sleep) runs on: unreachable, then lost

@@ -9,7 +9,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
-from harness.fake_jupyter import fake_server, jupyter_api
+from harness.fake_jupyter import fake_server, spawn_server
 from jobspawner.handshake import PortReportError, parse_report
 from jobspawner.spawner import STATE_VERSION, JobSpawner
 from jupyterhub.objects import Hub
@@ -126,7 +126,7 @@ async def test_lifecycle_on_local(tmp_path):
             break
         await asyncio.sleep(0.05)
     # start() returns once a Jupyter server answers on the reported port under this prefix
-    async with fake_server(jupyter_api("/user/root/")) as server:
+    async with fake_server(spawn_server("/user/root/", spawner)) as server:
         spawner.port_reported("127.0.0.1", server.port)
         url = await asyncio.wait_for(start, 10)
     assert url == f"http://127.0.0.1:{server.port}"

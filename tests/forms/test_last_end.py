@@ -8,7 +8,7 @@ import signal
 import time
 
 import pytest
-from harness.fake_jupyter import fake_server, jupyter_api
+from harness.fake_jupyter import fake_server, spawn_server
 from jobspawner import last_end
 from jobspawner.session_view import describe
 from jobspawner.status import JobState, JobStatus
@@ -152,7 +152,7 @@ async def test_poll_records_a_killed_job_of_a_running_server_on_local(tmp_path):
         if spawner.awaiting_port() and spawner.job_id:
             break
         await asyncio.sleep(0.05)
-    async with fake_server(jupyter_api("/user/root/")) as server:
+    async with fake_server(spawn_server("/user/root/", spawner)) as server:
         spawner.port_reported("127.0.0.1", server.port)
         await asyncio.wait_for(start, 10)
     job_id = spawner.job_id

@@ -232,6 +232,15 @@ def check_settings(report: CheckReport, spawner: JobSpawner) -> None:
     leftover = command_leftover(spawner.cmd)
     if leftover:
         report.extend([leftover])
+    if not spawner.require_server_proof:
+        report.add(
+            "warn",
+            "c.JobSpawner.require_server_proof",
+            "is False: spawns are routed to whatever answers a version at the job's port, "
+            "without proof that it is the server the start launched",
+            "make c.JobSpawner.cmd end by running jobspawner-singleuser and remove the "
+            "setting (docs/security.md)",
+        )
     _check_timing(report, spawner)
 
 
