@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from jupyterhub.spawner import SpawnException
 
+from . import log_reads
 from .resources import format_hms
 
 if TYPE_CHECKING:
@@ -115,8 +116,8 @@ async def describe(spawner: JobSpawner) -> dict[str, Any]:
         card["expected_start"] = _when(status.expected_start)
         card["host"] = status.host
         try:
-            card["log_tail"] = await spawner.load().read_log(
-                spawner.context(), spawner.job_output, LOG_LINES
+            card["log_tail"] = await spawner.load().read_log(  # bounded, shared a few seconds
+                spawner.context(), spawner.job_output, LOG_LINES, max_age=log_reads.CACHE_SECONDS
             )
         except Exception as e:  # the card matters more than its log
             card["log_tail"] = f"(could not read the log: {e})"

@@ -34,6 +34,9 @@ class Runner(Protocol):
     def remote(self) -> bool:
         """Whether commands run on another host (files there are not the hub's to read)."""
 
+    def identity(self) -> tuple[str, ...]:
+        """Where and as whom commands run (part of the key of what their answers fill)."""
+
     async def run(self, command: Command, check: bool = True) -> CommandResult:
         """Run ``command``; with ``check`` a non-zero exit raises CommandError."""
 
