@@ -16,7 +16,7 @@ from typing import Any, cast
 
 import pluggy
 
-from . import defaults, hookspecs, log_reads
+from . import bounded_text, defaults, hookspecs, log_reads
 from .backend_options import Declarations, Option, OptionError
 from .commands import Command, CommandResult
 from .context import BackendContext
@@ -436,7 +436,7 @@ class Backend:
         shared. Raises :class:`~jobspawner.log_reads.LogUnreadable` when it took too long."""
 
         async def hook() -> object:
-            return await self._act("read_log", ctx=ctx, path=path, lines=log_reads.MAX_LINES)
+            return await self._act("read_log", ctx=ctx, path=path, lines=bounded_text.MAX_LINES)
 
         return await log_reads.read(ctx, path, lines, hook, max_age=max_age)
 

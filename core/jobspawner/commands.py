@@ -317,7 +317,9 @@ class _Output:
         assert proc.stdout is not None and proc.stderr is not None
         self.pid = proc.pid
         await asyncio.gather(
-            self._feed(proc, stdin), self._read(proc.stdout, self.out), self._read(proc.stderr, self.err)
+            self._feed(proc, stdin),
+            self._read(proc.stdout, self.out),
+            self._read(proc.stderr, self.err),
         )
         if not self.over:
             await proc.wait()

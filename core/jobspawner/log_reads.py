@@ -87,9 +87,7 @@ class _Slots:
                 del self.reads[key]
 
 
-_loops: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Slots] = (
-    weakref.WeakKeyDictionary()
-)
+_loops: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Slots] = weakref.WeakKeyDictionary()
 
 
 def _slots() -> _Slots:

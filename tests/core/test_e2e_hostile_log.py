@@ -65,7 +65,7 @@ def test_a_30_mib_line_keeps_the_database_the_answers_and_the_event_loop_small(t
     gate.unlink(missing_ok=True)
     prologue = (
         "head -c 31457280 /dev/zero | tr '\\0' x; echo; echo 'Error: bad config'; "
-        f'if [ -e {gate} ]; then exec sleep 600; fi; exit 3'
+        f"if [ -e {gate} ]; then exec sleep 600; fi; exit 3"
     )
     with running_hub(tmp_path, config=f"c.JobSpawner.prologue = {prologue!r}") as hub:
         database = tmp_path / "hub" / "hub.sqlite"

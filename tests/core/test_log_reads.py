@@ -53,7 +53,9 @@ def test_at_most_max_lines_and_max_bytes():
     assert len(bound_tail(wide, MAX_LINES).encode()) <= MAX_BYTES
 
 
-@pytest.mark.parametrize("text", ["a" * 100_000, "\U0001f600" * 10_000, "\x01" * 9000, "é\n" * 5000])
+@pytest.mark.parametrize(
+    "text", ["a" * 100_000, "\U0001f600" * 10_000, "\x01" * 9000, "é\n" * 5000]
+)
 @pytest.mark.parametrize("keep", ["end", "both"])
 def test_a_stored_text_is_clipped_by_its_size_in_the_database(text, keep):
     clipped = clip(text, 4096, keep=keep)
@@ -122,7 +124,7 @@ async def test_a_read_that_never_ends_is_given_up_in_time(monkeypatch):
         return ""
 
     started = time.monotonic()
-    with pytest.raises(log_reads.LogUnreadable, match="longer than 0.3 seconds"):
+    with pytest.raises(log_reads.LogUnreadable, match=r"longer than 0\.3 seconds"):
         await log_reads.read(_ctx(), "/fifo", 5, never)
     assert time.monotonic() - started < 1
 

@@ -49,7 +49,9 @@ EXAMPLES = int(os.environ.get("JOBSPAWNER_HOSTILE_EXAMPLES", "25"))
 
 hostile_piece = st.one_of(
     st.binary(max_size=2000),
-    st.sampled_from([b"\x00" * 5000, b"\xff\xfe\xc3\x28" * 1000, "\U0001f600\u2028".encode() * 900]),
+    st.sampled_from(
+        [b"\x00" * 5000, b"\xff\xfe\xc3\x28" * 1000, "\U0001f600\u2028".encode() * 900]
+    ),
     st.text(max_size=500).map(lambda t: t.encode("utf-8", "surrogatepass")),
 )
 kinds = st.sampled_from(["huge_line", "pieces", "many_lines", "fifo", "symlink", "growing"])
@@ -150,7 +152,9 @@ async def drive(spawner) -> Figures:
             figures.answers.append(len(last_end.form_with_notice(spawner, "").encode()))
             figures.stored.append(len(json.dumps(spawner.get_state())) - stored_before)
             last_end.forget(spawner)
-            failure = await spawner._job_ended(backend, ctx, JobStatus(JobState.FAILED, exit_code=3))
+            failure = await spawner._job_ended(
+                backend, ctx, JobStatus(JobState.FAILED, exit_code=3)
+            )
             record_failure(spawner, failure)  # what start() does with it
             spawner._cap_failure()
             figures.answers.append(len(json.dumps({"sessions": [await describe(spawner)]})))
