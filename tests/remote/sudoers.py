@@ -19,6 +19,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
+from jobspawner.bounded_text import MAX_BYTES
 from remote.sshd import unlock_for_keys
 
 #: The hub's account on the test login node.
@@ -48,12 +49,13 @@ def sudoers_rule(python: str, users: Sequence[str] = ("alice", "bob")) -> str:
     q = '"\\$1"'  # "$1" in a sudoers regular expression
     private_folder = f"mkdir -p -m 700 -- {q} && if \\[ -O {q} \\]; then chmod 700 -- {q}; fi"
     secrets_file = f"umask 077 && set -C && cat > {q}"
+    log_tail = f"\\[ -f {q} \\] && exec tail -c {MAX_BYTES} -- {q}"
     commands = [
         f"{python} -I -m jobspawner.local_jobs *",
         f"/usr/bin/sh ^-c {private_folder} sh {_PATH}$",
         f"/usr/bin/sh ^-c {secrets_file} sh {_PATH}$",
         f"/usr/bin/install ^-m 600 /dev/null {_PATH}$",
-        f"/usr/bin/tail ^-n [0-9]+ {_PATH}$",
+        f"/usr/bin/sh ^-c {log_tail} sh {_PATH}$",
         f"/usr/bin/rm ^-f -- {_PATH}$",
     ]
     alias = ", \\\n    ".join(commands)
