@@ -102,7 +102,10 @@ def identity(ctx: BackendContext, path: str) -> Hashable:
     """Who reads ``path`` and where: the backend and its options, the user, the runner's
     identity (exec prefix, local or which login node as whom)."""
     options = repr(sorted((str(k), repr(v)) for k, v in ctx.options.items()))
-    return (ctx.backend.name, options, ctx.username or "", ctx.runner.identity(), path)
+    runner = ctx.runner
+    # a runner of a site's own making may predate Runner.identity
+    who = runner.identity() if hasattr(runner, "identity") else (repr(runner), *runner.prefix)
+    return (ctx.backend.name, options, ctx.username or "", who, path)
 
 
 async def read(
