@@ -21,9 +21,10 @@ MAX_LINE = 1000
 
 #: Bytes (as stored, :func:`stored_size`) of a log tail the hub keeps: in a failed start's
 #: message, in the record of why the last server stopped.
-STORED_TAIL = 3 * 1024
-#: Bytes (as stored) of a failed start's message kept in the spawner's state.
-STORED_MESSAGE = 4 * 1024
+STORED_TAIL = 4 * 1024
+#: Bytes (as stored) of a failed start's message kept in the spawner's state (its log
+#: tail and the words before it).
+STORED_MESSAGE = 6 * 1024
 
 _NUL = "\x00"
 _REPLACEMENT = "\ufffd"

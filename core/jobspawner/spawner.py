@@ -185,7 +185,7 @@ class JobSpawner(ServerWatchConfig, TransportConfig, Spawner):  # type: ignore[m
         config=True,
         help="""Lines of the job's output shown when a spawn fails, and on the spawn page
         after a running server's job ended (jobspawner.last_end). At most 200, from the
-        last 64 KiB of the output, and at most 3 KiB of them are kept (docs/security.md).""",
+        last 64 KiB of the output, and at most 4 KiB of them are kept (docs/security.md).""",
     )
 
     # --- resources ------------------------------------------------------------------------
