@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from jupyterhub.spawner import SpawnException
 
-from . import log_reads
+from . import bounded_text, log_reads
 from .resources import format_hms
 
 if TYPE_CHECKING:
@@ -27,8 +27,9 @@ if TYPE_CHECKING:
 
 PAGE_PATH = r"/jobspawner/sessions"
 API_PATH = r"/api/jobspawner/sessions"
-#: Lines of a job's log shown on its card.
+#: Lines of a job's log shown on its card, and at most this many bytes of them (as JSON).
 LOG_LINES = 12
+CARD_TAIL = 16 * 1024
 
 
 # --- failures that outlive a reload ---------------------------------------------------------
@@ -116,9 +117,10 @@ async def describe(spawner: JobSpawner) -> dict[str, Any]:
         card["expected_start"] = _when(status.expected_start)
         card["host"] = status.host
         try:
-            card["log_tail"] = await spawner.load().read_log(  # bounded, shared a few seconds
+            tail = await spawner.load().read_log(  # bounded, shared a few seconds
                 spawner.context(), spawner.job_output, LOG_LINES, max_age=log_reads.CACHE_SECONDS
             )
+            card["log_tail"] = bounded_text.clip(tail, CARD_TAIL)
         except Exception as e:  # the card matters more than its log
             card["log_tail"] = f"(could not read the log: {e})"
     else:
