@@ -17,7 +17,7 @@ from typing import Any, cast
 
 import pluggy
 
-from . import defaults, hookspecs, user_files
+from . import bounded_text, defaults, hookspecs, log_reads, user_files
 from .backend_options import Declarations, Option, OptionError
 from .commands import Command, CommandResult
 from .context import BackendContext
@@ -474,8 +474,17 @@ class Backend:
     async def cancel(self, ctx: BackendContext, job_ids: Sequence[str]) -> None:
         await self._act("cancel", done_on_none=True, ctx=ctx, job_ids=list(job_ids))
 
-    async def read_log(self, ctx: BackendContext, path: str, lines: int = 40) -> str:
-        return cast(str, await self._act("read_log", ctx=ctx, path=path, lines=lines))
+    async def read_log(
+        self, ctx: BackendContext, path: str, lines: int = 40, max_age: float = 0.0
+    ) -> str:
+        """The last ``lines`` lines of a job's output, bounded (:mod:`jobspawner.log_reads`);
+        a read of the same file by the same identity at most ``max_age`` seconds old is
+        shared. Raises :class:`~jobspawner.log_reads.LogUnreadable` when it took too long."""
+
+        async def hook() -> object:
+            return await self._act("read_log", ctx=ctx, path=path, lines=bounded_text.MAX_LINES)
+
+        return await log_reads.read(ctx, path, lines, hook, max_age=max_age)
 
     async def remove_secrets(self, ctx: BackendContext, path: str) -> None:
         """Delete a job's leftover secrets file as the user (see :mod:`.secrets_cleanup`)."""

@@ -55,6 +55,9 @@ BASE_ENV_KEEP: tuple[str, ...] = (
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 #: The working folder of every command.
 COMMAND_CWD = "/"
+#: Bytes a command may print on each of its standard output and error (a status query of
+#: a whole cluster prints a few MB); a command printing more is stopped and fails.
+MAX_OUTPUT = 64 * 1024 * 1024
 
 
 def command_environment(
@@ -89,6 +92,12 @@ class Command:
     env: Mapping[str, str] = field(default_factory=dict)
     #: Overrides the runner's default timeout (seconds) for this command.
     timeout: float | None = None
+    #: Overrides :data:`MAX_OUTPUT`: bytes the command may print on each of its standard
+    #: output and error before the runner stops it.
+    max_output: int | None = None
+    #: The command prints what a user controls (a job's log): over SSH it never takes the
+    #: connection's last session (:class:`jobspawner.ssh.SSHConnection`).
+    user_output: bool = False
 
     def __init__(
         self,
@@ -96,6 +105,8 @@ class Command:
         stdin: str | None = None,
         env: Mapping[str, str] | None = None,
         timeout: float | None = None,
+        max_output: int | None = None,
+        user_output: bool = False,
     ) -> None:
         if isinstance(argv, str):
             raise TypeError("Command argv must be a sequence of arguments, not a string")
@@ -105,6 +116,13 @@ class Command:
         object.__setattr__(self, "stdin", stdin)
         object.__setattr__(self, "env", dict(env or {}))
         object.__setattr__(self, "timeout", timeout)
+        object.__setattr__(self, "max_output", max_output)
+        object.__setattr__(self, "user_output", user_output)
+
+    @property
+    def output_limit(self) -> int:
+        """Bytes the command may print on each stream (:data:`MAX_OUTPUT` unless set)."""
+        return self.max_output if self.max_output is not None else MAX_OUTPUT
 
     def __str__(self) -> str:
         return shlex.join(self.argv)
@@ -203,7 +221,11 @@ class CommandRunner:
         return [*self.prefix, *command.argv]
 
     async def run(self, command: Command, check: bool = True) -> CommandResult:
-        """Run ``command``; with ``check`` a non-zero exit raises :class:`CommandError`."""
+        """Run ``command``; with ``check`` a non-zero exit raises :class:`CommandError`.
+
+        It is stopped (its process group killed) when it runs longer than its timeout or
+        prints more than :attr:`Command.output_limit` bytes on a stream; both fail.
+        """
         argv = self.full_argv(command)
         env = {**command_environment(self.env_keep), **self.env, **command.env}
         timeout = command.timeout if command.timeout is not None else self.timeout
@@ -236,21 +258,33 @@ class CommandRunner:
         except OSError as e:
             raise CommandError(command, None, problem=f"could not start: {e}") from e
         stdin = command.stdin.encode() if command.stdin is not None else None
+        output = _Output(command.output_limit)
         try:
-            out, err = await asyncio.wait_for(proc.communicate(stdin), timeout)
+            await asyncio.wait_for(output.collect(proc, stdin), timeout)
         except asyncio.TimeoutError:
             _kill_group(proc.pid)
-            out, err = await proc.communicate()
+            await proc.wait()
             raise CommandError(
                 command,
                 proc.returncode,
-                out.decode(errors="replace"),
-                err.decode(errors="replace"),
+                output.text(output.out),
+                output.text(output.err),
                 problem=f"timed out after {timeout:g} s",
             ) from None
         except asyncio.CancelledError:
             _kill_group(proc.pid)
             raise
+        if output.over:
+            _kill_group(proc.pid)
+            await proc.wait()
+            raise CommandError(
+                command,
+                proc.returncode,
+                output.text(output.out),
+                output.text(output.err),
+                problem=f"printed more than {output.limit} bytes on a stream, so it was stopped",
+            )
+        out, err = bytes(output.out), bytes(output.err)
         result = CommandResult(
             command,
             proc.returncode or 0,
@@ -267,6 +301,54 @@ class CommandRunner:
         if check and not result.ok:
             raise CommandError.from_result(result)
         return result
+
+
+class _Output:
+    """A command's standard output and error, each read up to ``limit`` bytes."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = max(0, limit)
+        self.out = bytearray()
+        self.err = bytearray()
+        self.over = False
+        self.pid = 0
+
+    async def collect(self, proc: asyncio.subprocess.Process, stdin: bytes | None) -> None:
+        """Feed ``stdin``, read both streams to their end or the limit, wait for the exit."""
+        assert proc.stdout is not None and proc.stderr is not None
+        self.pid = proc.pid
+        await asyncio.gather(
+            self._feed(proc, stdin),
+            self._read(proc.stdout, self.out),
+            self._read(proc.stderr, self.err),
+        )
+        if not self.over:
+            await proc.wait()
+
+    @staticmethod
+    async def _feed(proc: asyncio.subprocess.Process, stdin: bytes | None) -> None:
+        if proc.stdin is None:
+            return
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+            if stdin:
+                proc.stdin.write(stdin)
+                await proc.stdin.drain()
+            proc.stdin.close()
+
+    async def _read(self, stream: asyncio.StreamReader, into: bytearray) -> None:
+        while not self.over:
+            data = await stream.read(65536)
+            if not data:
+                return
+            room = self.limit - len(into)
+            into += data[: max(0, room)]
+            if len(data) > room:
+                self.over = True
+                _kill_group(self.pid)  # so the other stream ends too
+
+    @staticmethod
+    def text(data: bytearray) -> str:
+        return bytes(data).decode(errors="replace")
 
 
 def _kill_group(pid: int) -> None:

@@ -10,7 +10,7 @@ import asyncio
 import time
 from collections.abc import Mapping, Sequence
 
-from . import logfiles, secrets_cleanup, templates, user_files
+from . import bounded_text, log_reads, logfiles, secrets_cleanup, templates, user_files
 from .backend_options import Option
 from .commands import Command, CommandError
 from .context import BackendContext
@@ -256,19 +256,38 @@ async def _still_listed(ctx: BackendContext, job_ids: Sequence[str]) -> Mapping[
     return await _listed(ctx, list(job_ids))
 
 
+#: The user-side log reader: only a regular file (``[ -f ]``: a FIFO would block its
+#: reader, a device never end), and only its last bytes (``tail -c``, never a line that
+#: may have no end).
+LOG_TAIL_SCRIPT = f'[ -f "$1" ] && exec tail -c {bounded_text.MAX_BYTES} -- "$1"'
+
+
+def log_tail_command(path: str) -> Command:
+    """Read the last :data:`~jobspawner.bounded_text.MAX_BYTES` bytes of ``path`` as the
+    user, with a time limit and a hub-side cap on what it may print."""
+    return Command(
+        ["sh", "-c", LOG_TAIL_SCRIPT, "sh", path],
+        timeout=log_reads.COMMAND_TIMEOUT,
+        max_output=log_reads.MAX_OUTPUT,
+        user_output=True,
+    )
+
+
 @hookimpl(trylast=True)
 async def read_log(ctx: BackendContext, path: str, lines: int) -> str:
-    """The last ``lines`` of the job's output, read as the user.
+    """The end of the job's output, read as the user (:mod:`jobspawner.log_reads` cuts it
+    to ``lines`` lines and bounds it).
 
-    Through the user's exec prefix, or on a login node (SSH transport), ``tail`` runs as the
-    user and can read only what the user can. Locally with no prefix
-    the hub reads the file itself, and only a regular file it may trust: never through a
-    symbolic link and, for a hub running as root, only a file the user owns.
+    Through the user's exec prefix, or on a login node (SSH transport), :data:`LOG_TAIL_SCRIPT`
+    runs as the user and can read only what the user can. Locally with no prefix the hub
+    reads the file itself, in a worker thread, and only a regular file it may trust: never
+    through a symbolic link and, for a hub running as root, only a file the user owns.
     """
     if ctx.runner.prefix or ctx.runner.remote:
-        result = await ctx.run(Command(["tail", "-n", str(lines), path]), check=False)
+        result = await ctx.run(log_tail_command(path), check=False)
         return result.stdout if result.ok else ""
-    return logfiles.tail_owned(path, lines, owner=logfiles.expected_owner(ctx.username))
+    owner = logfiles.expected_owner(ctx.username)
+    return await asyncio.to_thread(logfiles.tail_owned, path, lines, owner)
 
 
 @hookimpl(trylast=True)

@@ -471,16 +471,21 @@ def cancel(ctx: BackendContext, job_ids: Sequence[str]) -> Awaitable[None] | Non
 
 @hookspec(firstresult=True)
 def read_log(ctx: BackendContext, path: str, lines: int) -> Awaitable[str] | None:
-    """Action: return the last ``lines`` lines of a job's output file.
+    """Action: return the end of a job's output file (at least its last ``lines`` lines).
 
-    The core's default runs ``tail`` through the exec prefix (the file belongs to the user).
+    The file is the user's, so read it as the user and read **bytes, not lines** (a line
+    may have no end): at most :data:`jobspawner.bounded_text.MAX_BYTES` (64 KiB) from its
+    end. The core bounds what the hook returns (bytes, lines, line length), limits the time
+    and the reads in flight, and shares recent reads (:mod:`jobspawner.log_reads`). The
+    core's default runs ``sh -c '[ -f "$1" ] && exec tail -c 65536 -- "$1"'`` through the
+    exec prefix (a FIFO is refused before it is opened), or, locally without a prefix,
+    reads the file itself in a worker thread.
 
     Example (a REST backend with a file API)::
 
         @hookimpl
         async def read_log(ctx, path, lines):
-            text = await client.get("/files", params={"path": path})
-            return "\n".join(text.splitlines()[-lines:])
+            return await client.get("/files/tail", params={"path": path, "bytes": 65536})
     """
 
 

@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 import jinja2
 
+from . import bounded_text
 from .status_rounds import end_words
 
 if TYPE_CHECKING:
@@ -37,10 +38,12 @@ if TYPE_CHECKING:
     from .status import JobStatus
 
 STATE_KEY = "last_end"
-#: Longest log tail kept (characters, the end of the tail is kept).
-MAX_TAIL = 4000
-#: Longest description of the end kept (characters).
-MAX_WORDS = 600
+#: Longest log tail kept (bytes as stored, :func:`.bounded_text.stored_size`; its end kept).
+MAX_TAIL = bounded_text.STORED_TAIL
+#: Longest description of the end kept (bytes as stored).
+MAX_WORDS = 1024
+#: Longest log file name kept (bytes as stored).
+MAX_LOG_FILE = 4096
 #: Seconds the hub waits for the job's log when it notices the end.
 LOG_TIMEOUT = 10.0
 
@@ -53,12 +56,13 @@ _ENV = jinja2.Environment(
 
 
 def _clean(text: str, limit: int, keep_lines: bool = False) -> str:
-    """``text`` without control characters (terminal colours included), at most ``limit``
-    characters (its end); line breaks are kept only with ``keep_lines``."""
+    """``text`` without control characters (terminal colours included), its end within
+    ``limit`` bytes as stored (a marker in place of the rest, :func:`.bounded_text.clip`);
+    line breaks are kept only with ``keep_lines``."""
     text = _CONTROL.sub("", text.replace("\r\n", "\n"))
     if not keep_lines:
         text = " ".join(text.split())
-    return text[-limit:] if len(text) > limit else text
+    return bounded_text.clip(text, limit)
 
 
 def should_note(spawner: JobSpawner) -> bool:
@@ -91,7 +95,8 @@ async def note_end(spawner: JobSpawner, status: JobStatus, words: str | None = N
 
 
 async def _log_tail(spawner: JobSpawner) -> str:
-    """The last lines of the job's log, read as the user; empty when it cannot be read."""
+    """The last lines of the job's log, read as the user and bounded (:mod:`.log_reads`);
+    empty when it cannot be read."""
     if not spawner.job_output:
         return ""
     try:
@@ -131,7 +136,7 @@ def restore(spawner: JobSpawner, state: Mapping[str, Any]) -> None:
         "job_id": job_id,
         "time": float(when) if isinstance(when, (int, float)) else None,
         "words": _clean(words, MAX_WORDS),
-        "log_file": _clean(str(record.get("log_file") or ""), 4096),
+        "log_file": _clean(str(record.get("log_file") or ""), MAX_LOG_FILE),
         "log_tail": _clean(str(record.get("log_tail") or ""), MAX_TAIL, keep_lines=True),
     }
 

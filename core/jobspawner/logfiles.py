@@ -11,10 +11,11 @@ from __future__ import annotations
 import os
 import pwd
 import stat
-from collections import deque
 
-#: Read at most this much from the end of a log file.
-MAX_TAIL_BYTES = 256 * 1024
+from .bounded_text import MAX_BYTES, bound_tail
+
+#: Read at most this much from the end of a log file (:data:`bounded_text.MAX_BYTES`).
+MAX_TAIL_BYTES = MAX_BYTES
 
 
 class UnsafeLogFile(OSError):
@@ -32,14 +33,20 @@ def expected_owner(username: str | None) -> int:
 
 
 def tail_owned(path: str, lines: int, owner: int) -> str:
-    """The last ``lines`` lines of ``path``; empty when it cannot or may not be read."""
+    """The last ``lines`` lines of ``path`` (of its last :data:`MAX_TAIL_BYTES` bytes, shaped
+    by :func:`~jobspawner.bounded_text.bound_tail`); empty when it cannot or may not be read.
+
+    Blocking file I/O: the hub calls it in a worker thread (:func:`asyncio.to_thread`).
+    """
     try:
-        return _tail(path, lines, owner)
+        return bound_tail(_tail(path, owner), lines)
     except OSError:
         return ""
 
 
-def _tail(path: str, lines: int, owner: int) -> str:
+def _tail(path: str, owner: int) -> bytes:
+    """At most :data:`MAX_TAIL_BYTES` bytes from the end of ``path`` as it was when opened,
+    also when it grows while read."""
     fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC | os.O_NOCTTY)
     try:
         info = os.fstat(fd)
@@ -47,15 +54,12 @@ def _tail(path: str, lines: int, owner: int) -> str:
             raise UnsafeLogFile(f"{path} is not a regular file")
         if info.st_uid != owner:
             raise UnsafeLogFile(f"{path} is owned by uid {info.st_uid}, not {owner}")
-        start = max(0, info.st_size - MAX_TAIL_BYTES)
-        os.lseek(fd, start, os.SEEK_SET)
-        chunks = []
-        while data := os.read(fd, 65536):
+        offset = max(0, info.st_size - MAX_TAIL_BYTES)
+        chunks, left = [], info.st_size - offset
+        while left > 0 and (data := os.pread(fd, min(left, 65536), offset)):
             chunks.append(data)
-            if sum(map(len, chunks)) > MAX_TAIL_BYTES:
-                break
+            offset += len(data)
+            left -= len(data)
     finally:
         os.close(fd)
-    text = b"".join(chunks).decode(errors="replace")
-    kept = deque(text.splitlines(keepends=True), maxlen=max(lines, 0))
-    return "".join(kept)
+    return b"".join(chunks)

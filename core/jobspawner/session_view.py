@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from jupyterhub.spawner import SpawnException
 
+from . import bounded_text, log_reads
 from .resources import format_hms
 
 if TYPE_CHECKING:
@@ -30,8 +31,9 @@ PAGE_PATH = r"/jobspawner/sessions(?:/([^/]+))?"
 API_PATH = r"/api/jobspawner/sessions(?:/([^/]+))?"
 #: A handler method (what JupyterHub's ``needs_scope`` wraps).
 Handler = Callable[..., Awaitable[None]]
-#: Lines of a job's log shown on its card.
+#: Lines of a job's log shown on its card, and at most this many bytes of them (as JSON).
 LOG_LINES = 12
+CARD_TAIL = 16 * 1024
 
 
 # --- failures that outlive a reload ---------------------------------------------------------
@@ -119,9 +121,10 @@ async def describe(spawner: JobSpawner) -> dict[str, Any]:
         card["expected_start"] = _when(status.expected_start)
         card["host"] = status.host
         try:
-            card["log_tail"] = await spawner.load().read_log(
-                spawner.context(), spawner.job_output, LOG_LINES
+            tail = await spawner.load().read_log(  # bounded, shared a few seconds
+                spawner.context(), spawner.job_output, LOG_LINES, max_age=log_reads.CACHE_SECONDS
             )
+            card["log_tail"] = bounded_text.clip(tail, CARD_TAIL)
         except Exception as e:  # the card matters more than its log
             card["log_tail"] = f"(could not read the log: {e})"
     else:

@@ -40,6 +40,7 @@ from traitlets import (
 
 from . import (
     auth_state_sync,
+    bounded_text,
     end_report,
     handshake,
     honoured,
@@ -209,7 +210,8 @@ class JobSpawner(ServerWatchConfig, TransportConfig, Spawner):  # type: ignore[m
         30,
         config=True,
         help="""Lines of the job's output shown when a spawn fails, and on the spawn page
-        after a running server's job ended (jobspawner.last_end).""",
+        after a running server's job ended (jobspawner.last_end). At most 200, from the
+        last 64 KiB of the output, and at most 4 KiB of them are kept (docs/security.md).""",
     )
 
     # --- resources ------------------------------------------------------------------------
@@ -879,6 +881,7 @@ class JobSpawner(ServerWatchConfig, TransportConfig, Spawner):  # type: ignore[m
             return await self._start()
         except Exception as e:
             session_view.record_failure(self, e)  # kept in the state, shown in plain words
+            self._cap_failure()
             self._persist_state()
             raise
         finally:
@@ -1179,13 +1182,20 @@ class JobSpawner(ServerWatchConfig, TransportConfig, Spawner):  # type: ignore[m
             message += (
                 ". If the server starts slowly, admins can raise c.JobSpawner.server_check_timeout."
             )
+        tail = await self._failure_tail(backend, ctx)
+        if tail.strip():
+            message += f"\nLast lines of {self.job_output}:\n{tail}"
+        return SpawnException(message, reason="server_check")
+
+    async def _failure_tail(self, backend: Backend, ctx: BackendContext) -> str:
+        """The end of the job's log for a failure message: bounded when read
+        (:mod:`.log_reads`) and cut to :data:`~.bounded_text.STORED_TAIL` bytes, since the
+        message is kept in the state (the hub's database) and sent to the spawn page."""
         try:
             tail = await backend.read_log(ctx, self.job_output, self.log_tail_lines)
         except Exception as e:  # the message matters more than the log
             tail = f"(could not read {self.job_output}: {e})"
-        if tail.strip():
-            message += f"\nLast lines of {self.job_output}:\n{tail.rstrip()}"
-        return SpawnException(message, reason="server_check")
+        return bounded_text.clip(tail.rstrip(), bounded_text.STORED_TAIL)
 
     async def _job_ended(
         self, backend: Backend, ctx: BackendContext, status: JobStatus
@@ -1196,10 +1206,7 @@ class JobSpawner(ServerWatchConfig, TransportConfig, Spawner):  # type: ignore[m
         self._persist_state()
         self.poller().forget(job_id)
         await self._remove_secrets(ctx)
-        try:
-            tail = await backend.read_log(ctx, self.job_output, self.log_tail_lines)
-        except Exception as e:  # the message matters more than the log
-            tail = f"(could not read {self.job_output}: {e})"
+        tail = await self._failure_tail(backend, ctx)
         code = f", exit code {status.exit_code}" if status.exit_code is not None else ""
         if status.reason == VANISHED_REASON:
             outcome = "the scheduler no longer lists it, so how it ended is unknown"
@@ -1207,7 +1214,7 @@ class JobSpawner(ServerWatchConfig, TransportConfig, Spawner):  # type: ignore[m
             outcome = f"{status.state.value}{code}{': ' + status.reason if status.reason else ''}"
         message = f"Job {job_id} ended before the notebook server started ({outcome})."
         if tail.strip():
-            message += f"\nLast lines of {self.job_output}:\n{tail.rstrip()}"
+            message += f"\nLast lines of {self.job_output}:\n{tail}"
         else:
             message += f"\nIts output file {self.job_output} is empty or unreadable."
         return SpawnException(message, reason="job_ended")
@@ -1464,6 +1471,14 @@ class JobSpawner(ServerWatchConfig, TransportConfig, Spawner):  # type: ignore[m
         state.update(last_end.state_entries(self))
         return state
 
+    def _cap_failure(self) -> None:
+        """Cut a failed start's kept message to :data:`~.bounded_text.STORED_MESSAGE` bytes
+        (its first words and its end kept): it is in the state and on the session card."""
+        message = self._last_failure.get("message")
+        if isinstance(message, str):
+            limit = bounded_text.STORED_MESSAGE
+            self._last_failure["message"] = bounded_text.clip(message, limit, keep="both")
+
     def load_state(self, state: dict[str, Any]) -> None:
         super().load_state(state)
         version = state.get("version", 0)
@@ -1482,6 +1497,7 @@ class JobSpawner(ServerWatchConfig, TransportConfig, Spawner):  # type: ignore[m
         self.ssh_forward_state = state.get("ssh_forward")
         options_validation.restore_state(self, state)  # the job's backend before it is polled
         session_view.load_failure(self, state)
+        self._cap_failure()  # a state saved before the cap existed
         last_end.restore(self, state)
         self.start_unfinished = bool(state.get(interrupted_start.STATE_KEY))
         if self.job_id:

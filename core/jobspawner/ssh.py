@@ -84,6 +84,9 @@ class SSHConnection:
         self._loop = asyncio.get_event_loop()
         #: commands wait here rather than be refused by the login node's MaxSessions
         self.sessions = asyncio.Semaphore(max(1, target.max_sessions))
+        #: commands printing what a user controls (log reads) leave one session free for
+        #: the others (status queries), with two sessions or more
+        self.user_output_sessions = asyncio.Semaphore(max(1, target.max_sessions - 1))
 
     @property
     def host(self) -> str | None:
@@ -275,6 +278,13 @@ class SSHRunner:
         """Run ``command`` remotely; with ``check`` a non-zero exit raises CommandError."""
         line = self.command_line(command)
         timeout = command.timeout if command.timeout is not None else self.timeout
+        user_output = self.connection.user_output_sessions
+        async with user_output if command.user_output else contextlib.nullcontext():
+            return await self._run_in_session(command, line, timeout, check)
+
+    async def _run_in_session(
+        self, command: Command, line: str, timeout: float, check: bool
+    ) -> CommandResult:
         async with self.connection.sessions:
             process, host = await self._open(command, line)
             try:
@@ -332,18 +342,19 @@ class SSHRunner:
         self, command: Command, process: Any, host: str, timeout: float
     ) -> CommandResult:
         where = self.connection.target.label(host)
+        output = _RemoteOutput(command.output_limit)
         try:
             if command.stdin is not None:
                 process.stdin.write(command.stdin)
             process.stdin.write_eof()
-            done = await process.wait(check=False, timeout=timeout)
-        except asyncssh.TimeoutError as e:
+            await asyncio.wait_for(output.collect(process), timeout)
+        except asyncio.TimeoutError:
             await _kill(process)
             raise CommandError(
                 command,
                 None,
-                str(e.stdout or ""),
-                str(e.stderr or ""),
+                output.out,
+                output.err,
                 problem=f"timed out after {timeout:g} s on {where} (killed)",
             ) from None
         except (asyncssh.Error, OSError, BrokenPipeError) as e:
@@ -357,18 +368,68 @@ class SSHRunner:
         except asyncio.CancelledError:
             await _kill(process)
             raise
-        if done.exit_status is None:
-            self.connection.mark_broken()
-            signal = f"signal {done.exit_signal[0]}" if done.exit_signal else "no exit status"
+        if output.over:
+            await _kill(process)
             raise CommandError(
                 command,
                 None,
-                str(done.stdout or ""),
-                str(done.stderr or ""),
+                output.out,
+                output.err,
+                problem=f"printed more than {output.limit} bytes on a stream on {where}, so "
+                "it was stopped (killed)",
+            )
+        if process.exit_status is None:
+            self.connection.mark_broken()
+            exit_signal = process.exit_signal
+            signal = f"signal {exit_signal[0]}" if exit_signal else "no exit status"
+            raise CommandError(
+                command,
+                None,
+                output.out,
+                output.err,
                 problem=f"ended on {where} without an exit status ({signal}); the SSH "
                 "connection was probably lost",
             )
-        return CommandResult(command, int(done.exit_status), str(done.stdout), str(done.stderr))
+        return CommandResult(command, int(process.exit_status), output.out, output.err)
+
+
+class _RemoteOutput:
+    """A remote command's standard output and error, each read up to ``limit`` bytes."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = max(0, limit)
+        self._chunks: dict[str, list[str]] = {"out": [], "err": []}
+        self.over = False
+
+    @property
+    def out(self) -> str:
+        return "".join(self._chunks["out"])
+
+    @property
+    def err(self) -> str:
+        return "".join(self._chunks["err"])
+
+    async def collect(self, process: Any) -> None:
+        """Read both streams to their end (or the limit), then wait for the channel's end."""
+        await asyncio.gather(
+            self._read(process, process.stdout, "out"), self._read(process, process.stderr, "err")
+        )
+        if not self.over:
+            await process.wait_closed()
+
+    async def _read(self, process: Any, stream: Any, name: str) -> None:
+        size = 0
+        while not self.over:
+            data = str(await stream.read(65536))
+            if not data:
+                return
+            raw = data.encode("utf-8", "replace")
+            if size + len(raw) > self.limit:
+                data = raw[: self.limit - size].decode("utf-8", "ignore")
+                self.over = True
+                await _kill(process)  # so the other stream ends too
+            size += len(raw)
+            self._chunks[name].append(data)
 
 
 async def _kill(process: Any) -> None:

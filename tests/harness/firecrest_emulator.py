@@ -318,7 +318,9 @@ class Tail(Base):
             return
         path = self.get_query_argument("path")
         lines = self.get_query_argument("lines", "10")
-        code, out, err = await _run(self.user, ["tail", "-n", lines, "--", path])
+        size = self.get_query_argument("bytes", None)
+        count = ["-c", size] if size is not None else ["-n", lines]
+        code, out, err = await _run(self.user, ["tail", *count, "--", path])
         if code != 0:
             _error(self, 400, err.strip() or "tail failed")
             return

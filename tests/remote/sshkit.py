@@ -27,6 +27,7 @@ def target(
         connect_timeout=kw.get("connect_timeout", 5.0),
         keepalive=kw.get("keepalive", 5.0),
         reconnect_max_delay=kw.get("reconnect_max_delay", 0.5),
+        max_sessions=int(kw.get("max_sessions", 8)),
     )
 
 

@@ -20,6 +20,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from jobspawner import user_files
+from jobspawner.bounded_text import MAX_BYTES
 from remote.sshd import unlock_for_keys
 
 #: The hub's account on the test login node.
@@ -46,10 +47,12 @@ def ensure_service_account() -> None:
 
 def sudoers_rule(python: str, users: Sequence[str] = ("alice", "bob")) -> str:
     """The drop-in: ``SERVICE`` may run these commands as ``users``, nothing else."""
+    q = '"\\$1"'  # "$1" in a sudoers regular expression
+    log_tail = f"\\[ -f {q} \\] && exec tail -c {MAX_BYTES} -- {q}"
     commands = [
         f"{python} -I -m jobspawner.local_jobs *",
         user_files.sudoers_command(),  # every file created as the user (jobspawner.user_files)
-        f"/usr/bin/tail ^-n [0-9]+ {_PATH}$",
+        f"/usr/bin/sh ^-c {log_tail} sh {_PATH}$",
         f"/usr/bin/rm ^-f -- {_PATH}$",
     ]
     alias = ", \\\n    ".join(commands)

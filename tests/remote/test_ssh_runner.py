@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 import subprocess
+import tempfile
 import time
+from pathlib import Path
 
 import pytest
 from jobspawner.commands import Command, CommandError, CommandNotFound
@@ -133,3 +136,45 @@ async def test_sshd_down_fails_fast_and_the_connection_comes_back(sshd: SSHServe
 def test_sshd_runs_with_our_config_only(sshd: SSHServer) -> None:
     assert sshd.proc is not None and os.path.exists(sshd.pid_file)
     assert f"Server listening on 127.0.0.1 port {sshd.port}" in sshd.log_text()
+
+
+async def test_a_command_printing_without_end_is_stopped_at_its_cap(sshd: SSHServer) -> None:
+    run = runner(sshd, "alice", timeout=20)
+    began = time.monotonic()
+    with pytest.raises(CommandError, match="printed more than 100000 bytes") as e:
+        await run.run(Command(["yes"], max_output=100_000))
+    assert time.monotonic() - began < 5 and len(e.value.stdout) <= 100_000
+    assert (await run.run(Command(["true"]))).ok  # the connection still works
+
+
+async def test_log_reads_over_ssh_are_bounded_and_leave_a_session(sshd: SSHServer) -> None:
+    from jobspawner.backend import load_backend
+    from jobspawner.context import BackendContext
+
+    folder = Path(tempfile.mkdtemp(prefix="jobspawner-ssh-log-"))
+    folder.chmod(0o755)
+    try:
+        fifo, huge = folder / "fifo.log", folder / "huge.log"
+        os.mkfifo(fifo)
+        with open(huge, "wb") as f:
+            f.write(b"x" * (30 * 1024 * 1024) + b"\nlast line\n")
+        run = runner(sshd, "alice", timeout=20, max_sessions=2)
+        backend = load_backend("local")
+        ctx = BackendContext(backend=backend, runner=run, query_runner=run, username="alice")
+        began = time.monotonic()
+        assert await backend.read_log(ctx, str(fifo), 5) == ""
+        assert time.monotonic() - began < 5  # refused before it was opened
+        tail = await backend.read_log(ctx, str(huge), 5)
+        assert tail.endswith("more characters cut]\nlast line\n") and len(tail) < 2000
+        # two sessions: log reads hold at most one, a status query gets the other at once
+        slow_read = Command(["sleep", "30"], user_output=True)  # a read that takes its time
+        stuck = [asyncio.ensure_future(run.run(slow_read)) for _ in range(3)]
+        await asyncio.sleep(0.5)
+        began = time.monotonic()
+        assert (await run.run(Command(["true"]))).ok
+        assert time.monotonic() - began < 2
+        for task in stuck:
+            task.cancel()
+        await asyncio.gather(*stuck, return_exceptions=True)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)

@@ -19,6 +19,7 @@ from harness.hub import running_hub
 from harness.jobenv import ensure_jobenv
 from jobspawner.backend import secrets_file_command
 from jobspawner.commands import Command, CommandError
+from jobspawner.defaults import LOG_TAIL_SCRIPT, log_tail_command
 from jobspawner.jobspec import secrets_file_for
 from jobspawner.spawner import JobSpawner
 from jobspawner.ssh import SSHRunner, shared_connection
@@ -66,7 +67,7 @@ async def test_commands_run_as_the_user_and_the_secrets_file_is_hers(
         await run.run(create_command(str(folder / "job.sh"), "#!/bin/sh\n", mode="700"))
         assert stat.S_IMODE(os.stat(folder / "job.sh").st_mode) == 0o700
         await run.run(Command(["rm", "-f", "--", str(folder / "job.sh")]))
-        tail = await run.run(Command(["tail", "-n", "5", spec.secrets_file]))
+        tail = await run.run(log_tail_command(spec.secrets_file))  # the hub's log reader
         assert "t0ken" in tail.stdout
         await run.run(Command(["rm", "-f", "--", spec.secrets_file]))
         assert not os.path.exists(spec.secrets_file)
@@ -88,12 +89,14 @@ async def test_the_service_account_runs_nothing_else(
     pwned = Path("/tmp") / f"jobspawner-pwned-{os.getpid()}"
     attempts = [
         ("alice", ["id"]),  # a command not in the rule
-        ("root", ["tail", "-n", "1", "/etc/shadow"]),  # an allowed command, as root
-        ("daemon", ["tail", "-n", "1", "/etc/hostname"]),  # as a user not in the rule
+        ("root", [*log_tail_command("/etc/shadow").argv]),  # an allowed command, as root
+        ("daemon", [*log_tail_command("/etc/hostname").argv]),  # as a user not in the rule
         # a value with shell characters where the rule expects a path, and the ways a
         # space-joined match could be fooled: one argument holding script and command
-        ("alice", ["tail", "-n", "1", f"/etc/hostname; touch {pwned}"]),
-        ("alice", ["tail", "-n", "1", f"$(touch {pwned})"]),
+        ("alice", [*log_tail_command(f"/etc/hostname; touch {pwned}").argv]),
+        ("alice", [*log_tail_command(f"$(touch {pwned})").argv]),
+        ("alice", ["sh", "-c", f"{LOG_TAIL_SCRIPT} sh /x; touch {pwned}"]),
+        ("alice", ["tail", "-n", "1", "/etc/hostname"]),  # the reader before, by lines
         ("alice", ["sh", "-c", f'umask 077 && set -C && cat > "$1" sh /x; touch {pwned}']),
         ("alice", ["sh", "-c", 'umask 077 && set -C && cat > "$1"', "sh", f"/x;touch {pwned}"]),
         ("alice", ["sh", "-c", f"touch {pwned}", "sh", "/tmp/x"]),

@@ -18,7 +18,7 @@ with the user's OIDC access token from JupyterHub's auth state (see :mod:`.token
 ``cancel``
     ``DELETE /compute/{system}/jobs/{id}`` as the user, confirmed with status queries.
 ``read_log``
-    ``GET /filesystem/{system}/ops/tail`` as the user.
+    ``GET /filesystem/{system}/ops/tail`` as the user, its last 64 KiB (``bytes``).
 ``remove_secrets``
     ``DELETE /filesystem/{system}/ops/rm`` as the user (who uploaded the file); 404 (no such
     file: the server read and deleted it) is fine.
@@ -58,6 +58,7 @@ import httpx
 from firecrest.FirecrestException import FirecrestException, UnexpectedStatusException
 from firecrest.v2 import AsyncFirecrest
 from jobspawner import BackendContext, JobSpec, JobStatus, confirm_cancel, hookimpl, not_ended_words
+from jobspawner.bounded_text import MAX_BYTES
 from jobspawner_slurm import reasons
 from jobspawner_slurm.templates import check_constraint, job_script
 
@@ -382,6 +383,8 @@ async def cancel(ctx: BackendContext, job_ids: Sequence[str]) -> None:
 
 @hookimpl
 async def read_log(ctx: BackendContext, path: str, lines: int) -> str:
+    """The file's last bytes (never lines, which may have no end) through the gateway, as
+    the user; the core cuts them to ``lines`` lines (:mod:`jobspawner.log_reads`)."""
     gw = gateway(ctx.options)
     client = gw.for_user(ctx)
     try:
@@ -389,7 +392,7 @@ async def read_log(ctx: BackendContext, path: str, lines: int) -> str:
             gw,
             "GET",
             f"/filesystem/{gw.system}/ops/tail",
-            client.tail(gw.system, path, num_lines=lines),
+            client.tail(gw.system, path, num_bytes=MAX_BYTES),
         )
     except GatewayError:
         return ""
