@@ -17,7 +17,7 @@ import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from jupyterhub.spawner import SpawnException
+from .hub_compat import SpawnException
 
 from .resources import format_hms
 

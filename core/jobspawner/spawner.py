@@ -19,7 +19,7 @@ import time
 from collections.abc import AsyncIterator, Mapping
 from typing import Any, ClassVar
 
-from jupyterhub.spawner import Spawner, SpawnException
+from jupyterhub.spawner import Spawner
 from jupyterhub.traitlets import Command as HubCommand
 from traitlets import (
     All,
@@ -44,6 +44,7 @@ from . import (
     handshake,
     honoured,
     hook_tracing,
+    hub_compat,
     internal_certs,
     interrupted_start,
     last_end,
@@ -57,6 +58,7 @@ from . import (
 )
 from . import user_options as options_validation
 from .backend import Backend, BackendError, load_backend
+from .hub_compat import SpawnException
 from .commands import CommandError
 from .constraints import validate_constraint
 from .context import BackendContext
@@ -1412,6 +1414,11 @@ def check_backend_at_start(app: Any) -> None:
     """
     spawner_class = app.spawner_class
     if not (isinstance(spawner_class, type) and issubclass(spawner_class, JobSpawner)):
+        return
+    unsupported = hub_compat.unsupported_reason(hub_compat.hub_version())
+    if unsupported:
+        app.log.critical("jobspawner cannot start: %s", unsupported)
+        app.exit(1)
         return
     probe = spawner_class(config=app.config)
     key = (probe.backend, tuple(probe.plugins))

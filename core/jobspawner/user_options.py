@@ -18,7 +18,7 @@ from collections.abc import Awaitable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from jupyterhub.spawner import SpawnException
+from .hub_compat import SpawnException
 
 from .constraints import validate_constraint
 from .profiles import Option, Profile, ProfileConfigError, default_profile, numeric_value

@@ -13,7 +13,7 @@ from jobspawner.backend import BackendError, installed_backends, load_backend
 from jobspawner.backend_options import Declarations, OptionError
 from jobspawner.spawner import JobSpawner, check_backend_at_start
 from jupyterhub.objects import Hub
-from jupyterhub.spawner import SpawnException
+from jobspawner.hub_compat import SpawnException
 from traitlets.config import Config
 
 

@@ -16,7 +16,7 @@ from jobspawner.spawner import JobSpawner
 from jobspawner.start_clock import StartClock
 from jobspawner.submit_errors import REFUSED, UNREACHABLE, submit_problem
 from jupyterhub.objects import Hub
-from jupyterhub.spawner import SpawnException
+from jobspawner.hub_compat import SpawnException
 
 
 def make(tmp_path, **config):

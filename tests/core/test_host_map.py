@@ -6,7 +6,7 @@ import pytest
 from jobspawner.cli import main
 from jobspawner.host_map import HostMap, HostMapError
 from jobspawner.spawner import JobSpawner
-from jupyterhub.spawner import SpawnException
+from jobspawner.hub_compat import SpawnException
 
 
 def test_first_full_match_wins_and_groups_expand():

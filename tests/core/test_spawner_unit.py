@@ -13,7 +13,7 @@ from harness.fake_jupyter import fake_server, jupyter_api
 from jobspawner.handshake import PortReportError, parse_report
 from jobspawner.spawner import STATE_VERSION, JobSpawner
 from jupyterhub.objects import Hub
-from jupyterhub.spawner import SpawnException
+from jobspawner.hub_compat import SpawnException
 
 
 def make_spawner(tmp_path, name="", **config):

@@ -95,7 +95,7 @@ def test_every_path_validates_the_same_way(tmp_path):
         assert state["job_settings"]["backend"] == "local"
         hub.stop_server("alice")
         # REST accepted, plain values; the server's user_options hold what was chosen
-        hub.start_server("bob", options={"user_options": {"profile": "big", "env": "base"}})
+        hub.start_server("bob", options={"profile": "big", "env": "base"})
         assert hub.spawner_state("bob")["options"]["env"] == "base"
         assert hub.server_model("bob")["user_options"]["profile"] == "big"
         # the session view's API: each user sees their own servers, and only those

@@ -9,7 +9,7 @@ import re
 import pytest
 from jobspawner import resource_cache
 from jobspawner.options_form import options_form, options_from_form
-from jupyterhub.spawner import SpawnException
+from jobspawner.hub_compat import SpawnException
 
 from forms.kit import GPU, SMALL, make_spawner
 

@@ -12,7 +12,7 @@ from harness.fake_jupyter import fake_server, jupyter_api
 from jobspawner import last_end
 from jobspawner.session_view import describe
 from jobspawner.status import JobState, JobStatus
-from jupyterhub.spawner import SpawnException
+from jobspawner.hub_compat import SpawnException
 
 from forms.kit import SMALL, make_spawner
 

@@ -7,7 +7,7 @@ import asyncio
 import pytest
 from jobspawner.profiles import ProfileConfigError, from_profiles_spawner, parse_profiles
 from jobspawner.user_options import settable_names
-from jupyterhub.spawner import SpawnException
+from jobspawner.hub_compat import SpawnException
 
 from forms.kit import GPU, SMALL, STAFF, make_spawner
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from jobspawner.session_view import describe, plain_failure, record_failure
-from jupyterhub.spawner import SpawnException
+from jobspawner.hub_compat import SpawnException
 
 from forms.kit import GPU, make_spawner
 

@@ -30,7 +30,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from jobspawner.resources import FIELDS, empty
-from jupyterhub.spawner import SpawnException
+from jobspawner.hub_compat import SpawnException
 from security.spawnkit import BACKENDS, make_spawner
 
 STRICT = bool(os.environ.get("CI") or os.environ.get("JOBSPAWNER_TESTS_STRICT"))

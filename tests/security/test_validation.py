@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from jobspawner.resources import ResourceError, normalise
 from jobspawner.templates import TemplateError, render
-from jupyterhub.spawner import SpawnException
+from jobspawner.hub_compat import SpawnException
 from security.spawnkit import make_spawner
 
 #: Every character that ends a line for some reader of a script, and NUL.

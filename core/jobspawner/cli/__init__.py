@@ -23,7 +23,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from jupyterhub.spawner import SpawnException
+from ..hub_compat import SpawnException
 from traitlets.config import Config
 
 from ..__about__ import __version__

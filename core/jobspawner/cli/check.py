@@ -14,8 +14,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from jupyterhub.spawner import SpawnException
 from traitlets.config import Config
+
+from .. import hub_compat
+from ..hub_compat import SpawnException
 
 from ..backend import Backend, BackendError
 from ..commands import Command, CommandError, command_environment
@@ -233,9 +235,22 @@ def check_render(report: CheckReport, spawner: JobSpawner) -> tuple[Any, str] | 
     return spec, script
 
 
+def check_hub_version(report: CheckReport, version: str | None = None) -> bool:
+    """The running JupyterHub's version: supported (True) or refused with what to install."""
+    version = version or hub_compat.hub_version()
+    refusal = hub_compat.unsupported_reason(version)
+    if refusal:
+        report.add("fail", "JupyterHub", refusal, hub_compat.INSTALL_HINT)
+        return False
+    report.add("ok", "JupyterHub", f"{version} (jobspawner supports {hub_compat.SUPPORTED})")
+    return True
+
+
 async def run_check(config_path: str, username: str | None = None) -> CheckReport:
     """Every check, in order; stops early only when nothing further can be checked."""
     report = CheckReport()
+    if not check_hub_version(report):
+        return report
     try:
         config = hubconfig.load_config(config_path)
     except hubconfig.HubConfigError as e:

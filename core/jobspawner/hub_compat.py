@@ -1,0 +1,115 @@
+"""Every difference between the JupyterHub versions jobspawner supports, in one place.
+
+jobspawner runs on JupyterHub 5.3 up to the last 5.x and on 6.x (``SUPPORTED``). Nothing else
+in the package looks at JupyterHub's version: it imports what differs from here.
+
+What differs, and what this module does about it:
+
+- ``SpawnException`` (the failure a spawner raises for a refused or failed start, shown to the
+  user without a traceback) is JupyterHub 6's. On 5.x an equivalent is defined here: an HTTP
+  error with the same constructor and attributes, which JupyterHub 5 also logs without a
+  traceback and shows with its ``jupyterhub_message``.
+- Renaming a server is JupyterHub 6's: on 5.x the hub never calls ``Spawner.rename``.
+- The REST body that starts a server: JupyterHub 6 takes ``{"user_options": ...}`` (and a
+  ``display_name``), 5.x takes the options themselves (:func:`start_request_body`).
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from tornado import web
+
+#: The JupyterHub versions jobspawner supports (and the project declares and CI proves).
+SUPPORTED = ">=5.3,<7"
+OLDEST = (5, 3)
+FIRST_UNSUPPORTED = (7,)
+#: What an admin on another version installs.
+INSTALL_HINT = "pip install 'jupyterhub>=5.3,<7'"
+
+
+def version_tuple(version: str) -> tuple[int, ...]:
+    """The leading numbers of a version ("5.3.0" -> (5, 3, 0), "6.1.0b1" -> (6, 1, 0))."""
+    numbers: list[int] = []
+    for part in version.split("."):
+        match = re.match(r"\d+", part)
+        if not match:
+            break
+        numbers.append(int(match.group()))
+        if match.end() != len(part):
+            break
+    return tuple(numbers)
+
+
+def hub_version() -> str:
+    """The installed JupyterHub's version."""
+    return importlib.metadata.version("jupyterhub")
+
+
+def unsupported_reason(version: str) -> str | None:
+    """Why jobspawner cannot run on JupyterHub ``version`` and what to install; None if it can."""
+    parsed = version_tuple(version)
+    if OLDEST <= parsed < FIRST_UNSUPPORTED:
+        return None
+    return (
+        f"JupyterHub {version} is not supported: jobspawner runs on JupyterHub {SUPPORTED} "
+        f"(5.3 up to the last 5.x, and 6.x). Install a supported one: {INSTALL_HINT}"
+    )
+
+
+HUB_VERSION = version_tuple(hub_version())
+#: JupyterHub 6 renames servers (``Spawner.rename``) and keeps a display name for each.
+HAS_RENAME = HUB_VERSION >= (6,)
+
+
+class _SpawnExceptionBefore6(web.HTTPError):
+    """JupyterHub 6's ``SpawnException`` for JupyterHub 5: a start refused or failed for a
+    reason the user is told (``message``), with a short ``reason`` label for the logs.
+
+    JupyterHub 5 logs an ``HTTPError`` raised by a start as one line, without a traceback.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        reason: str,
+        log_message: str = "",
+        message_html: str = "",
+        status_code: int = 400,
+    ) -> None:
+        super().__init__(status_code, None, reason=reason)
+        self.message = message
+        self.reason = reason
+        self.log_message = log_message or message
+        self.message_html = message_html
+        self.status_code = status_code
+
+    def __str__(self) -> str:
+        return f"{self.status_code} SpawnException(reason={self.reason}): {self.log_message}"
+
+
+try:
+    from jupyterhub.spawner import SpawnException
+except ImportError:  # JupyterHub 5
+    SpawnException = _SpawnExceptionBefore6
+
+
+def start_request_body(
+    user_options: Mapping[str, Any] | None, display_name: str = ""
+) -> dict[str, Any]:
+    """The JSON body of ``POST /hub/api/users/{name}/servers/{server}`` for this hub.
+
+    JupyterHub 6 takes the options under ``user_options`` (with an optional display name);
+    5.x takes the options as the body itself and has no display names.
+    """
+    options = dict(user_options or {})
+    if not HAS_RENAME:
+        return options
+    body: dict[str, Any] = {"user_options": options}
+    if display_name:
+        body["display_name"] = display_name
+    return body
