@@ -70,7 +70,14 @@ class _SpawnExceptionBefore6(web.HTTPError):
     reason the user is told (``message``), with a short ``reason`` label for the logs.
 
     JupyterHub 5 logs an ``HTTPError`` raised by a start as one line, without a traceback.
+    The class attributes replace tornado's read-only ``log_message`` property.
     """
+
+    message: str = ""
+    reason: str | None = ""
+    log_message: str = ""  # type: ignore[assignment]
+    message_html: str = ""
+    status_code: int = 400
 
     def __init__(
         self,
@@ -87,6 +94,10 @@ class _SpawnExceptionBefore6(web.HTTPError):
         self.log_message = log_message or message
         self.message_html = message_html
         self.status_code = status_code
+
+    def get_message(self) -> str:
+        """What tornado logs: the detail."""
+        return self.log_message
 
     def __str__(self) -> str:
         return f"{self.status_code} SpawnException(reason={self.reason}): {self.log_message}"
