@@ -23,6 +23,19 @@ from typing import Any
 
 from tornado import web
 
+__all__ = [
+    "HAS_RENAME",
+    "HUB_VERSION",
+    "INSTALL_HINT",
+    "OLDEST",
+    "SUPPORTED",
+    "SpawnException",
+    "hub_version",
+    "start_request_body",
+    "unsupported_reason",
+    "version_tuple",
+]
+
 #: The JupyterHub versions jobspawner supports (and the project declares and CI proves).
 SUPPORTED = ">=5.3,<7"
 OLDEST = (5, 3)
@@ -75,7 +88,7 @@ class _SpawnExceptionBefore6(web.HTTPError):
 
     message: str = ""
     reason: str | None = ""
-    log_message: str = ""  # type: ignore[assignment]
+    log_message: str = ""
     message_html: str = ""
     status_code: int = 400
 

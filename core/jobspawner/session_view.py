@@ -18,7 +18,6 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from .hub_compat import SpawnException
-
 from .resources import format_hms
 
 if TYPE_CHECKING:

@@ -58,11 +58,11 @@ from . import (
 )
 from . import user_options as options_validation
 from .backend import Backend, BackendError, load_backend
-from .hub_compat import SpawnException
 from .commands import CommandError
 from .constraints import validate_constraint
 from .context import BackendContext
 from .host_map import HostMap, HostMapError
+from .hub_compat import SpawnException
 from .hub_limits import limits_as_requests, with_hub_limits
 from .jobspec import JobSpec
 from .poller import StatusPoller

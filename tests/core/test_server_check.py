@@ -12,8 +12,8 @@ import time
 import pytest
 from harness.fake_jupyter import closed_port, fake_server, jupyter_api, silent_server
 from jobspawner import server_check
-from jobspawner.routing import RouteRefused
 from jobspawner.hub_compat import SpawnException
+from jobspawner.routing import RouteRefused
 
 from .site_plugins import route_hosts
 from .test_spawner_unit import make_spawner

@@ -29,8 +29,8 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from jobspawner.resources import FIELDS, empty
 from jobspawner.hub_compat import SpawnException
+from jobspawner.resources import FIELDS, empty
 from security.spawnkit import BACKENDS, make_spawner
 
 STRICT = bool(os.environ.get("CI") or os.environ.get("JOBSPAWNER_TESTS_STRICT"))

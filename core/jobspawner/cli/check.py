@@ -17,11 +17,10 @@ from typing import Any
 from traitlets.config import Config
 
 from .. import hub_compat
-from ..hub_compat import SpawnException
-
 from ..backend import Backend, BackendError
 from ..commands import Command, CommandError, command_environment
 from ..host_map import HostMap, HostMapError
+from ..hub_compat import SpawnException
 from ..resources import FIELDS
 from ..spawner import JobSpawner
 from ..status import JobState
@@ -240,7 +239,7 @@ def check_hub_version(report: CheckReport, version: str | None = None) -> bool:
     version = version or hub_compat.hub_version()
     refusal = hub_compat.unsupported_reason(version)
     if refusal:
-        report.add("fail", "JupyterHub", refusal, hub_compat.INSTALL_HINT)
+        report.add("fail", "JupyterHub", refusal)
         return False
     report.add("ok", "JupyterHub", f"{version} (jobspawner supports {hub_compat.SUPPORTED})")
     return True
