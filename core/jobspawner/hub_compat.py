@@ -8,10 +8,20 @@ What differs, and what this module does about it:
 - ``SpawnException`` (the failure a spawner raises for a refused or failed start, shown to the
   user without a traceback) is JupyterHub 6's. On 5.x an equivalent is defined here: an HTTP
   error with the same constructor and attributes, which JupyterHub 5 also logs without a
-  traceback and shows with its ``jupyterhub_message``.
-- Renaming a server is JupyterHub 6's: on 5.x the hub never calls ``Spawner.rename``.
+  traceback; its text is the user's message, since JupyterHub 5's spawn form shows
+  ``str(error)`` where 6 shows the ``jupyterhub_message``.
+- ``PATCH /hub/api/users/{name}/servers/{server}`` (rename a server, store its user_options)
+  is JupyterHub 6's (``HAS_SERVER_PATCH``): on 5.x the hub never calls ``Spawner.rename``.
 - The REST body that starts a server: JupyterHub 6 takes ``{"user_options": ...}`` (and a
   ``display_name``), 5.x takes the options themselves (:func:`start_request_body`).
+- ``GET /hub/spawn?opt-NAME=...``: JupyterHub 6 strips the ``opt-`` prefix before
+  ``options_from_query``, 5.x passes every query argument as it is; :func:`query_options`
+  strips it on 5.x, so the same links (the session view's relaunch links) work on both.
+- A refusal on the spawn page (GET ?opt-..., or the posted form): JupyterHub 6 answers with
+  the error's status, 5.x with 200 and the message on the re-rendered form
+  (``FORM_REFUSAL_STATUS``).
+- The shared-password authenticator (the demo's), ``apply_user_options`` and the
+  ``start_timeout`` handling are the same on 5.3 and later: nothing to bridge.
 """
 
 from __future__ import annotations
@@ -24,13 +34,15 @@ from typing import Any
 from tornado import web
 
 __all__ = [
-    "HAS_RENAME",
+    "FORM_REFUSAL_STATUS",
+    "HAS_SERVER_PATCH",
     "HUB_VERSION",
     "INSTALL_HINT",
     "OLDEST",
     "SUPPORTED",
     "SpawnException",
     "hub_version",
+    "query_options",
     "start_request_body",
     "unsupported_reason",
     "version_tuple",
@@ -74,8 +86,12 @@ def unsupported_reason(version: str) -> str | None:
 
 
 HUB_VERSION = version_tuple(hub_version())
-#: JupyterHub 6 renames servers (``Spawner.rename``) and keeps a display name for each.
-HAS_RENAME = HUB_VERSION >= (6,)
+#: JupyterHub 6's server PATCH: renaming servers (``Spawner.rename``), storing user_options,
+#: display names.
+HAS_SERVER_PATCH = HUB_VERSION >= (6,)
+#: The status of the spawn page's answer (GET ?opt-..., or a posted form) when a start is
+#: refused (5.x: the form again, 200).
+FORM_REFUSAL_STATUS = 400 if HUB_VERSION >= (6,) else 200
 
 
 class _SpawnExceptionBefore6(web.HTTPError):
@@ -113,13 +129,29 @@ class _SpawnExceptionBefore6(web.HTTPError):
         return self.log_message
 
     def __str__(self) -> str:
-        return f"{self.status_code} SpawnException(reason={self.reason}): {self.log_message}"
+        """The user's words: JupyterHub 5's spawn form shows ``str(error)``."""
+        return str(getattr(self, "jupyterhub_message", "") or self.message)
 
 
 try:
     from jupyterhub.spawner import SpawnException
 except ImportError:  # JupyterHub 5
     SpawnException = _SpawnExceptionBefore6
+
+
+#: The prefix of a user option's query argument on the spawn page (JupyterHub 6's).
+QUERY_PREFIX = "opt-"
+#: JupyterHub 6 strips ``QUERY_PREFIX`` itself.
+HUB_STRIPS_QUERY_PREFIX = HUB_VERSION >= (6,)
+
+
+def query_options(query: Mapping[str, Any]) -> dict[str, Any]:
+    """What ``options_from_query`` gets, the same on every JupyterHub: with any ``opt-NAME``
+    argument, only those, under NAME (JupyterHub 6's rule); otherwise the arguments as given."""
+    if HUB_STRIPS_QUERY_PREFIX:
+        return dict(query)
+    prefixed = {k[len(QUERY_PREFIX) :]: v for k, v in query.items() if k.startswith(QUERY_PREFIX)}
+    return {k: v for k, v in prefixed.items() if k} if prefixed else dict(query)
 
 
 def start_request_body(
@@ -131,7 +163,7 @@ def start_request_body(
     5.x takes the options as the body itself and has no display names.
     """
     options = dict(user_options or {})
-    if not HAS_RENAME:
+    if not HAS_SERVER_PATCH:
         return options
     body: dict[str, Any] = {"user_options": options}
     if display_name:

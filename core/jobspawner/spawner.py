@@ -405,6 +405,11 @@ class JobSpawner(ServerWatchConfig, TransportConfig, Spawner):  # type: ignore[m
 
         return options_form.options_from_form
 
+    def options_from_query(self, query_data: Mapping[str, Any]) -> Any:
+        """``GET /hub/spawn?opt-NAME=...``: the options under their plain names on every
+        supported JupyterHub (:func:`jobspawner.hub_compat.query_options`)."""
+        return super().options_from_query(hub_compat.query_options(query_data))
+
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self._events: list[dict[str, Any]] = []

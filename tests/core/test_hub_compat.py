@@ -65,11 +65,19 @@ def test_spawn_exception_has_one_shape_on_every_version() -> None:
             "The queue is full.",
             503,
         )
-        assert str(e) == "503 SpawnException(reason=submit): The queue is full."
         plain = cls("Refused.", reason="user_options", log_message="Refused: detail")
         assert plain.status_code == 400 and plain.log_message == "Refused: detail"
         with pytest.raises(TypeError):
             cls("positional reason", "submit")
+
+
+def test_on_jupyterhub_5_the_error_text_is_the_users_words() -> None:
+    """JupyterHub 5's spawn form shows str(error): plain words, never an exception name."""
+    e = hub_compat._SpawnExceptionBefore6("Refused.", reason="user_options", log_message="x")
+    assert str(e) == "Refused."
+    e.jupyterhub_message = "Your choice was refused: x"  # set by session_view.record_failure
+    assert str(e) == "Your choice was refused: x"
+    assert e.get_message() == "x"
 
 
 def test_start_request_body_fits_the_hub() -> None:
@@ -156,3 +164,33 @@ def test_each_plugin_needs_a_core_that_declares_the_range(plugin: str) -> None:
     assert "jupyterhub" not in text.split("[project.entry-points", 1)[0].split("dependencies")[1]
     assert f'"jobspawner>={FIRST_CORE_WITH_RANGE}"' in text
     assert hub_compat.version_tuple(__version__) >= hub_compat.version_tuple(FIRST_CORE_WITH_RANGE)
+
+
+@pytest.mark.parametrize(
+    ("query", "options"),
+    [
+        ({"opt-profile": ["big"], "opt-env": ["base"]}, {"profile": ["big"], "env": ["base"]}),
+        ({"opt-profile": ["big"], "profile": ["small"]}, {"profile": ["big"]}),
+        ({"profile": ["small"]}, {"profile": ["small"]}),
+        ({"opt-": ["x"], "opt-env": ["base"]}, {"env": ["base"]}),
+    ],
+)
+def test_spawn_page_query_options_have_one_shape_on_jupyterhub_5(
+    monkeypatch: pytest.MonkeyPatch, query: dict[str, Any], options: dict[str, Any]
+) -> None:
+    """JupyterHub 5 passes ``opt-NAME`` arguments as they are: jobspawner strips the prefix
+    the way JupyterHub 6 does, so one relaunch link works on both."""
+    monkeypatch.setattr(hub_compat, "HUB_STRIPS_QUERY_PREFIX", False)
+    assert hub_compat.query_options(query) == options
+    monkeypatch.setattr(hub_compat, "HUB_STRIPS_QUERY_PREFIX", True)
+    assert hub_compat.query_options(query) == query
+
+
+def test_the_spawner_reads_query_options_through_the_compat_module(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from jobspawner.spawner import JobSpawner
+
+    monkeypatch.setattr(hub_compat, "HUB_STRIPS_QUERY_PREFIX", False)
+    spawner = JobSpawner(options_from_form=lambda data: data)
+    assert spawner.options_from_query({"opt-profile": ["big"]}) == {"profile": ["big"]}
