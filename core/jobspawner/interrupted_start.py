@@ -21,7 +21,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from jupyterhub.spawner import SpawnException
+from .hub_compat import SpawnException
 
 #: The key in the spawner's persisted state.
 STATE_KEY = "start_unfinished"

@@ -18,9 +18,8 @@ import time
 from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any, cast
 
-from jupyterhub.spawner import SpawnException
-
 from . import bounded_text, log_reads
+from .hub_compat import SpawnException
 from .resources import format_hms
 
 if TYPE_CHECKING:

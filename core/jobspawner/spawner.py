@@ -19,7 +19,7 @@ import time
 from collections.abc import AsyncIterator, Mapping
 from typing import Any, ClassVar
 
-from jupyterhub.spawner import Spawner, SpawnException
+from jupyterhub.spawner import Spawner
 from jupyterhub.traitlets import Command as HubCommand
 from traitlets import (
     All,
@@ -45,6 +45,7 @@ from . import (
     handshake,
     honoured,
     hook_tracing,
+    hub_compat,
     internal_certs,
     interrupted_start,
     last_end,
@@ -64,6 +65,7 @@ from .commands import CommandError
 from .constraints import validate_constraint
 from .context import BackendContext
 from .host_map import HostMap, HostMapError
+from .hub_compat import SpawnException
 from .hub_limits import limits_as_requests, with_hub_limits
 from .jobspec import JobSpec, legacy_secrets_file
 from .poller import StatusPoller
@@ -451,6 +453,11 @@ class JobSpawner(ServerWatchConfig, TransportConfig, Spawner):  # type: ignore[m
         from . import options_form
 
         return options_form.options_from_form
+
+    def options_from_query(self, query_data: Mapping[str, Any]) -> Any:
+        """``GET /hub/spawn?opt-NAME=...``: the options under their plain names on every
+        supported JupyterHub (:func:`jobspawner.hub_compat.query_options`)."""
+        return super().options_from_query(hub_compat.query_options(query_data))
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -1534,6 +1541,11 @@ def check_backend_at_start(app: Any) -> None:
     """
     spawner_class = app.spawner_class
     if not (isinstance(spawner_class, type) and issubclass(spawner_class, JobSpawner)):
+        return
+    unsupported = hub_compat.unsupported_reason(hub_compat.hub_version())
+    if unsupported:
+        app.log.critical("jobspawner cannot start: %s", unsupported)
+        app.exit(1)
         return
     probe = spawner_class(config=app.config)
     key = (probe.backend, tuple(probe.plugins))

@@ -18,10 +18,9 @@ from collections.abc import Awaitable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from jupyterhub.spawner import SpawnException
-
 from . import refusal_log
 from .constraints import validate_constraint
+from .hub_compat import SpawnException
 from .profiles import Option, Profile, ProfileConfigError, default_profile, numeric_value
 from .resources import FIELDS, ResourceError, format_hms, normalise
 

@@ -33,7 +33,7 @@ c.JobSpawner.profiles = [
 
 def test_the_spawn_page_tells_why_and_the_log_stays_text(tmp_path, browser):  # noqa: F811
     with running_hub(tmp_path, config=CONFIG) as hub:
-        hub.start_server("alice", options={"user_options": {"profile": "small"}})
+        hub.start_server("alice", options={"profile": "small"})
         job_id = hub.spawner_state("alice")["job_id"]
         os.killpg(int(job_id.split("-")[0]), signal.SIGKILL)
         assert wait_for(lambda: "last_end" in hub.spawner_state("alice"), timeout=60)

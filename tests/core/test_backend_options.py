@@ -11,9 +11,9 @@ import pytest
 from jobspawner import Option
 from jobspawner.backend import BackendError, installed_backends, load_backend
 from jobspawner.backend_options import Declarations, OptionError
+from jobspawner.hub_compat import SpawnException
 from jobspawner.spawner import JobSpawner, check_backend_at_start
 from jupyterhub.objects import Hub
-from jupyterhub.spawner import SpawnException
 from traitlets.config import Config
 
 

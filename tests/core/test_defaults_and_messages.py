@@ -11,12 +11,12 @@ from types import SimpleNamespace
 
 import pytest
 from jobspawner.commands import Command, CommandResult
+from jobspawner.hub_compat import SpawnException
 from jobspawner.hub_limits import limits_as_requests
 from jobspawner.spawner import JobSpawner
 from jobspawner.start_clock import StartClock
 from jobspawner.submit_errors import REFUSED, UNREACHABLE, submit_problem
 from jupyterhub.objects import Hub
-from jupyterhub.spawner import SpawnException
 
 
 def make(tmp_path, **config):

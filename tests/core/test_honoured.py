@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 from jobspawner.backend import installed_backends, load_backend
 from jobspawner.honoured import HARMLESS, site_problems
+from jobspawner.hub_compat import SpawnException
 from jobspawner.resources import FIELDS
 from jobspawner.testing import SAMPLE_REQUESTS, job_for
-from jupyterhub.spawner import SpawnException
 
 from .test_backend_options import FakeApp, make_spawner
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from jobspawner.cli import main
 from jobspawner.host_map import HostMap, HostMapError
+from jobspawner.hub_compat import SpawnException
 from jobspawner.spawner import JobSpawner
-from jupyterhub.spawner import SpawnException
 
 
 def test_first_full_match_wins_and_groups_expand():

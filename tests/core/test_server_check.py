@@ -21,8 +21,8 @@ from harness.fake_jupyter import (
     spawn_server,
 )
 from jobspawner import server_check, server_proof
+from jobspawner.hub_compat import SpawnException
 from jobspawner.routing import RouteRefused
-from jupyterhub.spawner import SpawnException
 
 from .site_plugins import route_hosts
 from .test_spawner_unit import make_spawner

@@ -11,9 +11,9 @@ from types import SimpleNamespace
 import pytest
 from harness.fake_jupyter import fake_server, spawn_server
 from jobspawner.handshake import PortReportError, parse_report
+from jobspawner.hub_compat import SpawnException
 from jobspawner.spawner import STATE_VERSION, JobSpawner
 from jupyterhub.objects import Hub
-from jupyterhub.spawner import SpawnException
 
 
 def make_spawner(tmp_path, name="", **config):

@@ -7,8 +7,8 @@ import json
 
 import pytest
 from jobspawner import last_end
+from jobspawner.hub_compat import SpawnException
 from jobspawner.status import JobState, JobStatus
-from jupyterhub.spawner import SpawnException
 
 from .test_spawner_unit import make_spawner
 

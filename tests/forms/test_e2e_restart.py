@@ -24,7 +24,7 @@ def test_a_restarted_hub_uses_the_jobs_profile_settings_even_after_the_profile_i
     big = ('{"slug": "big", "display_name": "Big", "overrides": {"backend_options": '
            f'{{"python": {python!r}, "spool": {spool!r}}}}}}}')  # fmt: skip
     with running_hub(tmp_path, config=f"c.JobSpawner.profiles = [{small}, {big}]\n") as hub:
-        hub.start_server("alice", options={"user_options": {"profile": "big"}})
+        hub.start_server("alice", options={"profile": "big"})
         state = hub.spawner_state("alice")
         job_id = state["job_id"]
         assert state["profile"] == "big"

@@ -8,8 +8,8 @@ import re
 
 import pytest
 from jobspawner import resource_cache
+from jobspawner.hub_compat import SpawnException
 from jobspawner.options_form import options_form, options_from_form
-from jupyterhub.spawner import SpawnException
 
 from forms.kit import GPU, SMALL, make_spawner
 

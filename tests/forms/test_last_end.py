@@ -10,9 +10,9 @@ import time
 import pytest
 from harness.fake_jupyter import fake_server, spawn_server
 from jobspawner import last_end
+from jobspawner.hub_compat import SpawnException
 from jobspawner.session_view import describe
 from jobspawner.status import JobState, JobStatus
-from jupyterhub.spawner import SpawnException
 
 from forms.kit import SMALL, make_spawner
 

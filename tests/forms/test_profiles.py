@@ -5,9 +5,9 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+from jobspawner.hub_compat import SpawnException
 from jobspawner.profiles import ProfileConfigError, from_profiles_spawner, parse_profiles
 from jobspawner.user_options import settable_names
-from jupyterhub.spawner import SpawnException
 
 from forms.kit import GPU, SMALL, STAFF, make_spawner
 

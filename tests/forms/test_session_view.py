@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from jobspawner.hub_compat import SpawnException
 from jobspawner.session_view import describe, plain_failure, record_failure
-from jupyterhub.spawner import SpawnException
 
 from forms.kit import GPU, make_spawner
 

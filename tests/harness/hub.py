@@ -1,4 +1,4 @@
-"""A real JupyterHub 6 + configurable-http-proxy for end-to-end tests.
+"""A real JupyterHub (5.3 and later) + configurable-http-proxy for end-to-end tests.
 
 Usage (synchronous, from a normal test function)::
 
@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Any
 
 import requests
+from jobspawner.hub_compat import start_request_body
 
 from .jobenv import ensure_jobenv
 from .strict import need, need_root
@@ -125,8 +126,10 @@ class Hub:
     def begin_start(
         self, name: str, server_name: str = "", options: dict[str, Any] | None = None
     ) -> requests.Response:
+        """Ask the hub to start a server with ``options`` as its user_options."""
         self.create_user(name)
-        r = self.api("POST", _server_path(name, server_name), json=options or {})
+        body = start_request_body(options)
+        r = self.api("POST", _server_path(name, server_name), json=body)
         if r.status_code not in (201, 202):
             raise SpawnFailed(f"start request refused: {r.status_code} {r.text}", [])
         return r

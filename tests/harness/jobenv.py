@@ -5,12 +5,16 @@ own environment is no use to them. This builds ``/opt/jobspawner-tests/jobenv`` 
 with ``JOBSPAWNER_TEST_JOBENV``) with JupyterHub, jupyter_server and a *copy* (not an
 editable install) of the core, and rebuilds the core part when its sources change.
 Concurrent test processes share it under a file lock.
+
+Jobs run the JupyterHub the hub runs (the singleuser side of a site matches its hub): a hub
+other than the newest supported gets its own environment, ``jobenv-jupyterhub-VERSION``.
 """
 
 from __future__ import annotations
 
 import fcntl
 import hashlib
+import importlib.metadata
 import os
 import subprocess
 import sys
@@ -18,7 +22,10 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 BASE_PYTHON = "/usr/bin/python3"
-JUPYTERHUB_PIN = "jupyterhub==6.1.1"
+#: The JupyterHub the main suite's hub runs (the newest supported): jobs get the hub's own.
+NEWEST_JUPYTERHUB = "6.1.1"
+HUB_JUPYTERHUB = importlib.metadata.version("jupyterhub")
+JUPYTERHUB_PIN = f"jupyterhub=={HUB_JUPYTERHUB}"
 #: What the jobs' environment holds besides the core (a copy of this checkout's).
 BASE_PACKAGES = (
     JUPYTERHUB_PIN,
@@ -31,7 +38,10 @@ BASE_PACKAGES = (
 
 
 def jobenv_dir() -> Path:
-    return Path(os.environ.get("JOBSPAWNER_TEST_JOBENV", "/opt/jobspawner-tests/jobenv"))
+    default = "/opt/jobspawner-tests/jobenv"
+    if HUB_JUPYTERHUB != NEWEST_JUPYTERHUB:
+        default += f"-jupyterhub-{HUB_JUPYTERHUB}"
+    return Path(os.environ.get("JOBSPAWNER_TEST_JOBENV", default))
 
 
 def _core_hash() -> str:

@@ -29,8 +29,8 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from jobspawner.hub_compat import SpawnException
 from jobspawner.resources import FIELDS, empty
-from jupyterhub.spawner import SpawnException
 from security.spawnkit import BACKENDS, make_spawner
 
 STRICT = bool(os.environ.get("CI") or os.environ.get("JOBSPAWNER_TESTS_STRICT"))

@@ -9,8 +9,8 @@ import shutil
 
 import pytest
 from harness.queued_cancel import cancel_while_queued, spawner_for
+from jobspawner.hub_compat import SpawnException
 from jobspawner_slurmrestd import hooks as restd_hooks
-from jupyterhub.spawner import SpawnException
 
 pytestmark = [pytest.mark.scheduler("slurm"), pytest.mark.root]
 

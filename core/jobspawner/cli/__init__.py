@@ -23,12 +23,12 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from jupyterhub.spawner import SpawnException
 from traitlets.config import Config
 
 from ..__about__ import __version__
 from ..backend import BackendError, installed_backends, load_backend
 from ..commands import CommandError
+from ..hub_compat import SpawnException
 from ..resources import format_hms
 from ..status import QueueInfo
 from . import hubconfig

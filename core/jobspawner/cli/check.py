@@ -17,12 +17,13 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlparse
 
-from jupyterhub.spawner import SpawnException
 from traitlets.config import Config
 
+from .. import hub_compat
 from ..backend import Backend, BackendError
 from ..commands import Command, CommandError, command_environment
 from ..host_map import HostMap, HostMapError
+from ..hub_compat import SpawnException
 from ..profiles import ProfileConfigError, parse_profiles
 from ..resources import FIELDS, format_hms
 from ..spawner import JobSpawner
@@ -423,9 +424,27 @@ def _as_jobspawner(config: Config) -> tuple[Config, type[Any] | None]:
     return converted, JobSpawner
 
 
+def check_hub_version(report: CheckReport, version: str | None = None) -> bool:
+    """The running JupyterHub's version: supported (True) or refused with what to install."""
+    version = version or hub_compat.hub_version()
+    refusal = hub_compat.unsupported_reason(version)
+    if refusal:
+        report.add(
+            "fail",
+            "JupyterHub",
+            refusal,
+            f"install a supported JupyterHub in the hub's environment: {hub_compat.INSTALL_HINT}",
+        )
+        return False
+    report.add("ok", "JupyterHub", f"{version} (jobspawner supports {hub_compat.SUPPORTED})")
+    return True
+
+
 async def run_check(config_path: str, username: str | None = None) -> CheckReport:
     """Every check, in order; stops early only when nothing further can be checked."""
     report = CheckReport()
+    if not check_hub_version(report):
+        return report
     try:
         config, replaced = hubconfig.load_config_with_leftovers(config_path)
     except hubconfig.HubConfigError as e:
