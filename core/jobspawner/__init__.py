@@ -9,7 +9,8 @@ module is internal and may change between releases.
   :class:`CancelOutcome`, :class:`QueueInfo`.
 * Options: :class:`Option`, :func:`program_options`, :func:`tool` (a program's path option),
   :func:`flag` (a yes/no option).
-* Action hooks (REST backends): :class:`BackendContext`, :func:`make_context`,
+* Action hooks (REST backends): :data:`LOG_TAIL_BYTES` (the most of a log a ``read_log``
+  reads), :class:`BackendContext`, :func:`make_context`,
   :class:`CommandRunner`.
 * Building blocks a backend calls: :func:`describe_generic` (the core's status words),
   :func:`private_output_commands` (the core's log-folder preparation),
@@ -35,6 +36,7 @@ from typing import TYPE_CHECKING, Any
 
 from .__about__ import __version__
 from .backend_options import Option, program_options
+from .bounded_text import MAX_BYTES as LOG_TAIL_BYTES
 from .cancel_confirm import confirm_cancel, not_ended_words
 from .commands import Command, CommandError, CommandResult, CommandRunner
 from .constraints import FeatureGrammar
@@ -55,6 +57,7 @@ if TYPE_CHECKING:
     from .templates import render as render_template
 
 __all__ = [
+    "LOG_TAIL_BYTES",
     "BackendContext",
     "CancelOutcome",
     "Command",

@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Any
 
 from jobspawner import server_proof
-from jobspawner.jobspec import secrets_file_for
 from tornado.httpserver import HTTPServer
 from tornado.netutil import bind_sockets
 from tornado.web import Application, RequestHandler
@@ -42,7 +41,7 @@ def spawn_key(spawner: Any) -> Callable[[], str]:
     reads it: the secrets file the hub wrote as the user before submitting the job."""
 
     def read() -> str:
-        path = Path(secrets_file_for(spawner.job_output))
+        path = Path(spawner.job_secrets)  # the job's own (random) name, kept in its state
         return str(json.loads(path.read_text())[server_proof.KEY_NAME])
 
     return read

@@ -57,8 +57,15 @@ from typing import Any
 import httpx
 from firecrest.FirecrestException import FirecrestException, UnexpectedStatusException
 from firecrest.v2 import AsyncFirecrest
-from jobspawner import BackendContext, JobSpec, JobStatus, confirm_cancel, hookimpl, not_ended_words
-from jobspawner.bounded_text import MAX_BYTES
+from jobspawner import (
+    LOG_TAIL_BYTES,
+    BackendContext,
+    JobSpec,
+    JobStatus,
+    confirm_cancel,
+    hookimpl,
+    not_ended_words,
+)
 from jobspawner_slurm import reasons
 from jobspawner_slurm.templates import check_constraint, job_script
 
@@ -392,7 +399,7 @@ async def read_log(ctx: BackendContext, path: str, lines: int) -> str:
             gw,
             "GET",
             f"/filesystem/{gw.system}/ops/tail",
-            client.tail(gw.system, path, num_bytes=MAX_BYTES),
+            client.tail(gw.system, path, num_bytes=LOG_TAIL_BYTES),
         )
     except GatewayError:
         return ""
