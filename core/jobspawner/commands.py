@@ -204,6 +204,11 @@ class CommandRunner:
 
     async def run(self, command: Command, check: bool = True) -> CommandResult:
         """Run ``command``; with ``check`` a non-zero exit raises :class:`CommandError`."""
+        from . import metrics  # here: the job-side helpers import commands, not prometheus
+
+        return await metrics.timed_command(command, self._run(command, check))
+
+    async def _run(self, command: Command, check: bool) -> CommandResult:
         argv = self.full_argv(command)
         env = {**command_environment(self.env_keep), **self.env, **command.env}
         timeout = command.timeout if command.timeout is not None else self.timeout

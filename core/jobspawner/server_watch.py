@@ -49,6 +49,7 @@ from urllib.parse import urlsplit
 
 from traitlets import Bool, Float, HasTraits
 
+from . import metrics
 from .watch_registry import REGISTRY, Registry
 
 if TYPE_CHECKING:
@@ -472,6 +473,7 @@ async def poll_running(spawner: JobSpawner) -> int | None:
     )
     job_id = spawner.job_id
     watch.decided = True  # every poll from now on says so (JupyterHub may poll meanwhile)
+    metrics.server_lost(spawner)
     watch.close()
     spawner.transport_close()
     await spawner._note_job_end(fresh, lost_words(job_id, watch.host, seconds))
