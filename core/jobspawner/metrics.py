@@ -378,4 +378,4 @@ class JobStates:
 
 
 JOBS = JobStates()
-REGISTRY.register(JOBS)  # type: ignore[arg-type]
+REGISTRY.register(JOBS)

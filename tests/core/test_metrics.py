@@ -99,9 +99,10 @@ def test_a_failed_spawn_counts_under_its_reason_and_creates_the_others_at_zero()
     before = sample("spawn_failures_total", reason="job_ended", **labels)
     metrics.spawn_failed(_spawner("gpu"), SpawnException("x", reason="job_ended"))
     assert sample("spawn_failures_total", reason="job_ended", **labels) == before + 1
-    assert REGISTRY.get_sample_value(
-        P + "spawn_failures_total", {"reason": "queue_timeout", **labels}
-    ) == 0.0
+    assert (
+        REGISTRY.get_sample_value(P + "spawn_failures_total", {"reason": "queue_timeout", **labels})
+        == 0.0
+    )
 
 
 def test_a_ready_spawn_observes_queue_wait_and_server_start():
@@ -226,4 +227,3 @@ def test_every_metric_is_documented_and_every_dashboard_metric_exists():
             used = set(re.findall(r"jupyterhub_jobspawner_[a-z_]+", expr))
             assert used and used <= series, (panel["title"], used - series)
             assert expr in page, f"the query of panel {panel['title']!r} is not in the docs"
-
