@@ -472,8 +472,9 @@ async def poll_running(spawner: JobSpawner) -> int | None:
         spawner.lost_server_timeout,
     )
     job_id = spawner.job_id
+    if not watch.decided:  # two polls may both get here: the server is lost once
+        metrics.server_lost(spawner)
     watch.decided = True  # every poll from now on says so (JupyterHub may poll meanwhile)
-    metrics.server_lost(spawner)
     watch.close()
     spawner.transport_close()
     await spawner._note_job_end(fresh, lost_words(job_id, watch.host, seconds))

@@ -227,3 +227,26 @@ def test_every_metric_is_documented_and_every_dashboard_metric_exists():
             used = set(re.findall(r"jupyterhub_jobspawner_[a-z_]+", expr))
             assert used and used <= series, (panel["title"], used - series)
             assert expr in page, f"the query of panel {panel['title']!r} is not in the docs"
+
+
+async def test_a_lost_server_is_counted(tmp_path):
+    from harness.fake_jupyter import fake_server, jupyter_api
+    from jobspawner import server_watch
+    from jupyterhub.objects import Server
+
+    from core.test_server_watch_spawner import started, until
+    from core.test_spawner_unit import make_spawner
+
+    spawner = make_spawner(tmp_path, cmd=["sleep", "300"], lost_server_timeout=0.5)
+    backend = str(spawner.backend)
+    lost = sample("lost_servers_total", backend=backend)
+    ready = sample("spawn_queue_wait_seconds_count", backend=backend, profile="")
+    async with fake_server(jupyter_api("/user/root/")) as server:
+        await started(spawner, server)
+    assert sample("spawn_queue_wait_seconds_count", backend=backend, profile="") == ready + 1
+    spawner.server = Server(ip="127.0.0.1", port=server.port)
+    watch = server_watch.watch_of(spawner)
+    assert watch is not None and await until(watch.lost, timeout=5)
+    assert await spawner.poll() == 1
+    assert sample("lost_servers_total", backend=backend) == lost + 1
+    assert await until(lambda: spawner.job_id == "")
