@@ -251,12 +251,33 @@ _seen_spawn_labels: set[tuple[str, str]] = set()
 
 
 def _precreate(labels: tuple[str, str]) -> None:
-    """Every failure reason of a backend and profile exists (at 0) from its first spawn."""
+    """The spawn series of a backend and profile exist (at 0) before their first event, so
+    that ``increase()`` and ``rate()`` count that event too."""
     if labels in _seen_spawn_labels:
         return
     _seen_spawn_labels.add(labels)
+    SPAWN_QUEUE_WAIT_SECONDS.labels(*labels)
+    SPAWN_SERVER_START_SECONDS.labels(*labels)
     for reason in FAILURE_REASONS:
         SPAWN_FAILURES.labels(*labels, reason)
+
+
+def declare(spawner: Any) -> None:
+    """At the hub's start: the series of the configured backend and of each profile of a
+    static ``c.JobSpawner.profiles`` list (with the backend it overrides) exist at 0."""
+    _safely(_declare, spawner)
+
+
+def _declare(spawner: Any) -> None:
+    backend = str(spawner.backend)
+    LOST_SERVERS.labels(backend)
+    profiles = spawner.profiles
+    if not isinstance(profiles, (list, tuple)) or not profiles:
+        _precreate((backend, ""))
+        return
+    for profile in profiles:
+        overrides = profile.get("overrides") or {}
+        _precreate((str(overrides.get("backend") or backend), profile_label(profile["slug"])))
 
 
 def spawn_ready(spawner: Any) -> None:
@@ -305,8 +326,15 @@ async def timed_command(command: Command, run: Awaitable[CommandResult]) -> Comm
     return result
 
 
+_seen_commands: set[str] = set()
+
+
 def _command_done(command: Command, began: float, error: str | None) -> None:
     label = command_label(command)
+    if label not in _seen_commands:  # its error series exist from its first run on
+        _seen_commands.add(label)
+        for kind in COMMAND_ERROR_KINDS:
+            COMMAND_ERRORS.labels(label, kind)
     COMMAND_DURATION_SECONDS.labels(label).observe(time.monotonic() - began)
     if error is not None:
         COMMAND_ERRORS.labels(label, error).inc()

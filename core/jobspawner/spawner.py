@@ -1544,6 +1544,8 @@ def check_backend_at_start(app: Any) -> None:
     if refusal:
         app.log.critical("jobspawner cannot start: %s", refusal)
         app.exit(1)
+        return
+    metrics.declare(probe)  # every spawn series exists from the start, at 0
 
 
 def check_options_at_start(backend: Backend, options: Mapping[str, Any], log: Any) -> None:

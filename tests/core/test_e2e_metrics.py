@@ -52,6 +52,11 @@ def failures(samples: Samples, profile: str, reason: str) -> float:
 def test_metrics_move_with_spawns_rounds_and_commands(tmp_path):
     with running_hub(tmp_path, config=CONFIG) as hub:
         before = scrape(hub)
+        # from the hub's start, every configured profile's series exist at 0 (so that
+        # increase() counts the first event too)
+        for profile in ("std", "dies", "refused"):
+            key = frozenset({"backend": "local", "profile": profile, "reason": "job_ended"}.items())
+            assert before[(P + "spawn_failures_total", key)] == 0
         hub.start_server("alice", options={"profile": "std"})
         ready = scrape(hub)
         std = {"backend": "local", "profile": "std"}

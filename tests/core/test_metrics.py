@@ -118,11 +118,36 @@ def test_a_ready_spawn_observes_queue_wait_and_server_start():
     assert sample("spawn_queue_wait_seconds_bucket", le="10.0", **labels) == 1
 
 
+def test_the_hubs_start_declares_each_configured_profiles_series():
+    profiles = [
+        {"slug": "cpu", "display_name": "CPU"},
+        {"slug": "gpu", "display_name": "GPU", "overrides": {"backend": "declared-gpu"}},
+    ]
+    metrics.declare(SimpleNamespace(backend="declared", profiles=profiles))
+    for backend, profile in (("declared", "cpu"), ("declared-gpu", "gpu")):
+        labels = {"backend": backend, "profile": profile}
+        for reason in metrics.FAILURE_REASONS:
+            assert (
+                REGISTRY.get_sample_value(P + "spawn_failures_total", {**labels, "reason": reason})
+                == 0.0
+            )
+        assert REGISTRY.get_sample_value(P + "spawn_queue_wait_seconds_count", labels) == 0.0
+    assert REGISTRY.get_sample_value(P + "lost_servers_total", {"backend": "declared"}) == 0.0
+    metrics.declare(SimpleNamespace(backend="declared-plain", profiles=lambda spawner: []))
+    assert (
+        REGISTRY.get_sample_value(
+            P + "spawn_server_start_seconds_count", {"backend": "declared-plain", "profile": ""}
+        )
+        == 0.0
+    )
+
+
 def test_metrics_never_raise_into_the_spawn_path():
     broken = SimpleNamespace()  # no backend, no clock: recording fails, quietly
     metrics.spawn_ready(broken)
     metrics.spawn_failed(broken, SpawnException("x", reason="timeout"))
     metrics.server_lost(broken)
+    metrics.declare(SimpleNamespace(backend="x", profiles=[{"no slug": 1}]))
 
 
 # --- commands ------------------------------------------------------------------------------
