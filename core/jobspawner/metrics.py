@@ -31,6 +31,7 @@ from prometheus_client import REGISTRY, Counter, Gauge, Histogram
 from prometheus_client.core import GaugeMetricFamily
 
 from .commands import Command, CommandError, CommandNotFound, CommandResult
+from .profiles import _SLUG as SLUG
 from .status import JobState, JobStatus
 from .submit_errors import UNREACHABLE
 from .watch_registry import REGISTRY as WATCHES
@@ -196,11 +197,12 @@ _profiles: set[str] = set()
 
 
 def profile_label(slug: object) -> str:
-    """A configured profile's slug (``""`` for none); ``other`` past MAX_PROFILES slugs."""
+    """A configured profile's slug (``""`` for none); ``other`` for anything that is not a
+    slug (as :mod:`jobspawner.profiles` checks them) and past MAX_PROFILES slugs."""
     slug = str(slug or "")
     if slug in _profiles or not slug:
         return slug
-    if len(_profiles) >= MAX_PROFILES or len(slug) > 63 or not slug.isascii():
+    if len(_profiles) >= MAX_PROFILES or not SLUG.fullmatch(slug):
         return "other"
     _profiles.add(slug)
     return slug

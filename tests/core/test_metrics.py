@@ -47,6 +47,7 @@ def test_a_command_label_is_a_known_program_or_other(argv, label):
 def test_profile_labels_are_bounded(monkeypatch):
     monkeypatch.setattr(metrics, "_profiles", set())
     monkeypatch.setattr(metrics, "MAX_PROFILES", 3)
+    assert metrics.profile_label("Alice's\nown profile") == "other"
     assert [metrics.profile_label(s) for s in ("a", "b", "", None, "c", "d", "a")] == [
         "a", "b", "", "", "c", "other", "a"
     ]  # fmt: skip
