@@ -226,6 +226,11 @@ class CommandRunner:
         It is stopped (its process group killed) when it runs longer than its timeout or
         prints more than :attr:`Command.output_limit` bytes on a stream; both fail.
         """
+        from . import metrics  # here: the job-side helpers import commands, not prometheus
+
+        return await metrics.timed_command(command, self._run(command, check))
+
+    async def _run(self, command: Command, check: bool) -> CommandResult:
         argv = self.full_argv(command)
         env = {**command_environment(self.env_keep), **self.env, **command.env}
         timeout = command.timeout if command.timeout is not None else self.timeout

@@ -21,9 +21,9 @@ import asyncio
 import contextlib
 import math
 import time
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 
-from .status import JobStatus
+from .status import JobState, JobStatus
 
 Query = Callable[[Sequence[str]], Awaitable[Mapping[str, JobStatus]]]
 Listener = Callable[[str, JobStatus], None]
@@ -191,6 +191,14 @@ class StatusPoller:
     @property
     def watched(self) -> frozenset[str]:
         return frozenset(self._watched)
+
+    def states(self) -> Iterator[JobState]:
+        """The last known state of each watched job (for the metrics, at a scrape)."""
+        cache = self._cache
+        for job_id in tuple(self._watched):
+            cached = cache.get(job_id)
+            if cached is not None:
+                yield cached[1].state
 
     def current_interval(self) -> float:
         """Seconds between the watcher's rounds right now (inf: the watcher is off)."""

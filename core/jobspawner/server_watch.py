@@ -49,6 +49,7 @@ from urllib.parse import urlsplit
 
 from traitlets import Bool, Float, HasTraits
 
+from . import metrics
 from .watch_registry import REGISTRY, Registry
 
 if TYPE_CHECKING:
@@ -471,6 +472,8 @@ async def poll_running(spawner: JobSpawner) -> int | None:
         spawner.lost_server_timeout,
     )
     job_id = spawner.job_id
+    if not watch.decided:  # two polls may both get here: the server is lost once
+        metrics.server_lost(spawner)
     watch.decided = True  # every poll from now on says so (JupyterHub may poll meanwhile)
     watch.close()
     spawner.transport_close()

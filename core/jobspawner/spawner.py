@@ -49,6 +49,7 @@ from . import (
     internal_certs,
     interrupted_start,
     last_end,
+    metrics,
     refusal_log,
     routing,
     secrets_cleanup,
@@ -642,8 +643,11 @@ class JobSpawner(ServerWatchConfig, TransportConfig, Spawner):  # type: ignore[m
                 return await backend.query_status(ctx, ids)
 
             poller = StatusPoller(
-                query, interval=self.status_interval, fast_interval=self.startup_poll_interval
+                metrics.timed_query(self.backend, query),
+                interval=self.status_interval,
+                fast_interval=self.startup_poll_interval,
             )
+            metrics.count_jobs(self.backend, poller)
             self._pollers[key] = poller
         self._poller_memo = (key, poller)
         return poller
@@ -889,6 +893,7 @@ class JobSpawner(ServerWatchConfig, TransportConfig, Spawner):  # type: ignore[m
         except Exception as e:
             session_view.record_failure(self, e)  # kept in the state, shown in plain words
             self._cap_failure()
+            metrics.spawn_failed(self, e)
             self._persist_state()
             raise
         finally:
@@ -946,6 +951,7 @@ class JobSpawner(ServerWatchConfig, TransportConfig, Spawner):  # type: ignore[m
         self.start_unfinished = False
         self._persist_state()
         self._start_server_watch(url)
+        metrics.spawn_ready(self)
         return url
 
     def _refuse_foreign_server(self) -> None:
@@ -966,9 +972,10 @@ class JobSpawner(ServerWatchConfig, TransportConfig, Spawner):  # type: ignore[m
         self.log.debug("%s: job script:\n%s", self._log_name, shown)
 
     def _start_clock(self, began: float) -> StartClock:
-        return StartClock(
+        self._spawn_clock = StartClock(  # kept for the metrics (which limit ran out)
             self.queue_timeout, self.server_start_timeout, float(self.start_timeout), began
         )
+        return self._spawn_clock
 
     def _start_timed_out(self, last: str, limit: str = "start") -> SpawnException:
         if limit == "queue":
@@ -1565,6 +1572,8 @@ def check_backend_at_start(app: Any) -> None:
     if refusal:
         app.log.critical("jobspawner cannot start: %s", refusal)
         app.exit(1)
+        return
+    metrics.declare(probe)  # every spawn series exists from the start, at 0
 
 
 def check_options_at_start(backend: Backend, options: Mapping[str, Any], log: Any) -> None:

@@ -32,6 +32,7 @@ from typing import Any
 
 import asyncssh
 
+from . import metrics
 from .commands import DEFAULT_PATH, Command, CommandError, CommandNotFound, CommandResult
 
 #: The environment every remote command starts from (``env -i``), before ``ssh_env``.
@@ -276,6 +277,9 @@ class SSHRunner:
 
     async def run(self, command: Command, check: bool = True) -> CommandResult:
         """Run ``command`` remotely; with ``check`` a non-zero exit raises CommandError."""
+        return await metrics.timed_command(command, self._run(command, check))
+
+    async def _run(self, command: Command, check: bool) -> CommandResult:
         line = self.command_line(command)
         timeout = command.timeout if command.timeout is not None else self.timeout
         user_output = self.connection.user_output_sessions
