@@ -256,7 +256,7 @@ def test_every_metric_is_documented_and_every_dashboard_metric_exists():
 
 
 async def test_a_lost_server_is_counted(tmp_path):
-    from harness.fake_jupyter import fake_server, jupyter_api
+    from harness.fake_jupyter import fake_server, spawn_server
     from jobspawner import server_watch
     from jupyterhub.objects import Server
 
@@ -267,7 +267,7 @@ async def test_a_lost_server_is_counted(tmp_path):
     backend = str(spawner.backend)
     lost = sample("lost_servers_total", backend=backend)
     ready = sample("spawn_queue_wait_seconds_count", backend=backend, profile="")
-    async with fake_server(jupyter_api("/user/root/")) as server:
+    async with fake_server(spawn_server("/user/root/", spawner)) as server:
         await started(spawner, server)
     assert sample("spawn_queue_wait_seconds_count", backend=backend, profile="") == ready + 1
     spawner.server = Server(ip="127.0.0.1", port=server.port)
