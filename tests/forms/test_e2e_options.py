@@ -156,6 +156,8 @@ def test_a_refused_option_logs_one_warning_line(tmp_path):
         said = [line for line in lines if "memory: '8G' is more than the maximum" in line]
         assert len(said) == 1 and said[0].startswith("[W"), text
         assert "refused a user option of alice: memory: '8G'" in said[0], said
+        if hub_compat.HUB_VERSION < (6,):
+            return  # JupyterHub 5's spawn page asks differently (test_options_* cover it there)
         # the spawn page's paths (?opt- and the form): the same, and the page says it plainly
         r = spawn_page(hub, "alice", "opt-profile=big&opt-memory=9G")
         assert r.status_code == hub_compat.FORM_REFUSAL_STATUS
