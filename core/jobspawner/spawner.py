@@ -499,12 +499,15 @@ class JobSpawner(ServerWatchConfig, TransportConfig, Spawner):  # type: ignore[m
                 f"User name {username!r} cannot be passed to the exec_prefix safely",
                 reason="username",
             )
+        return [self._with_username("exec_prefix", p) for p in parts]
+
+    def _with_username(self, setting: str, value: str) -> str:
+        """``value`` of ``c.JobSpawner.<setting>`` with ``{username}`` replaced."""
         try:
-            return [p.format(username=username) for p in parts]
+            return value.format(username=self.user.name)
         except (KeyError, IndexError, ValueError) as e:
             raise SpawnException(
-                f"c.JobSpawner.exec_prefix {parts!r} has a placeholder other than "
-                f"{{username}}: {e}",
+                f"c.JobSpawner.{setting} {value!r} has a placeholder other than {{username}}: {e}",
                 reason="config",
             ) from e
 
@@ -673,14 +676,7 @@ class JobSpawner(ServerWatchConfig, TransportConfig, Spawner):  # type: ignore[m
     # --- building the job -------------------------------------------------------------------
     def account(self) -> str:
         """The Unix account the job runs as (``c.JobSpawner.job_account``)."""
-        try:
-            return self.job_account.format(username=self.user.name)
-        except (KeyError, IndexError, ValueError) as e:
-            raise SpawnException(
-                f"c.JobSpawner.job_account {self.job_account!r} has a placeholder other than "
-                f"{{username}}: {e}",
-                reason="config",
-            ) from e
+        return self._with_username("job_account", self.job_account)
 
     def _homedir(self) -> str:
         account = self.account()

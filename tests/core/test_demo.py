@@ -304,3 +304,25 @@ def test_building_the_servers_environment_shows_progress(tmp_path, capsys):
         demo._pip(fake, "nope")
     assert "installing nope" in str(e.value)
     assert "No matching distribution" in capsys.readouterr().err
+
+
+def test_a_job_account_with_another_placeholder_is_a_config_error(tmp_path):
+    from types import SimpleNamespace
+
+    from jobspawner.hub_compat import SpawnException
+    from jobspawner.spawner import JobSpawner
+    from jupyterhub.objects import Hub
+
+    spawner = JobSpawner(
+        user=SimpleNamespace(name="alice", url="/user/alice/", escaped_name="alice", id=1),
+        hub=Hub(ip="127.0.0.1", port=8081, base_url="/hub/"),
+        api_token="t",
+        oauth_client_id="jupyterhub-user-alice",
+        job_account="{user}",
+        allow_root_jobs=True,
+    )
+    with pytest.raises(SpawnException) as e:
+        spawner.get_env()
+    assert "c.JobSpawner.job_account '{user}' has a placeholder other than {username}" in str(
+        getattr(e.value, "log_message", e.value)
+    )
