@@ -44,7 +44,7 @@ def ctx(emulator: Emulator, backend: Backend, monkeypatch: pytest.MonkeyPatch) -
 async def submit(
     backend: Backend, ctx: BackendContext, emulator: Emulator, name: str = "jupyter-alice", **kw
 ) -> tuple[str, str]:
-    output = os.path.join(emulator.outdir(), f"{name}.log")
+    output = os.path.join(emulator.outdir(), name, f"{name}.log")  # a folder of its submitter
     kw.setdefault("command", ("sleep", "60"))
     spec = make_spec(output_file=output, job_name=name, options=ctx.options, **kw)
     script = backend.render_script(spec, backend.script_template(spec))
