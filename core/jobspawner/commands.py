@@ -264,30 +264,24 @@ class CommandRunner:
             raise CommandError(command, None, problem=f"could not start: {e}") from e
         stdin = command.stdin.encode() if command.stdin is not None else None
         output = _Output(command.output_limit)
+
+        async def stopped(problem: str) -> CommandError:
+            """Kill the command's process group; the error with what it printed so far."""
+            _kill_group(proc.pid)
+            await proc.wait()
+            out, err = output.text(output.out), output.text(output.err)
+            return CommandError(command, proc.returncode, out, err, problem=problem)
+
         try:
             await asyncio.wait_for(output.collect(proc, stdin), timeout)
         except asyncio.TimeoutError:
-            _kill_group(proc.pid)
-            await proc.wait()
-            raise CommandError(
-                command,
-                proc.returncode,
-                output.text(output.out),
-                output.text(output.err),
-                problem=f"timed out after {timeout:g} s",
-            ) from None
+            raise await stopped(f"timed out after {timeout:g} s") from None
         except asyncio.CancelledError:
             _kill_group(proc.pid)
             raise
         if output.over:
-            _kill_group(proc.pid)
-            await proc.wait()
-            raise CommandError(
-                command,
-                proc.returncode,
-                output.text(output.out),
-                output.text(output.err),
-                problem=f"printed more than {output.limit} bytes on a stream, so it was stopped",
+            raise await stopped(
+                f"printed more than {output.limit} bytes on a stream, so it was stopped"
             )
         out, err = bytes(output.out), bytes(output.err)
         result = CommandResult(
