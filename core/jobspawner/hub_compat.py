@@ -17,8 +17,8 @@ What differs, and what this module does about it:
 - ``GET /hub/spawn?opt-NAME=...``: JupyterHub 6 strips the ``opt-`` prefix before
   ``options_from_query``, 5.x passes every query argument as it is; :func:`query_options`
   strips it on 5.x, so the same links (the session view's relaunch links) work on both.
-- A refusal on the spawn page (GET ?opt-..., or the posted form): JupyterHub 6 answers with
-  the error's status, 5.x with 200 and the message on the re-rendered form
+- A refusal on the spawn page (GET ?opt-..., or the posted form): JupyterHub 5.4 and later
+  answer with the error's status, 5.3 with 200 and the message on the re-rendered form
   (``FORM_REFUSAL_STATUS``).
 - The shared-password authenticator (the demo's), ``apply_user_options`` and the
   ``start_timeout`` handling are the same on 5.3 and later: nothing to bridge.
@@ -90,8 +90,9 @@ HUB_VERSION = version_tuple(hub_version())
 #: display names.
 HAS_SERVER_PATCH = HUB_VERSION >= (6,)
 #: The status of the spawn page's answer (GET ?opt-..., or a posted form) when a start is
-#: refused (5.x: the form again, 200).
-FORM_REFUSAL_STATUS = 400 if HUB_VERSION >= (6,) else 200
+#: refused: the error's status since JupyterHub 5.4.0 (its spawn page sets it), 200 on 5.3
+#: (the form again, with the message).
+FORM_REFUSAL_STATUS = 400 if HUB_VERSION >= (5, 4) else 200
 
 
 class _SpawnExceptionBefore6(web.HTTPError):
