@@ -54,6 +54,7 @@ TRACER = Path(__file__).resolve().parent / "job_start_trace.py"
 START_TIMEOUT = 120.0
 #: The module whose import the deferral of :mod:`jobspawner.deferred_imports` saves.
 DEFERRED_PARSERS = "rfc3987_syntax.syntax_helpers"
+DASH = "\u2013"  # ranges and missing values in the tables
 _IMPORT_LINE = re.compile(r"import time:\s+(\d+) \|\s+(\d+) \| ( *)(\S+)")
 
 
@@ -262,8 +263,8 @@ def markdown(summary: dict[str, Any], top_imports: int = 8) -> str:
         "| | `jupyterhub-singleuser` | `jobspawner-singleuser` | ratio |",
         "|---|---:|---:|---:|",
         f"| start → first answer, median (range) | {a['seconds']:.2f} s "
-        f"({a['seconds_range'][0]:.2f}–{a['seconds_range'][1]:.2f}) | {o['seconds']:.2f} s "
-        f"({o['seconds_range'][0]:.2f}–{o['seconds_range'][1]:.2f}) "
+        f"({a['seconds_range'][0]:.2f}{DASH}{a['seconds_range'][1]:.2f}) | {o['seconds']:.2f} s "
+        f"({o['seconds_range'][0]:.2f}{DASH}{o['seconds_range'][1]:.2f}) "
         f"| {summary['seconds_ratio']:.2f} |",
         f"| CPU until then, median | {a['cpu_seconds']:.2f} s | {o['cpu_seconds']:.2f} s "
         f"| {summary['cpu_ratio']:.2f} |",
@@ -291,9 +292,7 @@ def markdown(summary: dict[str, Any], top_imports: int = 8) -> str:
     packages = list(a["imports"])[:top_imports]
     packages += [p for p in list(o["imports"])[:top_imports] if p not in packages]
     for name in packages:
-        lines.append(
-            f"| `{name}` | {_cell(a['imports'], name)} | {_cell(o['imports'], name)} |"
-        )
+        lines.append(f"| `{name}` | {_cell(a['imports'], name)} | {_cell(o['imports'], name)} |")
     total_a, total_o = sum(a["imports"].values()), sum(o["imports"].values())
     lines.append(f"| all imports | {total_a:.2f} | {total_o:.2f} |")
     return "\n".join(lines) + "\n"
@@ -301,7 +300,7 @@ def markdown(summary: dict[str, Any], top_imports: int = 8) -> str:
 
 def _cell(values: dict[str, float], name: str) -> str:
     value = values.get(name, float("nan"))
-    return "–" if value != value else f"{value:.2f}"
+    return DASH if value != value else f"{value:.2f}"
 
 
 def main(argv: list[str] | None = None) -> int:

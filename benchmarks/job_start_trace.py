@@ -6,8 +6,9 @@ It starts ``jobspawner-singleuser`` (``jobspawner.singleuser:main``) or
 ``jupyterhub-singleuser`` (``jupyterhub.singleuser:main``) unchanged, and once the server's
 modules are imported (by the program itself, in its own order) wraps a few of its methods with
 a clock: each call's start and end (``time.time()``) and the CPU seconds it took (with the
-children it waited for) go to EVENTS_FILE as one JSON line, as they happen, so the benchmark reads them after it has stopped the server. Standard library
-only: the job environment has no benchmark code.
+children it waited for) go to EVENTS_FILE as one JSON line, as they happen, so the benchmark
+reads them after it has stopped the server. Standard library only: the job environment has
+no benchmark code.
 """
 
 from __future__ import annotations

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from jobspawner.deferred_imports import DEFERRED, Deferral, DeferredModule, defer, defer_all
+from jobspawner.deferred_imports import DEFERRED, Deferral, DeferredModule, defer
 
 PACKAGE = "jobspawner_costly_example"
 DEFERRAL = Deferral(PACKAGE, functions=("check",))
@@ -118,4 +118,3 @@ def test_jsonschema_checks_iris_as_before_and_imports_the_parser_only_then() -> 
     assert out[0] == '["rfc3987_syntax"]'
     assert out[1] == "false"  # imported jsonschema, not the parsers
     assert out[2] == str([IRI_ANSWERS[c] for c in sorted(IRI_ANSWERS)]).lower().replace("'", "")
-
