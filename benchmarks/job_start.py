@@ -270,6 +270,15 @@ def markdown(summary: dict[str, Any], top_imports: int = 8) -> str:
         f"| {summary['cpu_ratio']:.2f} |",
         f"| runs | {a['runs']} | {o['runs']} | |",
         "",
+    ]
+    if "load" in summary:
+        lines += [
+            "Load average (1 minute) at the run's start and end: "
+            + " and ".join(f"{v:.1f}" for v in summary["load"])
+            + ".",
+            "",
+        ]
+    lines += [
         "Traced start, seconds per step, wall-clock and CPU (steps nest: the hub check is "
         "part of extension loading, the bind and the port report part of the start):",
         "",
@@ -309,8 +318,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="one traced start of each")
     parser.add_argument("--out", help="write the results JSON here (full run: docs/)")
     args = parser.parse_args(argv)
+    load_before = os.getloadavg()[0]
     starts = run(0 if args.quick else args.rounds)
     summary = summarize(starts)
+    summary["load"] = [load_before, os.getloadavg()[0]]
     table = markdown(summary)
     print(table)
     docs = ROOT / "docs"
