@@ -293,7 +293,8 @@ def markdown(summary: dict[str, Any], top_imports: int = 8) -> str:
         )
     lines += [
         "",
-        "Traced start, import self time per top-level package (the largest; `-X importtime`):",
+        "Traced start, import self time per top-level package, wall-clock (the largest; "
+        "`-X importtime`):",
         "",
         "| package | `jupyterhub-singleuser` | `jobspawner-singleuser` |",
         "|---|---:|---:|",
@@ -314,7 +315,7 @@ def _cell(values: dict[str, float], name: str) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="./run bench jobstart")
-    parser.add_argument("--rounds", type=int, default=6, help="plain starts of each program")
+    parser.add_argument("--rounds", type=int, default=8, help="plain starts of each program")
     parser.add_argument("--quick", action="store_true", help="one traced start of each")
     parser.add_argument("--out", help="write the results JSON here (full run: docs/)")
     args = parser.parse_args(argv)
