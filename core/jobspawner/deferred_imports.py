@@ -20,6 +20,7 @@ own imports.
 from __future__ import annotations
 
 import importlib
+import importlib.machinery
 import importlib.util
 import sys
 import threading
@@ -52,12 +53,18 @@ _lock = threading.RLock()
 class DeferredModule(types.ModuleType):
     """The stand-in of a module not imported yet (see :func:`defer`)."""
 
-    def __init__(self, deferral: Deferral, search_locations: list[str] | None) -> None:
+    def __init__(self, deferral: Deferral, spec: importlib.machinery.ModuleSpec) -> None:
         super().__init__(deferral.module)
         self._jobspawner_real: types.ModuleType | None = None
-        if search_locations is not None:
+        # what importlib and inspect read of a module, as the real one will have them
+        self.__spec__ = spec
+        self.__loader__ = spec.loader
+        self.__file__ = spec.origin
+        self.__package__ = spec.parent
+        if spec.submodule_search_locations is not None:
             # a package: its submodules can be imported without importing it first
-            self.__path__ = search_locations
+            self.__path__ = spec.submodule_search_locations
+            self.__package__ = spec.name
         for name in deferral.functions:
             setattr(self, name, self._stand_in(name))
 
@@ -102,7 +109,7 @@ def defer(deferral: Deferral) -> bool:
         return False
     if not present or spec is None:
         return False
-    sys.modules[deferral.module] = DeferredModule(deferral, spec.submodule_search_locations)
+    sys.modules[deferral.module] = DeferredModule(deferral, spec)
     return True
 
 

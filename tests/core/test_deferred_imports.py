@@ -4,6 +4,7 @@ package, and jsonschema's IRI checks giving their usual answers through it."""
 
 from __future__ import annotations
 
+import importlib.util
 import subprocess
 import sys
 import textwrap
@@ -69,6 +70,8 @@ def test_any_other_attribute_imports_the_module(costly: list[str]) -> None:
 
 def test_a_submodule_imports_under_the_stand_in(costly: list[str]) -> None:
     assert defer(DEFERRAL)
+    spec = importlib.util.find_spec(PACKAGE)  # what the stand-in says of itself
+    assert spec is not None and spec.origin and spec.origin.endswith("__init__.py")
     from jobspawner_costly_example.part import WHO  # type: ignore[import-not-found]
 
     assert WHO == "part"
