@@ -74,11 +74,11 @@ def stand_in_hub() -> Iterator[StandInHub]:
         yield hub
 
 
-def singleuser_command(jobenv: Path, hub: StandInHub, user: str, port: int) -> str:
-    """The shell command that starts ``jupyterhub-singleuser`` on 127.0.0.1:``port`` with
-    ``hub`` as its hub; it answers ``GET`` :func:`probe_path` once it is up."""
+def singleuser_environment(hub: StandInHub, user: str, port: int) -> dict[str, str]:
+    """The ``JUPYTERHUB_*`` variables of a single-user server of ``user`` on
+    127.0.0.1:``port`` with ``hub`` as its hub."""
     prefix = PREFIX.format(user=user)
-    env = {
+    return {
         "JUPYTERHUB_API_TOKEN": PLACEHOLDER_TOKEN,
         "JUPYTERHUB_API_URL": hub.api_url,
         "JUPYTERHUB_BASE_URL": "/",
@@ -88,6 +88,12 @@ def singleuser_command(jobenv: Path, hub: StandInHub, user: str, port: int) -> s
         "JUPYTERHUB_CLIENT_ID": f"jupyterhub-user-{user}",
         "JUPYTERHUB_OAUTH_CALLBACK_URL": f"{prefix}oauth_callback",
     }
+
+
+def singleuser_command(jobenv: Path, hub: StandInHub, user: str, port: int) -> str:
+    """The shell command that starts ``jupyterhub-singleuser`` on 127.0.0.1:``port`` with
+    ``hub`` as its hub; it answers ``GET`` :func:`probe_path` once it is up."""
+    env = singleuser_environment(hub, user, port)
     program = str(jobenv / "bin" / "jupyterhub-singleuser")
     return shlex.join(["env", *(f"{k}={v}" for k, v in env.items()), program])
 

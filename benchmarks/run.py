@@ -7,6 +7,8 @@ most 4 status commands per minute and uses at most 1/20 of the anchor's hub CPU.
 Run: ./run bench [--quick] [--out DIR]   (exit status 1 when a goal is missed)
 Real-hub benchmarks (real Slurm, see hub_bench.py): ./run bench hub SCENARIO...
 Status load against real Slurm (status_load_real.py): ./run bench load-real [--running 10,100]
+Time to notebook on the job side, against jupyterhub-singleuser (job_start.py):
+    ./run bench jobstart [--quick] [--rounds N]
 The full run writes docs/performance-results.json, docs/performance-*.png and the table in
 docs/performance.md.
 """
@@ -153,6 +155,10 @@ def main(argv: list[str] | None = None) -> int:
         import hub_bench
 
         return hub_bench.main(argv[1:])
+    if argv[:1] == ["jobstart"]:  # the job side's time to notebook (job_start.py)
+        import job_start
+
+        return job_start.main(argv[1:])
     if argv[:1] == ["load-real"]:  # the status load against real Slurm (status_load_real.py)
         import status_load_real
 

@@ -170,6 +170,9 @@ def proof_handler(key: str, version: str) -> Any:
 
 def main(argv: list[str] | None = None) -> Any:
     key = load_secrets()
+    from jobspawner.deferred_imports import defer_all
+
+    defer_all()  # before the server's imports: see jobspawner.deferred_imports
     from jupyter_server import __version__ as server_version
     from jupyter_server.serverapp import ServerApp
     from jupyter_server.utils import url_path_join
