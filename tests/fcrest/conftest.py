@@ -2,15 +2,37 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from harness.firecrest_emulator import Emulator
 from jobspawner_firecrest import hooks as fc_hooks
 from jobspawner_firecrest import tokens as fc_tokens
-from slurm.conftest import clean_queue, slurm_cluster
+from slurm import cluster as slurm_cluster_module
+from slurm import conftest as slurm_conftest
+from slurm.conftest import clean_queue
 
 __all__ = ["clean_queue", "slurm_cluster"]
+
+#: set to a running Slurm's slurm.conf (with ``SLURM_CONF`` naming it too) to run these tests
+#: on that cluster rather than start the shared test cluster, e.g. the recorder's own
+#: (``record_real.py``): for a developer whose machine runs other test clusters
+OWN_SLURM = "JOBSPAWNER_FCREST_SLURM_CONF"
+
+
+@pytest.fixture(scope="session")
+def slurm_cluster() -> Iterator[slurm_cluster_module.Cluster]:
+    """The shared test Slurm (tests/slurm/conftest.py's), or the one :data:`OWN_SLURM` names."""
+    conf = os.environ.get(OWN_SLURM)
+    if conf:
+        os.environ["SLURM_CONF"] = conf
+        yield slurm_cluster_module.Cluster(
+            host=slurm_cluster_module.hostname(), harness=Path(conf).parent
+        )
+        return
+    yield from slurm_conftest.slurm_cluster.__wrapped__()
 
 HUB_CLIENT = ("jupyterhub", "hub-client-secret")
 SERVICE_CLIENT = ("svc-jupyter", "svc-secret")

@@ -153,7 +153,11 @@ async def _run(user: str, argv: list[str], stdin: str | None = None) -> tuple[in
         stdin=asyncio.subprocess.PIPE if stdin is not None else asyncio.subprocess.DEVNULL,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
-        env={"PATH": "/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin"},
+        env={  # as in the real server's SSH session (which sbatch --export=ALL passes on)
+            "PATH": "/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin",
+            "SSH_CONNECTION": "127.0.0.1 0 127.0.0.1 22",
+            **{k: v for k, v in os.environ.items() if k == "SLURM_CONF"},
+        },
         cwd="/",
     )
     out, err = await asyncio.wait_for(proc.communicate(stdin.encode() if stdin else None), 30)
@@ -321,6 +325,12 @@ class Systems(Base):
 class UserInfo(Base):
     def get(self, system: str) -> None:
         if not self.check_system(system):
+            return
+        if not self.state.accounting:  # the server asks sacctmgr for the user's accounts
+            why = "You are not running a supported accounting_storage plugin\n"
+            why += "Only 'accounting_storage/slurmdbd' is supported.\n"
+            caused = ["Error executing Slurm command.", _slurm_error(1, why)]
+            _error(self, 500, "Error executing Slurm command.", caused_by=caused)
             return
         import grp
 
