@@ -34,6 +34,7 @@ def slurm_cluster() -> Iterator[slurm_cluster_module.Cluster]:
         return
     yield from slurm_conftest.slurm_cluster.__wrapped__()
 
+
 HUB_CLIENT = ("jupyterhub", "hub-client-secret")
 SERVICE_CLIENT = ("svc-jupyter", "svc-secret")
 

@@ -188,5 +188,3 @@ def job_id_of(exchanges: list[Exchange]) -> str:
         if ex.name == "submit" and isinstance(ex.body, dict):
             return str(ex.body.get("jobId"))
     return ""
-
-

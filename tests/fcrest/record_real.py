@@ -8,9 +8,10 @@ its requirements (see :mod:`harness.firecrest_real`)::
     JOBSPAWNER_FIRECREST_SOURCE=/opt/firecrest-v2 \\
         .venv/bin/hatch run test:python tests/fcrest/record_real.py
 
-It starts what it needs and stops what it started: a Slurm of its own (the test cluster's
-configuration on other ports, :func:`private_slurm`), an OpenSSH server for alice and bob, the emulator's token endpoint and the real
-server. Without ``JOBSPAWNER_FIRECREST_SOURCE`` it says so and records nothing.
+It starts what it needs and stops what it started, twice (a Slurm without accounting, then
+one with slurmdbd): a Slurm of its own (the test cluster's configuration on other ports,
+:class:`PrivateSlurm`), an OpenSSH server for alice and bob, the emulator's token endpoint
+and the real server. Without ``JOBSPAWNER_FIRECREST_SOURCE`` it says so and records nothing.
 """
 
 from __future__ import annotations
@@ -30,11 +31,12 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
-from fcrest.real_requests import Exchange, play  # noqa: E402
 from harness.firecrest_emulator import Emulator  # noqa: E402
 from harness.firecrest_real import RealFirecrest, server_commit, source_from_env  # noqa: E402
 from remote.sshd import SSHServer  # noqa: E402
 from slurm import cluster as slurm  # noqa: E402
+
+from fcrest.real_requests import Exchange, play  # noqa: E402
 
 FIXTURES = HERE / "fixtures"
 #: what the server answers on a Slurm without accounting, and with slurmdbd
@@ -170,9 +172,7 @@ def main() -> int:
         provenance = {
             "server": "eth-cscs/firecrest-v2",
             "commit": server_commit(source),
-            "recorded": datetime.datetime.now(datetime.timezone.utc).isoformat(
-                timespec="seconds"
-            ),
+            "recorded": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
             "slurm": slurm_version(),
             "setup": "SSHStaticKeys over OpenSSH to a Slurm with tests/slurm/cluster.py's "
             "configuration, "

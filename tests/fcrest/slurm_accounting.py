@@ -32,7 +32,9 @@ def _until(ready: Callable[[], bool], what: str, timeout: float = 60) -> None:
         time.sleep(0.2)
 
 
-def start_accounting(harness: Path, db_port: int, dbd_port: int, cluster: str, spawn: Spawn) -> None:
+def start_accounting(
+    harness: Path, db_port: int, dbd_port: int, cluster: str, spawn: Spawn
+) -> None:
     """Start MariaDB on ``db_port`` and slurmdbd on ``dbd_port``; register ``cluster``."""
     data = harness / "mariadb"
     if not (data / "mysql").is_dir():

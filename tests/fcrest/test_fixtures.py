@@ -115,7 +115,7 @@ async def test_emulator_answers_as_the_real_server(emulator, clean_queue, folder
     emu_job = job_id_of(exchanges)
     found = {
         r["name"]: d
-        for r, e in zip(recorded, exchanges)
+        for r, e in zip(recorded, exchanges, strict=False)
         if (d := differences(r, e, real_job, emu_job))
     }
     assert found == {}

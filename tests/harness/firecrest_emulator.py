@@ -200,7 +200,9 @@ def cluster_name() -> str:
         out = subprocess.run(
             ["scontrol", "show", "config"], capture_output=True, text=True, timeout=15
         ).stdout
-        names = [ln.split("=", 1)[1].strip() for ln in out.splitlines() if ln.startswith("ClusterName")]
+        names = [
+            ln.split("=", 1)[1].strip() for ln in out.splitlines() if ln.startswith("ClusterName")
+        ]
         _cluster_name.append(names[0] if names else "")
     return _cluster_name[0]
 
@@ -359,7 +361,7 @@ class Partitions(Base):
             return
         seen: dict[str, dict[str, Any]] = {}
         for line in out.splitlines():
-            name, avail, cpus, nodes = (line.split("|") + ["", "", "", ""])[:4]
+            name, avail, cpus, nodes = ([*line.split("|"), "", "", "", ""])[:4]
             total = cpus.split("/")[-1]
             seen.setdefault(name, {
                 "name": name, "partition": avail.upper(),
@@ -404,9 +406,12 @@ class Nodes(Base):
 
 def _validation_error(handler: Base, field: str) -> None:
     """The real server's 400 for a request body that misses a field."""
-    _error(handler, 400, f"1 validation error:\n  {{'type': 'missing', 'loc': ('body', "
-           f"'job', '{field.lower()}'), 'msg': 'field required'}}", kind="validation",
-           data={"fields": [{"location": "body", "message": "Field required", "name": "job"}]})  # fmt: skip
+    message = (
+        f"1 validation error:\n  {{'type': 'missing', 'loc': ('body', 'job', "
+        f"'{field.lower()}'), 'msg': 'field required'}}"
+    )
+    fields = [{"location": "body", "message": "Field required", "name": "job"}]
+    _error(handler, 400, message, kind="validation", data={"fields": fields})
 
 
 class Jobs(Base):
@@ -539,7 +544,8 @@ class Stat(Base):
             return
         names = ("atime", "ctime", "dev", "gid", "ino", "mode", "mtime", "nlink", "size", "uid")
         values = out.strip().split("|")
-        output = {n: int(v, 16) if n == "mode" else int(v) for n, v in zip(names, values)}
+        pairs = zip(names, values, strict=False)
+        output = {n: int(v, 16) if n == "mode" else int(v) for n, v in pairs}
         self.finish({"output": output})
 
 

@@ -104,9 +104,7 @@ class RealFirecrest:
                         "secret": f"secret_file:{secret}",
                     },
                     "probing": {"intervalCheck": 3600},
-                    "fileSystems": [
-                        {"path": "/home", "dataType": "users", "defaultWorkDir": True}
-                    ],
+                    "fileSystems": [{"path": "/home", "dataType": "users", "defaultWorkDir": True}],
                 }
             ],
         }
@@ -126,9 +124,9 @@ class RealFirecrest:
             "YAML_CONFIG_FILE": str(self.config),
             "PYTHONPATH": str(self.source / "src"),
         }
+        argv = [str(self.python), "-m", "uvicorn", "firecrest.main:app", "--host", "127.0.0.1"]
         self.proc = subprocess.Popen(
-            [str(self.python), "-m", "uvicorn", "firecrest.main:app"]
-            + ["--host", "127.0.0.1", "--port", str(self.port)],
+            [*argv, "--port", str(self.port)],
             cwd=self.source / "src",
             env=env,
             stdout=log,
