@@ -232,9 +232,7 @@ def job_models(text: str, ended: bool = False) -> list[dict[str, Any]]:
                     "exitCode": (0 if state.startswith(("COMPLETED", "CANCELLED")) else 1)
                     if done
                     else None,
-                    "interruptSignal": (15 if state.startswith("CANCELLED") else 0)
-                    if done
-                    else None,
+                    "interruptSignal": 0 if done else None,  # the job's (its step's: 15)
                 },
                 "time": {
                     "elapsed": _seconds(elapsed) or 0,
@@ -419,7 +417,7 @@ class Jobs(Base):
         if not self.check_system(system):
             return
         job = self.body_json().get("job") or {}
-        workdir = job.get("workingDirectory")
+        workdir = job.get("workingDirectory") or job.get("working_directory")  # either name
         if not workdir:
             _validation_error(self, "workingDirectory")
             return
