@@ -20,7 +20,7 @@ from jobspawner.testing import ScriptedRunner
 from jobspawner_firecrest.errors import explain
 from slurm.helpers import make_spec, running, wait_for
 
-from .conftest import forget_tokens, gateway_options
+from .conftest import SERVICE_CLIENT, forget_tokens, gateway_options
 
 pytestmark = [pytest.mark.scheduler("slurm"), pytest.mark.root]
 
@@ -141,7 +141,15 @@ async def test_the_secrets_file_is_private_and_checked(emulator, clean_queue):
 
 
 async def test_live_queues_for_the_spawn_form(emulator, clean_queue):
+    # the form's discovery acts as nobody: with the service account (one identity, part of
+    # the backend options and so of the form cache's key), never one user's token
+    nobody = context(emulator)
+    nobody.username, nobody.auth_state = None, None
+    assert await nobody.backend.discover_resources(nobody) == []
+    sa = {"client_id": SERVICE_CLIENT[0], "client_secret": SERVICE_CLIENT[1]}
     ctx = context(emulator)
+    ctx.username, ctx.auth_state = None, None
+    ctx.options = gateway_options(emulator, service_account=sa)
     queues = {q.name: q for q in await ctx.backend.discover_resources(ctx)}
     assert set(queues) == set(clean_queue.partitions)
     assert queues["closed"].state == "down" and queues["debug"].state == "up"

@@ -522,14 +522,17 @@ async def remove_secrets(ctx: BackendContext, path: str) -> None:
 
 @hookimpl
 async def discover_resources(ctx: BackendContext) -> Sequence[QueueInfo]:
-    """The partitions and their nodes (``GET /status/{system}/partitions`` and ``/nodes``),
-    as the user (or with the service account when the form is shown to nobody in
-    particular), for the spawn form's live queues."""
+    """The partitions and their nodes (``GET /status/{system}/partitions`` and ``/nodes``)
+    for the spawn form's live queues, asked with the service account: the form's discovery
+    acts as nobody in particular and its answer is shared by every user of the same
+    configuration, so it must not come from one user's token. Without a service account it
+    asks as the context's user when there is one (``jobspawner resources --user``), else
+    reports no queues."""
     gw = gateway(ctx.options)
-    if ctx.username:
-        client = gw.for_user(ctx)
-    elif gw.service is not None:
+    if gw.service is not None:
         client = gw.client("service", gw.service)
+    elif ctx.username:
+        client = gw.for_user(ctx)
     else:
         return []
     partitions, nodes = await asyncio.gather(
