@@ -8,8 +8,10 @@ from pathlib import Path
 
 import pytest
 from harness.firecrest_emulator import Emulator
+from harness.firecrest_real import RealFirecrest, source_from_env
 from jobspawner_firecrest import hooks as fc_hooks
 from jobspawner_firecrest import tokens as fc_tokens
+from remote.sshd import SSHServer
 from slurm import cluster as slurm_cluster_module
 from slurm import conftest as slurm_conftest
 from slurm.conftest import clean_queue
@@ -39,15 +41,47 @@ HUB_CLIENT = ("jupyterhub", "hub-client-secret")
 SERVICE_CLIENT = ("svc-jupyter", "svc-secret")
 
 
+#: set (to 1) with JOBSPAWNER_FIRECREST_SOURCE to run these tests against the real FirecREST
+#: v2 server (tests/harness/firecrest_real.py) instead of the emulator, on the Slurm that
+#: SLURM_CONF names (it must have accounting: record_real.py's PrivateSlurm(True) does).
+#: A developer's check, not CI's: tests that count the emulator's requests cannot pass there.
+REAL = "JOBSPAWNER_TEST_FIRECREST_REAL"
+
+
 @pytest.fixture(scope="session")
-def emulator() -> Iterator[Emulator]:
+def emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Emulator]:
     emu = Emulator()
     emu.state.clients[HUB_CLIENT[0]] = (HUB_CLIENT[1], "")
     # the service account maps to a cluster user that may list every user's jobs
     emu.state.clients[SERVICE_CLIENT[0]] = (SERVICE_CLIENT[1], "slurm")
     emu.start()
+    real = sshd = None
+    configured = source_from_env() if os.environ.get(REAL) else None
+    if configured is not None:
+        # the real server runs the service account's commands over SSH: as a user with a key
+        emu.state.clients[SERVICE_CLIENT[0]] = (SERVICE_CLIENT[1], "alice")
+        conf = os.environ.get("SLURM_CONF")
+        sshd = SSHServer(extra=f"SetEnv SLURM_CONF={conf}" if conf else "")
+        sshd.start()
+        keys = {u: sshd.key(u) for u in sshd.users}
+        real = RealFirecrest(*configured, emu.state, emu.token_url, sshd.port, keys,
+                             tmp_path_factory.mktemp("firecrest-real"))  # fmt: skip
+        real.start()
+        emu.api_url = real.url
     yield emu
+    if real is not None:
+        real.stop()
+    if sshd is not None:
+        sshd.stop()
     emu.stop()
+
+
+@pytest.fixture
+def emulator_only(emulator: Emulator) -> None:
+    """For a test that counts the emulator's requests or drives it (down, no accounting,
+    its release's version header): skipped when a real server stands in for it (REAL)."""
+    if emulator.api_url:
+        pytest.skip("reads or drives the emulator itself: not run against a real server")
 
 
 def gateway_options(emulator: Emulator, **extra: object) -> dict[str, object]:

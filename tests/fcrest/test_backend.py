@@ -104,7 +104,7 @@ async def test_submit_status_log_cancel(backend, emulator, clean_queue):
     assert (await backend.query_status(ctx, [job_id]))[job_id].state is JobState.CANCELLED
 
 
-async def test_one_request_per_user_per_round(backend, emulator, clean_queue):
+async def test_one_request_per_user_per_round(backend, emulator, clean_queue, emulator_only):
     ctx = context(backend, emulator, auth_state=emulator.state.login("alice"))
     ids = [(await submit(backend, ctx))[0] for _ in range(3)]
     await wait_for(backend, ctx, ids, running)
@@ -119,7 +119,9 @@ async def test_one_request_per_user_per_round(backend, emulator, clean_queue):
     await backend.cancel(ctx, ids)
 
 
-async def test_service_account_polls_everyone_in_one_request(backend, emulator, clean_queue):
+async def test_service_account_polls_everyone_in_one_request(
+    backend, emulator, clean_queue, emulator_only
+):
     sa = {"client_id": SERVICE_CLIENT[0], "client_secret": SERVICE_CLIENT[1]}
     alice = context(backend, emulator, auth_state=emulator.state.login("alice"), service_account=sa)
     bob = context(
@@ -169,7 +171,7 @@ async def test_no_auth_state_is_a_clear_error(backend, emulator, clean_queue):
         await submit(backend, ctx)
 
 
-async def test_gateway_down_is_unknown(backend, emulator, clean_queue):
+async def test_gateway_down_is_unknown(backend, emulator, clean_queue, emulator_only):
     ctx = context(backend, emulator, auth_state=emulator.state.login("alice"))
     emulator.state.down = True
     try:

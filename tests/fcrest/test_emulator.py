@@ -37,7 +37,7 @@ def test_authentication_answers(emulator):
     assert get(emulator, "/status/liveness/").status_code == 200  # no auth
 
 
-def test_status_endpoints_shapes(emulator):
+def test_status_endpoints_shapes(emulator, emulator_only):
     token = emulator.state.mint("alice")
     r = get(emulator, "/status/systems", token=token)
     assert r.status_code == 200 and r.headers["F7T-AppVersion"] == "2.5.6"

@@ -74,14 +74,15 @@ async def test_a_job_that_left_the_list_ended_as_accounting_says(emulator, clean
     await ctx.backend.cancel(ctx, [job_id])
     before = dict(emulator.state.requests)
     status = await ctx.backend.query_status(ctx, [job_id, "999999"])
-    asked = {k: v - before.get(k, 0) for k, v in emulator.state.requests.items()}
-    # the list no longer shows either; each is asked once how it ended
-    assert asked["GET /compute/cluster/jobs"] == 1
-    assert asked[f"GET /compute/cluster/jobs/{job_id}"] == 1
     assert status[job_id].state is JobState.CANCELLED and status[job_id].exit_code == 0
     # FirecREST's 404 "Job not found." (accounting does not know it): ended all the same
     assert status["999999"].state is JobState.DONE
     assert status["999999"].reason == VANISHED_REASON
+    if not emulator.api_url:  # the emulator counts requests (a real server does not)
+        asked = {k: v - before.get(k, 0) for k, v in emulator.state.requests.items()}
+        # the list no longer shows either; each is asked once how it ended
+        assert asked["GET /compute/cluster/jobs"] == 1
+        assert asked[f"GET /compute/cluster/jobs/{job_id}"] == 1
 
 
 async def test_sbatch_refusal_reads_as_what_sbatch_said(emulator, clean_queue):
@@ -94,7 +95,9 @@ async def test_sbatch_refusal_reads_as_what_sbatch_said(emulator, clean_queue):
     assert "Unexpected Slurm command response" not in said  # FirecREST's wrapping is gone
 
 
-async def test_a_cluster_without_accounting_says_what_to_enable(emulator, clean_queue):
+async def test_a_cluster_without_accounting_says_what_to_enable(
+    emulator, clean_queue, emulator_only
+):
     ctx = context(emulator)
     emulator.state.accounting = False
     try:
@@ -136,7 +139,7 @@ async def test_the_secrets_file_is_private_and_checked(emulator, clean_queue):
     assert oct(os.stat(LOG_DIR).st_mode & 0o777) == "0o700"
     assert json.loads(Path(spec.secrets_file).read_text()) == dict(spec.secrets)
     stats = [k for k in emulator.state.requests if k.endswith("/ops/stat")]
-    assert stats  # checked through the file API, before and after
+    assert stats or emulator.api_url  # checked through the file API, before and after
     await ctx.backend.cancel(ctx, [job_id])
 
 

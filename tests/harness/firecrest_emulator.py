@@ -698,16 +698,24 @@ class Emulator:
     def __init__(self, system: str = "cluster") -> None:
         self.state = State(system)
         self.port = free_port()
+        #: a real FirecREST server's URL the tests talk to instead (the emulator still
+        #: issues the tokens): tests/fcrest/conftest.py's JOBSPAWNER_TEST_FIRECREST_REAL
+        self.api_url: str | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._ready = threading.Event()
 
     @property
     def url(self) -> str:
+        """Where FirecREST answers: the emulator, or a real server standing in for it."""
+        return self.api_url or self.own_url
+
+    @property
+    def own_url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
     @property
     def token_url(self) -> str:
-        return f"{self.url}/auth/token"
+        return f"{self.own_url}/auth/token"
 
     def start(self) -> None:
         def serve() -> None:
