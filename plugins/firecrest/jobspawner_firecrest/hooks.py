@@ -7,14 +7,19 @@ with the user's OIDC access token from JupyterHub's auth state (see :mod:`.token
 
 ``submit``
     ``POST /filesystem/{system}/ops/mkdir`` + ``PUT .../chmod`` (the private log folder),
-    the job's secrets file by ``POST .../ops/upload`` (then ``chmod 600``), then
+    the job's secrets file by ``POST .../ops/upload`` between ``GET .../ops/stat`` checks
+    (a private real folder and a free name before, a regular 0600 file after ``chmod 600``:
+    FirecREST's upload is not exclusive, see :func:`_write_secrets`), then
     ``POST /compute/{system}/jobs`` with the script.
 ``query_status``
     With a service account: **one** ``GET /compute/{system}/jobs?allusers=true`` per round
     for every user's jobs. Without: one ``GET /compute/{system}/jobs`` per user with
     watched jobs (FirecREST has no way to ask about several users' jobs with their own
-    tokens). A failed request makes its jobs unknown, never gone; a job whose owner has no
-    usable token yet is unknown too.
+    tokens). A job the list no longer shows has ended; ``GET .../jobs/{id}`` says how
+    (accounting's state and exit code; 404 is a plain end). A failed request makes its
+    jobs unknown, never gone; a job whose owner has no usable token yet is unknown too.
+``discover_resources``
+    ``GET /status/{system}/partitions`` and ``.../nodes`` with the service account.
 ``cancel``
     ``DELETE /compute/{system}/jobs/{id}`` as the user, confirmed with status queries.
 ``read_log``
