@@ -17,7 +17,9 @@ module is internal and may change between releases.
   :func:`run_prepare_commands` (run the preparation as the core's submit does, for a backend
   with its own ``submit``),
   :func:`user_file_command` (the one way to create a file as the user: new, in her private
-  folder, never through anything planted there),
+  folder, never through anything planted there), :class:`UserFileError`,
+  :func:`folder_refused_words` and :func:`name_taken_words` (its refusals, for a backend
+  that creates a user's file through an API of its own),
   :func:`render_template` (the core's sandboxed Jinja2 rendering), :func:`confirm_cancel`
   (cancel through an API and confirm), :class:`FeatureGrammar`
   (a constraint grammar), :func:`submit_problem` (words for a failed submit),
@@ -49,6 +51,7 @@ from .secrets_cleanup import remove_secrets_by_runner
 from .status import CancelOutcome, JobState, JobStatus, QueueInfo
 from .submit_errors import submit_problem
 from .units import clock_seconds, size_mib
+from .user_files import UserFileError, folder_refused_words, name_taken_words
 from .user_files import create_command as user_file_command
 
 if TYPE_CHECKING:
@@ -72,14 +75,17 @@ __all__ = [
     "Option",
     "QueueInfo",
     "ResourceError",
+    "UserFileError",
     "__version__",
     "clock_seconds",
     "confirm_cancel",
     "describe_generic",
     "flag",
+    "folder_refused_words",
     "format_hms",
     "hookimpl",
     "make_context",
+    "name_taken_words",
     "not_ended_words",
     "parse_duration_s",
     "parse_memory_mb",

@@ -100,6 +100,25 @@ def is_create(command: Command) -> bool:
     return command.argv[:4] == ("sh", "-c", CREATE_SCRIPT, SCRIPT_NAME)
 
 
+def folder_refused_words(path: str, folder: str, setting: str) -> str:
+    """Why a file was not created in a folder that is a link or not the user's own."""
+    return (
+        f"refused to create {path}: its folder {folder} is a symbolic link or is not "
+        f"owned by the user, so others could read or replace the files the hub "
+        f"writes there (the server's API token among them). Set {setting} to a "
+        "folder each user owns, e.g. a subfolder named after the user "
+        "('/scratch/logs/{username}'), or remove that folder so it is created again"
+    )
+
+
+def name_taken_words(path: str, setting: str) -> str:
+    """Why a file was not created under a name that exists already."""
+    return (
+        f"refused to create {path}: something exists under that name already; "
+        f"nothing was written. Remove it, or check what else writes into {setting}"
+    )
+
+
 def check(result: CommandResult, setting: str) -> None:
     """Raise for a failed command: :class:`UserFileError` (naming ``setting``, the option
     that chose the path) when a :func:`create_command` refused, else :class:`CommandError`."""
@@ -110,17 +129,8 @@ def check(result: CommandResult, setting: str) -> None:
         path = created_path(command)
         folder = posixpath.dirname(path)
         if result.returncode == FOLDER_REFUSED:
-            problem = (
-                f"refused to create {path}: its folder {folder} is a symbolic link or is not "
-                f"owned by the user, so others could read or replace the files the hub "
-                f"writes there (the server's API token among them). Set {setting} to a "
-                "folder each user owns, e.g. a subfolder named after the user "
-                "('/scratch/logs/{username}'), or remove that folder so it is created again"
-            )
+            problem = folder_refused_words(path, folder, setting)
         else:
-            problem = (
-                f"refused to create {path}: something exists under that name already; "
-                f"nothing was written. Remove it, or check what else writes into {setting}"
-            )
+            problem = name_taken_words(path, setting)
         raise UserFileError(command, result.returncode, result.stdout, result.stderr, problem)
     raise CommandError.from_result(result)

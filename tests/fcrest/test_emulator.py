@@ -1,5 +1,5 @@
-"""The emulator answers as ../shared/reference/firecrest.md says FirecREST v2 does: paths,
-JSON shapes, status codes, error bodies and the F7T-AppVersion header."""
+"""The emulator's paths, JSON shapes, status codes, error bodies and F7T-AppVersion header
+(test_fixtures.py compares them with the real server's recorded answers)."""
 
 from __future__ import annotations
 
@@ -19,7 +19,13 @@ def get(emulator, path, token=None, **kw):
 
 def test_authentication_answers(emulator):
     r = get(emulator, "/status/systems")
-    assert r.status_code == 401 and r.json() == {"message": "Not authenticated"}
+    assert r.status_code == 401 and r.json() == {
+        "errorType": "error",
+        "message": "Not authenticated",
+        "causedBy": None,
+        "data": None,
+        "user": None,
+    }
     r = get(emulator, "/status/systems", token="garbage")
     assert r.status_code == 401 and r.json()["message"] == "Access token is invalid."
     foreign = sign({"preferred_username": "alice", "exp": time.time() + 600}, b"other-key")
@@ -27,11 +33,11 @@ def test_authentication_answers(emulator):
     soon = emulator.state.mint("alice", lifespan=MIN_REMAINING - 5)
     r = get(emulator, "/status/systems", token=soon)
     assert r.status_code == 401
-    assert r.json()["message"] == "expires too soon (less than 30s remaining)"
+    assert r.json()["message"] == "Access token expires too soon (less than 30s remaining)."
     assert get(emulator, "/status/liveness/").status_code == 200  # no auth
 
 
-def test_status_endpoints_shapes(emulator):
+def test_status_endpoints_shapes(emulator, emulator_only):
     token = emulator.state.mint("alice")
     r = get(emulator, "/status/systems", token=token)
     assert r.status_code == 200 and r.headers["F7T-AppVersion"] == "2.5.6"
@@ -53,7 +59,8 @@ def test_job_endpoints_shapes(emulator, clean_queue):
         timeout=30,
         json={"job": {"script": "#!/bin/bash\nsleep 60\n"}},
     )
-    assert r.status_code == 422  # workingDirectory is required
+    assert r.status_code == 400  # workingDirectory is required
+    assert r.json()["errorType"] == "validation" and r.json()["user"] == "alice"
     r = requests.post(
         emulator.url + "/compute/cluster/jobs",
         headers=auth,

@@ -39,7 +39,9 @@ def nothing_runs(argv):
     raise AssertionError(f"FirecREST ran a command on the hub's host: {argv}")
 
 
-async def test_remove_secrets_goes_through_the_file_api_as_the_user(emulator, clean_queue):
+async def test_remove_secrets_goes_through_the_file_api_as_the_user(
+    emulator, clean_queue, emulator_only
+):
     backend = load_backend("firecrest")
     runner = ScriptedRunner(nothing_runs)
     login = emulator.state.login("alice")

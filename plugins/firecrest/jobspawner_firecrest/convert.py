@@ -7,7 +7,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from jobspawner import JobStatus
+from jobspawner import JobStatus, QueueInfo
 from jobspawner_slurm.parsers import squeue_statuses
 
 
@@ -47,3 +47,43 @@ def job_users(jobs: Iterable[Any]) -> dict[str, str]:
         for j in jobs
         if isinstance(j, Mapping) and j.get("user")
     }
+
+
+def _int(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def queues(partitions: Iterable[Any], nodes: Iterable[Any]) -> list[QueueInfo]:
+    """One :class:`QueueInfo` per partition of ``GET /status/{system}/partitions``, with
+    CPUs and node states from ``GET /status/{system}/nodes`` (FirecREST reports neither time
+    limits nor which partition is the default; a node's memory fields are left out, as
+    their meaning differs between FirecREST versions)."""
+    members: dict[str, list[Mapping[str, Any]]] = {}
+    for node in nodes:
+        if isinstance(node, Mapping):
+            for name in node.get("partitions") or []:
+                members.setdefault(str(name), []).append(node)
+    out = []
+    for part in partitions:
+        if not isinstance(part, Mapping) or not _text(part.get("name")):
+            continue
+        name = _text(part.get("name"))
+        states: dict[str, int] = {}
+        for node in members.get(name, []):
+            raw = node.get("state")
+            word = _text(raw[0] if isinstance(raw, list) and raw else raw).lower() or "unknown"
+            states[word] = states.get(word, 0) + 1
+        cpus = [c for n in members.get(name, []) if (c := _int(n.get("cpus"))) is not None]
+        idle = [c for n in members.get(name, []) if (c := _int(n.get("idleCpus"))) is not None]
+        out.append(
+            QueueInfo(
+                name=name,
+                state=_text(part.get("partition")).lower() or None,
+                nodes=_int(part.get("totalNodes")),
+                cpus_per_node=max(cpus) if cpus else None,
+                idle_cpus=sum(idle) if idle else None,
+                total_cpus=_int(part.get("cpus")),
+                node_states=states,
+            )
+        )
+    return out

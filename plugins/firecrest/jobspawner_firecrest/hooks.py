@@ -7,14 +7,19 @@ with the user's OIDC access token from JupyterHub's auth state (see :mod:`.token
 
 ``submit``
     ``POST /filesystem/{system}/ops/mkdir`` + ``PUT .../chmod`` (the private log folder),
-    the job's secrets file by ``POST .../ops/upload`` (then ``chmod 600``), then
+    the job's secrets file by ``POST .../ops/upload`` between ``GET .../ops/stat`` checks
+    (a private real folder and a free name before, a regular 0600 file after ``chmod 600``:
+    FirecREST's upload is not exclusive, see :func:`_write_secrets`), then
     ``POST /compute/{system}/jobs`` with the script.
 ``query_status``
     With a service account: **one** ``GET /compute/{system}/jobs?allusers=true`` per round
     for every user's jobs. Without: one ``GET /compute/{system}/jobs`` per user with
     watched jobs (FirecREST has no way to ask about several users' jobs with their own
-    tokens). A failed request makes its jobs unknown, never gone; a job whose owner has no
-    usable token yet is unknown too.
+    tokens). A job the list no longer shows has ended; ``GET .../jobs/{id}`` says how
+    (accounting's state and exit code; 404 is a plain end). A failed request makes its
+    jobs unknown, never gone; a job whose owner has no usable token yet is unknown too.
+``discover_resources``
+    ``GET /status/{system}/partitions`` and ``.../nodes`` with the service account.
 ``cancel``
     ``DELETE /compute/{system}/jobs/{id}`` as the user, confirmed with status queries.
 ``read_log``
@@ -46,10 +51,12 @@ Backend options (``c.JobSpawner.backend_options``):
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import json
 import os
 import re
+import stat
 import tempfile
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -60,17 +67,22 @@ from firecrest.v2 import AsyncFirecrest
 from jobspawner import (
     LOG_TAIL_BYTES,
     BackendContext,
+    Command,
     JobSpec,
     JobStatus,
+    QueueInfo,
+    UserFileError,
     confirm_cancel,
+    folder_refused_words,
     hookimpl,
+    name_taken_words,
     not_ended_words,
 )
 from jobspawner_slurm import reasons
 from jobspawner_slurm.templates import check_constraint, job_script
 
-from .convert import job_statuses, job_users
-from .errors import GatewayError
+from .convert import job_statuses, job_users, queues
+from .errors import GatewayError, explain
 from .options import backend_options, resource_fields
 from .tokens import BearerAuth, ServiceAccount, TokenEndpoint, UserTokens, user_tokens
 
@@ -190,11 +202,10 @@ async def call(gw: Gateway, method: str, path: str, coro: Any) -> Any:
         said = ""
         if response is not None:
             try:
-                body = response.json()
-                said = body.get("message") or body.get("detail") or str(body)
+                said = explain(status, response.json())
             except ValueError:
                 said = response.text[:300]
-        raise GatewayError(method, url, status, str(said) or "unexpected answer") from e
+        raise GatewayError(method, url, status, said or "unexpected answer") from e
     except FirecrestException as e:
         raise GatewayError(method, url, None, str(e)) from e
     except httpx.HTTPError as e:
@@ -226,9 +237,50 @@ def describe_status(status: JobStatus) -> str:
     return reasons.describe(status)
 
 
-async def _write_secrets(gw: Gateway, client: AsyncFirecrest, spec: JobSpec) -> None:
-    folder, name = os.path.split(spec.secrets_file)
+#: the setting that chose the folder of the output and secrets files (the core's words)
+LOG_DIR_SETTING = "c.JobSpawner.log_dir"
 
+
+async def _stat(gw: Gateway, client: AsyncFirecrest, path: str) -> Mapping[str, Any] | None:
+    """``lstat`` of ``path`` through FirecREST (never following a link); None when absent."""
+    try:
+        out = await call(
+            gw,
+            "GET",
+            f"/filesystem/{gw.system}/ops/stat",
+            client.stat(gw.system, path, dereference=False),
+        )
+    except GatewayError as e:
+        if e.status == 404:
+            return None
+        raise
+    return out if isinstance(out, Mapping) else {}
+
+
+def _refused(path: str, problem: str) -> UserFileError:
+    return UserFileError(Command(["POST", f"(FirecREST upload) {path}"]), None, "", "", problem)
+
+
+async def _write_secrets(gw: Gateway, client: AsyncFirecrest, spec: JobSpec) -> None:
+    """Upload the job's secrets file as the user, private from the start.
+
+    FirecREST's upload is ``base64 -d > path`` in the user's SSH session: it is not
+    exclusive (it follows and replaces an existing name) and the file gets the session's
+    umask (0644). So the folder must be private first: it was made 0700 by its owner
+    (``submit``), and here it must be a real folder (not a link) with no access for others,
+    and the name must be free; after the upload and ``chmod 600`` the file must be a regular
+    file of mode 0600. Anything else refuses the spawn (:class:`UserFileError`, the core's
+    words) and removes what was uploaded.
+    """
+    folder, name = os.path.split(spec.secrets_file)
+    info = await _stat(gw, client, folder)
+    mode = int(info.get("mode", 0)) if info else 0
+    if not stat.S_ISDIR(mode) or mode & 0o077:
+        raise _refused(
+            spec.secrets_file, folder_refused_words(spec.secrets_file, folder, LOG_DIR_SETTING)
+        )
+    if await _stat(gw, client, spec.secrets_file) is not None:
+        raise _refused(spec.secrets_file, name_taken_words(spec.secrets_file, LOG_DIR_SETTING))
     with tempfile.TemporaryDirectory() as tmp:  # mode 0700: only the hub reads it
         local = os.path.join(tmp, "secrets")
         fd = os.open(local, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -246,6 +298,21 @@ async def _write_secrets(gw: Gateway, client: AsyncFirecrest, spec: JobSpec) -> 
         f"/filesystem/{gw.system}/ops/chmod",
         client.chmod(gw.system, spec.secrets_file, "600"),
     )
+    info = await _stat(gw, client, spec.secrets_file)
+    mode = int(info.get("mode", 0)) if info else 0
+    if (
+        not stat.S_ISREG(mode)
+        or stat.S_IMODE(mode) != 0o600
+        or int((info or {}).get("nlink", 1)) != 1
+    ):
+        with contextlib.suppress(GatewayError):
+            await call(
+                gw,
+                "DELETE",
+                f"/filesystem/{gw.system}/ops/rm",
+                client.rm(gw.system, spec.secrets_file, blocking=False),
+            )
+        raise _refused(spec.secrets_file, name_taken_words(spec.secrets_file, LOG_DIR_SETTING))
 
 
 @hookimpl
@@ -303,6 +370,36 @@ async def _jobs(gw: Gateway, client: AsyncFirecrest, allusers: bool) -> list[Any
     return list(jobs or [])
 
 
+#: At most this many single-job requests at once, for jobs that left the list.
+ENDED_QUERIES = 8
+
+
+async def _ended(gw: Gateway, client: AsyncFirecrest, job_ids: list[str]) -> dict[str, JobStatus]:
+    """How jobs that a successful list no longer shows ended: they have ended, and
+    ``GET /compute/{system}/jobs/{id}`` may say how (its state and exit code, from Slurm's
+    accounting). Its 404 ("Job not found.", a job accounting does not know) or any failure
+    leaves the plain "ended"; so does an answer that is not an end (FirecREST reads the job
+    from ``sacct``, whose line it may split wrongly on some Slurm versions)."""
+    limit = asyncio.Semaphore(ENDED_QUERIES)
+
+    async def one(job_id: str) -> JobStatus:
+        async with limit:
+            try:
+                jobs = await call(
+                    gw,
+                    "GET",
+                    f"/compute/{gw.system}/jobs/{job_id}",
+                    client.job_info(gw.system, jobid=job_id),
+                )
+            except GatewayError:
+                return JobStatus.vanished()
+        status = job_statuses(list(jobs or []), [job_id]).get(job_id)
+        return status if status is not None and status.state.finished else JobStatus.vanished()
+
+    found = await asyncio.gather(*(one(i) for i in job_ids))
+    return dict(zip(job_ids, found, strict=False))
+
+
 @hookimpl
 async def query_status(ctx: BackendContext, job_ids: Sequence[str]) -> Mapping[str, JobStatus]:
     ids = list(dict.fromkeys(job_ids))
@@ -320,7 +417,9 @@ async def query_status(ctx: BackendContext, job_ids: Sequence[str]) -> Mapping[s
             return {i: JobStatus.unknown(f"status query failed: {e}") for i in ids}
         gw.owners.update(job_users(jobs))
         found = job_statuses(jobs, ids)
-        return {i: found.get(i) or JobStatus.vanished() for i in ids}
+        client = gw.client("service", gw.service)
+        ended = await _ended(gw, client, [i for i in ids if i not in found])
+        return {i: found.get(i) or ended[i] for i in ids}
     by_user: dict[str, list[str]] = {}
     unowned: list[str] = []
     for job_id in ids:
@@ -332,14 +431,16 @@ async def query_status(ctx: BackendContext, job_ids: Sequence[str]) -> Mapping[s
 
     async def one_user(user: str, user_ids: list[str]) -> None:
         try:
-            jobs = await _jobs(gw, gw.for_user(ctx, user), allusers=False)
+            client = gw.for_user(ctx, user)
+            jobs = await _jobs(gw, client, allusers=False)
         except GatewayError as e:
             out.update((i, JobStatus.unknown(f"status query failed: {e}")) for i in user_ids)
             return
         if unowned:  # after a hub restart: learn whose jobs these are
             gw.owners.update((j, user) for j, u in job_users(jobs).items() if j in unowned)
         found = job_statuses(jobs, [*user_ids, *unowned])
-        out.update((i, found.get(i) or JobStatus.vanished()) for i in user_ids)
+        ended = await _ended(gw, client, [i for i in user_ids if i not in found])
+        out.update((i, found.get(i) or ended[i]) for i in user_ids)
         out.update((i, found[i]) for i in unowned if i in found)
 
     users = dict(by_user)
@@ -422,3 +523,25 @@ async def remove_secrets(ctx: BackendContext, path: str) -> None:
     except GatewayError as e:
         if e.status != 404:
             raise
+
+
+@hookimpl
+async def discover_resources(ctx: BackendContext) -> Sequence[QueueInfo]:
+    """The partitions and their nodes (``GET /status/{system}/partitions`` and ``/nodes``)
+    for the spawn form's live queues, asked with the service account: the form's discovery
+    acts as nobody in particular and its answer is shared by every user of the same
+    configuration, so it must not come from one user's token. Without a service account it
+    asks as the context's user when there is one (``jobspawner resources --user``), else
+    reports no queues."""
+    gw = gateway(ctx.options)
+    if gw.service is not None:
+        client = gw.client("service", gw.service)
+    elif ctx.username:
+        client = gw.for_user(ctx)
+    else:
+        return []
+    partitions, nodes = await asyncio.gather(
+        call(gw, "GET", f"/status/{gw.system}/partitions", client.partitions(gw.system)),
+        call(gw, "GET", f"/status/{gw.system}/nodes", client.nodes(gw.system)),
+    )
+    return queues(list(partitions or []), list(nodes or []))
