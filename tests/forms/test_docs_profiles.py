@@ -62,8 +62,8 @@ def test_the_kubespawner_style_example_validates_and_renders(tmp_path):
     assert spec.variables["choices"]["conda_env"] == "my-env"
     script = spawner.render(spec)
     assert "--gres=gpu:v100:1" in script and "module load R/4.4" in script
-    with pytest.raises(Exception, match="cpus: '64' is more than the maximum, 32"):
+    with pytest.raises(Exception, match="CPU cores: '64' is more than the maximum, 32"):
         spawner.apply_user_options(spawner, {"profile": "cpu", "cpus": "64"})
     outsider = make_spawner(tmp_path, **dict(c.items()))
-    with pytest.raises(Exception, match="profile: 'gpu' is not a profile you can choose"):
+    with pytest.raises(Exception, match="Profile: 'gpu' is not a profile you can choose"):
         outsider.apply_user_options(outsider, {"profile": "gpu"})
