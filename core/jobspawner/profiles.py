@@ -372,6 +372,9 @@ def from_profiles_spawner(entries: Sequence[Sequence[Any]]) -> list[dict[str, An
             raise ProfilesConfigMigrationError(key, f"spawner class {cls!r} has no backend")
         overrides: dict[str, Any] = {"backend": BATCHSPAWNER_BACKENDS[class_name]}
         for name, value in dict(settings).items():
+            if name == "state_exechost_exp":  # the whole host name, renamed (host_map)
+                overrides["host_map"] = {r"(.+)": value} if value else {}
+                continue
             new = _BATCHSPAWNER_SETTINGS.get(name, name)
             if new is None:
                 raise ProfilesConfigMigrationError(key, f"setting {name!r} has no equivalent")

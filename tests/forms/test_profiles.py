@@ -173,6 +173,14 @@ def test_batchspawner_profiles_spawner_entries_migrate(tmp_path):
     assert "#PBS -q mesabi" in script and "walltime=08:00:00" in script
     with pytest.raises(ProfileConfigError, match="req_host"):
         from_profiles_spawner([("x", "x", "batchspawner.SlurmSpawner", {"req_host": "h"})])
+    # state_exechost_exp becomes host_map, as docs/profiles.md and jobspawner check say
+    (lab,) = from_profiles_spawner(
+        [("Lab", "lab", "batchspawner.TorqueSpawner", {"state_exechost_exp": r"in-\1.lab.org"})]
+    )
+    assert lab["overrides"]["host_map"] == {r"(.+)": r"in-\1.lab.org"}
+    spawner = make_spawner(tmp_path, profiles=[lab])
+    apply(spawner, {"profile": "lab"})
+    assert spawner._mapped_host("cn0412") == "in-cn0412.lab.org"
 
 
 def test_a_bounded_profile_option_cannot_be_bypassed_by_the_plain_resource_key(tmp_path):
