@@ -73,10 +73,15 @@ def _char_escape(regex: str, i: int) -> tuple[str, int]:
     return e, i + 2  # an escaped punctuation or non-ASCII character: itself
 
 
+def _code_point(char: str) -> str:
+    """``\\u{...}``: a character by its code point (the ``v`` flag's syntax)."""
+    return f"\\u{{{ord(char):x}}}"
+
+
 def _as_class_char(char: str) -> str:
     """A character inside a ``v``-flag class (control characters as ``\\u{...}``)."""
     if not char.isprintable():
-        return "\\u{%x}" % ord(char)
+        return _code_point(char)
     return _literal(char, in_class=True)
 
 
@@ -141,8 +146,7 @@ def _translate(regex: str) -> str:
                 continue
             else:
                 char, i = _char_escape(regex, i)
-                out.append(_literal(char, in_class=False) if char.isprintable() else
-                           "\\u{%x}" % ord(char))  # fmt: skip
+                out.append(_literal(char, False) if char.isprintable() else _code_point(char))
             quantifiable = True
         elif c == "[":
             text, i = _translate_class(regex, i)

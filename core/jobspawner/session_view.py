@@ -15,6 +15,7 @@ the job writes.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import time
@@ -135,10 +136,8 @@ async def describe(spawner: JobSpawner) -> dict[str, Any]:
         card["relaunch"] = relaunch_url(spawner, last)
     resources: dict[str, Any] = {}
     if spawner.job_id:
-        try:
+        with contextlib.suppress(SpawnException):  # a card even for a broken request
             resources = spawner.resources()
-        except SpawnException:
-            pass
         card["resources"] = readable(resources)
     else:  # what the last job that ran had, not the configuration's defaults
         card["options"] = last or None

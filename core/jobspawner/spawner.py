@@ -66,8 +66,8 @@ from . import user_options as options_validation
 from .backend import Backend, BackendError, load_backend
 from .commands import CommandError
 from .constraints import validate_constraint
-from .exit_words import exit_code_text
 from .context import BackendContext
+from .exit_words import exit_code_text
 from .host_map import HostMap, HostMapError
 from .hub_compat import SpawnException
 from .hub_limits import limits_as_requests, with_hub_limits

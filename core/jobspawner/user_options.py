@@ -334,7 +334,11 @@ def validate(
 def _field_of(out: Validated, resource: str) -> tuple[str, str]:
     """The form field that set ``resource`` and its label: the profile's option bound to it,
     else the ``user_options_allowed`` field of that name."""
-    option = next((o for o in out.profile.options if o.resource == resource), None) if out.profile else None
+    option = (
+        next((o for o in out.profile.options if o.resource == resource), None)
+        if out.profile
+        else None
+    )
     return (option.name, label(option)) if option else (resource, legacy_label(resource))
 
 

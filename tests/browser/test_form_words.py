@@ -12,11 +12,11 @@ import shutil
 import tempfile
 
 import pytest
+from forms.test_html_pattern import TRANSLATIONS
 from harness.hub import running_hub
 from harness.waiting import wait_for
 
 from browser.test_spawn_page import browser, signed_in  # noqa: F401 - the fixture
-from forms.test_html_pattern import TRANSLATIONS
 
 pytestmark = pytest.mark.e2e
 
@@ -30,7 +30,7 @@ def config(gate: str) -> str:
     exists, so the browser watches it fail on the progress page."""
     broken = (
         f"while [ ! -e {gate} ]; do sleep 0.1; done; "
-        "printf 'first line\\nsecond line\\n' >&2; exit 137"
+        "printf 'first line\\n<i>second line</i>\\n' >&2; exit 137"
     )
     return f"""
 c.JupyterHub.tornado_settings = {{"slow_spawn_timeout": 2}}
@@ -158,14 +158,16 @@ def test_refusals_failures_and_the_session_view_in_plain_words(tmp_path, browser
             assert "exit code 137 (killed: signal 9" in message.inner_text()
             lines = page.locator("pre.jobspawner-failure-log:visible")
             assert lines.count() == 1
-            assert "first line\nsecond line" in lines.inner_text()
+            assert "first line\n<i>second line</i>" in lines.inner_text()  # text, not HTML
+            assert page.locator("#progress-message i").count() == 0
             assert page.locator("body").inner_text().count("second line") == 1
             assert wait_for(lambda: "last_failure" in hub.spawner_state("alice"), timeout=30)
             page.goto(f"{hub.url}/hub/jobspawner/sessions")
             card = page.locator(".jobspawner-session").first
             first = card.locator(".jobspawner-state-text").inner_text()
             assert first.startswith("Your server could not start. Job ") and "second" not in first
-            assert "first line\nsecond line" in card.locator("pre.jobspawner-failure-log").inner_text()
+            log = card.locator("pre.jobspawner-failure-log").inner_text()
+            assert "first line\n<i>second line</i>" in log
             assert relaunch(page) == started  # the last start that came up, still
     finally:
         shutil.rmtree(gates, ignore_errors=True)

@@ -78,7 +78,9 @@ def test_every_path_validates_the_same_way(tmp_path):
         assert no_job_submitted(hub, "alice")
         # GET ?opt-: the same refusal, on the page
         r = spawn_page(hub, "alice", "opt-profile=big&opt-env=Bad%0Aline")
-        assert r.status_code == hub_compat.FORM_REFUSAL_STATUS and "Environment: " in r.text, r.text[:2000]
+        assert r.status_code == hub_compat.FORM_REFUSAL_STATUS and "Environment: " in r.text, (
+            r.text[:2000]
+        )
         assert no_job_submitted(hub, "alice")
         # PATCH stores options (JupyterHub 6); the next start validates them
         if hub_compat.HAS_SERVER_PATCH:

@@ -16,7 +16,7 @@ from jobspawner.session_view import describe, failure_html, record_failure
 from jobspawner.status import JobState, JobStatus
 from jobspawner.status_rounds import end_words
 
-from forms.kit import GPU, SMALL, came_up, make_spawner
+from forms.kit import SMALL, came_up, make_spawner
 
 ENV = {
     "display_name": "Conda environment",
@@ -139,7 +139,7 @@ async def test_the_form_shown_again_after_a_refusal_marks_the_field_once(tmp_pat
     assert "Memory: &#39;9G&#39; is more than the maximum, 4G" in page
     assert page.count('aria-invalid="true"') == 1
     later = await options_form(spawner)  # the next visit: the last start that came up
-    assert 'aria-invalid' not in later and "9G" not in later
+    assert "aria-invalid" not in later and "9G" not in later
     assert re.search(r'id="profile-small" value="small" checked', later)
     # a refusal through the REST API or ?opt- marks nothing on a later form
     refused(spawner, {"profile": "long", "memory": "9G"})

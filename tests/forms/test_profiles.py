@@ -70,8 +70,14 @@ def test_overrides_are_undone_before_the_next_spawn(tmp_path):
         ({"profile": "gpu", "cpus": "17"}, "CPUs: '17' is more than the maximum, 16"),
         ({"profile": "gpu", "threads": "2.5"}, "Threads: '2.5' is not a whole number"),
         ({"profile": "gpu", "threads": 65}, "Threads: 65 is more than the maximum, 64"),
-        ({"profile": "gpu", "env": "Torch;rm"}, "Conda environment: 'Torch;rm' is not allowed here (it must"),
-        ({"profile": "gpu", "env": "torch\n"}, "Conda environment: the value is too long or has a line break"),
+        (
+            {"profile": "gpu", "env": "Torch;rm"},
+            "Conda environment: 'Torch;rm' is not allowed here (it must",
+        ),
+        (
+            {"profile": "gpu", "env": "torch\n"},
+            "Conda environment: the value is too long or has a line break",
+        ),
         ({"profile": "gpu", "queue": "admin"}, "Option 'queue' cannot be chosen here"),
         ({"profile": "small", "gpu": "a100"}, "Option 'gpu' cannot be chosen here"),
         ({"profile": ["gpu", "small"]}, "profile: exactly one value is needed, not 2"),
