@@ -9,10 +9,9 @@ import html
 import re
 
 import pytest
-from jobspawner import exit_words
 from jobspawner.hub_compat import SpawnException
 from jobspawner.options_form import options_form, options_from_form
-from jobspawner.session_view import describe, failure_html, record_failure
+from jobspawner.session_view import describe, record_failure
 from jobspawner.status import JobState, JobStatus
 from jobspawner.status_rounds import end_words
 
@@ -147,6 +146,8 @@ async def test_the_form_shown_again_after_a_refusal_marks_the_field_once(tmp_pat
 
 
 async def test_a_failures_log_lines_stay_lines_shown_once_and_escaped(tmp_path):
+    from jobspawner.session_view import failure_html
+
     spawner = make_spawner(tmp_path)
     spawner.orm_spawner = None
     tail = "Traceback:\n  <script>alert(1)</script>\nnumpy: version conflict"
@@ -173,6 +174,8 @@ async def test_a_failures_log_lines_stay_lines_shown_once_and_escaped(tmp_path):
 
 
 def test_exit_codes_read_as_words_on_every_surface(tmp_path):
+    from jobspawner import exit_words
+
     killed = JobStatus(JobState.FAILED, exit_code=137)
     words = "exit code 137 (killed: signal 9, e.g. out of memory or at its time limit)"
     assert exit_words.exit_code_text(137) == words
