@@ -185,3 +185,23 @@ def test_exit_codes_read_as_words_on_every_surface(tmp_path):
     assert exit_words.exit_code_text(3) == "exit code 3"  # the program's own: as it is
     for code, said in ((143, "terminated"), (124, "timed out"), (139, "segmentation fault")):
         assert said in exit_words.exit_code_text(code)
+
+
+def test_the_sessions_link_comes_after_the_sites_templates_and_only_for_jobspawner(tmp_path):
+    from types import SimpleNamespace
+
+    from jobspawner import nav_link
+    from jobspawner.spawner import JobSpawner
+
+    default = str(tmp_path / "share" / "templates")
+    app = SimpleNamespace(spawner_class=JobSpawner, data_files_path=str(tmp_path / "share"),
+                          template_paths=["/etc/site-templates", default])  # fmt: skip
+    nav_link.add_template_path(app)
+    assert app.template_paths == ["/etc/site-templates", nav_link.TEMPLATES, default]
+    nav_link.add_template_path(app)  # once
+    assert app.template_paths.count(nav_link.TEMPLATES) == 1
+    page = open(f"{nav_link.TEMPLATES}/page.html").read()
+    assert '{% extends "templates/page.html" %}' in page and "nav_bar_left_items" in page
+    other = SimpleNamespace(spawner_class=object, data_files_path="", template_paths=[default])
+    nav_link.add_template_path(other)  # a hub whose spawner is another: left alone
+    assert other.template_paths == [default]
