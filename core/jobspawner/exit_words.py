@@ -4,7 +4,8 @@ A job's exit code above 128 usually means its process was ended by signal ``code
 (the shell's convention, which the schedulers pass on), and a few codes below have a meaning
 common to the tools a job runs (``timeout`` returns 124, the shell 126 and 127). Where a code
 has such a meaning, :func:`exit_code_text` adds it in plain words: ``exit code 137 (killed:
-signal 9, e.g. out of memory)``. Any other code is shown as it is: it is the program's own.
+signal 9, e.g. out of memory)``, ``exit code 138 (ended by signal 10)``. Any other code is
+shown as it is: it is the program's own.
 The progress page, the session view, the notice of why the last server stopped and every
 backend's ``describe_status`` use it.
 """
@@ -29,9 +30,20 @@ EXIT_WORDS: dict[int, str] = {
 }
 
 
+#: Exit statuses 129 .. 128 + this are read as "ended by signal N" when not in the table.
+LAST_SIGNAL = 64
+
+
 def meaning(code: int | None) -> str | None:
-    """What ``code`` commonly means, or None when it has no common meaning."""
-    return None if code is None else EXIT_WORDS.get(code)
+    """What ``code`` commonly means, or None when it has no common meaning (the program's
+    own code)."""
+    if code is None:
+        return None
+    if code in EXIT_WORDS:
+        return EXIT_WORDS[code]
+    if 128 < code <= 128 + LAST_SIGNAL:
+        return f"ended by signal {code - 128}"
+    return None
 
 
 def exit_code_text(code: int) -> str:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import html
 import re
+from pathlib import Path
 
 import pytest
 from jobspawner.hub_compat import SpawnException
@@ -183,6 +184,8 @@ def test_exit_codes_read_as_words_on_every_surface(tmp_path):
     spawner = make_spawner(tmp_path)
     assert words in spawner.load().describe_status(killed)  # the progress page, the card
     assert exit_words.exit_code_text(3) == "exit code 3"  # the program's own: as it is
+    assert exit_words.exit_code_text(138) == "exit code 138 (ended by signal 10)"
+    assert exit_words.exit_code_text(200) == "exit code 200"
     for code, said in ((143, "terminated"), (124, "timed out"), (139, "segmentation fault")):
         assert said in exit_words.exit_code_text(code)
 
@@ -200,7 +203,7 @@ def test_the_sessions_link_comes_after_the_sites_templates_and_only_for_jobspawn
     assert app.template_paths == ["/etc/site-templates", nav_link.TEMPLATES, default]
     nav_link.add_template_path(app)  # once
     assert app.template_paths.count(nav_link.TEMPLATES) == 1
-    page = open(f"{nav_link.TEMPLATES}/page.html").read()
+    page = Path(nav_link.TEMPLATES, "page.html").read_text()
     assert '{% extends "templates/page.html" %}' in page and "nav_bar_left_items" in page
     other = SimpleNamespace(spawner_class=object, data_files_path="", template_paths=[default])
     nav_link.add_template_path(other)  # a hub whose spawner is another: left alone
