@@ -149,7 +149,7 @@ def _field(
     if option.maximum is not None:
         hints.append(f"at most {show_bound(option, option.maximum)}")
     if option.regex:
-        hints.append(option.validation_message or regex_words(option))
+        hints.append(regex_words(option))
     numeric_bounds = input_type == "number"
 
     def number(bound: Any) -> Any:
