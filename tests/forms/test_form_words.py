@@ -120,9 +120,13 @@ async def test_the_form_speaks_the_admins_words(tmp_path):
 
 
 async def test_the_demos_runtime_placeholder_is_its_default(tmp_path):
-    spawner = make_spawner(tmp_path, user_options_allowed=["runtime"], req_runtime="8h")
+    from jobspawner import demo
+
+    runtime = re.search(r'^c\.JobSpawner\.req_runtime = "(.+)"$', demo.CONFIG, re.M)
+    assert runtime and 'user_options_allowed = ["runtime"]' in demo.CONFIG
+    spawner = make_spawner(tmp_path, user_options_allowed=["runtime"], req_runtime=runtime[1])
     page = await options_form(spawner)
-    assert re.search(r'name="runtime"[^>]* placeholder="8h"', page), page
+    assert re.search(rf'name="runtime"[^>]* placeholder="{runtime[1]}"', page), page
 
 
 async def test_the_form_shown_again_after_a_refusal_marks_the_field_once(tmp_path):
