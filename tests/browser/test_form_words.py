@@ -124,6 +124,7 @@ def test_refusals_failures_and_the_session_view_in_plain_words(tmp_path, browser
             page.get_by_label("Conda environment").fill("my-env")
             page.get_by_role("button", name="Start").click()
             page.wait_for_url(re.compile(r".*/spawn-pending/alice.*|.*/user/alice/.*"))
+            page.goto("about:blank")  # the server is what counts here, not JupyterLab's page
             hub.wait_ready("alice")
             hub.stop_server("alice")
             page.goto(f"{hub.url}/hub/jobspawner/sessions")
