@@ -23,6 +23,9 @@ from urllib.parse import quote, urlencode
 import jinja2
 import markupsafe
 
+from . import started_options
+from .html_pattern import html_pattern
+from .hub_compat import SpawnException
 from .profiles import Option, Profile, default_profile
 from .resource_cache import ResourceCache, Snapshot, cache_for
 from .resources import FIELDS, format_hms
@@ -38,11 +41,10 @@ _ENV = jinja2.Environment(
     undefined=jinja2.StrictUndefined,
 )
 
-#: How each resource is typed into the form, with an example.
+#: The input type of each kind of resource.
 _INPUTS = {
-    "count": ("number", "1"), "gpus": ("number", "0"), "memory": ("text", "8G"),
-    "duration": ("text", "02:00:00"), "name": ("text", ""), "token": ("text", ""),
-    "expr": ("text", ""),
+    "count": "number", "gpus": "number", "memory": "text", "duration": "text", "name": "text",
+    "token": "text", "expr": "text",
 }  # fmt: skip
 
 
@@ -115,24 +117,39 @@ def _queue_row(q: QueueInfo) -> dict[str, Any]:
     }
 
 
-def _bound_text(option: Option, number: Any) -> str:
-    from .user_options import _show_bound
+def _default_text(spawner: JobSpawner, option: Option, overrides: Mapping[str, Any]) -> str:
+    """What a field left empty means: the option's default, else the profile's or the
+    configuration's ``req_<resource>`` as the admin wrote it (``8h``); empty when none."""
+    if option.default is not None:
+        return str(option.default)
+    if option.resource:
+        value = overrides.get(f"req_{option.resource}", getattr(spawner, f"req_{option.resource}"))
+        if value is not None and value != "":
+            return str(value)
+    return ""
 
-    return _show_bound(option, number)
 
+def _field(
+    profile_slug: str,
+    option: Option,
+    chosen: Mapping[str, Any],
+    default_text: str,
+    refusal: Mapping[str, Any],
+) -> dict[str, Any]:
+    """One field's template data; ``refusal``: the hub's refusal of this very field."""
+    from .user_options import regex_words, show_bound
 
-def _field(profile_slug: str, option: Option, chosen: Mapping[str, Any]) -> dict[str, Any]:
     name = f"{profile_slug}--{option.name}" if profile_slug else option.name
     value = chosen.get(option.name, option.default)
     kind = FIELDS[option.resource].kind if option.resource else option.kind
-    input_type, example = _INPUTS.get(kind, ("number" if kind in ("int", "float") else "text", ""))
+    input_type = _INPUTS.get(kind, "number" if kind in ("int", "float") else "text")
     hints = []
     if option.minimum is not None:
-        hints.append(f"at least {_bound_text(option, option.minimum)}")
+        hints.append(f"at least {show_bound(option, option.minimum)}")
     if option.maximum is not None:
-        hints.append(f"at most {_bound_text(option, option.maximum)}")
+        hints.append(f"at most {show_bound(option, option.maximum)}")
     if option.regex:
-        hints.append(f"must match {option.regex}")
+        hints.append(regex_words(option))
     numeric_bounds = input_type == "number"
 
     def number(bound: Any) -> Any:
@@ -146,36 +163,27 @@ def _field(profile_slug: str, option: Option, chosen: Mapping[str, Any]) -> dict
         "choices": [(c.key, c.display_name) for c in option.choices],
         "value": "" if value is None else str(value),
         "input_type": input_type,
-        "placeholder": example,
+        "placeholder": default_text if option.free else "",
         "min": number(option.minimum) if numeric_bounds else None,
         "max": number(option.maximum) if numeric_bounds else None,
         "step": "any" if kind == "float" else None,
-        "pattern": option.regex,
+        "pattern": html_pattern(option.regex),
+        "title": option.validation_message if option.regex else "",
         "resource": option.resource or "",
         "hint": ", ".join(hints),
+        "error": refusal.get("message", "") if refusal.get("field") == option.name else "",
     }
 
 
 def _legacy_options(spawner: JobSpawner) -> list[Option]:
     """Without profiles: a free input for each resource in ``user_options_allowed``."""
+    from .user_options import legacy_label
+
     return [
-        Option(name=key, display_name=key.replace("_", " ").capitalize(), resource=key)
+        Option(name=key, display_name=legacy_label(key), resource=key)
         for key in spawner.user_options_allowed
         if key in FIELDS
     ]
-
-
-def _previous(spawner: JobSpawner) -> dict[str, Any]:
-    """The user's last options (JupyterHub keeps them), one plain value each."""
-    out: dict[str, Any] = {}
-    for key, value in (spawner.user_options or {}).items():
-        if isinstance(value, (list, tuple)):
-            if len(value) != 1:
-                continue
-            value = value[0]
-        if isinstance(value, (str, int, float)) and not isinstance(value, bool):
-            out[str(key)] = value
-    return out
 
 
 def relaunch_url(spawner: JobSpawner, options: Mapping[str, Any]) -> str:
@@ -188,12 +196,33 @@ def relaunch_url(spawner: JobSpawner, options: Mapping[str, Any]) -> str:
     return f"{path}?{query}" if query else path
 
 
+# --- a refusal shown on the form again -----------------------------------------------------
+
+
+def note_refusal(spawner: JobSpawner, exc: SpawnException, submitted: Any) -> None:
+    """The hub refused options the form submitted (``submitted``, None for the REST API
+    and ``?opt-``): JupyterHub shows the form again at once, with this refusal's field
+    marked and the submitted values kept (:func:`options_form` takes it)."""
+    field = getattr(exc, "jobspawner_field", "")
+    if submitted is None or exc.reason != "user_options":
+        return
+    spawner._form_refusal = {"values": dict(submitted), "field": field, "message": exc.log_message}
+
+
 async def options_form(spawner: JobSpawner) -> str:
-    """The HTML of the spawn form (JobSpawner's default ``options_form``)."""
+    """The HTML of the spawn form (JobSpawner's default ``options_form``).
+
+    It preselects the options of the last start whose server came up
+    (:mod:`jobspawner.started_options`), never a refused choice; only the form JupyterHub
+    shows again right after refusing a submission keeps what was submitted, with the
+    refused field marked (``aria-invalid`` and its message).
+    """
     from .user_options import visible_profiles
 
     profiles: list[Profile] = await visible_profiles(spawner)
-    previous = _previous(spawner)
+    refusal, spawner._form_refusal = spawner._form_refusal, {}  # this page only
+    last = started_options.options(spawner)  # the last start that came up
+    previous = started_options.plain(refusal["values"]) if refusal else last
     sections: list[tuple[Profile | None, tuple[Option, ...], dict[str, Any], str, dict[str, Any]]]
     sections = []
     if profiles:
@@ -211,7 +240,7 @@ async def options_form(spawner: JobSpawner) -> str:
     snapshots = await asyncio.gather(*(_snapshot_for(spawner, s[4]) for s in sections))
     rendered = []
     for section, snapshot in zip(sections, snapshots, strict=True):
-        profile, options, mine, slug, _overrides = section
+        profile, options, mine, slug, overrides = section
         queues = [_queue_row(q) for q in (snapshot.queues or ())] if snapshot else []
         rendered.append(
             {
@@ -219,7 +248,16 @@ async def options_form(spawner: JobSpawner) -> str:
                 "display_name": profile.display_name if profile else "",
                 "description": markupsafe.Markup(profile.description) if profile else "",
                 "checked": slug == chosen_slug,
-                "fields": [_field(slug, o, mine) for o in options],
+                "fields": [
+                    _field(
+                        slug,
+                        o,
+                        mine,
+                        _default_text(spawner, o, overrides),
+                        refusal if slug == chosen_slug else {},
+                    )
+                    for o in options
+                ],
                 "live": snapshot is not None and snapshot.available,
                 "live_error": (snapshot.error if snapshot else "this backend did not load"),
                 "age_s": round(snapshot.age_s) if snapshot and snapshot.age_s else 0,
@@ -230,7 +268,7 @@ async def options_form(spawner: JobSpawner) -> str:
     return _ENV.get_template("options_form.html").render(
         profiles=rendered,
         has_profiles=bool(profiles),
-        relaunch=relaunch_url(spawner, previous) if previous else "",
+        relaunch=relaunch_url(spawner, last) if last else "",
         sessions_url=f"{getattr(spawner.hub, 'base_url', '/hub/')}jobspawner/sessions",
     )
 
@@ -255,6 +293,8 @@ def options_from_form(form_data: Mapping[str, Any], spawner: Any = None) -> dict
                 out[name] = value
             continue  # another profile's field
         out[key] = value
+    if spawner is not None and hasattr(spawner, "_form_submission"):
+        spawner._form_submission = dict(out)  # a refusal of these shows this form again
     return out
 
 

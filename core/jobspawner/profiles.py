@@ -85,6 +85,11 @@ class Option:
     minimum: Any = None
     maximum: Any = None
     regex: str | None = None
+    #: what users read when a value does not match ``regex`` (instead of the regex)
+    validation_message: str = ""
+    #: the bounds as the admin wrote them (``12h``, ``4G``), shown in hints and refusals
+    min_text: str = ""
+    max_text: str = ""
 
     @property
     def free(self) -> bool:
@@ -166,7 +171,7 @@ def _parse_option(profile: str, name: Any, spec: Any, settable: Sequence[str]) -
     if not isinstance(spec, Mapping):
         raise ProfileConfigError(f"{where}: must be a dict")
     unknown = set(spec) - {"display_name", "help", "choices", "default", "kind", "resource",
-                           "min", "max", "regex"}  # fmt: skip
+                           "min", "max", "regex", "validation_message"}  # fmt: skip
     if unknown:
         raise ProfileConfigError(f"{where}: unknown key(s) {', '.join(sorted(unknown))}")
     resource = spec.get("resource", name if name in FIELDS else None)
@@ -216,11 +221,28 @@ def _parse_option(profile: str, name: Any, spec: Any, settable: Sequence[str]) -
         minimum=_bound(f"{where}.min", resource, kind, spec.get("min")),
         maximum=_bound(f"{where}.max", resource, kind, spec.get("max")),
         regex=None if regex is None else str(regex),
+        validation_message=str(spec.get("validation_message") or ""),
+        min_text=_written(spec.get("min")),
+        max_text=_written(spec.get("max")),
     )
+    if option.validation_message and regex is None:
+        raise ProfileConfigError(
+            f"{where}: validation_message is what users read when a value does not match the "
+            "option's regex; this option has no regex (add one or remove the message)"
+        )
     if choices and option.default is not None and option.choice(str(option.default)) is None:
         raise ProfileConfigError(f"{where}: default {option.default!r} is not one of the choices")
     _check_range(where, option, spec)
     return option
+
+
+def _written(bound: Any) -> str:
+    """A bound as the admin wrote it (``"12h"``, ``"4G"``, ``16``); empty when unset."""
+    if bound is None:
+        return ""
+    if isinstance(bound, float) and bound.is_integer():
+        return str(int(bound))
+    return str(bound).strip()
 
 
 def _check_range(where: str, option: Option, spec: Mapping[str, Any]) -> None:
@@ -350,6 +372,9 @@ def from_profiles_spawner(entries: Sequence[Sequence[Any]]) -> list[dict[str, An
             raise ProfilesConfigMigrationError(key, f"spawner class {cls!r} has no backend")
         overrides: dict[str, Any] = {"backend": BATCHSPAWNER_BACKENDS[class_name]}
         for name, value in dict(settings).items():
+            if name == "state_exechost_exp":  # the whole host name, renamed (host_map)
+                overrides["host_map"] = {r"(.+)": value} if value else {}
+                continue
             new = _BATCHSPAWNER_SETTINGS.get(name, name)
             if new is None:
                 raise ProfilesConfigMigrationError(key, f"setting {name!r} has no equivalent")

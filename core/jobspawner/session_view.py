@@ -5,20 +5,26 @@ requesting user's own servers (``.../sessions/<name>``: that user's, for a reque
 ``read:servers`` on her, as JupyterHub's own APIs authorize): the job id, backend and
 cluster, the job's state (queued with the scheduler's reason and expected start, or running
 on a host), the resources requested, time used and left before the walltime, the log file
-and its last lines, and Stop / Launch again with the same options. A start that failed keeps
-its reason (kept in the spawner's state) until the next start, so a reload or a hub restart
-still shows it, with a first line in plain words.
+and its last lines, and Stop / Launch again with the options of the last start whose server came up
+(:mod:`jobspawner.started_options`; a stopped server's card shows that job's options and
+resources). A start that failed keeps its reason (kept in the spawner's state) until the
+next start, so a reload or a hub restart still shows it: a first line in plain words, then
+the job's log lines as preformatted text (:func:`split_failure`), escaped like everything
+the job writes.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any, cast
 
-from . import bounded_text, log_reads
+import markupsafe
+
+from . import bounded_text, log_reads, started_options
 from .hub_compat import SpawnException
 from .resources import format_hms
 
@@ -49,12 +55,40 @@ def plain_failure(exc: BaseException) -> str:
     return f"Your server could not start. {detail}"
 
 
+def split_failure(message: str) -> tuple[str, str]:
+    """A failure message as its first line (plain words) and the lines after it (the job's
+    log tail, to be shown preformatted), either possibly empty."""
+    words, _, detail = message.partition("\n")
+    return words.strip(), detail.strip("\n")
+
+
+def failure_html(message: str) -> str:
+    """The failure as HTML for JupyterHub's progress page: the words in a paragraph, the log
+    lines once, preformatted; every character escaped (the log is the user's).
+
+    The progress page puts an event's HTML both at its top and in its event log: the lines
+    are hidden in the event log's copy, so they show once.
+    """
+    words, detail = split_failure(message)
+    html = markupsafe.Markup("<p class='mb-1'>{}</p>").format(words)
+    if detail:
+        html += markupsafe.Markup(
+            "<pre class='jobspawner-failure-log small bg-body-tertiary p-2 text-start'"
+            " style='white-space: pre-wrap; max-height: 24em; overflow: auto'>{}</pre>"
+            "<style>#progress-log .jobspawner-failure-log {{ display: none; }}</style>"
+        ).format(detail)
+    return str(html)
+
+
 def record_failure(spawner: JobSpawner, exc: BaseException) -> None:
-    """Keep a failed start's reason (in the state) and give JupyterHub a plain message."""
+    """Keep a failed start's reason (in the state) and give JupyterHub a plain message (and
+    an HTML one that keeps the log's lines, :func:`failure_html`)."""
     message = plain_failure(exc)
     spawner._last_failure = {"message": message, "time": time.time()}
     if isinstance(exc, SpawnException) and not hasattr(exc, "jupyterhub_message"):
         exc.jupyterhub_message = message  # JupyterHub shows this instead of str(exc)
+        if "\n" in message:
+            exc.jupyterhub_html_message = failure_html(message)
 
 
 def failure_state(spawner: JobSpawner) -> dict[str, Any]:
@@ -91,16 +125,24 @@ async def describe(spawner: JobSpawner) -> dict[str, Any]:
         "backend": spawner.backend,
         "cluster": spawner.req_cluster or spawner.backend_options.get("cluster") or None,
         "profile": spawner._profile_slug or None,
-        "options": dict(spawner._chosen_options or _plain(spawner.user_options)),
+        "options": dict(spawner._chosen_options) if spawner.job_id else None,
         "log_file": spawner.job_output or None,
         "failure": spawner._last_failure.get("message") if spawner._last_failure else None,
-        "relaunch": relaunch_url(spawner, spawner._chosen_options or _plain(spawner.user_options)),
+        "failure_log": None,
+        "relaunch": None,
     }
-    try:
-        resources = spawner.resources()
-    except SpawnException:
-        resources = {}
-    card["resources"] = _readable(resources)
+    last = started_options.options(spawner)
+    if last:  # the options of the last server that came up, never a refused choice
+        card["relaunch"] = relaunch_url(spawner, last)
+    resources: dict[str, Any] = {}
+    if spawner.job_id:
+        with contextlib.suppress(SpawnException):  # a card even for a broken request
+            resources = spawner.resources()
+        card["resources"] = readable(resources)
+    else:  # what the last job that ran had, not the configuration's defaults
+        card["options"] = last or None
+        card["profile"] = last.get("profile") or None
+        card["resources"] = started_options.resources(spawner)
     runtime_s = resources.get("runtime_s")
     started = getattr(spawner.orm_spawner, "started", None)
     if spawner.job_id and isinstance(started, dt.datetime):
@@ -130,12 +172,15 @@ async def describe(spawner: JobSpawner) -> dict[str, Any]:
         ended = last_end_card(spawner)  # why the last server stopped (jobspawner.last_end)
         card["state"] = "failed" if card["failure"] else "stopped"
         card["state_text"] = card["failure"] or (ended and ended["message"]) or "Not running."
+        if card["failure"]:
+            card["state_text"], card["failure_log"] = split_failure(card["failure"])
+            card["failure_log"] = card["failure_log"] or None
         if ended and not card["failure"]:
             card["log_file"], card["log_tail"] = ended["log_file"], ended["log_tail"]
     return card
 
 
-def _readable(resources: Mapping[str, Any]) -> dict[str, str]:
+def readable(resources: Mapping[str, Any]) -> dict[str, str]:
     """Resources as a user reads them: ``memory 4096 MiB``, ``runtime 02:00:00``."""
     out: dict[str, str] = {}
     for key, value in resources.items():
@@ -145,16 +190,6 @@ def _readable(resources: Mapping[str, Any]) -> dict[str, str]:
             out[key[:-3]] = f"{value} MiB"
         else:
             out[key.replace("_", " ")] = str(value)
-    return out
-
-
-def _plain(options: Any) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for k, v in (options or {}).items():
-        if isinstance(v, list) and len(v) == 1:
-            v = v[0]
-        if isinstance(v, (str, int, float)) and not isinstance(v, bool):
-            out[str(k)] = v
     return out
 
 

@@ -50,6 +50,7 @@ from . import (
     interrupted_start,
     last_end,
     metrics,
+    nav_link,
     refusal_log,
     routing,
     secrets_cleanup,
@@ -58,6 +59,7 @@ from . import (
     server_proof,
     server_watch,
     session_view,
+    started_options,
     status_rounds,
 )
 from . import user_options as options_validation
@@ -65,6 +67,7 @@ from .backend import Backend, BackendError, load_backend
 from .commands import CommandError
 from .constraints import validate_constraint
 from .context import BackendContext
+from .exit_words import exit_code_text
 from .host_map import HostMap, HostMapError
 from .hub_compat import SpawnException
 from .hub_limits import limits_as_requests, with_hub_limits
@@ -475,6 +478,10 @@ class JobSpawner(ServerWatchConfig, TransportConfig, Spawner):  # type: ignore[m
         self._option_variables: dict[str, Any] = {}
         self._last_failure: dict[str, Any] = {}  # jobspawner.session_view
         self._last_end: dict[str, Any] = {}  # jobspawner.last_end
+        self._last_started: dict[str, Any] = {}  # jobspawner.started_options
+        # the form's submission, and its refusal for the form shown again (.options_form)
+        self._form_submission: dict[str, Any] | None = None
+        self._form_refusal: dict[str, Any] = {}
         self._server_watch: ServerWatch | None = None  # jobspawner.server_watch
         #: this start's server-check key (jobspawner.server_proof): in memory only
         self._server_check_key = ""
@@ -945,6 +952,7 @@ class JobSpawner(ServerWatchConfig, TransportConfig, Spawner):  # type: ignore[m
         finally:
             self.poller().relax(job_id)
         self.start_unfinished = False
+        started_options.remember(self, session_view.readable(self.resources()))
         self._persist_state()
         self._start_server_watch(url)
         metrics.spawn_ready(self)
@@ -1217,7 +1225,7 @@ class JobSpawner(ServerWatchConfig, TransportConfig, Spawner):  # type: ignore[m
         self.poller().forget(job_id)
         await self._remove_secrets(ctx)
         tail = await self._failure_tail(backend, ctx)
-        code = f", exit code {status.exit_code}" if status.exit_code is not None else ""
+        code = f", {exit_code_text(status.exit_code)}" if status.exit_code is not None else ""
         if status.reason == VANISHED_REASON:
             outcome = "the scheduler no longer lists it, so how it ended is unknown"
         else:
@@ -1479,6 +1487,7 @@ class JobSpawner(ServerWatchConfig, TransportConfig, Spawner):  # type: ignore[m
             state["ssh_forward"] = list(self.ssh_forward_state)
         state.update(session_view.failure_state(self))
         state.update(last_end.state_entries(self))
+        state.update(started_options.state_entries(self))
         return state
 
     def _cap_failure(self) -> None:
@@ -1509,6 +1518,7 @@ class JobSpawner(ServerWatchConfig, TransportConfig, Spawner):  # type: ignore[m
         session_view.load_failure(self, state)
         self._cap_failure()  # a state saved before the cap existed
         last_end.restore(self, state)
+        started_options.restore(self, state)
         self.start_unfinished = bool(state.get(interrupted_start.STATE_KEY))
         if self.job_id:
             # after a hub restart every spawner's first poll then shares one query
@@ -1610,6 +1620,7 @@ def install_hub_hooks() -> None:
 
     init_handlers._jobspawner = True  # type: ignore[attr-defined]
     JupyterHub.init_handlers = init_handlers
+    nav_link.install()  # the session view's link on every hub page
 
 
 install_hub_hooks()

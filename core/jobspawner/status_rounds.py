@@ -21,6 +21,7 @@ import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from .exit_words import exit_code_text
 from .status import VANISHED_REASON, JobState, JobStatus
 
 if TYPE_CHECKING:
@@ -60,7 +61,7 @@ def end_words(job_id: str, status: JobStatus) -> str:
     elif status.state is JobState.CANCELLED:
         how = "was cancelled (by an administrator, or at its time limit)"
     elif status.state is JobState.FAILED:
-        how = "failed" + (f" with exit code {status.exit_code}" if status.exit_code else "")
+        how = "failed" + (f" with {exit_code_text(status.exit_code)}" if status.exit_code else "")
     else:
         how = "finished"
     said = status.reason if status.reason != VANISHED_REASON else None

@@ -48,14 +48,31 @@ class Validated:
     options: dict[str, Any] = field(default_factory=dict)
 
 
-def refuse(message: str) -> SpawnException:
-    """A 400 for the user: ``message`` starts with the field's name.
+def refuse(message: str, field: str = "") -> SpawnException:
+    """A 400 for the user: ``message`` starts with the field's label; ``field`` is the
+    option's name (the form highlights that field, :func:`form_refusal`).
 
     JupyterHub shows ``jupyterhub_message`` (plain words) instead of the exception's text.
     """
     e = SpawnException(message, reason="user_options", status_code=400)
     e.jupyterhub_message = f"Please change your choice. {message}"
+    e.jobspawner_field = field
     return e
+
+
+def label(option: Option) -> str:
+    """The field's label as users read it on the form (``Memory``), for refusals."""
+    return option.display_name or option.name
+
+
+def legacy_label(key: str) -> str:
+    """The label of a ``user_options_allowed`` field (``req_gpu_type`` -> ``Gpu type``)."""
+    return key.replace("_", " ").capitalize()
+
+
+def _as_format(text: str) -> str:
+    """``text`` as a format string that yields itself (``normalise``'s ``label``)."""
+    return text.replace("{", "{{").replace("}", "}}")
 
 
 def config_error(e: Exception) -> SpawnException:
@@ -154,7 +171,12 @@ async def visible_profiles(spawner: JobSpawner) -> list[Profile]:
 # --- validation -----------------------------------------------------------------------------
 
 
-def _show_bound(option: Option, number: Any) -> str:
+def show_bound(option: Option, number: Any) -> str:
+    """A bound in the admin's words: as written in the profile (``12h``), else formatted."""
+    if number is not None and number == option.minimum and option.min_text:
+        return option.min_text
+    if number is not None and number == option.maximum and option.max_text:
+        return option.max_text
     kind = FIELDS[option.resource].kind if option.resource else option.kind
     if kind in ("memory",):
         mb = int(number)
@@ -164,31 +186,42 @@ def _show_bound(option: Option, number: Any) -> str:
     return f"{number:g}" if isinstance(number, float) else str(number)
 
 
-def _check_bounds(option: Option, label: str, value: Any, number: float | None) -> None:
+def _check_bounds(option: Option, value: Any, number: float | None) -> None:
     if number is None:
         return
+    name = label(option)
     if option.minimum is not None and number < option.minimum:
         raise refuse(
-            f"{label}: {value!r} is less than the minimum, {_show_bound(option, option.minimum)}"
+            f"{name}: {value!r} is less than the minimum, {show_bound(option, option.minimum)}",
+            option.name,
         )
     if option.maximum is not None and number > option.maximum:
         raise refuse(
-            f"{label}: {value!r} is more than the maximum, {_show_bound(option, option.maximum)}"
+            f"{name}: {value!r} is more than the maximum, {show_bound(option, option.maximum)}",
+            option.name,
         )
 
 
-def _check_regex(option: Option, label: str, value: Any) -> None:
+def regex_words(option: Option) -> str:
+    """What a value of a regex field must look like: the admin's ``validation_message``,
+    else the regex itself."""
+    return option.validation_message or f"it must match {option.regex}"
+
+
+def _check_regex(option: Option, value: Any) -> None:
     if option.regex is not None and not re.fullmatch(option.regex, str(value)):
-        raise refuse(f"{label}: {value!r} is not allowed here (it must match {option.regex})")
+        raise refuse(
+            f"{label(option)}: {value!r} is not allowed here ({regex_words(option)})", option.name
+        )
 
 
 def _validate_option(spawner: JobSpawner, option: Option, value: Any, out: Validated) -> None:
-    label = option.name
+    name = label(option)
     if option.choices:
         choice = option.choice(str(value))
         if choice is None:
             listed = ", ".join(f"{c.key} ({c.display_name})" for c in option.choices)
-            raise refuse(f"{label}: {value!r} is not one of the choices: {listed}")
+            raise refuse(f"{name}: {value!r} is not one of the choices: {listed}", option.name)
         out.overrides.update(choice.overrides)
         if option.resource and not choice.overrides:
             out.resources[option.resource] = choice.key
@@ -198,11 +231,11 @@ def _validate_option(spawner: JobSpawner, option: Option, value: Any, out: Valid
         return
     if option.resource:
         try:
-            number = numeric_value(option.resource, value, label=label)
+            number = numeric_value(option.resource, value, label=_as_format(name))
         except ResourceError as e:
-            raise refuse(str(e)) from e
-        _check_bounds(option, label, value, number)
-        _check_regex(option, label, value)
+            raise refuse(str(e), option.name) from e
+        _check_bounds(option, value, number)
+        _check_regex(option, value)
         out.resources[option.resource] = value
         out.options[option.name] = value
         return
@@ -220,13 +253,16 @@ def _validate_option(spawner: JobSpawner, option: Option, value: Any, out: Valid
                 raise ValueError
         except (TypeError, ValueError, OverflowError):
             what = "a whole number" if option.kind == "int" else "a number"
-            raise refuse(f"{label}: {value!r} is not {what}") from None
-        _check_bounds(option, label, value, typed)
+            raise refuse(f"{name}: {value!r} is not {what}", option.name) from None
+        _check_bounds(option, value, typed)
     else:
         typed = "" if value is None else str(value)
         if len(typed) > _MAX_TEXT or _CONTROL.search(typed):
-            raise refuse(f"{label}: the value is too long or has a line break or control character")
-        _check_regex(option, label, typed)
+            raise refuse(
+                f"{name}: the value is too long or has a line break or control character",
+                option.name,
+            )
+        _check_regex(option, typed)
     out.variables[option.name] = typed
     out.options[option.name] = typed
 
@@ -254,7 +290,9 @@ def validate(
             profile = next((p for p in profiles if p.slug == str(slug)), None)
             if profile is None:
                 names = ", ".join(p.slug for p in profiles)
-                raise refuse(f"profile: {slug!r} is not a profile you can choose ({names})")
+                raise refuse(
+                    f"Profile: {slug!r} is not a profile you can choose ({names})", "profile"
+                )
         assert profile is not None
         out.profile = profile
         out.options["profile"] = profile.slug
@@ -273,7 +311,8 @@ def validate(
     for key, value in values.items():
         if key in bound:
             raise refuse(
-                f"{key}: this profile sets it with its option {bound[key]!r}; choose it there"
+                f"{key}: this profile sets it with its option {bound[key]!r}; choose it there",
+                bound[key],
             )
         if key not in allowed:
             offered = ["profile"] if profiles else []
@@ -283,13 +322,24 @@ def validate(
                 f"Option {key!r} cannot be chosen here (allowed: {', '.join(offered) or 'none'})"
             )
         try:
-            normalise({key: value}, label="{}")
+            normalise({key: value}, label=_as_format(legacy_label(key)))
         except ResourceError as e:
-            raise refuse(str(e)) from e
+            raise refuse(str(e), key) from e
         if value is not None and value != "":
             out.resources[key] = value
             out.options[key] = value
     return out
+
+
+def _field_of(out: Validated, resource: str) -> tuple[str, str]:
+    """The form field that set ``resource`` and its label: the profile's option bound to it,
+    else the ``user_options_allowed`` field of that name."""
+    option = (
+        next((o for o in out.profile.options if o.resource == resource), None)
+        if out.profile
+        else None
+    )
+    return (option.name, label(option)) if option else (resource, legacy_label(resource))
 
 
 def _check_constraint_and_limits(spawner: JobSpawner, out: Validated) -> None:
@@ -316,7 +366,7 @@ def _check_constraint_and_limits(spawner: JobSpawner, out: Validated) -> None:
                 spawner.load(), "constraint", checked["constraint"], spawner.backend_options
             )
     except ResourceError as e:
-        raise refuse(str(e)) from e
+        raise refuse(str(e), _field_of(out, "constraint")[0]) from e
     from .options_form import live_snapshot
 
     snapshot = live_snapshot(spawner, wait=False)
@@ -328,13 +378,18 @@ def _check_constraint_and_limits(spawner: JobSpawner, out: Validated) -> None:
     if queue is None:
         if chosen["queue"] and snapshot.queues:
             known = ", ".join(q.name for q in snapshot.queues)
-            raise refuse(f"queue: {chosen['queue']!r} is not a queue of this cluster ({known})")
+            field, name = _field_of(out, "queue")
+            raise refuse(
+                f"{name}: {chosen['queue']!r} is not a queue of this cluster ({known})", field
+            )
         return
     where = f"of queue {queue.name!r}"
     if chosen["runtime_s"] and queue.max_time_s and chosen["runtime_s"] > queue.max_time_s:
+        field, name = _field_of(out, "runtime")
         raise refuse(
-            f"runtime: {chosen['runtime']} is more than the limit {where}, "
-            f"{format_hms(queue.max_time_s)}"
+            f"{name}: {chosen['runtime']} is more than the limit {where}, "
+            f"{format_hms(queue.max_time_s)}",
+            field,
         )
     # CPUs, memory and GPUs per node are hints only: queues mix node types, and backends
     # report the largest or the smallest node; the scheduler decides those.
@@ -358,9 +413,12 @@ def apply_user_options(
     spawner: JobSpawner, user_options: Mapping[str, Any]
 ) -> Awaitable[None] | None:
     """JobSpawner's default ``apply_user_options`` (a coroutine when profiles is a callable)."""
+    from .options_form import note_refusal
+
     restore_baseline(spawner)
     spawner._user_resources, spawner._option_variables = {}, {}
     spawner._profile_slug, spawner._chosen_options = "", {}
+    submitted, spawner._form_submission = spawner._form_submission, None  # from the form?
     raw = profiles_source(spawner)
     if inspect.isawaitable(raw):
 
@@ -369,6 +427,7 @@ def apply_user_options(
                 apply(spawner, validate(spawner, parse_visible(spawner, await raw), user_options))
             except SpawnException as e:
                 refusal_log.note(spawner, e)  # one WARNING line, not JupyterHub's traceback
+                note_refusal(spawner, e, submitted)  # the form shown again marks the field
                 raise
 
         return later()
@@ -376,6 +435,7 @@ def apply_user_options(
         apply(spawner, validate(spawner, parse_visible(spawner, raw), user_options))
     except SpawnException as e:
         refusal_log.note(spawner, e)
+        note_refusal(spawner, e, submitted)
         raise
     return None
 

@@ -66,7 +66,7 @@ def test_user_options_are_validated_with_field_and_reason(tmp_path):
     assert "'queue' cannot be chosen" in e.value.log_message
     with pytest.raises(SpawnException) as e:
         apply(spawner, {"memory": "lots"})
-    assert e.value.log_message.startswith("memory: 'lots' is not a memory size")
+    assert e.value.log_message.startswith("Memory: 'lots' is not a memory size")
 
 
 def test_config_resource_errors_name_the_trait(tmp_path):

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import re
-import sys
-import types
 from pathlib import Path
 
 import pytest
@@ -27,16 +25,7 @@ def load(block: str) -> Config:
     return c
 
 
-@pytest.fixture
-def mesabi_hosts(monkeypatch):
-    """The doc's site plugin, importable under the name the doc gives it."""
-    module = types.ModuleType("mesabi_hosts")
-    exec(compile(blocks()[1], str(DOC), "exec"), module.__dict__)
-    monkeypatch.setitem(sys.modules, "mesabi_hosts", module)
-    return module
-
-
-def test_the_migrated_profiles_spawner_example_renders_torque_scripts(tmp_path, mesabi_hosts):
+def test_the_migrated_profiles_spawner_example_renders_torque_scripts(tmp_path):
     c = load(blocks()[0]).JobSpawner
     spawner = make_spawner(tmp_path, **{k: v for k, v in c.items() if k != "http_timeout"})
     assert len(parse_profiles(c.profiles, settable_names(spawner))) == 5
@@ -44,16 +33,17 @@ def test_the_migrated_profiles_spawner_example_renders_torque_scripts(tmp_path, 
     script = spawner.render(spawner.build_spec())
     assert "#PBS -q ram256g" in script and "walltime=04:00:00" in script
     assert spawner.exec_prefix[-1] == "mesabi.xyz.edu"
-    from jobspawner.status import JobState, JobStatus
-
-    status = JobStatus(state=JobState.RUNNING, host="cn0412")
-    assert spawner.load().get_host(status, {}) == "in-cn0412.mesabi.xyz.edu"
+    # state_exechost_exp's renaming is host_map's, and the local and lab profiles drop it
+    assert spawner._mapped_host("cn0412") == "in-cn0412.mesabi.xyz.edu"
+    for slug in ("local", "lab"):
+        spawner.apply_user_options(spawner, {"profile": slug})
+        assert spawner._mapped_host("cn0412") == "cn0412"
     spawner.apply_user_options(spawner, {"profile": "local"})
     assert spawner.load().name == "local" and spawner.exec_prefix[0] == "runuser"
 
 
 def test_the_kubespawner_style_example_validates_and_renders(tmp_path):
-    c = load(blocks()[2]).JobSpawner
+    c = load(blocks()[1]).JobSpawner
     spawner = make_spawner(tmp_path, groups=("gpu-users",), **dict(c.items()))
     spawner.apply_user_options(spawner, {"profile": "gpu", "gpu": "v100", "software": "r",
                                          "conda_env": "my-env"})  # fmt: skip
@@ -62,8 +52,8 @@ def test_the_kubespawner_style_example_validates_and_renders(tmp_path):
     assert spec.variables["choices"]["conda_env"] == "my-env"
     script = spawner.render(spec)
     assert "--gres=gpu:v100:1" in script and "module load R/4.4" in script
-    with pytest.raises(Exception, match="cpus: '64' is more than the maximum, 32"):
+    with pytest.raises(Exception, match="CPU cores: '64' is more than the maximum, 32"):
         spawner.apply_user_options(spawner, {"profile": "cpu", "cpus": "64"})
     outsider = make_spawner(tmp_path, **dict(c.items()))
-    with pytest.raises(Exception, match="profile: 'gpu' is not a profile you can choose"):
+    with pytest.raises(Exception, match="Profile: 'gpu' is not a profile you can choose"):
         outsider.apply_user_options(outsider, {"profile": "gpu"})

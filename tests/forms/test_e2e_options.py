@@ -72,13 +72,15 @@ def test_every_path_validates_the_same_way(tmp_path):
         r = hub.api("POST", "/users/alice/server",
                     json=start_request_body({"profile": "big", "memory": "8G"}))  # fmt: skip
         assert r.status_code == 400, r.text
-        assert "memory: '8G' is more than the maximum, 4G" in r.json()["message"]
+        assert "Memory: '8G' is more than the maximum, 4G" in r.json()["message"]
         r = hub.api("POST", "/users/alice/server", json=start_request_body({"profile": "root"}))
-        assert r.status_code == 400 and "profile: 'root' is not a profile" in r.json()["message"]
+        assert r.status_code == 400 and "Profile: 'root' is not a profile" in r.json()["message"]
         assert no_job_submitted(hub, "alice")
         # GET ?opt-: the same refusal, on the page
         r = spawn_page(hub, "alice", "opt-profile=big&opt-env=Bad%0Aline")
-        assert r.status_code == hub_compat.FORM_REFUSAL_STATUS and "env: " in r.text, r.text[:2000]
+        assert r.status_code == hub_compat.FORM_REFUSAL_STATUS and "Environment: " in r.text, (
+            r.text[:2000]
+        )
         assert no_job_submitted(hub, "alice")
         # PATCH stores options (JupyterHub 6); the next start validates them
         if hub_compat.HAS_SERVER_PATCH:
@@ -87,7 +89,7 @@ def test_every_path_validates_the_same_way(tmp_path):
             assert r.status_code == 200, r.text
             r = hub.api("POST", "/users/alice/server", json={})
             assert r.status_code == 400, r.text
-            assert "flavour: 'huge' is not one of the choices: plain (Plain), fancy" in r.text
+            assert "Flavour: 'huge' is not one of the choices: plain (Plain), fancy" in r.text
             assert no_job_submitted(hub, "alice")
         # GET ?opt- accepted: the profile's settings and the choice are used
         r = spawn_page(hub, "alice", "opt-profile=big&opt-flavour=fancy&opt-memory=3G")
@@ -121,7 +123,7 @@ def test_the_form_page_renders_and_posting_it_spawns(tmp_path):
         form = {"profile": "big", "big--memory": "9G", "small--x": "1", "_xsrf": xsrf}
         r = s.post(f"{hub.url}/hub/spawn/alice", data=form, allow_redirects=False, timeout=60)
         assert r.status_code == hub_compat.FORM_REFUSAL_STATUS, r.text[:2000]
-        assert "memory: &#39;9G&#39; is more than the maximum" in r.text
+        assert "Memory: &#39;9G&#39; is more than the maximum" in r.text
         assert no_job_submitted(hub, "alice")
         form["big--memory"] = "1G"
         r = s.post(f"{hub.url}/hub/spawn/alice", data=form, allow_redirects=False, timeout=60)
@@ -148,25 +150,25 @@ def test_a_refused_option_logs_one_warning_line(tmp_path):
         body = hub_compat.start_request_body({"profile": "big", "memory": "8G"})
         r = hub.api("POST", "/users/alice/server", json=body)
         assert r.status_code == 400, r.text
-        assert "memory: '8G' is more than the maximum, 4G" in r.json()["message"]
+        assert "Memory: '8G' is more than the maximum, 4G" in r.json()["message"]
         time.sleep(0.5)  # the log lines after the answer (the request's own access line)
         lines = hub.log_text().splitlines()[before:]
         text = "\n".join(lines)
         assert "Traceback" not in text and not any(line.startswith("[E") for line in lines), text
-        said = [line for line in lines if "memory: '8G' is more than the maximum" in line]
+        said = [line for line in lines if "Memory: '8G' is more than the maximum" in line]
         assert len(said) == 1 and said[0].startswith("[W"), text
-        assert "refused a user option of alice: memory: '8G'" in said[0], said
+        assert "refused a user option of alice: Memory: '8G'" in said[0], said
         if hub_compat.HUB_VERSION < (6,):
             return  # JupyterHub 5's spawn page asks differently (test_options_* cover it there)
         # the spawn page's paths (?opt- and the form): the same, and the page says it plainly
         r = spawn_page(hub, "alice", "opt-profile=big&opt-memory=9G")
         assert r.status_code == hub_compat.FORM_REFUSAL_STATUS
-        assert "memory: &#39;9G&#39; is more than the max" in r.text
+        assert "Memory: &#39;9G&#39; is more than the max" in r.text
         s = login(hub, "alice")
         form = {"profile": "big", "big--memory": "10G", "_xsrf": s.cookies.get("_xsrf", "")}
         r = s.post(f"{hub.url}/hub/spawn/alice", data=form, allow_redirects=False, timeout=60)
         assert r.status_code == hub_compat.FORM_REFUSAL_STATUS
-        assert "memory: &#39;10G&#39; is more than the max" in r.text
+        assert "Memory: &#39;10G&#39; is more than the max" in r.text
         time.sleep(0.5)
         lines = hub.log_text().splitlines()[before:]
         text = "\n".join(lines)

@@ -11,7 +11,7 @@ from jobspawner import resource_cache
 from jobspawner.hub_compat import SpawnException
 from jobspawner.options_form import options_form, options_from_form
 
-from forms.kit import GPU, SMALL, make_spawner
+from forms.kit import GPU, SMALL, came_up, make_spawner
 
 PLUGIN = ["forms.live_plugin"]
 
@@ -31,7 +31,7 @@ def live_spawner(tmp_path, mode="ok", **config):
 
 async def test_form_has_a_labelled_radio_per_profile_and_the_last_choice_checked(tmp_path):
     spawner = make_spawner(tmp_path, profiles=[GPU, SMALL])
-    spawner.user_options = {"profile": "gpu", "gpu": "a100", "memory": "16G"}
+    came_up(spawner, {"profile": "gpu", "gpu": "a100", "memory": "16G"})
     page = await options_form(spawner)
     for slug in ("gpu", "small"):
         assert f'<label class="form-check-label fw-bold" for="profile-{slug}">' in page
@@ -40,17 +40,19 @@ async def test_form_has_a_labelled_radio_per_profile_and_the_last_choice_checked
     assert '<option value="a100" selected>NVIDIA A100</option>' in page
     assert 'name="gpu--memory" type="text" value="16G"' in page
     assert "One <b>GPU</b> for up to 8 hours." in page  # the admin's HTML is kept
-    cpus = 'name="gpu--cpus" type="number" value="" data-resource="cpus" placeholder="1" min="1"'
-    assert cpus + ' max="16"' in page
-    assert 'pattern="[a-z][a-z0-9_-]{0,31}"' in page
+    cpus = 'name="gpu--cpus" type="number" value="" data-resource="cpus" min="1" max="16"'
+    assert cpus in page
+    assert r'pattern="[a-z][a-z0-9_\-]{0,31}"' in page  # valid under the browser's v flag
     relaunch = html.unescape(re.search(r'id="jobspawner-relaunch" href="([^"]+)"', page).group(1))
     assert relaunch == "/hub/spawn/root?opt-profile=gpu&opt-gpu=a100&opt-memory=16G"
 
 
 async def test_user_values_in_the_form_are_escaped(tmp_path):
     spawner = make_spawner(tmp_path, profiles=[GPU])
-    spawner.user_options = {"profile": "gpu", "memory": '"><script>alert(1)</script>'}
+    spawner._form_refusal = {"values": {"profile": "gpu", "memory": '"><script>alert(1)</script>'},
+                             "field": "memory", "message": "<b>refused</b>"}  # fmt: skip
     page = await options_form(spawner)
+    assert "<b>refused" not in page and "&lt;b&gt;refused" in page
     assert "<script>alert(1)" not in page and "&lt;script&gt;alert(1)" in page
 
 
@@ -124,8 +126,8 @@ async def test_the_server_enforces_the_queues_existence_and_max_runtime(tmp_path
     spawner = live_spawner(tmp_path, user_options_allowed=allowed)
     await options_form(spawner)  # fills the cache
     cases = {
-        ("debug", "2h"): "runtime: 02:00:00 is more than the limit of queue 'debug', 01:00:00",
-        ("nosuch", "1h"): "queue: 'nosuch' is not a queue of this cluster (debug, gpu)",
+        ("debug", "2h"): "Runtime: 02:00:00 is more than the limit of queue 'debug', 01:00:00",
+        ("nosuch", "1h"): "Queue: 'nosuch' is not a queue of this cluster (debug, gpu)",
     }
     for (queue, runtime), message in cases.items():
         with pytest.raises(SpawnException) as e:

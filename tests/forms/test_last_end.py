@@ -55,7 +55,10 @@ async def test_the_same_end_is_recorded_once_and_a_stop_through_the_hub_not_at_a
     spawner = ended_spawner(tmp_path)
     await last_end.note_end(spawner, JobStatus(JobState.FAILED, exit_code=137))
     first = dict(spawner._last_end)
-    assert first["words"] == "its batch job 480 failed with exit code 137."
+    assert first["words"] == (
+        "its batch job 480 failed with exit code 137 (killed: signal 9, e.g. out of memory "
+        "or at its time limit)."
+    )
     await last_end.note_end(spawner, JobStatus(JobState.DONE))  # JupyterHub polls again
     assert spawner._last_end == first
     asked = ended_spawner(tmp_path / "b")

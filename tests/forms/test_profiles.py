@@ -62,16 +62,22 @@ def test_overrides_are_undone_before_the_next_spawn(tmp_path):
 @pytest.mark.parametrize(
     ("options", "expected"),
     [
-        ({"profile": "huge"}, "profile: 'huge' is not a profile you can choose (gpu, small)"),
-        ({"profile": "gpu", "gpu": "h100"}, "gpu: 'h100' is not one of the choices: a100"),
-        ({"profile": "gpu", "memory": "128G"}, "memory: '128G' is more than the maximum, 64G"),
-        ({"profile": "gpu", "memory": "512M"}, "memory: '512M' is less than the minimum, 1G"),
-        ({"profile": "gpu", "runtime": "9h"}, "runtime: '9h' is more than the maximum, 08:00:00"),
-        ({"profile": "gpu", "cpus": "17"}, "cpus: '17' is more than the maximum, 16"),
-        ({"profile": "gpu", "threads": "2.5"}, "threads: '2.5' is not a whole number"),
-        ({"profile": "gpu", "threads": 65}, "threads: 65 is more than the maximum, 64"),
-        ({"profile": "gpu", "env": "Torch;rm"}, "env: 'Torch;rm' is not allowed here (it must"),
-        ({"profile": "gpu", "env": "torch\n"}, "env: the value is too long or has a line break"),
+        ({"profile": "huge"}, "Profile: 'huge' is not a profile you can choose (gpu, small)"),
+        ({"profile": "gpu", "gpu": "h100"}, "GPU model: 'h100' is not one of the choices: a100"),
+        ({"profile": "gpu", "memory": "128G"}, "Memory: '128G' is more than the maximum, 64G"),
+        ({"profile": "gpu", "memory": "512M"}, "Memory: '512M' is less than the minimum, 1G"),
+        ({"profile": "gpu", "runtime": "9h"}, "Run time: '9h' is more than the maximum, 8h"),
+        ({"profile": "gpu", "cpus": "17"}, "CPUs: '17' is more than the maximum, 16"),
+        ({"profile": "gpu", "threads": "2.5"}, "Threads: '2.5' is not a whole number"),
+        ({"profile": "gpu", "threads": 65}, "Threads: 65 is more than the maximum, 64"),
+        (
+            {"profile": "gpu", "env": "Torch;rm"},
+            "Conda environment: 'Torch;rm' is not allowed here (it must",
+        ),
+        (
+            {"profile": "gpu", "env": "torch\n"},
+            "Conda environment: the value is too long or has a line break",
+        ),
         ({"profile": "gpu", "queue": "admin"}, "Option 'queue' cannot be chosen here"),
         ({"profile": "small", "gpu": "a100"}, "Option 'gpu' cannot be chosen here"),
         ({"profile": ["gpu", "small"]}, "profile: exactly one value is needed, not 2"),
@@ -87,7 +93,7 @@ def test_refusals_name_the_field_and_the_limit(tmp_path, options, expected):
 
 def test_profiles_are_visible_per_group_and_user(tmp_path):
     spawner = make_spawner(tmp_path, profiles=[SMALL, STAFF])
-    assert refused(spawner, {"profile": "staff"}).startswith("profile: 'staff' is not a profile")
+    assert refused(spawner, {"profile": "staff"}).startswith("Profile: 'staff' is not a profile")
     staff = make_spawner(tmp_path, groups=("staff",), profiles=[SMALL, STAFF])
     apply(staff, {"profile": "staff"})
     assert staff._profile_slug == "staff"
@@ -101,7 +107,7 @@ def test_a_callable_profile_list_may_be_a_coroutine(tmp_path):
     spawner = make_spawner(tmp_path, profiles=profiles)
     apply(spawner, {"profile": "gpu", "gpu": "a100"})
     assert spawner.req_gpu_type == "a100"
-    assert refused(spawner, {"profile": "gpu", "gpu": "x"}).startswith("gpu: 'x' is not one")
+    assert refused(spawner, {"profile": "gpu", "gpu": "x"}).startswith("GPU model: 'x' is not one")
 
 
 def test_the_profile_and_its_backend_survive_a_restart(tmp_path):
@@ -173,6 +179,14 @@ def test_batchspawner_profiles_spawner_entries_migrate(tmp_path):
     assert "#PBS -q mesabi" in script and "walltime=08:00:00" in script
     with pytest.raises(ProfileConfigError, match="req_host"):
         from_profiles_spawner([("x", "x", "batchspawner.SlurmSpawner", {"req_host": "h"})])
+    # state_exechost_exp becomes host_map, as docs/profiles.md and jobspawner check say
+    (lab,) = from_profiles_spawner(
+        [("Lab", "lab", "batchspawner.TorqueSpawner", {"state_exechost_exp": r"in-\1.lab.org"})]
+    )
+    assert lab["overrides"]["host_map"] == {r"(.+)": r"in-\1.lab.org"}
+    spawner = make_spawner(tmp_path, profiles=[lab])
+    apply(spawner, {"profile": "lab"})
+    assert spawner._mapped_host("cn0412") == "in-cn0412.lab.org"
 
 
 def test_a_bounded_profile_option_cannot_be_bypassed_by_the_plain_resource_key(tmp_path):
@@ -193,6 +207,6 @@ def test_a_bounded_profile_option_cannot_be_bypassed_by_the_plain_resource_key(t
         assert refused(spawner, options) == (
             "runtime: this profile sets it with its option 'walltime'; choose it there"
         )
-    assert "more than the maximum, 01:00:00" in refused(spawner, {"walltime": "300h"})
+    assert "more than the maximum, 1h" in refused(spawner, {"walltime": "300h"})
     apply(spawner, {"profile": "short", "walltime": "45m", "cpus": "2"})  # the rest still works
     assert spawner.resources()["runtime_s"] == 2700 and spawner.resources()["cpus"] == 2

@@ -5,7 +5,7 @@ from __future__ import annotations
 from jobspawner.hub_compat import SpawnException
 from jobspawner.session_view import describe, plain_failure, record_failure
 
-from forms.kit import GPU, make_spawner
+from forms.kit import GPU, came_up, make_spawner
 
 
 def test_a_failure_reads_in_plain_words_and_survives_a_restart(tmp_path):
@@ -26,7 +26,7 @@ def test_a_failure_reads_in_plain_words_and_survives_a_restart(tmp_path):
 async def test_a_stopped_servers_card_offers_to_launch_again_with_its_options(tmp_path):
     spawner = make_spawner(tmp_path, profiles=[GPU])
     spawner.orm_spawner = None
-    spawner.apply_user_options(spawner, {"profile": "gpu", "gpu": "a100", "memory": "16G"})
+    came_up(spawner, {"profile": "gpu", "gpu": "a100", "memory": "16G"})
     card = await describe(spawner)
     assert card["state"] == "stopped" and card["job_id"] is None
     assert card["resources"]["memory"] == "16384 MiB" and card["resources"]["queue"] == "gpu"

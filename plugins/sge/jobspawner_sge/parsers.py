@@ -339,8 +339,8 @@ def _qacct_status(record: dict[str, str]) -> JobStatus:
         reason = FAILED_CODES.get(failed) or f"Grid Engine failure {failed}"
         if failed_text:
             reason += f" (failed {failed}: {failed_text})"
-        if exit_status is not None and exit_status > 128:
-            reason += f"; exit status {exit_status} = signal {exit_status - 128}"
+        # the exit status's meaning (137: killed by signal 9) is said with the exit code, from
+        # jobspawner.exit_words, the one table every report of an end uses
     return JobStatus(
         JobState.FAILED,
         native_state="z",

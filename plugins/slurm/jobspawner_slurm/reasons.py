@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from jobspawner import JobState, JobStatus, describe_generic
+from jobspawner.exit_words import exit_code_text
 
 #: Exact reason codes (squeue ``%r``, "JOB REASON CODES" in ``man squeue``).
 REASONS = {
@@ -166,7 +167,7 @@ def describe(status: JobStatus) -> str:
     if status.state.finished and status.native_state:
         ended = _ENDED.get(status.native_state)
         if ended:
-            code = f" (exit code {status.exit_code})" if status.exit_code is not None else ""
+            code = f" ({exit_code_text(status.exit_code)})" if status.exit_code is not None else ""
             return f"Your job {ended}{code}."
     return describe_generic(status, words if words is not None else status.reason)
 
