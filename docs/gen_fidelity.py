@@ -12,9 +12,10 @@ from __future__ import annotations
 import datetime
 import re
 import sys
-import tomllib
 from pathlib import Path
 from typing import Any
+
+import tomllib
 
 DATA = Path(__file__).with_name("backends") / "fidelity.toml"
 PAGE = Path(__file__).with_name("backends") / "index.md"
