@@ -6,8 +6,9 @@
 
 Run it as root on the host of a THROWAWAY OpenPBS server with its scheduler and one MoM (a
 single-host install as OpenPBS's INSTALL describes; ``PBS_SERVER`` in ``/etc/pbs.conf``): it
-changes the server with ``qmgr`` (job history on, a scheduler cycle of 2 s, the node's
-``ncpus`` set to 2, queues ``jsshort`` and ``jsroute`` created), submits jobs as ``--user``
+changes the server with ``qmgr`` (queue ``workq`` made the default when missing, job
+history on, a scheduler cycle of 2 s, the node's ``ncpus`` set to 2, queues ``jsshort`` and
+``jsroute`` created), submits jobs as ``--user``
 (and tries to delete one as ``--other``), deletes every job it submitted at the end, and with
 ``--server-down`` stops the server with ``qterm`` to record a query to a server that is down
 (then starts it again).
@@ -131,7 +132,7 @@ class Recorder:
         return self.jobs[key]
 
     def states(self, ids: list[str]) -> dict[str, tuple[str, object]]:
-        proc = self.run(["qstat", "-x", "-f", "-F", "json", *ids])
+        proc = self.run(["qstat", "-E", "-x", "-f", "-F", "json", *ids])  # -E: every job
         try:
             jobs = json.loads(proc.stdout).get("Jobs", {})
         except ValueError:
@@ -212,6 +213,10 @@ def main() -> int:
     node_doc = json.loads(rec.run(["pbsnodes", "-a", "-F", "json"]).stdout)
     node = next(iter(node_doc.get("nodes", {})))
     for command in (
+        "create queue workq queue_type = execution",  # what a fresh server lacks
+        "set queue workq enabled = True",
+        "set queue workq started = True",
+        "set server default_queue = workq",
         "set server job_history_enable = True",
         "set server scheduler_iteration = 2",
         f"set node {node} resources_available.ncpus = 2",
@@ -269,10 +274,17 @@ def main() -> int:
     rec.record("qstat-f-finished-without-x", ["qstat", "-f", done])
     unknown = f"{int(running.split('.')[0]) + 999}.{running.split('.', 1)[1]}"
     rec.jobs["unknown"] = unknown
+    # What the backend runs: one query for every job (-E: OpenPBS's main branch prints only
+    # the first job of several without it, openpbs/openpbs#2672), and the same without -E.
+    rec.record(
+        "qstat-E-x-f-F-json-all-and-unknown",
+        ["qstat", "-E", "-x", "-f", "-F", "json", *situations.values(), unknown],
+    )
     rec.record(
         "qstat-x-f-F-json-all-and-unknown",
         ["qstat", "-x", "-f", "-F", "json", *situations.values(), unknown],
     )
+    rec.record("qstat-E-x-f-F-json-unknown", ["qstat", "-E", "-x", "-f", "-F", "json", unknown])
     rec.record("qstat-x-f-F-json-unknown", ["qstat", "-x", "-f", "-F", "json", unknown])
 
     # --- cancelling ---------------------------------------------------------------------------
