@@ -89,8 +89,6 @@ def test_unknown_job_alone_is_an_answer(name):
 
 
 def test_server_down_raises_with_its_message():
-    if "qstat-x-f-F-json-server-down" not in records():
-        pytest.skip("recorded without --server-down")  # pragma: no cover
     with pytest.raises(CommandError, match="15010"):
         pbspro.parse_status([jobs()["running"]], recorded("qstat-x-f-F-json-server-down"))
 
@@ -150,3 +148,12 @@ def test_resources_from_the_three_commands():
     assert queues["workq"].memory_per_node_mb
     assert queues["jsroute"].extra["queue_type"] == "Route"
     assert queues["jsroute"].cpus_per_node is None
+
+
+def test_pbsnodes_json_and_text_agree():
+    """``pbsnodes -a -F json`` (the recorder finds the node with it) says what the text says."""
+    nodes = parsers.pbspro_json_document(stream("pbsnodes-a-F-json", "stdout"))["nodes"]
+    ((kind, name, attrs),) = parsers.qstat_full_text(stream("pbsnodes-a", "stdout"))
+    assert (kind, list(nodes)) == ("Node", [name])
+    assert nodes[name]["resources_available"]["ncpus"] == int(attrs["resources_available.ncpus"])
+    assert nodes[name]["state"] == attrs["state"]
