@@ -143,6 +143,11 @@ def test_status_json_of_every_situation_is_the_recorded_one(emu, workdir):
         assert list(json.loads(out.stdout)) == list(json.loads(recorded))
         assert set(_skeleton(out.stdout)) <= set(_skeleton(recorded)) | {'\t\t"S":\t{'}, situation
         _compare_job(_job(out.stdout), _job(recorded), situation)
+        text = emu.run("qstat", "-x", "-f", ids[situation]).stdout
+        (ours,) = _keys(text)
+        (theirs,) = _keys(stream(f"qstat-x-f-{situation}", "stdout"))
+        assert ours == [k for k in theirs if k in ours] and set(ours) <= set(theirs), situation
+        assert text.startswith(f"Job Id: {ids[situation]}\n    Job_Name = ")
     # deleted: a queued one (no exit status) and a running one (killed, 271); the queued one
     # first, or the emulator starts it on the freed CPU at once
     for key in ("queued", "running"):
