@@ -900,7 +900,7 @@ def pbspro_fields(sp: Spool, job: dict) -> list[tuple[str, object]]:
     comment = job.get("comment") or (job.get("run_comment") if job["state"] == "R" else None)
     if comment:
         fields.append(("comment", comment))
-    if job["state"] != "H" and not (job["state"] == "F" and job.get("hold_types") == "u"):
+    if job["state"] != "H":  # a held job is not eligible: no etime
         fields.append(("etime", ctime_text(job["etime"])))
     if job.get("stime"):
         fields.append(("run_count", job["start_count"]))
