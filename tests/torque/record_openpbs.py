@@ -117,11 +117,18 @@ class Recorder:
         if proc.returncode != 0:
             print(f"qmgr -c {command!r}: {proc.stderr.strip()}", file=sys.stderr)
 
-    def submit(self, key: str, body: str, ncpus: int = 1, extra: tuple[str, ...] = ()) -> str:
+    def submit(
+        self,
+        key: str,
+        body: str,
+        ncpus: int = 1,
+        extra: tuple[str, ...] = (),
+        walltime: str = "00:10:00",
+    ) -> str:
         script = SCRIPT.format(
             name=f"rec-{key}",
             output=self.workdir / f"{key}.out",
-            walltime="00:10:00",
+            walltime=walltime,
             ncpus=ncpus,
             body=body,
         )
@@ -131,21 +138,27 @@ class Recorder:
         self.jobs[key] = proc.stdout.strip()
         return self.jobs[key]
 
-    def states(self, ids: list[str]) -> dict[str, tuple[str, object]]:
+    def states(self, ids: list[str]) -> dict[str, tuple[str, object, object]]:
         proc = self.run(["qstat", "-E", "-x", "-f", "-F", "json", *ids])  # -E: every job
         try:
             jobs = json.loads(proc.stdout).get("Jobs", {})
         except ValueError:
             return {}
-        return {i: (j.get("job_state"), j.get("comment")) for i, j in jobs.items()}
+        return {
+            i: (j.get("job_state"), j.get("comment"), j.get("session_id")) for i, j in jobs.items()
+        }
 
     def wait(self, want: dict[str, str], timeout: float = 120.0) -> None:
-        """Until each job id is in its state (and a queued job has the scheduler's comment)."""
+        """Until each job id is in its state (a queued job with the scheduler's comment, a
+        running one with the MoM's first report: its ``session_id``)."""
         deadline = time.monotonic() + timeout
         while True:
             now = self.states(list(want))
             if all(
-                now.get(i, ("", None))[0] == s and (s != "Q" or now[i][1]) for i, s in want.items()
+                now.get(i, ("", None, None))[0] == s
+                and (s != "Q" or now[i][1])
+                and (s != "R" or now[i][2])
+                for i, s in want.items()
             ):
                 return
             if time.monotonic() > deadline:
@@ -287,6 +300,11 @@ def main() -> int:
     rec.record("qstat-E-x-f-F-json-unknown", ["qstat", "-E", "-x", "-f", "-F", "json", unknown])
     rec.record("qstat-x-f-F-json-unknown", ["qstat", "-x", "-f", "-F", "json", unknown])
 
+    # over its walltime: the MoM kills it at its next check (set $min_check_poll and
+    # $max_check_poll in mom_priv/config to a few seconds, or this waits minutes); submitted
+    # after the records above, whose comments count the free CPUs
+    walltime = rec.submit("walltime", "sleep 120", walltime="00:00:03")
+
     # --- cancelling ---------------------------------------------------------------------------
     rec.record("qdel-other-users-job", ["qdel", running], user=args.other)
     rec.record("qdel-running", ["qdel", running], user=args.user)
@@ -294,6 +312,8 @@ def main() -> int:
     rec.record("qdel-finished", ["qdel", done], user=args.user)
     rec.record("qdel-unknown", ["qdel", unknown], user=args.user)
     rec.wait({running: "F", queued: "F"})
+    rec.wait({walltime: "F"}, timeout=300)
+    rec.record("qstat-x-f-F-json-walltime", ["qstat", "-x", "-f", "-F", "json", walltime])
     rec.jobs["deleted_running"] = running
     rec.jobs["deleted_queued"] = queued
     rec.record("qstat-x-f-F-json-deleted-running", ["qstat", "-x", "-f", "-F", "json", running])

@@ -160,6 +160,22 @@ def test_status_json_of_every_situation_is_the_recorded_one(emu, workdir):
         _compare_job(_job(out.stdout), _job(recorded), f"deleted-{key}")
 
 
+def test_walltime_kill_is_the_recorded_one(emu, workdir):
+    """Recorded with a 3 s limit; 1 s shows the same (the limit itself is not compared)."""
+    script = SCRIPT.format(
+        name="rec-walltime", output=workdir / "walltime.out", walltime="00:00:01", ncpus=1,
+        body="sleep 120",
+    )  # fmt: skip
+    job = emu.run("qsub", stdin=script, user="alice").stdout.strip()
+    emu.wait(lambda s: _state(s, job) == "F")
+    ours = _job(emu.run("qstat", "-x", "-f", "-F", "json", job).stdout)
+    theirs = _job(stream("qstat-x-f-F-json-walltime", "stdout"))
+    for doc in (ours, theirs):
+        doc["Resource_List"].pop("walltime")
+    _compare_job(ours, theirs, "walltime")
+    assert (workdir / "walltime.out").read_text().startswith("=>> PBS: job killed: walltime ")
+
+
 def test_several_jobs_and_an_unknown_one_like_the_recorded_server(emu, workdir):
     ids = _situations(emu, workdir)
     unknown = f"{int(ids['running'].split('.')[0]) + 999}.{NODE}"

@@ -18,6 +18,7 @@ SITUATIONS: dict[str, tuple[JobState, int | None, str | None]] = {
     "held": (JobState.HELD, None, None),
     "finished": (JobState.DONE, 0, NODE),
     "failed": (JobState.FAILED, 3, NODE),
+    "walltime": (JobState.FAILED, -29, NODE),
     "deleted-running": (JobState.CANCELLED, 271, NODE),
     "deleted-queued": (JobState.CANCELLED, None, None),
 }
@@ -58,6 +59,13 @@ def test_queued_jobs_say_why_in_plain_words():
     never = pbspro.parse_status([jobs()["never"]], recorded("qstat-x-f-F-json-never"))
     words = describe.translate_pbs(never[jobs()["never"]].reason)
     assert words.startswith("the job can never run as requested")
+
+
+def test_walltime_kill_says_so():
+    job = jobs()["walltime"]
+    status = pbspro.parse_status([job], recorded("qstat-x-f-F-json-walltime"))[job]
+    assert status.reason == "the job exceeded its walltime limit and was killed"
+    assert "walltime" in describe.describe_pbs(status)
 
 
 def test_held_job_says_who_holds_it():

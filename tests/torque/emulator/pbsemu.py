@@ -568,8 +568,9 @@ def finished(sp: Spool, job: dict) -> None:
 
 def pbspro_finished(sp: Spool, job: dict) -> None:
     """The comment and substate OpenPBS gives an ended job (fixtures/openpbs): ``... and
-    finished`` (92), ``... and failed`` (93, a non-zero exit), deleted: ``... and terminated by
-    <user>@<server>`` when it ran, ``<comment> and terminated`` when it did not (91)."""
+    finished`` (92), ``... and failed`` (93, a non-zero exit; ``... and exceeded resource
+    walltime`` when killed at its walltime), deleted: ``... and terminated by <user>@<server>``
+    when it ran, ``<comment> and terminated`` when it did not (91)."""
     code = job["exit_code"]
     if job.get("deleted"):
         job["substate"] = 91
@@ -583,9 +584,10 @@ def pbspro_finished(sp: Spool, job: dict) -> None:
     elif job["start_time"]:
         failed = code is not None and code != 0
         job["substate"] = 93 if failed else 92
-        job["comment"] = (
-            f"{job.get('run_comment') or 'Job run'} and {'failed' if failed else 'finished'}"
-        )
+        how = "failed" if failed else "finished"
+        if code == -29:  # JOB_EXEC_KILL_WALLTIME
+            how = "exceeded resource walltime"
+        job["comment"] = f"{job.get('run_comment') or 'Job run'} and {how}"
     job["history_timestamp"] = int(job["end_time"] or time.time())
 
 
