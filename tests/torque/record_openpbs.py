@@ -8,10 +8,10 @@ Run it as root on the host of a THROWAWAY OpenPBS server with its scheduler and 
 single-host install as OpenPBS's INSTALL describes; ``PBS_SERVER`` in ``/etc/pbs.conf``): it
 changes the server with ``qmgr`` (queue ``workq`` made the default when missing, job
 history on, a scheduler cycle of 2 s, the node's ``ncpus`` set to 2, queues ``jsshort`` and
-``jsroute`` created), submits jobs as ``--user``
-(and tries to delete one as ``--other``), deletes every job it submitted at the end, and with
-``--server-down`` stops the server with ``qterm`` to record a query to a server that is down
-(then starts it again).
+``jsroute`` created), submits jobs as ``--user`` (and tries to delete one as ``--other``),
+deletes those still queued at the end, and with ``--server-down`` stops the server with
+``qterm`` to record a query to a server that is down (then starts it again). The fixtures'
+README says how to set such a server up.
 
 Each output goes, verbatim, into ``<out>/<name>.stdout`` and ``<out>/<name>.stderr`` (an empty
 stream is not written); ``<out>/provenance.json`` names for each record the exact command
@@ -283,7 +283,7 @@ def main() -> int:
     for key, job in situations.items():
         rec.record(f"qstat-x-f-F-json-{key}", ["qstat", "-x", "-f", "-F", "json", job])
         rec.record(f"qstat-x-f-{key}", ["qstat", "-x", "-f", job])
-    rec.record(f"qstat-f-{'running'}", ["qstat", "-f", running])
+    rec.record("qstat-f-running", ["qstat", "-f", running])
     rec.record("qstat-f-finished-without-x", ["qstat", "-f", done])
     unknown = f"{int(running.split('.')[0]) + 999}.{running.split('.', 1)[1]}"
     rec.jobs["unknown"] = unknown
