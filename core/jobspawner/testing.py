@@ -361,6 +361,8 @@ class BackendContract:
             ctx = jobspawner_target.context(backend, counting)
             statuses = await backend.query_status(ctx, ids)
             assert set(statuses) == set(ids)
+            ended = {i: s for i, s in statuses.items() if not s.state.active}
+            assert not ended, f"running jobs read as ended from one query of all: {ended}"
             status_argv = {c.argv for c in backend.status_commands(ids, ctx.options)}
             rounds = [c for c in counting.calls if c.argv in status_argv]
             assert len(rounds) == 1, f"one status command per round, ran {counting.calls}"

@@ -11,6 +11,7 @@ import json
 import re
 import xml.etree.ElementTree as ET
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 from jobspawner import CommandError, CommandResult, JobState, JobStatus, QueueInfo
@@ -49,10 +50,12 @@ def parse_submit_output(result: CommandResult, tool: str = "qsub") -> str:
 
 #: ``qstat: Unknown Job Id 123.srv`` (PBS Pro, Torque < 6), ``... Unknown Job Id Error 123``
 #: (Torque 6), ``qstat: 123.srv Job has finished, use -x ...`` (PBS Pro without -x),
-#: ``qdel: Job 123.srv has finished`` (PBS Pro).
+#: ``qdel: Job has finished 123.srv`` (OpenPBS 23, recorded), ``qdel: Job 123.srv has
+#: finished`` (the older wording).
 _UNKNOWN_LINE = re.compile(
     r"^\S+: (?:Unknown Job Id(?: Error)? (?P<a>\S+)"
     r"|(?P<b>\S+) Job has finished.*"
+    r"|Job has finished (?P<d>\S+)"
     r"|Job (?P<c>\S+) has finished.*)\s*$"
 )
 #: Exit statuses meaning "no such job" / "job has finished" (PBSE_UNKJOBID, PBSE_HISTJOBID).
@@ -68,7 +71,7 @@ def unknown_ids(stderr: str) -> list[str] | None:
         m = _UNKNOWN_LINE.match(line.strip())
         if not m:
             return None
-        ids.append(m.group("a") or m.group("b") or m.group("c"))
+        ids.append(m.group("a") or m.group("b") or m.group("c") or m.group("d"))
     return ids
 
 
@@ -314,6 +317,11 @@ def pbspro_json_document(text: str) -> dict[str, Any] | None:
     return None
 
 
+#: PBS Pro's ``substate`` of a finished job that was deleted (``JOB_SUBSTATE_TERMINATED``;
+#: 92 is finished, 93 failed).
+PBSPRO_SUBSTATE_TERMINATED = 91
+
+
 def pbspro_job_status(job: Mapping[str, Any]) -> JobStatus:
     """One PBS Pro job (a value of the ``Jobs`` object) as a :class:`JobStatus`."""
     state = str(job.get("job_state") or "")
@@ -324,7 +332,7 @@ def pbspro_job_status(job: Mapping[str, Any]) -> JobStatus:
     if comment and comment.startswith("Job run at") and not state.upper().startswith("Q"):
         extra["comment"] = comment
         comment = None
-    return _pbs_status(
+    status = _pbs_status(
         state,
         to_int(job.get("Exit_status")),
         first_host(_text(job.get("exec_host")) or _text(job.get("exec_vnode"))),
@@ -333,6 +341,10 @@ def pbspro_job_status(job: Mapping[str, Any]) -> JobStatus:
         expected,
         extra,
     )
+    if status.state.finished and to_int(job.get("substate")) == PBSPRO_SUBSTATE_TERMINATED:
+        # Deleted (qdel): finished with "and terminated by <user>" and, if it ran, exit 271.
+        return replace(status, state=JobState.CANCELLED, reason="deleted")
+    return status
 
 
 def parse_pbspro_status(job_ids: Sequence[str], result: CommandResult) -> dict[str, JobStatus]:

@@ -1,8 +1,11 @@
-"""The ``pbspro`` backend: PBS Professional / OpenPBS (``qsub``, ``qstat -f -F json -x``).
+"""The ``pbspro`` backend: PBS Professional / OpenPBS (``qsub``, ``qstat -E -x -f -F json``).
 
 ``-x`` includes finished jobs when the server keeps job history (``job_history_enable``);
 without history a finished job is unknown to ``qstat`` and the core reports it as ended
-("vanished"), outcome unknown.
+("vanished"), outcome unknown. ``-E`` asks for all the jobs in one request: without it,
+OpenPBS built from its main branch prints only the first of several jobs in JSON
+(openpbs/openpbs#2672, seen on the server the fixtures in tests/torque/fixtures/openpbs were
+recorded from), and the others would look ended.
 
 Options: ``qsub``, ``qstat``, ``qdel``, ``pbsnodes`` (command paths); ``direct_output``
 (default true: ``#PBS -k oed`` so the output file is written while the job runs).
@@ -38,7 +41,7 @@ def parse_submit(result: CommandResult) -> str:
 
 @hookimpl
 def status_command(job_ids: Sequence[str], options: Mapping[str, Any]) -> Command:
-    return Command([pbs.tool(options, "qstat"), "-f", "-F", "json", "-x", *job_ids])
+    return Command([pbs.tool(options, "qstat"), "-E", "-x", "-f", "-F", "json", *job_ids])
 
 
 @hookimpl

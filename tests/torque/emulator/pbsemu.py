@@ -47,7 +47,7 @@ import emulator_kernel as kernel  # noqa: E402
 import emulator_queue as jobq  # noqa: E402
 
 PYTHON = "/usr/bin/python3"
-PBSPRO_VERSION = "22.05.11"
+PBSPRO_VERSION = "23.06.06"
 KILL_DELAY = 2.0
 
 UNKNOWN = 153  # PBSE_UNKJOBID 15001 % 256
@@ -55,6 +55,49 @@ HISTJOB = 35  # PBSE_HISTJOBID 15139 % 256
 BADSTATE = 168  # PBSE_BADSTATE 15016 % 256
 PERM = 159  # PBSE_PERM 15007 % 256
 EXCEEDS = 190  # PBSE_RESCUNAV / queue limits
+# PBS Pro / OpenPBS qsub refusals (fixtures/openpbs): PBSE_UNKQUE 15018, PBSE_UNKRESC 15035,
+# PBSE_EXCQRESC 15036, as exit statuses (% 256)
+PBSPRO_UNKNOWN_QUEUE = 170
+PBSPRO_UNKNOWN_RESOURCE = 187
+PBSPRO_EXCEEDS = 188
+#: Resources an OpenPBS server knows without site definitions (``config.json`` may add
+#: ``custom_resources``); any other name in ``-l`` or a ``select`` chunk is refused.
+PBSPRO_RESOURCES = frozenset(
+    [
+        "accelerator",
+        "accelerator_memory",
+        "accelerator_model",
+        "aoe",
+        "arch",
+        "cput",
+        "file",
+        "hbmem",
+        "host",
+        "mem",
+        "mpiprocs",
+        "naccelerators",
+        "ncpus",
+        "nodect",
+        "nodes",
+        "ompthreads",
+        "pcput",
+        "pmem",
+        "pvmem",
+        "select",
+        "place",
+        "software",
+        "vmem",
+        "vnode",
+        "walltime",
+        "ngpus",
+        "max_walltime",
+        "min_walltime",
+        "preempt_targets",
+    ]
+)
+#: ``substate`` of a PBS Pro job by state (finished: 92; failed 93 and deleted 91 are set
+#: when it ends).
+PBSPRO_SUBSTATES = {"Q": 10, "H": 20, "R": 42, "E": 50, "F": 92}
 
 DEFAULT_CONFIG = {
     "nodes": None,  # filled with {hostname: 2}
@@ -69,6 +112,7 @@ DEFAULT_CONFIG = {
         }
     },
     "default_queue": "batch",
+    "custom_resources": [],
 }
 
 
@@ -245,6 +289,15 @@ def requested_slots(flavour: str, res: dict[str, str]) -> tuple[int, int]:
     return 1, 1
 
 
+def unknown_pbspro_resource(res: dict[str, str], custom: list[str]) -> str | None:
+    """The first resource name of ``-l`` or of a ``select`` chunk the server does not know."""
+    known = PBSPRO_RESOURCES | set(custom)
+    names = list(res)
+    for chunk in res.get("select", "").split("+"):
+        names += [p.split("=", 1)[0] for p in chunk.split(":") if "=" in p]
+    return next((n for n in names if n not in known), None)
+
+
 def cmd_qsub(sp: Spool, prog: str, args: list[str]) -> int:
     try:
         opts, rest = parse_qsub_args(args)
@@ -284,13 +337,24 @@ def cmd_qsub(sp: Spool, prog: str, args: list[str]) -> int:
     queue = queue_arg.partition("@")[0]
     queue = queue or cfg["default_queue"]
     if queue not in cfg["queues"]:
+        if sp.flavour == "pbspro":
+            sys.stderr.write(f"{prog}: Unknown queue\n")
+            return PBSPRO_UNKNOWN_QUEUE
         sys.stderr.write(f"{prog}: Unknown queue MSG=cannot locate queue\n")
         return 170
+    if sp.flavour == "pbspro":
+        unknown = unknown_pbspro_resource(res, cfg.get("custom_resources") or [])
+        if unknown:
+            sys.stderr.write(f"{prog}: Unknown resource: {unknown}\n")
+            return PBSPRO_UNKNOWN_RESOURCE
     qdef = cfg["queues"][queue]
     if "walltime" not in res and qdef.get("resources_default.walltime"):
         res["walltime"] = qdef["resources_default.walltime"]
     wall = parse_duration(res.get("walltime"))
     wmax = parse_duration(qdef.get("resources_max.walltime"))
+    if wall is not None and wmax is not None and wall > wmax and sp.flavour == "pbspro":
+        sys.stderr.write(f"{prog}: Job violates queue and/or server resource limits\n")
+        return PBSPRO_EXCEEDS
     if wall is not None and wmax is not None and wall > wmax:
         sys.stderr.write(
             f"{prog}: Job exceeds queue resource limits MSG=cannot satisfy queue max walltime requirement\n"
@@ -348,6 +412,7 @@ def cmd_qsub(sp: Spool, prog: str, args: list[str]) -> int:
             mtime=now,
             etime=now,
             submit_args=" ".join(shlex.quote(a) for a in args) or script_name,
+            given_args=bool(args),
             variables=variables,
             workdir=cwd,
             comment=None,
@@ -399,6 +464,15 @@ def _group_name(gid: int) -> str:
 # --- scheduling -----------------------------------------------------------------------------
 
 
+def chunk_mem(job: dict) -> str:
+    """``:mem=<kb>kb`` of a PBS Pro chunk that asks for memory (``exec_vnode``), else ``""``."""
+    m = re.search(r"(?:^|:)mem=(\d+)([kmgt]?)b?(?::|$)", job["resources"].get("select", ""), re.I)
+    if not m:
+        return ""
+    scale = {"": 1 / 1024, "k": 1, "m": 1024, "g": 1024**2, "t": 1024**3}[m.group(2).lower()]
+    return f":mem={int(int(m.group(1)) * scale)}kb"
+
+
 def log_event(job: dict, text: str) -> None:
     """A server log line, as ``tracejob`` shows it."""
     job.setdefault("events", []).append([time.time(), text])
@@ -439,8 +513,11 @@ def not_running_comment(sp: Spool, job: dict) -> str:
     free = total - sum(sp.queue.used().values())
     want = job["chunks"] * job["per_chunk"]
     if sp.flavour == "pbspro":
-        prefix = "Can Never Run" if job.get("never") else "Not Running"
-        return f"{prefix}: Insufficient amount of resource: ncpus (R: {want} A: {free} T: {total})"
+        if job.get("never"):  # measured against what the nodes have, not what is free
+            return f"Can Never Run: Insufficient amount of resource: ncpus (R: {want} A: {total} T: {total})"
+        return (
+            f"Not Running: Insufficient amount of resource: ncpus (R: {want} A: {free} T: {total})"
+        )
     return "Not Running: Not enough of the right type of nodes are available"
 
 
@@ -485,8 +562,33 @@ def finished(sp: Spool, job: dict) -> None:
         )
     log_event(job, f"dequeuing from {job['queue']}, state COMPLETE")
     job["mtime"] = job["end_time"]
-    if sp.flavour == "pbspro" and job["start_time"]:
-        job["comment"] = f"{job.get('run_comment') or 'Job run'} and finished"
+    if sp.flavour == "pbspro":
+        pbspro_finished(sp, job)
+
+
+def pbspro_finished(sp: Spool, job: dict) -> None:
+    """The comment and substate OpenPBS gives an ended job (fixtures/openpbs): ``... and
+    finished`` (92), ``... and failed`` (93, a non-zero exit; ``... and exceeded resource
+    walltime`` when killed at its walltime), deleted: ``... and terminated by <user>@<server>``
+    when it ran, ``<comment> and terminated`` when it did not (91)."""
+    code = job["exit_code"]
+    if job.get("deleted"):
+        job["substate"] = 91
+        if job["start_time"]:
+            by = job.get("deleted_by") or me().pw_name
+            job["comment"] = (
+                f"{job.get('run_comment') or 'Job run'} and terminated by {by}@{sp.server}"
+            )
+        else:
+            job["comment"] = f"{job.get('comment') or 'Job'} and terminated"
+    elif job["start_time"]:
+        failed = code is not None and code != 0
+        job["substate"] = 93 if failed else 92
+        how = "failed" if failed else "finished"
+        if code == -29:  # JOB_EXEC_KILL_WALLTIME
+            how = "exceeded resource walltime"
+        job["comment"] = f"{job.get('run_comment') or 'Job run'} and {how}"
+    job["history_timestamp"] = int(job["end_time"] or time.time())
 
 
 def start(sp: Spool, job: dict) -> None:
@@ -496,7 +598,7 @@ def start(sp: Spool, job: dict) -> None:
     log_event(job, f"Job Run at request of root@{sp.server}")
     job["run_comment"] = time.strftime(
         "Job run at %a %b %d at %H:%M on ", time.localtime(now)
-    ) + "+".join(f"({n}:ncpus={c})" for n, _f, c in alloc)
+    ) + "+".join(f"({n}:ncpus={c}{chunk_mem(job)})" for n, _f, c in alloc)
     argv = [PYTHON, os.path.join(HERE, "pbsemu.py"), "__shepherd__", sp.flavour, sp.path, job["id"]]
     jobq.spawn_supervisor(job, argv, PBSEMU_SPOOL=sp.path)
 
@@ -614,10 +716,13 @@ def resource_list(sp: Spool, job: dict) -> dict[str, object]:
     for k, v in sorted(job["resources"].items()):
         res[k] = int(v) if v.isdigit() else v
     if sp.flavour == "pbspro":
+        mem = re.search(r"(?:^|:)mem=(\d+)(\w*)", str(res.get("select", "")))
+        if mem:
+            res.setdefault("mem", f"{int(mem.group(1)) * job['chunks']}{mem.group(2)}")
         res.setdefault("ncpus", job["chunks"] * job["per_chunk"])
         res.setdefault("nodect", job["chunks"])
         res.setdefault("select", f"{job['chunks']}:ncpus={job['per_chunk']}")
-        res.setdefault("place", "pack")
+        res.setdefault("place", "free")
     else:
         res.setdefault("nodect", job["chunks"])
     return dict(sorted(res.items()))
@@ -718,7 +823,9 @@ def torque_xml(fields: list[tuple[str, object]]) -> str:
 
 
 def pbspro_fields(sp: Spool, job: dict) -> list[tuple[str, object]]:
+    """A job's attributes in the order and forms OpenPBS 23 prints them (fixtures/openpbs)."""
     now = time.time()
+    user = pwd.getpwnam(job["owner"]) if _known_user(job["owner"]) else None
     fields: list[tuple[str, object]] = [
         ("Job_Name", job["name"]),
         ("Job_Owner", owner_host(job)),
@@ -754,7 +861,10 @@ def pbspro_fields(sp: Spool, job: dict) -> list[tuple[str, object]]:
     if eh:
         fields += [
             ("exec_host", eh),
-            ("exec_vnode", "+".join(f"({n}:ncpus={c})" for n, _f, c in job["alloc"])),
+            (
+                "exec_vnode",
+                "+".join(f"({n}:ncpus={c}{chunk_mem(job)})" for n, _f, c in job["alloc"]),
+            ),
         ]
     fields += [
         ("Hold_Types", job["hold_types"]),
@@ -767,29 +877,65 @@ def pbspro_fields(sp: Spool, job: dict) -> list[tuple[str, object]]:
         ("qtime", ctime_text(job["qtime"])),
         ("Rerunable", "True"),
         ("Resource_List", resource_list(sp, job)),
+        ("schedselect", resource_list(sp, job)["select"]),
     ]
     if job.get("stime"):
         fields.append(("stime", ctime_text(job["stime"])))
-    if job.get("session_id"):
+    if job["state"] == "F" and job.get("stime"):
+        fields.append(("obittime", ctime_text(job.get("comp_time") or now)))
+    if job.get("session_id") and (job["state"] != "F" or job.get("deleted")):
         fields.append(("session_id", job["session_id"]))
+    if job.get("stime"):
+        fields.append(("jobdir", user.pw_dir if user else job["home"]))
     fields += [
-        ("Shell_Path_List", "/bin/bash"),
-        ("substate", {"Q": 10, "H": 20, "R": 42, "E": 50, "F": 92}.get(job["state"], 10)),
+        ("substate", job.get("substate") or PBSPRO_SUBSTATES.get(job["state"], 10)),
         ("Variable_List", dict(job["variables"])),
+        ("euser", job["owner"]),
+        ("egroup", job.get("group") or job["owner"]),
+    ]
+    if job.get("stime"):
+        fields.append(("hashname", job["id"]))
+    fields += [
+        ("queue_rank", int(job["qtime"] * 1_000_000)),
+        ("queue_type", "E"),
     ]
     comment = job.get("comment") or (job.get("run_comment") if job["state"] == "R" else None)
     if comment:
         fields.append(("comment", comment))
-    fields += [("etime", ctime_text(job["etime"])), ("run_count", job["start_count"])]
+    if job["state"] != "H":  # a held job is not eligible: no etime
+        fields.append(("etime", ctime_text(job["etime"])))
+    if job.get("stime"):
+        fields.append(("run_count", job["start_count"]))
+    if job["state"] == "F" and job.get("stime"):
+        fields.append(("Stageout_status", 1))
     if job["state"] == "F" and job.get("exit_status") is not None:
         fields.append(("Exit_status", job["exit_status"]))
-    fields += [
-        ("eligible_time", "00:00:00"),
-        ("Submit_arguments", job["submit_args"]),
-        ("project", "_pbs_project_default"),
-        ("Submit_Host", job["variables"]["PBS_O_HOST"]),
-    ]
+    if job["state"] == "F":
+        fields.append(("history_timestamp", job.get("history_timestamp") or int(now)))
+    if job.get("given_args"):
+        fields.append(("Submit_arguments", job["submit_args"]))
+    fields.append(("project", "_pbs_project_default"))
+    if job.get("stime"):
+        fields.append(("run_version", 1))
+    fields.append(("Submit_Host", job["variables"]["PBS_O_HOST"]))
     return fields
+
+
+def _known_user(name: str) -> bool:
+    try:
+        pwd.getpwnam(name)
+    except KeyError:
+        return False
+    return True
+
+
+def pbspro_dumps(value: object, level: int = 0) -> str:
+    """JSON as OpenPBS's qstat writes it: tab indentation, a tab after each ``"key":``."""
+    if not isinstance(value, dict):
+        return json.dumps(value, ensure_ascii=False)
+    inner = "\t" * (level + 1)
+    items = [f"{inner}{json.dumps(k)}:\t{pbspro_dumps(v, level + 1)}" for k, v in value.items()]
+    return "{\n" + ",\n".join(items) + "\n" + "\t" * level + "}"
 
 
 def pbspro_json(sp: Spool, jobs: list[dict] | None) -> str:
@@ -800,7 +946,7 @@ def pbspro_json(sp: Spool, jobs: list[dict] | None) -> str:
     }
     if jobs:
         doc["Jobs"] = {j["id"]: dict(pbspro_fields(sp, j)) for j in jobs}
-    return json.dumps(doc, indent=4, separators=(",", ":"), ensure_ascii=False) + "\n"
+    return pbspro_dumps(doc) + "\n"
 
 
 def text_block(header: str, fields: list[tuple[str, object]], width: int = 78) -> str:
@@ -839,7 +985,7 @@ def server_down(sp: Spool, prog: str, json_out: bool) -> int:
                 "pbs_version": PBSPRO_VERSION,
                 "pbs_server": sp.server,
             }
-            sys.stdout.write(json.dumps(doc, indent=4, separators=(",", ":")) + "\n")
+            sys.stdout.write(pbspro_dumps(doc) + "\n")
         sys.stderr.write(
             f"Connection refused\n{prog}: cannot connect to server {sp.server} (errno=15010)\n"
         )
@@ -886,6 +1032,12 @@ def cmd_qstat(sp: Spool, prog: str, args: list[str]) -> int:
         history = "x" in flags and not torque
         for job_id in selected:
             job = _resolve(sp, state, job_id)
+            if job is None and not torque and "E" in flags:
+                # -E: one request for all; OpenPBS leaves unknown ids out silently and
+                # names only the first when it found none (fixtures/openpbs)
+                if not errors:
+                    errors.append(f"{prog}: Unknown Job Id {job_id}")
+                continue
             if job is None:
                 word = "Unknown Job Id Error" if torque and "x" in flags else "Unknown Job Id"
                 errors.append(f"{prog}: {word} {job_id}")
@@ -900,12 +1052,19 @@ def cmd_qstat(sp: Spool, prog: str, args: list[str]) -> int:
                     code = HISTJOB
                 continue
             found.append(job)
+    if not torque and "E" in flags and errors:
+        if found:
+            errors = []
+        else:
+            code = UNKNOWN
     if torque and "x" in flags:
         if found:
             sys.stdout.write(
                 "<Data>" + "".join(torque_xml(torque_fields(sp, j)) for j in found) + "</Data>\n"
             )
     elif not torque and fmt == "json":
+        if "f" in flags and "E" not in flags and len(ids) > 1:
+            found = found[:1]  # OpenPBS main: one JSON job per request without -E (#2672)
         sys.stdout.write(pbspro_json(sp, found))
     elif "f" in flags:
         fields = torque_fields if torque else pbspro_fields
@@ -962,8 +1121,8 @@ def print_server(sp: Spool) -> int:
             else str(bool(sp.config["job_history_enable"])),
         ),
     ]
-    if sp.flavour == "pbspro":
-        fields.append(("pbs_version", PBSPRO_VERSION))
+    if sp.flavour == "pbspro":  # OpenPBS prints the version before the history setting
+        fields.insert(-1, ("pbs_version", PBSPRO_VERSION))
     sys.stdout.write(text_block(f"Server: {sp.server}", fields) + "\n")
     return 0
 
@@ -1033,6 +1192,7 @@ def cmd_pbsnodes(sp: Spool, prog: str, args: list[str]) -> int:
 def delete_job(sp: Spool, state: dict, job: dict) -> None:
     log_event(job, f"Job deleted at request of {me().pw_name}@{sp.server}")
     job["deleted"] = True
+    job["deleted_by"] = me().pw_name
     sp.queue.cancel(job)  # a running job: its shepherd ends it (SIGTERM, SIGKILL later)
     if job["state"] == jobq.ENDED:
         if job["end"] != jobq.END_CANCELLED:  # its shepherd was gone
@@ -1056,11 +1216,14 @@ def cmd_qdel(sp: Spool, prog: str, args: list[str]) -> int:
             if job is None:
                 errors.append(f"{prog}: Unknown Job Id {job_id}")
                 code = UNKNOWN
+            elif not jobq.may_change(job) and sp.flavour == "pbspro":
+                errors.append(f"{prog}: Unauthorized Request  {job_id}")
+                code = PERM
             elif not jobq.may_change(job):
                 errors.append(f"{prog}: Unauthorized Request  MSG=operation not permitted {job_id}")
                 code = PERM
             elif view(sp, job)["state"] == "F":
-                errors.append(f"{prog}: Job {job_id} has finished")
+                errors.append(f"{prog}: Job has finished {job_id}")
                 code = HISTJOB
             elif view(sp, job)["state"] == "C":
                 errors.append(
