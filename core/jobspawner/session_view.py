@@ -91,10 +91,10 @@ async def describe(spawner: JobSpawner) -> dict[str, Any]:
         "backend": spawner.backend,
         "cluster": spawner.req_cluster or spawner.backend_options.get("cluster") or None,
         "profile": spawner._profile_slug or None,
-        "options": dict(spawner._chosen_options or _plain(spawner.user_options)),
+        "options": dict(spawner._chosen_options or plain_options(spawner.user_options)),
         "log_file": spawner.job_output or None,
         "failure": spawner._last_failure.get("message") if spawner._last_failure else None,
-        "relaunch": relaunch_url(spawner, spawner._chosen_options or _plain(spawner.user_options)),
+        "relaunch": relaunch_url(spawner, spawner._chosen_options or plain_options(spawner.user_options)),
     }
     try:
         resources = spawner.resources()
@@ -148,7 +148,8 @@ def _readable(resources: Mapping[str, Any]) -> dict[str, str]:
     return out
 
 
-def _plain(options: Any) -> dict[str, Any]:
+def plain_options(options: Any) -> dict[str, Any]:
+    """The user's options that a spawn URL can repeat (one-element lists unpacked)."""
     out: dict[str, Any] = {}
     for k, v in (options or {}).items():
         if isinstance(v, list) and len(v) == 1:

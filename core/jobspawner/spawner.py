@@ -59,6 +59,7 @@ from . import (
     server_watch,
     session_view,
     status_rounds,
+    walltime,
 )
 from . import user_options as options_validation
 from .backend import Backend, BackendError, load_backend
@@ -81,6 +82,7 @@ from .templates import TemplateError
 from .transport import TransportConfig, TransportError
 from .user_env import account_environment
 from .user_files import UserFileError
+from .walltime import WalltimeConfig
 
 STATE_VERSION = 1
 _USERNAME = re.compile(r"\A[A-Za-z0-9_][A-Za-z0-9_.@+-]{0,63}\Z")
@@ -94,7 +96,7 @@ def _req(kind: str, help_text: str) -> Any:
     return Unicode("", config=True, help=help_text)
 
 
-class JobSpawner(ServerWatchConfig, TransportConfig, Spawner):  # type: ignore[misc]
+class JobSpawner(ServerWatchConfig, TransportConfig, WalltimeConfig, Spawner):  # type: ignore[misc]
     """Start each single-user server as a batch job through a scheduler backend."""
 
     # --- backend selection ---------------------------------------------------------------
@@ -476,6 +478,8 @@ class JobSpawner(ServerWatchConfig, TransportConfig, Spawner):  # type: ignore[m
         self._last_failure: dict[str, Any] = {}  # jobspawner.session_view
         self._last_end: dict[str, Any] = {}  # jobspawner.last_end
         self._server_watch: ServerWatch | None = None  # jobspawner.server_watch
+        self._walltime_saved: dict[str, Any] = {}  # jobspawner.walltime: the save report
+        self._walltime_end: float | None = None  # the end this server was last told
         #: this start's server-check key (jobspawner.server_proof): in memory only
         self._server_check_key = ""
 
@@ -710,6 +714,7 @@ class JobSpawner(ServerWatchConfig, TransportConfig, Spawner):  # type: ignore[m
         env: dict[str, str] = super().get_env()
         env.update(account_environment(self.account()))
         env.update(self.port_choice().environment())
+        env.update(walltime.job_env(self))
         return env
 
     def port_choice(self) -> PortChoice:
@@ -882,6 +887,7 @@ class JobSpawner(ServerWatchConfig, TransportConfig, Spawner):  # type: ignore[m
         self._starting = True
         self._last_failure = {}
         last_end.forget(self)
+        walltime.forget(self)
         self._stop_server_watch()
         try:
             await self._load_auth_state()
@@ -1479,6 +1485,7 @@ class JobSpawner(ServerWatchConfig, TransportConfig, Spawner):  # type: ignore[m
             state["ssh_forward"] = list(self.ssh_forward_state)
         state.update(session_view.failure_state(self))
         state.update(last_end.state_entries(self))
+        state.update(walltime.state_entries(self))
         return state
 
     def _cap_failure(self) -> None:
@@ -1509,6 +1516,7 @@ class JobSpawner(ServerWatchConfig, TransportConfig, Spawner):  # type: ignore[m
         session_view.load_failure(self, state)
         self._cap_failure()  # a state saved before the cap existed
         last_end.restore(self, state)
+        walltime.restore(self, state)
         self.start_unfinished = bool(state.get(interrupted_start.STATE_KEY))
         if self.job_id:
             # after a hub restart every spawner's first poll then shares one query
@@ -1606,6 +1614,7 @@ def install_hub_hooks() -> None:
         handshake.register()
         end_report.register()
         session_view.register()
+        walltime.register()
         return original(self)
 
     init_handlers._jobspawner = True  # type: ignore[attr-defined]
