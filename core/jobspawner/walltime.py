@@ -38,10 +38,10 @@ from tornado.web import stream_request_body
 from traitlets import Bool, Float, HasTraits, List, TraitError, validate
 
 from .handshake import ServerTokenHandler, register_api
+from .status import JobState, JobStatus
 
 if TYPE_CHECKING:
     from .spawner import JobSpawner
-    from .status import JobStatus
 
 API_PATH = r"/api/jobspawner/walltime/([^/]+)(?:/([^/]*))?"
 #: Set to "1" in the job's environment when the hub tells the server its walltime.
@@ -121,8 +121,10 @@ def job_env(spawner: JobSpawner) -> dict[str, str]:
 
 def scheduler_end(status: JobStatus | None) -> float | None:
     """The end the scheduler reports for a running job (epoch seconds), or None."""
-    if status is None or status.end_time is None or not status.state.active:
+    if status is None or status.end_time is None:
         return None
+    if status.state not in (JobState.RUNNING, JobState.SUSPENDED):
+        return None  # a pending job's end is the scheduler's guess
     return status.end_time.timestamp()
 
 

@@ -40,7 +40,8 @@ MAX_ANSWER = 4 * 1024
 MAX_REPORT = 16 * 1024
 #: Seconds one request to the hub may take.
 HUB_TIMEOUT = 10.0
-#: How often JupyterLab asks its server (seconds): the server knows within a hub refresh.
+#: How often JupyterLab asks its server at most (seconds; as often as the server asks the hub
+#: when that is more often).
 LAB_REFRESH = 10.0
 #: What is kept of the hub's numbers: nothing beyond a year, nothing negative.
 _LONGEST = 366 * 86400.0
@@ -141,7 +142,7 @@ class Walltime:
             "warnings": self.warnings,
             "save_before": self.save_before,
             "save": self.save,
-            "refresh": LAB_REFRESH,
+            "refresh": min(LAB_REFRESH, self.refresh),
         }
 
 
