@@ -94,7 +94,9 @@ async def describe(spawner: JobSpawner) -> dict[str, Any]:
         "options": dict(spawner._chosen_options or plain_options(spawner.user_options)),
         "log_file": spawner.job_output or None,
         "failure": spawner._last_failure.get("message") if spawner._last_failure else None,
-        "relaunch": relaunch_url(spawner, spawner._chosen_options or plain_options(spawner.user_options)),
+        "relaunch": relaunch_url(
+            spawner, spawner._chosen_options or plain_options(spawner.user_options)
+        ),
     }
     try:
         resources = spawner.resources()

@@ -223,7 +223,9 @@ def restore(spawner: JobSpawner, state: Mapping[str, Any]) -> None:
     if not isinstance(record, Mapping) or not isinstance(record.get("job_id"), str):
         return
     try:
-        report = parse_report(json.dumps({k: record.get(k) or [] for k in ("saved", "failed")}).encode())
+        report = parse_report(
+            json.dumps({k: record.get(k) or [] for k in ("saved", "failed")}).encode()
+        )
     except ReportError:
         return
     spawner._walltime_saved = {"job_id": record["job_id"], "time": record.get("time"), **report}
@@ -265,9 +267,7 @@ def end_words(spawner: JobSpawner, status: JobStatus, words: str) -> str:
         elif not failed:
             text += " No open document had unsaved changes."
         if failed:
-            text += (
-                f" These could not be saved and lost their last changes: {_names(failed)}."
-            )
+            text += f" These could not be saved and lost their last changes: {_names(failed)}."
     return text
 
 

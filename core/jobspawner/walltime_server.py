@@ -217,7 +217,6 @@ class Service:
         self.log = log
         self.walltime = walltime or Walltime()
         self.saved: dict[str, list[str]] = {"saved": [], "failed": []}
-        self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
@@ -246,11 +245,7 @@ class Service:
             until = self.walltime.until_due()
             if until is not None:
                 pause = min(pause, until + 0.5)
-            self._wake.clear()
-            try:
-                await asyncio.wait_for(self._wake.wait(), timeout=pause)
-            except asyncio.TimeoutError:
-                pass
+            await asyncio.sleep(pause)
 
     async def lab_saved(self, report: dict[str, list[str]]) -> None:
         """A JupyterLab saved (or could not save) documents: merge and tell the hub."""
@@ -270,7 +265,7 @@ def handler(service: Service) -> Any:
     from jupyter_server.base.handlers import APIHandler
     from tornado import web
 
-    class WalltimeHandler(APIHandler):  # type: ignore[misc]
+    class WalltimeHandler(APIHandler):
         @web.authenticated
         def get(self) -> None:
             self.set_header("Cache-Control", "no-store")

@@ -48,9 +48,13 @@ def test_walltime_settings_are_checked_with_a_fix(tmp_path):
 
 def test_a_save_report_is_bounded_and_checked():
     many = [f"nb{i}.ipynb" for i in range(500)]
-    report = walltime.parse_report(json.dumps({"saved": many, "failed": ["x\x1b[31m\n.py"]}).encode())
+    report = walltime.parse_report(
+        json.dumps({"saved": many, "failed": ["x\x1b[31m\n.py"]}).encode()
+    )
     assert len(report["saved"]) == walltime.MAX_PATHS and report["failed"] == []
-    report = walltime.parse_report(b'{"saved": ["a\\u202eb.ipynb", "a\\u202eb.ipynb"], "failed": []}')
+    report = walltime.parse_report(
+        b'{"saved": ["a\\u202eb.ipynb", "a\\u202eb.ipynb"], "failed": []}'
+    )
     assert report["saved"] == ["ab.ipynb"]
     long = walltime.parse_report(json.dumps({"saved": ["d/" * 1000 + "x.py"]}).encode())
     assert len(long["saved"][0]) == walltime.MAX_PATH and long["saved"][0].endswith("/x.py")
@@ -123,7 +127,12 @@ def test_the_server_ignores_what_the_hub_must_not_say():
             "refresh": 10**6,
         }
     )
-    assert (state.end, state.warnings, state.save_before, state.refresh) == (None, [60, 30], 60, 300)
+    assert (state.end, state.warnings, state.save_before, state.refresh) == (
+        None,
+        [60, 30],
+        60,
+        300,
+    )
     state.take("not an object")
     assert state.refresh == 300
 

@@ -14,10 +14,9 @@ import subprocess
 import time
 
 import pytest
+from browser.test_spawn_page import browser, signed_in  # noqa: F401 - the fixture
 from harness.hub import running_hub
 from harness.waiting import wait_for
-
-from browser.test_spawn_page import browser, signed_in  # noqa: F401 - the fixture
 
 pytestmark = [pytest.mark.e2e, pytest.mark.scheduler("slurm"), pytest.mark.root]
 
