@@ -33,7 +33,9 @@ NOTEBOOK = {
     "content": {
         "cells": [{"cell_type": "code", "source": "", "metadata": {}, "outputs": [],
                    "execution_count": None}],
-        "metadata": {}, "nbformat": 4, "nbformat_minor": 5,
+        "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3",
+                                    "language": "python"}},
+        "nbformat": 4, "nbformat_minor": 5,
     },
 }  # fmt: skip
 
