@@ -67,7 +67,7 @@ async def test_after_the_walltime_the_user_reads_what_was_saved_and_can_start_ag
     spawner = make_spawner(tmp_path, user_options_allowed=["runtime"])
     spawner.user_options = {"runtime": "30m"}
     spawner.job_id = "480"
-    walltime.note_report(spawner, {"saved": ["work/a.ipynb"], "failed": ["b.txt"]})
+    walltime.note_report(spawner, {"saved": ["work/a.ipynb"], "failed": ["<b>b</b>.txt"]})
     # the save report outlives a hub restart while its job is recorded
     restarted = make_spawner(tmp_path, user_options_allowed=["runtime"])
     restarted.load_state(spawner.get_state())
@@ -77,8 +77,9 @@ async def test_after_the_walltime_the_user_reads_what_was_saved_and_can_start_ag
     words = restarted._last_end["words"]
     assert "its batch job 480 reached its time limit." in words
     assert "were saved before it ended: work/a.ipynb." in words
-    assert "could not be saved and lost their last changes: b.txt." in words
+    assert "could not be saved and lost their last changes: <b>b</b>.txt." in words
     html = last_end.render_notice(restarted._last_end)
+    assert "&lt;b&gt;b&lt;/b&gt;.txt" in html and "<b>b</b>" not in html  # the job's words
     assert "Start again with the same options" in html
     assert 'href="/hub/spawn/' in html and "opt-runtime=30m" in html
 
