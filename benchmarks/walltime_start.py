@@ -76,7 +76,11 @@ def one_start(jobenv: Path, api_url: str, walltime: bool) -> float:
         return time.monotonic() - began
     finally:
         proc.terminate()
-        proc.wait(timeout=30)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:  # not what is measured here: end it
+            proc.kill()
+            proc.wait()
 
 
 def _until(check: object, timeout: float = 60.0) -> bool:

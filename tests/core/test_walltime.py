@@ -3,7 +3,11 @@ and when it asks JupyterLab to save, the bounded save report, and the words afte
 
 from __future__ import annotations
 
+import asyncio
 import json
+import logging
+import os
+import signal
 import time
 from datetime import datetime, timedelta
 
@@ -145,3 +149,26 @@ def test_what_jupyterlab_reports_is_checked():
     }
     for bad in (b"x", b'{"saved": [1]}', b"[]", b'{"saved": ["' + b"a" * 20000 + b'"]}'):
         assert walltime_server.parse_lab_report(bad) is None
+
+
+async def test_the_schedulers_warning_signal_asks_for_a_save_at_once():
+    class Link:
+        async def ask(self):
+            return {"end": None, "runtime": 3600}
+
+    service = walltime_server.Service(Link(), logging.getLogger("test"))  # type: ignore[arg-type]
+    service.start()
+    try:
+        os.kill(os.getpid(), signal.SIGUSR1)
+        assert await _soon(lambda: service.walltime.save == 1)
+        assert service.walltime.source == "requested"
+    finally:
+        asyncio.get_running_loop().remove_signal_handler(signal.SIGUSR1)
+        service._task.cancel()
+
+
+async def _soon(check, timeout: float = 5.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while not check() and time.monotonic() < deadline:
+        await asyncio.sleep(0.01)
+    return bool(check())

@@ -4,7 +4,9 @@ then says the job reached its time limit and what was saved (jobspawner.walltime
 
 One short job: it asks for 5 minutes, and once its JupyterLab counts those down the time limit
 is cut to Slurm's minimum, 1 minute (``scontrol update TimeLimit``), so the countdown, the
-warning and the save follow the changed end within the minute.
+warning and the save follow the changed end within the minute. Before that, the warning
+signal Slurm sends the batch shell (``--signal=B:USR1@...``, sent here with ``scancel``)
+saves an edit at once.
 """
 
 from __future__ import annotations
@@ -57,9 +59,17 @@ def test_jupyterlab_counts_down_warns_and_saves_before_the_walltime(
         item = page.locator(".jobspawner-walltime")
         item.wait_for(timeout=60_000)
         assert wait_for(lambda: re.fullmatch(r"Job: [45] min left", item.inner_text()), 30)
-        # an edit left unsaved
-        page.locator(".jp-Notebook .jp-Cell .cm-content").first.click()
-        page.keyboard.type("kept = 'typed before the walltime'")
+        # an edit left unsaved, then the scheduler's warning signal: saved at once
+        cell = page.locator(".jp-Notebook .jp-Cell .cm-content").first
+        cell.click()
+        page.keyboard.type("signalled = 1")
+        assert wait_for(lambda: page.locator(".jp-mod-dirty").count() > 0, 10)
+        subprocess.run(["scancel", "--batch", "--signal=USR1", job_id], check=True)
+        assert wait_for(lambda: "signalled = 1" in saved_text(hub), 20)
+        # another edit left unsaved
+        cell.click()
+        page.keyboard.press("End")
+        page.keyboard.type("; kept = 'typed before the walltime'")
         assert wait_for(lambda: page.locator(".jp-mod-dirty").count() > 0, 10)
 
         # the limit cut to 1 minute: the end the scheduler reports moves, and JupyterLab follows
