@@ -1,6 +1,7 @@
 """End to end in Chromium, through a real hub, on real Slurm: JupyterLab counts down the job's
 time left, warns before the walltime, saves a notebook left unsaved, and the hub's spawn page
-then says the job reached its time limit and what was saved (jobspawner.walltime).
+then says the job reached its time limit and what was saved, and starting again with the same
+options opens the same notebook (jobspawner.walltime).
 
 One short job: it asks for 5 minutes, and once its JupyterLab counts those down the time limit
 is cut to Slurm's minimum, 1 minute (``scontrol update TimeLimit``), so the countdown, the
@@ -29,6 +30,7 @@ c.JobSpawner.default_url = "/lab"
 c.JobSpawner.status_interval = 2
 c.JobSpawner.walltime_warnings = [55]
 c.JobSpawner.walltime_save_before = 25
+c.JobSpawner.user_options_allowed = ["runtime"]
 """
 NOTEBOOK = {
     "type": "notebook",
@@ -49,7 +51,7 @@ def test_jupyterlab_counts_down_warns_and_saves_before_the_walltime(
 ):
     began = time.monotonic()
     with running_hub(tmp_path, backend="slurm", config=CONFIG) as hub:
-        hub.start_server("alice", timeout=90)
+        hub.start_server("alice", options={"runtime": "5m"}, timeout=90)
         job_id = hub.spawner_state("alice")["job_id"]
         r = hub_request(hub, "PUT", "api/contents/walltime.ipynb", json=NOTEBOOK)
         assert r.status_code in (200, 201), r.text
@@ -85,6 +87,13 @@ def test_jupyterlab_counts_down_warns_and_saves_before_the_walltime(
         notice = page.locator("#jobspawner-last-end").inner_text()
         assert f"its batch job {job_id} reached its time limit." in notice, notice
         assert "were saved before it ended: walltime.ipynb." in notice, notice
+        # start again with the same options: JupyterLab opens the same notebook
+        page.get_by_role("link", name="Start again with the same options").click()
+        page.wait_for_url(re.compile(r".*/user/alice/lab.*"), timeout=90_000)
+        tab = page.locator(".lm-TabBar-tabLabel", has_text="walltime.ipynb")
+        tab.first.wait_for(timeout=60_000)
+        assert hub.spawner_state("alice")["options"] == {"runtime": "5m"}
+        hub.stop_server("alice")
     print(f"walltime e2e took {time.monotonic() - began:.0f} s")
 
 
