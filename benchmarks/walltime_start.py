@@ -32,7 +32,7 @@ from pathlib import Path
 import requests
 
 sys.path.insert(0, str(Path(__file__).parent))
-from hubless import PLACEHOLDER_TOKEN, PREFIX, stand_in_hub  # noqa: E402
+from hubless import PLACEHOLDER_TOKEN, PREFIX, stand_in_hub
 
 USER = "bench"
 
