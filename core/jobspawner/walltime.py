@@ -302,6 +302,15 @@ class WalltimeHandler(ServerTokenHandler):
     def data_received(self, chunk: bytes) -> None:
         self._body.extend(chunk)
 
+    def _log(self) -> None:
+        """A server's routine question (every status interval) is logged at debug level, as
+        JupyterHub logs its health checks; anything else as usual."""
+        if self.request.method == "GET" and self.get_status() < 300:
+            self.log.debug("%s %s (%.1f ms)", self.get_status(), self.request.uri,
+                           1000 * self.request.request_time())  # fmt: skip
+            return
+        super()._log()
+
     def _spawner(self, user_name: str, server_name: str | None) -> JobSpawner | None:
         spawner = self.spawner_for_token(user_name, server_name)
         if spawner is None:

@@ -266,6 +266,14 @@ def handler(service: Service) -> Any:
     from tornado import web
 
     class WalltimeHandler(APIHandler):
+        def _log(self) -> None:
+            """JupyterLab's routine question (every few seconds) is logged at debug level,
+            so it does not fill the job's log, whose last lines the hub shows."""
+            if self.request.method == "GET" and self.get_status() < 300:
+                self.log.debug("%s %s", self.get_status(), self.request.uri)
+                return
+            super()._log()
+
         @web.authenticated
         def get(self) -> None:
             self.set_header("Cache-Control", "no-store")

@@ -4,7 +4,9 @@ jobspawner.walltime_server). The browser side runs on real Slurm (tests/slurm)."
 
 from __future__ import annotations
 
+import re
 import time
+from pathlib import Path
 
 import pytest
 import requests
@@ -67,6 +69,10 @@ def test_the_server_learns_its_end_from_the_hub_with_its_own_token_only(tmp_path
         assert r.status_code == 204, r.text
         state = hub.spawner_state("alice")
         assert state["walltime_saved"]["saved"] == ["a.ipynb"], state
+        # the routine questions (every few seconds) fill neither log at info level
+        job_log = Path(state["job_output"]).read_text()
+        assert not re.search(r"200 GET /user/alice/api/jobspawner/walltime", job_log), job_log
+        assert not re.search(r"200 GET /hub/api/jobspawner/walltime", hub.log_text())
         hub.stop_server("alice")
 
 
