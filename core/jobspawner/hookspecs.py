@@ -253,7 +253,9 @@ def parse_status(
     return ``{}`` when the code means "no such job" (Slurm's single-id case), and raise
     :class:`~jobspawner.commands.CommandError` when the scheduler did not answer, in which
     case every job is reported ``unknown``, never gone. Never ``assert``: skip lines you
-    cannot read.
+    cannot read. Where the scheduler reports when a running job ends at its time limit, set
+    ``end_time`` (JupyterLab counts down to it and saves before it; otherwise the requested
+    runtime counts: :mod:`jobspawner.walltime`).
 
     Example::
 

@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 import jinja2
 
-from . import bounded_text
+from . import bounded_text, walltime
 from .status_rounds import end_words
 
 if TYPE_CHECKING:
@@ -44,6 +44,8 @@ MAX_TAIL = bounded_text.STORED_TAIL
 MAX_WORDS = 1024
 #: Longest log file name kept (bytes as stored).
 MAX_LOG_FILE = 4096
+#: Longest "start again" URL kept (bytes as stored).
+MAX_RELAUNCH = 2048
 #: Seconds the hub waits for the job's log when it notices the end.
 LOG_TIMEOUT = 10.0
 
@@ -84,9 +86,12 @@ async def note_end(spawner: JobSpawner, status: JobStatus, words: str | None = N
     spawner._last_end = {
         "job_id": job_id,
         "time": time.time(),
-        "words": _clean(words or end_words(job_id, status), MAX_WORDS),
+        "words": _clean(
+            walltime.end_words(spawner, status, words or end_words(job_id, status)), MAX_WORDS
+        ),
         "log_file": spawner.job_output,
         "log_tail": await _log_tail(spawner),
+        "relaunch": walltime.relaunch_url(spawner),
     }
     spawner.log.info(
         "%s: told the user at the next spawn: %s", spawner._log_name, spawner._last_end["words"]
@@ -138,7 +143,16 @@ def restore(spawner: JobSpawner, state: Mapping[str, Any]) -> None:
         "words": _clean(words, MAX_WORDS),
         "log_file": _clean(str(record.get("log_file") or ""), MAX_LOG_FILE),
         "log_tail": _clean(str(record.get("log_tail") or ""), MAX_TAIL, keep_lines=True),
+        "relaunch": _relaunch(record.get("relaunch")),
     }
+
+
+def _relaunch(value: object) -> str:
+    """A kept "start again" URL: a path on this hub (``/...``, not ``//host``), or ""."""
+    if not isinstance(value, str) or not value.startswith("/") or value.startswith("//"):
+        return ""
+    text = _clean(value, MAX_RELAUNCH)
+    return text if text == value else ""
 
 
 # --- what the user reads --------------------------------------------------------------------
@@ -171,6 +185,7 @@ def render_notice(record: Mapping[str, Any], only: bool = False) -> str:
         iso=iso,
         log_file=record.get("log_file") or "",
         log_tail=record.get("log_tail") or "",
+        relaunch=record.get("relaunch") or "",
         only=only,
     )
 

@@ -194,6 +194,11 @@ def main(argv: list[str] | None = None) -> Any:
             path = re.escape(url_path_join(self.base_url, PROOF_PATH))  # a pattern
             web_app: Any = self.web_app  # jupyter_server's application class is untyped
             web_app.add_handlers(".*$", [(path, proof_handler(key, server_version))])
+            if os.environ.get("JOBSPAWNER_WALLTIME") == "1":  # c.JobSpawner.walltime_notices
+                from jobspawner import walltime_server
+
+                walltime_url = report_url().replace("/jobspawner/port/", "/jobspawner/walltime/", 1)
+                walltime_server.install(self, walltime_url, _ssl_context())
 
         def _find_http_port(self) -> None:
             return None  # no probe-and-release: the real bind below asks the OS

@@ -61,6 +61,7 @@ from . import (
     session_view,
     started_options,
     status_rounds,
+    walltime,
 )
 from . import user_options as options_validation
 from .backend import Backend, BackendError, load_backend
@@ -84,6 +85,7 @@ from .templates import TemplateError
 from .transport import TransportConfig, TransportError
 from .user_env import account_environment
 from .user_files import UserFileError
+from .walltime import WalltimeConfig
 
 STATE_VERSION = 1
 _USERNAME = re.compile(r"\A[A-Za-z0-9_][A-Za-z0-9_.@+-]{0,63}\Z")
@@ -97,7 +99,7 @@ def _req(kind: str, help_text: str) -> Any:
     return Unicode("", config=True, help=help_text)
 
 
-class JobSpawner(ServerWatchConfig, TransportConfig, Spawner):  # type: ignore[misc]
+class JobSpawner(ServerWatchConfig, TransportConfig, WalltimeConfig, Spawner):  # type: ignore[misc]
     """Start each single-user server as a batch job through a scheduler backend."""
 
     # --- backend selection ---------------------------------------------------------------
@@ -483,6 +485,8 @@ class JobSpawner(ServerWatchConfig, TransportConfig, Spawner):  # type: ignore[m
         self._form_submission: dict[str, Any] | None = None
         self._form_refusal: dict[str, Any] = {}
         self._server_watch: ServerWatch | None = None  # jobspawner.server_watch
+        self._walltime_saved: dict[str, Any] = {}  # jobspawner.walltime: the save report
+        self._walltime_end: float | None = None  # the end this server was last told
         #: this start's server-check key (jobspawner.server_proof): in memory only
         self._server_check_key = ""
 
@@ -717,6 +721,7 @@ class JobSpawner(ServerWatchConfig, TransportConfig, Spawner):  # type: ignore[m
         env: dict[str, str] = super().get_env()
         env.update(account_environment(self.account()))
         env.update(self.port_choice().environment())
+        env.update(walltime.job_env(self))
         return env
 
     def port_choice(self) -> PortChoice:
@@ -889,6 +894,7 @@ class JobSpawner(ServerWatchConfig, TransportConfig, Spawner):  # type: ignore[m
         self._starting = True
         self._last_failure = {}
         last_end.forget(self)
+        walltime.forget(self)
         self._stop_server_watch()
         try:
             await self._load_auth_state()
@@ -1488,6 +1494,7 @@ class JobSpawner(ServerWatchConfig, TransportConfig, Spawner):  # type: ignore[m
         state.update(session_view.failure_state(self))
         state.update(last_end.state_entries(self))
         state.update(started_options.state_entries(self))
+        state.update(walltime.state_entries(self))
         return state
 
     def _cap_failure(self) -> None:
@@ -1519,6 +1526,7 @@ class JobSpawner(ServerWatchConfig, TransportConfig, Spawner):  # type: ignore[m
         self._cap_failure()  # a state saved before the cap existed
         last_end.restore(self, state)
         started_options.restore(self, state)
+        walltime.restore(self, state)
         self.start_unfinished = bool(state.get(interrupted_start.STATE_KEY))
         if self.job_id:
             # after a hub restart every spawner's first poll then shares one query
@@ -1616,6 +1624,7 @@ def install_hub_hooks() -> None:
         handshake.register()
         end_report.register()
         session_view.register()
+        walltime.register()
         return original(self)
 
     init_handlers._jobspawner = True  # type: ignore[attr-defined]

@@ -60,7 +60,10 @@ class JobStatus:
     node of the allocation) when the scheduler reports one; ``reason`` is the scheduler's
     pending/hold/failure reason in its own words; ``expected_start`` is the scheduler's
     estimate of when a pending job starts; ``exit_code`` is known for finished jobs when the
-    scheduler (or its accounting) reports it.
+    scheduler (or its accounting) reports it. ``end_time`` is when the scheduler will end a
+    running job at its time limit, where it reports that (its start plus its current limit,
+    so it follows a limit changed while the job runs); the hub tells the job's server
+    (:mod:`jobspawner.walltime`).
     """
 
     state: JobState
@@ -69,6 +72,7 @@ class JobStatus:
     reason: str | None = None
     expected_start: datetime | None = None
     exit_code: int | None = None
+    end_time: datetime | None = None
     extra: dict[str, str] = field(default_factory=dict)
 
     @classmethod

@@ -44,13 +44,44 @@ def jobenv_dir() -> Path:
     return Path(os.environ.get("JOBSPAWNER_TEST_JOBENV", default))
 
 
-def _core_hash() -> str:
+#: The JupyterLab extension's sources (built into the core's wheel by labextension/build.sh).
+LABEXTENSION = ROOT / "labextension"
+LABEXTENSION_SOURCES = ("src", "package.json", "package-lock.json", "tsconfig.json", "build.sh")
+
+
+def _hash(paths: list[Path]) -> str:
     digest = hashlib.sha256()
-    for path in sorted((ROOT / "core" / "jobspawner").rglob("*.py")):
+    for path in sorted(paths):
         digest.update(path.relative_to(ROOT).as_posix().encode())
         digest.update(path.read_bytes())
-    digest.update((ROOT / "pyproject.toml").read_bytes())
     return digest.hexdigest()
+
+
+def _labextension_hash() -> str:
+    paths: list[Path] = []
+    for name in LABEXTENSION_SOURCES:
+        path = LABEXTENSION / name
+        if path.is_dir():
+            paths.extend(p for p in path.rglob("*") if p.is_file())
+        else:
+            paths.append(path)
+    return _hash(paths)
+
+
+def _core_hash() -> str:
+    paths = [*(ROOT / "core" / "jobspawner").rglob("*.py"), ROOT / "pyproject.toml"]
+    return _hash(paths) + _labextension_hash()
+
+
+def build_labextension(python: Path) -> None:
+    """Build the JupyterLab extension (node and npm; JupyterLab's core from ``python``)
+    when its sources changed since the last build, so the core's wheel ships it."""
+    stamp = LABEXTENSION / "build" / ".sources-hash"
+    wanted = _labextension_hash()
+    if stamp.exists() and stamp.read_text() == wanted:
+        return
+    _run("bash", str(LABEXTENSION / "build.sh"), str(python))
+    stamp.write_text(wanted)
 
 
 def _run(*argv: str) -> None:
@@ -80,6 +111,7 @@ def ensure_jobenv() -> Path:
         stamp = env / ".core-hash"
         wanted = _core_hash()
         if not stamp.exists() or stamp.read_text() != wanted:
+            build_labextension(python)
             _run(
                 str(python),
                 "-m",

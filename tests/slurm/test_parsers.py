@@ -462,3 +462,17 @@ async def test_cancel_on_several_clusters_runs_one_scancel_per_cluster(backend):
     runner.ran.clear()
     await backend.cancel(ctx, ["7", "8"])  # one cluster: the core's own cancel
     assert [c.argv for c in runner.ran if c.argv[0] == "scancel"] == [("scancel", "7", "8")]
+
+
+def test_a_running_jobs_end_at_its_time_limit_is_read_and_no_other():
+    """EndTime (squeue --Format) is the start plus the current limit for a running job (the
+    hub tells its server, jobspawner.walltime); a pending job's EndTime is a guess."""
+    text = (
+        "31|RUNNING|None|0|vm|vm|2026-12-07T06:00:00|debug|2026-12-07T06:03:00|\n"
+        "32|PENDING|Resources|0|n/a||2026-12-07T07:00:00|debug|2026-12-07T08:00:00|\n"
+        "33|RUNNING|None|0|vm|vm|2026-12-07T06:00:00|debug|Unknown|\n"
+    )
+    found = parsers.parse_squeue(["31", "32", "33"], result(text), commands.SQUEUE_FIELDS)
+    assert found["31"].end_time == datetime(2026, 12, 7, 6, 3)
+    assert found["32"].end_time is None and found["33"].end_time is None
+    assert commands.SQUEUE_FORMAT.endswith("EndTime:|")

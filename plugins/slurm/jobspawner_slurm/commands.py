@@ -28,6 +28,7 @@ SQUEUE_COLUMNS = (
     ("NodeList", "nodelist"),
     ("StartTime", "starttime"),
     ("Partition", "partition"),
+    ("EndTime", "endtime"),
 )
 SQUEUE_FIELDS = tuple(key for _, key in SQUEUE_COLUMNS)
 SQUEUE_FORMAT = ",".join(f"{name}:|" for name, _ in SQUEUE_COLUMNS)

@@ -186,6 +186,10 @@ def squeue_status(row: dict[str, str]) -> JobStatus | None:
             extra["signal"] = str(sig)
     if state is JobState.RUNNING and start is not None:
         extra["started"] = start.isoformat()
+    # a running job's end at its time limit (current after ``scontrol update TimeLimit``)
+    end = (
+        parse_time(row.get("endtime")) if state in (JobState.RUNNING, JobState.SUSPENDED) else None
+    )
     for key in ("partition", "nodelist"):
         value = row.get(key, "")
         if value and value not in _UNSET and not value.startswith("("):
@@ -197,6 +201,7 @@ def squeue_status(row: dict[str, str]) -> JobStatus | None:
         reason=reason,
         expected_start=expected,
         exit_code=exit_code,
+        end_time=end,
         extra=extra,
     )
 

@@ -35,6 +35,7 @@ def job_row(job: Mapping[str, Any]) -> dict[str, str]:
         "batchhost": _text(job.get("batch_host")),
         "nodelist": _text(job.get("nodes")),
         "starttime": _iso(job.get("start_time")),
+        "endtime": _iso(job.get("end_time")),
         "exit_code": _text(job.get("exit_code")),
         "partition": _text(job.get("partition")),
     }
