@@ -12,7 +12,7 @@ import time
 from datetime import datetime, timedelta
 
 import pytest
-from jobspawner import last_end, walltime, walltime_server
+from jobspawner import last_end, started_options, walltime, walltime_server
 from jobspawner.status import JobState, JobStatus
 from traitlets import TraitError
 
@@ -71,6 +71,8 @@ async def test_after_the_walltime_the_user_reads_what_was_saved_and_can_start_ag
     spawner = make_spawner(tmp_path, user_options_allowed=["runtime"])
     spawner.user_options = {"runtime": "30m"}
     spawner.job_id = "480"
+    spawner._chosen_options = {"runtime": "30m"}
+    started_options.remember(spawner, {})  # its server came up: the options to start again
     walltime.note_report(spawner, {"saved": ["work/a.ipynb"], "failed": ["<b>b</b>.txt"]})
     # the save report outlives a hub restart while its job is recorded
     restarted = make_spawner(tmp_path, user_options_allowed=["runtime"])
