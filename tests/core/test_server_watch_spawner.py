@@ -128,3 +128,37 @@ def gone(pid: int) -> bool:
         return Path(f"/proc/{pid}/stat").read_text().split()[2] == "Z"
     except FileNotFoundError:
         return True
+
+
+async def test_two_polls_that_find_a_server_lost_together_cancel_its_job_once(tmp_path):
+    spawner = make_spawner(tmp_path, cmd=["sleep", "300"], lost_server_timeout=0.5)
+    async with fake_server(spawn_server("/user/root/", spawner)) as server:
+        await started(spawner, server)
+    spawner.server = Server(ip="127.0.0.1", port=server.port)
+    watch = server_watch.watch_of(spawner)
+    assert isinstance(watch, ServerWatch)
+    assert await until(watch.lost, timeout=5)
+    # both polls ask the scheduler afresh before either decides (as when the answer is not
+    # cached and both wait for the same round)
+    poller = spawner.poller()
+    ask = poller.status
+
+    async def asked_together(job_id, max_age=0.0):
+        await asyncio.sleep(0)
+        return await ask(job_id, max_age=max_age)
+
+    poller.status = asked_together
+    cancels = []
+    cancel = spawner._cancel
+
+    async def counted(ctx, job_id):
+        cancels.append(job_id)
+        await cancel(ctx, job_id)
+
+    spawner._cancel = counted
+    try:
+        assert await asyncio.gather(spawner.poll(), spawner.poll()) == [1, 1]
+    finally:
+        del poller.status
+    assert await until(lambda: spawner.job_id == "")
+    assert len(cancels) == 1, cancels
