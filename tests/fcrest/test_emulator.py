@@ -1,5 +1,5 @@
-"""The emulator answers as ../shared/reference/firecrest.md says FirecREST v2 does: paths,
-JSON shapes, status codes, error bodies and the F7T-AppVersion header."""
+"""The emulator answers as FirecREST v2 does (its server's source and OpenAPI description
+2.5.6): paths, JSON shapes, status codes, error bodies and the F7T-AppVersion header."""
 
 from __future__ import annotations
 

@@ -1,12 +1,12 @@
 """A FirecREST v2 emulator and a tiny OIDC token endpoint, for the FirecREST backend's tests.
 
 The real FirecREST v2 server is not installable here; this emulates the endpoints a spawner
-uses, following ../shared/reference/firecrest.md (read from the v2 server's source and
-OpenAPI description 2.5.6): the same paths, JSON shapes, status codes, error bodies and the
-``F7T-AppVersion`` header. Like the real server it runs Slurm's commands as the token's
-user (here ``runuser`` on the test Slurm instead of SSH to a login node). Differences, on
-purpose: job queries use ``squeue -t all`` in place of ``sacct`` (the test Slurm has no
-accounting, where the real server would answer 500), and only the endpoints below exist.
+uses, as the v2 server's source and its OpenAPI description 2.5.6 define them: the same
+paths, JSON shapes, status codes, error bodies and the ``F7T-AppVersion`` header. Like the
+real server it runs Slurm's commands as the token's user (here ``runuser`` on the test Slurm
+instead of SSH to a login node). Differences, on purpose: job queries use ``squeue -t all``
+in place of ``sacct`` (the test Slurm has no accounting, where the real server would answer
+500), and only the endpoints below exist.
 
 Tokens are HS256 JWTs signed with a key the emulator and the token endpoint share (an
 ``oct`` key of the server's JWKS); the user is the ``preferred_username`` claim.

@@ -4,8 +4,9 @@
 without history a finished job is unknown to ``qstat`` and the core reports it as ended
 ("vanished"), outcome unknown.
 
-Options: ``qsub``, ``qstat``, ``qdel``, ``pbsnodes`` (command paths); ``direct_output``
-(default true: ``#PBS -k oed`` so the output file is written while the job runs).
+Backend options (``c.JobSpawner.backend_options``): declared once, with type, default and help,
+in :mod:`jobspawner_torque.options`; ``docs/backends/torque.md`` lists them, generated from
+those declarations.
 """
 
 from __future__ import annotations
