@@ -130,7 +130,7 @@ def _epoch(text: str) -> int | None:
 
 
 def job_models(text: str, cluster: str) -> list[dict[str, Any]]:
-    """JobModel values from squeue lines (the fields the reference lists)."""
+    """JobModel values from squeue lines (the fields of FirecREST v2's JobModel)."""
     jobs = []
     for line in text.splitlines():
         parts = line.split("|")
