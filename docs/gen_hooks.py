@@ -66,6 +66,7 @@ GROUPS: list[tuple[str, list[str]]] = [
             "history_command",
             "parse_history",
             "query_status",
+            "status_per_user",
             "get_host",
             "describe_status",
         ],

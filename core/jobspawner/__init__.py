@@ -14,6 +14,8 @@ module is internal and may change between releases.
   :class:`CommandRunner`.
 * Building blocks a backend calls: :func:`describe_generic` (the core's status words),
   :func:`private_output_commands` (the core's log-folder preparation),
+  :func:`exit_code_text` (an exit code with its common meaning, ``exit code 137 (killed:
+  ...)``, the one table every report of an end uses),
   :func:`run_prepare_commands` (run the preparation as the core's submit does, for a backend
   with its own ``submit``),
   :func:`user_file_command` (the one way to create a file as the user: new, in her private
@@ -43,6 +45,7 @@ from .cancel_confirm import confirm_cancel, not_ended_words
 from .commands import Command, CommandError, CommandResult, CommandRunner
 from .constraints import FeatureGrammar
 from .context import BackendContext, make_context
+from .exit_words import exit_code_text
 from .hookspecs import hookimpl
 from .jobspec import JobSpec
 from .options import flag, tool
@@ -80,6 +83,7 @@ __all__ = [
     "clock_seconds",
     "confirm_cancel",
     "describe_generic",
+    "exit_code_text",
     "flag",
     "folder_refused_words",
     "format_hms",

@@ -10,6 +10,7 @@ import difflib
 import importlib
 import inspect
 import json
+import logging
 import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -30,6 +31,11 @@ else:  # the backport gives the 3.12 API (selection by group, .dist)
     from importlib_metadata import EntryPoint, entry_points
 
 ENTRY_POINT_GROUP = "jobspawner.backends"
+#: The module attribute that said "status per user" before the ``status_per_user`` hook.
+LEGACY_PER_USER_ATTRIBUTE = "jobspawner_status_per_user"
+
+_log = logging.getLogger(__name__)
+_legacy_warned: set[str] = set()
 
 
 def secrets_file_command(spec: JobSpec) -> Command:
@@ -398,6 +404,28 @@ class Backend:
     ) -> Mapping[str, JobStatus]:
         out = self.hook.parse_history(job_ids=list(job_ids), result=result, options=options)
         return cast("Mapping[str, JobStatus]", out or {})
+
+    def status_per_user(self) -> bool:
+        """Whether the status query runs as each job's user (the ``status_per_user`` hook).
+
+        A plugin module that still sets the attribute ``jobspawner_status_per_user = True``
+        (before the hook existed) is honoured too, with a warning: its status query reads
+        the users' files and must never run as the hub."""
+        if self.hook.status_per_user():
+            return True
+        for plugin_name, plugin in self.pm.list_name_plugin():
+            if getattr(plugin, LEGACY_PER_USER_ATTRIBUTE, False):
+                if plugin_name not in _legacy_warned:
+                    _legacy_warned.add(plugin_name)
+                    _log.warning(
+                        "jobspawner plugin %s sets %s = True; implement the status_per_user "
+                        "hook instead (@hookimpl def status_per_user(): return True): the "
+                        "attribute will stop being read",
+                        plugin_name,
+                        LEGACY_PER_USER_ATTRIBUTE,
+                    )
+                return True
+        return False
 
     def get_host(self, status: JobStatus, options: Mapping[str, Any]) -> str | None:
         return cast("str | None", self.hook.get_host(status=status, options=options))

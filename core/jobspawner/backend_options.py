@@ -65,7 +65,7 @@ class Option:
         if kind is object:  # a command line or a callable (e.g. a token source)
             out = value
         elif kind is bool:
-            out = _to_bool(value)
+            out = parse_bool(value)
         elif kind is int and not isinstance(value, bool):
             out = _to_number(value, int)
         elif kind is float and not isinstance(value, bool):
@@ -91,7 +91,10 @@ class Option:
         return "str or list" if self.many else self.type.__name__
 
 
-def _to_bool(value: Any) -> bool | None:
+def parse_bool(value: Any) -> bool | None:
+    """The one reading of a yes/no value: ``True``/``False``, ``1``/``0``, or (any case, spaces
+    around ignored) ``true yes on 1`` / ``false no off 0`` and ``""``; None for anything
+    else (the caller says what was expected)."""
     if isinstance(value, bool):
         return value
     if isinstance(value, int) and value in (0, 1):

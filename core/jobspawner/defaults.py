@@ -14,7 +14,7 @@ from . import bounded_text, log_reads, logfiles, secrets_cleanup, templates, use
 from .backend_options import Option
 from .commands import Command, CommandError
 from .context import BackendContext
-from .exit_words import exit_code_text
+from .end_words import ended_sentence
 from .hookspecs import hookimpl
 from .jobspec import JobSpec
 from .status import CancelOutcome, JobState, JobStatus, QueueInfo
@@ -96,8 +96,7 @@ def describe_generic(status: JobStatus, reason: str | None = None) -> str:
         return f"Your job is running{host}; waiting for the notebook server to start."
     if state is JobState.UNKNOWN:
         return f"The scheduler did not answer; retrying{': ' + reason if reason else ''}."
-    code = f" with {exit_code_text(status.exit_code)}" if status.exit_code is not None else ""
-    return f"Your job has ended ({state.value}{code}){': ' + reason if reason else ''}."
+    return ended_sentence(status, reason)
 
 
 async def run_prepare_commands(ctx: BackendContext, spec: JobSpec, script: str = "") -> None:

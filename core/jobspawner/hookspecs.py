@@ -368,6 +368,26 @@ def query_status(
 
 
 @hookspec(firstresult=True)
+def status_per_user() -> bool | None:
+    """Return ``True`` when this backend's status query must run as each job's user.
+
+    By default (no implementation, or ``None``) the hub's shared status rounds run as the
+    hub's own identity, without ``exec_prefix``: one query per round covers every user's
+    jobs. That is right for a status command that asks a daemon (``squeue``, ``qstat``,
+    ``bjobs``, ``condor_q``). A backend whose status query reads files in the users' own
+    folders (the built-in ``local`` backend reads each user's spool) returns ``True``: its
+    queries then run as each user, through ``exec_prefix``, so the hub never reads a file a
+    user controls as root. ``c.JobSpawner.status_exec_prefix`` overrides both.
+
+    Example::
+
+        @hookimpl
+        def status_per_user():
+            return True
+    """
+
+
+@hookspec(firstresult=True)
 def get_host(status: JobStatus, options: Mapping[str, Any]) -> str | None:
     """Return the host name the hub should connect to for a running job.
 

@@ -116,6 +116,7 @@ class JobSpec:
         homedir: str | None = None,
         env: Mapping[str, str] | None = None,
         resources: Mapping[str, Any] | None = None,
+        resource_variables: Mapping[str, Any] | None = None,
         prologue: str = "",
         epilogue: str = "",
         options: Mapping[str, Any] | None = None,
@@ -128,13 +129,17 @@ class JobSpec:
 
         ``resources`` are raw requests (``{"runtime": "2h", "memory": "4G"}``), validated and
         normalised by :func:`jobspawner.resources.normalise` (unset ones become ``None``);
-        ``site_variables`` come first (``c.JobSpawner.template_vars``); ``variables``
+        ``resource_variables`` are that function's output, for a caller that has normalised
+        them already (the spawner: ``JobSpawner.resources()``), used instead of
+        ``resources``; ``site_variables`` come first (``c.JobSpawner.template_vars``); ``variables``
         override anything at the end (tests, tools). Secret variables of ``env`` (see
         :func:`is_secret`; ``secret_env`` adds names and shell patterns) are moved to
         ``secrets``; ``extra_secrets`` (the server-check key) go there too and nowhere else.
         """
         from .resources import normalise
 
+        if resource_variables is not None and resources:
+            raise ValueError("JobSpec.create: give resources or resource_variables, not both")
         all_env = {k: str(v) for k, v in (env or {}).items()}
         secrets = {k: v for k, v in all_env.items() if is_secret(k, secret_env)}
         secrets.update(extra_secrets or {})
@@ -145,7 +150,7 @@ class JobSpec:
         options = dict(options or {})
         merged: dict[str, Any] = {
             **(site_variables or {}),
-            **normalise(resources or {}),
+            **(normalise(resources or {}) if resource_variables is None else resource_variables),
             "job_name": job_name,
             "username": username,
             "server_name": server_name,

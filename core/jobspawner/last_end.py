@@ -3,7 +3,7 @@
 When the hub sees a running server's job end without a stop asked through the hub (an
 administrator cancelled it, it reached its time limit, it was killed with its node or by the
 out-of-memory killer, the server exited on its own), :func:`note_end` keeps a record in the
-spawner: when, the job id, how it ended in plain words (:func:`status_rounds.end_words`),
+spawner: when, the job id, how it ended in plain words (:func:`end_words.end_words`),
 its log file and the last lines of that log. The record is part of the spawner's state
 (:func:`state_entries`, :func:`restore`), and ``JobSpawner.clear_state`` leaves it, so it
 outlives JupyterHub's cleanup after the stop and a hub restart.
@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any
 import jinja2
 
 from . import bounded_text, walltime
-from .status_rounds import end_words
+from .end_words import end_words
 
 if TYPE_CHECKING:
     from .spawner import JobSpawner

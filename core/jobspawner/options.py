@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from . import backend_options
+
 
 def tool(options: Mapping[str, Any], name: str) -> str:
     """The program to run for scheduler command ``name``: the option of that name (a full
@@ -13,8 +15,8 @@ def tool(options: Mapping[str, Any], name: str) -> str:
 
 
 def flag(options: Mapping[str, Any], name: str, default: bool) -> bool:
-    """A yes/no option; strings such as "no", "false", "0", "off" and "" read as false."""
+    """A yes/no option, read by :func:`jobspawner.backend_options.parse_bool`: strings such
+    as "no", "false", "0", "off" and "" read as false; any other value as its truthiness."""
     value = options.get(name, default)
-    if isinstance(value, str):
-        return value.strip().lower() not in ("", "0", "false", "no", "off")
-    return bool(value)
+    parsed = backend_options.parse_bool(value)
+    return bool(value) if parsed is None else parsed

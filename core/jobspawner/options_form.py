@@ -16,7 +16,6 @@ import contextlib
 import json
 import re
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import asdict
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlencode
 
@@ -296,8 +295,3 @@ def options_from_form(form_data: Mapping[str, Any], spawner: Any = None) -> dict
     if spawner is not None and hasattr(spawner, "_form_submission"):
         spawner._form_submission = dict(out)  # a refusal of these shows this form again
     return out
-
-
-def queue_rows(snapshot: Snapshot) -> list[dict[str, Any]]:
-    """The live view as JSON-able rows (the session page and tests use it)."""
-    return [asdict(q) for q in snapshot.queues or ()]

@@ -151,8 +151,12 @@ def _bound(where: str, resource: str | None, kind: str, value: Any) -> Any:
 
 def numeric_value(resource: str, value: Any, label: str = "{}") -> float | None:
     """The number a resource value is compared by (MiB, seconds, a count); None for names."""
+    return number_of(resource, normalise({resource: value}, label=label))
+
+
+def number_of(resource: str, out: Mapping[str, Any]) -> float | None:
+    """The number of ``resource`` in :func:`normalise`'s output ``out``; None for names."""
     kind = FIELDS[resource].kind
-    out = normalise({resource: value}, label=label)
     if kind == "memory":
         return float(out[f"{resource}_mb"])
     if kind == "duration":

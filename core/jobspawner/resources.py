@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -194,6 +194,15 @@ class Field:
     name: str
     kind: str  # name | token | expr | count | gpus | memory | duration
 
+    @property
+    def variables(self) -> tuple[str, ...]:
+        """The template variables :func:`normalise` fills from this field."""
+        if self.kind == "memory":
+            return (f"{self.name}_mb",)
+        if self.kind == "duration":
+            return ("runtime", "runtime_s")
+        return (self.name,)
+
 
 FIELDS: dict[str, Field] = {
     f.name: f
@@ -256,4 +265,17 @@ def normalise(values: Mapping[str, Any], label: str = "req_{}") -> dict[str, Any
             seconds = parse_duration_s(name, value)
             out["runtime_s"] = seconds
             out["runtime"] = format_hms(seconds)
+    return out
+
+
+def overlay(
+    site: Mapping[str, Any], chosen: Mapping[str, Any], keys: Iterable[str]
+) -> dict[str, Any]:
+    """The site's normalised requests with the user's in place for each field in ``keys``
+    (the ones she set): both are :func:`normalise` outputs, so nothing is normalised twice.
+    A chosen value that normalises to None (``gpus: 0``) replaces the site's too."""
+    out = dict(site)
+    for key in keys:
+        for name in FIELDS[key].variables:
+            out[name] = chosen[name]
     return out

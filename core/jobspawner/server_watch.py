@@ -175,6 +175,7 @@ class ServerWatch:
         self._task: asyncio.Task[None] | None = None
         self.finalizer: weakref.finalize[Any, Any] | None = None  # ends it with its spawner
         self.decided = False  # the server was declared lost: poll says so until a new start
+        self.told = asyncio.Event()  # set once the poll that declared it lost noted why
 
     # --- control --------------------------------------------------------------------------
     def start(self) -> bool:
@@ -447,7 +448,8 @@ async def poll_running(spawner: JobSpawner) -> int | None:
     ensure_watch(spawner)
     watch: ServerWatch | None = getattr(spawner, "_server_watch", None)
     if watch is not None and watch.decided:
-        return 1  # declared lost by a poll a moment ago, whose cancel may still run
+        await watch.told.wait()  # declared lost by a poll a moment ago: its words are kept
+        return 1
     if watch is None or not watch.lost():
         return None
     fresh: JobStatus = await spawner.poller().status(
@@ -457,8 +459,14 @@ async def poll_running(spawner: JobSpawner) -> int | None:
 
     if fresh.state.finished or fresh.state is JobState.UNKNOWN:
         return None  # the rounds' listener handles an end; unknown is never "lost"
+    if watch.decided:  # another poll declared it lost while this one asked: it cancels
+        await watch.told.wait()
+        return 1
     if not watch.lost():
         return None  # it answered while the scheduler was asked
+    # decided before any await: every other poll from now on waits for its words and says
+    # so, and only this one cancels the job
+    watch.decided = True
     seconds = watch.unreachable_for()
     spawner.log.warning(
         "%s: its server at %s:%s has not answered for %.0f s while job %s is %s; stopping "
@@ -472,12 +480,13 @@ async def poll_running(spawner: JobSpawner) -> int | None:
         spawner.lost_server_timeout,
     )
     job_id = spawner.job_id
-    if not watch.decided:  # two polls may both get here: the server is lost once
-        metrics.server_lost(spawner)
-    watch.decided = True  # every poll from now on says so (JupyterHub may poll meanwhile)
+    metrics.server_lost(spawner)
     watch.close()
     spawner.transport_close()
-    await spawner._note_job_end(fresh, lost_words(job_id, watch.host, seconds))
+    try:
+        await spawner._note_job_end(fresh, lost_words(job_id, watch.host, seconds))
+    finally:
+        watch.told.set()
     # JupyterHub calls stop() only for a server whose poll says it runs: cancel it here
     try:
         await spawner._cancel(spawner.context(), job_id)

@@ -68,7 +68,7 @@ from .backend import Backend, BackendError, load_backend
 from .commands import CommandError
 from .constraints import validate_constraint
 from .context import BackendContext
-from .exit_words import exit_code_text
+from .end_words import ended_while_starting
 from .host_map import HostMap, HostMapError
 from .hub_compat import SpawnException
 from .hub_limits import limits_as_requests, with_hub_limits
@@ -76,11 +76,11 @@ from .jobspec import JobSpec, legacy_secrets_file
 from .poller import StatusPoller
 from .port_binding import PortChoice, PortChoiceError
 from .profiles import static_profiles_refusal
-from .resources import FIELDS, ResourceError, empty, normalise
+from .resources import FIELDS, ResourceError, empty, normalise, overlay
 from .server_check import ProbeResult
 from .server_watch import ServerWatch, ServerWatchConfig
 from .start_clock import StartClock
-from .status import VANISHED_REASON, JobState, JobStatus
+from .status import JobState, JobStatus
 from .templates import TemplateError
 from .transport import TransportConfig, TransportError
 from .user_env import account_environment
@@ -471,6 +471,8 @@ class JobSpawner(ServerWatchConfig, TransportConfig, WalltimeConfig, Spawner):  
         self._new_event = asyncio.Event()
         self._starting = False
         self._user_resources: dict[str, Any] = {}
+        #: what apply_user_options validated: (those resources, their template variables)
+        self._validated_resources: tuple[dict[str, Any], dict[str, Any]] | None = None
         self._cancel_task: asyncio.Future[None] | None = None
         # set by jobspawner.user_options: the chosen profile and options, the config values
         # a profile overrode (restored before the next spawn), typed template variables
@@ -703,12 +705,6 @@ class JobSpawner(ServerWatchConfig, TransportConfig, WalltimeConfig, Spawner):  
         )
         return _JOBNAME_UNSAFE.sub("_", name)[:128]
 
-    def _requested(self) -> dict[str, Any]:
-        """Raw resource requests: config traits, overridden by the user's chosen options."""
-        values = self._config_requests()
-        values.update({k: v for k, v in self._user_resources.items() if not empty(v)})
-        return values
-
     def _config_requests(self) -> dict[str, Any]:
         """The ``req_*`` settings; JupyterHub's mem_limit/cpu_limit/cpu_guarantee fill in
         memory and cpus where no ``req_*`` is set."""
@@ -732,18 +728,21 @@ class JobSpawner(ServerWatchConfig, TransportConfig, WalltimeConfig, Spawner):  
             raise SpawnException(str(e), reason="config") from e
 
     def resources(self) -> dict[str, Any]:
-        """Validated resources: config traits, overridden by the user's chosen options."""
-        values = self._config_requests()
+        """Validated resources, the template variables the job script gets: config traits,
+        overridden by the user's chosen options (normalised once, by their validation:
+        :func:`jobspawner.user_options.chosen_resources`)."""
         try:
-            out = normalise(values)
-            chosen = normalise(self._user_resources, label="{}")
-            out.update({k: v for k, v in chosen.items() if v is not None})
-            validate_constraint(
-                self.load(),
-                "req_constraint" if chosen["constraint"] is None else "constraint",
-                out["constraint"],
-                self.backend_options,
-            )
+            site = normalise(self._config_requests())
+            chosen, checked = options_validation.chosen_resources(self)
+            keys = [k for k, v in self._user_resources.items() if not empty(v)]
+            out = overlay(site, chosen, keys)
+            if chosen["constraint"] is None or not checked:  # the site's, or unchecked
+                validate_constraint(
+                    self.load(),
+                    "req_constraint" if chosen["constraint"] is None else "constraint",
+                    out["constraint"],
+                    self.backend_options,
+                )
         except ResourceError as e:
             code = 500 if e.field.startswith("req_") else 400
             raise SpawnException(
@@ -761,7 +760,7 @@ class JobSpawner(ServerWatchConfig, TransportConfig, WalltimeConfig, Spawner):  
         output_file = os.path.join(
             self.log_dir.format(**fmt), f"{job_name}.{stamp}.{secrets.token_hex(3)}.log"
         )
-        self.resources()  # validates config and user choices, errors naming the field
+        resources = self.resources()  # config and user choices, errors naming the field
         # a new key for each start's server check, to the job in the secrets file only
         self._server_check_key = server_proof.new_key() if self.require_server_proof else ""
         key = {server_proof.KEY_NAME: self._server_check_key} if self._server_check_key else {}
@@ -774,7 +773,7 @@ class JobSpawner(ServerWatchConfig, TransportConfig, WalltimeConfig, Spawner):  
             workdir=self.workdir.format(**fmt),
             command=[*self.cmd, *self.get_args()],
             env=self.get_env(),
-            resources=self._requested(),
+            resource_variables=resources,
             prologue=self.prologue,
             epilogue=self.epilogue,
             options=self._spec_options(),
@@ -1231,12 +1230,7 @@ class JobSpawner(ServerWatchConfig, TransportConfig, WalltimeConfig, Spawner):  
         self.poller().forget(job_id)
         await self._remove_secrets(ctx)
         tail = await self._failure_tail(backend, ctx)
-        code = f", {exit_code_text(status.exit_code)}" if status.exit_code is not None else ""
-        if status.reason == VANISHED_REASON:
-            outcome = "the scheduler no longer lists it, so how it ended is unknown"
-        else:
-            outcome = f"{status.state.value}{code}{': ' + status.reason if status.reason else ''}"
-        message = f"Job {job_id} ended before the notebook server started ({outcome})."
+        message = ended_while_starting(job_id, status)
         if tail.strip():
             message += f"\nLast lines of {self.job_output}:\n{tail}"
         else:

@@ -5,8 +5,8 @@ query per round covers every user's jobs. That is right for schedulers whose sta
 asks a daemon (``squeue``, ``qstat``, ``bjobs``, ``condor_q``): such a command reads no file a
 user controls, so running it as root (or as the hub's service account) exposes nothing. It
 is wrong for a backend whose status query reads files in the users' own folders (the
-embedded ``local`` backend reads each user's spool): such a backend declares
-``jobspawner_status_per_user = True`` in its plugin module, and its queries run as each user.
+embedded ``local`` backend reads each user's spool): such a backend implements the
+``status_per_user`` hook (returning ``True``), and its queries run as each user.
 
 Where the scheduler hides other users' jobs from the hub's account (Slurm's
 ``PrivateData=jobs`` for a non-root hub), a job the hub's query does not list is confirmed
@@ -21,24 +21,21 @@ import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from .exit_words import exit_code_text
+from .end_words import ended_message
 from .status import VANISHED_REASON, JobState, JobStatus
 
 if TYPE_CHECKING:
     from .backend import Backend
     from .context import BackendContext
 
-#: Attribute a backend (or site plugin) module sets when its status query must run per user.
-PER_USER_ATTRIBUTE = "jobspawner_status_per_user"
-
 _log = logging.getLogger(__name__)
 _warned: set[str] = set()
 
 
 def status_per_user(backend: Backend) -> bool:
-    """True when the backend's status query must run as each job's user."""
-    plugins = backend.pm.get_plugins()
-    return any(bool(getattr(plugin, PER_USER_ATTRIBUTE, False)) for plugin in plugins)
+    """True when the backend's status query must run as each job's user (its
+    ``status_per_user`` hook)."""
+    return backend.status_per_user()
 
 
 def poll_max_age(status_max_age: float, status_interval: float) -> float:
@@ -47,26 +44,6 @@ def poll_max_age(status_max_age: float, status_interval: float) -> float:
     if status_interval <= 0:
         return status_max_age
     return max(status_max_age, status_interval * 1.5)
-
-
-def ended_message(job_id: str, status: JobStatus) -> str:
-    """Plain words for a user whose server's job ended while it ran."""
-    return f"Your server stopped: {end_words(job_id, status)}"
-
-
-def end_words(job_id: str, status: JobStatus) -> str:
-    """How a job ended, in plain words: ``its batch job 480 was cancelled (...).``"""
-    if status.reason == VANISHED_REASON:
-        how = "ended (the scheduler no longer lists it)"
-    elif status.state is JobState.CANCELLED:
-        how = "was cancelled (by an administrator, or at its time limit)"
-    elif status.state is JobState.FAILED:
-        how = "failed" + (f" with {exit_code_text(status.exit_code)}" if status.exit_code else "")
-    else:
-        how = "finished"
-    said = status.reason if status.reason != VANISHED_REASON else None
-    detail = f" Scheduler's words: {said}." if said else ""
-    return f"its batch job {job_id} {how}.{detail}"
 
 
 async def confirm_vanished(

@@ -61,6 +61,7 @@ COVERAGE: dict[str, tuple[str, ...]] = {
     "history_command": ("test_ended_job_is_finished_never_unknown",),
     "parse_history": ("test_ended_job_is_finished_never_unknown",),
     "query_status": ("test_scheduler_down_is_unknown_never_gone",),
+    "status_per_user": ("test_status_identity_is_declared",),
     "get_host": ("test_submit_status_cancel_one",),
     "describe_status": (
         "test_every_status_is_described",
@@ -298,6 +299,13 @@ class BackendContract:
         typed = backend.checked_options(jobspawner_target.options)
         for key in jobspawner_target.options:
             assert key in typed
+
+    async def test_status_identity_is_declared(self, jobspawner_target: Target) -> None:
+        """The status query runs as the hub or as each user, as the backend says: a plain
+        yes or no (``status_per_user``), the same at every call."""
+        backend = jobspawner_target.load()
+        answer = backend.status_per_user()
+        assert isinstance(answer, bool) and backend.status_per_user() is answer
 
     async def test_resource_fields_are_what_the_job_honours(
         self, jobspawner_target: Target

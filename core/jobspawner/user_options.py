@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from . import refusal_log
 from .constraints import validate_constraint
 from .hub_compat import SpawnException
-from .profiles import Option, Profile, ProfileConfigError, default_profile, numeric_value
+from .profiles import Option, Profile, ProfileConfigError, default_profile, number_of
 from .resources import FIELDS, ResourceError, format_hms, normalise
 
 if TYPE_CHECKING:
@@ -39,11 +39,16 @@ _MAX_TEXT = 256
 
 @dataclass
 class Validated:
-    """The outcome of a validation: what the spawner is about to use."""
+    """The outcome of a validation: what the spawner is about to use.
+
+    ``resources`` are the user's resource values as she gave them, ``chosen`` the template
+    variables they become (:func:`jobspawner.resources.normalise`'s output): each value is
+    normalised once, here, and the spawner renders that (:func:`chosen_resources`)."""
 
     profile: Profile | None = None
     overrides: dict[str, Any] = field(default_factory=dict)
     resources: dict[str, Any] = field(default_factory=dict)
+    chosen: dict[str, Any] = field(default_factory=lambda: normalise({}))
     variables: dict[str, Any] = field(default_factory=dict)
     options: dict[str, Any] = field(default_factory=dict)
 
@@ -215,6 +220,21 @@ def _check_regex(option: Option, value: Any) -> None:
         )
 
 
+def _choose(
+    out: Validated, resource: str, value: Any, label: str = "{}", field: str = ""
+) -> dict[str, Any]:
+    """Record the user's ``value`` for ``resource``, normalised (the one time it is); a
+    refusal names ``label`` (a ``normalise`` format) and marks the form's ``field``."""
+    try:
+        normalised = normalise({resource: value}, label=label)
+    except ResourceError as e:
+        raise refuse(str(e), field) from e
+    out.resources[resource] = value
+    for name in FIELDS[resource].variables:
+        out.chosen[name] = normalised[name]
+    return normalised
+
+
 def _validate_option(spawner: JobSpawner, option: Option, value: Any, out: Validated) -> None:
     name = label(option)
     if option.choices:
@@ -224,19 +244,15 @@ def _validate_option(spawner: JobSpawner, option: Option, value: Any, out: Valid
             raise refuse(f"{name}: {value!r} is not one of the choices: {listed}", option.name)
         out.overrides.update(choice.overrides)
         if option.resource and not choice.overrides:
-            out.resources[option.resource] = choice.key
+            _choose(out, option.resource, choice.key)
         elif not option.resource:
             out.variables[option.name] = choice.key
         out.options[option.name] = choice.key
         return
     if option.resource:
-        try:
-            number = numeric_value(option.resource, value, label=_as_format(name))
-        except ResourceError as e:
-            raise refuse(str(e), option.name) from e
-        _check_bounds(option, value, number)
+        normalised = _choose(out, option.resource, value, _as_format(name), option.name)
+        _check_bounds(option, value, number_of(option.resource, normalised))
         _check_regex(option, value)
-        out.resources[option.resource] = value
         out.options[option.name] = value
         return
     if option.kind in ("int", "float"):
@@ -321,13 +337,12 @@ def validate(
             raise refuse(
                 f"Option {key!r} cannot be chosen here (allowed: {', '.join(offered) or 'none'})"
             )
-        try:
-            normalise({key: value}, label=_as_format(legacy_label(key)))
-        except ResourceError as e:
-            raise refuse(str(e), key) from e
         if value is not None and value != "":
-            out.resources[key] = value
+            _choose(out, key, value, _as_format(legacy_label(key)), key)
             out.options[key] = value
+        elif key not in FIELDS:  # an unset value is no request, but its name must be one
+            unknown = ResourceError(legacy_label(key), value, "is not a known resource")
+            raise refuse(str(unknown), key)
     return out
 
 
@@ -359,12 +374,11 @@ def _check_constraint_and_limits(spawner: JobSpawner, out: Validated) -> None:
                 key,
                 spawner.load().name,
             )
-    try:
-        if "constraint" in out.resources:
-            checked = normalise({"constraint": out.resources["constraint"]}, label="{}")
-            validate_constraint(
-                spawner.load(), "constraint", checked["constraint"], spawner.backend_options
-            )
+    chosen = out.chosen
+    try:  # the one check of the user's constraint (the spawner's renders rely on it)
+        validate_constraint(
+            spawner.load(), "constraint", chosen["constraint"], spawner.backend_options
+        )
     except ResourceError as e:
         raise refuse(str(e), _field_of(out, "constraint")[0]) from e
     from .options_form import live_snapshot
@@ -372,7 +386,6 @@ def _check_constraint_and_limits(spawner: JobSpawner, out: Validated) -> None:
     snapshot = live_snapshot(spawner, wait=False)
     if snapshot is None or not snapshot.available:
         return
-    chosen = normalise(out.resources, label="{}")
     queue_name = chosen["queue"] or spawner.req_queue or None
     queue = snapshot.queue(queue_name)
     if queue is None:
@@ -404,6 +417,7 @@ def apply(spawner: JobSpawner, out: Validated) -> None:
         restore_baseline(spawner)
         raise
     spawner._user_resources = dict(out.resources)
+    spawner._validated_resources = (dict(out.resources), dict(out.chosen))
     spawner._option_variables = dict(out.variables)
     spawner._profile_slug = out.profile.slug if out.profile else ""
     spawner._chosen_options = dict(out.options)
@@ -417,6 +431,7 @@ def apply_user_options(
 
     restore_baseline(spawner)
     spawner._user_resources, spawner._option_variables = {}, {}
+    spawner._validated_resources = None
     spawner._profile_slug, spawner._chosen_options = "", {}
     submitted, spawner._form_submission = spawner._form_submission, None  # from the form?
     raw = profiles_source(spawner)
@@ -438,6 +453,18 @@ def apply_user_options(
         note_refusal(spawner, e, submitted)
         raise
     return None
+
+
+def chosen_resources(spawner: JobSpawner) -> tuple[dict[str, Any], bool]:
+    """The user's chosen resources as template variables, and whether their constraint was
+    checked against the backend: the validation's own result (:class:`Validated`) while
+    ``_user_resources`` is still what it validated; otherwise (a site's own
+    ``apply_user_options`` set them, or something changed them since) normalised now,
+    unchecked, so that a value that skipped the validation is still refused."""
+    validated = spawner._validated_resources
+    if validated is not None and validated[0] == spawner._user_resources:
+        return dict(validated[1]), True
+    return normalise(spawner._user_resources, label="{}"), False
 
 
 # --- state: the profile and the job's settings survive a hub restart -------------------------

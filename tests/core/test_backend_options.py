@@ -112,3 +112,16 @@ def test_hub_start_stops_on_unknown_key_or_wrong_type(caplog: Any) -> None:
     app = FakeApp(backend="sge", backend_options={"pending_reasons": "perhaps"})
     check_backend_at_start(app)
     assert app.exited == 1 and "pending_reasons" in caplog.text
+
+
+def test_one_yes_no_parser_serves_declared_options_and_flag(monkeypatch):
+    """``flag`` (undeclared options) and a declared ``bool`` option read yes/no words with
+    the same function, so they cannot drift apart."""
+    from jobspawner import backend_options, options
+
+    words = ["true", " Yes ", "ON", "1", "false", "no", " Off", "0", "", True, False, 1, 0]
+    declared = backend_options.Option("x", bool, False)
+    for word in words:
+        assert options.flag({"x": word}, "x", True) is declared.convert(word), repr(word)
+    monkeypatch.setattr(backend_options, "parse_bool", lambda value: value == "no")  # inverted
+    assert options.flag({"x": "no"}, "x", False) is True

@@ -128,3 +128,44 @@ def gone(pid: int) -> bool:
         return Path(f"/proc/{pid}/stat").read_text().split()[2] == "Z"
     except FileNotFoundError:
         return True
+
+
+async def test_two_polls_that_find_a_server_lost_together_cancel_its_job_once(tmp_path):
+    spawner = make_spawner(tmp_path, cmd=["sleep", "300"], lost_server_timeout=0.5)
+    async with fake_server(spawn_server("/user/root/", spawner)) as server:
+        await started(spawner, server)
+    # the fresh question a poll asks before it declares the server lost waits until two polls
+    # ask it (as when both wait for the same round), and every cancel is counted: the
+    # watch's own poll (its lost event) included
+    poller = spawner.poller()
+    ask = poller.status
+    asking: list[str] = []
+    together = asyncio.Event()
+
+    async def asked_together(job_id, max_age=0.0):
+        if max_age == spawner.startup_poll_interval:  # server_watch.poll_running's question
+            asking.append(job_id)
+            if len(asking) >= 2:
+                together.set()
+            await asyncio.wait_for(together.wait(), 5)
+        return await ask(job_id, max_age=max_age)
+
+    poller.status = asked_together
+    cancels = []
+    cancel = spawner._cancel
+
+    async def counted(ctx, job_id):
+        cancels.append(job_id)
+        await cancel(ctx, job_id)
+
+    spawner._cancel = counted
+    spawner.server = Server(ip="127.0.0.1", port=server.port)
+    watch = server_watch.watch_of(spawner)
+    assert isinstance(watch, ServerWatch)
+    try:
+        assert await until(watch.lost, timeout=5)
+        assert await asyncio.gather(spawner.poll(), spawner.poll()) == [1, 1]
+        assert await until(lambda: spawner.job_id == "")
+    finally:
+        del poller.status
+    assert together.is_set() and len(cancels) == 1, cancels

@@ -243,3 +243,23 @@ def test_remembered_poller_follows_settings_and_the_registry(tmp_path, fake_slur
     assert slurm_spawner(tmp_path, "other", status_interval=7).poller() is second
     JobSpawner._pollers.clear()
     assert spawner.poller() is not second
+
+
+def test_status_per_user_is_a_declared_hook(caplog):
+    """The local backend says so through the hook, Slurm does not; a plugin module that still
+    sets the old attribute is honoured (its status reads users' files) and its admin is told
+    once."""
+    import types
+
+    import jobspawner_slurm.hooks
+    from jobspawner.backend import backend_from_plugin, load_backend
+
+    local = load_backend("local")
+    assert local.status_per_user() is True and local.implemented("status_per_user")
+    assert load_backend("slurm").status_per_user() is False
+    site = types.ModuleType("oldsite")
+    site.jobspawner_status_per_user = True
+    legacy = backend_from_plugin("slurm", jobspawner_slurm.hooks, plugins=[site])
+    assert legacy.status_per_user() is True and legacy.status_per_user() is True
+    warnings = [r for r in caplog.records if "status_per_user hook" in r.getMessage()]
+    assert len(warnings) == 1

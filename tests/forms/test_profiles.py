@@ -210,3 +210,38 @@ def test_a_bounded_profile_option_cannot_be_bypassed_by_the_plain_resource_key(t
     assert "more than the maximum, 1h" in refused(spawner, {"walltime": "300h"})
     apply(spawner, {"profile": "short", "walltime": "45m", "cpus": "2"})  # the rest still works
     assert spawner.resources()["runtime_s"] == 2700 and spawner.resources()["cpus"] == 2
+
+
+def test_a_user_option_is_normalised_once_and_its_constraint_checked_once(tmp_path, monkeypatch):
+    """From apply_user_options to the job script: each of the user's values goes through
+    normalise once (her choice of a profile option too), and the backend checks her
+    constraint once; the script gets what that one normalisation made."""
+    from jobspawner import constraints, profiles, resources, spawner, user_options
+
+    calls: list[dict] = []
+    checks: list[str] = []
+    normalise, validate = resources.normalise, constraints.validate_constraint
+
+    def counted_normalise(values, label="req_{}"):
+        calls.append(dict(values))
+        return normalise(values, label)
+
+    def counted_validate(backend, field_name, value, options):
+        checks.append(value)
+        return validate(backend, field_name, value, options)
+
+    for module in (resources, user_options, spawner, profiles):
+        monkeypatch.setattr(module, "normalise", counted_normalise)
+    for module in (user_options, spawner):
+        monkeypatch.setattr(module, "validate_constraint", counted_validate)
+    small = {**SMALL, "options": {**SMALL.get("options", {}),
+                                  "walltime": {"resource": "runtime", "max": "8h"}}}  # fmt: skip
+    job = make_spawner(tmp_path, backend="slurm", profiles=[small],
+                       user_options_allowed=["memory", "constraint"])  # fmt: skip
+    apply(job, {"memory": ["3G"], "constraint": ["bigmem"], "walltime": ["90m"]})
+    spec = job.build_spec()
+    assert (spec.variables["memory_mb"], spec.variables["runtime"]) == (3072, "01:30:00")
+    assert spec.variables["constraint"] == "bigmem"
+    for value in ("3G", "bigmem", "90m"):
+        assert sum(value in c.values() for c in calls) == 1, (value, calls)
+    assert checks.count("bigmem") == 1, checks

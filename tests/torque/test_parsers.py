@@ -346,12 +346,6 @@ def test_moab_failure_raises_and_bad_xml_raises():
         parsers.parse_moab_status(["1"], result("<Data><job"))
 
 
-def test_moab_cancel_messages():
-    assert parsers.moab_cancel_unknown(fixture_text("moab-mjobctl-c-invalid-job-stderr.txt")) == [
-        "4761849"
-    ]
-
-
 # --- descriptions -------------------------------------------------------------------------
 
 

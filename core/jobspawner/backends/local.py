@@ -53,9 +53,10 @@ def backend_options() -> list[Option]:
     return OPTIONS
 
 
-#: Status reads each user's own spool folder: it runs as the user, never as the hub
-#: (see :mod:`jobspawner.status_rounds`).
-jobspawner_status_per_user = True
+@hookimpl
+def status_per_user() -> bool:
+    """Status reads each user's own spool folder: it runs as the user, never as the hub."""
+    return True
 
 
 @hookimpl

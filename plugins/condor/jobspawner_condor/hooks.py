@@ -11,39 +11,9 @@ with the description on standard input. Only pure hooks: ``condor_q -json`` for 
 ``condor_history -json`` for jobs that left the queue, ``condor_rm`` for cancel (its per-job
 answers read by :func:`parse_cancel`), ``condor_status -json`` for resources.
 
-Options (``c.JobSpawner.backend_options``):
-
-``condor_submit``, ``condor_q``, ``condor_history``, ``condor_rm``, ``condor_status``
-    Paths of the tools (default: looked up on PATH).
-``submit_description``
-    Jinja2 template of the submit description, replacing the built-in one
-    (:data:`jobspawner_condor.templates.SUBMIT_DESCRIPTION_TEMPLATE`).
-``submit_lines``
-    Extra raw description lines added before ``queue`` (list of strings).
-``requirements``
-    A ClassAd expression every job must satisfy (ANDed with the ``constraint`` variable).
-``should_transfer_files``
-    Default ``NO``: a notebook server needs the shared home, and the hub reads the output
-    file on the hub host while the job runs. ``IF_NEEDED``/``YES`` add ``stream_output``.
-``getenv``
-    Value of the ``getenv`` command (left out when unset). The server's environment is
-    exported by the job script, not by HTCondor: job ClassAds (and an ``environment`` line)
-    are readable by every user of the pool through ``condor_q -l``.
-``environment``
-    Extra variables for the job's ``environment`` command (mapping), e.g. site variables.
-``arguments``
-    Arguments given to the job script (list of strings), rarely needed.
-``error_file``
-    Where standard error goes (default: the same file as standard output).
-``script_suffix`` / ``log_suffix``
-    Names of the script and job event log, derived from the output file
-    (``.condor.sh`` / ``.condor.log`` replace its extension).
-``history_scanlimit``
-    Passed as ``condor_history -scanlimit`` to bound the scan of big history files.
-``status_constraint``
-    A ``condor_status -constraint`` for resource discovery (big pools).
-``pool_name``
-    Name of the pool-wide entry in resource discovery (default ``pool``).
+Backend options (``c.JobSpawner.backend_options``): declared once, with type, default and
+help, in :data:`jobspawner_condor.options.OPTIONS`; ``docs/backends/condor.md`` lists
+them, generated from those declarations.
 """
 
 from __future__ import annotations

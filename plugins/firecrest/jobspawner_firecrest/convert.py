@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from jobspawner import JobStatus, QueueInfo
-from jobspawner_slurm.parsers import squeue_statuses
+from jobspawner_slurm.shared import squeue_statuses
 
 
 def _text(value: Any) -> str:

@@ -28,24 +28,9 @@ with the user's OIDC access token from JupyterHub's auth state (see :mod:`.token
     ``DELETE /filesystem/{system}/ops/rm`` as the user (who uploaded the file); 404 (no such
     file: the server read and deleted it) is fine.
 
-Backend options (``c.JobSpawner.backend_options``):
-
-``url``, ``system`` (required)
-    FirecREST's base URL and the system (cluster) name.
-``token_url``, ``client_id``, ``client_secret``
-    The OIDC provider's token endpoint and the hub's OAuth client, for refreshing users'
-    tokens (the refresh token comes from the auth state; renewed tokens, a rotated refresh
-    token included, are saved back into it: see :mod:`.tokens`).
-``service_account``
-    ``{"client_id": ..., "client_secret": ...}``: poll every user's jobs with one request
-    using this client's client-credentials token (as FirecRESTSpawner's
-    ``polling_with_service_account``). The account must be allowed ``allusers``.
-``refresh_margin`` (default 60 s)
-    Renew a token this long before it expires (FirecREST refuses less than 30 s left).
-``uenv``, ``uenv_view``
-    A user-environment image and its view (CSCS's ``#SBATCH --uenv``/``--view``), checked
-    with full matches; a spawn form can set them through profiles' backend options.
-``request_timeout`` (default 30 s), ``verify`` (default True: a CA bundle path or False)
+Backend options (``c.JobSpawner.backend_options``): declared once, with type, default and
+help, in :data:`jobspawner_firecrest.options.OPTIONS`; ``docs/backends/firecrest.md`` lists
+them, generated from those declarations.
 """
 
 from __future__ import annotations
@@ -78,8 +63,7 @@ from jobspawner import (
     name_taken_words,
     not_ended_words,
 )
-from jobspawner_slurm import reasons
-from jobspawner_slurm.templates import check_constraint, job_script
+from jobspawner_slurm.shared import check_constraint, describe_slurm_status, job_script
 
 from .convert import job_statuses, job_users, queues
 from .errors import GatewayError, explain
@@ -234,7 +218,7 @@ def script_template() -> str:
 
 @hookimpl
 def describe_status(status: JobStatus) -> str:
-    return reasons.describe(status)
+    return describe_slurm_status(status)
 
 
 #: the setting that chose the folder of the output and secrets files (the core's words)

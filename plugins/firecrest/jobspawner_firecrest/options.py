@@ -6,7 +6,7 @@ FirecREST runs ``sbatch`` on the cluster, so the Slurm template's options apply 
 from __future__ import annotations
 
 from jobspawner import Option, hookimpl
-from jobspawner_slurm.options import TEMPLATE_OPTIONS, resource_fields
+from jobspawner_slurm.shared import TEMPLATE_OPTIONS, resource_fields
 
 OPTIONS = [
     Option("url", str, None, "FirecREST's base URL (required)."),

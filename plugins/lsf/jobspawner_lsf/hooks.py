@@ -3,19 +3,9 @@
 Pure hooks only: the core runs the commands (as the user, through its exec prefix) and
 these functions build them and read their output.
 
-Backend options (``c.JobSpawner.backend_options``):
-
-``bsub``, ``bjobs``, ``bkill``, ``bqueues``, ``bparams``, ``bacct``
-    Paths of the LSF commands (default: the bare names, looked up on PATH).
-``bjobs_json``
-    ``True`` (default): one ``bjobs -o "..." -json`` call for all jobs (LSF >= 10.1.0.2).
-    ``False``: ``bjobs -noheader -o "... delimiter='|'"`` for older LSF.
-``history``
-    ``True`` (default): ask ``bacct`` how jobs ended that ``bjobs`` no longer lists
-    (after ``CLEAN_PERIOD``). ``False`` skips it (bacct reads the whole accounting file,
-    which can be slow on big clusters); such jobs are then reported as vanished.
-``memory_unit``, ``rusage_unit``, ``memory_suffix``, ``memory_per_slot``
-    How memory is written in the job script; see :mod:`jobspawner_lsf.templates`.
+Backend options (``c.JobSpawner.backend_options``): declared once, with type, default and
+help, in :data:`jobspawner_lsf.options.OPTIONS`; ``docs/backends/lsf.md`` lists
+them, generated from those declarations.
 """
 
 from __future__ import annotations

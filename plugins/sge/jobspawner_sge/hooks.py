@@ -9,26 +9,9 @@ read their output (:mod:`jobspawner_sge.parsers`); the core runs them:
 * cancel: ``qdel``, read per job by ``parse_cancel`` (a refused delete fails at once instead
   of retrying); the core's cancel re-runs the status query until the jobs are gone.
 
-Options (``c.JobSpawner.backend_options``):
-
-``sge_root``, ``sge_cell``
-    ``SGE_ROOT``/``SGE_CELL`` for every command (Grid Engine clients need them; the hub need
-    not have them in its environment).
-``qsub``, ``qstat``, ``qdel``, ``qacct``, ``qconf``
-    Paths of the commands (default: looked up on PATH).
-``status_users``
-    ``-u`` for qstat: a user, a list, or ``*`` (the default: the hub's shared poller asks
-    about every user's jobs at once).
-``pending_reasons`` (default true)
-    Run ``qstat -j`` for waiting/held/error jobs to tell the user why.
-``detail_refresh`` (default 10, the core's)
-    Seconds a reason from ``qstat -j`` is reused while the job keeps its state.
-``use_qacct`` (default true)
-    Ask ``qacct`` how a job that left qstat ended (needs accounting; it reads the whole
-    accounting file, so turn it off where that file is huge).
-``default_queue``
-    The queue marked as default in resource discovery.
-Template options: see :mod:`jobspawner_sge.templates`.
+Backend options (``c.JobSpawner.backend_options``): declared once, with type, default and
+help, in :data:`jobspawner_sge.options.OPTIONS`; ``docs/backends/sge.md`` lists
+them, generated from those declarations.
 """
 
 from __future__ import annotations

@@ -4,32 +4,9 @@ Only pure hooks: what to run (:mod:`.commands`) and how to read it (:mod:`.parse
 :mod:`.resources`); the core runs the commands. Jobs on several clusters (``sbatch -M``)
 get one ``scancel`` per cluster (:func:`cancel_command` returns several commands).
 
-Backend options (``c.JobSpawner.backend_options``), all optional:
-
-``sbatch``, ``squeue``, ``sacct``, ``scancel``, ``sinfo``, ``scontrol``, ``srun``
-    Program names or full paths. ``sacct: ""`` turns the accounting look-up off.
-``use_srun`` (default ``False``)
-    Start the server with ``srun`` as a job step (``srun --ntasks=1 --nodes=1
-    --cpus-per-task=N --export=ALL``) instead of directly in the batch script.
-``srun_args``
-    Extra ``srun`` arguments (a list), with ``use_srun``.
-``gpu_directive`` (default ``"gres"``)
-    ``"gres"`` writes ``--gres=gpu[:type]:N`` (any Slurm); ``"gpus"`` writes
-    ``--gpus=[type:]N`` (Slurm >= 19.05 with ``select/cons_tres``).
-``export`` (default ``"NONE"``)
-    The ``--export`` value. ``NONE`` gives the job the user's login environment and none
-    of the hub's variables; the spawner's variables are exported by the script itself.
-``requeue`` (default ``False``)
-    Leave out ``--no-requeue`` (a notebook server restarted by a requeue has lost its hub
-    connection, so by default jobs are not requeued).
-``extra_directives``
-    A list of extra ``#SBATCH`` lines (without ``#SBATCH``), e.g. ``["--licenses=jupyter"]``.
-``submit_args``
-    Extra ``sbatch`` arguments (a list).
-``status_timeout``
-    Seconds allowed to squeue/sacct (default: the runner's).
-``cluster``
-    Cluster whose partitions resource discovery lists (``-M``).
+Backend options (``c.JobSpawner.backend_options``): declared once, with type, default and
+help, in :data:`jobspawner_slurm.options.OPTIONS`; ``docs/backends/slurm.md`` lists
+them, generated from those declarations.
 """
 
 from __future__ import annotations

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import re
 
-from jobspawner import JobState, JobStatus, describe_generic
-from jobspawner.exit_words import exit_code_text
+from jobspawner import JobState, JobStatus, describe_generic, exit_code_text
 
 #: Exact reason codes (squeue ``%r``, "JOB REASON CODES" in ``man squeue``).
 REASONS = {

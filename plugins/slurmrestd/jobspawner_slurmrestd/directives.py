@@ -17,7 +17,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from jobspawner import size_mib
-from jobspawner_slurm.parsers import parse_duration
+from jobspawner_slurm.shared import parse_duration
 
 
 class DirectiveError(ValueError):

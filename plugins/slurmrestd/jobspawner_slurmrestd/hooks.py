@@ -25,22 +25,9 @@ slurmrestd's REST API instead of running ``sbatch``/``squeue``/``scancel``:
 ``discover_resources``
     ``GET /partitions`` and ``GET /nodes``.
 
-Backend options (``c.JobSpawner.backend_options``):
-
-``url`` (required)
-    slurmrestd's base URL, e.g. ``http://slurm-rest.example.org:6820``.
-``api_version`` (default ``"v0.0.38"``)
-    The openapi plugin slurmrestd serves (Slurm 22.05: v0.0.36-v0.0.38).
-``token_source`` (default ``"scontrol"``), ``token_lifespan`` (default 3600 s),
-``token_refresh_margin`` (default 120 s), ``scontrol``
-    Where per-user JWTs come from (see :mod:`.tokens`).
-``query_user`` (default: the hub's own user)
-    The Slurm user status queries run as: it must see every user's jobs (root, SlurmUser, or
-    an operator when ``PrivateData=jobs`` is set).
-``environment`` (default ``{"PATH": "/usr/local/bin:/usr/bin:/bin"}``)
-    The job's environment (slurmrestd requires one; the script exports the server's own).
-``request_timeout`` (default 30 s), ``validate_cert`` (default True), ``ca_certs``
-    HTTP settings.
+Backend options (``c.JobSpawner.backend_options``): declared once, with type, default and
+help, in :data:`jobspawner_slurmrestd.options.OPTIONS`; ``docs/backends/slurmrestd.md`` lists
+them, generated from those declarations.
 """
 
 from __future__ import annotations
@@ -63,8 +50,7 @@ from jobspawner import (
     remove_secrets_by_runner,
     run_prepare_commands,
 )
-from jobspawner_slurm import reasons
-from jobspawner_slurm.templates import check_constraint, job_script
+from jobspawner_slurm.shared import check_constraint, describe_slurm_status, job_script
 
 from . import versions
 from .client import SlurmRestClient
@@ -149,7 +135,7 @@ def script_template() -> str:
 
 @hookimpl
 def describe_status(status: JobStatus) -> str:
-    return reasons.describe(status)
+    return describe_slurm_status(status)
 
 
 @hookimpl

@@ -7,7 +7,7 @@ command paths of the Slurm command-line backend are not: nothing runs ``sbatch``
 from __future__ import annotations
 
 from jobspawner import Option, hookimpl
-from jobspawner_slurm.options import TEMPLATE_OPTIONS, resource_fields
+from jobspawner_slurm.shared import TEMPLATE_OPTIONS, resource_fields
 
 OPTIONS = [
     Option("url", str, None, "slurmrestd's base URL, e.g. `http://slurm-rest.example.org:6820` "

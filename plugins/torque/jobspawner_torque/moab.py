@@ -4,9 +4,9 @@ Status comes from ``showq --xml`` (active, eligible and blocked jobs); jobs that
 looked up in ``showq -c --xml`` (completed jobs, kept for Moab's purge time). Resource
 discovery asks the resource manager underneath (Torque's ``qstat -Q -f`` and ``pbsnodes``).
 
-Options: ``msub``, ``showq``, ``mjobctl``, ``mdiag``, ``qstat``, ``pbsnodes`` (command
-paths); ``status_tool``: ``showq`` (default) or ``mdiag`` (``mdiag -j --xml``, needs
-Moab admin rights at most sites).
+Backend options (``c.JobSpawner.backend_options``): declared once, with type, default and help,
+in :mod:`jobspawner_torque.options`; ``docs/backends/torque.md`` lists them, generated from
+those declarations.
 """
 
 from __future__ import annotations

@@ -12,7 +12,8 @@ DIRECT_OUTPUT = Option(
 TORQUE = [
     *program_options("qsub", "qstat", "qdel", "pbsnodes", "tracejob"),
     Option("history", str, None, "`tracejob`: learn how jobs that left `qstat` ended from "
-           "the server logs (where the hub can read them).", choices=("tracejob",)),
+           "the server logs (where the hub can read them, e.g. on the pbs_server host; off by "
+           "default: Torque forgets jobs after `keep_completed`).", choices=("tracejob",)),
     DIRECT_OUTPUT,
 ]  # fmt: skip
 
@@ -26,7 +27,8 @@ PBSPRO = [
 
 MOAB = [
     *program_options("msub", "showq", "mdiag", "mjobctl", "qstat", "pbsnodes"),
-    Option("status_tool", str, "showq", "`showq --xml` or `mdiag -j --xml` for status.",
+    Option("status_tool", str, "showq", "`showq --xml` or `mdiag -j --xml` (needs Moab admin "
+           "rights at most sites) for status.",
            choices=("showq", "mdiag")),
     DIRECT_OUTPUT,
 ]  # fmt: skip

@@ -477,11 +477,6 @@ def parse_moab_status(job_ids: Sequence[str], result: CommandResult) -> dict[str
     return out
 
 
-def moab_cancel_unknown(stderr: str) -> list[str]:
-    """Ids from ``ERROR:  invalid job specified (<id>)`` lines of ``mjobctl -c``."""
-    return re.findall(r"invalid job specified \(([^)]+)\)", stderr)
-
-
 # --- qstat -f / qstat -Q -f / qstat -B -f / pbsnodes -a (text) -----------------------------
 
 _HEADER = re.compile(r"^(Job Id|Queue|Server):\s*(\S+)\s*$")

@@ -7,8 +7,9 @@ OpenPBS built from its main branch prints only the first of several jobs in JSON
 (openpbs/openpbs#2672, seen on the server the fixtures in tests/torque/fixtures/openpbs were
 recorded from), and the others would look ended.
 
-Options: ``qsub``, ``qstat``, ``qdel``, ``pbsnodes`` (command paths); ``direct_output``
-(default true: ``#PBS -k oed`` so the output file is written while the job runs).
+Backend options (``c.JobSpawner.backend_options``): declared once, with type, default and help,
+in :mod:`jobspawner_torque.options`; ``docs/backends/torque.md`` lists them, generated from
+those declarations.
 """
 
 from __future__ import annotations

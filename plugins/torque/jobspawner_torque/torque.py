@@ -1,9 +1,8 @@
 """The ``torque`` backend: Torque / PBS classic (``qsub``, ``qstat -x``, ``qdel``).
 
-Options (``c.JobSpawner.backend_options``): ``qsub``, ``qstat``, ``qdel``, ``pbsnodes``,
-``tracejob`` (command paths); ``history``: ``"tracejob"`` to learn how jobs that left
-``qstat`` ended from the server logs (only where the hub can read them, e.g. on the
-pbs_server host; off by default, since Torque forgets jobs after ``keep_completed``).
+Backend options (``c.JobSpawner.backend_options``): declared once, with type, default and help,
+in :mod:`jobspawner_torque.options`; ``docs/backends/torque.md`` lists them, generated from
+those declarations.
 """
 
 from __future__ import annotations

@@ -1,0 +1,35 @@
+"""Every end-of-job message is made in jobspawner.end_words: the failed start's error, the
+log line and the user's notice when a running server's job ends, the status sentence. What
+they say of an exit code comes from one function (where a code's meaning, 137: killed, goes)."""
+
+from __future__ import annotations
+
+from jobspawner import describe_generic, end_words, last_end, status_rounds
+from jobspawner.status import JobState, JobStatus
+
+KILLED = JobStatus(JobState.FAILED, exit_code=137, reason="OOM")
+
+
+def messages() -> list[str]:
+    """The four ways a job's end reaches a person, for the same job."""
+    return [
+        end_words.ended_while_starting("7", KILLED),
+        status_rounds.ended_message("7", KILLED),
+        last_end.end_words("7", KILLED),
+        describe_generic(KILLED),
+    ]
+
+
+def test_the_words_are_unchanged():
+    assert messages() == [
+        "Job 7 ended before the notebook server started (failed, exit code 137: OOM).",
+        "Your server stopped: its batch job 7 failed with exit code 137. Scheduler's words: OOM.",
+        "its batch job 7 failed with exit code 137. Scheduler's words: OOM.",
+        "Your job has ended (failed with exit code 137): OOM.",
+    ]
+
+
+def test_one_function_says_what_an_exit_code_means(monkeypatch):
+    monkeypatch.setattr(end_words, "exit_code_words", lambda code: f"exit code {code} (killed)")
+    for message in messages():
+        assert "exit code 137 (killed)" in message, message
