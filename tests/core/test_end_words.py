@@ -8,6 +8,8 @@ from jobspawner import describe_generic, end_words, last_end, status_rounds
 from jobspawner.status import JobState, JobStatus
 
 KILLED = JobStatus(JobState.FAILED, exit_code=137, reason="OOM")
+# the exit-code table's words (jobspawner.exit_words), written out: a change to them shows here
+KILLED_WORDS = "exit code 137 (killed: signal 9, e.g. out of memory or at its time limit)"
 
 
 def messages() -> list[str]:
@@ -22,10 +24,10 @@ def messages() -> list[str]:
 
 def test_the_words_are_unchanged():
     assert messages() == [
-        "Job 7 ended before the notebook server started (failed, exit code 137: OOM).",
-        "Your server stopped: its batch job 7 failed with exit code 137. Scheduler's words: OOM.",
-        "its batch job 7 failed with exit code 137. Scheduler's words: OOM.",
-        "Your job has ended (failed with exit code 137): OOM.",
+        f"Job 7 ended before the notebook server started (failed, {KILLED_WORDS}: OOM).",
+        f"Your server stopped: its batch job 7 failed with {KILLED_WORDS}. Scheduler's words: OOM.",
+        f"its batch job 7 failed with {KILLED_WORDS}. Scheduler's words: OOM.",
+        f"Your job has ended (failed with {KILLED_WORDS}): OOM.",
     ]
 
 

@@ -10,11 +10,11 @@ import re
 from pathlib import Path
 
 import pytest
+from jobspawner.end_words import end_words
 from jobspawner.hub_compat import SpawnException
 from jobspawner.options_form import options_form, options_from_form
 from jobspawner.session_view import describe, record_failure
 from jobspawner.status import JobState, JobStatus
-from jobspawner.status_rounds import end_words
 
 from forms.kit import SMALL, came_up, make_spawner
 
