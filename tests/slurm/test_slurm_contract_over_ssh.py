@@ -25,6 +25,8 @@ def jobspawner_target(clean_queue: object, sshd: SSHServer) -> Iterator[SSHTarge
         logs=LOGS,
         timeout=30,
         patience=40,
+        hold=lambda job_id: ["scontrol", "suspend", job_id],  # an operator's (root here)
+        hold_prefix=(),
         other_prefix=("runuser", "-u", "bob", "--"),
         server=sshd,
     )
