@@ -286,6 +286,20 @@ def job_for(backend: Backend, options: Mapping[str, Any], resources: Mapping[str
     return script, [(c.argv, c.stdin) for c in commands]
 
 
+async def _hold(runner: Runner, command: Command, patience: float) -> None:
+    """Run the hold command until it succeeds: a scheduler may refuse to suspend a job
+    that runs but whose processes are still being started (Slurm 22.05: "Unexpected
+    message received"). CommandError with its last answer after ``patience``."""
+    deadline = time.monotonic() + patience
+    while True:
+        result = await runner.run(command, check=False)
+        if result.ok:
+            return
+        if time.monotonic() > deadline:
+            raise CommandError.from_result(result, problem="the hold command failed")
+        await asyncio.sleep(0.5)
+
+
 def _running(status: JobStatus) -> bool:
     return status.state is JobState.RUNNING
 
@@ -474,7 +488,7 @@ class BackendContract:
                 holder = CommandRunner(
                     target.hold_prefix, timeout=target.timeout, env_keep=target.command_env_keep
                 )
-            await holder.run(Command(list(target.hold(job_id))))
+            await _hold(holder, Command(list(target.hold(job_id))), target.patience)
             stopped = (JobState.HELD, JobState.SUSPENDED)
             status = (
                 await wait_for(

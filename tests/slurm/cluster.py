@@ -52,10 +52,13 @@ from slurm import accounting
 HARNESS_DIR = Path(os.environ.get("JOBSPAWNER_SLURM_HARNESS", "/tmp/jobspawner-slurm"))
 #: Where slurm.conf and slurmdbd.conf go. Another folder (``JOBSPAWNER_SLURM_CONF_DIR``)
 #: with another port base (``JOBSPAWNER_SLURM_PORT_BASE``) keeps a session apart from a
-#: cluster someone else runs on the same machine: :func:`start` then sets ``SLURM_CONF``
-#: for this process and what it starts (the scheduler commands keep it).
+#: cluster someone else runs on the same machine: importing this module then sets
+#: ``SLURM_CONF`` for this process and what it starts (the scheduler commands keep it,
+#: the test sshd passes it on).
 CONF_DIR = Path(os.environ.get("JOBSPAWNER_SLURM_CONF_DIR", "/etc/slurm"))
 PORT_BASE = int(os.environ.get("JOBSPAWNER_SLURM_PORT_BASE", "6817"))
+if CONF_DIR != Path("/etc/slurm"):  # at import: before any fixture starts an sshd or a hub
+    os.environ["SLURM_CONF"] = str(CONF_DIR / "slurm.conf")
 CPUS = 8
 MEMORY_MB = 16000
 GPUS = 2
@@ -76,6 +79,12 @@ PARTITIONS = {
     "long": "Default=NO MaxTime=2-00:00:00 DefaultTime=04:00:00 State=UP",
     "closed": "Default=NO MaxTime=01:00:00 State=DOWN",
 }
+
+
+def login_env() -> dict[str, str]:
+    """What a login node's commands need to reach this cluster (``ssh_env``): its
+    slurm.conf when it is not /etc/slurm's."""
+    return {"SLURM_CONF": os.environ["SLURM_CONF"]} if CONF_DIR != Path("/etc/slurm") else {}
 
 
 class ClusterError(RuntimeError):
@@ -328,8 +337,6 @@ def start(harness: Path = HARNESS_DIR, timeout: float = 60.0) -> Cluster:
     stop_stale(harness)
     started: dict[str, int] = {}
     cluster = Cluster(host=host, harness=harness, started=started)
-    if cluster.conf != Path("/etc/slurm/slurm.conf"):
-        os.environ["SLURM_CONF"] = str(cluster.conf)
     _start_munge(harness, started)
     _jwt_key(harness)
     _write_conf(cluster)  # sacctmgr finds slurmdbd through it
