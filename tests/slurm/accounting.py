@@ -145,8 +145,7 @@ def start_slurmdbd(
     dbd = shutil.which("slurmdbd", path="/usr/sbin:/usr/bin") or "slurmdbd"
     pid = spawn("slurmdbd", [dbd, "-D"])
     _wait(
-        lambda: _run(["sacctmgr", "-n", "-P", "show", "cluster", "format=cluster"]).returncode
-        == 0,
+        lambda: _run(["sacctmgr", "-n", "-P", "show", "cluster", "format=cluster"]).returncode == 0,
         lambda: alive(pid),
         "slurmdbd",
         harness / "slurmdbd.log",

@@ -17,9 +17,10 @@ munge stays the main authentication.
 Accounting is on, as at most sites: ``slurmdbd`` on its own MariaDB server (a data folder
 in the harness folder, kept between sessions; the server listens on loopback only, the
 ``slurm`` database user has a random password made at each start). Finished jobs leave
-``squeue`` :data:`MIN_JOB_AGE` seconds after they end, at slurmctld's next purge (every 10 s
-with a MinJobAge under a minute); ``sacct`` tells how they ended from then on. Tests read a job's end from
-accounting (:func:`slurm.accounting.accounted_state`), never race the purge with ``squeue -t all``.
+``squeue`` :data:`MIN_JOB_AGE` seconds after they end, at slurmctld's next purge (every
+10 s with a MinJobAge under a minute); ``sacct`` tells how they ended from then on. Tests
+read a job's end from accounting (:func:`slurm.accounting.accounted_state`), never race
+the purge with ``squeue -t all``.
 
 A second cluster, :data:`SECOND` (:func:`start_second`), registers with the same slurmdbd:
 its own slurmctld and slurmd (configuration, ports, state and spool folders of its own in
@@ -57,7 +58,7 @@ HARNESS_DIR = Path(os.environ.get("JOBSPAWNER_SLURM_HARNESS", "/tmp/jobspawner-s
 #: the test sshd passes it on).
 CONF_DIR = Path(os.environ.get("JOBSPAWNER_SLURM_CONF_DIR", "/etc/slurm"))
 PORT_BASE = int(os.environ.get("JOBSPAWNER_SLURM_PORT_BASE", "6817"))
-if CONF_DIR != Path("/etc/slurm"):  # at import: before any fixture starts an sshd or a hub
+if Path("/etc/slurm") != CONF_DIR:  # at import: before any fixture starts an sshd or a hub
     os.environ["SLURM_CONF"] = str(CONF_DIR / "slurm.conf")
 CPUS = 8
 MEMORY_MB = 16000
@@ -84,7 +85,7 @@ PARTITIONS = {
 def login_env() -> dict[str, str]:
     """What a login node's commands need to reach this cluster (``ssh_env``): its
     slurm.conf when it is not /etc/slurm's."""
-    return {"SLURM_CONF": os.environ["SLURM_CONF"]} if CONF_DIR != Path("/etc/slurm") else {}
+    return {"SLURM_CONF": os.environ["SLURM_CONF"]} if Path("/etc/slurm") != CONF_DIR else {}
 
 
 class ClusterError(RuntimeError):

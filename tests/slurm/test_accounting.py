@@ -53,7 +53,9 @@ async def submit(
         output_file=f"{LOG_DIR.format(user='alice')}/{name}.log",
         resources=resources or None,
     )
-    return await backend.submit(ctx, spec, backend.render_script(spec, backend.script_template(spec)))
+    return await backend.submit(
+        ctx, spec, backend.render_script(spec, backend.script_template(spec))
+    )
 
 
 def in_squeue(job_id: str) -> str:
@@ -155,4 +157,3 @@ def test_node_failure_from_accounting_of_the_other_cluster(
     status = statuses["node"]
     assert status.native_state == "NODE_FAIL" and status.state.finished, status
     assert "failure of its node" in backend.describe_status(status)
-

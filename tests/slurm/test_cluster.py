@@ -11,7 +11,6 @@ import pwd
 import subprocess
 import uuid
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 
 import pytest
 from jobspawner import Command, CommandError, CommandResult, JobState, JobStatus
