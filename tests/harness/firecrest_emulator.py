@@ -102,6 +102,11 @@ def _error(handler: RequestHandler, status: int, message: str, kind: str = "erro
     )
 
 
+def _slurm_conf() -> dict[str, str]:
+    conf = os.environ.get("SLURM_CONF")
+    return {"SLURM_CONF": conf} if conf else {}
+
+
 async def _run(user: str, argv: list[str], stdin: str | None = None) -> tuple[int, str, str]:
     proc = await asyncio.create_subprocess_exec(
         "runuser",
@@ -112,7 +117,8 @@ async def _run(user: str, argv: list[str], stdin: str | None = None) -> tuple[in
         stdin=asyncio.subprocess.PIPE if stdin is not None else asyncio.subprocess.DEVNULL,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
-        env={"PATH": "/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin"},
+        # the test cluster's slurm.conf when it is set apart (tests/slurm/cluster.py)
+        env={"PATH": "/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin", **_slurm_conf()},
         cwd="/",
     )
     out, err = await asyncio.wait_for(proc.communicate(stdin.encode() if stdin else None), 30)
