@@ -1,15 +1,18 @@
 #!/usr/bin/env bash
 # Install what the Slurm backend's tests need: a real Slurm 22.05 (slurm-wlm) and munge
-# from Debian's packages. The daemons are NOT started here: tests/slurm/cluster.py writes
-# its own slurm.conf and starts munged, slurmctld and slurmd for the test session, then
-# stops them. Run as root after `apt-get update` (.ci/run does both).
+# from Debian's packages, with accounting (slurmdbd on MariaDB). The daemons are NOT
+# started here: tests/slurm/cluster.py writes its own slurm.conf and slurmdbd.conf and
+# starts munged, MariaDB, slurmdbd, slurmctld and slurmd for the test session (and a
+# second cluster's slurmctld and slurmd), then stops them. Run as root after
+# `apt-get update` (.ci/run does both).
 set -euo pipefail
 
 if ! command -v slurmctld >/dev/null || ! command -v slurmd >/dev/null \
-   || ! command -v munged >/dev/null || ! command -v sbatch >/dev/null; then
+   || ! command -v munged >/dev/null || ! command -v sbatch >/dev/null \
+   || ! command -v slurmdbd >/dev/null || ! command -v mariadbd >/dev/null; then
   # policy-rc.d / no systemd: the postinst scripts do not start any daemon.
   DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-    slurm-wlm slurm-client munge
+    slurm-wlm slurm-client slurmdbd munge mariadb-server mariadb-client
 fi
 
 # Debian's munge postinst creates a key; make sure one exists with the right owner.

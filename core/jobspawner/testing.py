@@ -196,9 +196,13 @@ class Target:
     queues: bool = True
     #: Seconds the tests wait for a job to reach a state.
     patience: float = 30.0
-    #: The command (run as the test user) that holds or suspends a job, e.g.
-    #: ``lambda job_id: ["scontrol", "hold", job_id]``; None skips the held-job test.
+    #: The command that holds or suspends a running job, e.g.
+    #: ``lambda job_id: ["scontrol", "suspend", job_id]``; None skips the held-job test.
     hold: Callable[[str], Sequence[str]] | None = None
+    #: The prefix the hold command runs with: None runs it as the test user (through the
+    #: target's context); ``()`` as the test itself (root), for a suspend only an operator
+    #: may give (``scontrol suspend``).
+    hold_prefix: Sequence[str] | None = None
     #: A prefix that runs commands as another user, whose cancel the scheduler refuses
     #: (``("runuser", "-u", "bob", "--")``); None skips the refused-cancel test.
     other_prefix: Sequence[str] | None = None
@@ -281,6 +285,24 @@ def job_for(backend: Backend, options: Mapping[str, Any], resources: Mapping[str
     if backend.implemented("submit_command"):  # a REST backend sends the script itself
         commands += backend.submit_commands(spec, script)
     return script, [(c.argv, c.stdin) for c in commands]
+
+
+async def _hold(runner: Runner, command: Command, patience: float) -> None:
+    """Run the hold command until it succeeds: a scheduler may refuse to suspend a job
+    that runs but whose processes are still being started (Slurm 22.05: "Unexpected
+    message received"). CommandError with its last answer after ``patience``."""
+    deadline = time.monotonic() + patience
+    while True:
+        result = await runner.run(command, check=False)
+        if result.ok:
+            return
+        if time.monotonic() > deadline:
+            raise CommandError.from_result(result, problem="the hold command failed")
+        await asyncio.sleep(0.5)
+
+
+def _running(status: JobStatus) -> bool:
+    return status.state is JobState.RUNNING
 
 
 def _started(status: JobStatus) -> bool:
@@ -460,8 +482,9 @@ class BackendContract:
         assert status.state.finished and again.state.finished, again
 
     async def test_held_job_is_not_finished_and_says_why(self, jobspawner_target: Target) -> None:
-        """A held or suspended job stays active (never finished, never gone), and a held
-        one carries the scheduler's reason, which ``describe_status`` words."""
+        """A running job that is held or suspended stays active (never finished, never
+        gone), and a held one carries the scheduler's reason, which ``describe_status``
+        words."""
         target = jobspawner_target
         if target.hold is None:
             raise unittest.SkipTest("the target gives no hold command (Target.hold)")
@@ -469,8 +492,13 @@ class BackendContract:
         ctx = target.context(backend)
         job_id = await submit(backend, ctx, target.spec(backend, "held", ["sleep", "300"]))
         try:
-            await wait_for(backend, ctx, [job_id], lambda s: s.state.active, target.patience)
-            await ctx.runner.run(Command(list(target.hold(job_id))))
+            await wait_for(backend, ctx, [job_id], _running, target.patience)
+            holder = ctx.runner
+            if target.hold_prefix is not None:
+                holder = CommandRunner(
+                    target.hold_prefix, timeout=target.timeout, env_keep=target.command_env_keep
+                )
+            await _hold(holder, Command(list(target.hold(job_id))), target.patience)
             stopped = (JobState.HELD, JobState.SUSPENDED)
             status = (
                 await wait_for(

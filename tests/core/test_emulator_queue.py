@@ -319,3 +319,30 @@ def test_a_supervisor_gets_a_minimal_environment_not_the_dispatchers(
     env = json.loads(out.read_text())
     assert "DISPATCHER_ONLY" not in env
     assert env["EMU_SPOOL"] == "/spool" and env["PATH"] == jq.SUPERVISOR_ENV["PATH"]
+
+
+def _process_state(pid: int) -> str:
+    """The one-letter state of a process (``T`` stopped, ``S`` sleeping) from /proc."""
+    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+
+
+def test_a_suspended_job_is_stopped_and_a_cancel_wakes_it_to_die() -> None:
+    """suspend/resume stop and continue the job's process group (as bstop/qsig do); a
+    cancelled suspended job is continued so that its supervisor's signal can end it."""
+    proc = subprocess.Popen(["sleep", "60"], start_new_session=True)
+    try:
+        q = _queue()
+        job = q.submit(os.getuid(), name="a", queue="q")
+        q.start(job, [["h", 0, 1]])
+        job.update(pgid=proc.pid, supervisor_pid=proc.pid)  # no supervisor: the job itself
+        q.suspend(job)
+        assert wait_for(lambda: _process_state(proc.pid) == "T", timeout=5)
+        q.resume(job)
+        assert wait_for(lambda: _process_state(proc.pid) != "T", timeout=5)
+        q.suspend(job)
+        assert wait_for(lambda: _process_state(proc.pid) == "T", timeout=5)
+        q.cancel(job, notify=15)  # the "supervisor" gets SIGTERM: only a running one dies
+        assert proc.wait(timeout=5) == -15
+    finally:
+        proc.kill()
+        proc.wait()

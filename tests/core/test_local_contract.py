@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import getpass
+import os
 import sys
 from typing import Any
 
 import pytest
+from harness.jobenv import ensure_jobenv
+from harness.users import ensure_users
 from jobspawner import hookspecs
 from jobspawner.testing import COVERAGE, BackendContract, Target
 
@@ -14,15 +17,22 @@ from jobspawner.testing import COVERAGE, BackendContract, Target
 @pytest.fixture
 def jobspawner_target(tmp_path: Any) -> Target:
     tmp_path.chmod(0o700)
+    python, other = sys.executable, None
+    if os.geteuid() == 0:
+        # the jobs' Python (a copy of this checkout's core), which bob may run too: his
+        # cancel of root's job is refused by the system, not by a Python he cannot start
+        ensure_users()
+        python, other = str(ensure_jobenv() / "bin" / "python"), ("runuser", "-u", "bob", "--")
     return Target(
         backend="local",
         logs=str(tmp_path / "logs"),
-        options={"python": sys.executable, "spool": str(tmp_path / "spool")},
+        options={"python": python, "spool": str(tmp_path / "spool")},
         username=getpass.getuser(),
         queues=False,
         patience=20,
         # a local job id is "<supervisor pid>-<start>"; a stopped supervisor is suspended
         hold=lambda job_id: ["kill", "-STOP", job_id.split("-")[0]],
+        other_prefix=other,
     )
 
 

@@ -208,16 +208,23 @@ class Queue:
         job["starts"] += 1
 
     def suspend(self, job: dict[str, Any]) -> None:
-        """RUNNING -> SUSPENDED (it keeps its slots)."""
+        """RUNNING -> SUSPENDED (it keeps its slots; its process group, once started, is
+        stopped with SIGSTOP, as a scheduler's suspend does)."""
         if job["state"] != RUNNING:
             raise BadState(job, "suspend")
         job["state"] = SUSPENDED
+        self._signal_job(job, signal.SIGSTOP)
 
     def resume(self, job: dict[str, Any]) -> None:
-        """SUSPENDED -> RUNNING."""
+        """SUSPENDED -> RUNNING (its process group continues: SIGCONT)."""
         if job["state"] != SUSPENDED:
             raise BadState(job, "resume")
         job["state"] = RUNNING
+        self._signal_job(job, signal.SIGCONT)
+
+    @staticmethod
+    def _signal_job(job: dict[str, Any], signum: int) -> None:
+        kernel.supervisor.signal_group(job.get("pgid"), signum)
 
     def vacate(self, job: dict[str, Any], held: bool = False) -> None:
         """RUNNING or SUSPENDED -> QUEUED, or HELD when ``held``: the job was stopped and
@@ -271,6 +278,8 @@ class Queue:
                 kernel.supervisor.signal_group(job["pgid"], signal.SIGKILL)
             self._ended(job, 128 + signal.SIGKILL, END_CANCEL, 0.0)
         elif job.get("pgid"):
+            if job["state"] == SUSPENDED:  # a stopped job could not act on the cancel
+                self._signal_job(job, signal.SIGCONT)
             with contextlib.suppress(ProcessLookupError):
                 os.kill(job["supervisor_pid"], notify)
         else:

@@ -21,7 +21,7 @@ def jobspawner_target(emulator: Emulator, monkeypatch: pytest.MonkeyPatch) -> Ta
         username=USER,
         timeout=20,
         patience=20,
-        # the emulator has no bstop: the suspended job is tested in test_lsf_integration
+        hold=lambda job_id: ["bstop", job_id],  # its owner stops it where it runs (USUSP)
         other_prefix=("runuser", "-u", "bob", "--"),
     )
 

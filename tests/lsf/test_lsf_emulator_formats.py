@@ -88,7 +88,7 @@ def test_executables_are_world_readable_system_python_scripts() -> None:
     assert EMULATOR.read_text().startswith("#!/usr/bin/python3\n")
     mode = EMULATOR.stat().st_mode
     assert mode & stat.S_IROTH and mode & stat.S_IXOTH
-    for name in ("bsub", "bjobs", "bkill", "bqueues", "bparams", "bacct"):
+    for name in ("bsub", "bjobs", "bkill", "bstop", "bqueues", "bparams", "bacct"):
         assert os.path.realpath(BIN / name) == str(EMULATOR)
     source = EMULATOR.read_text()
     imports = set(re.findall(r"^(?:import|from) (\w+)", source, re.MULTILINE))

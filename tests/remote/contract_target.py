@@ -7,7 +7,8 @@ shared connection as the test user.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from jobspawner.backend import Backend
@@ -23,12 +24,14 @@ class SSHTarget(Target):
     """A :class:`Target` reached through ``server`` (an SSHServer) as ``username``."""
 
     server: Any = None
+    #: The login node's environment for every command (the transport's ``ssh_env``).
+    env: Mapping[str, str] = field(default_factory=dict)
 
     def context(self, backend: Backend, runner_: CommandRunner | None = None) -> BackendContext:
         if runner_ is not None:  # the kit's counting or failing runners wrap what we give
             return super().context(backend, runner_)
         assert isinstance(self.server, SSHServer), "SSHTarget needs its server"
-        remote = runner(self.server, self.username, timeout=self.timeout)
+        remote = runner(self.server, self.username, timeout=self.timeout, env=self.env or None)
         return BackendContext(
             backend,
             remote,  # type: ignore[arg-type]

@@ -13,7 +13,8 @@ from slurm import cluster as slurm_cluster_module
 
 @pytest.fixture(scope="session")
 def slurm_cluster() -> Iterator[slurm_cluster_module.Cluster]:
-    """A running Slurm (munged, slurmctld, slurmd) for the whole session; stopped afterwards.
+    """A running Slurm (munged, MariaDB, slurmdbd, slurmctld, slurmd) for the whole session;
+    stopped afterwards.
 
     Skips (fails under JOBSPAWNER_TESTS_STRICT=1) when Slurm is not installed or the tests
     do not run as root.
@@ -26,6 +27,19 @@ def slurm_cluster() -> Iterator[slurm_cluster_module.Cluster]:
     need(os.geteuid() == 0, "the Slurm test cluster needs root (daemons, jobs as alice/bob)")
     ensure_users()
     cluster = slurm_cluster_module.start()
+    try:
+        yield cluster
+    finally:
+        slurm_cluster_module.stop(cluster)
+
+
+@pytest.fixture(scope="session")
+def second_cluster(
+    slurm_cluster: slurm_cluster_module.Cluster,
+) -> Iterator[slurm_cluster_module.Cluster]:
+    """The second cluster (``jobspawner2``) on the first one's slurmdbd, for multi-cluster
+    (``-M``) tests; started on first use, stopped at the end of the session."""
+    cluster = slurm_cluster_module.start_second(slurm_cluster)
     try:
         yield cluster
     finally:

@@ -74,12 +74,18 @@ def remove_job_logs(log_dir: str) -> Iterator[None]:
 
 
 def squeue(job_id: str, fmt: str = "%T|%u|%P", states: str = "PD,R,CG,S,ST,CF") -> str:
-    """The job's line in squeue among ``states`` (the active ones by default; "" once gone)."""
-    return subprocess.run(
-        ["squeue", "-h", "-t", states, "-j", f"{job_id},{job_id}", "-o", fmt],
-        capture_output=True,
-        text=True,
-    ).stdout.strip()
+    """The job's line in squeue among ``states`` (the active ones by default; "" once gone).
+
+    An id with a cluster (``123;jobspawner2``) is looked up on that cluster. A finished job
+    leaves squeue ``MinJobAge`` seconds after its end: read how it ended from accounting
+    (:func:`slurm.accounting.accounted_state`), not with ``states="all"``.
+    """
+    base, _, cluster = job_id.partition(";")
+    argv = ["squeue", "-h", "-t", states, "-j", f"{base},{base}", "-o", fmt]
+    if cluster:
+        argv.append(f"--clusters={cluster}")
+    out = subprocess.run(argv, capture_output=True, text=True).stdout
+    return "\n".join(line for line in out.splitlines() if not line.startswith("CLUSTER:")).strip()
 
 
 def squeue_active(job_id: str) -> str:

@@ -11,7 +11,6 @@ import pwd
 import subprocess
 import uuid
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 
 import pytest
 from jobspawner import Command, CommandError, CommandResult, JobState, JobStatus
@@ -19,6 +18,7 @@ from jobspawner.backend import Backend, load_backend
 from jobspawner.commands import CommandRunner
 from jobspawner.context import BackendContext, make_context
 from jobspawner.status import VANISHED_REASON
+from slurm import cluster as slurm_cluster_module
 from slurm.helpers import make_spec, remove_job_logs, running, squeue_active, wait_for, wait_for_log
 
 pytestmark = [pytest.mark.scheduler("slurm"), pytest.mark.root]
@@ -128,10 +128,10 @@ async def test_single_unknown_id_is_vanished_not_unknown(backend, clean_queue):
 async def test_controller_down_means_unknown_not_gone(backend, clean_queue):
     """A status query that fails (squeue cannot reach the controller) is UNKNOWN, not gone."""
     broken = clean_queue.harness / "unreachable-controller.conf"
-    conf = (Path("/etc/slurm/slurm.conf")).read_text()
-    broken.write_text(
-        conf.replace("SlurmctldPort=6817", "SlurmctldPort=6899") + "MessageTimeout=1\n"
-    )
+    conf = clean_queue.conf.read_text()
+    port = f"SlurmctldPort={slurm_cluster_module.PORTS[clean_queue.name][0]}"
+    assert port in conf
+    broken.write_text(conf.replace(port, "SlurmctldPort=6899") + "MessageTimeout=1\n")
     broken.chmod(0o644)
     ctx = context(backend)
     ctx.query_runner = CommandRunner(

@@ -248,6 +248,22 @@ def test_squeue_multi_cluster_sections(backend):
     assert found["5;b"].state is JobState.PENDING
 
 
+def test_squeue_rows_name_their_cluster_as_real_multi_cluster_squeue_prints_them(backend):
+    """``squeue --noheader --clusters=all`` on the two test clusters (Slurm 22.05.8): no
+    "CLUSTER:" lines, both jobs numbered 3; only the Cluster column tells them apart."""
+    text = (
+        "3|RUNNING|None|0|vm|vm|2026-12-07T06:31:04|debug|jobspawner|\n"
+        "3|PENDING|Priority|0|n/a||N/A|debug|jobspawner2|\n"
+    )
+    assert "--Format=" + commands.SQUEUE_FORMAT in " ".join(
+        backend.status_command(["3", "3;jobspawner2"], {}).argv
+    )
+    assert commands.SQUEUE_FORMAT.endswith(",Cluster:|")
+    found = backend.parse_status(["3", "3;jobspawner2"], result(text), {})
+    assert found["3"].state is JobState.RUNNING
+    assert found["3;jobspawner2"].state is JobState.PENDING
+
+
 def test_squeue_unchanged_lines_are_parsed_once_and_changed_lines_anew(backend, monkeypatch):
     """A status round of many jobs re-reads mostly the same lines: each distinct line is
     parsed once, and a job whose line changed (it ended) gets its new status."""

@@ -19,8 +19,10 @@ def jobspawner_target(clean_queue: object) -> Iterator[Target]:
         prefix=("runuser", "-u", "alice", "--"),
         timeout=30,
         patience=40,
-        # a running job cannot be held by its user (scontrol hold acts on pending jobs only,
-        # suspend is for operators): the held-job test is skipped here
+        # a running job cannot be held by its user (scontrol hold acts on pending jobs
+        # only): an operator suspends it, root here
+        hold=lambda job_id: ["scontrol", "suspend", job_id],
+        hold_prefix=(),
         other_prefix=("runuser", "-u", "bob", "--"),
     )
     shutil.rmtree(LOGS, ignore_errors=True)

@@ -11,6 +11,7 @@ from jobspawner.testing import BackendContract
 from remote.contract_target import SSHTarget
 from remote.fixtures import fresh_ssh_connections, sshd
 from remote.sshd import SSHServer
+from slurm.cluster import login_env
 
 pytestmark = [pytest.mark.scheduler("slurm"), pytest.mark.root, pytest.mark.timeout(240)]
 __all__ = ["fresh_ssh_connections", "sshd"]
@@ -25,8 +26,11 @@ def jobspawner_target(clean_queue: object, sshd: SSHServer) -> Iterator[SSHTarge
         logs=LOGS,
         timeout=30,
         patience=40,
+        hold=lambda job_id: ["scontrol", "suspend", job_id],  # an operator's (root here)
+        hold_prefix=(),
         other_prefix=("runuser", "-u", "bob", "--"),
         server=sshd,
+        env=login_env(),
     )
     shutil.rmtree(LOGS, ignore_errors=True)
 

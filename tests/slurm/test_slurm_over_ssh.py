@@ -17,6 +17,7 @@ from jobspawner.testing import record_queries
 from remote.fixtures import fresh_ssh_connections, sshd
 from remote.sshd import SSHServer
 from remote.sshkit import ssh_context
+from slurm.cluster import login_env
 from slurm.helpers import running, squeue_active, wait_for, wait_for_log
 from slurm.test_cluster import submit
 
@@ -30,7 +31,7 @@ def backend() -> Backend:
 
 
 async def test_submit_status_log_cancel_over_ssh(backend, clean_queue, sshd: SSHServer) -> None:
-    ctx = ssh_context(sshd, backend, "alice")
+    ctx = ssh_context(sshd, backend, "alice", env=login_env())
     job_id, out = await submit(
         backend, ctx, command=["bash", "-c", "echo hello from $(id -un); sleep 300"]
     )
@@ -56,7 +57,7 @@ async def test_submit_status_log_cancel_over_ssh(backend, clean_queue, sshd: SSH
 async def test_many_jobs_one_squeue_per_round_over_one_connection(
     backend, clean_queue, sshd: SSHServer
 ) -> None:
-    ctx = ssh_context(sshd, backend, "alice")
+    ctx = ssh_context(sshd, backend, "alice", env=login_env())
     ids = [(await submit(backend, ctx))[0] for _ in range(3)]
     await wait_for(backend, ctx, ids, running)
     calls = record_queries(ctx)
@@ -68,7 +69,7 @@ async def test_many_jobs_one_squeue_per_round_over_one_connection(
 
 
 async def test_login_node_down_is_unknown_never_gone(backend, clean_queue, sshd) -> None:
-    ctx = ssh_context(sshd, backend, "alice")
+    ctx = ssh_context(sshd, backend, "alice", env=login_env())
     job_id, _ = await submit(backend, ctx)
     await wait_for(backend, ctx, [job_id], running)
     sshd.stop()

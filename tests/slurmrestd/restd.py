@@ -21,6 +21,8 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
+from slurm.cluster import login_env
+
 SLURMRESTD = "/usr/sbin/slurmrestd"
 RUN_AS = "slurm"
 
@@ -97,7 +99,7 @@ class Restd:
             stdout=out,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
-            env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "SLURM_JWT": "daemon"},
+            env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "SLURM_JWT": "daemon", **login_env()},
             start_new_session=True,
         )
         out.close()

@@ -29,7 +29,8 @@ def jobspawner_target(request: Any, make_emulator: Any, monkeypatch: Any) -> Ite
         command_env_keep=("PBSEMU_*",),
         timeout=20,
         patience=20,
-        # the emulator has no qhold: the held job is tested in test_integration (qsub -h)
+        # qhold of a running job: checkpointed, requeued and held (see pbsemu.hold_running)
+        hold=lambda job_id: [str(emu.bin / "qhold"), job_id],
         other_prefix=("runuser", "-u", "bob", "--"),
     )
     shutil.rmtree(logs, ignore_errors=True)

@@ -29,6 +29,8 @@ SQUEUE_COLUMNS = (
     ("StartTime", "starttime"),
     ("Partition", "partition"),
     ("EndTime", "endtime"),
+    # each row names its cluster: with --noheader, ``squeue -M`` prints no "CLUSTER:" lines
+    ("Cluster", "cluster"),
 )
 SQUEUE_FIELDS = tuple(key for _, key in SQUEUE_COLUMNS)
 SQUEUE_FORMAT = ",".join(f"{name}:|" for name, _ in SQUEUE_COLUMNS)

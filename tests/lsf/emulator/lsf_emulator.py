@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """A CLI-faithful emulator of IBM Spectrum LSF for tests: ``bsub``, ``bjobs``, ``bkill``,
-``bqueues``, ``bparams`` and ``bacct`` on one host, standard library only.
+``bstop``, ``bqueues``, ``bparams`` and ``bacct`` on one host, standard library only.
 
 The executables in ``bin/`` are symbolic links to this file; the program name selects the
 command. There is no daemon:
@@ -791,6 +791,42 @@ def cmd_bkill(args: list[str]) -> int:
     return 255 if errors else 0
 
 
+# --- bstop ------------------------------------------------------------------------------------
+
+
+def cmd_bstop(args: list[str]) -> int:
+    """Suspend jobs as LSF does: a pending one stays pending (PSUSP), a running one is
+    stopped where it runs (SIGSTOP, USUSP); its owner or root may."""
+    ids = [a for a in args if not a.startswith("-")]
+    if not ids:
+        sys.stderr.write("Usage: bstop job_ID ...\n")
+        return 255
+    errors = 0
+    out: list[str] = []
+    err: list[str] = []
+    with locked() as cluster:
+        prefix = busy_lines(cluster)
+        for job_id in ids:
+            job = cluster.queue.get(job_id)
+            if job is None:
+                err.append(f"Job <{job_id}>: No matching job found")
+            elif not jobq.may_change(job):
+                err.append(f"Job <{job_id}>: User permission denied")
+            elif job["state"] == jobq.ENDED:
+                err.append(f"Job <{job_id}>: Job has already finished")
+            else:
+                if job["state"] == jobq.QUEUED:
+                    cluster.queue.hold(job)
+                elif job["state"] == jobq.RUNNING:
+                    cluster.queue.suspend(job)
+                out.append(f"Job <{job_id}> is being stopped")
+                continue
+            errors += 1
+    sys.stdout.write(prefix + "".join(line + "\n" for line in out))
+    sys.stderr.write("".join(line + "\n" for line in err))
+    return 255 if errors else 0
+
+
 # --- bqueues, bparams -------------------------------------------------------------------------
 
 
@@ -964,6 +1000,7 @@ def cmd_bacct(args: list[str]) -> int:
 COMMANDS = {
     "bjobs": cmd_bjobs,
     "bkill": cmd_bkill,
+    "bstop": cmd_bstop,
     "bqueues": cmd_bqueues,
     "bparams": cmd_bparams,
     "bacct": cmd_bacct,

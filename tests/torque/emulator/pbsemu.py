@@ -2,7 +2,7 @@
 """A CLI-faithful emulator of Torque, PBS Pro/OpenPBS and Moab for tests.
 
 One implementation behind the executables in ``bin-torque/``, ``bin-pbspro/`` and
-``bin-moab/`` (``qsub qstat qdel qrls pbsnodes``; ``msub showq checkjob mdiag mjobctl``).
+``bin-moab/`` (``qsub qstat qdel qhold qrls pbsnodes``; ``msub showq checkjob mdiag mjobctl``).
 There is no daemon: the queue is a JSON file in a spool folder, changed under a lock by
 every command, and scheduling happens lazily at each call and when a job ends. Jobs really
 run: a "shepherd" process (as the job's owner) runs the script with its output file,
@@ -29,12 +29,14 @@ Standard library only; runs under Debian's /usr/bin/python3 as any user.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import os
 import pwd
 import re
 import shlex
+import signal
 import socket
 import sys
 import time
@@ -1252,6 +1254,50 @@ def cmd_qrls(sp: Spool, prog: str, args: list[str]) -> int:
     return code
 
 
+def hold_running(sp: Spool, job: dict) -> None:
+    """qhold of a running job on a server with checkpoint/restart (as this one acts): the
+    job gives its slots back and waits held; its shepherd stops it (SIGUSR1) and leaves the
+    record alone, and a release starts it again from the top (the "checkpoint" is empty)."""
+    shepherd_pid = job.get("supervisor_pid")
+    sp.queue.vacate(job, held=True)
+    job["cancel"] = True  # a shepherd still starting it stops it when it records the start
+    if shepherd_pid:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.kill(shepherd_pid, signal.SIGUSR1)
+
+
+def cmd_qhold(sp: Spool, prog: str, args: list[str]) -> int:
+    """A USER hold (the only one here, owner or root): a queued job is held; a running one
+    is checkpointed, requeued and held (:func:`hold_running`)."""
+    ids = [a for a in args if not a.startswith("-")]
+    code = 0
+    with sp.locked() as state:
+        schedule(sp, state)
+        for job_id in ids:
+            job = _resolve(sp, state, job_id)
+            if job is None:
+                sys.stderr.write(f"{prog}: Unknown Job Id {job_id}\n")
+                code = UNKNOWN
+            elif not jobq.may_change(job):
+                sys.stderr.write(
+                    f"{prog}: Unauthorized Request  MSG=operation not permitted {job_id}\n"
+                )
+                code = PERM
+            elif job["state"] == jobq.QUEUED:
+                sp.queue.hold(job)
+                log_event(job, f"Holds u set at request of {me().pw_name}@{sp.server}")
+            elif job["state"] == jobq.RUNNING and not job.get("deleted"):
+                hold_running(sp, job)
+                log_event(job, f"Holds u set at request of {me().pw_name}@{sp.server}")
+            elif job["state"] == jobq.ENDED:
+                sys.stderr.write(
+                    f"{prog}: Request invalid for state of job MSG=invalid state for job - COMPLETE {job_id}\n"
+                )
+                code = BADSTATE
+        schedule(sp, state)
+    return code
+
+
 def cmd_mjobctl(sp: Spool, prog: str, args: list[str]) -> int:
     if not args or args[0] not in ("-c", "-u", "-h"):
         sys.stderr.write("ERROR:    invalid action specified\n")
@@ -1546,6 +1592,7 @@ COMMANDS = {
     "qstat": cmd_qstat,
     "qdel": cmd_qdel,
     "qrls": cmd_qrls,
+    "qhold": cmd_qhold,
     "pbsnodes": cmd_pbsnodes,
     "mjobctl": cmd_mjobctl,
     "showq": cmd_showq,
