@@ -21,8 +21,16 @@ an idle baseline measured with no spawner (the hub's idle window, the same clust
 and munged's the same way (every ``squeue`` call is a munge credential the controller
 checks). The commands' own CPU (``command_cpu_s_per_min``) is now real ``squeue`` clients.
 
+The full run: 10, 100 and 1000 running servers and 20 queued spawns, on 1000 running and 20
+held jobs (the node declares 1004 CPUs; the jobs are submitted :data:`SUBMITTERS` at a time
+and their start waited for, about a minute). The run's own figures (submission, memory of the
+jobs' slurmstepd and processes, the host's load before and after) go to the JSON's "run".
+
 Run it holding the cluster lock: ``flock /tmp/jobspawner-cluster.lock ./run bench load-real``
-(as root; starts and stops the test cluster).
+(as root; starts and stops the test cluster). A cluster set apart from another session's
+(``JOBSPAWNER_SLURM_CONF_DIR``, ``JOBSPAWNER_SLURM_HARNESS``, ``JOBSPAWNER_SLURM_PORT_BASE``:
+:mod:`slurm.cluster`) is the one started and measured, under a lock of its own. munged is the
+cluster's own (``OWN_MUNGE``: its socket in the harness folder), not the host's shared one.
 """
 
 from __future__ import annotations
@@ -37,6 +45,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -56,12 +65,15 @@ USERS = ("alice", "bob")
 JOB_COMMAND = "sleep 7200"
 IDLE_SECONDS = 10.0  # the idle baseline (hub and controller): the controller's ticks are 10 ms
 #: (running, queued, time compression, real seconds measured): the phases of the full run
+#: 1000 servers run in real time, as in the emulated run (compressed, batchspawner cannot
+#: issue what it asks for), over a longer window (four of jobspawner's rounds)
 PHASES = [
     Phase(10, 0, 10.0, 24.0),
     Phase(100, 0, 5.0, 24.0),
-    Phase(200, 0, 2.0, 30.0),
+    Phase(1000, 0, 1.0, 60.0),
     Phase(0, 20, 1.0, 20.0),
 ]
+SUBMITTERS = 8  # sbatch calls at once while submitting (each job its own sbatch)
 OUT_JSON = ROOT / "docs" / "performance-real-slurm.json"
 PAGE = ROOT / "docs" / "performance.md"
 MARK_BEGIN = "<!-- real-slurm:begin"
@@ -159,15 +171,26 @@ def states(ids: list[str]) -> dict[str, str]:
     return {p[0]: p[1] for p in (line.split() for line in out.splitlines()) if len(p) == 2}
 
 
+def node_cpus() -> int:
+    """The CPUs the cluster's node declares (over-declared: the host has fewer)."""
+    out = _run(["sinfo", "-h", "-o", "%c"]).stdout.split()
+    return int(out[0].rstrip("+")) if out else 0
+
+
 def queue_size() -> int:
     return len(_run([REAL_SQUEUE, "-h", "-o", "%i"]).stdout.split())
 
 
-def submit_jobs(running: int, queued: int, timeout: float = 240.0) -> tuple[list[str], list[str]]:
-    """``running`` jobs that run and ``queued`` held ones, alice and bob alternating; waits
-    (bounded) until every one of the first kind runs."""
-    run_ids = [submit(USERS[i % 2], held=False) for i in range(running)]
-    held_ids = [submit(USERS[i % 2], held=True) for i in range(queued)]
+def submit_jobs(
+    running: int, queued: int, timeout: float | None = None
+) -> tuple[list[str], list[str]]:
+    """``running`` jobs that run and ``queued`` held ones, alice and bob alternating, each its
+    own ``sbatch`` (:data:`SUBMITTERS` at once); waits (bounded: by default 4 minutes and
+    0.3 s a job) until every one of the first kind runs."""
+    with ThreadPoolExecutor(SUBMITTERS) as pool:
+        run_ids = list(pool.map(lambda i: submit(USERS[i % 2], held=False), range(running)))
+        held_ids = list(pool.map(lambda i: submit(USERS[i % 2], held=True), range(queued)))
+    timeout = 240.0 + 0.3 * running if timeout is None else timeout
     deadline = time.monotonic() + timeout
     while True:
         now = states(run_ids + held_ids) if run_ids or held_ids else {}
@@ -185,7 +208,8 @@ def submit_jobs(running: int, queued: int, timeout: float = 240.0) -> tuple[list
 
 def cancel_all_jobs(timeout: float = 60.0) -> None:
     """Cancel every job of the test users (also the jobs of a failed run) and wait (bounded)
-    until none is pending, running or completing."""
+    until none is pending, running or completing (a thousand take slurmd a while: give
+    ``timeout`` for as many)."""
     for user in USERS:
         _run(["scancel", "-u", user])
     deadline = time.monotonic() + timeout
@@ -288,10 +312,13 @@ async def run_phases(
 
 
 def daemon_pids(cluster: Any) -> dict[str, int]:
-    """slurmctld's pid (started by the cluster) and munged's (its pid file)."""
+    """slurmctld's pid (started by the cluster) and munged's (the cluster's own, else the
+    host's pid file)."""
     pids = {"slurmctld": int(cluster.started["slurmctld"])}
     munged = Path("/run/munge/munged.pid")
-    if munged.exists():
+    if "munged" in cluster.started:
+        pids["munged"] = int(cluster.started["munged"])
+    elif munged.exists():
         pids["munged"] = int(munged.read_text().split()[0])
     return pids
 
@@ -300,9 +327,15 @@ def run_real(
     phases: list[Phase],
     cluster: Any = None,
     idle_seconds: float = IDLE_SECONDS,
+    info: dict[str, Any] | None = None,
 ) -> list[RealLoadResult]:
     """Start the test cluster (unless ``cluster`` is a running one), submit the jobs, run the
-    phases through the shim, cancel every job (also on failure). Needs root."""
+    phases through the shim, cancel every job (also on failure). Needs root.
+
+    ``info`` (when given) receives the run's figures besides the phases': the jobs, how long
+    submitting them and their start took, what they take in memory (:mod:`job_memory`,
+    before submitting and once all run), whether munged was this cluster's own, and the
+    host's load averages (1, 5, 15 min) before the jobs and after their cancellation."""
     if os.geteuid() != 0:
         raise RuntimeError("the real-Slurm benchmark needs root (cluster, jobs as alice/bob)")
     from harness.users import ensure_users
@@ -310,10 +343,18 @@ def run_real(
     ensure_users(USERS)
     if cluster is None:
         import bench_queues
+        from slurm import cluster as slurm_cluster
 
         cpus = max(p.running for p in phases) + 4
-        with bench_queues.cluster(bench_queues.SLURM, cpus) as started:
-            return run_real(phases, started, idle_seconds)
+        slurm_cluster.OWN_MUNGE = True  # munged's CPU is this cluster's alone
+        try:
+            with bench_queues.cluster(bench_queues.SLURM, cpus) as started:
+                return run_real(phases, started, idle_seconds, info)
+        finally:
+            slurm_cluster.OWN_MUNGE = False
+    import job_memory
+
+    info = {} if info is None else info
     running = max(p.running for p in phases)
     queued = max(p.queued for p in phases)
     folder = Path(tempfile.mkdtemp(prefix="jobspawner-shim-"))
@@ -321,9 +362,23 @@ def run_real(
     shim_dir = folder / "bin"
     build_shim(shim_dir)
     pids = daemon_pids(cluster)
+    daemons = {"slurmctld": pids["slurmctld"]}
+    if "slurmd" in cluster.started:
+        daemons["slurmd"] = int(cluster.started["slurmd"])
+    info.update(
+        running_jobs=running,
+        held_jobs=queued,
+        node_cpus=node_cpus(),
+        munged_own="munged" in cluster.started,
+        uptime_before=list(os.getloadavg()),
+        memory_before=job_memory.snapshot((), daemons),
+    )
     try:
         print(f"status_load_real: submitting {running} running, {queued} held jobs", flush=True)
+        t0 = time.monotonic()
         run_ids, held_ids = submit_jobs(running, queued)
+        info["submit_and_start_s"] = time.monotonic() - t0
+        info["memory_running"] = job_memory.snapshot(run_ids + held_ids, daemons)
         with shim_on_path(shim_dir):
 
             async def main() -> list[RealLoadResult]:
@@ -340,27 +395,34 @@ def run_real(
 
             return asyncio.run(main())
     finally:
-        cancel_all_jobs()
+        t0 = time.monotonic()
+        cancel_all_jobs(60.0 + 0.2 * (running + queued))
+        info["cancel_s"] = time.monotonic() - t0
+        info["uptime_after"] = list(os.getloadavg())
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def summarize(results: list[RealLoadResult]) -> dict[str, Any]:
+def summarize(results: list[RealLoadResult], info: dict[str, Any] | None = None) -> dict[str, Any]:
     """Rows with both spawners side by side (:func:`run.side_by_side`) and the controller's
-    ratio."""
+    and munged's ratios; the run's own figures (:func:`run_real`'s ``info``) under "run"."""
     import run
 
     rows = run.side_by_side(results)
     for row in rows:
         ours, anchor = row["jobspawner"], row["anchor"]
-        row["slurmctld_ratio"] = ours["slurmctld_cpu_s_per_min"] / max(
-            anchor["slurmctld_cpu_s_per_min"], 1e-9
-        )
+        for daemon in ("slurmctld", "munged"):
+            row[f"{daemon}_ratio"] = ours[f"{daemon}_cpu_s_per_min"] / max(
+                anchor[f"{daemon}_cpu_s_per_min"], 1e-9
+            )
     loads = [x for r in results for x in r.loadavg]
-    return {
+    summary = {
         "rows": rows,
         "loadavg": {"min": min(loads, default=0.0), "max": max(loads, default=0.0)},
         "machine": {"cpus": os.cpu_count()},
     }
+    if info:
+        summary["run"] = info
+    return summary
 
 
 def markdown(summary: dict[str, Any]) -> str:
@@ -369,9 +431,10 @@ def markdown(summary: dict[str, Any]) -> str:
         "| running | queued | scale | squeue/min batchspawner (asked) / jobspawner "
         "| hub CPU s/min batchspawner / jobspawner | CPU ratio "
         "| worst stall s batchspawner / jobspawner "
-        "| slurmctld CPU s/min batchspawner / jobspawner | squeue client CPU s/min "
+        "| slurmctld CPU s/min batchspawner / jobspawner "
+        "| munged CPU s/min batchspawner / jobspawner | squeue client CPU s/min "
         "batchspawner / jobspawner |",
-        "|---:|---:|---:|---|---|---:|---|---|---|",
+        "|---:|---:|---:|---|---|---:|---|---|---|---|",
     ]
     for r in summary["rows"]:
         a, o = r["anchor"], r["jobspawner"]
@@ -382,6 +445,7 @@ def markdown(summary: dict[str, Any]) -> str:
             f"| {a['cpu_s_per_min']:.3f} / {o['cpu_s_per_min']:.3f} | {r['cpu_ratio']:.3f} "
             f"| {a['worst_stall_s']:.3f} / {o['worst_stall_s']:.3f} "
             f"| {a['slurmctld_cpu_s_per_min']:.3f} / {o['slurmctld_cpu_s_per_min']:.3f} "
+            f"| {a['munged_cpu_s_per_min']:.3f} / {o['munged_cpu_s_per_min']:.3f} "
             f"| {a['command_cpu_s_per_min']:.3f} / {o['command_cpu_s_per_min']:.3f} |"
         )
     load = summary["loadavg"]
@@ -390,7 +454,58 @@ def markdown(summary: dict[str, Any]) -> str:
         f"Load average (1 min) during the run: {load['min']:.2f} to {load['max']:.2f} "
         f"on {summary['machine']['cpus']} CPUs.",
     ]
+    running = [r for r in summary["rows"] if not r["queued"]]
+    if running:
+        lines += ["", _largest_words(max(running, key=lambda r: r["running"]))]
+    if "run" in summary:
+        lines += ["", _run_words(summary["run"])]
     return "\n".join(lines) + "\n"
+
+
+def _fraction(ratio: float) -> str:
+    """A ratio as "1/N" (rounded), or "N times" when jobspawner's figure is the larger."""
+    if ratio <= 0:
+        return "none measured against"
+    return f"1/{1 / ratio:.0f}" if ratio < 1 else f"{ratio:.1f} times"
+
+
+def _largest_words(row: dict[str, Any]) -> str:
+    """jobspawner against the anchor at the largest running phase, in ratios."""
+    a, o = row["anchor"], row["jobspawner"]
+    return (
+        f"At {row['running']} running servers jobspawner ran {_fraction(row['commands_ratio'])} "
+        f"of the anchor's `squeue` calls ({o['commands_per_min']:.1f} against "
+        f"{a['commands_per_min']:.1f} a minute); its hub CPU was {_fraction(row['cpu_ratio'])} "
+        f"of the anchor's, the hub and its commands together {_fraction(row['host_cpu_ratio'])}, "
+        f"slurmctld's CPU above idle {_fraction(row['slurmctld_ratio'])} "
+        f"({o['slurmctld_cpu_s_per_min']:.3f} against {a['slurmctld_cpu_s_per_min']:.3f} s/min) "
+        f"and munged's {_fraction(row['munged_ratio'])} "
+        f"({o['munged_cpu_s_per_min']:.3f} against {a['munged_cpu_s_per_min']:.3f} s/min)."
+    )
+
+
+def _run_words(run: dict[str, Any]) -> str:
+    """The jobs, their memory, the host's load and the run's duration."""
+    before, during = run["memory_before"], run["memory_running"]
+    up0, up1 = run["uptime_before"], run["uptime_after"]
+    munged = "its own munged" if run["munged_own"] else "a munged shared with other clusters"
+    return (
+        f"The cluster: one node declaring {run['node_cpus']} CPUs on this host, "
+        f"{run['running_jobs']} running and {run['held_jobs']} held jobs (each its own "
+        f"`sbatch`), submitted and all running after {run['submit_and_start_s']:.0f} s, "
+        f"cancelled in {run['cancel_s']:.0f} s; {munged}. With every job running: "
+        f"{during['steps']:.0f} slurmstepd processes of {during['steps_pss_mb']:.0f} MB "
+        f"(proportional set size; {during['steps_rss_mb']:.0f} MB resident counted apart), "
+        f"{during['job_processes']:.0f} job processes of {during['job_processes_pss_mb']:.0f} MB, "
+        f"slurmctld {before['slurmctld_rss_mb']:.0f} MB before the jobs and "
+        f"{during['slurmctld_rss_mb']:.0f} MB with them, slurmd "
+        f"{before.get('slurmd_rss_mb', 0.0):.0f} and {during.get('slurmd_rss_mb', 0.0):.0f} MB; "
+        f"the host's available memory fell by "
+        f"{before['available_mb'] - during['available_mb']:.0f} MB. Load average "
+        f"(1, 5, 15 min, `uptime`) before the jobs: {', '.join(f'{x:.2f}' for x in up0)}; after "
+        f"their cancellation: {', '.join(f'{x:.2f}' for x in up1)}. The run took "
+        f"{run['duration_s'] / 60:.0f} minutes."
+    )
 
 
 def write_table(page: Path, table: str) -> None:
@@ -406,7 +521,7 @@ def parse_phases(running: str, queued: int, window: float) -> list[Phase]:
     scales = {p.running: p.scale for p in PHASES if p.running}
     phases = []
     for n in (int(x) for x in running.split(",") if x):
-        scale = scales.get(n, 10.0 if n <= 10 else 5.0 if n <= 100 else 2.0)
+        scale = scales.get(n, 10.0 if n <= 10 else 5.0 if n <= 100 else 2.0 if n <= 200 else 1.0)
         phases.append(Phase(n, 0, scale, window))
     if queued:
         phases.append(Phase(0, queued, 1.0, min(window, 20.0)))
@@ -415,18 +530,21 @@ def parse_phases(running: str, queued: int, window: float) -> list[Phase]:
 
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="./run bench load-real")
-    parser.add_argument("--running", default="10,100,200", help="running servers per phase")
+    parser.add_argument("--running", default="10,100,1000", help="running servers per phase")
     parser.add_argument("--queued", type=int, default=20, help="queued spawns (0: no phase)")
     parser.add_argument("--window", type=float, default=0.0, help="seconds per phase")
     parser.add_argument("--idle", type=float, default=IDLE_SECONDS, help="idle baseline, s")
     parser.add_argument("--out", default=None, help="folder for the JSON (default: docs/)")
     args = parser.parse_args(argv)
-    if args.running == "10,100,200" and args.queued == 20 and not args.window:
+    if args.running == "10,100,1000" and args.queued == 20 and not args.window:
         phases = PHASES
     else:
         phases = parse_phases(args.running, args.queued, args.window or 24.0)
-    results = run_real(phases, idle_seconds=args.idle)
-    summary = summarize(results)
+    t0 = time.monotonic()
+    info: dict[str, Any] = {}
+    results = run_real(phases, idle_seconds=args.idle, info=info)
+    info["duration_s"] = time.monotonic() - t0
+    summary = summarize(results, info)
     table = markdown(summary)
     print(table)
     out = Path(args.out) / OUT_JSON.name if args.out else OUT_JSON

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -114,3 +115,110 @@ def test_results_table_has_both_spawners_and_the_controller(real: Any) -> None:
     table = real.markdown(summary)
     assert "| 10 | 0 | 10 | 20.0 (20) / 4.0 | 0.040 / 0.010 | 0.250 |" in table
     assert "0.200 / 0.050" in table and "1.00 to 2.50" in table
+
+
+def test_largest_phase_and_run_words_come_from_the_figures(real: Any) -> None:
+    base = dict(
+        queued=0,
+        scale=1.0,
+        window_s=60.0,
+        commands=10,
+        cpu_raw_s_per_min=0.0,
+        idle_s_per_min=0.0,
+        command_cpu_s_per_min=0.5,
+        worst_stall_s=0.001,
+        leftover_calls=0,
+        fake_squeue="real",
+        loadavg=[1.0, 1.5],
+    )
+    results = [
+        real.RealLoadResult(
+            kind="batchspawner",
+            running=1000,
+            commands_per_min=2000.0,
+            commands_asked_per_min=2000.0,
+            cpu_s_per_min=2.0,
+            slurmctld_cpu_s_per_min=1.5,
+            munged_cpu_s_per_min=1.0,
+            **base,
+        ),
+        real.RealLoadResult(
+            kind="jobspawner",
+            running=1000,
+            commands_per_min=4.0,
+            commands_asked_per_min=4.0,
+            cpu_s_per_min=0.05,
+            slurmctld_cpu_s_per_min=0.03,
+            munged_cpu_s_per_min=0.0,
+            **base,
+        ),
+    ]
+    memory = {"available_mb": 20000.0, "steps": 0.0, "steps_pss_mb": 0.0, "steps_rss_mb": 0.0}
+    memory |= {"job_processes": 0.0, "job_processes_pss_mb": 0.0, "slurmctld_rss_mb": 20.0}
+    during = memory | {"available_mb": 18000.0, "steps": 1000.0, "steps_pss_mb": 900.0}
+    info = {
+        "running_jobs": 1000,
+        "held_jobs": 20,
+        "node_cpus": 1004,
+        "munged_own": True,
+        "uptime_before": [0.5, 0.4, 0.3],
+        "uptime_after": [2.0, 1.0, 0.5],
+        "memory_before": memory,
+        "memory_running": during,
+        "submit_and_start_s": 30.0,
+        "cancel_s": 50.0,
+        "duration_s": 900.0,
+    }
+    summary = real.summarize(results, info)
+    assert summary["run"] is info
+    (row,) = summary["rows"]
+    assert row["slurmctld_ratio"] == pytest.approx(0.02)
+    assert row["munged_ratio"] == 0.0
+    table = real.markdown(summary)
+    assert "| 1.500 / 0.030 | 1.000 / 0.000 | 0.500 / 0.500 |" in table  # ctld, munged, client
+    assert "At 1000 running servers jobspawner ran 1/500 of the anchor's `squeue` calls" in table
+    assert "hub CPU was 1/40 of the anchor's" in table
+    assert "slurmctld's CPU above idle 1/50 (0.030 against 1.500 s/min)" in table
+    assert "munged's none measured against (0.000 against 1.000 s/min)" in table
+    assert "1000 slurmstepd processes of 900 MB" in table
+    assert "available memory fell by 2000 MB" in table
+    assert "before the jobs: 0.50, 0.40, 0.30; after their cancellation: 2.00, 1.00, 0.50" in table
+    assert "its own munged" in table and "The run took 15 minutes." in table
+
+
+def test_a_thousand_servers_run_in_real_time(real: Any) -> None:
+    phases = real.parse_phases("10,1000", 20, 60.0)
+    assert [(p.running, p.queued, p.scale) for p in phases] == [
+        (10, 0, 10.0),
+        (1000, 0, 1.0),
+        (0, 20, 1.0),
+    ]
+    assert max(p.running for p in real.PHASES) == 1000
+
+
+def test_job_memory_counts_only_the_given_jobs_steps(tmp_path: Path) -> None:
+    sys.path.insert(0, str(BENCH))
+    try:
+        import job_memory
+    finally:
+        sys.path.remove(str(BENCH))
+    # a process named as slurmstepd names a job's step, with a job process below it
+    step = subprocess.Popen(
+        ["bash", "-c", 'exec -a "slurmstepd: [4242.batch]" bash -c "sleep 30 & wait"'],
+        start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            got = job_memory.snapshot(["4242"], {"me": os.getpid()})
+            if got["job_processes"] >= 1:
+                break
+            time.sleep(0.05)
+        other = job_memory.snapshot(["4243"], {})
+    finally:
+        os.killpg(step.pid, signal.SIGKILL)  # the step and the sleep below it
+        step.wait()
+    assert got["steps"] == 1 and got["job_processes"] == 1, got
+    assert got["steps_pss_mb"] > 0 and got["steps_rss_mb"] >= got["steps_pss_mb"], got
+    assert got["me_rss_mb"] > 1 and got["available_mb"] > 0, got
+    assert other["steps"] == 0 and other["job_processes"] == 0, other

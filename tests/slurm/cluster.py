@@ -64,6 +64,11 @@ CPUS = 8
 MEMORY_MB = 16000
 GPUS = 2
 MIN_JOB_AGE = 2
+#: A munged of the cluster's own (:func:`munge_socket`, ``AuthInfo`` in slurm.conf and
+#: slurmdbd.conf) instead of the host's shared one in /run/munge, which another session may
+#: run and stop: set before :func:`start` by the real-Slurm benchmark, which measures
+#: munged's CPU (benchmarks/status_load_real.py). Off by default.
+OWN_MUNGE = False
 DAEMONS = (
     "slurmctld", "slurmd", "slurmdbd", "munged", "sbatch", "squeue", "scancel", "sinfo",
     "sacct", "sacctmgr", "mariadbd", "mariadb-install-db", "mariadb",
@@ -122,7 +127,8 @@ def slurm_conf(host: str, harness: Path = HARNESS_DIR, name: str = NAME) -> str:
     ``harness``: the first cluster's own, the second's ``harness/<name>``)."""
     ctld_port, slurmd_port = PORTS[name]
     gres = f"Gres=gpu:fake:{GPUS}"
-    jwt = _jwt(harness.parent if name != NAME else harness)
+    first = harness.parent if name != NAME else harness
+    jwt = _auth_info(first) + _jwt(first)
     parts = "\n".join(f"PartitionName={n} Nodes={host} {p}" for n, p in PARTITIONS.items())
     return f"""\
 # Written by jobspawner tests/slurm/cluster.py: single-node test cluster.
@@ -238,12 +244,68 @@ class Cluster:
         return "\n".join(out)
 
 
+def munge_socket(harness: Path = HARNESS_DIR) -> Path:
+    """The socket of the cluster's own munged (:data:`OWN_MUNGE`)."""
+    return harness / "munge" / "munge.socket"
+
+
+def _auth_info(harness: Path) -> str:
+    """The slurm.conf/slurmdbd.conf line that points munge clients at the cluster's own
+    munged (:data:`OWN_MUNGE`), else nothing."""
+    return f"AuthInfo=socket={munge_socket(harness)}\n" if OWN_MUNGE else ""
+
+
+def _start_own_munge(harness: Path, started: dict[str, int]) -> None:
+    """munged (as user ``munge``) on :func:`munge_socket`, its pid, seed and log files in
+    ``harness/munge``; one left by an interrupted session of this harness is stopped first."""
+    folder = harness / "munge"
+    folder.mkdir(exist_ok=True)
+    shutil.chown(folder, "munge", "munge")
+    folder.chmod(0o755)
+    pid_file = folder / "munged.pid"
+    _stop_pid(_read_pid(pid_file), "munged")
+    socket_path = munge_socket(harness)
+    res = _run(
+        [
+            "runuser",
+            "-u",
+            "munge",
+            "--",
+            _which("munged"),
+            "--force",
+            f"--socket={socket_path}",
+            f"--pid-file={pid_file}",
+            f"--seed-file={folder}/munged.seed",
+            f"--log-file={folder}/munged.log",
+        ]
+    )
+    if res.returncode != 0:
+        raise ClusterError(f"munged failed to start: {res.stderr.strip()}")
+    for _ in range(50):
+        pid = _read_pid(pid_file)
+        if pid:
+            started["munged"] = pid
+            (harness / "munged.pid").write_text(f"{pid}\n")
+            break
+        time.sleep(0.1)
+    check = subprocess.run(
+        ["sh", "-c", 'munge -n -S "$1" | unmunge -S "$1"', "sh", str(socket_path)],
+        capture_output=True,
+        text=True,
+    )
+    if check.returncode != 0:
+        raise ClusterError(f"munge on {socket_path} does not work: {check.stderr.strip()}")
+
+
 def _start_munge(harness: Path, started: dict[str, int]) -> None:
     key = Path("/etc/munge/munge.key")
     if not key.exists() or key.stat().st_size == 0:
         _run([_which("mungekey"), "--create", f"--keyfile={key}"])
     shutil.chown(key, "munge", "munge")
     key.chmod(0o400)
+    if OWN_MUNGE:
+        _start_own_munge(harness, started)
+        return
     run_dir = Path("/run/munge")
     run_dir.mkdir(parents=True, exist_ok=True)
     shutil.chown(run_dir, "munge", "munge")
@@ -344,7 +406,9 @@ def start(harness: Path = HARNESS_DIR, timeout: float = 60.0) -> Cluster:
     try:
         spawn = functools.partial(_spawn, harness, started=started)
         password = accounting.start_database(harness, DB_PORT, spawn)
-        dbd_conf = accounting.slurmdbd_conf(harness, DB_PORT, DBD_PORT, password, _jwt(harness))
+        dbd_conf = accounting.slurmdbd_conf(
+            harness, DB_PORT, DBD_PORT, password, _auth_info(harness) + _jwt(harness)
+        )
         accounting.start_slurmdbd(
             harness, CONF_DIR / "slurmdbd.conf", dbd_conf, (NAME, SECOND), spawn
         )
