@@ -10,6 +10,7 @@ in MB. Only the given job ids' steps count: another cluster on the same host has
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Collection
 from pathlib import Path
 
@@ -81,3 +82,23 @@ def snapshot(job_ids: Collection[str], daemons: dict[str, int]) -> dict[str, flo
     for name, pid in daemons.items():
         figures[f"{name}_rss_mb"] = total([pid], "VmRSS", "status")
     return figures
+
+
+def when_started(
+    job_ids: Collection[str],
+    daemons: dict[str, int],
+    steps: int,
+    processes: int,
+    timeout: float = 120.0,
+) -> dict[str, float]:
+    """:func:`snapshot` once ``steps`` of the jobs have their slurmstepd and ``processes``
+    job processes run below them (Slurm reports a job running before slurmd has started
+    it), or when ``timeout`` has passed; ``started_after_s`` says how long that took."""
+    t0 = time.monotonic()
+    while True:
+        figures = snapshot(job_ids, daemons)
+        done = figures["steps"] >= steps and figures["job_processes"] >= processes
+        if done or time.monotonic() - t0 > timeout:
+            figures["started_after_s"] = time.monotonic() - t0
+            return figures
+        time.sleep(1.0)

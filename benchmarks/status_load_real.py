@@ -378,7 +378,10 @@ def run_real(
         t0 = time.monotonic()
         run_ids, held_ids = submit_jobs(running, queued)
         info["submit_and_start_s"] = time.monotonic() - t0
-        info["memory_running"] = job_memory.snapshot(run_ids + held_ids, daemons)
+        # each running job: its slurmstepd, the batch script's shell and its sleep
+        info["memory_running"] = job_memory.when_started(
+            run_ids + held_ids, daemons, running, 2 * running
+        )
         with shim_on_path(shim_dir):
 
             async def main() -> list[RealLoadResult]:
@@ -465,7 +468,7 @@ def markdown(summary: dict[str, Any]) -> str:
 def _fraction(ratio: float) -> str:
     """A ratio as "1/N" (rounded), or "N times" when jobspawner's figure is the larger."""
     if ratio <= 0:
-        return "none measured against"
+        return "0"
     return f"1/{1 / ratio:.0f}" if ratio < 1 else f"{ratio:.1f} times"
 
 
@@ -496,7 +499,8 @@ def _run_words(run: dict[str, Any]) -> str:
         f"cancelled in {run['cancel_s']:.0f} s; {munged}. With every job running: "
         f"{during['steps']:.0f} slurmstepd processes of {during['steps_pss_mb']:.0f} MB "
         f"(proportional set size; {during['steps_rss_mb']:.0f} MB resident counted apart), "
-        f"{during['job_processes']:.0f} job processes of {during['job_processes_pss_mb']:.0f} MB, "
+        f"{during['job_processes']:.0f} job processes of {during['job_processes_pss_mb']:.0f} MB "
+        f"(all there {during.get('started_after_s', 0.0):.0f} s after Slurm said running), "
         f"slurmctld {before['slurmctld_rss_mb']:.0f} MB before the jobs and "
         f"{during['slurmctld_rss_mb']:.0f} MB with them, slurmd "
         f"{before.get('slurmd_rss_mb', 0.0):.0f} and {during.get('slurmd_rss_mb', 0.0):.0f} MB; "
@@ -504,7 +508,7 @@ def _run_words(run: dict[str, Any]) -> str:
         f"{before['available_mb'] - during['available_mb']:.0f} MB. Load average "
         f"(1, 5, 15 min, `uptime`) before the jobs: {', '.join(f'{x:.2f}' for x in up0)}; after "
         f"their cancellation: {', '.join(f'{x:.2f}' for x in up1)}. The run took "
-        f"{run['duration_s'] / 60:.0f} minutes."
+        f"{run['duration_s'] / 60:.1f} minutes."
     )
 
 
