@@ -3,6 +3,7 @@ that need no cluster: the counting squeue shim and the daemons' CPU meter."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -179,7 +180,13 @@ def test_largest_phase_and_run_words_come_from_the_figures(real: Any) -> None:
     assert "At 1000 running servers jobspawner ran 1/500 of the anchor's `squeue` calls" in table
     assert "hub CPU was 1/40 of the anchor's" in table
     assert "slurmctld's CPU above idle 1/50 (0.030 against 1.500 s/min)" in table
-    assert "munged's 0 (0.000 against 1.000 s/min)" in table
+    assert "munged's 0 (0.000 against 1.000 s/min)" in table  # no resolution recorded
+    # a figure within the meter's resolution of zero reads as a bound
+    row["jobspawner"]["daemon_resolution_s_per_min"] = 0.05
+    bound = real.markdown(summary)
+    assert "slurmctld's CPU above idle below the meter's resolution (0.050 s/min: 0.030 " in bound
+    assert "against 1.500 s/min), under 1/30 of the anchor's" in bound
+    assert "munged's below the meter's resolution (0.050 s/min: 0.000 against 1.000" in bound
     assert "1000 slurmstepd processes of 900 MB" in table
     assert "available memory fell by 2000 MB" in table
     assert "before the jobs: 0.50, 0.40, 0.30; after their cancellation: 2.00, 1.00, 0.50" in table
@@ -202,14 +209,16 @@ def test_job_memory_counts_only_the_given_jobs_steps(tmp_path: Path) -> None:
         import job_memory
     finally:
         sys.path.remove(str(BENCH))
-    # a process named as slurmstepd names a job's step, with a job process below it
+    # a process named as slurmstepd names a job's step, with a job process below it; ids no
+    # real cluster's job has (another session's Slurm may run on this host)
+    ours, other_id = f"t{os.getpid()}", f"u{os.getpid()}"
     step = subprocess.Popen(
-        ["bash", "-c", 'exec -a "slurmstepd: [4242.batch]" bash -c "sleep 30 & wait"'],
+        ["bash", "-c", f'exec -a "slurmstepd: [{ours}.batch]" bash -c "sleep 30 & wait"'],
         start_new_session=True,
     )
     try:
-        got = job_memory.when_started(["4242"], {"me": os.getpid()}, 1, 1, timeout=10.0)
-        other = job_memory.when_started(["4243"], {}, 1, 1, timeout=0.5)
+        got = job_memory.when_started([ours], {"me": os.getpid()}, 1, 1, timeout=10.0)
+        other = job_memory.when_started([other_id], {}, 1, 1, timeout=0.5)
     finally:
         os.killpg(step.pid, signal.SIGKILL)  # the step and the sleep below it
         step.wait()
@@ -219,3 +228,25 @@ def test_job_memory_counts_only_the_given_jobs_steps(tmp_path: Path) -> None:
     assert got["started_after_s"] < 10.0, got
     assert other["steps"] == 0 and other["job_processes"] == 0, other  # waited, then gave up
     assert other["started_after_s"] >= 0.5, other
+
+
+def test_table_from_a_kept_json_goes_between_the_markers(
+    real: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    common = dict(queued=0, scale=1.0, window_s=60.0, commands=10, cpu_raw_s_per_min=0.0)
+    common |= dict(idle_s_per_min=0.0, command_cpu_s_per_min=0.5, worst_stall_s=0.001)
+    common |= dict(leftover_calls=0, fake_squeue="real", loadavg=[1.0, 1.5], running=1000)
+    common |= dict(cpu_s_per_min=0.1)
+    results = [
+        real.RealLoadResult(kind=kind, commands_per_min=n, commands_asked_per_min=n, **common)
+        for kind, n in (("batchspawner", 1987.0), ("jobspawner", 4.0))
+    ]
+    kept = tmp_path / "kept.json"
+    kept.write_text(json.dumps(real.summarize(results)))
+    page = tmp_path / "performance.md"
+    page.write_text(f"before\n{real.MARK_BEGIN} x -->\nold table\n{real.MARK_END}\nafter\n")
+    monkeypatch.setattr(real, "PAGE", page)
+    assert real.main(["--table-from", str(kept)]) == 0
+    text = page.read_text()
+    assert "old table" not in text and "| 1000 | 0 | 1 | 1987.0 (1987) / 4.0 |" in text
+    assert text.startswith("before\n") and text.endswith(f"{real.MARK_END}\nafter\n")
