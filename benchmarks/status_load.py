@@ -112,11 +112,19 @@ async def _open_watches(spawners: list[Any]) -> tuple[asyncio.base_events.Server
     for spawner in spawners:
         spawner.server = Server(ip="127.0.0.1", port=port)
         server_watch.start_watch(spawner, "127.0.0.1", port)
+
+    def connected() -> int:
+        return sum(1 for s in spawners if (w := server_watch.watch_of(s)) and w.connections)
+
+    # the listener accepts a connection before the watch's own connect has returned (with a
+    # thousand, all of them were accepted while no watch had counted its connection yet):
+    # wait for both ends
     deadline = time.monotonic() + 30.0
-    while len(_HeldConnections.held) < len(spawners) and time.monotonic() < deadline:
+    while time.monotonic() < deadline and (
+        len(_HeldConnections.held) < len(spawners) or connected() < len(spawners)
+    ):
         await asyncio.sleep(0.05)
-    watches = sum(1 for s in spawners if (w := server_watch.watch_of(s)) and w.connections)
-    return listener, watches
+    return listener, connected()
 
 
 def _close_watches(spawners: list[Any], listener: asyncio.base_events.Server | None) -> None:
