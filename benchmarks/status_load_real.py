@@ -484,14 +484,14 @@ def _fraction(ratio: float) -> str:
 
 def _daemon_words(row: dict[str, Any], daemon: str) -> str:
     """A daemon's CPU above idle, jobspawner against the anchor: a ratio, or a bound when
-    jobspawner's figure is within the meter's resolution of zero."""
+    jobspawner's figure is within the meter's resolution of zero (at most one tick)."""
     a, o = row["anchor"], row["jobspawner"]
     ours, anchor = o[f"{daemon}_cpu_s_per_min"], a[f"{daemon}_cpu_s_per_min"]
     figures = f"{ours:.3f} against {anchor:.3f} s/min"
     resolution = o.get("daemon_resolution_s_per_min", 0.0)
-    if ours < resolution and anchor > resolution:
+    if resolution > 0 and ours <= resolution + 1e-9 < anchor:
         return (
-            f"below the meter's resolution ({resolution:.3f} s/min: {figures}), "
+            f"within the meter's resolution ({resolution:.3f} s/min: {figures}), "
             f"under 1/{anchor / resolution:.0f} of the anchor's"
         )
     return f"{_fraction(row[f'{daemon}_ratio'])} ({figures})"

@@ -184,9 +184,11 @@ def test_largest_phase_and_run_words_come_from_the_figures(real: Any) -> None:
     # a figure within the meter's resolution of zero reads as a bound
     row["jobspawner"]["daemon_resolution_s_per_min"] = 0.05
     bound = real.markdown(summary)
-    assert "slurmctld's CPU above idle below the meter's resolution (0.050 s/min: 0.030 " in bound
+    assert "slurmctld's CPU above idle within the meter's resolution (0.050 s/min: 0.030 " in bound
     assert "against 1.500 s/min), under 1/30 of the anchor's" in bound
-    assert "munged's below the meter's resolution (0.050 s/min: 0.000 against 1.000" in bound
+    assert "munged's within the meter's resolution (0.050 s/min: 0.000 against 1.000" in bound
+    row["jobspawner"]["daemon_resolution_s_per_min"] = 0.03  # at the resolution: a bound too
+    assert "within the meter's resolution (0.030 s/min: 0.030 against" in real.markdown(summary)
     assert "1000 slurmstepd processes of 900 MB" in table
     assert "available memory fell by 2000 MB" in table
     assert "before the jobs: 0.50, 0.40, 0.30; after their cancellation: 2.00, 1.00, 0.50" in table
