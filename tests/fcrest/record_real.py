@@ -96,7 +96,9 @@ class PrivateSlurm:
         slurm._start_munge(HARNESS, {})
         if self.accounting:  # the test clusters' own accounting, on the recorder's ports
             password = slurm_accounting.start_database(HARNESS, PORTS["db"], self._spawn)
-            dbd_conf = slurm_accounting.slurmdbd_conf(HARNESS, PORTS["db"], PORTS["dbd"], password, "")
+            dbd_conf = slurm_accounting.slurmdbd_conf(
+                HARNESS, PORTS["db"], PORTS["dbd"], password, ""
+            )
             dbd_path = path.parent / "slurmdbd.conf"  # beside SLURM_CONF, where slurmdbd looks
             slurm_accounting.start_slurmdbd(HARNESS, dbd_path, dbd_conf, ("fcrecord",), self._spawn)
         self._spawn("slurmctld", ["slurmctld", "-D", "-i", "-c", "-f", str(path)])
