@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/time.h>
+#include <time.h>
 #include <unistd.h>
 
 #define MAX_JOBS 100000
@@ -82,6 +83,10 @@ int main(int argc, char **argv) {
             if (!seen) ids[n_ids++] = id;
         }
     }
+    /* a running job's limit ends in eight hours, as a real one's would be ahead */
+    char end[32];
+    time_t later = time(NULL) + 8 * 3600;
+    strftime(end, sizeof end, "%Y-%m-%dT%H:%M:%S", localtime(&later));
     int known = 0;
     for (int k = 0; k < n_ids; k++) {
         int j = find_job(ids[k]);
@@ -94,8 +99,9 @@ int main(int argc, char **argv) {
             if (running && *host) printf("%s %s\n", st, host);
             else printf("%s\n", st);
         } else {
-            printf("%s|%s|%s|0:0|%s|%s|%s|debug|\n", ids[k], st, running ? "None" : "Resources",
-                   host, host, running ? "2025-01-01T00:00:00" : "N/A");
+            printf("%s|%s|%s|0:0|%s|%s|%s|debug|%s|jobspawner|\n", ids[k], st,
+                   running ? "None" : "Resources", host, host,
+                   running ? "2025-01-01T00:00:00" : "N/A", running ? end : "N/A");
         }
     }
     if (n_ids == 1 && !known) {

@@ -375,12 +375,11 @@ def _check_constraint_and_limits(spawner: JobSpawner, out: Validated) -> None:
                 spawner.load().name,
             )
     chosen = out.chosen
+    field, name = _field_of(out, "constraint")
     try:  # the one check of the user's constraint (the spawner's renders rely on it)
-        validate_constraint(
-            spawner.load(), "constraint", chosen["constraint"], spawner.backend_options
-        )
+        validate_constraint(spawner.load(), name, chosen["constraint"], spawner.backend_options)
     except ResourceError as e:
-        raise refuse(str(e), _field_of(out, "constraint")[0]) from e
+        raise refuse(str(e), field) from e
     from .options_form import live_snapshot
 
     snapshot = live_snapshot(spawner, wait=False)

@@ -122,7 +122,7 @@ def test_a_harmless_field_is_accepted_and_a_bad_value_still_named(tmp_path: Any)
     spawner.apply_user_options(spawner, {"runtime": ["2h"]})  # ignored, harmlessly
     with pytest.raises(SpawnException) as e:
         spawner.apply_user_options(spawner, {"runtime": ["soon"]})
-    assert e.value.log_message.startswith("runtime: 'soon' is not a duration")
+    assert e.value.log_message.startswith("Runtime: 'soon' is not a duration")  # its label
     with pytest.raises(SpawnException) as e:
         spawner.apply_user_options(spawner, {"queue": ["gpu"]})
     assert e.value.status_code == 400 and e.value.log_message.startswith("queue: ")

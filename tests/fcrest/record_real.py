@@ -34,6 +34,7 @@ sys.path.insert(0, str(HERE.parent))
 from harness.firecrest_emulator import Emulator  # noqa: E402
 from harness.firecrest_real import RealFirecrest, server_commit, source_from_env  # noqa: E402
 from remote.sshd import SSHServer  # noqa: E402
+from slurm import accounting as slurm_accounting  # noqa: E402
 from slurm import cluster as slurm  # noqa: E402
 
 from fcrest.real_requests import Exchange, play  # noqa: E402
@@ -73,14 +74,17 @@ class PrivateSlurm:
             (HARNESS / sub).mkdir()
         (HARNESS / "etc").chmod(0o755)
         conf = slurm.slurm_conf(slurm.hostname(), HARNESS)
-        conf = conf.replace("SlurmctldPort=6817", f"SlurmctldPort={PORTS['ctld']}")
-        conf = conf.replace("SlurmdPort=6818", f"SlurmdPort={PORTS['slurmd']}")
-        conf = conf.replace("ClusterName=jobspawner", "ClusterName=fcrecord")
-        if self.accounting:
+        ctld_port, slurmd_port = slurm.PORTS[slurm.NAME]
+        conf = conf.replace(f"SlurmctldPort={ctld_port}", f"SlurmctldPort={PORTS['ctld']}")
+        conf = conf.replace(f"SlurmdPort={slurmd_port}", f"SlurmdPort={PORTS['slurmd']}")
+        conf = conf.replace(f"ClusterName={slurm.NAME}", "ClusterName=fcrecord")
+        # the test clusters' accounting lines: to the recorder's slurmdbd, or none
+        dbd = f"AccountingStoragePort={slurm.DBD_PORT}"
+        conf = conf.replace(dbd, f"AccountingStoragePort={PORTS['dbd']}")
+        if not self.accounting:
             conf = conf.replace(
+                "AccountingStorageType=accounting_storage/slurmdbd",
                 "AccountingStorageType=accounting_storage/none",
-                "AccountingStorageType=accounting_storage/slurmdbd\n"
-                f"AccountingStorageHost=127.0.0.1\nAccountingStoragePort={PORTS['dbd']}",
             )
         conf = "\n".join(
             line for line in conf.splitlines() if not line.startswith(("Gres", "AuthAlt"))
@@ -90,10 +94,13 @@ class PrivateSlurm:
         path.chmod(0o644)
         os.environ["SLURM_CONF"] = str(path)  # slurmdbd reads slurmdbd.conf beside it
         slurm._start_munge(HARNESS, {})
-        if self.accounting:
-            from fcrest.slurm_accounting import start_accounting
-
-            start_accounting(HARNESS, PORTS["db"], PORTS["dbd"], "fcrecord", self._spawn)
+        if self.accounting:  # the test clusters' own accounting, on the recorder's ports
+            password = slurm_accounting.start_database(HARNESS, PORTS["db"], self._spawn)
+            dbd_conf = slurm_accounting.slurmdbd_conf(
+                HARNESS, PORTS["db"], PORTS["dbd"], password, ""
+            )
+            dbd_path = path.parent / "slurmdbd.conf"  # beside SLURM_CONF, where slurmdbd looks
+            slurm_accounting.start_slurmdbd(HARNESS, dbd_path, dbd_conf, ("fcrecord",), self._spawn)
         self._spawn("slurmctld", ["slurmctld", "-D", "-i", "-c", "-f", str(path)])
         self._wait(lambda out: bool(out))
         self._spawn("slurmd", ["slurmd", "-D", "-f", str(path)])

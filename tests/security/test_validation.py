@@ -100,7 +100,7 @@ def test_a_queue_with_a_newline_is_refused_before_anything_is_rendered(tmp_path)
     spawner = make_spawner(tmp_path, "sge", user_options_allowed=["queue"])
     with pytest.raises(SpawnException) as e:
         spawner.apply_user_options(spawner, {"queue": ["all.q\n"]})
-    assert e.value.status_code == 400 and "queue" in e.value.log_message
+    assert e.value.status_code == 400 and e.value.log_message.startswith("Queue: ")
 
 
 # --- constraints: each backend's grammar ------------------------------------------------------
@@ -139,7 +139,7 @@ def test_a_constraint_that_is_not_a_feature_expression_is_refused(tmp_path, back
     with pytest.raises(SpawnException) as e:
         spawner.apply_user_options(spawner, {"constraint": [attack]})
     assert e.value.status_code == 400
-    assert e.value.log_message.startswith("constraint: ")
+    assert e.value.log_message.startswith("Constraint: ")  # the field's label
     spawner._user_resources = {"constraint": attack}  # a site's own apply_user_options
     with pytest.raises(SpawnException) as e:
         spawner.build_spec()

@@ -37,6 +37,8 @@ import signal
 import socket
 import sys
 import time
+from collections.abc import Callable
+from typing import Any
 
 _HERE = os.path.dirname(os.path.realpath(__file__))
 sys.path[:0] = [_HERE, os.path.join(_HERE, "..", "..", "harness")]  # installed copy, checkout
@@ -754,17 +756,22 @@ def cmd_bjobs(args: list[str]) -> int:
 # --- bkill ------------------------------------------------------------------------------------
 
 
-def cmd_bkill(args: list[str]) -> int:
+def _change_jobs(
+    args: list[str], usage: str, act: Callable[[Cluster, dict[str, Any]], str], all_ok: bool
+) -> int:
+    """bkill and bstop: each named job (``0``: all of the caller's unfinished ones, where
+    ``all_ok``) its owner or root may change and that has not ended gets ``act`` (which
+    returns the line LSF prints); the others get LSF's error lines; exit 255 on any."""
     ids = [a for a in args if not a.startswith("-")]
     if not ids:
-        sys.stderr.write("Usage: bkill [-s signal] job_ID ...\n")
+        sys.stderr.write(f"Usage: {usage}\n")
         return 255
     errors = 0
     out: list[str] = []
     err: list[str] = []
     with locked() as cluster:
         prefix = busy_lines(cluster)
-        if ids == ["0"]:
+        if all_ok and ids == ["0"]:
             ids = [
                 j["id"]
                 for j in cluster.queue.jobs()
@@ -782,49 +789,38 @@ def cmd_bkill(args: list[str]) -> int:
             elif job["state"] == jobq.ENDED:
                 err.append(f"Job <{job_id}>: Job has already finished")
             else:
-                cluster.queue.cancel(job)  # its supervisor stops it on SIGUSR1
-                out.append(f"Job <{job_id}> is being terminated")
+                out.append(act(cluster, job))
                 continue
             errors += 1
     sys.stdout.write(prefix + "".join(line + "\n" for line in out))
     sys.stderr.write("".join(line + "\n" for line in err))
     return 255 if errors else 0
+
+
+def _kill(cluster: Cluster, job: dict[str, Any]) -> str:
+    cluster.queue.cancel(job)  # its supervisor stops it on SIGUSR1
+    return f"Job <{job['id']}> is being terminated"
+
+
+def cmd_bkill(args: list[str]) -> int:
+    return _change_jobs(args, "bkill [-s signal] job_ID ...", _kill, all_ok=True)
 
 
 # --- bstop ------------------------------------------------------------------------------------
 
 
+def _stop(cluster: Cluster, job: dict[str, Any]) -> str:
+    if job["state"] == jobq.QUEUED:
+        cluster.queue.hold(job)
+    elif job["state"] == jobq.RUNNING:
+        cluster.queue.suspend(job)
+    return f"Job <{job['id']}> is being stopped"
+
+
 def cmd_bstop(args: list[str]) -> int:
     """Suspend jobs as LSF does: a pending one stays pending (PSUSP), a running one is
     stopped where it runs (SIGSTOP, USUSP); its owner or root may."""
-    ids = [a for a in args if not a.startswith("-")]
-    if not ids:
-        sys.stderr.write("Usage: bstop job_ID ...\n")
-        return 255
-    errors = 0
-    out: list[str] = []
-    err: list[str] = []
-    with locked() as cluster:
-        prefix = busy_lines(cluster)
-        for job_id in ids:
-            job = cluster.queue.get(job_id)
-            if job is None:
-                err.append(f"Job <{job_id}>: No matching job found")
-            elif not jobq.may_change(job):
-                err.append(f"Job <{job_id}>: User permission denied")
-            elif job["state"] == jobq.ENDED:
-                err.append(f"Job <{job_id}>: Job has already finished")
-            else:
-                if job["state"] == jobq.QUEUED:
-                    cluster.queue.hold(job)
-                elif job["state"] == jobq.RUNNING:
-                    cluster.queue.suspend(job)
-                out.append(f"Job <{job_id}> is being stopped")
-                continue
-            errors += 1
-    sys.stdout.write(prefix + "".join(line + "\n" for line in out))
-    sys.stderr.write("".join(line + "\n" for line in err))
-    return 255 if errors else 0
+    return _change_jobs(args, "bstop job_ID ...", _stop, all_ok=False)
 
 
 # --- bqueues, bparams -------------------------------------------------------------------------
