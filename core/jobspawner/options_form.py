@@ -25,6 +25,7 @@ import markupsafe
 from . import started_options
 from .html_pattern import html_pattern
 from .hub_compat import SpawnException
+from .job_record import plain
 from .profiles import Option, Profile, default_profile
 from .resource_cache import ResourceCache, Snapshot, cache_for
 from .resources import FIELDS, format_hms
@@ -221,7 +222,7 @@ async def options_form(spawner: JobSpawner) -> str:
     profiles: list[Profile] = await visible_profiles(spawner)
     refusal, spawner._form_refusal = spawner._form_refusal, {}  # this page only
     last = started_options.options(spawner)  # the last start that came up
-    previous = started_options.plain(refusal["values"]) if refusal else last
+    previous = plain(refusal["values"]) if refusal else last
     sections: list[tuple[Profile | None, tuple[Option, ...], dict[str, Any], str, dict[str, Any]]]
     sections = []
     if profiles:

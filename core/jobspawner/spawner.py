@@ -72,6 +72,7 @@ from .end_words import ended_while_starting
 from .host_map import HostMap, HostMapError
 from .hub_compat import SpawnException
 from .hub_limits import limits_as_requests, with_hub_limits
+from .job_record import JobRecord
 from .jobspec import JobSpec, legacy_secrets_file
 from .poller import StatusPoller
 from .port_binding import PortChoice, PortChoiceError
@@ -87,7 +88,6 @@ from .user_env import account_environment
 from .user_files import UserFileError
 from .walltime import WalltimeConfig
 
-STATE_VERSION = 1
 _USERNAME = re.compile(r"\A[A-Za-z0-9_][A-Za-z0-9_.@+-]{0,63}\Z")
 _SERVER_NAME = re.compile(r"\A[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}\Z")
 _JOBNAME_UNSAFE = re.compile(r"[^A-Za-z0-9_.-]")
@@ -369,14 +369,54 @@ class JobSpawner(ServerWatchConfig, TransportConfig, WalltimeConfig, Spawner):  
         `c.Spawner.ssl_alt_names` (e.g. `["DNS:*.cluster.example.org"]`).""",
     )
 
-    # --- state ----------------------------------------------------------------------------
-    job_id = Unicode("", help="The current job's id (persisted).")
-    job_output = Unicode("", help="The current job's output file (persisted).")
-    job_secrets = Unicode("", help="The current job's secrets file, until removed (persisted).")
-    unconfirmed_cancels = List(Unicode(), help="Jobs whose cancel was not confirmed yet.")
-    start_unfinished = Bool(
-        False, help="The job was submitted and its server has not answered yet (persisted)."
-    )
+    # --- the persisted state: one JobRecord (jobspawner.job_record) -----------------------
+    record: JobRecord
+
+    @property
+    def job_id(self) -> str:
+        """The current job's id ("" when none)."""
+        return self.record.job_id
+
+    @job_id.setter
+    def job_id(self, value: str) -> None:
+        self.record.job_id = value
+
+    @property
+    def job_output(self) -> str:
+        """The current job's output file."""
+        return self.record.job_output
+
+    @job_output.setter
+    def job_output(self, value: str) -> None:
+        self.record.job_output = value
+
+    @property
+    def job_secrets(self) -> str:
+        """The current job's secrets file, until removed."""
+        return self.record.job_secrets
+
+    @job_secrets.setter
+    def job_secrets(self, value: str) -> None:
+        self.record.job_secrets = value
+
+    @property
+    def unconfirmed_cancels(self) -> list[str]:
+        """Jobs whose cancel was not confirmed yet."""
+        return self.record.unconfirmed_cancels
+
+    @unconfirmed_cancels.setter
+    def unconfirmed_cancels(self, value: list[str]) -> None:
+        self.record.unconfirmed_cancels = list(value)
+
+    @property
+    def start_unfinished(self) -> bool:
+        """The job was submitted and its server has not answered yet."""
+        return self.record.start_unfinished
+
+    @start_unfinished.setter
+    def start_unfinished(self, value: bool) -> None:
+        self.record.start_unfinished = value
+
     _port_future = AnyTrait(None, allow_none=True)
 
     _backends: ClassVar[dict[tuple[str, tuple[str, ...]], Backend]] = {}
@@ -466,6 +506,7 @@ class JobSpawner(ServerWatchConfig, TransportConfig, WalltimeConfig, Spawner):  
         return super().options_from_query(hub_compat.query_options(query_data))
 
     def __init__(self, **kwargs: Any) -> None:
+        self.record = JobRecord()  # before the traits: their observers may read it
         super().__init__(**kwargs)
         self._events: list[dict[str, Any]] = []
         self._new_event = asyncio.Event()
@@ -474,20 +515,15 @@ class JobSpawner(ServerWatchConfig, TransportConfig, WalltimeConfig, Spawner):  
         #: what apply_user_options validated: (those resources, their template variables)
         self._validated_resources: tuple[dict[str, Any], dict[str, Any]] | None = None
         self._cancel_task: asyncio.Future[None] | None = None
-        # set by jobspawner.user_options: the chosen profile and options, the config values
-        # a profile overrode (restored before the next spawn), typed template variables
+        # set by jobspawner.user_options: the config values a profile overrode (restored
+        # before the next spawn), typed template variables (the chosen profile and options
+        # are in the record)
         self._profile_baseline: dict[str, Any] = {}
-        self._profile_slug = ""
-        self._chosen_options: dict[str, Any] = {}
         self._option_variables: dict[str, Any] = {}
-        self._last_failure: dict[str, Any] = {}  # jobspawner.session_view
-        self._last_end: dict[str, Any] = {}  # jobspawner.last_end
-        self._last_started: dict[str, Any] = {}  # jobspawner.started_options
         # the form's submission, and its refusal for the form shown again (.options_form)
         self._form_submission: dict[str, Any] | None = None
         self._form_refusal: dict[str, Any] = {}
         self._server_watch: ServerWatch | None = None  # jobspawner.server_watch
-        self._walltime_saved: dict[str, Any] = {}  # jobspawner.walltime: the save report
         self._walltime_end: float | None = None  # the end this server was last told
         #: this start's server-check key (jobspawner.server_proof): in memory only
         self._server_check_key = ""
@@ -792,7 +828,7 @@ class JobSpawner(ServerWatchConfig, TransportConfig, WalltimeConfig, Spawner):  
         """The site's variables plus the profile and the user's validated, typed choices."""
         return {
             **self.template_vars,
-            "profile": self._profile_slug,
+            "profile": self.record.profile,
             "choices": dict(self._option_variables),
         }
 
@@ -891,7 +927,7 @@ class JobSpawner(ServerWatchConfig, TransportConfig, WalltimeConfig, Spawner):  
     async def start(self) -> str:
         self._events = []
         self._starting = True
-        self._last_failure = {}
+        self.record.last_failure = {}
         last_end.forget(self)
         walltime.forget(self)
         self._stop_server_watch()
@@ -899,8 +935,7 @@ class JobSpawner(ServerWatchConfig, TransportConfig, WalltimeConfig, Spawner):  
             await self._load_auth_state()
             return await self._start()
         except Exception as e:
-            session_view.record_failure(self, e)  # kept in the state, shown in plain words
-            self._cap_failure()
+            session_view.record_failure(self, e)  # kept in the record, shown in plain words
             metrics.spawn_failed(self, e)
             self._persist_state()
             raise
@@ -941,6 +976,7 @@ class JobSpawner(ServerWatchConfig, TransportConfig, WalltimeConfig, Spawner):  
             raise SpawnException(f"Submitting the job failed: {e}", reason="submit") from e
         self.job_id, self.job_output = job_id, spec.output_file
         self.job_secrets = spec.secrets_file
+        self.record.backend = self.backend
         self.start_unfinished = True  # a hub restarted before the end ends it (poll)
         self._persist_state()
         self._watch_job(hurry=True)
@@ -1470,80 +1506,41 @@ class JobSpawner(ServerWatchConfig, TransportConfig, WalltimeConfig, Spawner):  
             )
         self.log.info("%s: renamed %r -> %r", self._log_name, old_name, new_name)
 
-    # --- state ----------------------------------------------------------------------------
+    # --- state: the record (jobspawner.job_record) -----------------------------------------
     def get_state(self) -> dict[str, Any]:
         state: dict[str, Any] = super().get_state()
-        state["version"] = STATE_VERSION
-        if self.job_id:
-            state.update(job_id=self.job_id, job_output=self.job_output, backend=self.backend)
-            if self.job_secrets:
-                state["job_secrets"] = self.job_secrets
-            state.update(options_validation.state_entries(self))
-        if self.unconfirmed_cancels:
-            state["unconfirmed_cancels"] = list(self.unconfirmed_cancels)
-        if self.job_id and self.start_unfinished:
-            state[interrupted_start.STATE_KEY] = True
-        if self.job_id and self.ssh_forward_state:
-            state["ssh_forward"] = list(self.ssh_forward_state)
-        state.update(session_view.failure_state(self))
-        state.update(last_end.state_entries(self))
-        state.update(started_options.state_entries(self))
-        state.update(walltime.state_entries(self))
+        record = self.record
+        if record.job_id:  # what the job was submitted with, to poll and cancel it later
+            record.backend = self.backend
+            record.job_settings = options_validation.job_settings(self)
+            record.forward = self.ssh_forward_state
+        state.update(record.to_state())
         return state
-
-    def _cap_failure(self) -> None:
-        """Cut a failed start's kept message to :data:`~.bounded_text.STORED_MESSAGE` bytes
-        (its first words and its end kept): it is in the state and on the session card."""
-        message = self._last_failure.get("message")
-        if isinstance(message, str):
-            limit = bounded_text.STORED_MESSAGE
-            self._last_failure["message"] = bounded_text.clip(message, limit, keep="both")
 
     def load_state(self, state: dict[str, Any]) -> None:
         super().load_state(state)
-        version = state.get("version", 0)
-        if version > STATE_VERSION:
-            self.log.warning(
-                "%s: state version %s is newer than this jobspawner understands (%s)",
-                self._log_name,
-                version,
-                STATE_VERSION,
-            )
-        # version 0 (no version) had only job_id, which reads the same
-        self.job_id = str(state.get("job_id") or "")
-        self.job_output = str(state.get("job_output") or "")
-        self.job_secrets = str(state.get("job_secrets") or "")
-        self.unconfirmed_cancels = [str(j) for j in state.get("unconfirmed_cancels", [])]
-        self.ssh_forward_state = state.get("ssh_forward")
-        options_validation.restore_state(self, state)  # the job's backend before it is polled
-        session_view.load_failure(self, state)
-        self._cap_failure()  # a state saved before the cap existed
-        last_end.restore(self, state)
-        started_options.restore(self, state)
-        walltime.restore(self, state)
-        self.start_unfinished = bool(state.get(interrupted_start.STATE_KEY))
-        if self.job_id:
+        self.record = record = JobRecord.from_state(state, self.log, self._log_name)
+        self.ssh_forward_state = record.forward
+        options_validation.restore_settings(self, record)  # before the job is polled
+        if record.job_id:
             # after a hub restart every spawner's first poll then shares one query
             try:
                 self._watch_job()
             except Exception as e:  # loading state must never fail on this
-                self.log.debug("could not watch job %s: %s", self.job_id, e)
-        if state.get("backend") and state["backend"] != self.backend and self.job_id:
+                self.log.debug("could not watch job %s: %s", record.job_id, e)
+        if record.backend and record.backend != self.backend and record.job_id:
             self.log.warning(
                 "%s: job %s was submitted with backend %r, now %r",
                 self._log_name,
-                self.job_id,
-                state["backend"],
+                record.job_id,
+                record.backend,
                 self.backend,
             )
 
     def clear_state(self) -> None:
         super().clear_state()
-        self.job_id = ""
-        self.job_output = ""
-        self.job_secrets = ""
+        self.record.forget_job()
         self.ssh_forward_state = None
-        self.start_unfinished = False
         # unconfirmed cancels survive: they are retried at the next start; so does why the
         # last server stopped (jobspawner.last_end), for the user's next visit
 

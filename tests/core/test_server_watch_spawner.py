@@ -111,7 +111,7 @@ async def test_a_lost_server_is_reported_ended_while_its_job_runs(tmp_path):
     assert isinstance(watch, ServerWatch)
     assert await until(watch.lost, timeout=5)
     assert await spawner.poll() == 1
-    words = spawner._last_end["words"]
+    words = spawner.record.last_end["words"]
     assert words.startswith("its server on 127.0.0.1 stopped answering for ")
     assert f"while batch job {job_id} was still running; the job was cancelled." in words
     # the job is cancelled by the poll that found it lost (the lost event's, or this one):
