@@ -31,7 +31,8 @@ from typing import Any
 from . import bounded_text
 from .walltime_report import ReportError, parse_report
 
-#: The state's version: 2 added the queued start kept across a hub restart (``queued``).
+#: The state's version: 2 added the start kept across a hub restart (``queued_start``) and
+#: an unfinished start's credentials (``server_token``, ``proof_key``).
 STATE_VERSION = 2
 
 #: Longest log tail of the last end kept (bytes as stored, :func:`.bounded_text.stored_size`).
@@ -157,6 +158,74 @@ def _json_mapping(value: object) -> dict[str, Any]:
     return dict(value)
 
 
+# --- a start kept across a hub restart ---------------------------------------------------------
+
+#: Longest job id, file name, token or key a kept start holds.
+MAX_ID = 256
+MAX_PATH = 4096
+
+
+def _short(value: object, limit: int) -> str:
+    text = value if isinstance(value, str) else ""
+    return text if len(text) <= limit and not _CONTROL.search(text) else ""
+
+
+@dataclass
+class QueuedStart:
+    """A start a hub restart interrupted whose job is kept (``keep_queued_on_restart``):
+    the job, what it was submitted with, and the credentials its server holds, so that the
+    user's next start with the same options adopts it (:mod:`jobspawner.interrupted_start`)."""
+
+    job_id: str
+    job_output: str = ""
+    job_secrets: str = ""
+    backend: str = ""
+    job_settings: dict[str, Any] = field(default_factory=dict)
+    profile: str = ""
+    options: dict[str, Any] = field(default_factory=dict)
+    #: The server's API token and server-check key, as the job's secrets file has them.
+    server_token: str = ""
+    proof_key: str = ""
+    #: When the restarted hub kept it (epoch seconds).
+    kept_at: float | None = None
+
+    def to_state(self) -> dict[str, Any]:
+        return {
+            "job_id": self.job_id,
+            "job_output": self.job_output,
+            "job_secrets": self.job_secrets,
+            "backend": self.backend,
+            "job_settings": dict(self.job_settings),
+            "profile": self.profile,
+            "options": dict(self.options),
+            "server_token": self.server_token,
+            "proof_key": self.proof_key,
+            "kept_at": self.kept_at,
+        }
+
+    @classmethod
+    def from_state(cls, value: object) -> QueuedStart | None:
+        """A kept start from the state; None when malformed (no job id or no token)."""
+        if not isinstance(value, Mapping):
+            return None
+        job_id = _short(value.get("job_id"), MAX_ID)
+        token = _short(value.get("server_token"), MAX_ID)
+        if not job_id or not token:
+            return None
+        return cls(
+            job_id=job_id,
+            job_output=_short(value.get("job_output"), MAX_PATH),
+            job_secrets=_short(value.get("job_secrets"), MAX_PATH),
+            backend=_short(value.get("backend"), MAX_ID),
+            job_settings=_json_mapping(value.get("job_settings")),
+            profile=_short(value.get("profile"), MAX_ID),
+            options=_json_mapping(value.get("options")),
+            server_token=token,
+            proof_key=_short(value.get("proof_key"), MAX_ID),
+            kept_at=_time(value.get("kept_at")),
+        )
+
+
 # --- the record --------------------------------------------------------------------------------
 
 
@@ -179,6 +248,12 @@ class JobRecord:
     options: dict[str, Any] = field(default_factory=dict)
     #: The job was submitted and its server has not answered yet.
     start_unfinished: bool = False
+    #: While the start is unfinished (and ``keep_queued_on_restart``): the server's API
+    #: token and server-check key the job holds, so that a restarted hub can adopt the job.
+    server_token: str = ""
+    proof_key: str = ""
+    #: A start a hub restart interrupted, kept for the user's next start.
+    queued: QueuedStart | None = None
     #: The SSH port forward's state (``transport``), while the job runs.
     forward: list[Any] | None = None
     #: Jobs whose cancel was not confirmed yet (retried at the next start).
@@ -199,6 +274,37 @@ class JobRecord:
             "time": time.time() if when is None else when,
         }
 
+    def finish_start(self) -> None:
+        """The start is over (its server answered, or it failed): its credentials go."""
+        self.start_unfinished = False
+        self.server_token = self.proof_key = ""
+
+    def keep_start(self, when: float | None = None) -> QueuedStart:
+        """Move the current job, whose start a hub restart interrupted, to :attr:`queued`."""
+        self.queued = QueuedStart(
+            job_id=self.job_id,
+            job_output=self.job_output,
+            job_secrets=self.job_secrets,
+            backend=self.backend,
+            job_settings=dict(self.job_settings),
+            profile=self.profile,
+            options=dict(self.options),
+            server_token=self.server_token,
+            proof_key=self.proof_key,
+            kept_at=time.time() if when is None else when,
+        )
+        self.forget_job()
+        return self.queued
+
+    def adopt(self, queued: QueuedStart) -> None:
+        """Make a kept start the current one again (its start still unfinished)."""
+        self.queued = None
+        self.job_id, self.job_output = queued.job_id, queued.job_output
+        self.job_secrets, self.backend = queued.job_secrets, queued.backend
+        self.job_settings = dict(queued.job_settings)
+        self.start_unfinished = True
+        self.server_token, self.proof_key = queued.server_token, queued.proof_key
+
     def forget_job(self) -> None:
         """The job is over for this server (JupyterHub cleared the state after a stop).
 
@@ -207,7 +313,7 @@ class JobRecord:
         """
         self.job_id = self.job_output = self.job_secrets = ""
         self.forward = None
-        self.start_unfinished = False
+        self.finish_start()
 
     # --- state ---------------------------------------------------------------------------------
     def to_state(self) -> dict[str, Any]:
@@ -224,8 +330,14 @@ class JobRecord:
             state["job_settings"] = dict(self.job_settings)
             if self.start_unfinished:
                 state["start_unfinished"] = True
+                if self.server_token:
+                    state["server_token"] = self.server_token
+                if self.proof_key:
+                    state["proof_key"] = self.proof_key
             if self.forward:
                 state["ssh_forward"] = list(self.forward)
+        if self.queued is not None:
+            state["queued_start"] = self.queued.to_state()
         if self.unconfirmed_cancels:
             state["unconfirmed_cancels"] = list(self.unconfirmed_cancels)
         if self.last_failure:
@@ -263,6 +375,7 @@ class JobRecord:
         job_id = str(state.get("job_id") or "")
         forward = state.get("ssh_forward") if job_id else None
         cancels = state.get("unconfirmed_cancels")
+        unfinished = bool(job_id and state.get("start_unfinished") is True)
         return cls(
             job_id=job_id,
             job_output=str(state.get("job_output") or "") if job_id else "",
@@ -271,7 +384,10 @@ class JobRecord:
             job_settings=_json_mapping(state.get("job_settings")) if job_id else {},
             profile=str(state.get("profile") or "") if job_id else "",
             options=_json_mapping(state.get("options")) if job_id else {},
-            start_unfinished=bool(job_id and state.get("start_unfinished") is True),
+            start_unfinished=unfinished,
+            server_token=_short(state.get("server_token"), MAX_ID) if unfinished else "",
+            proof_key=_short(state.get("proof_key"), MAX_ID) if unfinished else "",
+            queued=QueuedStart.from_state(state.get("queued_start")),
             forward=list(forward) if isinstance(forward, list) else None,
             unconfirmed_cancels=[str(j) for j in cancels] if isinstance(cancels, list) else [],
             last_failure=_failure(state.get("last_failure")),

@@ -72,7 +72,7 @@ from .end_words import ended_while_starting
 from .host_map import HostMap, HostMapError
 from .hub_compat import SpawnException
 from .hub_limits import limits_as_requests, with_hub_limits
-from .job_record import JobRecord
+from .job_record import JobRecord, QueuedStart
 from .jobspec import JobSpec, legacy_secrets_file
 from .poller import StatusPoller
 from .port_binding import PortChoice, PortChoiceError
@@ -371,6 +371,7 @@ class JobSpawner(ServerWatchConfig, TransportConfig, WalltimeConfig, Spawner):  
 
     # --- the persisted state: one JobRecord (jobspawner.job_record) -----------------------
     record: JobRecord
+    api_token: str  # JupyterHub's trait (typed here: a kept start gives its token back)
 
     @property
     def job_id(self) -> str:
@@ -460,6 +461,17 @@ class JobSpawner(ServerWatchConfig, TransportConfig, WalltimeConfig, Spawner):  
         help="""Variables of the hub's environment passed to the job's server. The hub's
         PATH means nothing on a compute node, so only the locale is kept by default; the job
         always gets the user's own HOME, USER, LOGNAME and SHELL.""",
+    )
+    keep_queued_on_restart = Bool(
+        True,
+        config=True,
+        help="""When JupyterHub restarts while a server is starting (its job queued, or
+        running but its server not up yet), keep the job: the user's next start with the
+        same options resumes it, keeping its place in the queue, instead of submitting a new
+        one (other options cancel it and submit anew). For this, while a start is
+        unfinished, its server's API token and check key are kept in the spawner's state in
+        the hub's database. False: the restarted hub cancels such a job and the user starts
+        over.""",
     )
     start_timeout = Integer(
         7560,
@@ -962,6 +974,34 @@ class JobSpawner(ServerWatchConfig, TransportConfig, WalltimeConfig, Spawner):  
         await self._retry_unconfirmed_cancels(ctx)
         if self.host_source == "server":
             self._hosts_allowed()  # a bad entry fails the spawn before a job is submitted
+        fresh_token = str(self.api_token or "")
+        adopted = self.record.queued is not None and await self._take_queued_start(ctx)
+        if not adopted:
+            await self._submit(backend, ctx)
+        job_id = self.job_id
+        self._watch_job(hurry=True)
+        try:
+            url = await self._wait_until_ready(backend, ctx, began)
+        except BaseException:
+            self.transport_close()
+            if adopted:  # the kept token goes; JupyterHub's stop deletes this start's own
+                self._revoke_token(str(self.api_token or ""))
+                self.api_token = fresh_token
+            # end the spawn now (JupyterHub gives a cancelled spawn one second before it
+            # calls stop); the cancel and its confirmation go on in a task stop() waits for
+            self._cancel_task = asyncio.ensure_future(self._cancel_after_failed_start(ctx))
+            raise
+        finally:
+            self.poller().relax(job_id)
+        self.record.finish_start()
+        started_options.remember(self, session_view.readable(self.resources()))
+        self._persist_state()
+        self._start_server_watch(url)
+        metrics.spawn_ready(self)
+        return url
+
+    async def _submit(self, backend: Backend, ctx: BackendContext) -> None:
+        """Render the job script, submit it, and record the job at once."""
         spec = self.build_spec()
         script = self.render(spec)
         self._log_script(script)
@@ -974,30 +1014,91 @@ class JobSpawner(ServerWatchConfig, TransportConfig, WalltimeConfig, Spawner):  
         except CommandError as e:
             self.log.error("Submitting %s failed: %s", self._log_name, e)
             raise SpawnException(f"Submitting the job failed: {e}", reason="submit") from e
-        self.job_id, self.job_output = job_id, spec.output_file
-        self.job_secrets = spec.secrets_file
-        self.record.backend = self.backend
-        self.start_unfinished = True  # a hub restarted before the end ends it (poll)
+        record = self.record
+        record.job_id, record.job_output = job_id, spec.output_file
+        record.job_secrets, record.backend = spec.secrets_file, self.backend
+        record.start_unfinished = True  # a hub restarted before the end ends it (poll)
+        if self.keep_queued_on_restart:  # what the job holds, for a restarted hub to adopt it
+            record.server_token = str(self.api_token or "")
+            record.proof_key = self._server_check_key
         self._persist_state()
-        self._watch_job(hurry=True)
         self._emit(f"Submitted as {backend.name} job {job_id}.", 10)
         self._emit(f"The job's log file is {spec.output_file}.", 10)
-        try:
-            url = await self._wait_until_ready(backend, ctx, began)
-        except BaseException:
-            self.transport_close()
-            # end the spawn now (JupyterHub gives a cancelled spawn one second before it
-            # calls stop); the cancel and its confirmation go on in a task stop() waits for
-            self._cancel_task = asyncio.ensure_future(self._cancel_after_failed_start(ctx))
-            raise
-        finally:
-            self.poller().relax(job_id)
-        self.start_unfinished = False
-        started_options.remember(self, session_view.readable(self.resources()))
+
+    # --- a start a hub restart interrupted (jobspawner.interrupted_start) -------------------
+    async def _take_queued_start(self, ctx: BackendContext) -> bool:
+        """Adopt the job a hub restart kept when this start asks for the same options
+        (True); otherwise cancel it (or note that it ended) and let a new job be submitted."""
+        queued = self.record.queued
+        assert queued is not None
+        self.record.queued = None
+        job_id = queued.job_id
+        same = interrupted_start.same_start(
+            queued,
+            self.backend,
+            self.record.profile,
+            self.record.options,
+            options_validation.job_settings(self),
+        )
+        if not same:
+            self._emit(interrupted_start.replacing(job_id), 5)
+            await self._drop_queued_start(queued, cancel=True)
+            return False
+        status = await self.poller().status(job_id, max_age=self.startup_poll_interval / 2)
+        if status.state.finished:
+            status = await self._confirm_ended(status, job_id)
+        if status.state.finished:
+            self._emit(interrupted_start.ended_meanwhile(job_id, status), 5)
+            await self._drop_queued_start(queued, cancel=False)
+            return False
+        self.log.info("%s: adopting job %s, kept across a hub restart", self._log_name, job_id)
+        self.record.adopt(queued)
+        self.api_token = queued.server_token  # the token its server holds (see the module)
+        self._server_check_key = queued.proof_key
+        self._port_future = asyncio.get_running_loop().create_future()
         self._persist_state()
-        self._start_server_watch(url)
-        metrics.spawn_ready(self)
-        return url
+        self._emit(interrupted_start.resuming(ctx.backend.name, job_id), 10)
+        self._emit(f"The job's log file is {queued.job_output}.", 10)
+        return True
+
+    async def _drop_queued_start(self, queued: QueuedStart, cancel: bool) -> None:
+        """A kept start not adopted: cancel its job (as it was submitted) and confirm, remove
+        its secrets file, delete its token. A cancel not confirmed is retried later."""
+        with self._job_settings(queued.job_settings):
+            ctx = self.context()  # the backend and identity the job was submitted with
+            poller = self.poller()
+        poller.forget(queued.job_id)
+        confirmed = True
+        if cancel:
+            try:
+                await ctx.backend.cancel(ctx, [queued.job_id])
+            except (CommandError, BackendError) as e:
+                self.log.error("Could not confirm the cancel of job %s: %s", queued.job_id, e)
+                if queued.job_id not in self.unconfirmed_cancels:
+                    self.unconfirmed_cancels = [*self.unconfirmed_cancels, queued.job_id]
+                self._emit(interrupted_start.replacing_unconfirmed(queued.job_id), 5)
+                confirmed = False
+        if confirmed:
+            await secrets_cleanup.remove_leftover(ctx, queued.job_secrets, self.log, self._log_name)
+        self._revoke_token(queued.server_token)
+        self._persist_state()
+
+    @contextlib.contextmanager
+    def _job_settings(self, settings: Mapping[str, Any]) -> Any:
+        """The settings a kept job was submitted with, for as long as the block runs."""
+        known = {k: v for k, v in settings.items() if k in options_validation.JOB_SETTINGS}
+        saved = {k: getattr(self, k) for k in known}
+        try:
+            for name, value in known.items():
+                setattr(self, name, value)
+            yield
+        finally:
+            for name, value in saved.items():
+                setattr(self, name, value)
+
+    def _revoke_token(self, token: str) -> None:
+        if interrupted_start.revoke_token(self.orm_spawner, token, self.log, self._log_name):
+            self.log.info("%s: deleted the server token of a kept start", self._log_name)
 
     def _refuse_foreign_server(self) -> None:
         """Fail at once when c.Spawner.cmd cannot report its port (jupyterhub-singleuser)."""
@@ -1340,9 +1441,25 @@ class JobSpawner(ServerWatchConfig, TransportConfig, WalltimeConfig, Spawner):  
         return 0 if status.state is JobState.DONE else 1
 
     async def _end_interrupted_start(self) -> int:
-        """Cancel the job of a start that a hub restart interrupted, and tell the user
+        """End a start that a hub restart interrupted: keep its job for the user's next
+        start (``keep_queued_on_restart``) or cancel it, and tell the user
         (:mod:`jobspawner.interrupted_start`); JupyterHub then stops the server."""
         job_id = self.job_id
+        if self.keep_queued_on_restart and self.record.server_token:
+            self.log.warning(
+                "%s: JupyterHub restarted while job %s was starting; the job is kept and the "
+                "user's next start with the same options resumes it "
+                "(c.JobSpawner.keep_queued_on_restart)",
+                self._log_name,
+                job_id,
+            )
+            self.poller().forget(job_id)  # not followed until a start adopts it
+            self.record.keep_start()
+            self._persist_state()
+            self._spawn_future = interrupted_start.failed_spawn(
+                interrupted_start.kept_message(job_id)
+            )
+            return 1
         self.log.warning(
             "%s: JupyterHub restarted while job %s was starting; a restarted hub cannot "
             "follow the start, so the job is cancelled and the user asked to start again",
@@ -1355,7 +1472,8 @@ class JobSpawner(ServerWatchConfig, TransportConfig, WalltimeConfig, Spawner):  
         except Exception as e:  # kept in unconfirmed_cancels, retried at the next start
             self.log.error("%s: could not cancel job %s: %s", self._log_name, job_id, e)
         self.job_id = ""
-        self.start_unfinished = False
+        self._revoke_token(self.record.server_token)
+        self.record.finish_start()
         self._persist_state()
         self._spawn_future = interrupted_start.failed_spawn(interrupted_start.user_message(job_id))
         return 1
@@ -1471,13 +1589,14 @@ class JobSpawner(ServerWatchConfig, TransportConfig, WalltimeConfig, Spawner):  
         finally:
             waiter.cancel()
 
-    async def _confirm_ended(self, status: JobStatus) -> JobStatus:
-        """A job the hub's own query no longer lists, confirmed as its user (PrivateData)."""
+    async def _confirm_ended(self, status: JobStatus, job_id: str = "") -> JobStatus:
+        """A job (this server's, or ``job_id``) the hub's own query no longer lists,
+        confirmed as its user (PrivateData)."""
         ctx = self.context()
         if ctx.query_runner.prefix == ctx.runner.prefix:
             return status
         ctx.query_runner = ctx.runner
-        return await status_rounds.confirm_vanished(ctx.backend, ctx, self.job_id, status)
+        return await status_rounds.confirm_vanished(ctx.backend, ctx, job_id or self.job_id, status)
 
     def job_end_hinted(self) -> None:
         """The job's server said it is stopping: follow its job closely for a while."""
