@@ -80,6 +80,14 @@ def replacing(job_id: str) -> str:
     )
 
 
+def revoked(job_id: str) -> str:
+    """The progress message of a start whose kept job's token is no longer valid."""
+    return (
+        f"Job {job_id}, waiting from before JupyterHub restarted, cannot be resumed: its "
+        "server's token was revoked meanwhile. It is cancelled and a new job submitted."
+    )
+
+
 def replacing_unconfirmed(job_id: str) -> str:
     """The kept job's cancel could not be confirmed (it is retried at the next start)."""
     return (
@@ -114,20 +122,39 @@ def same_start(
     )
 
 
+def _own_token(orm_spawner: Any, token: str) -> tuple[Any, Any]:
+    """(the database session, ``token``'s row) when ``token`` is in JupyterHub's database
+    and belongs to this spawner's user; (None, None) otherwise (also outside a database)."""
+    if not token or orm_spawner is None:
+        return None, None
+    from jupyterhub import orm
+    from sqlalchemy import exc, inspect
+
+    try:
+        session = inspect(orm_spawner).session
+    except exc.NoInspectionAvailable:  # not a database object (tools, tests)
+        return None, None
+    if session is None:
+        return None, None
+    found = orm.APIToken.find(session, token)
+    if found is None or found.user_id != orm_spawner.user_id:
+        return None, None
+    return session, found
+
+
+def token_known(orm_spawner: Any, token: str) -> bool:
+    """Whether a kept start's token is still this user's in JupyterHub's database: a token
+    revoked meanwhile (by the user, an admin) is never brought back by an adopting start
+    (JupyterHub would store a re-used token it does not know as a new one)."""
+    return _own_token(orm_spawner, token)[1] is not None
+
+
 def revoke_token(orm_spawner: Any, token: str, log: logging.Logger, name: str) -> bool:
     """Delete a kept start's server token from JupyterHub's database (only a token of this
     spawner's own user); True when one was deleted. Never raises: the start goes on."""
-    if not token or orm_spawner is None:
-        return False
     try:
-        from jupyterhub import orm
-        from sqlalchemy import inspect
-
-        session = inspect(orm_spawner).session
-        if session is None:
-            return False
-        found = orm.APIToken.find(session, token)
-        if found is None or found.user_id != orm_spawner.user_id:
+        session, found = _own_token(orm_spawner, token)
+        if found is None:
             return False
         session.delete(found)
         session.commit()

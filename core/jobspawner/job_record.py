@@ -165,9 +165,13 @@ MAX_ID = 256
 MAX_PATH = 4096
 
 
+_ANY_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
 def _short(value: object, limit: int) -> str:
+    """A one-line text of at most ``limit`` characters, else ""."""
     text = value if isinstance(value, str) else ""
-    return text if len(text) <= limit and not _CONTROL.search(text) else ""
+    return text if len(text) <= limit and not _ANY_CONTROL.search(text) else ""
 
 
 @dataclass

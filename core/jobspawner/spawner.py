@@ -1051,6 +1051,10 @@ class JobSpawner(ServerWatchConfig, TransportConfig, WalltimeConfig, Spawner):  
             self._emit(interrupted_start.ended_meanwhile(job_id, status), 5)
             await self._drop_queued_start(queued, cancel=False)
             return False
+        if not interrupted_start.token_known(self.orm_spawner, queued.server_token):
+            self._emit(interrupted_start.revoked(job_id), 5)
+            await self._drop_queued_start(queued, cancel=True)
+            return False
         self.log.info("%s: adopting job %s, kept across a hub restart", self._log_name, job_id)
         self.record.adopt(queued)
         self.api_token = queued.server_token  # the token its server holds (see the module)
@@ -1095,6 +1099,36 @@ class JobSpawner(ServerWatchConfig, TransportConfig, WalltimeConfig, Spawner):  
         finally:
             for name, value in saved.items():
                 setattr(self, name, value)
+
+    def _watch_kept_start(self) -> None:
+        """Follow a kept job in the shared rounds: when it ends before a start adopts it,
+        its server token is deleted at once (the record keeps the rest for the next start,
+        which says how it ended)."""
+        queued = self.record.queued
+        if queued is None:
+            return
+        schedule = status_rounds.run_soon
+
+        def listener(job_id: str, status: JobStatus) -> None:
+            if self.record.queued is queued:
+                schedule(lambda: self._kept_job_ended(queued, status))()
+
+        try:
+            self.poller().watch(queued.job_id, listener)
+        except Exception as e:  # loading state must never fail on this
+            self.log.debug("could not watch kept job %s: %s", queued.job_id, e)
+
+    async def _kept_job_ended(self, queued: QueuedStart, status: JobStatus) -> None:
+        status = await self._confirm_ended(status, queued.job_id)
+        if not status.state.finished or self.record.queued is not queued:
+            return
+        self.log.info(
+            "%s: job %s, kept from before a hub restart, ended before a start adopted it (%s)",
+            self._log_name,
+            queued.job_id,
+            status.state.value,
+        )
+        self._revoke_token(queued.server_token)
 
     def _revoke_token(self, token: str) -> None:
         if interrupted_start.revoke_token(self.orm_spawner, token, self.log, self._log_name):
@@ -1453,8 +1487,8 @@ class JobSpawner(ServerWatchConfig, TransportConfig, WalltimeConfig, Spawner):  
                 self._log_name,
                 job_id,
             )
-            self.poller().forget(job_id)  # not followed until a start adopts it
             self.record.keep_start()
+            self._watch_kept_start()
             self._persist_state()
             self._spawn_future = interrupted_start.failed_spawn(
                 interrupted_start.kept_message(job_id)
@@ -1647,6 +1681,7 @@ class JobSpawner(ServerWatchConfig, TransportConfig, WalltimeConfig, Spawner):  
                 self._watch_job()
             except Exception as e:  # loading state must never fail on this
                 self.log.debug("could not watch job %s: %s", record.job_id, e)
+        self._watch_kept_start()
         if record.backend and record.backend != self.backend and record.job_id:
             self.log.warning(
                 "%s: job %s was submitted with backend %r, now %r",

@@ -111,16 +111,24 @@ def test_a_kept_job_is_replaced_when_the_next_start_asks_for_other_options(tmp_p
     gate.unlink(missing_ok=True)
 
 
+def _server_tokens(hub) -> list[dict]:
+    tokens = hub.api("GET", "/users/alice/tokens").json()["api_tokens"]
+    return [t for t in tokens if (t.get("note") or "").startswith("Server at")]
+
+
 def test_a_kept_job_that_ended_meanwhile_is_replaced_and_the_user_told_how(tmp_path):
     gate = _gate(tmp_path)
-    config = _gated(gate)
+    config = _gated(gate) + "\nc.JobSpawner.status_interval = 1"
     job_id = _interrupted(tmp_path, config)
     with running_hub(tmp_path, config=config) as hub:
         hub.progress("alice", timeout=10)  # the interrupted start's failure
+        assert _server_tokens(hub), "the kept job's token is gone"
         # the job's server starts before her next start: nobody waits for its port, the
         # hub refuses the report (no server holds that token now), and the job ends
         gate.touch()
         assert wait_for(lambda: not _group_alive(job_id), timeout=60)
+        # the hub's rounds see it end: its server token is deleted at once
+        assert wait_for(lambda: not _server_tokens(hub), timeout=30), _server_tokens(hub)
         hub.begin_start("alice")
         events = hub.progress("alice", timeout=60)
         said = [e["message"] for e in events]
@@ -128,6 +136,30 @@ def test_a_kept_job_that_ended_meanwhile_is_replaced_and_the_user_told_how(tmp_p
         assert not events[-1].get("failed"), events
         hub.wait_ready("alice", timeout=60)
         assert hub.spawner_state("alice")["job_id"] != job_id
+        hub.stop_server("alice")
+    gate.unlink(missing_ok=True)
+
+
+def test_a_kept_job_whose_server_token_was_revoked_is_not_adopted(tmp_path):
+    gate = _gate(tmp_path)
+    config = _gated(gate)
+    job_id = _interrupted(tmp_path, config)
+    with running_hub(tmp_path, config=config) as hub:
+        hub.progress("alice", timeout=10)  # the interrupted start's failure
+        # the kept server token is revoked meanwhile (as the user could, on the token page)
+        kept = _server_tokens(hub)
+        assert kept
+        for token in kept:
+            assert hub.api("DELETE", f"/users/alice/tokens/{token['id']}").status_code == 204
+        hub.begin_start("alice")
+        events = hub.progress("alice", until=lambda e: "cannot be resumed" in e["message"])
+        assert f"Job {job_id}" in events[-1]["message"], events
+        gate.touch()
+        events = hub.progress("alice", timeout=60)
+        assert not events[-1].get("failed"), events
+        hub.wait_ready("alice", timeout=60)
+        assert hub.spawner_state("alice")["job_id"] != job_id
+        assert not _group_alive(job_id), "the kept job was left running"
         hub.stop_server("alice")
     gate.unlink(missing_ok=True)
 

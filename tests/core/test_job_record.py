@@ -13,6 +13,7 @@ from jobspawner.job_record import (
     MAX_WORDS,
     STATE_VERSION,
     JobRecord,
+    QueuedStart,
 )
 
 _text = st.text(max_size=40)
@@ -24,6 +25,29 @@ _names = st.text(st.characters(categories=("L", "N")), min_size=1, max_size=12)
 def records(draw: st.DrawFn) -> JobRecord:
     job_id = draw(st.one_of(st.just(""), st.text("0123456789.", min_size=1, max_size=12)))
     has_job = bool(job_id)
+    unfinished = draw(st.booleans()) and has_job
+    queued = draw(
+        st.one_of(
+            st.none(),
+            st.builds(
+                lambda j, o, t: QueuedStart(
+                    job_id=j,
+                    job_output="/home/a/j.log",
+                    job_secrets="/home/a/.j.secrets",
+                    backend="slurm",
+                    job_settings={"backend": "slurm"},
+                    profile="gpu",
+                    options=o,
+                    server_token=t,
+                    proof_key="k" * 64,
+                    kept_at=5.0,
+                ),
+                st.text("0123456789", min_size=1, max_size=10),
+                st.dictionaries(_names, _plain_value, max_size=3),
+                st.text("abcdef0123456789", min_size=1, max_size=64),
+            ),
+        )
+    )
     saved = draw(st.lists(st.text("abc/._", min_size=1, max_size=20), max_size=4, unique=True))
     return JobRecord(
         job_id=job_id,
@@ -33,7 +57,12 @@ def records(draw: st.DrawFn) -> JobRecord:
         job_settings={"backend": "local", "exec_prefix": ["sudo"]} if has_job else {},
         profile=draw(_names) if has_job else "",
         options=draw(st.dictionaries(_names, _plain_value, max_size=4)) if has_job else {},
-        start_unfinished=draw(st.booleans()) and has_job,
+        start_unfinished=unfinished,
+        server_token=draw(st.text("abcdef0123456789", min_size=1, max_size=64))
+        if unfinished
+        else "",
+        proof_key=draw(st.text("abcdef0123456789", max_size=64)) if unfinished else "",
+        queued=queued,
         forward=["127.0.0.1", 4000] if has_job and draw(st.booleans()) else None,
         unconfirmed_cancels=draw(st.lists(st.text("0123456789", min_size=1), max_size=3)),
         last_failure=draw(
@@ -197,3 +226,56 @@ def test_forgetting_the_job_keeps_what_the_user_is_told_later():
     assert (record.job_id, record.job_output, record.job_secrets) == ("", "", "")
     assert record.forward is None and not record.start_unfinished
     assert record.unconfirmed_cancels == ["2"] and record.last_failure["message"] == "m"
+
+
+def test_a_start_is_kept_and_adopted_with_what_its_job_holds():
+    record = JobRecord(
+        job_id="8",
+        job_output="/o",
+        job_secrets="/s",
+        backend="slurm",
+        job_settings={"backend": "slurm"},
+        profile="p",
+        options={"cpus": 2},
+        start_unfinished=True,
+        server_token="tok",
+        proof_key="key",
+    )
+    assert record.to_state()["server_token"] == "tok"  # a restarted hub can adopt it
+    kept = record.keep_start(when=9.0)
+    assert record.job_id == "" and not record.start_unfinished and record.server_token == ""
+    assert (kept.job_id, kept.server_token, kept.proof_key, kept.options) == (
+        "8",
+        "tok",
+        "key",
+        {"cpus": 2},
+    )
+    state = record.to_state()
+    assert "job_id" not in state and state["queued_start"]["job_id"] == "8"
+    again = JobRecord.from_state(state)
+    assert again.queued == kept
+    again.adopt(kept)
+    assert again.queued is None and again.job_id == "8" and again.start_unfinished
+    assert (again.server_token, again.proof_key, again.job_secrets) == ("tok", "key", "/s")
+    again.finish_start()  # the server answered: its credentials are not kept any more
+    assert "server_token" not in again.to_state() and "proof_key" not in again.to_state()
+    assert again.to_state()["job_id"] == "8"
+
+
+def test_credentials_are_kept_only_while_the_start_is_unfinished():
+    record = JobRecord(job_id="1", server_token="tok", proof_key="key")
+    assert "server_token" not in record.to_state()  # the start is over
+    loaded = JobRecord.from_state({"job_id": "1", "server_token": "tok", "proof_key": "k"})
+    assert loaded.server_token == "" and loaded.proof_key == ""
+
+
+def test_a_malformed_kept_start_is_dropped():
+    for bad in (
+        {"job_id": "1"},
+        {"server_token": "t"},
+        "x",
+        {"job_id": "1\n", "server_token": "t"},
+    ):
+        assert JobRecord.from_state({"queued_start": bad}).queued is None, bad
+    huge = JobRecord.from_state({"queued_start": {"job_id": "1", "server_token": "t" * 5000}})
+    assert huge.queued is None
