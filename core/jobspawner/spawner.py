@@ -1031,7 +1031,6 @@ class JobSpawner(ServerWatchConfig, TransportConfig, WalltimeConfig, Spawner):  
         (True); otherwise cancel it (or note that it ended) and let a new job be submitted."""
         queued = self.record.queued
         assert queued is not None
-        self.record.queued = None
         job_id = queued.job_id
         same = interrupted_start.same_start(
             queued,
@@ -1072,6 +1071,8 @@ class JobSpawner(ServerWatchConfig, TransportConfig, WalltimeConfig, Spawner):  
             ctx = self.context()  # the backend and identity the job was submitted with
             poller = self.poller()
         poller.forget(queued.job_id)
+        if self.record.queued is queued:
+            self.record.queued = None
         confirmed = True
         if cancel:
             try:
@@ -1642,8 +1643,12 @@ class JobSpawner(ServerWatchConfig, TransportConfig, WalltimeConfig, Spawner):  
         stays with the renamed server, and its next job is named after the new name.
 
         Refused while a job is still recorded (a cancel being confirmed, or a job left by a
-        crash): that job's server answers under the old name's URL only.
+        crash): that job's server answers under the old name's URL only. A job kept from a
+        start a hub restart interrupted would too: it is cancelled (as for other options).
         """
+        if self.record.queued is not None:
+            await self._load_auth_state()
+            await self._drop_queued_start(self.record.queued, cancel=True)
         busy = self._cancel_task is not None and not self._cancel_task.done()
         if self.job_id or busy:
             job = self.job_id or "of its last start"
@@ -1658,6 +1663,12 @@ class JobSpawner(ServerWatchConfig, TransportConfig, WalltimeConfig, Spawner):  
                 f"Invalid server name {new_name!r}", reason="server_name", status_code=400
             )
         self.log.info("%s: renamed %r -> %r", self._log_name, old_name, new_name)
+
+    async def delete_forever(self) -> None:
+        """A deleted server's job kept from an interrupted start is cancelled (no orphan)."""
+        if self.record.queued is not None:
+            await self._load_auth_state()
+            await self._drop_queued_start(self.record.queued, cancel=True)
 
     # --- state: the record (jobspawner.job_record) -----------------------------------------
     def get_state(self) -> dict[str, Any]:

@@ -144,3 +144,25 @@ async def test_a_restarted_hub_keeps_the_job_and_without_its_database_no_adoptio
         for spawner in (first, restarted):
             with contextlib.suppress(Exception):
                 await spawner.stop()
+
+
+@pytest.mark.parametrize("how", ["rename", "delete"])
+async def test_renaming_or_deleting_the_server_cancels_its_kept_job(tmp_path, monkeypatch, how):
+    """The kept job's server would answer under the old name only, and a deleted server's
+    job would be an orphan: both cancel it (confirmed) and delete its token."""
+    spawner = make_spawner(tmp_path)
+    spawner.record.queued = _kept(job_settings=job_settings(spawner))
+    backend = spawner.load()
+    asked: list[list[str]] = []
+
+    async def cancel(ctx, job_ids):
+        asked.append(list(job_ids))
+
+    monkeypatch.setattr(backend, "cancel", cancel)
+    if how == "rename":
+        await spawner.rename("one", "two")
+    else:
+        await spawner.delete_forever()
+    assert asked == [["42"]]
+    assert spawner.record.queued is None and not spawner.unconfirmed_cancels
+    assert "queued_start" not in spawner.get_state()
