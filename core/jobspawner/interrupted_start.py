@@ -36,6 +36,7 @@ start's server answered, the record holds neither.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from collections.abc import Mapping
 from typing import Any
@@ -105,19 +106,26 @@ def ended_meanwhile(job_id: str, status: JobStatus) -> str:
     )
 
 
+def request_of(
+    profile: str, resources: Mapping[str, Any], choices: Mapping[str, Any]
+) -> dict[str, Any]:
+    """What a start asks for, normalised: its profile, its resources as the job script gets
+    them (the site's and the user's, each normalised once: ``60m`` and ``1h`` are both
+    ``01:00:00``) and the profile's other choices, typed (as JSON keeps them)."""
+    asked = {"profile": profile, "resources": dict(resources), "choices": dict(choices)}
+    loaded: dict[str, Any] = json.loads(json.dumps(asked, sort_keys=True, default=str))
+    return loaded
+
+
 def same_start(
-    queued: QueuedStart,
-    backend: str,
-    profile: str,
-    options: Mapping[str, Any],
-    job_settings: Mapping[str, Any],
+    queued: QueuedStart, backend: str, request: Mapping[str, Any], job_settings: Mapping[str, Any]
 ) -> bool:
-    """Whether a start asks for what the kept job was submitted with: the same backend,
-    profile, validated options (normalised once, by their validation) and job settings."""
+    """Whether a start asks for what the kept job was submitted with: the same backend, the
+    same request (:func:`request_of`) and the same job settings."""
     return (
-        queued.backend == backend
-        and queued.profile == profile
-        and dict(queued.options) == dict(options)
+        bool(queued.request)
+        and queued.backend == backend
+        and dict(queued.request) == dict(request)
         and dict(queued.job_settings) == dict(job_settings)
     )
 

@@ -187,6 +187,8 @@ class QueuedStart:
     job_settings: dict[str, Any] = field(default_factory=dict)
     profile: str = ""
     options: dict[str, Any] = field(default_factory=dict)
+    #: What was asked, normalised (:func:`jobspawner.interrupted_start.request_of`).
+    request: dict[str, Any] = field(default_factory=dict)
     #: The server's API token and server-check key, as the job's secrets file has them.
     server_token: str = ""
     proof_key: str = ""
@@ -202,6 +204,7 @@ class QueuedStart:
             "job_settings": dict(self.job_settings),
             "profile": self.profile,
             "options": dict(self.options),
+            "request": dict(self.request),
             "server_token": self.server_token,
             "proof_key": self.proof_key,
             "kept_at": self.kept_at,
@@ -224,6 +227,7 @@ class QueuedStart:
             job_settings=_json_mapping(value.get("job_settings")),
             profile=_short(value.get("profile"), MAX_ID),
             options=_json_mapping(value.get("options")),
+            request=_json_mapping(value.get("request")),
             server_token=token,
             proof_key=_short(value.get("proof_key"), MAX_ID),
             kept_at=_time(value.get("kept_at")),
@@ -252,8 +256,10 @@ class JobRecord:
     options: dict[str, Any] = field(default_factory=dict)
     #: The job was submitted and its server has not answered yet.
     start_unfinished: bool = False
-    #: While the start is unfinished (and ``keep_queued_on_restart``): the server's API
-    #: token and server-check key the job holds, so that a restarted hub can adopt the job.
+    #: While the start is unfinished (and ``keep_queued_on_restart``): what it asked for,
+    #: normalised, and the server's API token and server-check key the job holds, so that a
+    #: restarted hub can adopt the job.
+    request: dict[str, Any] = field(default_factory=dict)
     server_token: str = ""
     proof_key: str = ""
     #: A start a hub restart interrupted, kept for the user's next start.
@@ -282,6 +288,7 @@ class JobRecord:
         """The start is over (its server answered, or it failed): its credentials go."""
         self.start_unfinished = False
         self.server_token = self.proof_key = ""
+        self.request = {}
 
     def keep_start(self, when: float | None = None) -> QueuedStart:
         """Move the current job, whose start a hub restart interrupted, to :attr:`queued`."""
@@ -293,6 +300,7 @@ class JobRecord:
             job_settings=dict(self.job_settings),
             profile=self.profile,
             options=dict(self.options),
+            request=dict(self.request),
             server_token=self.server_token,
             proof_key=self.proof_key,
             kept_at=time.time() if when is None else when,
@@ -307,6 +315,7 @@ class JobRecord:
         self.job_secrets, self.backend = queued.job_secrets, queued.backend
         self.job_settings = dict(queued.job_settings)
         self.start_unfinished = True
+        self.request = dict(queued.request)
         self.server_token, self.proof_key = queued.server_token, queued.proof_key
 
     def forget_job(self) -> None:
@@ -334,6 +343,8 @@ class JobRecord:
             state["job_settings"] = dict(self.job_settings)
             if self.start_unfinished:
                 state["start_unfinished"] = True
+                if self.request:
+                    state["request"] = dict(self.request)
                 if self.server_token:
                     state["server_token"] = self.server_token
                 if self.proof_key:
@@ -389,6 +400,7 @@ class JobRecord:
             profile=str(state.get("profile") or "") if job_id else "",
             options=_json_mapping(state.get("options")) if job_id else {},
             start_unfinished=unfinished,
+            request=_json_mapping(state.get("request")) if unfinished else {},
             server_token=_short(state.get("server_token"), MAX_ID) if unfinished else "",
             proof_key=_short(state.get("proof_key"), MAX_ID) if unfinished else "",
             queued=QueuedStart.from_state(state.get("queued_start")),

@@ -1019,6 +1019,7 @@ class JobSpawner(ServerWatchConfig, TransportConfig, WalltimeConfig, Spawner):  
         record.job_secrets, record.backend = spec.secrets_file, self.backend
         record.start_unfinished = True  # a hub restarted before the end ends it (poll)
         if self.keep_queued_on_restart:  # what the job holds, for a restarted hub to adopt it
+            record.request = self._request()
             record.server_token = str(self.api_token or "")
             record.proof_key = self._server_check_key
         self._persist_state()
@@ -1033,11 +1034,7 @@ class JobSpawner(ServerWatchConfig, TransportConfig, WalltimeConfig, Spawner):  
         assert queued is not None
         job_id = queued.job_id
         same = interrupted_start.same_start(
-            queued,
-            self.backend,
-            self.record.profile,
-            self.record.options,
-            options_validation.job_settings(self),
+            queued, self.backend, self._request(), options_validation.job_settings(self)
         )
         if not same:
             self._emit(interrupted_start.replacing(job_id), 5)
@@ -1063,6 +1060,12 @@ class JobSpawner(ServerWatchConfig, TransportConfig, WalltimeConfig, Spawner):  
         self._emit(interrupted_start.resuming(ctx.backend.name, job_id), 10)
         self._emit(f"The job's log file is {queued.job_output}.", 10)
         return True
+
+    def _request(self) -> dict[str, Any]:
+        """What this start asks for, normalised (:func:`.interrupted_start.request_of`)."""
+        return interrupted_start.request_of(
+            self.record.profile, self.resources(), self._option_variables
+        )
 
     async def _drop_queued_start(self, queued: QueuedStart, cancel: bool) -> None:
         """A kept start not adopted: cancel its job (as it was submitted) and confirm, remove

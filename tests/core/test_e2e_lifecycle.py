@@ -47,8 +47,8 @@ def test_a_start_interrupted_by_a_hub_restart_keeps_its_job_and_the_next_start_a
     tmp_path,
 ):
     gate = _gate(tmp_path)
-    config = _gated(gate)
-    job_id = _interrupted(tmp_path, config)
+    config = _gated(gate) + '\nc.JobSpawner.user_options_allowed = ["runtime"]'
+    job_id = _interrupted(tmp_path, config, options={"runtime": "60m"})
     with running_hub(tmp_path, config=config) as hub:
         # the restarted hub ended the start but kept its job, in the queue
         assert _group_alive(job_id), "the restarted hub cancelled the kept job"
@@ -63,8 +63,9 @@ def test_a_start_interrupted_by_a_hub_restart_keeps_its_job_and_the_next_start_a
         assert "keeps its place in the queue" in message, message
         page = _browser(hub, "alice").get(f"{hub.url}/user/alice/", timeout=30)
         assert "keeps its place in the queue" in page.text, page.text[-2000:]
-        # her next start (the same options: none) adopts the job instead of submitting one
-        hub.begin_start("alice")
+        # her next start (the same options, written otherwise) adopts the job instead of
+        # submitting one
+        hub.begin_start("alice", options={"runtime": "1h"})
         events = hub.progress("alice", until=lambda e: "Resuming" in e["message"], timeout=30)
         assert f"job {job_id}" in events[-1]["message"], events
         gate.touch()  # the job's server starts now, with the token of the first start

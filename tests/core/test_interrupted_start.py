@@ -11,6 +11,7 @@ import pytest
 from jobspawner import interrupted_start
 from jobspawner.commands import Command, CommandError
 from jobspawner.job_record import QueuedStart
+from jobspawner.resources import normalise
 from jobspawner.status import JobState, JobStatus
 from jobspawner.user_options import job_settings
 
@@ -29,14 +30,33 @@ def _kept(**changes) -> QueuedStart:
     return QueuedStart(**{**values, **changes})
 
 
-def test_only_the_same_backend_profile_options_and_settings_adopt():
-    kept = _kept()
-    same = ("local", "small", {"runtime": "01:00:00"}, {"backend": "local", "exec_prefix": []})
-    assert interrupted_start.same_start(kept, *same)
-    assert not interrupted_start.same_start(kept, "slurm", *same[1:])
-    assert not interrupted_start.same_start(kept, same[0], "big", *same[2:])
-    assert not interrupted_start.same_start(kept, *same[:2], {"runtime": "02:00:00"}, same[3])
-    assert not interrupted_start.same_start(kept, *same[:3], {"backend": "local"})
+def test_only_the_same_backend_request_and_settings_adopt():
+    one_hour = interrupted_start.request_of(
+        "small", normalise({"runtime": "60m", "memory": "2G"}), {"env": "base"}
+    )
+    kept = _kept(request=one_hour)
+    settings = {"backend": "local", "exec_prefix": []}
+    # the same request written otherwise: normalised, the same
+    again = interrupted_start.request_of(
+        "small", normalise({"runtime": "1h", "memory": "2048M"}), {"env": "base"}
+    )
+    assert interrupted_start.same_start(kept, "local", again, settings)
+    assert not interrupted_start.same_start(kept, "slurm", again, settings)
+    assert not interrupted_start.same_start(kept, "local", again, {"backend": "local"})
+    for other in (
+        interrupted_start.request_of(
+            "big", normalise({"runtime": "1h", "memory": "2G"}), {"env": "base"}
+        ),
+        interrupted_start.request_of(
+            "small", normalise({"runtime": "2h", "memory": "2G"}), {"env": "base"}
+        ),
+        interrupted_start.request_of(
+            "small", normalise({"runtime": "1h", "memory": "2G"}), {"env": "ml"}
+        ),
+    ):
+        assert not interrupted_start.same_start(kept, "local", other, settings), other
+    # a kept start of a release that recorded no request is never adopted
+    assert not interrupted_start.same_start(_kept(), "local", {}, settings)
 
 
 def test_the_user_reads_what_became_of_the_kept_job():

@@ -58,6 +58,7 @@ def records(draw: st.DrawFn) -> JobRecord:
         profile=draw(_names) if has_job else "",
         options=draw(st.dictionaries(_names, _plain_value, max_size=4)) if has_job else {},
         start_unfinished=unfinished,
+        request={"profile": draw(_names), "resources": {"cpus": 2}} if unfinished else {},
         server_token=draw(st.text("abcdef0123456789", min_size=1, max_size=64))
         if unfinished
         else "",
