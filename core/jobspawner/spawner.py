@@ -53,7 +53,6 @@ from . import (
     nav_link,
     refusal_log,
     routing,
-    secrets_cleanup,
     server_check,
     server_command,
     server_proof,
@@ -73,7 +72,8 @@ from .host_map import HostMap, HostMapError
 from .hub_compat import SpawnException
 from .hub_limits import limits_as_requests, with_hub_limits
 from .job_record import JobRecord, QueuedStart
-from .jobspec import JobSpec, legacy_secrets_file
+from .job_session import JobSession
+from .jobspec import JobSpec
 from .poller import StatusPoller
 from .port_binding import PortChoice, PortChoiceError
 from .profiles import static_profiles_refusal
@@ -863,7 +863,8 @@ class JobSpawner(ServerWatchConfig, TransportConfig, WalltimeConfig, Spawner):  
             ) from e
 
     # --- progress -------------------------------------------------------------------------
-    def _emit(self, message: str, progress: int) -> None:
+    def emit(self, message: str, progress: int) -> None:
+        """A progress message of the start (and a line in the hub's log)."""
         if self._events and self._events[-1]["message"] == message:
             return
         self.log.info("%s: %s", self._log_name, message)
@@ -919,6 +920,15 @@ class JobSpawner(ServerWatchConfig, TransportConfig, WalltimeConfig, Spawner):  
         except ValueError as e:
             raise SpawnException(str(e), reason="config") from e
 
+    # --- the job session (jobspawner.job_session) -------------------------------------------
+    def job_session(self) -> JobSession:
+        """This server's jobs as the hub acts on them (cancel and confirm, for now)."""
+        return JobSession(self.record, self.context, self.poller, self, self.log, self._log_name)
+
+    def persist(self, record: JobRecord) -> None:
+        """The session's report: write the record (this spawner's) to the database now."""
+        self._persist_state()
+
     # --- lifecycle ------------------------------------------------------------------------
     def _persist_state(self) -> None:
         """Write the state to the hub database now (not only after start returns)."""
@@ -971,7 +981,7 @@ class JobSpawner(ServerWatchConfig, TransportConfig, WalltimeConfig, Spawner):  
                 reason="config",
             )
         self._refuse_foreign_server()
-        await self._retry_unconfirmed_cancels(ctx)
+        await self.job_session().retry_unconfirmed_cancels(ctx)
         if self.host_source == "server":
             self._hosts_allowed()  # a bad entry fails the spawn before a job is submitted
         fresh_token = str(self.api_token or "")
@@ -989,7 +999,9 @@ class JobSpawner(ServerWatchConfig, TransportConfig, WalltimeConfig, Spawner):  
                 self.api_token = fresh_token
             # end the spawn now (JupyterHub gives a cancelled spawn one second before it
             # calls stop); the cancel and its confirmation go on in a task stop() waits for
-            self._cancel_task = asyncio.ensure_future(self._cancel_after_failed_start(ctx))
+            self._cancel_task = asyncio.ensure_future(
+                self.job_session().cancel_after_failed_start(ctx)
+            )
             raise
         finally:
             self.poller().relax(job_id)
@@ -1023,8 +1035,8 @@ class JobSpawner(ServerWatchConfig, TransportConfig, WalltimeConfig, Spawner):  
             record.server_token = str(self.api_token or "")
             record.proof_key = self._server_check_key
         self._persist_state()
-        self._emit(f"Submitted as {backend.name} job {job_id}.", 10)
-        self._emit(f"The job's log file is {spec.output_file}.", 10)
+        self.emit(f"Submitted as {backend.name} job {job_id}.", 10)
+        self.emit(f"The job's log file is {spec.output_file}.", 10)
 
     # --- a start a hub restart interrupted (jobspawner.interrupted_start) -------------------
     async def _take_queued_start(self, ctx: BackendContext) -> bool:
@@ -1037,18 +1049,18 @@ class JobSpawner(ServerWatchConfig, TransportConfig, WalltimeConfig, Spawner):  
             queued, self.backend, self._request(), options_validation.job_settings(self)
         )
         if not same:
-            self._emit(interrupted_start.replacing(job_id), 5)
+            self.emit(interrupted_start.replacing(job_id), 5)
             await self._drop_queued_start(queued, cancel=True)
             return False
         status = await self.poller().status(job_id, max_age=self.startup_poll_interval / 2)
         if status.state.finished:
             status = await self._confirm_ended(status, job_id)
         if status.state.finished:
-            self._emit(interrupted_start.ended_meanwhile(job_id, status), 5)
+            self.emit(interrupted_start.ended_meanwhile(job_id, status), 5)
             await self._drop_queued_start(queued, cancel=False)
             return False
         if not interrupted_start.token_known(self.orm_spawner, queued.server_token):
-            self._emit(interrupted_start.revoked(job_id), 5)
+            self.emit(interrupted_start.revoked(job_id), 5)
             await self._drop_queued_start(queued, cancel=True)
             return False
         self.log.info("%s: adopting job %s, kept across a hub restart", self._log_name, job_id)
@@ -1057,8 +1069,8 @@ class JobSpawner(ServerWatchConfig, TransportConfig, WalltimeConfig, Spawner):  
         self._server_check_key = queued.proof_key
         self._port_future = asyncio.get_running_loop().create_future()
         self._persist_state()
-        self._emit(interrupted_start.resuming(ctx.backend.name, job_id), 10)
-        self._emit(f"The job's log file is {queued.job_output}.", 10)
+        self.emit(interrupted_start.resuming(ctx.backend.name, job_id), 10)
+        self.emit(f"The job's log file is {queued.job_output}.", 10)
         return True
 
     def _request(self) -> dict[str, Any]:
@@ -1073,23 +1085,8 @@ class JobSpawner(ServerWatchConfig, TransportConfig, WalltimeConfig, Spawner):  
         with self._job_settings(queued.job_settings):
             ctx = self.context()  # the backend and identity the job was submitted with
             poller = self.poller()
-        poller.forget(queued.job_id)
-        if self.record.queued is queued:
-            self.record.queued = None
-        confirmed = True
-        if cancel:
-            try:
-                await ctx.backend.cancel(ctx, [queued.job_id])
-            except (CommandError, BackendError) as e:
-                self.log.error("Could not confirm the cancel of job %s: %s", queued.job_id, e)
-                if queued.job_id not in self.unconfirmed_cancels:
-                    self.unconfirmed_cancels = [*self.unconfirmed_cancels, queued.job_id]
-                self._emit(interrupted_start.replacing_unconfirmed(queued.job_id), 5)
-                confirmed = False
-        if confirmed:
-            await secrets_cleanup.remove_leftover(ctx, queued.job_secrets, self.log, self._log_name)
+        await self.job_session().drop_kept(queued, ctx, poller, cancel)
         self._revoke_token(queued.server_token)
-        self._persist_state()
 
     @contextlib.contextmanager
     def _job_settings(self, settings: Mapping[str, Any]) -> Any:
@@ -1213,7 +1210,7 @@ class JobSpawner(ServerWatchConfig, TransportConfig, WalltimeConfig, Spawner):  
             last = backend.describe_status(status)
             if future.done() and not (use_reported or scheduler_host):
                 last = f"{last} The server reported its port; waiting for the job's host."
-            self._emit(last, progress)
+            self.emit(last, progress)
             if future.done():  # waiting for the job's host: the next hurried round
                 left = max(0.0, clock.deadline - time.monotonic())
                 await poller.next_round(timeout=min(self.startup_poll_interval, left))
@@ -1227,12 +1224,10 @@ class JobSpawner(ServerWatchConfig, TransportConfig, WalltimeConfig, Spawner):  
             raise SpawnException(
                 f"Cannot reach the notebook server through the login node: {e}", reason="route"
             ) from e
-        self._emit(f"The notebook server reported port {port}; checking {host}:{port}.", 70)
+        self.emit(f"The notebook server reported port {port}; checking {host}:{port}.", 70)
         url = routing.server_url(host, port, "https" if self.internal_ssl else "http")
         await self._wait_for_server(backend, ctx, host, port, url, clock.deadline)
-        self._emit(
-            f"The notebook server is listening on {host}:{port} and answers; connecting.", 90
-        )
+        self.emit(f"The notebook server is listening on {host}:{port} and answers; connecting.", 90)
         return url
 
     def _scheduler_host(self, host: str | None) -> str:
@@ -1403,7 +1398,7 @@ class JobSpawner(ServerWatchConfig, TransportConfig, WalltimeConfig, Spawner):  
         self.job_id = ""
         self._persist_state()
         self.poller().forget(job_id)
-        await self._remove_secrets(ctx)
+        await self.job_session().remove_secrets(ctx)
         tail = await self._failure_tail(backend, ctx)
         message = ended_while_starting(job_id, status)
         if tail.strip():
@@ -1411,45 +1406,6 @@ class JobSpawner(ServerWatchConfig, TransportConfig, WalltimeConfig, Spawner):  
         else:
             message += f"\nIts output file {self.job_output} is empty or unreadable."
         return SpawnException(message, reason="job_ended")
-
-    async def _remove_secrets(self, ctx: BackendContext) -> None:
-        """Delete the job's secrets file as the user: a job that never started its server
-        (cancelled while queued, failed before the server) leaves it behind otherwise."""
-        path = self.job_secrets or (legacy_secrets_file(self.job_output) if self.job_output else "")
-        await secrets_cleanup.remove_leftover(ctx, path, self.log, self._log_name)
-
-    async def _cancel_after_failed_start(self, ctx: BackendContext) -> None:
-        if not self.job_id:
-            return
-        self.log.info("%s: cancelling job %s after a failed start", self._log_name, self.job_id)
-        with contextlib.suppress(Exception):  # recorded in unconfirmed_cancels; stop() says so
-            await self._cancel(ctx, self.job_id)
-
-    async def _cancel(self, ctx: BackendContext, job_id: str) -> None:
-        """Cancel and confirm; a job whose cancel is not confirmed is kept in the state."""
-        try:
-            await ctx.backend.cancel(ctx, [job_id])
-        except (CommandError, BackendError) as e:
-            self.log.error("Could not confirm the cancel of job %s: %s", job_id, e)
-            if job_id not in self.unconfirmed_cancels:
-                self.unconfirmed_cancels = [*self.unconfirmed_cancels, job_id]
-            self.job_id = ""
-            self._persist_state()
-            raise
-        self.poller().forget(job_id)
-        if self.job_id == job_id:
-            await self._remove_secrets(ctx)
-            self.job_id = ""
-        self._persist_state()
-
-    async def _retry_unconfirmed_cancels(self, ctx: BackendContext) -> None:
-        for job_id in list(self.unconfirmed_cancels):
-            try:
-                await ctx.backend.cancel(ctx, [job_id])
-            except (CommandError, BackendError) as e:
-                self.log.warning("Job %s still not confirmed cancelled: %s", job_id, e)
-                continue
-            self.unconfirmed_cancels = [j for j in self.unconfirmed_cancels if j != job_id]
 
     async def poll(self) -> int | None:
         """None while the job exists (pending, held, running, suspended, or unknown because
@@ -1506,7 +1462,7 @@ class JobSpawner(ServerWatchConfig, TransportConfig, WalltimeConfig, Spawner):  
         )
         await self._load_auth_state()
         try:
-            await self._cancel(self.context(), job_id)
+            await self.job_session().cancel(job_id)
         except Exception as e:  # kept in unconfirmed_cancels, retried at the next start
             self.log.error("%s: could not cancel job %s: %s", self._log_name, job_id, e)
         self.job_id = ""
@@ -1570,7 +1526,7 @@ class JobSpawner(ServerWatchConfig, TransportConfig, WalltimeConfig, Spawner):  
         self.transport_close()
         await self._remove_internal_certs()
         if self.job_id:
-            await self._cancel(self.context(), self.job_id)
+            await self.job_session().cancel(self.job_id)
         elif self.unconfirmed_cancels:
             raise RuntimeError(
                 f"{self._log_name}: the cancel of job(s) {', '.join(self.unconfirmed_cancels)} "
