@@ -245,7 +245,9 @@ def failure_reason(error: BaseException, clock: StartClock | None) -> str:
 
 
 def _spawn_labels(spawner: Any) -> tuple[str, str]:
-    return str(spawner.backend), profile_label(getattr(spawner, "_profile_slug", ""))
+    return str(spawner.backend), profile_label(
+        getattr(getattr(spawner, "record", None), "profile", "")
+    )
 
 
 # --- spawns -------------------------------------------------------------------------------

@@ -25,6 +25,7 @@ import markupsafe
 from . import started_options
 from .html_pattern import html_pattern
 from .hub_compat import SpawnException
+from .job_record import plain
 from .profiles import Option, Profile, default_profile
 from .resource_cache import ResourceCache, Snapshot, cache_for
 from .resources import FIELDS, format_hms
@@ -212,16 +213,20 @@ async def options_form(spawner: JobSpawner) -> str:
     """The HTML of the spawn form (JobSpawner's default ``options_form``).
 
     It preselects the options of the last start whose server came up
-    (:mod:`jobspawner.started_options`), never a refused choice; only the form JupyterHub
-    shows again right after refusing a submission keeps what was submitted, with the
-    refused field marked (``aria-invalid`` and its message).
+    (:mod:`jobspawner.started_options`), never a refused choice, or those of a job kept
+    from a start a hub restart interrupted (launching them resumes that job,
+    :mod:`jobspawner.interrupted_start`); only the form JupyterHub shows again right after
+    refusing a submission keeps what was submitted, with the refused field marked
+    (``aria-invalid`` and its message).
     """
     from .user_options import visible_profiles
 
     profiles: list[Profile] = await visible_profiles(spawner)
     refusal, spawner._form_refusal = spawner._form_refusal, {}  # this page only
-    last = started_options.options(spawner)  # the last start that came up
-    previous = started_options.plain(refusal["values"]) if refusal else last
+    kept = spawner.record.queued
+    # the kept job's options (the same ones adopt it), else the last start that came up
+    last = plain(kept.options) if kept is not None else started_options.options(spawner)
+    previous = plain(refusal["values"]) if refusal else last
     sections: list[tuple[Profile | None, tuple[Option, ...], dict[str, Any], str, dict[str, Any]]]
     sections = []
     if profiles:

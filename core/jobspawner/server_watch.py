@@ -489,7 +489,7 @@ async def poll_running(spawner: JobSpawner) -> int | None:
         watch.told.set()
     # JupyterHub calls stop() only for a server whose poll says it runs: cancel it here
     try:
-        await spawner._cancel(spawner.context(), job_id)
+        await spawner.job_session().cancel(job_id)
     except Exception as e:  # kept in unconfirmed_cancels, retried at the next start
         spawner.log.error("%s: could not cancel job %s of the server that stopped answering: "
                           "%s", spawner._log_name, job_id, e)  # fmt: skip

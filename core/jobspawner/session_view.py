@@ -18,7 +18,6 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import json
-import time
 from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any, cast
 
@@ -84,21 +83,11 @@ def record_failure(spawner: JobSpawner, exc: BaseException) -> None:
     """Keep a failed start's reason (in the state) and give JupyterHub a plain message (and
     an HTML one that keeps the log's lines, :func:`failure_html`)."""
     message = plain_failure(exc)
-    spawner._last_failure = {"message": message, "time": time.time()}
+    spawner.record.note_failure(message)  # bounded there (jobspawner.job_record)
     if isinstance(exc, SpawnException) and not hasattr(exc, "jupyterhub_message"):
         exc.jupyterhub_message = message  # JupyterHub shows this instead of str(exc)
         if "\n" in message:
             exc.jupyterhub_html_message = failure_html(message)
-
-
-def failure_state(spawner: JobSpawner) -> dict[str, Any]:
-    return {"last_failure": dict(spawner._last_failure)} if spawner._last_failure else {}
-
-
-def load_failure(spawner: JobSpawner, state: Mapping[str, Any]) -> None:
-    failure = state.get("last_failure")
-    if isinstance(failure, Mapping) and isinstance(failure.get("message"), str):
-        spawner._last_failure = {"message": failure["message"], "time": failure.get("time")}
 
 
 # --- one card -------------------------------------------------------------------------------
@@ -124,10 +113,12 @@ async def describe(spawner: JobSpawner) -> dict[str, Any]:
         "job_id": spawner.job_id or None,
         "backend": spawner.backend,
         "cluster": spawner.req_cluster or spawner.backend_options.get("cluster") or None,
-        "profile": spawner._profile_slug or None,
-        "options": dict(spawner._chosen_options) if spawner.job_id else None,
+        "profile": spawner.record.profile or None,
+        "options": dict(spawner.record.options) if spawner.job_id else None,
         "log_file": spawner.job_output or None,
-        "failure": spawner._last_failure.get("message") if spawner._last_failure else None,
+        "failure": spawner.record.last_failure.get("message")
+        if spawner.record.last_failure
+        else None,
         "failure_log": None,
         "relaunch": None,
     }

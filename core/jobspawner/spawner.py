@@ -53,7 +53,6 @@ from . import (
     nav_link,
     refusal_log,
     routing,
-    secrets_cleanup,
     server_check,
     server_command,
     server_proof,
@@ -72,7 +71,9 @@ from .end_words import ended_while_starting
 from .host_map import HostMap, HostMapError
 from .hub_compat import SpawnException
 from .hub_limits import limits_as_requests, with_hub_limits
-from .jobspec import JobSpec, legacy_secrets_file
+from .job_record import JobRecord, QueuedStart
+from .job_session import JobSession
+from .jobspec import JobSpec
 from .poller import StatusPoller
 from .port_binding import PortChoice, PortChoiceError
 from .profiles import static_profiles_refusal
@@ -87,7 +88,6 @@ from .user_env import account_environment
 from .user_files import UserFileError
 from .walltime import WalltimeConfig
 
-STATE_VERSION = 1
 _USERNAME = re.compile(r"\A[A-Za-z0-9_][A-Za-z0-9_.@+-]{0,63}\Z")
 _SERVER_NAME = re.compile(r"\A[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}\Z")
 _JOBNAME_UNSAFE = re.compile(r"[^A-Za-z0-9_.-]")
@@ -369,14 +369,55 @@ class JobSpawner(ServerWatchConfig, TransportConfig, WalltimeConfig, Spawner):  
         `c.Spawner.ssl_alt_names` (e.g. `["DNS:*.cluster.example.org"]`).""",
     )
 
-    # --- state ----------------------------------------------------------------------------
-    job_id = Unicode("", help="The current job's id (persisted).")
-    job_output = Unicode("", help="The current job's output file (persisted).")
-    job_secrets = Unicode("", help="The current job's secrets file, until removed (persisted).")
-    unconfirmed_cancels = List(Unicode(), help="Jobs whose cancel was not confirmed yet.")
-    start_unfinished = Bool(
-        False, help="The job was submitted and its server has not answered yet (persisted)."
-    )
+    # --- the persisted state: one JobRecord (jobspawner.job_record) -----------------------
+    record: JobRecord
+    api_token: str  # JupyterHub's trait (typed here: a kept start gives its token back)
+
+    @property
+    def job_id(self) -> str:
+        """The current job's id ("" when none)."""
+        return self.record.job_id
+
+    @job_id.setter
+    def job_id(self, value: str) -> None:
+        self.record.job_id = value
+
+    @property
+    def job_output(self) -> str:
+        """The current job's output file."""
+        return self.record.job_output
+
+    @job_output.setter
+    def job_output(self, value: str) -> None:
+        self.record.job_output = value
+
+    @property
+    def job_secrets(self) -> str:
+        """The current job's secrets file, until removed."""
+        return self.record.job_secrets
+
+    @job_secrets.setter
+    def job_secrets(self, value: str) -> None:
+        self.record.job_secrets = value
+
+    @property
+    def unconfirmed_cancels(self) -> list[str]:
+        """Jobs whose cancel was not confirmed yet."""
+        return self.record.unconfirmed_cancels
+
+    @unconfirmed_cancels.setter
+    def unconfirmed_cancels(self, value: list[str]) -> None:
+        self.record.unconfirmed_cancels = list(value)
+
+    @property
+    def start_unfinished(self) -> bool:
+        """The job was submitted and its server has not answered yet."""
+        return self.record.start_unfinished
+
+    @start_unfinished.setter
+    def start_unfinished(self, value: bool) -> None:
+        self.record.start_unfinished = value
+
     _port_future = AnyTrait(None, allow_none=True)
 
     _backends: ClassVar[dict[tuple[str, tuple[str, ...]], Backend]] = {}
@@ -420,6 +461,17 @@ class JobSpawner(ServerWatchConfig, TransportConfig, WalltimeConfig, Spawner):  
         help="""Variables of the hub's environment passed to the job's server. The hub's
         PATH means nothing on a compute node, so only the locale is kept by default; the job
         always gets the user's own HOME, USER, LOGNAME and SHELL.""",
+    )
+    keep_queued_on_restart = Bool(
+        True,
+        config=True,
+        help="""When JupyterHub restarts while a server is starting (its job queued, or
+        running but its server not up yet), keep the job: the user's next start with the
+        same options resumes it, keeping its place in the queue, instead of submitting a new
+        one (other options cancel it and submit anew). For this, while a start is
+        unfinished, its server's API token and check key are kept in the spawner's state in
+        the hub's database. False: the restarted hub cancels such a job and the user starts
+        over.""",
     )
     start_timeout = Integer(
         7560,
@@ -466,6 +518,7 @@ class JobSpawner(ServerWatchConfig, TransportConfig, WalltimeConfig, Spawner):  
         return super().options_from_query(hub_compat.query_options(query_data))
 
     def __init__(self, **kwargs: Any) -> None:
+        self.record = JobRecord()  # before the traits: their observers may read it
         super().__init__(**kwargs)
         self._events: list[dict[str, Any]] = []
         self._new_event = asyncio.Event()
@@ -474,20 +527,15 @@ class JobSpawner(ServerWatchConfig, TransportConfig, WalltimeConfig, Spawner):  
         #: what apply_user_options validated: (those resources, their template variables)
         self._validated_resources: tuple[dict[str, Any], dict[str, Any]] | None = None
         self._cancel_task: asyncio.Future[None] | None = None
-        # set by jobspawner.user_options: the chosen profile and options, the config values
-        # a profile overrode (restored before the next spawn), typed template variables
+        # set by jobspawner.user_options: the config values a profile overrode (restored
+        # before the next spawn), typed template variables (the chosen profile and options
+        # are in the record)
         self._profile_baseline: dict[str, Any] = {}
-        self._profile_slug = ""
-        self._chosen_options: dict[str, Any] = {}
         self._option_variables: dict[str, Any] = {}
-        self._last_failure: dict[str, Any] = {}  # jobspawner.session_view
-        self._last_end: dict[str, Any] = {}  # jobspawner.last_end
-        self._last_started: dict[str, Any] = {}  # jobspawner.started_options
         # the form's submission, and its refusal for the form shown again (.options_form)
         self._form_submission: dict[str, Any] | None = None
         self._form_refusal: dict[str, Any] = {}
         self._server_watch: ServerWatch | None = None  # jobspawner.server_watch
-        self._walltime_saved: dict[str, Any] = {}  # jobspawner.walltime: the save report
         self._walltime_end: float | None = None  # the end this server was last told
         #: this start's server-check key (jobspawner.server_proof): in memory only
         self._server_check_key = ""
@@ -792,7 +840,7 @@ class JobSpawner(ServerWatchConfig, TransportConfig, WalltimeConfig, Spawner):  
         """The site's variables plus the profile and the user's validated, typed choices."""
         return {
             **self.template_vars,
-            "profile": self._profile_slug,
+            "profile": self.record.profile,
             "choices": dict(self._option_variables),
         }
 
@@ -815,7 +863,8 @@ class JobSpawner(ServerWatchConfig, TransportConfig, WalltimeConfig, Spawner):  
             ) from e
 
     # --- progress -------------------------------------------------------------------------
-    def _emit(self, message: str, progress: int) -> None:
+    def emit(self, message: str, progress: int) -> None:
+        """A progress message of the start (and a line in the hub's log)."""
         if self._events and self._events[-1]["message"] == message:
             return
         self.log.info("%s: %s", self._log_name, message)
@@ -871,6 +920,15 @@ class JobSpawner(ServerWatchConfig, TransportConfig, WalltimeConfig, Spawner):  
         except ValueError as e:
             raise SpawnException(str(e), reason="config") from e
 
+    # --- the job session (jobspawner.job_session) -------------------------------------------
+    def job_session(self) -> JobSession:
+        """This server's jobs as the hub acts on them (cancel and confirm, for now)."""
+        return JobSession(self.record, self.context, self.poller, self, self.log, self._log_name)
+
+    def persist(self, record: JobRecord) -> None:
+        """The session's report: write the record (this spawner's) to the database now."""
+        self._persist_state()
+
     # --- lifecycle ------------------------------------------------------------------------
     def _persist_state(self) -> None:
         """Write the state to the hub database now (not only after start returns)."""
@@ -891,7 +949,7 @@ class JobSpawner(ServerWatchConfig, TransportConfig, WalltimeConfig, Spawner):  
     async def start(self) -> str:
         self._events = []
         self._starting = True
-        self._last_failure = {}
+        self.record.last_failure = {}
         last_end.forget(self)
         walltime.forget(self)
         self._stop_server_watch()
@@ -899,8 +957,7 @@ class JobSpawner(ServerWatchConfig, TransportConfig, WalltimeConfig, Spawner):  
             await self._load_auth_state()
             return await self._start()
         except Exception as e:
-            session_view.record_failure(self, e)  # kept in the state, shown in plain words
-            self._cap_failure()
+            session_view.record_failure(self, e)  # kept in the record, shown in plain words
             metrics.spawn_failed(self, e)
             self._persist_state()
             raise
@@ -924,9 +981,39 @@ class JobSpawner(ServerWatchConfig, TransportConfig, WalltimeConfig, Spawner):  
                 reason="config",
             )
         self._refuse_foreign_server()
-        await self._retry_unconfirmed_cancels(ctx)
+        await self.job_session().retry_unconfirmed_cancels(ctx)
         if self.host_source == "server":
             self._hosts_allowed()  # a bad entry fails the spawn before a job is submitted
+        fresh_token = str(self.api_token or "")
+        adopted = self.record.queued is not None and await self._take_queued_start(ctx)
+        if not adopted:
+            await self._submit(backend, ctx)
+        job_id = self.job_id
+        self._watch_job(hurry=True)
+        try:
+            url = await self._wait_until_ready(backend, ctx, began)
+        except BaseException:
+            self.transport_close()
+            if adopted:  # the kept token goes; JupyterHub's stop deletes this start's own
+                self._revoke_token(str(self.api_token or ""))
+                self.api_token = fresh_token
+            # end the spawn now (JupyterHub gives a cancelled spawn one second before it
+            # calls stop); the cancel and its confirmation go on in a task stop() waits for
+            self._cancel_task = asyncio.ensure_future(
+                self.job_session().cancel_after_failed_start(ctx)
+            )
+            raise
+        finally:
+            self.poller().relax(job_id)
+        self.record.finish_start()
+        started_options.remember(self, session_view.readable(self.resources()))
+        self._persist_state()
+        self._start_server_watch(url)
+        metrics.spawn_ready(self)
+        return url
+
+    async def _submit(self, backend: Backend, ctx: BackendContext) -> None:
+        """Render the job script, submit it, and record the job at once."""
         spec = self.build_spec()
         script = self.render(spec)
         self._log_script(script)
@@ -939,29 +1026,114 @@ class JobSpawner(ServerWatchConfig, TransportConfig, WalltimeConfig, Spawner):  
         except CommandError as e:
             self.log.error("Submitting %s failed: %s", self._log_name, e)
             raise SpawnException(f"Submitting the job failed: {e}", reason="submit") from e
-        self.job_id, self.job_output = job_id, spec.output_file
-        self.job_secrets = spec.secrets_file
-        self.start_unfinished = True  # a hub restarted before the end ends it (poll)
+        record = self.record
+        record.job_id, record.job_output = job_id, spec.output_file
+        record.job_secrets, record.backend = spec.secrets_file, self.backend
+        record.start_unfinished = True  # a hub restarted before the end ends it (poll)
+        if self.keep_queued_on_restart:  # what the job holds, for a restarted hub to adopt it
+            record.request = self._request()
+            record.server_token = str(self.api_token or "")
+            record.proof_key = self._server_check_key
         self._persist_state()
-        self._watch_job(hurry=True)
-        self._emit(f"Submitted as {backend.name} job {job_id}.", 10)
-        self._emit(f"The job's log file is {spec.output_file}.", 10)
+        self.emit(f"Submitted as {backend.name} job {job_id}.", 10)
+        self.emit(f"The job's log file is {spec.output_file}.", 10)
+
+    # --- a start a hub restart interrupted (jobspawner.interrupted_start) -------------------
+    async def _take_queued_start(self, ctx: BackendContext) -> bool:
+        """Adopt the job a hub restart kept when this start asks for the same options
+        (True); otherwise cancel it (or note that it ended) and let a new job be submitted."""
+        queued = self.record.queued
+        assert queued is not None
+        job_id = queued.job_id
+        same = interrupted_start.same_start(
+            queued, self.backend, self._request(), options_validation.job_settings(self)
+        )
+        if not same:
+            self.emit(interrupted_start.replacing(job_id), 5)
+            await self._drop_queued_start(queued, cancel=True)
+            return False
+        status = await self.poller().status(job_id, max_age=self.startup_poll_interval / 2)
+        if status.state.finished:
+            status = await self._confirm_ended(status, job_id)
+        if status.state.finished:
+            self.emit(interrupted_start.ended_meanwhile(job_id, status), 5)
+            await self._drop_queued_start(queued, cancel=False)
+            return False
+        if not interrupted_start.token_known(self.orm_spawner, queued.server_token):
+            self.emit(interrupted_start.revoked(job_id), 5)
+            await self._drop_queued_start(queued, cancel=True)
+            return False
+        self.log.info("%s: adopting job %s, kept across a hub restart", self._log_name, job_id)
+        self.record.adopt(queued)
+        self.api_token = queued.server_token  # the token its server holds (see the module)
+        self._server_check_key = queued.proof_key
+        self._port_future = asyncio.get_running_loop().create_future()
+        self._persist_state()
+        self.emit(interrupted_start.resuming(ctx.backend.name, job_id), 10)
+        self.emit(f"The job's log file is {queued.job_output}.", 10)
+        return True
+
+    def _request(self) -> dict[str, Any]:
+        """What this start asks for, normalised (:func:`.interrupted_start.request_of`)."""
+        return interrupted_start.request_of(
+            self.record.profile, self.resources(), self._option_variables
+        )
+
+    async def _drop_queued_start(self, queued: QueuedStart, cancel: bool) -> None:
+        """A kept start not adopted: cancel its job (as it was submitted) and confirm, remove
+        its secrets file, delete its token. A cancel not confirmed is retried later."""
+        with self._job_settings(queued.job_settings):
+            ctx = self.context()  # the backend and identity the job was submitted with
+            poller = self.poller()
+        await self.job_session().drop_kept(queued, ctx, poller, cancel)
+        self._revoke_token(queued.server_token)
+
+    @contextlib.contextmanager
+    def _job_settings(self, settings: Mapping[str, Any]) -> Any:
+        """The settings a kept job was submitted with, for as long as the block runs."""
+        known = {k: v for k, v in settings.items() if k in options_validation.JOB_SETTINGS}
+        saved = {k: getattr(self, k) for k in known}
         try:
-            url = await self._wait_until_ready(backend, ctx, began)
-        except BaseException:
-            self.transport_close()
-            # end the spawn now (JupyterHub gives a cancelled spawn one second before it
-            # calls stop); the cancel and its confirmation go on in a task stop() waits for
-            self._cancel_task = asyncio.ensure_future(self._cancel_after_failed_start(ctx))
-            raise
+            for name, value in known.items():
+                setattr(self, name, value)
+            yield
         finally:
-            self.poller().relax(job_id)
-        self.start_unfinished = False
-        started_options.remember(self, session_view.readable(self.resources()))
-        self._persist_state()
-        self._start_server_watch(url)
-        metrics.spawn_ready(self)
-        return url
+            for name, value in saved.items():
+                setattr(self, name, value)
+
+    def _watch_kept_start(self) -> None:
+        """Follow a kept job in the shared rounds: when it ends before a start adopts it,
+        its server token is deleted at once (the record keeps the rest for the next start,
+        which says how it ended)."""
+        queued = self.record.queued
+        if queued is None:
+            return
+        schedule = status_rounds.run_soon
+
+        def listener(job_id: str, status: JobStatus) -> None:
+            if self.record.queued is queued:
+                schedule(lambda: self._kept_job_ended(queued, status))()
+
+        try:
+            self.poller().watch(queued.job_id, listener)
+        except Exception as e:  # loading state must never fail on this
+            self.log.debug("could not watch kept job %s: %s", queued.job_id, e)
+
+    async def _kept_job_ended(self, queued: QueuedStart, status: JobStatus) -> None:
+        status = await self._confirm_ended(status, queued.job_id)
+        if not status.state.finished or self.record.queued is not queued:
+            return
+        self.log.info(
+            "%s: job %s, kept from before a hub restart, ended before a start adopted it (%s)",
+            self._log_name,
+            queued.job_id,
+            status.state.value,
+        )
+        self._revoke_token(queued.server_token)
+
+    def _revoke_token(self, token: str) -> None:
+        if interrupted_start.revoke_token(self.orm_spawner, token, self.log, self._log_name):
+            self.log.info("%s: deleted the server token of a kept start", self._log_name)
 
     def _refuse_foreign_server(self) -> None:
         """Fail at once when c.Spawner.cmd cannot report its port (jupyterhub-singleuser)."""
@@ -1038,7 +1210,7 @@ class JobSpawner(ServerWatchConfig, TransportConfig, WalltimeConfig, Spawner):  
             last = backend.describe_status(status)
             if future.done() and not (use_reported or scheduler_host):
                 last = f"{last} The server reported its port; waiting for the job's host."
-            self._emit(last, progress)
+            self.emit(last, progress)
             if future.done():  # waiting for the job's host: the next hurried round
                 left = max(0.0, clock.deadline - time.monotonic())
                 await poller.next_round(timeout=min(self.startup_poll_interval, left))
@@ -1052,12 +1224,10 @@ class JobSpawner(ServerWatchConfig, TransportConfig, WalltimeConfig, Spawner):  
             raise SpawnException(
                 f"Cannot reach the notebook server through the login node: {e}", reason="route"
             ) from e
-        self._emit(f"The notebook server reported port {port}; checking {host}:{port}.", 70)
+        self.emit(f"The notebook server reported port {port}; checking {host}:{port}.", 70)
         url = routing.server_url(host, port, "https" if self.internal_ssl else "http")
         await self._wait_for_server(backend, ctx, host, port, url, clock.deadline)
-        self._emit(
-            f"The notebook server is listening on {host}:{port} and answers; connecting.", 90
-        )
+        self.emit(f"The notebook server is listening on {host}:{port} and answers; connecting.", 90)
         return url
 
     def _scheduler_host(self, host: str | None) -> str:
@@ -1228,7 +1398,7 @@ class JobSpawner(ServerWatchConfig, TransportConfig, WalltimeConfig, Spawner):  
         self.job_id = ""
         self._persist_state()
         self.poller().forget(job_id)
-        await self._remove_secrets(ctx)
+        await self.job_session().remove_secrets(ctx)
         tail = await self._failure_tail(backend, ctx)
         message = ended_while_starting(job_id, status)
         if tail.strip():
@@ -1236,45 +1406,6 @@ class JobSpawner(ServerWatchConfig, TransportConfig, WalltimeConfig, Spawner):  
         else:
             message += f"\nIts output file {self.job_output} is empty or unreadable."
         return SpawnException(message, reason="job_ended")
-
-    async def _remove_secrets(self, ctx: BackendContext) -> None:
-        """Delete the job's secrets file as the user: a job that never started its server
-        (cancelled while queued, failed before the server) leaves it behind otherwise."""
-        path = self.job_secrets or (legacy_secrets_file(self.job_output) if self.job_output else "")
-        await secrets_cleanup.remove_leftover(ctx, path, self.log, self._log_name)
-
-    async def _cancel_after_failed_start(self, ctx: BackendContext) -> None:
-        if not self.job_id:
-            return
-        self.log.info("%s: cancelling job %s after a failed start", self._log_name, self.job_id)
-        with contextlib.suppress(Exception):  # recorded in unconfirmed_cancels; stop() says so
-            await self._cancel(ctx, self.job_id)
-
-    async def _cancel(self, ctx: BackendContext, job_id: str) -> None:
-        """Cancel and confirm; a job whose cancel is not confirmed is kept in the state."""
-        try:
-            await ctx.backend.cancel(ctx, [job_id])
-        except (CommandError, BackendError) as e:
-            self.log.error("Could not confirm the cancel of job %s: %s", job_id, e)
-            if job_id not in self.unconfirmed_cancels:
-                self.unconfirmed_cancels = [*self.unconfirmed_cancels, job_id]
-            self.job_id = ""
-            self._persist_state()
-            raise
-        self.poller().forget(job_id)
-        if self.job_id == job_id:
-            await self._remove_secrets(ctx)
-            self.job_id = ""
-        self._persist_state()
-
-    async def _retry_unconfirmed_cancels(self, ctx: BackendContext) -> None:
-        for job_id in list(self.unconfirmed_cancels):
-            try:
-                await ctx.backend.cancel(ctx, [job_id])
-            except (CommandError, BackendError) as e:
-                self.log.warning("Job %s still not confirmed cancelled: %s", job_id, e)
-                continue
-            self.unconfirmed_cancels = [j for j in self.unconfirmed_cancels if j != job_id]
 
     async def poll(self) -> int | None:
         """None while the job exists (pending, held, running, suspended, or unknown because
@@ -1304,9 +1435,25 @@ class JobSpawner(ServerWatchConfig, TransportConfig, WalltimeConfig, Spawner):  
         return 0 if status.state is JobState.DONE else 1
 
     async def _end_interrupted_start(self) -> int:
-        """Cancel the job of a start that a hub restart interrupted, and tell the user
+        """End a start that a hub restart interrupted: keep its job for the user's next
+        start (``keep_queued_on_restart``) or cancel it, and tell the user
         (:mod:`jobspawner.interrupted_start`); JupyterHub then stops the server."""
         job_id = self.job_id
+        if self.keep_queued_on_restart and self.record.server_token:
+            self.log.warning(
+                "%s: JupyterHub restarted while job %s was starting; the job is kept and the "
+                "user's next start with the same options resumes it "
+                "(c.JobSpawner.keep_queued_on_restart)",
+                self._log_name,
+                job_id,
+            )
+            self.record.keep_start()
+            self._watch_kept_start()
+            self._persist_state()
+            self._spawn_future = interrupted_start.failed_spawn(
+                interrupted_start.kept_message(job_id)
+            )
+            return 1
         self.log.warning(
             "%s: JupyterHub restarted while job %s was starting; a restarted hub cannot "
             "follow the start, so the job is cancelled and the user asked to start again",
@@ -1315,11 +1462,12 @@ class JobSpawner(ServerWatchConfig, TransportConfig, WalltimeConfig, Spawner):  
         )
         await self._load_auth_state()
         try:
-            await self._cancel(self.context(), job_id)
+            await self.job_session().cancel(job_id)
         except Exception as e:  # kept in unconfirmed_cancels, retried at the next start
             self.log.error("%s: could not cancel job %s: %s", self._log_name, job_id, e)
         self.job_id = ""
-        self.start_unfinished = False
+        self._revoke_token(self.record.server_token)
+        self.record.finish_start()
         self._persist_state()
         self._spawn_future = interrupted_start.failed_spawn(interrupted_start.user_message(job_id))
         return 1
@@ -1378,7 +1526,7 @@ class JobSpawner(ServerWatchConfig, TransportConfig, WalltimeConfig, Spawner):  
         self.transport_close()
         await self._remove_internal_certs()
         if self.job_id:
-            await self._cancel(self.context(), self.job_id)
+            await self.job_session().cancel(self.job_id)
         elif self.unconfirmed_cancels:
             raise RuntimeError(
                 f"{self._log_name}: the cancel of job(s) {', '.join(self.unconfirmed_cancels)} "
@@ -1435,13 +1583,14 @@ class JobSpawner(ServerWatchConfig, TransportConfig, WalltimeConfig, Spawner):  
         finally:
             waiter.cancel()
 
-    async def _confirm_ended(self, status: JobStatus) -> JobStatus:
-        """A job the hub's own query no longer lists, confirmed as its user (PrivateData)."""
+    async def _confirm_ended(self, status: JobStatus, job_id: str = "") -> JobStatus:
+        """A job (this server's, or ``job_id``) the hub's own query no longer lists,
+        confirmed as its user (PrivateData)."""
         ctx = self.context()
         if ctx.query_runner.prefix == ctx.runner.prefix:
             return status
         ctx.query_runner = ctx.runner
-        return await status_rounds.confirm_vanished(ctx.backend, ctx, self.job_id, status)
+        return await status_rounds.confirm_vanished(ctx.backend, ctx, job_id or self.job_id, status)
 
     def job_end_hinted(self) -> None:
         """The job's server said it is stopping: follow its job closely for a while."""
@@ -1453,8 +1602,12 @@ class JobSpawner(ServerWatchConfig, TransportConfig, WalltimeConfig, Spawner):  
         stays with the renamed server, and its next job is named after the new name.
 
         Refused while a job is still recorded (a cancel being confirmed, or a job left by a
-        crash): that job's server answers under the old name's URL only.
+        crash): that job's server answers under the old name's URL only. A job kept from a
+        start a hub restart interrupted would too: it is cancelled (as for other options).
         """
+        if self.record.queued is not None:
+            await self._load_auth_state()
+            await self._drop_queued_start(self.record.queued, cancel=True)
         busy = self._cancel_task is not None and not self._cancel_task.done()
         if self.job_id or busy:
             job = self.job_id or "of its last start"
@@ -1470,80 +1623,48 @@ class JobSpawner(ServerWatchConfig, TransportConfig, WalltimeConfig, Spawner):  
             )
         self.log.info("%s: renamed %r -> %r", self._log_name, old_name, new_name)
 
-    # --- state ----------------------------------------------------------------------------
+    async def delete_forever(self) -> None:
+        """A deleted server's job kept from an interrupted start is cancelled (no orphan)."""
+        if self.record.queued is not None:
+            await self._load_auth_state()
+            await self._drop_queued_start(self.record.queued, cancel=True)
+
+    # --- state: the record (jobspawner.job_record) -----------------------------------------
     def get_state(self) -> dict[str, Any]:
         state: dict[str, Any] = super().get_state()
-        state["version"] = STATE_VERSION
-        if self.job_id:
-            state.update(job_id=self.job_id, job_output=self.job_output, backend=self.backend)
-            if self.job_secrets:
-                state["job_secrets"] = self.job_secrets
-            state.update(options_validation.state_entries(self))
-        if self.unconfirmed_cancels:
-            state["unconfirmed_cancels"] = list(self.unconfirmed_cancels)
-        if self.job_id and self.start_unfinished:
-            state[interrupted_start.STATE_KEY] = True
-        if self.job_id and self.ssh_forward_state:
-            state["ssh_forward"] = list(self.ssh_forward_state)
-        state.update(session_view.failure_state(self))
-        state.update(last_end.state_entries(self))
-        state.update(started_options.state_entries(self))
-        state.update(walltime.state_entries(self))
+        record = self.record
+        if record.job_id:  # what the job was submitted with, to poll and cancel it later
+            record.backend = self.backend
+            record.job_settings = options_validation.job_settings(self)
+            record.forward = self.ssh_forward_state
+        state.update(record.to_state())
         return state
-
-    def _cap_failure(self) -> None:
-        """Cut a failed start's kept message to :data:`~.bounded_text.STORED_MESSAGE` bytes
-        (its first words and its end kept): it is in the state and on the session card."""
-        message = self._last_failure.get("message")
-        if isinstance(message, str):
-            limit = bounded_text.STORED_MESSAGE
-            self._last_failure["message"] = bounded_text.clip(message, limit, keep="both")
 
     def load_state(self, state: dict[str, Any]) -> None:
         super().load_state(state)
-        version = state.get("version", 0)
-        if version > STATE_VERSION:
-            self.log.warning(
-                "%s: state version %s is newer than this jobspawner understands (%s)",
-                self._log_name,
-                version,
-                STATE_VERSION,
-            )
-        # version 0 (no version) had only job_id, which reads the same
-        self.job_id = str(state.get("job_id") or "")
-        self.job_output = str(state.get("job_output") or "")
-        self.job_secrets = str(state.get("job_secrets") or "")
-        self.unconfirmed_cancels = [str(j) for j in state.get("unconfirmed_cancels", [])]
-        self.ssh_forward_state = state.get("ssh_forward")
-        options_validation.restore_state(self, state)  # the job's backend before it is polled
-        session_view.load_failure(self, state)
-        self._cap_failure()  # a state saved before the cap existed
-        last_end.restore(self, state)
-        started_options.restore(self, state)
-        walltime.restore(self, state)
-        self.start_unfinished = bool(state.get(interrupted_start.STATE_KEY))
-        if self.job_id:
+        self.record = record = JobRecord.from_state(state, self.log, self._log_name)
+        self.ssh_forward_state = record.forward
+        options_validation.restore_settings(self, record)  # before the job is polled
+        if record.job_id:
             # after a hub restart every spawner's first poll then shares one query
             try:
                 self._watch_job()
             except Exception as e:  # loading state must never fail on this
-                self.log.debug("could not watch job %s: %s", self.job_id, e)
-        if state.get("backend") and state["backend"] != self.backend and self.job_id:
+                self.log.debug("could not watch job %s: %s", record.job_id, e)
+        self._watch_kept_start()
+        if record.backend and record.backend != self.backend and record.job_id:
             self.log.warning(
                 "%s: job %s was submitted with backend %r, now %r",
                 self._log_name,
-                self.job_id,
-                state["backend"],
+                record.job_id,
+                record.backend,
                 self.backend,
             )
 
     def clear_state(self) -> None:
         super().clear_state()
-        self.job_id = ""
-        self.job_output = ""
-        self.job_secrets = ""
+        self.record.forget_job()
         self.ssh_forward_state = None
-        self.start_unfinished = False
         # unconfirmed cancels survive: they are retried at the next start; so does why the
         # last server stopped (jobspawner.last_end), for the user's next visit
 

@@ -25,6 +25,7 @@ from .profiles import Option, Profile, ProfileConfigError, default_profile, numb
 from .resources import FIELDS, ResourceError, format_hms, normalise
 
 if TYPE_CHECKING:
+    from .job_record import JobRecord
     from .spawner import JobSpawner
 
 #: The settings a running job is followed and stopped with: kept in the spawner's state so a
@@ -418,8 +419,8 @@ def apply(spawner: JobSpawner, out: Validated) -> None:
     spawner._user_resources = dict(out.resources)
     spawner._validated_resources = (dict(out.resources), dict(out.chosen))
     spawner._option_variables = dict(out.variables)
-    spawner._profile_slug = out.profile.slug if out.profile else ""
-    spawner._chosen_options = dict(out.options)
+    spawner.record.profile = out.profile.slug if out.profile else ""
+    spawner.record.options = dict(out.options)
 
 
 def apply_user_options(
@@ -431,7 +432,7 @@ def apply_user_options(
     restore_baseline(spawner)
     spawner._user_resources, spawner._option_variables = {}, {}
     spawner._validated_resources = None
-    spawner._profile_slug, spawner._chosen_options = "", {}
+    spawner.record.profile, spawner.record.options = "", {}
     submitted, spawner._form_submission = spawner._form_submission, None  # from the form?
     raw = profiles_source(spawner)
     if inspect.isawaitable(raw):
@@ -469,13 +470,8 @@ def chosen_resources(spawner: JobSpawner) -> tuple[dict[str, Any], bool]:
 # --- state: the profile and the job's settings survive a hub restart -------------------------
 
 
-def state_entries(spawner: JobSpawner) -> dict[str, Any]:
-    """What goes into the spawner's state while a job exists."""
-    out: dict[str, Any] = {}
-    if spawner._profile_slug:
-        out["profile"] = spawner._profile_slug
-    if spawner._chosen_options:
-        out["options"] = dict(spawner._chosen_options)
+def job_settings(spawner: JobSpawner) -> dict[str, Any]:
+    """The settings a job is submitted with (:data:`JOB_SETTINGS`), for its record."""
     settings = {}
     for name in JOB_SETTINGS:
         value = getattr(spawner, name)
@@ -484,18 +480,13 @@ def state_entries(spawner: JobSpawner) -> dict[str, Any]:
         except (TypeError, ValueError):
             continue
         settings[name] = value
-    out["job_settings"] = settings
-    return out
+    return settings
 
 
-def restore_state(spawner: JobSpawner, state: Mapping[str, Any]) -> None:
+def restore_settings(spawner: JobSpawner, record: JobRecord) -> None:
     """Before a loaded job is polled: use the settings it was submitted with."""
-    settings = state.get("job_settings")
-    if not state.get("job_id") or not isinstance(settings, Mapping):
+    if not record.job_id or not record.job_settings:
         return
     restore_baseline(spawner)
     known = set(JOB_SETTINGS)
-    set_overrides(spawner, {k: v for k, v in settings.items() if k in known})
-    spawner._profile_slug = str(state.get("profile") or "")
-    options = state.get("options")
-    spawner._chosen_options = dict(options) if isinstance(options, Mapping) else {}
+    set_overrides(spawner, {k: v for k, v in record.job_settings.items() if k in known})

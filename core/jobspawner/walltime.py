@@ -29,7 +29,6 @@ these endpoints answer 404.
 from __future__ import annotations
 
 import json
-import re
 import time
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
@@ -40,6 +39,9 @@ from traitlets import Bool, Float, HasTraits, List, TraitError, validate
 from . import started_options
 from .handshake import ServerTokenHandler, register_api
 from .status import JobState, JobStatus
+from .walltime_report import MAX_PATH, MAX_PATHS, ReportError, parse_report
+
+__all__ = ["MAX_PATH", "MAX_PATHS", "ReportError", "parse_report"]
 
 if TYPE_CHECKING:
     from .spawner import JobSpawner
@@ -49,18 +51,10 @@ API_PATH = r"/api/jobspawner/walltime/([^/]+)(?:/([^/]*))?"
 ENV_FLAG = "JOBSPAWNER_WALLTIME"
 #: The most bytes of a save report the hub reads.
 MAX_REPORT = 16 * 1024
-#: The most paths of a save report kept (saved and failed together).
-MAX_PATHS = 50
-#: The most characters of one path kept.
-MAX_PATH = 300
 #: Bounds of how often a server asks (seconds): the hub's status interval within them.
 REFRESH_MIN, REFRESH_MAX = 5.0, 300.0
 #: Seconds around the end in which a job that ended counts as ended by its time limit.
 LIMIT_SLACK = 90.0
-#: The state key of the save report.
-STATE_KEY = "walltime_saved"
-
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
 
 
 class WalltimeConfig(HasTraits):
@@ -155,40 +149,9 @@ def answer(spawner: JobSpawner) -> dict[str, Any]:
 # --- the save report ---------------------------------------------------------------------
 
 
-class ReportError(ValueError):
-    """A save report that is not the documented JSON."""
-
-
-def _path(value: object) -> str:
-    if not isinstance(value, str):
-        raise ReportError("every path must be a string")
-    text = _CONTROL.sub("", value)
-    return text if len(text) <= MAX_PATH else "…" + text[-(MAX_PATH - 1) :]
-
-
-def parse_report(body: bytes) -> dict[str, list[str]]:
-    """``{"saved": [...], "failed": [...]}`` from a report body, bounded; ReportError else."""
-    try:
-        data = json.loads(body or b"null")
-    except ValueError:
-        raise ReportError("the body is not JSON") from None
-    if not isinstance(data, dict) or not set(data) <= {"saved", "failed"}:
-        raise ReportError('the body must be {"saved": [<path>...], "failed": [<path>...]}')
-    out: dict[str, list[str]] = {}
-    room = MAX_PATHS
-    for key in ("saved", "failed"):
-        values = data.get(key) or []
-        if not isinstance(values, list):
-            raise ReportError(f'"{key}" must be a list of paths')
-        kept = [_path(v) for v in values[:room]]
-        out[key] = list(dict.fromkeys(kept))
-        room -= len(kept)
-    return out
-
-
 def note_report(spawner: JobSpawner, report: Mapping[str, Sequence[str]]) -> None:
     """Keep a save report for the notice after the job's end (the latest one counts)."""
-    spawner._walltime_saved = {
+    spawner.record.walltime_saved = {
         "job_id": spawner.job_id,
         "time": time.time(),
         "saved": list(report.get("saved", [])),
@@ -197,39 +160,16 @@ def note_report(spawner: JobSpawner, report: Mapping[str, Sequence[str]]) -> Non
     spawner.log.info(
         "%s: its JupyterLab saved %d documents before the walltime (%d could not be saved)",
         spawner._log_name,
-        len(spawner._walltime_saved["saved"]),
-        len(spawner._walltime_saved["failed"]),
+        len(spawner.record.walltime_saved["saved"]),
+        len(spawner.record.walltime_saved["failed"]),
     )
     spawner._persist_state()
 
 
 def forget(spawner: JobSpawner) -> None:
     """A new start begins: nothing is known of its job's end yet."""
-    spawner._walltime_saved = {}
+    spawner.record.walltime_saved = {}
     spawner._walltime_end = None
-
-
-def state_entries(spawner: JobSpawner) -> dict[str, Any]:
-    """The save report for ``get_state`` (while its job is the spawner's)."""
-    record = spawner._walltime_saved
-    if record and record.get("job_id") == spawner.job_id:
-        return {STATE_KEY: dict(record)}
-    return {}
-
-
-def restore(spawner: JobSpawner, state: Mapping[str, Any]) -> None:
-    """The save report from a saved state; anything malformed is dropped."""
-    record = state.get(STATE_KEY)
-    spawner._walltime_saved = {}
-    if not isinstance(record, Mapping) or not isinstance(record.get("job_id"), str):
-        return
-    try:
-        report = parse_report(
-            json.dumps({k: record.get(k) or [] for k in ("saved", "failed")}).encode()
-        )
-    except ReportError:
-        return
-    spawner._walltime_saved = {"job_id": record["job_id"], "time": record.get("time"), **report}
 
 
 # --- what the user reads after the end -----------------------------------------------------
@@ -255,7 +195,7 @@ def end_words(spawner: JobSpawner, status: JobStatus, words: str) -> str:
     the walltime ended it; ``words`` unchanged otherwise."""
     if not spawner.walltime_notices:
         return words
-    record = spawner._walltime_saved
+    record = spawner.record.walltime_saved
     saved_here = bool(record) and record.get("job_id") == spawner.job_id
     end = spawner._walltime_end
     if not (reached_limit(status, end) or saved_here):

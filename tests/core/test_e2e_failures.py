@@ -127,7 +127,12 @@ def test_named_servers_have_their_own_jobs(tmp_path):
 
 def test_job_id_survives_a_hub_crash_and_the_job_is_not_orphaned(tmp_path):
     gate = _gate(tmp_path)
-    config = f'c.JobSpawner.prologue = "while [ ! -e {gate} ]; do sleep 0.2; done"'
+    # the restarted hub cancels the cut-off start's job (by default it keeps it for the
+    # user's next start: tests/core/test_e2e_lifecycle.py)
+    config = (
+        f'c.JobSpawner.prologue = "while [ ! -e {gate} ]; do sleep 0.2; done"\n'
+        "c.JobSpawner.keep_queued_on_restart = False"
+    )
     with running_hub(tmp_path, config=config) as hub:
         hub.begin_start("alice")
         hub.progress("alice", until=lambda e: "running" in e["message"], timeout=30)

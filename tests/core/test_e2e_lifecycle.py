@@ -1,5 +1,6 @@
-"""Lifecycle details through a real JupyterHub 6 on the local backend: a start that a hub
-restart interrupted, renamed named servers, pinned ports."""
+"""Lifecycle details through a real JupyterHub on the local backend: a start that a hub
+restart interrupted (its job kept and adopted, replaced, or cancelled), renamed named
+servers, pinned ports."""
 
 from __future__ import annotations
 
@@ -29,14 +30,150 @@ def _gated(gate) -> str:
     return f'c.JobSpawner.prologue = "while [ ! -e {gate} ]; do sleep 0.2; done"'
 
 
-def test_a_start_interrupted_by_a_hub_restart_is_cancelled_and_the_user_told_why(tmp_path):
+def _interrupted(tmp_path, config: str, options: dict | None = None) -> str:
+    """A start cut off by a hub crash while its job waits at the gate; its job id."""
+    with running_hub(tmp_path, config=config) as hub:
+        hub.begin_start("alice", options=options)
+        hub.progress("alice", until=lambda e: "running" in e["message"], timeout=30)
+        state = hub.spawner_state("alice")
+        assert state.get("start_unfinished") is True and state.get("server_token"), state
+        hub.crash()  # the start is still waiting for the gate
+    job_id = str(state["job_id"])
+    assert _group_alive(job_id)
+    return job_id
+
+
+def test_a_start_interrupted_by_a_hub_restart_keeps_its_job_and_the_next_start_adopts_it(
+    tmp_path,
+):
+    gate = _gate(tmp_path)
+    config = _gated(gate) + '\nc.JobSpawner.user_options_allowed = ["runtime"]'
+    job_id = _interrupted(tmp_path, config, options={"runtime": "60m"})
+    with running_hub(tmp_path, config=config) as hub:
+        # the restarted hub ended the start but kept its job, in the queue
+        assert _group_alive(job_id), "the restarted hub cancelled the kept job"
+        server = hub.server_model("alice")
+        assert not (server or {}).get("ready") and not (server or {}).get("pending")
+        state = hub.spawner_state("alice")
+        assert "job_id" not in state and state["queued_start"]["job_id"] == job_id, state
+        # the user reads that the job keeps its place, where JupyterHub shows a failed start
+        events = hub.progress("alice", timeout=10)
+        message = events[-1]["message"]
+        assert events[-1].get("failed") and f"job {job_id}" in message, events
+        assert "keeps its place in the queue" in message, message
+        page = _browser(hub, "alice").get(f"{hub.url}/user/alice/", timeout=30)
+        assert "keeps its place in the queue" in page.text, page.text[-2000:]
+        # her next start (the same options, written otherwise) adopts the job instead of
+        # submitting one
+        hub.begin_start("alice", options={"runtime": "1h"})
+        events = hub.progress("alice", until=lambda e: "Resuming" in e["message"], timeout=30)
+        assert f"job {job_id}" in events[-1]["message"], events
+        gate.touch()  # the job's server starts now, with the token of the first start
+        events = hub.progress("alice", timeout=60)
+        assert events and not events[-1].get("failed"), events
+        hub.wait_ready("alice", timeout=60)
+        state = hub.spawner_state("alice")
+        assert state["job_id"] == job_id, state
+        for gone in ("start_unfinished", "server_token", "proof_key", "queued_start"):
+            assert gone not in state, (gone, state)
+        assert "Submitted as" not in hub.log_text(), "a second job was submitted"
+        # the job's server talks to the hub with the token it was started with: it checks
+        # the user's token through the hub's API, and a login through the hub's OAuth (whose
+        # client secret is the server's token) reaches it
+        assert hub.get_via_proxy("alice", "api/status").status_code == 200
+        browser = _browser(hub, "alice")
+        r = browser.get(f"{hub.url}/user/alice/lab", timeout=30)
+        assert r.status_code == 200 and r.url.endswith("/user/alice/lab"), (r.url, r.text[-500:])
+        assert any("/oauth_callback" in step.url for step in r.history), r.history
+        hub.stop_server("alice")
+        assert wait_for(lambda: not _group_alive(job_id), timeout=20)
+    gate.unlink(missing_ok=True)
+
+
+def test_a_kept_job_is_replaced_when_the_next_start_asks_for_other_options(tmp_path):
+    gate = _gate(tmp_path)
+    config = _gated(gate) + '\nc.JobSpawner.user_options_allowed = ["runtime"]'
+    job_id = _interrupted(tmp_path, config, options={"runtime": "1h"})
+    with running_hub(tmp_path, config=config) as hub:
+        assert _group_alive(job_id)
+        hub.progress("alice", timeout=10)  # the interrupted start's failure
+        gate.touch()
+        hub.begin_start("alice", options={"runtime": "2h"})
+        events = hub.progress("alice", timeout=60)
+        said = [e["message"] for e in events]
+        assert any(f"job {job_id}" in m and "cancelled" in m for m in said), said
+        assert not events[-1].get("failed"), events
+        hub.wait_ready("alice", timeout=60)
+        state = hub.spawner_state("alice")
+        assert state["job_id"] != job_id and "queued_start" not in state, state
+        assert not _group_alive(job_id), "the kept job was left running"
+        assert "unconfirmed_cancels" not in state
+        hub.stop_server("alice")
+    gate.unlink(missing_ok=True)
+
+
+def _server_tokens(hub) -> list[dict]:
+    tokens = hub.api("GET", "/users/alice/tokens").json()["api_tokens"]
+    return [t for t in tokens if (t.get("note") or "").startswith("Server at")]
+
+
+def test_a_kept_job_that_ended_meanwhile_is_replaced_and_the_user_told_how(tmp_path):
+    gate = _gate(tmp_path)
+    config = _gated(gate) + "\nc.JobSpawner.status_interval = 1"
+    job_id = _interrupted(tmp_path, config)
+    with running_hub(tmp_path, config=config) as hub:
+        hub.progress("alice", timeout=10)  # the interrupted start's failure
+        assert _server_tokens(hub), "the kept job's token is gone"
+        # the job's server starts before her next start: nobody waits for its port, the
+        # hub refuses the report (no server holds that token now), and the job ends
+        gate.touch()
+        assert wait_for(lambda: not _group_alive(job_id), timeout=60)
+        # the hub's rounds see it end: its server token is deleted at once
+        assert wait_for(lambda: not _server_tokens(hub), timeout=30), _server_tokens(hub)
+        hub.begin_start("alice")
+        events = hub.progress("alice", timeout=60)
+        said = [e["message"] for e in events]
+        assert any(f"Job {job_id}, kept" in m and "ended" in m for m in said), said
+        assert not events[-1].get("failed"), events
+        hub.wait_ready("alice", timeout=60)
+        assert hub.spawner_state("alice")["job_id"] != job_id
+        hub.stop_server("alice")
+    gate.unlink(missing_ok=True)
+
+
+def test_a_kept_job_whose_server_token_was_revoked_is_not_adopted(tmp_path):
     gate = _gate(tmp_path)
     config = _gated(gate)
+    job_id = _interrupted(tmp_path, config)
+    with running_hub(tmp_path, config=config) as hub:
+        hub.progress("alice", timeout=10)  # the interrupted start's failure
+        # the kept server token is revoked meanwhile (as the user could, on the token page)
+        kept = _server_tokens(hub)
+        assert kept
+        for token in kept:
+            assert hub.api("DELETE", f"/users/alice/tokens/{token['id']}").status_code == 204
+        hub.begin_start("alice")
+        events = hub.progress("alice", until=lambda e: "cannot be resumed" in e["message"])
+        assert f"Job {job_id}" in events[-1]["message"], events
+        gate.touch()
+        events = hub.progress("alice", timeout=60)
+        assert not events[-1].get("failed"), events
+        hub.wait_ready("alice", timeout=60)
+        assert hub.spawner_state("alice")["job_id"] != job_id
+        assert not _group_alive(job_id), "the kept job was left running"
+        hub.stop_server("alice")
+    gate.unlink(missing_ok=True)
+
+
+def test_a_start_interrupted_by_a_hub_restart_is_cancelled_and_the_user_told_why(tmp_path):
+    gate = _gate(tmp_path)
+    config = _gated(gate) + "\nc.JobSpawner.keep_queued_on_restart = False"
     with running_hub(tmp_path, config=config) as hub:
         hub.begin_start("alice")
         hub.progress("alice", until=lambda e: "running" in e["message"], timeout=30)
         job_id = hub.spawner_state("alice")["job_id"]
         assert hub.spawner_state("alice").get("start_unfinished") is True
+        assert "server_token" not in hub.spawner_state("alice")  # nothing kept to adopt
         hub.crash()  # the start is still waiting for the gate
     assert _group_alive(job_id)
     with running_hub(tmp_path, config=config) as hub:

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from harness.hub import running_hub
+from jobspawner.job_record import STATE_VERSION
 
 pytestmark = pytest.mark.e2e
 
@@ -34,7 +35,7 @@ def test_spawn_reach_and_stop(tmp_path):
         assert any(m.startswith("Submitted as local job") for m in messages), messages
         assert any("listening on" in m for m in messages), messages
         state = hub.spawner_state("alice")
-        assert state["version"] == 1 and state["backend"] == "local"
+        assert state["version"] == STATE_VERSION and state["backend"] == "local"
         job_id = state["job_id"]
         r = hub.get_via_proxy("alice", "api/status")
         assert r.status_code == 200, r.text

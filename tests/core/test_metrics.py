@@ -92,7 +92,9 @@ def test_each_failure_has_a_reason_from_the_fixed_list(error, clock, reason):
 
 
 def _spawner(profile: str = "", clock: StartClock | None = None) -> SimpleNamespace:
-    return SimpleNamespace(backend="unit", _profile_slug=profile, _spawn_clock=clock)
+    return SimpleNamespace(
+        backend="unit", record=SimpleNamespace(profile=profile), _spawn_clock=clock
+    )
 
 
 def test_a_failed_spawn_counts_under_its_reason_and_creates_the_others_at_zero():

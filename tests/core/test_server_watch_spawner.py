@@ -12,6 +12,7 @@ from pathlib import Path
 
 from harness.fake_jupyter import fake_server, jupyter_api, spawn_server
 from jobspawner import server_watch
+from jobspawner.job_session import JobSession
 from jobspawner.server_watch import ServerWatch
 from jupyterhub.objects import Server
 
@@ -111,7 +112,7 @@ async def test_a_lost_server_is_reported_ended_while_its_job_runs(tmp_path):
     assert isinstance(watch, ServerWatch)
     assert await until(watch.lost, timeout=5)
     assert await spawner.poll() == 1
-    words = spawner._last_end["words"]
+    words = spawner.record.last_end["words"]
     assert words.startswith("its server on 127.0.0.1 stopped answering for ")
     assert f"while batch job {job_id} was still running; the job was cancelled." in words
     # the job is cancelled by the poll that found it lost (the lost event's, or this one):
@@ -130,7 +131,9 @@ def gone(pid: int) -> bool:
         return True
 
 
-async def test_two_polls_that_find_a_server_lost_together_cancel_its_job_once(tmp_path):
+async def test_two_polls_that_find_a_server_lost_together_cancel_its_job_once(
+    tmp_path, monkeypatch
+):
     spawner = make_spawner(tmp_path, cmd=["sleep", "300"], lost_server_timeout=0.5)
     async with fake_server(spawn_server("/user/root/", spawner)) as server:
         await started(spawner, server)
@@ -152,13 +155,13 @@ async def test_two_polls_that_find_a_server_lost_together_cancel_its_job_once(tm
 
     poller.status = asked_together
     cancels = []
-    cancel = spawner._cancel
+    cancel = JobSession.cancel
 
-    async def counted(ctx, job_id):
+    async def counted(session, job_id, ctx=None):
         cancels.append(job_id)
-        await cancel(ctx, job_id)
+        await cancel(session, job_id, ctx)
 
-    spawner._cancel = counted
+    monkeypatch.setattr(JobSession, "cancel", counted)
     spawner.server = Server(ip="127.0.0.1", port=server.port)
     watch = server_watch.watch_of(spawner)
     assert isinstance(watch, ServerWatch)

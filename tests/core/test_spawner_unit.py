@@ -12,7 +12,8 @@ import pytest
 from harness.fake_jupyter import fake_server, spawn_server
 from jobspawner.handshake import PortReportError, parse_report
 from jobspawner.hub_compat import SpawnException
-from jobspawner.spawner import STATE_VERSION, JobSpawner
+from jobspawner.job_record import STATE_VERSION
+from jobspawner.spawner import JobSpawner
 from jupyterhub.objects import Hub
 
 

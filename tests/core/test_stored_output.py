@@ -29,7 +29,7 @@ async def test_a_start_whose_job_prints_a_30_mib_line_keeps_a_small_state(tmp_pa
     with pytest.raises(SpawnException) as e:
         await asyncio.wait_for(spawner.start(), 30)
     assert state_size(spawner) < STATE_LIMIT
-    message = spawner._last_failure["message"]
+    message = spawner.record.last_failure["message"]
     assert message.startswith("Your server could not start. Job ")
     assert message.endswith("Error: bad config") and "characters cut" in message
     assert len(e.value.jupyterhub_message.encode()) < STATE_LIMIT
@@ -43,7 +43,7 @@ async def test_the_record_of_an_ended_server_keeps_a_small_state(tmp_path):
     spawner.job_id, spawner.job_output = "480", str(output)
     reason = "\u2028\U0001f600" * 5000
     await last_end.note_end(spawner, JobStatus(JobState.FAILED, reason=reason))
-    assert spawner._last_end["log_tail"].endswith("last")
+    assert spawner.record.last_end["log_tail"].endswith("last")
     assert state_size(spawner) < STATE_LIMIT
 
 
@@ -59,5 +59,5 @@ def test_a_state_saved_before_the_cap_is_cut_when_loaded(tmp_path):
         }
     )
     assert state_size(spawner) < STATE_LIMIT
-    message = spawner._last_failure["message"]
+    message = spawner.record.last_failure["message"]
     assert message.startswith("Your server could not start.") and message.endswith("the end")

@@ -71,20 +71,20 @@ async def test_after_the_walltime_the_user_reads_what_was_saved_and_can_start_ag
     spawner = make_spawner(tmp_path, user_options_allowed=["runtime"])
     spawner.user_options = {"runtime": "30m"}
     spawner.job_id = "480"
-    spawner._chosen_options = {"runtime": "30m"}
+    spawner.record.options = {"runtime": "30m"}
     started_options.remember(spawner, {})  # its server came up: the options to start again
     walltime.note_report(spawner, {"saved": ["work/a.ipynb"], "failed": ["<b>b</b>.txt"]})
     # the save report outlives a hub restart while its job is recorded
     restarted = make_spawner(tmp_path, user_options_allowed=["runtime"])
     restarted.load_state(spawner.get_state())
-    assert restarted._walltime_saved["saved"] == ["work/a.ipynb"]
+    assert restarted.record.walltime_saved["saved"] == ["work/a.ipynb"]
     restarted.user_options = {"runtime": "30m"}
     await last_end.note_end(restarted, JobStatus(JobState.FAILED, native_state="TIMEOUT"))
-    words = restarted._last_end["words"]
+    words = restarted.record.last_end["words"]
     assert "its batch job 480 reached its time limit." in words
     assert "were saved before it ended: work/a.ipynb." in words
     assert "could not be saved and lost their last changes: <b>b</b>.txt." in words
-    html = last_end.render_notice(restarted._last_end)
+    html = last_end.render_notice(restarted.record.last_end)
     assert "&lt;b&gt;b&lt;/b&gt;.txt" in html and "<b>b</b>" not in html  # the job's words
     assert "Start again with the same options" in html
     assert 'href="/hub/spawn/' in html and "opt-runtime=30m" in html

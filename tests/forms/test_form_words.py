@@ -212,3 +212,21 @@ def test_the_sessions_link_comes_after_the_sites_templates_and_only_for_jobspawn
     other = SimpleNamespace(spawner_class=object, data_files_path="", template_paths=[default])
     nav_link.add_template_path(other)  # a hub whose spawner is another: left alone
     assert other.template_paths == [default]
+
+
+async def test_the_form_preselects_the_options_of_a_job_kept_across_a_hub_restart(tmp_path):
+    from jobspawner.job_record import QueuedStart
+
+    spawner = make_spawner(tmp_path, profiles=[SMALL, LONG])
+    came_up(spawner, {"profile": "small"})
+    spawner.record.queued = QueuedStart(
+        job_id="77",
+        server_token="t",
+        options={"profile": "long", "runtime": "2h", "memory": "3G"},
+    )
+    page = await options_form(spawner)  # launching these resumes job 77
+    assert re.search(r'id="profile-long" value="long" checked', page), page
+    assert 'name="long--memory" type="text" value="3G"' in page
+    spawner.record.queued = None  # adopted or dropped: the last start that came up again
+    page = await options_form(spawner)
+    assert re.search(r'id="profile-small" value="small" checked', page)

@@ -33,7 +33,7 @@ def ended_spawner(tmp_path, log: str = "server log line\n", **config):
 async def test_an_ended_job_is_kept_through_clear_state_and_a_restart(tmp_path):
     spawner = ended_spawner(tmp_path, log="starting\nKilled: out of memory\n")
     await last_end.note_end(spawner, JobStatus(JobState.CANCELLED))
-    record = spawner._last_end
+    record = spawner.record.last_end
     assert record["job_id"] == "480" and abs(record["time"] - time.time()) < 60
     assert record["words"] == (
         "its batch job 480 was cancelled (by an administrator, or at its time limit)."
@@ -44,7 +44,7 @@ async def test_an_ended_job_is_kept_through_clear_state_and_a_restart(tmp_path):
     assert "job_id" not in state and state["last_end"]["job_id"] == "480"
     restarted = make_spawner(tmp_path)
     restarted.load_state(state)
-    assert restarted._last_end == record
+    assert restarted.record.last_end == record
     form = await restarted.get_options_form()
     assert "Your last server stopped at " in form
     assert "its batch job 480 was cancelled (by an administrator, or at its time limit)." in form
@@ -54,20 +54,20 @@ async def test_an_ended_job_is_kept_through_clear_state_and_a_restart(tmp_path):
 async def test_the_same_end_is_recorded_once_and_a_stop_through_the_hub_not_at_all(tmp_path):
     spawner = ended_spawner(tmp_path)
     await last_end.note_end(spawner, JobStatus(JobState.FAILED, exit_code=137))
-    first = dict(spawner._last_end)
+    first = dict(spawner.record.last_end)
     assert first["words"] == (
         "its batch job 480 failed with exit code 137 (killed: signal 9, e.g. out of memory "
         "or at its time limit)."
     )
     await last_end.note_end(spawner, JobStatus(JobState.DONE))  # JupyterHub polls again
-    assert spawner._last_end == first
+    assert spawner.record.last_end == first
     asked = ended_spawner(tmp_path / "b")
     asked._stop_pending = True  # User.stop: the user, an admin or the culler asked
     await last_end.note_end(asked, JobStatus(JobState.CANCELLED))
     starting = ended_spawner(tmp_path / "c")
     starting._starting = True  # start() reports its own job's end
     await last_end.note_end(starting, JobStatus(JobState.FAILED))
-    assert asked._last_end == {} and starting._last_end == {}
+    assert asked.record.last_end == {} and starting.record.last_end == {}
     assert "last_end" not in asked.get_state()
 
 
@@ -75,7 +75,7 @@ async def test_hostile_log_lines_and_scheduler_words_are_rendered_inert(tmp_path
     spawner = ended_spawner(tmp_path, log=f"ok\n{HOSTILE}\n\x1b[31mred\x1b[0m \x07bell\n")
     status = JobStatus(JobState.FAILED, reason=f'<img src=x onerror="alert(1)"> {HOSTILE}')
     await last_end.note_end(spawner, status)
-    assert spawner._last_end["log_tail"] == f"ok\n{HOSTILE}\nred bell"  # no control chars
+    assert spawner.record.last_end["log_tail"] == f"ok\n{HOSTILE}\nred bell"  # no control chars
     for form in (
         await spawner.get_options_form(),  # no site form: the notice alone
         last_end.form_with_notice(spawner, "<p id='site-form'>site</p>"),
@@ -102,10 +102,10 @@ def test_a_malformed_record_in_the_state_is_dropped(tmp_path):
     spawner = make_spawner(tmp_path)
     for bad in ([1, 2], {"words": 3, "job_id": "1"}, {"job_id": "1"}, "text"):
         spawner.load_state({"version": 1, "last_end": bad})
-        assert spawner._last_end == {} and "last_end" not in spawner.get_state()
+        assert spawner.record.last_end == {} and "last_end" not in spawner.get_state()
     spawner.load_state({"last_end": {"job_id": "7", "words": "a\nb\x1b[2J", "time": "x"}})
-    assert spawner._last_end["words"] == "a b" and spawner._last_end["time"] is None
-    assert last_end.sentence(spawner._last_end) == "Your last server stopped: a b"
+    assert spawner.record.last_end["words"] == "a b" and spawner.record.last_end["time"] is None
+    assert last_end.sentence(spawner.record.last_end) == "Your last server stopped: a b"
 
 
 def test_the_time_reads_as_a_clock_today_and_with_the_date_before():
@@ -123,7 +123,7 @@ async def test_a_new_start_forgets_the_record_even_when_it_fails(tmp_path):
     spawner = ended_spawner(tmp_path, cmd=["jupyterhub-singleuser"])  # refused at once
     await last_end.note_end(spawner, JobStatus(JobState.CANCELLED))
     spawner.job_id = ""
-    assert spawner._last_end
+    assert spawner.record.last_end
     with pytest.raises(SpawnException):
         await spawner.start()
     state = spawner.get_state()
@@ -159,15 +159,15 @@ async def test_poll_records_a_killed_job_of_a_running_server_on_local(tmp_path):
         spawner.port_reported("127.0.0.1", server.port)
         await asyncio.wait_for(start, 10)
     job_id = spawner.job_id
-    assert await spawner.poll() is None and spawner._last_end == {}
+    assert await spawner.poll() is None and spawner.record.last_end == {}
     os.killpg(int(job_id.split("-")[0]), signal.SIGKILL)
     for _ in range(100):
         if await spawner.poll() is not None:
             break
         await asyncio.sleep(0.1)
-    assert spawner._last_end["job_id"] == job_id
-    assert spawner._last_end["words"] == f"its batch job {job_id} failed."
-    assert "server up <b>bold</b>" in spawner._last_end["log_tail"]
+    assert spawner.record.last_end["job_id"] == job_id
+    assert spawner.record.last_end["words"] == f"its batch job {job_id} failed."
+    assert "server up <b>bold</b>" in spawner.record.last_end["log_tail"]
     await spawner.stop()
 
 

@@ -28,7 +28,7 @@ def refused(spawner, options) -> str:
 def test_no_options_gives_the_default_profile(tmp_path):
     spawner = make_spawner(tmp_path, profiles=[GPU, SMALL])
     apply(spawner, {})
-    assert spawner._profile_slug == "small"
+    assert spawner.record.profile == "small"
     assert spawner.resources()["cpus"] == 2 and spawner.resources()["memory_mb"] == 4096
 
 
@@ -96,7 +96,7 @@ def test_profiles_are_visible_per_group_and_user(tmp_path):
     assert refused(spawner, {"profile": "staff"}).startswith("Profile: 'staff' is not a profile")
     staff = make_spawner(tmp_path, groups=("staff",), profiles=[SMALL, STAFF])
     apply(staff, {"profile": "staff"})
-    assert staff._profile_slug == "staff"
+    assert staff.record.profile == "staff"
 
 
 def test_a_callable_profile_list_may_be_a_coroutine(tmp_path):
@@ -121,7 +121,7 @@ def test_the_profile_and_its_backend_survive_a_restart(tmp_path):
     restarted.load_state(state)
     assert (
         restarted.backend_options == {"spool": "/tmp/gpu-spool"}
-        and restarted._profile_slug == "gpu"
+        and restarted.record.profile == "gpu"
     )
     # the restarted hub polls with the profile's settings: its own poller
     assert restarted.poller() is not make_spawner(tmp_path).poller()

@@ -18,7 +18,7 @@ def test_a_failure_reads_in_plain_words_and_survives_a_restart(tmp_path):
     spawner.clear_state()  # JupyterHub clears a failed spawner's state: the reason stays
     restarted = make_spawner(tmp_path)
     restarted.load_state(spawner.get_state())
-    assert restarted._last_failure["message"] == e.jupyterhub_message
+    assert restarted.record.last_failure["message"] == e.jupyterhub_message
     refused = SpawnException("memory: '9G' is too much", reason="user_options")
     assert plain_failure(refused) == "Your choice was refused: memory: '9G' is too much"
 
