@@ -15,6 +15,7 @@ PUBLIC = {
     "job_script",
     "parse_duration",
     "resource_fields",
+    "sacct_statuses",
     "squeue_statuses",
 }
 
@@ -28,6 +29,7 @@ def test_the_shared_names_are_the_slurm_backends_own():
     assert shared.describe_slurm_status is reasons.describe
     assert shared.job_script is templates.job_script
     assert shared.check_constraint is templates.check_constraint
+    assert shared.sacct_statuses is parsers.sacct_statuses
     assert shared.squeue_statuses is parsers.squeue_statuses
     assert shared.parse_duration is parsers.parse_duration
     assert shared.TEMPLATE_OPTIONS is options.TEMPLATE_OPTIONS

@@ -23,7 +23,11 @@ def restd(slurm_cluster: slurm_cluster_module.Cluster, tmp_path_factory) -> Iter
         slurm_cluster_module.jwt_available(),
         "Slurm's auth/jwt plugin is not installed (.ci/install-rest.sh)",
     )
-    daemon = Restd(port=free_port(), log=tmp_path_factory.mktemp("restd") / "slurmrestd.log")
+    daemon = Restd(
+        port=free_port(),
+        log=tmp_path_factory.mktemp("restd") / "slurmrestd.log",
+        plugins=("v0.0.38", "dbv0.0.38"),  # and the accounting endpoints, as sites load them
+    )
     daemon.start()
     try:
         yield daemon

@@ -315,10 +315,20 @@ def parse_sacct(
         if _NO_ACCOUNTING in (result.stderr + result.stdout).lower():
             return {}
         raise CommandError.from_result(result, problem="could not read the accounting records")
+    return sacct_statuses(_rows(result.stdout, fields, delimiter), job_ids)
+
+
+def sacct_statuses(
+    rows: Iterable[tuple[str | None, dict[str, str]]], job_ids: Sequence[str]
+) -> dict[str, JobStatus]:
+    """``{job_id: JobStatus}`` for the requested ids among sacct-style ``(cluster, row)``
+    pairs (keys: see :data:`commands.SACCT_FIELDS`; ``jobid`` ``123`` for the allocation,
+    ``123.batch`` for its batch step): finished jobs only. Used for ``sacct`` and by the REST
+    backends, whose accounting answers become such rows."""
     wanted = set(job_ids)
     allocations: dict[str, tuple[str | None, dict[str, str]]] = {}
     batches: dict[str, dict[str, str]] = {}
-    for cluster, row in _rows(result.stdout, fields, delimiter):
+    for cluster, row in rows:
         jid = row.get("jobid", "")
         base, _, step = jid.partition(".")
         if step == "batch":

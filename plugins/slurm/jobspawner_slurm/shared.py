@@ -12,7 +12,7 @@ change of this module.
 from __future__ import annotations
 
 from .options import TEMPLATE_OPTIONS, resource_fields
-from .parsers import parse_duration, squeue_statuses
+from .parsers import parse_duration, sacct_statuses, squeue_statuses
 from .reasons import describe as describe_slurm_status
 from .templates import check_constraint, job_script
 
@@ -23,5 +23,6 @@ __all__ = [
     "job_script",
     "parse_duration",
     "resource_fields",
+    "sacct_statuses",
     "squeue_statuses",
 ]

@@ -55,6 +55,8 @@ class SlurmRestClient:
         self.root = url.rstrip("/")
         self.api_version = api_version
         self.base = self.root + f"/slurm/{api_version}"
+        #: The accounting endpoints (slurmrestd's ``openapi/dbv...`` plugin).
+        self.db_base = self.root + f"/slurmdb/{api_version}"
         self.tokens = tokens
         self.timeout = timeout
         self.validate_cert = validate_cert
@@ -69,10 +71,13 @@ class SlurmRestClient:
         user: str,
         body: Mapping[str, Any] | None = None,
         params: Mapping[str, str] | None = None,
+        accounting: bool = False,
     ) -> dict[str, Any]:
-        """The JSON answer of ``method path`` made as ``user``; :class:`RestError` if it
-        failed or Slurm reported an error."""
-        url = self.base + path + (f"?{urlencode(params)}" if params else "")
+        """The JSON answer of ``method path`` made as ``user`` (``path`` below the
+        accounting endpoints with ``accounting``); :class:`RestError` if it failed or Slurm
+        reported an error."""
+        base = self.db_base if accounting else self.base
+        url = base + path + (f"?{urlencode(params)}" if params else "")
         for attempt in (0, 1):
             try:
                 token = await self.tokens.get(user)

@@ -8,7 +8,7 @@ hosts map exactly as for ``squeue``. Partitions and nodes become
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -44,6 +44,61 @@ def job_row(job: Mapping[str, Any]) -> dict[str, str]:
 def job_statuses(jobs: Iterable[Any], job_ids: Sequence[str]) -> dict[str, JobStatus]:
     """``{job_id: JobStatus}`` for the requested ids among ``jobs`` (read as squeue rows)."""
     return squeue_statuses((job_row(j) for j in jobs if isinstance(j, Mapping)), job_ids)
+
+
+def _exit_text(job: Mapping[str, Any]) -> str:
+    """sacct's ``code:signal`` from an accounting record's ``exit_code``; "" when unknown.
+
+    slurmrestd 22.05's accounting answers ``return_code`` 0 with status ``SUCCESS`` for a
+    job whose script exited 3 (state ``FAILED``; sacct says ``3:0``): a failed job's 0 is
+    left unknown rather than reported."""
+    code = job.get("exit_code")
+    if not isinstance(code, Mapping):
+        return ""
+    signal = code.get("signal")
+    if code.get("status") == "SIGNALED" and isinstance(signal, Mapping):
+        number = signal.get("signal_id")
+        return f"0:{number}" if isinstance(number, int) else ""
+    value = code.get("return_code")
+    if not isinstance(value, int) or (value == 0 and _state(job) != "COMPLETED"):
+        return ""
+    return f"{value}:0"
+
+
+def _state(record: Mapping[str, Any]) -> str:
+    """A record's state: a job's ``{"current": ...}``, a step's plain text."""
+    state = record.get("state")
+    return _text(state.get("current") if isinstance(state, Mapping) else state)
+
+
+def _history_row(job: Mapping[str, Any], jobid: str) -> dict[str, str]:
+    times = job.get("time")
+    times = times if isinstance(times, Mapping) else {}
+    return {
+        "jobid": jobid,
+        "state": _state(job),
+        "exitcode": _exit_text(job),
+        "nodelist": _text(job.get("nodes")),
+        "start": _iso(times.get("start")),
+        "end": _iso(times.get("end")),
+        "cluster": _text(job.get("cluster")),
+    }
+
+
+def history_rows(jobs: Iterable[Any]) -> Iterator[tuple[str | None, dict[str, str]]]:
+    """sacct-style ``(cluster, row)`` pairs of slurmrestd's accounting job records
+    (``GET /slurmdb/.../job/{id}``): the allocation, and its batch step (whose end counts
+    while the database has not caught up with the allocation), as ``sacct`` lists them."""
+    for job in jobs:
+        if not isinstance(job, Mapping) or not isinstance(job.get("job_id"), int):
+            continue
+        jobid = str(job["job_id"])
+        yield None, _history_row(job, jobid)
+        steps = job.get("steps")
+        for step in steps if isinstance(steps, list) else []:
+            name = step.get("step") if isinstance(step, Mapping) else None
+            if isinstance(name, Mapping) and name.get("id") == "batch":
+                yield None, _history_row({**job, **step}, f"{jobid}.batch")
 
 
 def _limit_s(minutes: Any) -> int | None:

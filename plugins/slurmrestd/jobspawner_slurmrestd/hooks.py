@@ -12,8 +12,10 @@ slurmrestd's REST API instead of running ``sbatch``/``squeue``/``scancel``:
 ``query_status``
     **One** ``GET /jobs`` per round for every watched job, as ``query_user`` (the shared
     poller acts as nobody in particular); jobs read with the Slurm backend's squeue parser.
-    A job slurmctld no longer lists has ended (``vanished``); a failed request makes every
-    job ``unknown``, never gone.
+    A job slurmctld no longer lists is asked of Slurm's accounting (``GET
+    /slurmdb/.../job/{id}``, with the ``accounting`` option), which says how it ended; one
+    accounting does not know has ended (``vanished``). A failed ``/jobs`` request makes
+    every job ``unknown``, never gone.
 ``cancel``
     ``DELETE /job/{id}`` as the user, then confirmed with status queries (resent every few
     checks); "Invalid job id" means already gone, "Access/permission denied" fails at once.
@@ -50,11 +52,16 @@ from jobspawner import (
     remove_secrets_by_runner,
     run_prepare_commands,
 )
-from jobspawner_slurm.shared import check_constraint, describe_slurm_status, job_script
+from jobspawner_slurm.shared import (
+    check_constraint,
+    describe_slurm_status,
+    job_script,
+    sacct_statuses,
+)
 
 from . import versions
 from .client import SlurmRestClient
-from .convert import job_statuses, queues
+from .convert import history_rows, job_statuses, queues
 from .directives import DirectiveError, job_properties
 from .errors import RestError
 from .options import backend_options, resource_fields
@@ -181,7 +188,35 @@ async def query_status(ctx: BackendContext, job_ids: Sequence[str]) -> Mapping[s
     if not isinstance(jobs, list):
         return {i: JobStatus.unknown("slurmrestd's answer lists no jobs") for i in ids}
     found = job_statuses(jobs, ids)
+    missing = [i for i in ids if i not in found]
+    if missing and ctx.options.get("accounting", True):
+        found.update(await _history(client, query_user(ctx.options), missing))
     return {i: found.get(i) or JobStatus.vanished() for i in ids}
+
+
+#: Accounting requests in flight at once for the jobs one status round no longer finds.
+HISTORY_CONCURRENCY = 4
+
+
+async def _history(
+    client: SlurmRestClient, user: str, job_ids: Sequence[str]
+) -> Mapping[str, JobStatus]:
+    """How the jobs the queue no longer lists ended, from Slurm's accounting (one request
+    per job, as slurmrestd 22.05 offers no list by id); a job accounting does not know, or
+    a failed request, leaves that job out (it stays vanished)."""
+    gate = asyncio.Semaphore(HISTORY_CONCURRENCY)
+
+    async def ask(job_id: str) -> list[Any]:
+        async with gate:
+            try:
+                answer = await client.request("GET", f"/job/{job_id}", user, accounting=True)
+            except RestError:
+                return []
+        jobs = answer.get("jobs")
+        return jobs if isinstance(jobs, list) else []
+
+    records = [job for jobs in await asyncio.gather(*map(ask, job_ids)) for job in jobs]
+    return sacct_statuses(history_rows(records), job_ids)
 
 
 async def _delete(client: SlurmRestClient, user: str, job_id: str) -> bool:

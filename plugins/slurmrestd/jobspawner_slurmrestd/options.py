@@ -25,6 +25,9 @@ OPTIONS = [
            "hub's own user); it must see every user's jobs."),
     Option("environment", dict, None, "The job's environment at submission (slurmrestd "
            "requires one; default: a plain PATH)."),
+    Option("accounting", bool, True, "Ask Slurm's accounting (slurmrestd's `slurmdb` "
+           "endpoints, plugin `openapi/dbv0.0.38`) how a job ended once it left the queue; "
+           "without it such a job's end reads as unknown."),
     Option("request_timeout", float, 30.0, "Seconds allowed to one HTTP request."),
     Option("validate_cert", bool, True, "Check slurmrestd's TLS certificate."),
     Option("ca_certs", str, None, "CA bundle for slurmrestd's certificate."),
