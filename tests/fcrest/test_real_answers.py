@@ -4,10 +4,12 @@ a cluster without accounting, the secrets upload's checks, and live queues for t
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import shutil
 import subprocess
+import time
 import uuid
 from pathlib import Path
 
@@ -18,6 +20,7 @@ from jobspawner.context import BackendContext
 from jobspawner.status import VANISHED_REASON
 from jobspawner.testing import ScriptedRunner
 from jobspawner_firecrest.errors import explain
+from slurm import cluster as slurm_cluster_module
 from slurm.helpers import make_spec, running, wait_for
 
 from .conftest import SERVICE_CLIENT, forget_tokens, gateway_options
@@ -50,10 +53,10 @@ def context(emulator, user="alice"):
     return BackendContext(backend, runner, runner, gateway_options(emulator), user, login, {})
 
 
-def spec_for(queue="debug", folder=LOG_DIR):
+def spec_for(queue="debug", folder=LOG_DIR, command=("sleep", "300")):
     name = f"jupyterhub-alice-{uuid.uuid4().hex[:6]}"
     return make_spec(output_file=f"{folder}/{name}.log", job_name=name,
-                     command=["sleep", "300"], resources={"queue": queue})  # fmt: skip
+                     command=list(command), resources={"queue": queue})  # fmt: skip
 
 
 async def submit(ctx, spec):
@@ -83,6 +86,20 @@ async def test_a_job_that_left_the_list_ended_as_accounting_says(emulator, clean
         # the list no longer shows either; each is asked once how it ended
         assert asked["GET /compute/cluster/jobs"] == 1
         assert asked[f"GET /compute/cluster/jobs/{job_id}"] == 1
+
+
+async def test_a_purged_jobs_exit_code_comes_from_accounting(emulator, clean_queue):
+    """Once slurmctld has purged an ended job (MinJobAge), its end is accounting's: the
+    script's own exit code (3), not a guess."""
+    ctx = context(emulator)
+    job_id = await submit(ctx, spec_for(command=("sh", "-c", "exit 3")))
+    deadline = time.monotonic() + slurm_cluster_module.MIN_JOB_AGE + 60
+    while (shown := subprocess.run(["scontrol", "show", "job", job_id], capture_output=True,
+                                   text=True)).returncode == 0:  # fmt: skip
+        assert time.monotonic() < deadline, f"slurmctld still lists job {job_id}: {shown.stdout}"
+        await asyncio.sleep(1)
+    status = (await ctx.backend.query_status(ctx, [job_id]))[job_id]
+    assert (status.state, status.exit_code) == (JobState.FAILED, 3), status
 
 
 async def test_sbatch_refusal_reads_as_what_sbatch_said(emulator, clean_queue):

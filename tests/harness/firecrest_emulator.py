@@ -9,12 +9,11 @@ runs Slurm's commands as the token's user (here ``runuser`` on the test Slurm in
 SSH to a login node), and file uploads are plain writes with the session's umask (0644,
 following and replacing an existing name) as the real server's are.
 
-Differences, on purpose: a site's FirecREST answers job queries from Slurm accounting
-(``sacct``) as well as ``squeue``; the test Slurm has no accounting, so the emulator takes
-an ended job from ``squeue -t all`` (finished jobs stay there ``MinJobAge`` seconds) where
-the server reads ``sacct``. ``State.accounting = False`` answers as the real server does on a
-Slurm without accounting: every job query is a 500. The ``F7T-AppVersion`` header is a
-release's (a server built from source says ``2.x.x``), and only the endpoints below exist.
+A job the queue no longer lists is read from Slurm's accounting (``sacct``, the test
+Slurm has slurmdbd), as the server reads it. ``State.accounting = False`` answers as the
+real server does on a Slurm without accounting: every job query is a 500. The
+``F7T-AppVersion`` header is a release's (a server built from source says ``2.x.x``), and
+only the endpoints below exist.
 
 Tokens are HS256 JWTs signed with a key the emulator and the token endpoint share (an
 ``oct`` key of the server's JWKS); the user is the ``preferred_username`` claim.
@@ -165,6 +164,11 @@ async def _run(user: str, argv: list[str], stdin: str | None = None) -> tuple[in
 
 
 SQUEUE_FORMAT = "%i|%j|%T|%r|%N|%P|%u|%a|%Z|%S|%e|%l|%M|%g|%Q"
+#: The same fields from accounting, and the exit code (``code:signal``).
+SACCT_FORMAT = (
+    "JobID,JobName,State,Reason,NodeList,Partition,User,Account,WorkDir,Start,End,"
+    "Timelimit,Elapsed,Group,Priority,ExitCode"
+)
 
 
 def _epoch(text: str) -> int | None:
@@ -207,21 +211,26 @@ def cluster_name() -> str:
     return _cluster_name[0]
 
 
+def _exit_code(text: str) -> tuple[int, int]:
+    """sacct's ``code:signal``."""
+    code, _, signal = text.partition(":")
+    return (int(code), int(signal)) if code.isdigit() and signal.isdigit() else (1, 0)
+
+
 def job_models(text: str, ended: bool = False) -> list[dict[str, Any]]:
-    """JobModel values from squeue lines, as the real server answers them: string ids,
-    times in seconds (``limit``/``suspended`` null when unset), Slurm's ClusterName; an
-    ``ended`` job (the emulator's stand-in for ``sacct``) carries its exit code and, for a
-    cancel, accounting's ``CANCELLED by <uid>``."""
+    """JobModel values from squeue lines (or, ``ended``, sacct lines: the same fields and
+    the exit code), as the real server answers them: string ids, times in seconds
+    (``limit``/``suspended`` null when unset), Slurm's ClusterName; an ended job carries
+    accounting's exit code and signal and, for a cancel, its ``CANCELLED by <uid>``."""
     jobs = []
     for line in text.splitlines():
         parts = line.split("|")
-        if len(parts) < 15:
+        if len(parts) < (16 if ended else 15):
             continue
         (jid, name, state, reason, nodes, part, user, account, wd, start, end, limit,
          elapsed, group, priority) = parts[:15]  # fmt: skip
         done = ended and state not in ("PENDING", "RUNNING", "SUSPENDED", "COMPLETING")
-        if done and state == "CANCELLED":
-            state = f"CANCELLED by {pwd.getpwnam(user).pw_uid}"
+        code, signal = _exit_code(parts[15]) if done else (0, 0)
         jobs.append(
             {
                 "jobId": jid,
@@ -229,10 +238,8 @@ def job_models(text: str, ended: bool = False) -> list[dict[str, Any]]:
                 "status": {
                     "state": state,
                     "stateReason": reason,
-                    "exitCode": (0 if state.startswith(("COMPLETED", "CANCELLED")) else 1)
-                    if done
-                    else None,
-                    "interruptSignal": 0 if done else None,  # the job's (its step's: 15)
+                    "exitCode": code if done else None,
+                    "interruptSignal": signal if done else None,
                 },
                 "time": {
                     "elapsed": _seconds(elapsed) or 0,
@@ -466,8 +473,8 @@ class Job(Base):
             return
         code, out, _ = await _run(self.user, ["squeue", "-h", "-j", job_id, "-o", SQUEUE_FORMAT])
         jobs = job_models(out) if code == 0 else []
-        if not jobs:  # ended: what accounting remembers (here: squeue -t all, MinJobAge)
-            argv = ["squeue", "-h", "-t", "all", "-j", job_id, "-o", SQUEUE_FORMAT]
+        if not jobs:  # ended: what Slurm's accounting remembers, as the server reads it
+            argv = ["sacct", "-n", "-X", "-P", "-j", job_id, "-o", SACCT_FORMAT]
             code, out, _ = await _run(self.user, argv)
             jobs = job_models(out, ended=True) if code == 0 else []
         if not jobs:
