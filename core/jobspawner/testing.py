@@ -462,6 +462,9 @@ class BackendContract:
         exists = Command(["test", "-e", spec.secrets_file])
         try:
             assert (await ctx.run(exists, check=False)).ok, "the secrets file was not written"
+            # cancelled once it runs (its command never reads the file): a job still being
+            # handed to its node can outlast the cancel's checks (Grid Engine's transfer)
+            await wait_for(backend, ctx, [job_id], _running, target.patience)
         finally:
             await backend.cancel(ctx, [job_id])
         await backend.remove_secrets(ctx, spec.secrets_file)

@@ -3,6 +3,7 @@ crash, and the user's next start adopts that job instead of submitting a second 
 
 from __future__ import annotations
 
+import os
 import subprocess
 import time
 
@@ -16,14 +17,17 @@ pytestmark = [pytest.mark.e2e, pytest.mark.scheduler("slurm"), pytest.mark.root]
 
 
 def _jobs_of(user: str, since: str) -> list[str]:
-    """Every job of ``user`` that accounting knows since ``since``, queued or ended."""
+    """Every job of ``user`` submitted at ``since`` or later that accounting knows, queued
+    or ended (``sacct -S`` alone also lists an earlier test's job still ending then)."""
     out = subprocess.run(
-        ["sacct", "-n", "-X", "-P", "-u", user, "-S", since, "-o", "JobID"],
+        ["sacct", "-n", "-X", "-P", "-u", user, "-S", since, "-o", "JobID,Submit"],
         capture_output=True,
         text=True,
         check=True,
+        env={**os.environ, "SLURM_TIME_FORMAT": "standard"},
     ).stdout
-    return sorted({line.strip() for line in out.splitlines() if line.strip()})
+    rows = (line.strip().split("|") for line in out.splitlines() if line.strip())
+    return sorted({row[0] for row in rows if len(row) == 2 and row[1] >= since})
 
 
 def _queued_ids(user: str) -> list[str]:
@@ -34,7 +38,7 @@ def _queued_ids(user: str) -> list[str]:
 
 
 def test_a_queued_job_survives_a_hub_crash_and_the_next_start_adopts_it(tmp_path, clean_queue):
-    since = time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(time.time() - 2))
+    since = time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime())
     # the partition is kept busy, so the server's job waits in the queue
     filler = subprocess.run(
         ["sbatch", "--parsable", "-c", str(clean_queue.cpus), "-t", "30", "-o", "/dev/null"],

@@ -7,6 +7,7 @@ import json
 import re
 import subprocess
 import threading
+import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -301,12 +302,20 @@ def test_moab_msub_and_mjobctl_lines_match_samples(make_emulator):
     assert cancel.stdout == text("moab-mjobctl-c-cancelled.txt").replace("4761849", job)
     again = emu.run("mjobctl", "-c", "4761849")
     assert (again.returncode, again.stderr) == (1, text("moab-mjobctl-c-invalid-job-stderr.txt"))
-    completed = emu.run("showq", "-c", "--xml")
+    # the cancel ends the job's processes first (as a real resource manager does); showq -c
+    # lists it once they are gone
+    deadline = time.monotonic() + 15
+    while True:
+        completed = emu.run("showq", "-c", "--xml")
+        found = parsers.parse_moab_status([job], result(completed))
+        if job in found or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
     assert _attr_names(completed.stdout, "job") <= _attr_names(
         text("moab-showq-c-xml-cancelled.xml") + text("moab-showq-xml-and-showq-c-xml.xml"), "job"
     )
-    status = parsers.parse_moab_status([job], result(completed))[job]
-    assert status.state is JobState.CANCELLED
+    assert job in found, completed.stdout
+    assert found[job].state is JobState.CANCELLED
 
 
 def test_emulator_executables_are_usable_by_other_users():
