@@ -12,10 +12,9 @@ from :mod:`jobspawner.resource_cache` and never makes the page wait longer than
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlencode
 
@@ -26,6 +25,7 @@ from . import started_options
 from .html_pattern import html_pattern
 from .hub_compat import SpawnException
 from .job_record import plain
+from .overridden import overridden
 from .profiles import Option, Profile, default_profile
 from .resource_cache import ResourceCache, Snapshot, cache_for
 from .resources import FIELDS, format_hms
@@ -74,21 +74,9 @@ def live_snapshot(spawner: JobSpawner, wait: bool = False) -> Snapshot | None:
         return None
 
 
-@contextlib.contextmanager
-def _with_overrides(spawner: JobSpawner, overrides: Mapping[str, Any]) -> Iterator[None]:
-    saved = {name: getattr(spawner, name) for name in overrides}
-    try:
-        for name, value in overrides.items():
-            setattr(spawner, name, value)
-        yield
-    finally:
-        for name, value in saved.items():
-            setattr(spawner, name, value)
-
-
 async def _snapshot_for(spawner: JobSpawner, overrides: Mapping[str, Any]) -> Snapshot | None:
     try:
-        with _with_overrides(spawner, overrides):
+        with overridden(spawner, overrides):
             cache = _cache(spawner)
     except Exception as e:
         spawner.log.warning("jobspawner: no live resource view: %s", e)

@@ -74,6 +74,7 @@ from .hub_limits import limits_as_requests, with_hub_limits
 from .job_record import JobRecord, QueuedStart
 from .job_session import JobSession
 from .jobspec import JobSpec
+from .overridden import overridden
 from .poller import StatusPoller
 from .port_binding import PortChoice, PortChoiceError
 from .profiles import static_profiles_refusal
@@ -1088,18 +1089,10 @@ class JobSpawner(ServerWatchConfig, TransportConfig, WalltimeConfig, Spawner):  
         await self.job_session().drop_kept(queued, ctx, poller, cancel)
         self._revoke_token(queued.server_token)
 
-    @contextlib.contextmanager
     def _job_settings(self, settings: Mapping[str, Any]) -> Any:
         """The settings a kept job was submitted with, for as long as the block runs."""
         known = {k: v for k, v in settings.items() if k in options_validation.JOB_SETTINGS}
-        saved = {k: getattr(self, k) for k in known}
-        try:
-            for name, value in known.items():
-                setattr(self, name, value)
-            yield
-        finally:
-            for name, value in saved.items():
-                setattr(self, name, value)
+        return overridden(self, known)
 
     def _watch_kept_start(self) -> None:
         """Follow a kept job in the shared rounds: when it ends before a start adopts it,
