@@ -102,3 +102,15 @@ def sigkill_job(job_id: str) -> None:
     pids = [line.split()[0] for line in listed if line.split()[0] != "-1"]
     assert pids, f"scontrol listpids found no process of the running job {job_id}"
     subprocess.run(["kill", "-KILL", *pids], check=True)
+
+
+def fill_partition(cpus: int) -> str:
+    """Submit a root job that takes all ``cpus`` of the test node for 30 minutes (the next
+    job waits in the queue, reason Resources); its id. Cancel it when done."""
+    return subprocess.run(
+        ["sbatch", "--parsable", "-c", str(cpus), "-t", "30", "-o", "/dev/null"],
+        input="#!/bin/bash\nsleep 600\n",
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()

@@ -13,7 +13,7 @@ import pytest
 from harness.hub import running_hub
 from harness.scenarios import expect_fast_failure, failing_prologue
 from slurm.accounting import accounted_state
-from slurm.helpers import squeue
+from slurm.helpers import fill_partition, squeue
 
 pytestmark = [pytest.mark.e2e, pytest.mark.scheduler("slurm"), pytest.mark.root]
 
@@ -50,13 +50,7 @@ def test_job_failing_at_once_fails_the_spawn_with_its_log(tmp_path, clean_queue)
 
 
 def test_pending_job_shows_its_reason_and_stopping_removes_it(tmp_path, clean_queue):
-    filler = subprocess.run(
-        ["sbatch", "--parsable", "-c", str(clean_queue.cpus), "-t", "30", "-o", "/dev/null"],
-        input="#!/bin/bash\nsleep 600\n",
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.strip()
+    filler = fill_partition(clean_queue.cpus)
     assert wait(lambda: squeue(filler, "%T") == "RUNNING", timeout=20)
     with running_hub(tmp_path, backend="slurm") as hub:
         hub.begin_start("alice")

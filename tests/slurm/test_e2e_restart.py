@@ -9,7 +9,7 @@ import time
 
 import pytest
 from harness.hub import running_hub
-from slurm.helpers import squeue
+from slurm.helpers import fill_partition, squeue
 
 from .test_e2e import wait
 
@@ -40,13 +40,7 @@ def _queued_ids(user: str) -> list[str]:
 def test_a_queued_job_survives_a_hub_crash_and_the_next_start_adopts_it(tmp_path, clean_queue):
     since = time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime())
     # the partition is kept busy, so the server's job waits in the queue
-    filler = subprocess.run(
-        ["sbatch", "--parsable", "-c", str(clean_queue.cpus), "-t", "30", "-o", "/dev/null"],
-        input="#!/bin/bash\nsleep 600\n",
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.strip()
+    filler = fill_partition(clean_queue.cpus)
     try:
         assert wait(lambda: squeue(filler, "%T") == "RUNNING", timeout=20)
         with running_hub(tmp_path, backend="slurm") as hub:
