@@ -255,30 +255,18 @@ def _auth_info(harness: Path) -> str:
     return f"AuthInfo=socket={munge_socket(harness)}\n" if OWN_MUNGE else ""
 
 
-def _start_own_munge(harness: Path, started: dict[str, int]) -> None:
-    """munged (as user ``munge``) on :func:`munge_socket`, its pid, seed and log files in
-    ``harness/munge``; one left by an interrupted session of this harness is stopped first."""
+def _launch_munged(
+    harness: Path, started: dict[str, int], pid_file: Path, options: list[str], socket: Path | None
+) -> None:
+    """Start munged as user ``munge`` with ``options`` (its log in ``harness/munge``), record
+    its pid, and check that a credential made on ``socket`` (default: the system's) decodes."""
     folder = harness / "munge"
     folder.mkdir(exist_ok=True)
     shutil.chown(folder, "munge", "munge")
     folder.chmod(0o755)
-    pid_file = folder / "munged.pid"
-    _stop_pid(_read_pid(pid_file), "munged")
-    socket_path = munge_socket(harness)
-    res = _run(
-        [
-            "runuser",
-            "-u",
-            "munge",
-            "--",
-            _which("munged"),
-            "--force",
-            f"--socket={socket_path}",
-            f"--pid-file={pid_file}",
-            f"--seed-file={folder}/munged.seed",
-            f"--log-file={folder}/munged.log",
-        ]
-    )
+    argv = ["runuser", "-u", "munge", "--", _which("munged"), "--force",
+            f"--pid-file={pid_file}", f"--log-file={folder}/munged.log", *options]  # fmt: skip
+    res = _run(argv)
     if res.returncode != 0:
         raise ClusterError(f"munged failed to start: {res.stderr.strip()}")
     for _ in range(50):
@@ -288,13 +276,24 @@ def _start_own_munge(harness: Path, started: dict[str, int]) -> None:
             (harness / "munged.pid").write_text(f"{pid}\n")
             break
         time.sleep(0.1)
+    on = ["-S", str(socket)] if socket else []
     check = subprocess.run(
-        ["sh", "-c", 'munge -n -S "$1" | unmunge -S "$1"', "sh", str(socket_path)],
-        capture_output=True,
-        text=True,
+        ["sh", "-c", 'munge -n "$@" | unmunge "$@"', "sh", *on], capture_output=True, text=True
     )
     if check.returncode != 0:
-        raise ClusterError(f"munge on {socket_path} does not work: {check.stderr.strip()}")
+        where = f" on {socket}" if socket else ""
+        raise ClusterError(f"munge{where} does not work: {check.stderr.strip()}")
+
+
+def _start_own_munge(harness: Path, started: dict[str, int]) -> None:
+    """munged (as user ``munge``) on :func:`munge_socket`, its pid, seed and log files in
+    ``harness/munge``; one left by an interrupted session of this harness is stopped first."""
+    folder = harness / "munge"
+    pid_file = folder / "munged.pid"
+    _stop_pid(_read_pid(pid_file), "munged")
+    socket_path = munge_socket(harness)
+    options = [f"--socket={socket_path}", f"--seed-file={folder}/munged.seed"]
+    _launch_munged(harness, started, pid_file, options, socket_path)
 
 
 def _start_munge(harness: Path, started: dict[str, int]) -> None:
@@ -313,33 +312,7 @@ def _start_munge(harness: Path, started: dict[str, int]) -> None:
     if _alive(_read_pid(run_dir / "munged.pid")) and _run(["munge", "-n"]).returncode == 0:
         return  # someone else's munged works: use it, leave it running
     (run_dir / "munged.pid").unlink(missing_ok=True)
-    log_dir = harness / "munge"
-    log_dir.mkdir(exist_ok=True)
-    shutil.chown(log_dir, "munge", "munge")
-    res = _run(
-        [
-            "runuser",
-            "-u",
-            "munge",
-            "--",
-            _which("munged"),
-            "--force",
-            f"--log-file={log_dir}/munged.log",
-            f"--pid-file={run_dir}/munged.pid",
-        ]
-    )
-    if res.returncode != 0:
-        raise ClusterError(f"munged failed to start: {res.stderr.strip()}")
-    for _ in range(50):
-        pid = _read_pid(run_dir / "munged.pid")
-        if pid:
-            started["munged"] = pid
-            (harness / "munged.pid").write_text(f"{pid}\n")
-            break
-        time.sleep(0.1)
-    check = subprocess.run("munge -n | unmunge", shell=True, capture_output=True, text=True)
-    if check.returncode != 0:
-        raise ClusterError(f"munge does not work: {check.stderr.strip()}")
+    _launch_munged(harness, started, run_dir / "munged.pid", [], None)
 
 
 def _jwt(harness: Path) -> str:
