@@ -72,6 +72,29 @@ def signed_in(browser, hub, user: str):
     return page
 
 
+def open_progress_details(page) -> bool:
+    """Open the progress page's details, if the page still shows them.
+
+    The server may come up, and the page move on to it, at any moment: a locator would then
+    wait on the next page for an element it never gets (a CI run timed out so). One
+    evaluation in the current document either opens the details or finds none, and a
+    navigation during it counts as "moved on".
+    """
+    from playwright.sync_api import Error
+
+    try:
+        return bool(
+            page.evaluate(
+                """() => { const e = document.querySelector('#progress-details');
+                           if (e) { e.open = true; } return !!e; }"""
+            )
+        )
+    except Error as e:  # the document went away under the evaluation
+        if "context was destroyed" not in str(e) and "navigat" not in str(e):
+            raise
+        return False
+
+
 def test_pick_refuse_launch_watch_and_stop(tmp_path, browser):
     out = shots(tmp_path)
     with running_hub(tmp_path, config=CONFIG) as hub:
@@ -113,8 +136,7 @@ def test_pick_refuse_launch_watch_and_stop(tmp_path, browser):
                    || document.body.textContent.includes("The job's log file is")""",
                 timeout=30_000,
             )
-            if "spawn-pending" in page.url:
-                page.locator("#progress-details").evaluate("e => { e.open = true; }")
+            if open_progress_details(page):
                 page.screenshot(path=str(out / "progress.png"), full_page=True)
         page.wait_for_url(re.compile(r".*/user/alice/.*"), timeout=120_000)
         hub.wait_ready("alice")
@@ -150,8 +172,7 @@ def test_pick_refuse_launch_watch_and_stop(tmp_path, browser):
         page.wait_for_load_state()
         # a failure within the hub's slow_spawn_timeout comes back on the form, later ones
         # on the progress page: both in plain words
-        if "spawn-pending" in page.url:
-            page.locator("#progress-details").evaluate("e => { e.open = true; }")
+        open_progress_details(page)
         page.get_by_text("Your server could not start").first.wait_for(timeout=60_000)
         progress_text = page.locator("body").inner_text()
         assert "SpawnException" not in progress_text
