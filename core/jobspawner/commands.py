@@ -25,7 +25,7 @@ import re
 import shlex
 import shutil
 import signal
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 #: Names of the hub's environment every command keeps (shell patterns): the search path, the
@@ -186,6 +186,27 @@ def _tail(text: str, limit: int = 2000) -> str:
     return text if len(text) <= limit else "..." + text[-limit:]
 
 
+#: What measures a run: the command and the awaitable of its run, in; its result, out.
+CommandTimer = Callable[["Command", Awaitable["CommandResult"]], Awaitable["CommandResult"]]
+
+_timer: CommandTimer | None = None
+
+
+def measure_commands_with(timer: CommandTimer | None) -> None:
+    """Have every runner's command measured by ``timer`` (the hub's metrics set it when they
+    load; the job side and the admin commands run unmeasured). The contract stays below the
+    metrics: they register here, nothing here imports them."""
+    global _timer
+    _timer = timer
+
+
+async def measured(command: Command, run: Awaitable[CommandResult]) -> CommandResult:
+    """Await ``run`` (a runner's run of ``command``), through the registered timer if any."""
+    if _timer is None:
+        return await run
+    return await _timer(command, run)
+
+
 class CommandRunner:
     """Runs :class:`Command` values asynchronously, with a timeout and an exec prefix.
 
@@ -226,9 +247,7 @@ class CommandRunner:
         It is stopped (its process group killed) when it runs longer than its timeout or
         prints more than :attr:`Command.output_limit` bytes on a stream; both fail.
         """
-        from . import metrics  # here: the job-side helpers import commands, not prometheus
-
-        return await metrics.timed_command(command, self._run(command, check))
+        return await measured(command, self._run(command, check))
 
     async def _run(self, command: Command, check: bool) -> CommandResult:
         argv = self.full_argv(command)

@@ -30,7 +30,13 @@ from typing import TYPE_CHECKING, Any, Protocol
 from prometheus_client import REGISTRY, Counter, Gauge, Histogram
 from prometheus_client.core import GaugeMetricFamily
 
-from .commands import Command, CommandError, CommandNotFound, CommandResult
+from .commands import (
+    Command,
+    CommandError,
+    CommandNotFound,
+    CommandResult,
+    measure_commands_with,
+)
 from .profiles import _SLUG as SLUG
 from .status import JobState, JobStatus
 from .submit_errors import UNREACHABLE
@@ -329,6 +335,8 @@ async def timed_command(command: Command, run: Awaitable[CommandResult]) -> Comm
     _safely(_command_done, command, began, "exit_status" if result.returncode else None)
     return result
 
+
+measure_commands_with(timed_command)  # every runner's commands, from the hub's first import
 
 _seen_commands: set[str] = set()
 

@@ -32,8 +32,14 @@ from typing import Any
 
 import asyncssh
 
-from . import metrics
-from .commands import DEFAULT_PATH, Command, CommandError, CommandNotFound, CommandResult
+from .commands import (
+    DEFAULT_PATH,
+    Command,
+    CommandError,
+    CommandNotFound,
+    CommandResult,
+    measured,
+)
 
 #: The environment every remote command starts from (``env -i``), before ``ssh_env``.
 BASE_REMOTE_ENV: Mapping[str, str] = {"PATH": DEFAULT_PATH, "LANG": "C.UTF-8"}
@@ -277,7 +283,7 @@ class SSHRunner:
 
     async def run(self, command: Command, check: bool = True) -> CommandResult:
         """Run ``command`` remotely; with ``check`` a non-zero exit raises CommandError."""
-        return await metrics.timed_command(command, self._run(command, check))
+        return await measured(command, self._run(command, check))
 
     async def _run(self, command: Command, check: bool) -> CommandResult:
         line = self.command_line(command)

@@ -47,3 +47,24 @@ async def test_prefix_goes_before_every_command():
         Command(["printenv", "JS_PREFIX"])
     )
     assert result.stdout.strip() == "1"
+
+
+async def test_the_registered_timer_measures_every_run_and_none_is_needed():
+    """The contract's runner imports no metrics: the hub's metrics register a timer here."""
+    from jobspawner import commands, metrics
+
+    seen: list[str] = []
+
+    async def timer(command, run):
+        seen.append(command.argv[0])
+        return await run
+
+    try:
+        commands.measure_commands_with(None)
+        assert (await CommandRunner().run(Command(["true"]))).returncode == 0
+        assert seen == []
+        commands.measure_commands_with(timer)
+        assert (await CommandRunner().run(Command(["true"]))).returncode == 0
+        assert seen == ["true"]
+    finally:
+        commands.measure_commands_with(metrics.timed_command)
