@@ -76,6 +76,16 @@ def test_the_hub_facing_names_install_the_integration(code: str) -> None:
     assert changes_after(code) == INSTALLED
 
 
+def test_the_entry_point_is_the_hub_entry() -> None:
+    from importlib.metadata import entry_points
+
+    (entry,) = [e for e in entry_points(group="jupyterhub.spawners") if e.name == "jobspawner"]
+    assert entry.value == "jobspawner.web.hub_entry:JobSpawner", (
+        f"the installed entry point is {entry.value!r}: this environment holds an older "
+        "jobspawner's metadata; reinstall it (python -m pip install --no-deps -e .)"
+    )
+
+
 def test_every_name_gives_the_one_class() -> None:
     code = (
         "from importlib.metadata import entry_points\n"
