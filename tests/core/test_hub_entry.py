@@ -170,17 +170,22 @@ def test_install_is_idempotent() -> None:
 
 @pytest.fixture
 def handler_lists(monkeypatch: pytest.MonkeyPatch) -> tuple[list[Any], list[Any]]:
-    """JupyterHub's handler lists, copied for the test (what it registers goes away)."""
+    """JupyterHub's handler lists, copied for the test (what it registers goes away), and
+    the filters of the loggers a hub start puts the refusal filter on, restored after it."""
+    from tornado.log import app_log, gen_log
+
     api, pages = list(apihandlers.default_handlers), list(handlers.default_handlers)
     monkeypatch.setattr(apihandlers, "default_handlers", api)
     monkeypatch.setattr(handlers, "default_handlers", pages)
+    for log in (logging.getLogger("fake-hub"), app_log, gen_log):
+        monkeypatch.setattr(log, "filters", list(log.filters))
     return api, pages
 
 
 def test_the_hub_start_checks_then_registers_every_handler(
     handler_lists: tuple[list[Any], list[Any]],
 ) -> None:
-    from jobspawner import end_report, handshake, session_view, walltime
+    from jobspawner import end_report, handshake, refusal_log, session_view, walltime
     from jobspawner.web import hub_start
 
     api, pages = handler_lists
@@ -194,6 +199,7 @@ def test_the_hub_start_checks_then_registers_every_handler(
         m.API_PATH for m in (handshake, end_report, session_view, walltime)
     )
     assert added_pages == [session_view.PAGE_PATH]
+    assert refusal_log._FILTER in app.log.filters  # a refused option: one line in the log
     hub_start._at_init_handlers(app)  # a second start in the same process adds nothing
     assert len(api) - before[0] == 4 and len(pages) - before[1] == 1
 

@@ -16,6 +16,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from tornado.log import app_log, gen_log
+
 from .. import (
     end_report,
     handshake,
@@ -90,8 +92,7 @@ def register_handlers() -> None:
 
 
 def _at_init_handlers(app: Any) -> None:
-    from tornado.log import app_log, gen_log
-
+    """What JupyterHub's ``init_handlers`` does first (``app``: the starting hub)."""
     check_backend_at_start(app)
     refusal_log.install(app.log, app_log, gen_log)  # a refused option: one WARNING line
     register_handlers()
