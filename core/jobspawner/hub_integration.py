@@ -22,7 +22,8 @@ MISSING = (
     "jobspawner's hub integration is not installed: the hub did not run jobspawner's start-up "
     "checks and has no handler for the servers' port reports, so no server can start. "
     "JupyterHub loaded the spawner from the module jobspawner.spawner and not through "
-    "jobspawner's entry point (is jobspawner installed in the hub's environment with pip?). "
+    "jobspawner's entry point (is this jobspawner installed in the hub's environment, with "
+    "pip?). "
     'Write c.JupyterHub.spawner_class = "jobspawner" (or "jobspawner.JobSpawner"; a subclass '
     "of it: `from jobspawner import JobSpawner`) and restart the hub."
 )

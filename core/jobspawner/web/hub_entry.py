@@ -7,8 +7,8 @@ here, and so does a site's subclass of ``from jobspawner import JobSpawner``. Ju
 loads every ``jupyterhub.spawners`` entry point when it builds its list of configurable
 classes, before it reads its config: in a hub where jobspawner is installed the integration
 is in place whatever ``spawner_class`` names (``"jobspawner.spawner.JobSpawner"`` too). A
-JobSpawner made in a hub without it says so (:func:`jobspawner.hub_integration.
-warn_if_missing`).
+JobSpawner made in a hub without it says so
+(:func:`jobspawner.hub_integration.warn_if_missing`).
 """
 
 from __future__ import annotations
