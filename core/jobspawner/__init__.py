@@ -104,9 +104,10 @@ __all__ = [
     "user_file_command",
 ]
 
-#: Names imported on first use: (module, attribute).
+#: Names imported on first use: (module, attribute). ``JobSpawner`` comes with the hub
+#: integration (jobspawner.web.hub_entry), as through the ``jobspawner`` entry point.
 _LAZY = {
-    "JobSpawner": ("spawner", "JobSpawner"),
+    "JobSpawner": ("web.hub_entry", "JobSpawner"),
     "describe_generic": ("defaults", "describe_generic"),
     "private_output_commands": ("defaults", "private_output_commands"),
     "run_prepare_commands": ("defaults", "run_prepare_commands"),

@@ -139,9 +139,9 @@ class PortReportHandler(ServerTokenHandler):
 def register_api(path: str, handler: type) -> None:
     """Add ``(path, handler)`` to JupyterHub's API handlers (idempotent).
 
-    JupyterHub has no hook for spawners to add handlers: :func:`jobspawner.spawner.
-    install_hub_hooks` wraps ``JupyterHub.init_handlers``, which calls this before JupyterHub
-    builds its handler list from ``default_handlers``.
+    JupyterHub has no hook for spawners to add handlers:
+    :func:`jobspawner.web.hub_start.install` wraps ``JupyterHub.init_handlers``, which calls
+    this before JupyterHub builds its handler list from ``default_handlers``.
     """
     from jupyterhub import apihandlers
 

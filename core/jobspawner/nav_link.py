@@ -15,6 +15,8 @@ import os
 from importlib import resources
 from typing import Any
 
+from .hub_integration import wrap_once
+
 #: The folder of jobspawner's page.html.
 TEMPLATES = str(resources.files("jobspawner") / "web" / "hub")
 
@@ -40,13 +42,4 @@ def install() -> None:
     (after its config is loaded; idempotent)."""
     from jupyterhub.app import JupyterHub
 
-    original = JupyterHub.init_tornado_settings
-    if getattr(original, "_jobspawner", False):
-        return
-
-    def init_tornado_settings(self: Any) -> Any:
-        add_template_path(self)
-        return original(self)
-
-    init_tornado_settings._jobspawner = True  # type: ignore[attr-defined]
-    JupyterHub.init_tornado_settings = init_tornado_settings
+    wrap_once(JupyterHub, "init_tornado_settings", add_template_path)

@@ -41,17 +41,15 @@ from traitlets import (
 from . import (
     auth_state_sync,
     bounded_text,
-    end_report,
     handshake,
     honoured,
     hook_tracing,
     hub_compat,
+    hub_integration,
     internal_certs,
     interrupted_start,
     last_end,
     metrics,
-    nav_link,
-    refusal_log,
     routing,
     server_check,
     server_command,
@@ -77,7 +75,6 @@ from .jobspec import JobSpec
 from .overridden import overridden
 from .poller import StatusPoller
 from .port_binding import PortChoice, PortChoiceError
-from .profiles import static_profiles_refusal
 from .resources import FIELDS, ResourceError, empty, normalise, overlay
 from .server_check import ProbeResult
 from .server_watch import ServerWatch, ServerWatchConfig
@@ -540,6 +537,8 @@ class JobSpawner(ServerWatchConfig, TransportConfig, WalltimeConfig, Spawner):  
         self._walltime_end: float | None = None  # the end this server was last told
         #: this start's server-check key (jobspawner.server_proof): in memory only
         self._server_check_key = ""
+        # a hub that loaded this class without jobspawner's hub integration is told so
+        hub_integration.warn_if_missing(self.log)
 
     # --- backend and commands ---------------------------------------------------------------
     def load(self) -> Backend:
@@ -1660,84 +1659,3 @@ class JobSpawner(ServerWatchConfig, TransportConfig, WalltimeConfig, Spawner):  
         self.ssh_forward_state = None
         # unconfirmed cancels survive: they are retried at the next start; so does why the
         # last server stopped (jobspawner.last_end), for the user's next visit
-
-
-def check_backend_at_start(app: Any) -> None:
-    """Load the configured backend (and site plugins) for a starting hub; stop it otherwise.
-
-    A wrong backend name, a broken backend package or a misspelled hook in a site plugin
-    stops the hub at start with the reason, instead of failing the first spawn.
-    """
-    spawner_class = app.spawner_class
-    if not (isinstance(spawner_class, type) and issubclass(spawner_class, JobSpawner)):
-        return
-    unsupported = hub_compat.unsupported_reason(hub_compat.hub_version())
-    if unsupported:
-        app.log.critical("jobspawner cannot start: %s", unsupported)
-        app.exit(1)
-        return
-    probe = spawner_class(config=app.config)
-    key = (probe.backend, tuple(probe.plugins))
-    try:
-        backend = JobSpawner._backends[key] = load_backend(probe.backend, probe.plugins)
-        check_options_at_start(backend, probe.backend_options, app.log)
-    except BackendError as e:
-        app.log.critical("jobspawner cannot start: %s", e)
-        app.exit(1)
-        return
-    refusal = (
-        probe.transport_config_error()
-        or probe.root_jobs_refusal()
-        or probe.unhonoured_requests_refusal(app.log)
-        or static_profiles_refusal(probe.profiles, sorted(probe.traits(config=True)))
-    )
-    if refusal:
-        app.log.critical("jobspawner cannot start: %s", refusal)
-        app.exit(1)
-        return
-    metrics.declare(probe)  # every spawn series exists from the start, at 0
-
-
-def check_options_at_start(backend: Backend, options: Mapping[str, Any], log: Any) -> None:
-    """Refuse (BackendError) backend options the backend does not declare or cannot take;
-    warn when the backend declares none, so nothing can be checked."""
-    if not backend.declares_options():
-        log.warning(
-            'The jobspawner backend "%s" declares no options; c.JobSpawner.backend_options '
-            "is passed on unchecked.",
-            backend.name,
-        )
-    backend.checked_options(options)
-
-
-def install_hub_hooks() -> None:
-    """Hook into JupyterHub's start (idempotent): check the backend, register the handler.
-
-    JupyterHub has no extension point for spawners at start; it imports the spawner class
-    while it builds its list of configurable classes, before its config is loaded. Its
-    ``init_handlers`` runs after the config is loaded and before the hub listens, so the
-    check and the port-report handler's registration are done there.
-    """
-    from jupyterhub.app import JupyterHub
-
-    original = JupyterHub.init_handlers
-    if getattr(original, "_jobspawner", False):
-        return
-
-    def init_handlers(self: Any) -> Any:
-        from tornado.log import app_log, gen_log
-
-        check_backend_at_start(self)
-        refusal_log.install(self.log, app_log, gen_log)  # a refused option: one WARNING line
-        handshake.register()
-        end_report.register()
-        session_view.register()
-        walltime.register()
-        return original(self)
-
-    init_handlers._jobspawner = True  # type: ignore[attr-defined]
-    JupyterHub.init_handlers = init_handlers
-    nav_link.install()  # the session view's link on every hub page
-
-
-install_hub_hooks()

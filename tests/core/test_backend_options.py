@@ -12,7 +12,8 @@ from jobspawner import Option
 from jobspawner.backend import BackendError, installed_backends, load_backend
 from jobspawner.backend_options import Declarations, OptionError
 from jobspawner.hub_compat import SpawnException
-from jobspawner.spawner import JobSpawner, check_backend_at_start
+from jobspawner.spawner import JobSpawner
+from jobspawner.web.hub_start import check_backend_at_start
 from jupyterhub.objects import Hub
 from traitlets.config import Config
 

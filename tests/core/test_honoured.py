@@ -50,7 +50,7 @@ def test_hub_start_stops_on_a_setting_the_backend_ignores(name: str, caplog: Any
     field = refused[0]
     app = FakeApp(backend=name, **{f"req_{field}": SAMPLE_REQUESTS[field]})
     with caplog.at_level(logging.CRITICAL):
-        from jobspawner.spawner import check_backend_at_start
+        from jobspawner.web.hub_start import check_backend_at_start
 
         check_backend_at_start(app)
     assert app.exited == 1
@@ -60,7 +60,7 @@ def test_hub_start_stops_on_a_setting_the_backend_ignores(name: str, caplog: Any
 
 @pytest.mark.parametrize("name", CLI_BACKENDS)
 def test_hub_starts_with_settings_the_backend_honours(name: str) -> None:
-    from jobspawner.spawner import check_backend_at_start
+    from jobspawner.web.hub_start import check_backend_at_start
 
     backend = load_backend(name)
     honoured = backend.resource_fields(backend.checked_options({})) or set()
@@ -74,7 +74,7 @@ ONLY_CPUS = "core.site_plugins.only_cpus"
 
 
 def test_runtime_is_a_warning_and_memory_a_refusal(caplog: Any) -> None:
-    from jobspawner.spawner import check_backend_at_start
+    from jobspawner.web.hub_start import check_backend_at_start
 
     app = FakeApp(
         backend="local", plugins=[ONLY_CPUS], req_runtime="1h", user_options_allowed=["memory"]
@@ -182,7 +182,7 @@ def test_pbspro_gpu_model_needs_the_site_resource(caplog: Any) -> None:
     assert "gpu_model" not in _script("pbspro", cpus=4, gpus=2, gpu_type="a100")
     assert "gpu_type" in _ignored("pbspro")
     assert "gpu_type" not in _ignored("pbspro", options)
-    from jobspawner.spawner import check_backend_at_start
+    from jobspawner.web.hub_start import check_backend_at_start
 
     app = FakeApp(backend="pbspro", req_gpus=1, req_gpu_type="a100")
     with caplog.at_level(logging.CRITICAL):

@@ -14,7 +14,7 @@ from jobspawner import hub_compat
 from jobspawner.__about__ import __version__
 from jobspawner.cli import main
 from jobspawner.hub_compat import SpawnException, start_request_body, unsupported_reason
-from jobspawner.spawner import check_backend_at_start
+from jobspawner.web.hub_start import check_backend_at_start
 from tornado import web
 
 from .test_backend_options import FakeApp

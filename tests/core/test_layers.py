@@ -29,6 +29,7 @@ VIOLATIONS = [
     ("public-api", "jobspawner/__init__.py", "import jinja2"),
     ("contract-modules", "jobspawner/status.py", "from jobspawner import spawner"),
     ("contract-modules", "jobspawner/jobspec.py", "import jobspawner.backend"),
+    ("lifecycle-no-web", "jobspawner/poller.py", "from jobspawner.web import hub_start"),
     ("plugins-public-api", "jobspawner_lsf/hooks.py", "from jobspawner.defaults import submit"),
     ("slurm-shared", "jobspawner_firecrest/convert.py", "from jobspawner_slurm import parsers"),
 ]
