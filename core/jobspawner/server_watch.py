@@ -484,7 +484,7 @@ async def poll_running(spawner: JobSpawner) -> int | None:
     watch.close()
     spawner.transport_close()
     try:
-        await spawner._note_job_end(fresh, lost_words(job_id, watch.host, seconds))
+        await spawner.note_job_end(fresh, lost_words(job_id, watch.host, seconds))
     finally:
         watch.told.set()
     # JupyterHub calls stop() only for a server whose poll says it runs: cancel it here

@@ -202,7 +202,7 @@ def check_settings(report: CheckReport, spawner: JobSpawner) -> None:
         )
     if spawner.host_source == "server":
         try:
-            allowed = spawner._hosts_allowed()
+            allowed = spawner.hosts_allowed()
         except SpawnException as e:
             report.add(
                 "fail",
