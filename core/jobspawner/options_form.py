@@ -25,6 +25,7 @@ from . import started_options
 from .html_pattern import html_pattern
 from .hub_compat import SpawnException
 from .job_record import plain
+from .option_choices import OptionChoices
 from .overridden import overridden
 from .profiles import Option, Profile, default_profile
 from .resource_cache import ResourceCache, Snapshot, cache_for
@@ -194,7 +195,11 @@ def note_refusal(spawner: JobSpawner, exc: SpawnException, submitted: Any) -> No
     field = getattr(exc, "jobspawner_field", "")
     if submitted is None or exc.reason != "user_options":
         return
-    spawner._form_refusal = {"values": dict(submitted), "field": field, "message": exc.log_message}
+    spawner.choices.form_refusal = {
+        "values": dict(submitted),
+        "field": field,
+        "message": exc.log_message,
+    }
 
 
 async def options_form(spawner: JobSpawner) -> str:
@@ -210,7 +215,7 @@ async def options_form(spawner: JobSpawner) -> str:
     from .user_options import visible_profiles
 
     profiles: list[Profile] = await visible_profiles(spawner)
-    refusal, spawner._form_refusal = spawner._form_refusal, {}  # this page only
+    refusal, spawner.choices.form_refusal = spawner.choices.form_refusal, {}  # this page only
     kept = spawner.record.queued
     # the kept job's options (the same ones adopt it), else the last start that came up
     last = plain(kept.options) if kept is not None else started_options.options(spawner)
@@ -285,6 +290,7 @@ def options_from_form(form_data: Mapping[str, Any], spawner: Any = None) -> dict
                 out[name] = value
             continue  # another profile's field
         out[key] = value
-    if spawner is not None and hasattr(spawner, "_form_submission"):
-        spawner._form_submission = dict(out)  # a refusal of these shows this form again
+    choices = getattr(spawner, "choices", None)
+    if isinstance(choices, OptionChoices):
+        choices.form_submission = dict(out)  # a refusal of these shows this form again
     return out

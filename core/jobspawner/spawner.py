@@ -70,6 +70,7 @@ from .hub_limits import limits_as_requests, with_hub_limits
 from .job_record import JobRecord, QueuedStart
 from .job_session import JobSession
 from .jobspec import JobSpec
+from .option_choices import OptionChoices
 from .overridden import overridden
 from .poller import StatusPoller
 from .port_binding import PortChoice, PortChoiceError
@@ -78,6 +79,7 @@ from .resources import FIELDS, ResourceError, empty, normalise, overlay
 from .server_watch import ServerWatch, ServerWatchConfig
 from .session_host import PreparedJob
 from .session_settings import SessionSettings
+from .start_clock import StartClock
 from .status import JobStatus
 from .templates import TemplateError
 from .transport import TransportConfig, TransportError
@@ -519,20 +521,13 @@ class JobSpawner(ServerWatchConfig, TransportConfig, WalltimeConfig, Spawner):  
         self._events: list[dict[str, Any]] = []
         self._new_event = asyncio.Event()
         self._starting = False
-        self._user_resources: dict[str, Any] = {}
-        #: what apply_user_options validated: (those resources, their template variables)
-        self._validated_resources: tuple[dict[str, Any], dict[str, Any]] | None = None
         self._cancel_task: asyncio.Future[None] | None = None
-        # set by jobspawner.user_options: the config values a profile overrode (restored
-        # before the next spawn), typed template variables (the chosen profile and options
-        # are in the record)
-        self._profile_baseline: dict[str, Any] = {}
-        self._option_variables: dict[str, Any] = {}
-        # the form's submission, and its refusal for the form shown again (.options_form)
-        self._form_submission: dict[str, Any] | None = None
-        self._form_refusal: dict[str, Any] = {}
-        self._server_watch: ServerWatch | None = None  # jobspawner.server_watch
-        self._walltime_end: float | None = None  # the end this server was last told
+        #: the user's choice for the next start (jobspawner.user_options, .options_form)
+        self.choices = OptionChoices()
+        self.current_watch: ServerWatch | None = None  # jobspawner.server_watch
+        self.walltime_end: float | None = None  # the end this server was last told
+        #: the clock of the last start's wait (for the metrics: which limit ran out)
+        self.spawn_clock: StartClock | None = None
         #: this start's server-check key (jobspawner.server_proof): in memory only
         self._server_check_key = ""
 
@@ -548,7 +543,9 @@ class JobSpawner(ServerWatchConfig, TransportConfig, WalltimeConfig, Spawner):  
             hook_tracing.trace_hooks(backend, self.log)
         return backend
 
-    def _prefix(self, prefix: list[str] | str | None) -> list[str]:
+    def command_prefix(self, prefix: list[str] | str | None) -> list[str]:
+        """``prefix`` (``exec_prefix`` or ``status_exec_prefix``) as argv, ``{username}``
+        replaced; refused for a user name that cannot be passed safely."""
         parts = shlex.split(prefix) if isinstance(prefix, str) else list(prefix or [])
         username = self.user.name
         if parts and not _USERNAME.fullmatch(username):
@@ -568,22 +565,24 @@ class JobSpawner(ServerWatchConfig, TransportConfig, WalltimeConfig, Spawner):  
                 reason="config",
             ) from e
 
-    def _query_prefix(self) -> list[str]:
+    def query_prefix(self) -> list[str]:
+        """The prefix the status queries run with (the hub's identity unless the backend
+        queries per user or ``status_exec_prefix`` is set)."""
         if self.status_exec_prefix is None:
             if status_rounds.status_per_user(self.load()):
-                return self._prefix(self.exec_prefix)
+                return self.command_prefix(self.exec_prefix)
             return []  # the hub's identity: one query covers every user's jobs
-        return self._prefix(self.status_exec_prefix)
+        return self.command_prefix(self.status_exec_prefix)
 
     def context(self) -> BackendContext:
         backend = self.load()
         keep = tuple(self.command_env_keep)
         try:  # the transport (local or SSH, jobspawner.transport) builds the runners
             runner = self.make_runner(
-                self._prefix(self.exec_prefix), self.command_timeout, keep, log=self.log
+                self.command_prefix(self.exec_prefix), self.command_timeout, keep, log=self.log
             )
             query_runner = self.make_runner(
-                self._query_prefix(), self.command_timeout, keep, status=True, log=self.log
+                self.query_prefix(), self.command_timeout, keep, status=True, log=self.log
             )
         except TransportError as e:
             raise SpawnException(str(e), reason="config") from e
@@ -676,7 +675,7 @@ class JobSpawner(ServerWatchConfig, TransportConfig, WalltimeConfig, Spawner):  
             [
                 self.backend,
                 self.plugins,
-                self._query_prefix(),
+                self.query_prefix(),
                 self.backend_options,
                 self.command_env_keep,
                 self.transport_key(status=True),
@@ -778,7 +777,7 @@ class JobSpawner(ServerWatchConfig, TransportConfig, WalltimeConfig, Spawner):  
         try:
             site = normalise(self._config_requests())
             chosen, checked = options_validation.chosen_resources(self)
-            keys = [k for k, v in self._user_resources.items() if not empty(v)]
+            keys = [k for k, v in self.choices.resources.items() if not empty(v)]
             out = overlay(site, chosen, keys)
             if chosen["constraint"] is None or not checked:  # the site's, or unchecked
                 validate_constraint(
@@ -837,7 +836,7 @@ class JobSpawner(ServerWatchConfig, TransportConfig, WalltimeConfig, Spawner):  
         return {
             **self.template_vars,
             "profile": self.record.profile,
-            "choices": dict(self._option_variables),
+            "choices": dict(self.choices.variables),
         }
 
     def render(self, spec: JobSpec) -> str:
@@ -913,6 +912,37 @@ class JobSpawner(ServerWatchConfig, TransportConfig, WalltimeConfig, Spawner):  
         """``server_hosts_allowed`` parsed; a bad entry is a config error naming it."""
         return self.job_session().hosts_allowed()
 
+    @property
+    def _user_resources(self) -> dict[str, Any]:
+        """The user's resource values (``choices.resources``), under the name a site's own
+        ``apply_user_options`` may set them by."""
+        return self.choices.resources
+
+    @_user_resources.setter
+    def _user_resources(self, value: dict[str, Any]) -> None:
+        self.choices.resources = value
+
+    # --- what helpers read of JupyterHub's side -------------------------------------------
+    @property
+    def log_name(self) -> str:
+        """This server's name in the hub's log (``alice`` or ``alice:name``)."""
+        return str(self._log_name)
+
+    @property
+    def starting(self) -> bool:
+        """A start of this server runs in this hub process."""
+        return self._starting
+
+    @property
+    def stop_pending(self) -> bool:
+        """JupyterHub is stopping this server (a stop asked through the hub)."""
+        return bool(self._stop_pending)
+
+    @property
+    def polled(self) -> bool:
+        """JupyterHub polls this server (it runs, as far as JupyterHub knows)."""
+        return self._poll_callback is not None
+
     # --- the job session (jobspawner.job_session) -------------------------------------------
     def session_settings(self, starting: bool = False) -> SessionSettings:
         """The settings the session reads, now (``starting``: with what the start asks for,
@@ -971,7 +1001,7 @@ class JobSpawner(ServerWatchConfig, TransportConfig, WalltimeConfig, Spawner):  
             await self._load_auth_state()
             return await self._start()
         except Exception as e:
-            session_view.record_failure(self, e)  # kept in the record, shown in plain words
+            session_view.record_failure(self.record, e)  # kept in the record, shown in plain words
             metrics.spawn_failed(self, e)
             self._persist_state()
             raise
@@ -1013,7 +1043,7 @@ class JobSpawner(ServerWatchConfig, TransportConfig, WalltimeConfig, Spawner):  
             self._cancel_task = asyncio.ensure_future(session.cancel_after_failed_start(ctx))
             raise
         finally:
-            self._spawn_clock = start.clock  # kept for the metrics (which limit ran out)
+            self.spawn_clock = start.clock  # kept for the metrics (which limit ran out)
         self.record.finish_start()
         started_options.remember(self, session_view.readable(self.resources()))
         self._persist_state()
@@ -1085,7 +1115,7 @@ class JobSpawner(ServerWatchConfig, TransportConfig, WalltimeConfig, Spawner):  
     def _request(self) -> dict[str, Any]:
         """What this start asks for, normalised (:func:`.interrupted_start.request_of`)."""
         return interrupted_start.request_of(
-            self.record.profile, self.resources(), self._option_variables
+            self.record.profile, self.resources(), self.choices.variables
         )
 
     def _refuse_foreign_server(self) -> None:

@@ -110,7 +110,7 @@ def unwrap(key: str, raw: Any) -> Any:
 
 def restore_baseline(spawner: JobSpawner) -> None:
     """Undo a previous spawn's profile overrides (the spawner object outlives a server)."""
-    baseline: dict[str, Any] = spawner._profile_baseline
+    baseline: dict[str, Any] = spawner.choices.baseline
     for name, value in baseline.items():
         setattr(spawner, name, value)
     baseline.clear()
@@ -123,7 +123,7 @@ def set_overrides(spawner: JobSpawner, overrides: Mapping[str, Any]) -> None:
     starts from none: the config's options were written for the config's backend (and each
     backend refuses keys it does not declare).
     """
-    baseline: dict[str, Any] = spawner._profile_baseline
+    baseline: dict[str, Any] = spawner.choices.baseline
     if (
         "backend" in overrides
         and "backend_options" not in overrides
@@ -416,9 +416,10 @@ def apply(spawner: JobSpawner, out: Validated) -> None:
     except BaseException:
         restore_baseline(spawner)
         raise
-    spawner._user_resources = dict(out.resources)
-    spawner._validated_resources = (dict(out.resources), dict(out.chosen))
-    spawner._option_variables = dict(out.variables)
+    choices = spawner.choices
+    choices.resources = dict(out.resources)
+    choices.validated = (dict(out.resources), dict(out.chosen))
+    choices.variables = dict(out.variables)
     spawner.record.profile = out.profile.slug if out.profile else ""
     spawner.record.options = dict(out.options)
 
@@ -430,10 +431,10 @@ def apply_user_options(
     from .options_form import note_refusal
 
     restore_baseline(spawner)
-    spawner._user_resources, spawner._option_variables = {}, {}
-    spawner._validated_resources = None
+    choices = spawner.choices
+    choices.resources, choices.variables, choices.validated = {}, {}, None
     spawner.record.profile, spawner.record.options = "", {}
-    submitted, spawner._form_submission = spawner._form_submission, None  # from the form?
+    submitted, choices.form_submission = choices.form_submission, None  # from the form?
     raw = profiles_source(spawner)
     if inspect.isawaitable(raw):
 
@@ -458,13 +459,13 @@ def apply_user_options(
 def chosen_resources(spawner: JobSpawner) -> tuple[dict[str, Any], bool]:
     """The user's chosen resources as template variables, and whether their constraint was
     checked against the backend: the validation's own result (:class:`Validated`) while
-    ``_user_resources`` is still what it validated; otherwise (a site's own
+    ``choices.resources`` are still what it validated; otherwise (a site's own
     ``apply_user_options`` set them, or something changed them since) normalised now,
     unchecked, so that a value that skipped the validation is still refused."""
-    validated = spawner._validated_resources
-    if validated is not None and validated[0] == spawner._user_resources:
-        return dict(validated[1]), True
-    return normalise(spawner._user_resources, label="{}"), False
+    choices = spawner.choices
+    if choices.validated is not None and choices.validated[0] == choices.resources:
+        return dict(choices.validated[1]), True
+    return normalise(choices.resources, label="{}"), False
 
 
 # --- state: the profile and the job's settings survive a hub restart -------------------------

@@ -89,7 +89,7 @@ def test_refusals_name_the_field_and_the_limit(tmp_path, options, expected):
     spawner = make_spawner(tmp_path, profiles=[GPU, SMALL], req_queue="batch")
     assert refused(spawner, options).startswith(expected)
     # a refusal leaves nothing of the profile in place
-    assert spawner.req_queue == "batch" and spawner._user_resources == {}
+    assert spawner.req_queue == "batch" and spawner.choices.resources == {}
 
 
 def test_profiles_are_visible_per_group_and_user(tmp_path):
