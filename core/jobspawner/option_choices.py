@@ -12,6 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from .hub_compat import SpawnException
+
 
 @dataclass
 class OptionChoices:
@@ -30,3 +32,16 @@ class OptionChoices:
     form_submission: dict[str, Any] | None = None
     #: a refusal of that submission, for the form shown again
     form_refusal: dict[str, Any] = field(default_factory=dict)
+
+    def note_refusal(self, exc: SpawnException, submitted: Any) -> None:
+        """The hub refused options the form submitted (``submitted``, None for the REST
+        API and ``?opt-``): JupyterHub shows the form again at once, with this refusal's
+        field marked and the submitted values kept (:func:`.options_form.options_form`
+        takes it)."""
+        if submitted is None or exc.reason != "user_options":
+            return
+        self.form_refusal = {
+            "values": dict(submitted),
+            "field": getattr(exc, "jobspawner_field", ""),
+            "message": exc.log_message,
+        }

@@ -26,6 +26,8 @@ import markupsafe
 from . import bounded_text, log_reads, started_options
 from .hub_compat import SpawnException
 from .job_server import JobServer
+from .last_end import card as last_end_card
+from .options_form import relaunch_url
 from .resources import format_hms
 
 if TYPE_CHECKING:
@@ -103,9 +105,6 @@ def _when(value: Any) -> str | None:
 
 async def describe(spawner: JobSpawner) -> dict[str, Any]:
     """One server's card as JSON-able data (asks the scheduler at most every 10 seconds)."""
-    from .last_end import card as last_end_card
-    from .options_form import relaunch_url
-
     card: dict[str, Any] = {
         "name": spawner.name,
         "display_name": getattr(spawner.orm_spawner, "display_name", None) or spawner.name,

@@ -50,6 +50,7 @@ from . import (
     last_end,
     metrics,
     nav_link,
+    options_form,
     refusal_log,
     routing,
     server_command,
@@ -498,16 +499,12 @@ class JobSpawner(ServerWatchConfig, TransportConfig, WalltimeConfig, Spawner):  
 
     @default("options_form")
     def _default_options_form(self) -> Any:
-        from . import options_form
-
         if self.profiles or self.user_options_allowed:
             return options_form.options_form
         return ""
 
     @default("options_from_form")
     def _default_options_from_form(self) -> Any:
-        from . import options_form
-
         return options_form.options_from_form
 
     def options_from_query(self, query_data: Mapping[str, Any]) -> Any:

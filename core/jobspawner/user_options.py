@@ -21,7 +21,15 @@ from typing import TYPE_CHECKING, Any
 from . import refusal_log
 from .constraints import validate_constraint
 from .hub_compat import SpawnException
-from .profiles import Option, Profile, ProfileConfigError, default_profile, number_of
+from .live_view import live_snapshot
+from .profiles import (
+    Option,
+    Profile,
+    ProfileConfigError,
+    default_profile,
+    number_of,
+    parse_profiles,
+)
 from .resources import FIELDS, ResourceError, format_hms, normalise
 
 if TYPE_CHECKING:
@@ -146,7 +154,6 @@ def _group_names(spawner: JobSpawner) -> list[str]:
 
 def parse_visible(spawner: JobSpawner, raw: Any) -> list[Profile]:
     """The configured profiles this user may see (group/user filters applied)."""
-    from .profiles import parse_profiles
 
     try:
         profiles = parse_profiles(raw or [], settable_names(spawner))
@@ -381,8 +388,6 @@ def _check_constraint_and_limits(spawner: JobSpawner, out: Validated) -> None:
         validate_constraint(spawner.load(), name, chosen["constraint"], spawner.backend_options)
     except ResourceError as e:
         raise refuse(str(e), field) from e
-    from .options_form import live_snapshot
-
     snapshot = live_snapshot(spawner, wait=False)
     if snapshot is None or not snapshot.available:
         return
@@ -428,8 +433,6 @@ def apply_user_options(
     spawner: JobSpawner, user_options: Mapping[str, Any]
 ) -> Awaitable[None] | None:
     """JobSpawner's default ``apply_user_options`` (a coroutine when profiles is a callable)."""
-    from .options_form import note_refusal
-
     restore_baseline(spawner)
     choices = spawner.choices
     choices.resources, choices.variables, choices.validated = {}, {}, None
@@ -443,7 +446,7 @@ def apply_user_options(
                 apply(spawner, validate(spawner, parse_visible(spawner, await raw), user_options))
             except SpawnException as e:
                 refusal_log.note(spawner, e)  # one WARNING line, not JupyterHub's traceback
-                note_refusal(spawner, e, submitted)  # the form shown again marks the field
+                choices.note_refusal(e, submitted)  # the form shown again marks the field
                 raise
 
         return later()
@@ -451,7 +454,7 @@ def apply_user_options(
         apply(spawner, validate(spawner, parse_visible(spawner, raw), user_options))
     except SpawnException as e:
         refusal_log.note(spawner, e)
-        note_refusal(spawner, e, submitted)
+        choices.note_refusal(e, submitted)
         raise
     return None
 

@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING, Any, cast
 from tornado.web import stream_request_body
 from traitlets import Bool, Float, HasTraits, List, TraitError, validate
 
-from . import started_options
+from . import options_form, started_options
 from .handshake import ServerTokenHandler, register_api
 from .status import JobState, JobStatus
 from .walltime_report import MAX_PATH, MAX_PATHS, ReportError, parse_report
@@ -217,10 +217,8 @@ def relaunch_url(spawner: JobSpawner) -> str:
     that came up (:mod:`jobspawner.started_options`, as the session view's,
     :func:`jobspawner.options_form.relaunch_url`), or "" when there are none to repeat (the
     notice is then the whole spawn form, and its Start button does that)."""
-    from .options_form import relaunch_url as url_with
-
     options = started_options.options(spawner)
-    return url_with(spawner, options) if options else ""
+    return options_form.relaunch_url(spawner, options) if options else ""
 
 
 # --- the endpoint --------------------------------------------------------------------------
