@@ -200,10 +200,12 @@ async def _queued_loop(kind: str, spawner: Any, stop: asyncio.Event) -> None:
             await spawner.query_job_status()
             await asyncio.sleep(spawner.startup_poll_interval)
         return
-    spawner._port_future = asyncio.get_running_loop().create_future()
-    spawner._watch_job(hurry=True)
-    ctx = spawner.context()
-    await spawner._wait_until_ready(ctx.backend, ctx, time.monotonic())
+    from jobspawner.job_start import JobStart  # as start() follows its submitted job
+
+    start = JobStart(spawner.job_session(), spawner, spawner.context())
+    start.port = spawner.expect_port()
+    spawner.watch_job(hurry=True)
+    await start.wait_until_ready(time.monotonic())
 
 
 def poll_interval(kind: str) -> float:

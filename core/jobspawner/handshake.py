@@ -23,12 +23,10 @@ import hmac
 import ipaddress
 import json
 import re
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from .job_server import JobServer
 from .routing import RouteRefused
-
-if TYPE_CHECKING:
-    from .spawner import JobSpawner
 
 API_PATH = r"/api/jobspawner/port/([^/]+)(?:/([^/]*))?"
 _HOSTNAME = re.compile(
@@ -91,27 +89,25 @@ class ServerTokenHandler(_base_handler()):  # type: ignore[misc]
         self.set_header("Content-Type", "application/json")
         self.finish(json.dumps({"status": status, "message": message}))
 
-    def spawner_for_token(self, user_name: str, server_name: str | None) -> JobSpawner | None:
+    def spawner_for_token(self, user_name: str, server_name: str | None) -> JobServer | None:
         """The spawner whose current server token the request carries, or None."""
         token = self.get_auth_token() or ""
         spawner = self._find_spawner(user_name, server_name or "")
         if (
             spawner is None
             or not token
-            or not spawner.api_token
-            or not hmac.compare_digest(token.encode(), str(spawner.api_token).encode())
+            or not spawner.server_token()
+            or not hmac.compare_digest(token.encode(), spawner.server_token().encode())
         ):
             return None
         return spawner
 
-    def _find_spawner(self, user_name: str, server_name: str) -> JobSpawner | None:
-        from .spawner import JobSpawner
-
+    def _find_spawner(self, user_name: str, server_name: str) -> JobServer | None:
         user = self.find_user(user_name)
         if user is None or server_name not in user.orm_spawners:
             return None
         spawner = user.spawners.get(server_name)
-        return spawner if isinstance(spawner, JobSpawner) else None
+        return spawner if isinstance(spawner, JobServer) else None
 
 
 class PortReportHandler(ServerTokenHandler):

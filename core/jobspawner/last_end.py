@@ -51,9 +51,9 @@ _ENV = jinja2.Environment(
 def should_note(spawner: JobSpawner) -> bool:
     """True when an ended job is news to the user: her running server's job ended without a
     stop asked through the hub, and it is not recorded yet."""
-    if not spawner.job_id or spawner._starting or spawner.start_unfinished:
+    if not spawner.job_id or spawner.starting or spawner.start_unfinished:
         return False  # a start handles (and reports) its own job's end
-    if getattr(spawner, "_stop_pending", False):
+    if spawner.stop_pending:
         return False  # a stop the user, an admin or the culler asked for through the hub
     return bool(spawner.record.last_end.get("job_id") != spawner.job_id)
 
@@ -76,10 +76,10 @@ async def note_end(spawner: JobSpawner, status: JobStatus, words: str | None = N
     }
     spawner.log.info(
         "%s: told the user at the next spawn: %s",
-        spawner._log_name,
+        spawner.log_name,
         spawner.record.last_end["words"],
     )
-    spawner._persist_state()
+    spawner.persist(spawner.record)
 
 
 async def _log_tail(spawner: JobSpawner) -> str:
@@ -93,7 +93,7 @@ async def _log_tail(spawner: JobSpawner) -> str:
             timeout=LOG_TIMEOUT,
         )
     except Exception as e:  # the notice matters more than its log
-        spawner.log.debug("%s: could not read the log of the ended job: %s", spawner._log_name, e)
+        spawner.log.debug("%s: could not read the log of the ended job: %s", spawner.log_name, e)
         return ""
     return clean_text(str(tail or ""), MAX_TAIL, keep_lines=True).strip("\n")
 

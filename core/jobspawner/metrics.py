@@ -292,12 +292,12 @@ def _declare(spawner: Any) -> None:
 
 def spawn_ready(spawner: Any) -> None:
     """A spawn succeeded: its queue wait and its server's start time (from the spawn's
-    :class:`~jobspawner.start_clock.StartClock`, ``spawner._spawn_clock``)."""
+    :class:`~jobspawner.start_clock.StartClock`, ``spawner.spawn_clock``)."""
     _safely(_spawn_ready, spawner)
 
 
 def _spawn_ready(spawner: Any) -> None:
-    clock: StartClock = spawner._spawn_clock
+    clock: StartClock = spawner.spawn_clock
     labels = _spawn_labels(spawner)
     _precreate(labels)
     now = time.monotonic()
@@ -314,7 +314,7 @@ def spawn_failed(spawner: Any, error: BaseException) -> None:
 def _spawn_failed(spawner: Any, error: BaseException) -> None:
     labels = _spawn_labels(spawner)
     _precreate(labels)
-    reason = failure_reason(error, getattr(spawner, "_spawn_clock", None))
+    reason = failure_reason(error, getattr(spawner, "spawn_clock", None))
     SPAWN_FAILURES.labels(*labels, reason).inc()
 
 

@@ -16,6 +16,7 @@ from importlib import resources
 from typing import Any
 
 from .hub_integration import wrap_once
+from .job_server import JobServer
 
 #: The folder of jobspawner's page.html.
 TEMPLATES = str(resources.files("jobspawner") / "web" / "hub")
@@ -24,10 +25,8 @@ TEMPLATES = str(resources.files("jobspawner") / "web" / "hub")
 def add_template_path(app: Any) -> None:
     """Put :data:`TEMPLATES` into ``app.template_paths`` before JupyterHub's default folder
     (for a hub whose spawner is JobSpawner; idempotent)."""
-    from .spawner import JobSpawner
-
     spawner_class = app.spawner_class
-    if not (isinstance(spawner_class, type) and issubclass(spawner_class, JobSpawner)):
+    if not (isinstance(spawner_class, type) and issubclass(spawner_class, JobServer)):
         return
     paths = [str(p) for p in app.template_paths]
     if TEMPLATES in paths:

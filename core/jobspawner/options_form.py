@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlencode
 
@@ -23,13 +23,15 @@ import markupsafe
 
 from . import started_options
 from .html_pattern import html_pattern
-from .hub_compat import SpawnException
 from .job_record import plain
+from .live_view import resource_cache
+from .option_choices import OptionChoices
 from .overridden import overridden
 from .profiles import Option, Profile, default_profile
-from .resource_cache import ResourceCache, Snapshot, cache_for
+from .resource_cache import Snapshot
 from .resources import FIELDS, format_hms
 from .status import QueueInfo
+from .user_options import legacy_label, regex_words, show_bound, visible_profiles
 
 if TYPE_CHECKING:
     from .spawner import JobSpawner
@@ -51,33 +53,10 @@ _INPUTS = {
 # --- the live view --------------------------------------------------------------------------
 
 
-def _cache(spawner: JobSpawner) -> ResourceCache:
-    """The cache of the spawner's current backend configuration and query identity."""
-    key = spawner.query_cache_key()  # who asked is part of the answer
-    ctx = spawner.context()
-    ctx.runner = ctx.query_runner  # discovery acts as nobody in particular
-    ctx.username = None
-    backend = ctx.backend
-
-    async def fetch() -> Sequence[QueueInfo]:
-        return await backend.discover_resources(ctx)
-
-    return cache_for(key, fetch, spawner.resource_cache_ttl)
-
-
-def live_snapshot(spawner: JobSpawner, wait: bool = False) -> Snapshot | None:
-    """What is known of the queues of the spawner's backend now (None: cannot tell)."""
-    try:
-        return _cache(spawner).snapshot()
-    except Exception as e:  # a backend that does not load: no live view
-        spawner.log.warning("jobspawner: no live resource view: %s", e)
-        return None
-
-
 async def _snapshot_for(spawner: JobSpawner, overrides: Mapping[str, Any]) -> Snapshot | None:
     try:
         with overridden(spawner, overrides):
-            cache = _cache(spawner)
+            cache = resource_cache(spawner)
     except Exception as e:
         spawner.log.warning("jobspawner: no live resource view: %s", e)
         return None
@@ -125,7 +104,6 @@ def _field(
     refusal: Mapping[str, Any],
 ) -> dict[str, Any]:
     """One field's template data; ``refusal``: the hub's refusal of this very field."""
-    from .user_options import regex_words, show_bound
 
     name = f"{profile_slug}--{option.name}" if profile_slug else option.name
     value = chosen.get(option.name, option.default)
@@ -165,7 +143,6 @@ def _field(
 
 def _legacy_options(spawner: JobSpawner) -> list[Option]:
     """Without profiles: a free input for each resource in ``user_options_allowed``."""
-    from .user_options import legacy_label
 
     return [
         Option(name=key, display_name=legacy_label(key), resource=key)
@@ -184,19 +161,6 @@ def relaunch_url(spawner: JobSpawner, options: Mapping[str, Any]) -> str:
     return f"{path}?{query}" if query else path
 
 
-# --- a refusal shown on the form again -----------------------------------------------------
-
-
-def note_refusal(spawner: JobSpawner, exc: SpawnException, submitted: Any) -> None:
-    """The hub refused options the form submitted (``submitted``, None for the REST API
-    and ``?opt-``): JupyterHub shows the form again at once, with this refusal's field
-    marked and the submitted values kept (:func:`options_form` takes it)."""
-    field = getattr(exc, "jobspawner_field", "")
-    if submitted is None or exc.reason != "user_options":
-        return
-    spawner._form_refusal = {"values": dict(submitted), "field": field, "message": exc.log_message}
-
-
 async def options_form(spawner: JobSpawner) -> str:
     """The HTML of the spawn form (JobSpawner's default ``options_form``).
 
@@ -207,10 +171,9 @@ async def options_form(spawner: JobSpawner) -> str:
     refusing a submission keeps what was submitted, with the refused field marked
     (``aria-invalid`` and its message).
     """
-    from .user_options import visible_profiles
 
     profiles: list[Profile] = await visible_profiles(spawner)
-    refusal, spawner._form_refusal = spawner._form_refusal, {}  # this page only
+    refusal, spawner.choices.form_refusal = spawner.choices.form_refusal, {}  # this page only
     kept = spawner.record.queued
     # the kept job's options (the same ones adopt it), else the last start that came up
     last = plain(kept.options) if kept is not None else started_options.options(spawner)
@@ -285,6 +248,7 @@ def options_from_form(form_data: Mapping[str, Any], spawner: Any = None) -> dict
                 out[name] = value
             continue  # another profile's field
         out[key] = value
-    if spawner is not None and hasattr(spawner, "_form_submission"):
-        spawner._form_submission = dict(out)  # a refusal of these shows this form again
+    choices = getattr(spawner, "choices", None)
+    if isinstance(choices, OptionChoices):
+        choices.form_submission = dict(out)  # a refusal of these shows this form again
     return out

@@ -38,7 +38,7 @@ def note(spawner: JobSpawner, exc: BaseException) -> None:
         return
     why = getattr(exc, "log_message", None) or str(exc)
     spawner.log.warning(
-        "jobspawner: refused a user option of %s: %s", spawner._log_name, why, extra={MARK: True}
+        "jobspawner: refused a user option of %s: %s", spawner.log_name, why, extra={MARK: True}
     )
     setattr(exc, MARK, True)
     _recent.extend({str(exc), why})

@@ -44,17 +44,18 @@ import time
 import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import urlsplit
 
 from traitlets import Bool, Float, HasTraits
 
-from . import metrics
+from . import metrics, status_rounds
+from .status import JobState, JobStatus
 from .watch_registry import REGISTRY, Registry
 
 if TYPE_CHECKING:
-    from .spawner import JobSpawner
-    from .status import JobStatus
+    from .job_session import JobSession
+    from .poller import StatusPoller
 
 _log = logging.getLogger(__name__)
 
@@ -320,7 +321,7 @@ class ServerWatch:
         self.unreachable_since = None
         self._lost_told = False
         self.registry.down.discard(self)
-        if self.registry._fault_logged:
+        if self.registry.fault_told:
             self.registry.hub_fault()  # lets the guard log that it is over
 
     def _hint(self) -> None:
@@ -347,6 +348,52 @@ class ServerWatch:
 # --- the spawner's side ---------------------------------------------------------------------
 
 
+class WatchedServer(Protocol):
+    """What a watch asks of the server it watches (the spawner's public side)."""
+
+    log: Any
+    server: Any
+    watch_server: bool
+    lost_server_timeout: float
+    startup_poll_interval: float
+    #: the server's current watch (None when it has none)
+    current_watch: ServerWatch | None
+
+    @property
+    def job_id(self) -> str:
+        """The server's current job ("" when none)."""
+
+    @property
+    def log_name(self) -> str:
+        """The server's name in the hub's log."""
+
+    @property
+    def starting(self) -> bool:
+        """A start of this server runs in this hub process."""
+
+    @property
+    def stop_pending(self) -> bool:
+        """JupyterHub is stopping this server."""
+
+    def poller(self) -> StatusPoller:
+        """The shared status poller of its jobs."""
+
+    def job_end_hinted(self) -> None:
+        """Follow the job closely for a while: its server may be ending."""
+
+    async def poll_and_notify(self) -> Any:
+        """JupyterHub's poll, and its handling of a server that stopped."""
+
+    def transport_close(self) -> None:
+        """Close the server's forward, if any."""
+
+    async def note_job_end(self, status: JobStatus, words: str | None = None) -> None:
+        """Keep why the server's job ended, for the user."""
+
+    def job_session(self) -> JobSession:
+        """The server's jobs as the hub acts on them (cancel and confirm)."""
+
+
 def routed_address(url: str) -> tuple[str, int] | None:
     """The host and port of a server URL (what the proxy routes to), or None."""
     try:
@@ -357,7 +404,7 @@ def routed_address(url: str) -> tuple[str, int] | None:
     return (parts.hostname, port) if parts.hostname else None
 
 
-def _events_for(spawner: JobSpawner) -> Events:
+def _events_for(spawner: WatchedServer) -> Events:
     """Events that reach the spawner through a weak reference (a dropped spawner's watch
     ends: see :func:`start_watch`)."""
     ref = weakref.ref(spawner)
@@ -366,7 +413,7 @@ def _events_for(spawner: JobSpawner) -> Events:
         s = ref()
         if s is not None and s.job_id:
             s.log.info("%s: its server closed the watch and refuses connections; "
-                       "asking the scheduler about job %s now", s._log_name, s.job_id)  # fmt: skip
+                       "asking the scheduler about job %s now", s.log_name, s.job_id)  # fmt: skip
             s.job_end_hinted()
 
     def unreachable() -> None:
@@ -378,8 +425,6 @@ def _events_for(spawner: JobSpawner) -> Events:
         s = ref()
         if s is None or not s.job_id:
             return
-        from . import status_rounds
-
         poller = s.poller()
         poller.hurry(s.job_id, seconds=20.0)
         poller.request_round()
@@ -388,7 +433,7 @@ def _events_for(spawner: JobSpawner) -> Events:
     return Events(gone=gone, unreachable=unreachable, lost=lost)
 
 
-def start_watch(spawner: JobSpawner, host: str, port: int) -> ServerWatch | None:
+def start_watch(spawner: WatchedServer, host: str, port: int) -> ServerWatch | None:
     """Watch ``host:port`` for ``spawner`` (replacing its old watch); None when off."""
     stop_watch(spawner)
     if not spawner.watch_server:
@@ -398,29 +443,29 @@ def start_watch(spawner: JobSpawner, host: str, port: int) -> ServerWatch | None
         port,
         _events_for(spawner),
         spawner.lost_server_timeout,
-        name=f"{spawner._log_name} ({host}:{port})",
+        name=f"{spawner.log_name} ({host}:{port})",
     )
     if not watch.start():
         return None
-    spawner._server_watch = watch
+    spawner.current_watch = watch
     watch.finalizer = weakref.finalize(spawner, watch.close)
     return watch
 
 
-def stop_watch(spawner: JobSpawner) -> None:
+def stop_watch(spawner: WatchedServer) -> None:
     """End the spawner's watch, if any."""
-    watch = getattr(spawner, "_server_watch", None)
-    spawner._server_watch = None
+    watch = spawner.current_watch
+    spawner.current_watch = None
     if watch is not None:
         watch.close()
 
 
-def ensure_watch(spawner: JobSpawner) -> None:
+def ensure_watch(spawner: WatchedServer) -> None:
     """A running server with no watch (after a hub restart): watch its routed address."""
-    watch = getattr(spawner, "_server_watch", None)
+    watch = spawner.current_watch
     if (watch is not None and (watch.active or watch.decided)) or not spawner.watch_server:
         return
-    if getattr(spawner, "_stop_pending", False):
+    if spawner.stop_pending:
         return  # a stop is under way
     server = spawner.server
     host, port = getattr(server, "ip", None), getattr(server, "port", None)
@@ -437,26 +482,22 @@ def lost_words(job_id: str, host: str, seconds: float) -> str:
     )
 
 
-async def poll_running(spawner: JobSpawner) -> int | None:
+async def poll_running(spawner: WatchedServer) -> int | None:
     """JupyterHub's poll of a server whose job the scheduler lists: None while it answers
     (or the watch is off); an exit status (1) once it stayed unreachable for
     ``lost_server_timeout`` seconds while the scheduler, asked afresh, still lists the job.
     Then the user's words are recorded and the job is cancelled here: JupyterHub's stop
     polls first and calls ``stop()`` only for a server that still runs."""
-    if spawner._starting:
+    if spawner.starting:
         return None
     ensure_watch(spawner)
-    watch: ServerWatch | None = getattr(spawner, "_server_watch", None)
+    watch = spawner.current_watch
     if watch is not None and watch.decided:
         await watch.told.wait()  # declared lost by a poll a moment ago: its words are kept
         return 1
     if watch is None or not watch.lost():
         return None
-    fresh: JobStatus = await spawner.poller().status(
-        spawner.job_id, max_age=spawner.startup_poll_interval
-    )
-    from .status import JobState
-
+    fresh = await spawner.poller().status(spawner.job_id, max_age=spawner.startup_poll_interval)
     if fresh.state.finished or fresh.state is JobState.UNKNOWN:
         return None  # the rounds' listener handles an end; unknown is never "lost"
     if watch.decided:  # another poll declared it lost while this one asked: it cancels
@@ -471,7 +512,7 @@ async def poll_running(spawner: JobSpawner) -> int | None:
     spawner.log.warning(
         "%s: its server at %s:%s has not answered for %.0f s while job %s is %s; stopping "
         "it (c.JobSpawner.lost_server_timeout = %g)",
-        spawner._log_name,
+        spawner.log_name,
         watch.host,
         watch.port,
         seconds,
@@ -484,7 +525,7 @@ async def poll_running(spawner: JobSpawner) -> int | None:
     watch.close()
     spawner.transport_close()
     try:
-        await spawner._note_job_end(fresh, lost_words(job_id, watch.host, seconds))
+        await spawner.note_job_end(fresh, lost_words(job_id, watch.host, seconds))
     finally:
         watch.told.set()
     # JupyterHub calls stop() only for a server whose poll says it runs: cancel it here
@@ -492,11 +533,11 @@ async def poll_running(spawner: JobSpawner) -> int | None:
         await spawner.job_session().cancel(job_id)
     except Exception as e:  # kept in unconfirmed_cancels, retried at the next start
         spawner.log.error("%s: could not cancel job %s of the server that stopped answering: "
-                          "%s", spawner._log_name, job_id, e)  # fmt: skip
+                          "%s", spawner.log_name, job_id, e)  # fmt: skip
     return 1
 
 
 def watch_of(spawner: Any) -> ServerWatch | None:
     """The spawner's current watch (tests, the session view)."""
-    watch = getattr(spawner, "_server_watch", None)
+    watch = getattr(spawner, "current_watch", None)
     return watch if isinstance(watch, ServerWatch) else None

@@ -25,9 +25,13 @@ import markupsafe
 
 from . import bounded_text, log_reads, started_options
 from .hub_compat import SpawnException
+from .job_server import JobServer
+from .last_end import card as last_end_card
+from .options_form import relaunch_url
 from .resources import format_hms
 
 if TYPE_CHECKING:
+    from .job_record import JobRecord
     from .spawner import JobSpawner
 
 #: The page and its API; an optional user name follows (``/jobspawner/sessions/alice``).
@@ -79,11 +83,11 @@ def failure_html(message: str) -> str:
     return str(html)
 
 
-def record_failure(spawner: JobSpawner, exc: BaseException) -> None:
-    """Keep a failed start's reason (in the state) and give JupyterHub a plain message (and
-    an HTML one that keeps the log's lines, :func:`failure_html`)."""
+def record_failure(record: JobRecord, exc: BaseException) -> None:
+    """Keep a failed start's reason (in the job's record) and give JupyterHub a plain
+    message (and an HTML one that keeps the log's lines, :func:`failure_html`)."""
     message = plain_failure(exc)
-    spawner.record.note_failure(message)  # bounded there (jobspawner.job_record)
+    record.note_failure(message)  # bounded there (jobspawner.job_record)
     if isinstance(exc, SpawnException) and not hasattr(exc, "jupyterhub_message"):
         exc.jupyterhub_message = message  # JupyterHub shows this instead of str(exc)
         if "\n" in message:
@@ -101,9 +105,6 @@ def _when(value: Any) -> str | None:
 
 async def describe(spawner: JobSpawner) -> dict[str, Any]:
     """One server's card as JSON-able data (asks the scheduler at most every 10 seconds)."""
-    from .last_end import card as last_end_card
-    from .options_form import relaunch_url
-
     card: dict[str, Any] = {
         "name": spawner.name,
         "display_name": getattr(spawner.orm_spawner, "display_name", None) or spawner.name,
@@ -185,13 +186,12 @@ def readable(resources: Mapping[str, Any]) -> dict[str, str]:
 
 
 async def describe_user(user: Any) -> list[dict[str, Any]]:
-    from .spawner import JobSpawner
-
+    """The cards of ``user``'s jobspawner servers."""
     cards = []
     for name in sorted(user.orm_spawners):
         spawner = user.spawners[name]
-        if isinstance(spawner, JobSpawner):
-            cards.append(await describe(spawner))
+        if isinstance(spawner, JobServer):
+            cards.append(await describe(cast("JobSpawner", spawner)))  # it is one
     return cards
 
 

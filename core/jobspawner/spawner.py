@@ -40,8 +40,6 @@ from traitlets import (
 
 from . import (
     auth_state_sync,
-    bounded_text,
-    handshake,
     honoured,
     hook_tracing,
     hub_compat,
@@ -50,8 +48,8 @@ from . import (
     interrupted_start,
     last_end,
     metrics,
+    options_form,
     routing,
-    server_check,
     server_command,
     server_proof,
     server_watch,
@@ -65,25 +63,24 @@ from .backend import Backend, BackendError, load_backend
 from .commands import CommandError
 from .constraints import validate_constraint
 from .context import BackendContext
-from .end_words import ended_while_starting
-from .host_map import HostMap, HostMapError
 from .hub_compat import SpawnException
 from .hub_limits import limits_as_requests, with_hub_limits
 from .job_record import JobRecord, QueuedStart
 from .job_session import JobSession
 from .jobspec import JobSpec
+from .option_choices import OptionChoices
 from .overridden import overridden
 from .poller import StatusPoller
 from .port_binding import PortChoice, PortChoiceError
 from .resources import FIELDS, ResourceError, empty, normalise, overlay
-from .server_check import ProbeResult
 from .server_watch import ServerWatch, ServerWatchConfig
+from .session_host import PreparedJob
+from .session_settings import SessionSettings
 from .start_clock import StartClock
-from .status import JobState, JobStatus
+from .status import JobStatus
 from .templates import TemplateError
 from .transport import TransportConfig, TransportError
 from .user_env import account_environment
-from .user_files import UserFileError
 from .walltime import WalltimeConfig
 
 _USERNAME = re.compile(r"\A[A-Za-z0-9_][A-Za-z0-9_.@+-]{0,63}\Z")
@@ -498,16 +495,12 @@ class JobSpawner(ServerWatchConfig, TransportConfig, WalltimeConfig, Spawner):  
 
     @default("options_form")
     def _default_options_form(self) -> Any:
-        from . import options_form
-
         if self.profiles or self.user_options_allowed:
             return options_form.options_form
         return ""
 
     @default("options_from_form")
     def _default_options_from_form(self) -> Any:
-        from . import options_form
-
         return options_form.options_from_form
 
     def options_from_query(self, query_data: Mapping[str, Any]) -> Any:
@@ -521,20 +514,13 @@ class JobSpawner(ServerWatchConfig, TransportConfig, WalltimeConfig, Spawner):  
         self._events: list[dict[str, Any]] = []
         self._new_event = asyncio.Event()
         self._starting = False
-        self._user_resources: dict[str, Any] = {}
-        #: what apply_user_options validated: (those resources, their template variables)
-        self._validated_resources: tuple[dict[str, Any], dict[str, Any]] | None = None
         self._cancel_task: asyncio.Future[None] | None = None
-        # set by jobspawner.user_options: the config values a profile overrode (restored
-        # before the next spawn), typed template variables (the chosen profile and options
-        # are in the record)
-        self._profile_baseline: dict[str, Any] = {}
-        self._option_variables: dict[str, Any] = {}
-        # the form's submission, and its refusal for the form shown again (.options_form)
-        self._form_submission: dict[str, Any] | None = None
-        self._form_refusal: dict[str, Any] = {}
-        self._server_watch: ServerWatch | None = None  # jobspawner.server_watch
-        self._walltime_end: float | None = None  # the end this server was last told
+        #: the user's choice for the next start (jobspawner.user_options, .options_form)
+        self.choices = OptionChoices()
+        self.current_watch: ServerWatch | None = None  # jobspawner.server_watch
+        self.walltime_end: float | None = None  # the end this server was last told
+        #: the clock of the last start's wait (for the metrics: which limit ran out)
+        self.spawn_clock: StartClock | None = None
         #: this start's server-check key (jobspawner.server_proof): in memory only
         self._server_check_key = ""
         # a hub that loaded this class without jobspawner's hub integration is told so
@@ -552,7 +538,9 @@ class JobSpawner(ServerWatchConfig, TransportConfig, WalltimeConfig, Spawner):  
             hook_tracing.trace_hooks(backend, self.log)
         return backend
 
-    def _prefix(self, prefix: list[str] | str | None) -> list[str]:
+    def command_prefix(self, prefix: list[str] | str | None) -> list[str]:
+        """``prefix`` (``exec_prefix`` or ``status_exec_prefix``) as argv, ``{username}``
+        replaced; refused for a user name that cannot be passed safely."""
         parts = shlex.split(prefix) if isinstance(prefix, str) else list(prefix or [])
         username = self.user.name
         if parts and not _USERNAME.fullmatch(username):
@@ -572,22 +560,24 @@ class JobSpawner(ServerWatchConfig, TransportConfig, WalltimeConfig, Spawner):  
                 reason="config",
             ) from e
 
-    def _query_prefix(self) -> list[str]:
+    def query_prefix(self) -> list[str]:
+        """The prefix the status queries run with (the hub's identity unless the backend
+        queries per user or ``status_exec_prefix`` is set)."""
         if self.status_exec_prefix is None:
             if status_rounds.status_per_user(self.load()):
-                return self._prefix(self.exec_prefix)
+                return self.command_prefix(self.exec_prefix)
             return []  # the hub's identity: one query covers every user's jobs
-        return self._prefix(self.status_exec_prefix)
+        return self.command_prefix(self.status_exec_prefix)
 
     def context(self) -> BackendContext:
         backend = self.load()
         keep = tuple(self.command_env_keep)
         try:  # the transport (local or SSH, jobspawner.transport) builds the runners
             runner = self.make_runner(
-                self._prefix(self.exec_prefix), self.command_timeout, keep, log=self.log
+                self.command_prefix(self.exec_prefix), self.command_timeout, keep, log=self.log
             )
             query_runner = self.make_runner(
-                self._query_prefix(), self.command_timeout, keep, status=True, log=self.log
+                self.query_prefix(), self.command_timeout, keep, status=True, log=self.log
             )
         except TransportError as e:
             raise SpawnException(str(e), reason="config") from e
@@ -680,7 +670,7 @@ class JobSpawner(ServerWatchConfig, TransportConfig, WalltimeConfig, Spawner):  
             [
                 self.backend,
                 self.plugins,
-                self._query_prefix(),
+                self.query_prefix(),
                 self.backend_options,
                 self.command_env_keep,
                 self.transport_key(status=True),
@@ -782,7 +772,7 @@ class JobSpawner(ServerWatchConfig, TransportConfig, WalltimeConfig, Spawner):  
         try:
             site = normalise(self._config_requests())
             chosen, checked = options_validation.chosen_resources(self)
-            keys = [k for k, v in self._user_resources.items() if not empty(v)]
+            keys = [k for k, v in self.choices.resources.items() if not empty(v)]
             out = overlay(site, chosen, keys)
             if chosen["constraint"] is None or not checked:  # the site's, or unchecked
                 validate_constraint(
@@ -841,7 +831,7 @@ class JobSpawner(ServerWatchConfig, TransportConfig, WalltimeConfig, Spawner):  
         return {
             **self.template_vars,
             "profile": self.record.profile,
-            "choices": dict(self._option_variables),
+            "choices": dict(self.choices.variables),
         }
 
     def render(self, spec: JobSpec) -> str:
@@ -904,7 +894,7 @@ class JobSpawner(ServerWatchConfig, TransportConfig, WalltimeConfig, Spawner):  
             if outside:
                 raise routing.RouteRefused(outside)
             if self.host_source == "server":
-                routing.check_reported_host(host, self._hosts_allowed())
+                routing.check_reported_host(host, self.hosts_allowed())
         except routing.RouteRefused as e:
             self.log.warning("%s: refused a port report: %s", self._log_name, e)
             self._port_future.set_exception(
@@ -913,17 +903,66 @@ class JobSpawner(ServerWatchConfig, TransportConfig, WalltimeConfig, Spawner):  
             raise
         self._port_future.set_result((host, port))
 
-    def _hosts_allowed(self) -> routing.HostAllowList:
+    def hosts_allowed(self) -> routing.HostAllowList:
         """``server_hosts_allowed`` parsed; a bad entry is a config error naming it."""
-        try:
-            return routing.HostAllowList.parse(self.server_hosts_allowed)
-        except ValueError as e:
-            raise SpawnException(str(e), reason="config") from e
+        return self.job_session().hosts_allowed()
+
+    @property
+    def _user_resources(self) -> dict[str, Any]:
+        """The user's resource values (``choices.resources``), under the name a site's own
+        ``apply_user_options`` may set them by."""
+        return self.choices.resources
+
+    @_user_resources.setter
+    def _user_resources(self, value: dict[str, Any]) -> None:
+        self.choices.resources = value
+
+    # --- what helpers read of JupyterHub's side -------------------------------------------
+    @property
+    def log_name(self) -> str:
+        """This server's name in the hub's log (``alice`` or ``alice:name``)."""
+        return str(self._log_name)
+
+    @property
+    def starting(self) -> bool:
+        """A start of this server runs in this hub process."""
+        return self._starting
+
+    @property
+    def stop_pending(self) -> bool:
+        """JupyterHub is stopping this server (a stop asked through the hub)."""
+        return bool(self._stop_pending)
+
+    @property
+    def polled(self) -> bool:
+        """JupyterHub polls this server (it runs, as far as JupyterHub knows)."""
+        return self._poll_callback is not None
 
     # --- the job session (jobspawner.job_session) -------------------------------------------
-    def job_session(self) -> JobSession:
-        """This server's jobs as the hub acts on them (cancel and confirm, for now)."""
-        return JobSession(self.record, self.context, self.poller, self, self.log, self._log_name)
+    def session_settings(self, starting: bool = False) -> SessionSettings:
+        """The settings the session reads, now (``starting``: with what the start asks for,
+        its profile's overrides applied)."""
+        if not starting:
+            return SessionSettings.of(self)
+        keep = self.keep_queued_on_restart or self.record.queued is not None
+        return SessionSettings.of(
+            self,
+            request=self._request() if keep else None,
+            job_settings=options_validation.job_settings(self),
+        )
+
+    def job_session(self, settings: SessionSettings | None = None) -> JobSession:
+        """This server's jobs as the hub acts on them (start, poll, cancel and confirm),
+        reading ``settings`` (by default the settings now)."""
+        return JobSession(
+            self.record,
+            self.context,
+            self.poller,
+            self,
+            self.log,
+            self._log_name,
+            settings or self.session_settings(),
+        )
 
     def persist(self, record: JobRecord) -> None:
         """The session's report: write the record (this spawner's) to the database now."""
@@ -952,12 +991,12 @@ class JobSpawner(ServerWatchConfig, TransportConfig, WalltimeConfig, Spawner):  
         self.record.last_failure = {}
         last_end.forget(self)
         walltime.forget(self)
-        self._stop_server_watch()
+        self.stop_server_watch()
         try:
             await self._load_auth_state()
             return await self._start()
         except Exception as e:
-            session_view.record_failure(self, e)  # kept in the record, shown in plain words
+            session_view.record_failure(self.record, e)  # kept in the record, shown in plain words
             metrics.spawn_failed(self, e)
             self._persist_state()
             raise
@@ -966,9 +1005,11 @@ class JobSpawner(ServerWatchConfig, TransportConfig, WalltimeConfig, Spawner):  
             self._new_event.set()
 
     async def _start(self) -> str:
+        """Check the configuration, then run the start in a session (:mod:`.job_start`)
+        that reads the settings as they are now, the profile's overrides applied."""
         began = time.monotonic()
         try:
-            backend = self.load()
+            self.load()
             ctx = self.context()
         except BackendError as e:
             self.log.error("jobspawner backend error: %s", e)
@@ -981,30 +1022,23 @@ class JobSpawner(ServerWatchConfig, TransportConfig, WalltimeConfig, Spawner):  
                 reason="config",
             )
         self._refuse_foreign_server()
-        await self.job_session().retry_unconfirmed_cancels(ctx)
-        if self.host_source == "server":
-            self._hosts_allowed()  # a bad entry fails the spawn before a job is submitted
+        session = self.job_session(self.session_settings(starting=True))
         fresh_token = str(self.api_token or "")
-        adopted = self.record.queued is not None and await self._take_queued_start(ctx)
-        if not adopted:
-            await self._submit(backend, ctx)
-        job_id = self.job_id
-        self._watch_job(hurry=True)
+        start = await session.begin_start(self, ctx)
+        self.watch_job(hurry=True)
         try:
-            url = await self._wait_until_ready(backend, ctx, began)
+            url = await start.wait_until_ready(began)
         except BaseException:
             self.transport_close()
-            if adopted:  # the kept token goes; JupyterHub's stop deletes this start's own
-                self._revoke_token(str(self.api_token or ""))
+            if start.adopted:  # the kept token goes; JupyterHub's stop deletes this start's own
+                self.revoke_token(str(self.api_token or ""))
                 self.api_token = fresh_token
             # end the spawn now (JupyterHub gives a cancelled spawn one second before it
             # calls stop); the cancel and its confirmation go on in a task stop() waits for
-            self._cancel_task = asyncio.ensure_future(
-                self.job_session().cancel_after_failed_start(ctx)
-            )
+            self._cancel_task = asyncio.ensure_future(session.cancel_after_failed_start(ctx))
             raise
         finally:
-            self.poller().relax(job_id)
+            self.spawn_clock = start.clock  # kept for the metrics (which limit ran out)
         self.record.finish_start()
         started_options.remember(self, session_view.readable(self.resources()))
         self._persist_state()
@@ -1012,120 +1046,72 @@ class JobSpawner(ServerWatchConfig, TransportConfig, WalltimeConfig, Spawner):  
         metrics.spawn_ready(self)
         return url
 
-    async def _submit(self, backend: Backend, ctx: BackendContext) -> None:
-        """Render the job script, submit it, and record the job at once."""
+    # --- what a start asks of JupyterHub's side (jobspawner.session_host.StartHost) --------
+    def prepare_job(self) -> PreparedJob:
+        """This start's job: its spec, its script (logged, the token redacted), its key."""
         spec = self.build_spec()
         script = self.render(spec)
         self._log_script(script)
-        self._port_future = asyncio.get_running_loop().create_future()
-        try:
-            job_id = await backend.submit(ctx, spec, script)
-        except UserFileError as e:
-            self.log.error("Submitting %s refused: %s", self._log_name, e)
-            raise SpawnException(f"Your server was not started: {e}", reason="config") from e
-        except CommandError as e:
-            self.log.error("Submitting %s failed: %s", self._log_name, e)
-            raise SpawnException(f"Submitting the job failed: {e}", reason="submit") from e
-        record = self.record
-        record.job_id, record.job_output = job_id, spec.output_file
-        record.job_secrets, record.backend = spec.secrets_file, self.backend
-        record.start_unfinished = True  # a hub restarted before the end ends it (poll)
-        if self.keep_queued_on_restart:  # what the job holds, for a restarted hub to adopt it
-            record.request = self._request()
-            record.server_token = str(self.api_token or "")
-            record.proof_key = self._server_check_key
-        self._persist_state()
-        self.emit(f"Submitted as {backend.name} job {job_id}.", 10)
-        self.emit(f"The job's log file is {spec.output_file}.", 10)
+        return PreparedJob(spec, script, self._server_check_key)
 
-    # --- a start a hub restart interrupted (jobspawner.interrupted_start) -------------------
-    async def _take_queued_start(self, ctx: BackendContext) -> bool:
-        """Adopt the job a hub restart kept when this start asks for the same options
-        (True); otherwise cancel it (or note that it ended) and let a new job be submitted."""
-        queued = self.record.queued
-        assert queued is not None
-        job_id = queued.job_id
-        same = interrupted_start.same_start(
-            queued, self.backend, self._request(), options_validation.job_settings(self)
-        )
-        if not same:
-            self.emit(interrupted_start.replacing(job_id), 5)
-            await self._drop_queued_start(queued, cancel=True)
-            return False
-        status = await self.poller().status(job_id, max_age=self.startup_poll_interval / 2)
-        if status.state.finished:
-            status = await self._confirm_ended(status, job_id)
-        if status.state.finished:
-            self.emit(interrupted_start.ended_meanwhile(job_id, status), 5)
-            await self._drop_queued_start(queued, cancel=False)
-            return False
-        if not interrupted_start.token_known(self.orm_spawner, queued.server_token):
-            self.emit(interrupted_start.revoked(job_id), 5)
-            await self._drop_queued_start(queued, cancel=True)
-            return False
-        self.log.info("%s: adopting job %s, kept across a hub restart", self._log_name, job_id)
-        self.record.adopt(queued)
-        self.api_token = queued.server_token  # the token its server holds (see the module)
-        self._server_check_key = queued.proof_key
+    def expect_port(self) -> asyncio.Future[tuple[str, int]]:
+        """A new future for the port report (:meth:`port_reported` resolves it)."""
         self._port_future = asyncio.get_running_loop().create_future()
-        self._persist_state()
-        self.emit(interrupted_start.resuming(ctx.backend.name, job_id), 10)
-        self.emit(f"The job's log file is {queued.job_output}.", 10)
-        return True
+        future: asyncio.Future[tuple[str, int]] = self._port_future
+        return future
+
+    def server_token(self) -> str:
+        """The API token this start gives its server."""
+        return str(self.api_token or "")
+
+    def use_kept_token(self, token: str) -> None:
+        """The kept job's server holds ``token`` (see :mod:`jobspawner.interrupted_start`)."""
+        self.api_token = token
+
+    def token_known(self, token: str) -> bool:
+        """Whether ``token`` is still this user's token in JupyterHub's database."""
+        return interrupted_start.token_known(self.orm_spawner, token)
+
+    def revoke_token(self, token: str) -> None:
+        """Delete a kept start's server token from JupyterHub's database."""
+        if interrupted_start.revoke_token(self.orm_spawner, token, self.log, self._log_name):
+            self.log.info("%s: deleted the server token of a kept start", self._log_name)
+
+    def kept_job_access(self, queued: QueuedStart) -> tuple[BackendContext, StatusPoller]:
+        """The backend, identity and poller a kept job was submitted with."""
+        known = {
+            k: v for k, v in queued.job_settings.items() if k in options_validation.JOB_SETTINGS
+        }
+        with overridden(self, known):
+            return self.context(), self.poller()
+
+    def server_prefix(self) -> str:
+        """This server's URL prefix (``/user/alice/`` or ``/user/alice/name/``)."""
+        server = self.server
+        if server is not None:
+            return str(server.base_url)
+        from jupyterhub.utils import url_path_join
+
+        return str(url_path_join(self.user.url, f"{self.name}/" if self.name else ""))
+
+    def check_ssl_context(self) -> Any:
+        """The TLS context the hub uses to reach servers (internal_ssl), else None."""
+        if not self.internal_ssl:
+            return None
+        from jupyterhub.utils import make_ssl_context
+
+        settings = getattr(self.user, "settings", None) or {}
+        return make_ssl_context(
+            settings.get("internal_ssl_key"),
+            settings.get("internal_ssl_cert"),
+            cafile=settings.get("internal_ssl_ca"),
+        )
 
     def _request(self) -> dict[str, Any]:
         """What this start asks for, normalised (:func:`.interrupted_start.request_of`)."""
         return interrupted_start.request_of(
-            self.record.profile, self.resources(), self._option_variables
+            self.record.profile, self.resources(), self.choices.variables
         )
-
-    async def _drop_queued_start(self, queued: QueuedStart, cancel: bool) -> None:
-        """A kept start not adopted: cancel its job (as it was submitted) and confirm, remove
-        its secrets file, delete its token. A cancel not confirmed is retried later."""
-        with self._job_settings(queued.job_settings):
-            ctx = self.context()  # the backend and identity the job was submitted with
-            poller = self.poller()
-        await self.job_session().drop_kept(queued, ctx, poller, cancel)
-        self._revoke_token(queued.server_token)
-
-    def _job_settings(self, settings: Mapping[str, Any]) -> Any:
-        """The settings a kept job was submitted with, for as long as the block runs."""
-        known = {k: v for k, v in settings.items() if k in options_validation.JOB_SETTINGS}
-        return overridden(self, known)
-
-    def _watch_kept_start(self) -> None:
-        """Follow a kept job in the shared rounds: when it ends before a start adopts it,
-        its server token is deleted at once (the record keeps the rest for the next start,
-        which says how it ended)."""
-        queued = self.record.queued
-        if queued is None:
-            return
-        schedule = status_rounds.run_soon
-
-        def listener(job_id: str, status: JobStatus) -> None:
-            if self.record.queued is queued:
-                schedule(lambda: self._kept_job_ended(queued, status))()
-
-        try:
-            self.poller().watch(queued.job_id, listener)
-        except Exception as e:  # loading state must never fail on this
-            self.log.debug("could not watch kept job %s: %s", queued.job_id, e)
-
-    async def _kept_job_ended(self, queued: QueuedStart, status: JobStatus) -> None:
-        status = await self._confirm_ended(status, queued.job_id)
-        if not status.state.finished or self.record.queued is not queued:
-            return
-        self.log.info(
-            "%s: job %s, kept from before a hub restart, ended before a start adopted it (%s)",
-            self._log_name,
-            queued.job_id,
-            status.state.value,
-        )
-        self._revoke_token(queued.server_token)
-
-    def _revoke_token(self, token: str) -> None:
-        if interrupted_start.revoke_token(self.orm_spawner, token, self.log, self._log_name):
-            self.log.info("%s: deleted the server token of a kept start", self._log_name)
 
     def _refuse_foreign_server(self) -> None:
         """Fail at once when c.Spawner.cmd cannot report its port (jupyterhub-singleuser)."""
@@ -1144,261 +1130,7 @@ class JobSpawner(ServerWatchConfig, TransportConfig, WalltimeConfig, Spawner):  
         shown = script.replace(token, "<redacted>") if token else script
         self.log.debug("%s: job script:\n%s", self._log_name, shown)
 
-    def _start_clock(self, began: float) -> StartClock:
-        self._spawn_clock = StartClock(  # kept for the metrics (which limit ran out)
-            self.queue_timeout, self.server_start_timeout, float(self.start_timeout), began
-        )
-        return self._spawn_clock
-
-    def _start_timed_out(self, last: str, limit: str = "start") -> SpawnException:
-        if limit == "queue":
-            what = (
-                f"Job {self.job_id} waited in the queue for {self.queue_timeout:g} seconds "
-                f"without starting (last state: {last}); the job was cancelled. Try again "
-                "later or ask for fewer resources; admins can raise "
-                "c.JobSpawner.queue_timeout."
-            )
-        elif limit == "server":
-            what = (
-                f"Job {self.job_id} runs but its notebook server did not start within "
-                f"{self.server_start_timeout:g} seconds (last state: {last}); the job was "
-                "cancelled. Admins can raise c.JobSpawner.server_start_timeout."
-            )
-        else:
-            what = (
-                f"Job {self.job_id} did not start its notebook server within "
-                f"{self.start_timeout} seconds (last state: {last}); the job was "
-                "cancelled. Try again later or ask for fewer resources; admins can "
-                "raise c.Spawner.start_timeout."
-            )
-        return SpawnException(what, reason="timeout")
-
-    async def _wait_until_ready(self, backend: Backend, ctx: BackendContext, began: float) -> str:
-        """Follow the job until it reported its port and runs on a known host, then check
-        that its Jupyter server answers there; return the server's URL."""
-        poller = self.poller()
-        scheduler_host: str | None = None
-        future = self._port_future
-        clock = self._start_clock(began)
-        last = "no status yet"
-        use_reported = self.host_source == "server"
-        last_host_ok = use_reported
-        while not (future.done() and (use_reported or scheduler_host)):
-            if future.done():
-                future.result()  # a refused report fails the spawn here
-            expired = clock.expired()
-            if expired:
-                raise self._start_timed_out(last, expired)
-            # starting spawners share the hurried rounds (one query for all of them)
-            status = await self._shared_status(poller, fresh=future.done() and not last_host_ok)
-            if status.state.finished:
-                raise await self._job_ended(backend, ctx, status)
-            if status.state is JobState.RUNNING or future.done():
-                clock.running()
-            if status.state is JobState.RUNNING:
-                scheduler_host = backend.get_host(status, ctx.options) or scheduler_host
-            last_host_ok = bool(scheduler_host)
-            progress = {JobState.RUNNING: 60, JobState.UNKNOWN: 20}.get(status.state, 30)
-            last = backend.describe_status(status)
-            if future.done() and not (use_reported or scheduler_host):
-                last = f"{last} The server reported its port; waiting for the job's host."
-            self.emit(last, progress)
-            if future.done():  # waiting for the job's host: the next hurried round
-                left = max(0.0, clock.deadline - time.monotonic())
-                await poller.next_round(timeout=min(self.startup_poll_interval, left))
-            else:
-                await self._status_change_or(poller, status, future, clock.deadline)
-        reported_host, port = future.result()
-        host = reported_host if use_reported else self._scheduler_host(scheduler_host)
-        try:  # with c.JobSpawner.ssh_forward_port: the local end of a forward (transport.py)
-            host, port = await self.transport_route(host, port)
-        except TransportError as e:
-            raise SpawnException(
-                f"Cannot reach the notebook server through the login node: {e}", reason="route"
-            ) from e
-        self.emit(f"The notebook server reported port {port}; checking {host}:{port}.", 70)
-        url = routing.server_url(host, port, "https" if self.internal_ssl else "http")
-        await self._wait_for_server(backend, ctx, host, port, url, clock.deadline)
-        self.emit(f"The notebook server is listening on {host}:{port} and answers; connecting.", 90)
-        return url
-
-    def _scheduler_host(self, host: str | None) -> str:
-        """The scheduler's host for the job, refused when no route may point there."""
-        source = f"the scheduler gave for job {self.job_id}"
-        host = self._mapped_host(host)
-        try:
-            if not host or not handshake.valid_host(host):
-                raise routing.RouteRefused(
-                    f"the host {host!r} {source} is not a host name or IP address"
-                )
-            routing.check_never_routable(host, source)
-        except routing.RouteRefused as e:
-            raise SpawnException(
-                f"Cannot route to the notebook server: {e}. An admin can map node names to "
-                "reachable addresses with a site plugin's get_host hook.",
-                reason="route",
-            ) from e
-        return host
-
-    def _mapped_host(self, host: str | None) -> str | None:
-        """``host`` renamed by ``c.JobSpawner.host_map`` (:mod:`jobspawner.host_map`)."""
-        if not host or not self.host_map:
-            return host
-        try:
-            return HostMap.parse(self.host_map).apply(host)
-        except HostMapError as e:
-            raise SpawnException(str(e), reason="config") from e
-
-    def _server_prefix(self) -> str:
-        """This server's URL prefix (``/user/alice/`` or ``/user/alice/name/``)."""
-        server = self.server
-        if server is not None:
-            return str(server.base_url)
-        from jupyterhub.utils import url_path_join
-
-        return str(url_path_join(self.user.url, f"{self.name}/" if self.name else ""))
-
-    def _check_ssl_context(self) -> Any:
-        """The TLS context the hub uses to reach servers (internal_ssl), else None."""
-        if not self.internal_ssl:
-            return None
-        from jupyterhub.utils import make_ssl_context
-
-        settings = getattr(self.user, "settings", None) or {}
-        return make_ssl_context(
-            settings.get("internal_ssl_key"),
-            settings.get("internal_ssl_cert"),
-            cafile=settings.get("internal_ssl_ca"),
-        )
-
-    async def _probe_server(self, host: str, port: int, api_url: str) -> ProbeResult:
-        allowed = self._hosts_allowed() if self.host_source == "server" else None
-        try:
-            await server_check.check_host_addresses(host, port, allowed)
-        except OSError as e:
-            return ProbeResult(False, f"the host name {host} does not resolve ({e})")
-        return await server_check.probe(
-            api_url,
-            timeout=5.0,
-            ssl_context=self._check_ssl_context(),
-            key=self._server_check_key or None,
-        )
-
-    async def _wait_for_server(
-        self,
-        backend: Backend,
-        ctx: BackendContext,
-        host: str,
-        port: int,
-        url: str,
-        deadline: float,
-    ) -> None:
-        """Wait until a Jupyter server answers at ``url`` under this server's prefix.
-
-        Retries briefly while the server finishes starting, and follows the job's status
-        meanwhile: a job that ends fails the spawn within one status round, a host that no
-        route may point at fails it at once, and so does a server that answers without
-        proving it is this spawn's (:mod:`jobspawner.server_proof`); a check that keeps
-        failing fails it after ``server_check_timeout`` seconds.
-        """
-        poller = self.poller()
-        interval = self.startup_poll_interval
-        api_url = url + self._server_prefix().rstrip("/") + "/api"
-        check_deadline = min(deadline, time.monotonic() + self.server_check_timeout)
-        last = "no answer yet"
-        attempt: asyncio.Future[ProbeResult] | None = None
-        next_try, delay = time.monotonic(), 0.2
-        try:
-            while True:
-                if attempt is None and time.monotonic() >= next_try:
-                    attempt = asyncio.ensure_future(self._probe_server(host, port, api_url))
-                if attempt is not None:
-                    await asyncio.wait([attempt], timeout=interval)
-                else:
-                    await asyncio.sleep(min(interval, max(0.0, next_try - time.monotonic())))
-                if attempt is not None and attempt.done():
-                    try:
-                        result = attempt.result()
-                    except routing.RouteRefused as e:
-                        raise SpawnException(
-                            f"Cannot route to the notebook server: {e}.", reason="route"
-                        ) from e
-                    attempt = None
-                    if result.ok:
-                        return
-                    last = result.detail
-                    if result.unproven:  # never routed: the spawn fails now
-                        raise await self._server_check_failed(
-                            backend, ctx, host, port, api_url, last, unproven=True
-                        )
-                    next_try, delay = time.monotonic() + delay, min(delay * 2, 2.0)
-                status = await self._shared_status(poller)
-                if status.state.finished:
-                    raise await self._job_ended(backend, ctx, status)
-                if time.monotonic() > check_deadline:
-                    raise await self._server_check_failed(backend, ctx, host, port, api_url, last)
-        finally:
-            if attempt is not None:
-                attempt.cancel()
-
-    async def _server_check_failed(
-        self,
-        backend: Backend,
-        ctx: BackendContext,
-        host: str,
-        port: int,
-        api_url: str,
-        last: str,
-        unproven: bool = False,
-    ) -> SpawnException:
-        """The error for a reported port where no Jupyter server of this spawn answers."""
-        asked = server_check.probe_url(api_url, self._server_check_key)
-        message = (
-            f"No Jupyter server for {self._server_prefix()} answered on {host}:{port}, the "
-            f"port job {self.job_id} reported (GET {asked}: {last}); the job was cancelled"
-        )
-        if unproven:
-            message += (
-                " and nothing was routed there. Only the server this start launched knows "
-                "the key the hub gave it: a site's c.JobSpawner.cmd must end by running "
-                "jobspawner-singleuser (see c.JobSpawner.require_server_proof)."
-            )
-        else:
-            message += (
-                ". If the server starts slowly, admins can raise c.JobSpawner.server_check_timeout."
-            )
-        tail = await self._failure_tail(backend, ctx)
-        if tail.strip():
-            message += f"\nLast lines of {self.job_output}:\n{tail}"
-        return SpawnException(message, reason="server_check")
-
-    async def _failure_tail(self, backend: Backend, ctx: BackendContext) -> str:
-        """The end of the job's log for a failure message: bounded when read
-        (:mod:`.log_reads`) and cut to :data:`~.bounded_text.STORED_TAIL` bytes, since the
-        message is kept in the state (the hub's database) and sent to the spawn page."""
-        try:
-            tail = await backend.read_log(ctx, self.job_output, self.log_tail_lines)
-        except Exception as e:  # the message matters more than the log
-            tail = f"(could not read {self.job_output}: {e})"
-        return bounded_text.clip(tail.rstrip(), bounded_text.STORED_TAIL)
-
-    async def _job_ended(
-        self, backend: Backend, ctx: BackendContext, status: JobStatus
-    ) -> SpawnException:
-        """The error for a job that ended before its server reported: state + log tail."""
-        job_id = self.job_id
-        self.job_id = ""
-        self._persist_state()
-        self.poller().forget(job_id)
-        await self.job_session().remove_secrets(ctx)
-        tail = await self._failure_tail(backend, ctx)
-        message = ended_while_starting(job_id, status)
-        if tail.strip():
-            message += f"\nLast lines of {self.job_output}:\n{tail}"
-        else:
-            message += f"\nIts output file {self.job_output} is empty or unreadable."
-        return SpawnException(message, reason="job_ended")
-
+    # --- poll -------------------------------------------------------------------------------
     async def poll(self) -> int | None:
         """None while the job exists (pending, held, running, suspended, or unknown because
         the scheduler did not answer); an exit status once it has ended."""
@@ -1409,63 +1141,22 @@ class JobSpawner(ServerWatchConfig, TransportConfig, WalltimeConfig, Spawner):  
         if self.start_unfinished and not self._starting:
             return await self._end_interrupted_start()
         await self._load_auth_state()
-        max_age = status_rounds.poll_max_age(self.status_max_age, self.status_interval)
-        status = await self.poller().status(self.job_id, max_age=max_age)
-        if status.state.finished:
-            status = await self._confirm_ended(status)
-        if not status.state.finished:
-            await self.transport_restore()  # an SSH port forward lost by a hub restart
-            return await self._server_watch_poll()
-        self._stop_server_watch()
-        self.transport_close()  # JupyterHub calls stop() only for a server that still runs
-        self.log.info("%s: job %s has ended (%s)", self._log_name, self.job_id, status.state.value)
-        await self._note_job_end(status)
-        if status.state is JobState.CANCELLED and not status.exit_code:
-            return 143  # cancelled (SIGTERM), even when the server exited cleanly on it
-        if status.exit_code is not None:
-            return status.exit_code
-        return 0 if status.state is JobState.DONE else 1
+        return await self.job_session().poll(self)
 
     async def _end_interrupted_start(self) -> int:
         """End a start that a hub restart interrupted: keep its job for the user's next
         start (``keep_queued_on_restart``) or cancel it, and tell the user
         (:mod:`jobspawner.interrupted_start`); JupyterHub then stops the server."""
-        job_id = self.job_id
-        if self.keep_queued_on_restart and self.record.server_token:
-            self.log.warning(
-                "%s: JupyterHub restarted while job %s was starting; the job is kept and the "
-                "user's next start with the same options resumes it "
-                "(c.JobSpawner.keep_queued_on_restart)",
-                self._log_name,
-                job_id,
-            )
-            self.record.keep_start()
-            self._watch_kept_start()
-            self._persist_state()
-            self._spawn_future = interrupted_start.failed_spawn(
-                interrupted_start.kept_message(job_id)
-            )
-            return 1
-        self.log.warning(
-            "%s: JupyterHub restarted while job %s was starting; a restarted hub cannot "
-            "follow the start, so the job is cancelled and the user asked to start again",
-            self._log_name,
-            job_id,
-        )
-        await self._load_auth_state()
-        try:
-            await self.job_session().cancel(job_id)
-        except Exception as e:  # kept in unconfirmed_cancels, retried at the next start
-            self.log.error("%s: could not cancel job %s: %s", self._log_name, job_id, e)
-        self.job_id = ""
-        self._revoke_token(self.record.server_token)
-        self.record.finish_start()
-        self._persist_state()
-        self._spawn_future = interrupted_start.failed_spawn(interrupted_start.user_message(job_id))
+        session = self.job_session()
+        message = session.keep_interrupted_start(self)
+        if message is None:
+            await self._load_auth_state()
+            message = await session.cancel_interrupted_start(self)
+        self._spawn_future = interrupted_start.failed_spawn(message)
         return 1
 
     # --- why the last server stopped, told to the user (jobspawner.last_end) ----------------
-    async def _note_job_end(self, status: JobStatus, words: str | None = None) -> None:
+    async def note_job_end(self, status: JobStatus, words: str | None = None) -> None:
         """Keep why a running server's job ended, for the spawn page and the session view."""
         try:
             await last_end.note_end(self, status, words)
@@ -1510,7 +1201,7 @@ class JobSpawner(ServerWatchConfig, TransportConfig, WalltimeConfig, Spawner):  
             self.log.warning("%s: could not remove the certificates: %s", self._log_name, e)
 
     async def stop(self, now: bool = False) -> None:
-        self._stop_server_watch()
+        self.stop_server_watch()
         await self._load_auth_state()
         task, self._cancel_task = self._cancel_task, None
         if task is not None:
@@ -1532,57 +1223,22 @@ class JobSpawner(ServerWatchConfig, TransportConfig, WalltimeConfig, Spawner):  
         if address is not None:
             server_watch.start_watch(self, *address)
 
-    def _stop_server_watch(self) -> None:
+    def stop_server_watch(self) -> None:
+        """End the server watch, if any."""
         server_watch.stop_watch(self)
 
-    async def _server_watch_poll(self) -> int | None:
+    async def server_watch_poll(self) -> int | None:
         """None, or an exit status when the watch says the server is lost."""
         return await server_watch.poll_running(self)
 
     # --- shared status rounds (jobspawner.status_rounds) ------------------------------------
-    def _watch_job(self, hurry: bool = False) -> None:
+    def watch_job(self, hurry: bool = False) -> None:
         """Put the current job in the shared rounds; hear when a round sees it ended."""
         poller = self.poller()
         schedule = status_rounds.run_soon(self.poll_and_notify)
         poller.watch(self.job_id, status_rounds.notify_listener(self, schedule))
         if hurry:
             poller.hurry(self.job_id)
-
-    async def _shared_status(self, poller: StatusPoller, fresh: bool = False) -> JobStatus:
-        """This job's status from the shared rounds; its own query only when none is recent
-        (``fresh``: an answer newer than half a startup interval)."""
-        interval = self.startup_poll_interval
-        cached = poller.cached(self.job_id)
-        if cached is not None and not fresh and cached[0] <= interval * 1.5:
-            return cached[1]
-        return await poller.status(self.job_id, max_age=interval / 2)
-
-    async def _status_change_or(
-        self, poller: StatusPoller, seen: JobStatus, future: asyncio.Future[Any], deadline: float
-    ) -> None:
-        """Wait until a shared round sees this job's status change from ``seen``, or for
-        ``future`` (the port report), never past ``deadline``: a queued spawn does not wake
-        at every round while its job keeps waiting. It still wakes every 30 startup
-        intervals, so a spawn whose rounds stopped asks on its own (``_shared_status``)."""
-        waiter = poller.changed(self.job_id, seen)
-        longest = 30 * self.startup_poll_interval
-        try:
-            await asyncio.wait(
-                [future, waiter],
-                timeout=max(0.0, min(longest, deadline - time.monotonic())),
-                return_when=asyncio.FIRST_COMPLETED,
-            )
-        finally:
-            waiter.cancel()
-
-    async def _confirm_ended(self, status: JobStatus, job_id: str = "") -> JobStatus:
-        """A job (this server's, or ``job_id``) the hub's own query no longer lists,
-        confirmed as its user (PrivateData)."""
-        ctx = self.context()
-        if ctx.query_runner.prefix == ctx.runner.prefix:
-            return status
-        ctx.query_runner = ctx.runner
-        return await status_rounds.confirm_vanished(ctx.backend, ctx, job_id or self.job_id, status)
 
     def job_end_hinted(self) -> None:
         """The job's server said it is stopping: follow its job closely for a while."""
@@ -1599,7 +1255,7 @@ class JobSpawner(ServerWatchConfig, TransportConfig, WalltimeConfig, Spawner):  
         """
         if self.record.queued is not None:
             await self._load_auth_state()
-            await self._drop_queued_start(self.record.queued, cancel=True)
+            await self.job_session().drop_kept_start(self, self.record.queued, cancel=True)
         busy = self._cancel_task is not None and not self._cancel_task.done()
         if self.job_id or busy:
             job = self.job_id or "of its last start"
@@ -1619,7 +1275,7 @@ class JobSpawner(ServerWatchConfig, TransportConfig, WalltimeConfig, Spawner):  
         """A deleted server's job kept from an interrupted start is cancelled (no orphan)."""
         if self.record.queued is not None:
             await self._load_auth_state()
-            await self._drop_queued_start(self.record.queued, cancel=True)
+            await self.job_session().drop_kept_start(self, self.record.queued, cancel=True)
 
     # --- state: the record (jobspawner.job_record) -----------------------------------------
     def get_state(self) -> dict[str, Any]:
@@ -1640,10 +1296,10 @@ class JobSpawner(ServerWatchConfig, TransportConfig, WalltimeConfig, Spawner):  
         if record.job_id:
             # after a hub restart every spawner's first poll then shares one query
             try:
-                self._watch_job()
+                self.watch_job()
             except Exception as e:  # loading state must never fail on this
                 self.log.debug("could not watch job %s: %s", record.job_id, e)
-        self._watch_kept_start()
+        self.job_session().watch_kept_start(self)
         if record.backend and record.backend != self.backend and record.job_id:
             self.log.warning(
                 "%s: job %s was submitted with backend %r, now %r",

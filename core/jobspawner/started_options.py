@@ -2,7 +2,7 @@
 
 "The same options as last time" means the options of a server that ran: a start is
 remembered once its job was submitted *and* its notebook server came up (the hub verified
-it and is about to route it, :meth:`JobSpawner._start`). A refused choice (a 400 before
+it and is about to route it, :meth:`JobSpawner.start`). A refused choice (a 400 before
 anything is submitted), a start that failed before or after submitting, a job that ended
 before its server reported: none of them is remembered, so neither the spawn form's
 preselection, its *Launch again with the same options* link nor the session view's repeats a

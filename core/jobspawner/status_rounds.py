@@ -80,9 +80,9 @@ def notify_listener(spawner: Any, schedule: Callable[[], None]) -> Callable[[str
     JupyterHub polls this server, run JupyterHub's own handling now (``schedule``)."""
 
     def listener(job_id: str, status: JobStatus) -> None:
-        if job_id != spawner.job_id or getattr(spawner, "_poll_callback", None) is None:
+        if job_id != spawner.job_id or not spawner.polled:
             return  # not (or no longer) this server's running job: start/stop handle it
-        spawner.log.warning("%s: %s", spawner._log_name, ended_message(job_id, status))
+        spawner.log.warning("%s: %s", spawner.log_name, ended_message(job_id, status))
         schedule()
 
     return listener

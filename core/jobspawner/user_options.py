@@ -21,7 +21,15 @@ from typing import TYPE_CHECKING, Any
 from . import refusal_log
 from .constraints import validate_constraint
 from .hub_compat import SpawnException
-from .profiles import Option, Profile, ProfileConfigError, default_profile, number_of
+from .live_view import live_snapshot
+from .profiles import (
+    Option,
+    Profile,
+    ProfileConfigError,
+    default_profile,
+    number_of,
+    parse_profiles,
+)
 from .resources import FIELDS, ResourceError, format_hms, normalise
 
 if TYPE_CHECKING:
@@ -110,7 +118,7 @@ def unwrap(key: str, raw: Any) -> Any:
 
 def restore_baseline(spawner: JobSpawner) -> None:
     """Undo a previous spawn's profile overrides (the spawner object outlives a server)."""
-    baseline: dict[str, Any] = spawner._profile_baseline
+    baseline: dict[str, Any] = spawner.choices.baseline
     for name, value in baseline.items():
         setattr(spawner, name, value)
     baseline.clear()
@@ -123,7 +131,7 @@ def set_overrides(spawner: JobSpawner, overrides: Mapping[str, Any]) -> None:
     starts from none: the config's options were written for the config's backend (and each
     backend refuses keys it does not declare).
     """
-    baseline: dict[str, Any] = spawner._profile_baseline
+    baseline: dict[str, Any] = spawner.choices.baseline
     if (
         "backend" in overrides
         and "backend_options" not in overrides
@@ -146,7 +154,6 @@ def _group_names(spawner: JobSpawner) -> list[str]:
 
 def parse_visible(spawner: JobSpawner, raw: Any) -> list[Profile]:
     """The configured profiles this user may see (group/user filters applied)."""
-    from .profiles import parse_profiles
 
     try:
         profiles = parse_profiles(raw or [], settable_names(spawner))
@@ -381,8 +388,6 @@ def _check_constraint_and_limits(spawner: JobSpawner, out: Validated) -> None:
         validate_constraint(spawner.load(), name, chosen["constraint"], spawner.backend_options)
     except ResourceError as e:
         raise refuse(str(e), field) from e
-    from .options_form import live_snapshot
-
     snapshot = live_snapshot(spawner, wait=False)
     if snapshot is None or not snapshot.available:
         return
@@ -416,9 +421,10 @@ def apply(spawner: JobSpawner, out: Validated) -> None:
     except BaseException:
         restore_baseline(spawner)
         raise
-    spawner._user_resources = dict(out.resources)
-    spawner._validated_resources = (dict(out.resources), dict(out.chosen))
-    spawner._option_variables = dict(out.variables)
+    choices = spawner.choices
+    choices.resources = dict(out.resources)
+    choices.validated = (dict(out.resources), dict(out.chosen))
+    choices.variables = dict(out.variables)
     spawner.record.profile = out.profile.slug if out.profile else ""
     spawner.record.options = dict(out.options)
 
@@ -427,13 +433,11 @@ def apply_user_options(
     spawner: JobSpawner, user_options: Mapping[str, Any]
 ) -> Awaitable[None] | None:
     """JobSpawner's default ``apply_user_options`` (a coroutine when profiles is a callable)."""
-    from .options_form import note_refusal
-
     restore_baseline(spawner)
-    spawner._user_resources, spawner._option_variables = {}, {}
-    spawner._validated_resources = None
+    choices = spawner.choices
+    choices.resources, choices.variables, choices.validated = {}, {}, None
     spawner.record.profile, spawner.record.options = "", {}
-    submitted, spawner._form_submission = spawner._form_submission, None  # from the form?
+    submitted, choices.form_submission = choices.form_submission, None  # from the form?
     raw = profiles_source(spawner)
     if inspect.isawaitable(raw):
 
@@ -442,7 +446,7 @@ def apply_user_options(
                 apply(spawner, validate(spawner, parse_visible(spawner, await raw), user_options))
             except SpawnException as e:
                 refusal_log.note(spawner, e)  # one WARNING line, not JupyterHub's traceback
-                note_refusal(spawner, e, submitted)  # the form shown again marks the field
+                choices.note_refusal(e, submitted)  # the form shown again marks the field
                 raise
 
         return later()
@@ -450,7 +454,7 @@ def apply_user_options(
         apply(spawner, validate(spawner, parse_visible(spawner, raw), user_options))
     except SpawnException as e:
         refusal_log.note(spawner, e)
-        note_refusal(spawner, e, submitted)
+        choices.note_refusal(e, submitted)
         raise
     return None
 
@@ -458,13 +462,13 @@ def apply_user_options(
 def chosen_resources(spawner: JobSpawner) -> tuple[dict[str, Any], bool]:
     """The user's chosen resources as template variables, and whether their constraint was
     checked against the backend: the validation's own result (:class:`Validated`) while
-    ``_user_resources`` is still what it validated; otherwise (a site's own
+    ``choices.resources`` are still what it validated; otherwise (a site's own
     ``apply_user_options`` set them, or something changed them since) normalised now,
     unchecked, so that a value that skipped the validation is still refused."""
-    validated = spawner._validated_resources
-    if validated is not None and validated[0] == spawner._user_resources:
-        return dict(validated[1]), True
-    return normalise(spawner._user_resources, label="{}"), False
+    choices = spawner.choices
+    if choices.validated is not None and choices.validated[0] == choices.resources:
+        return dict(choices.validated[1]), True
+    return normalise(choices.resources, label="{}"), False
 
 
 # --- state: the profile and the job's settings survive a hub restart -------------------------

@@ -31,12 +31,12 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from tornado.web import stream_request_body
 from traitlets import Bool, Float, HasTraits, List, TraitError, validate
 
-from . import started_options
+from . import options_form, started_options
 from .handshake import ServerTokenHandler, register_api
 from .status import JobState, JobStatus
 from .walltime_report import MAX_PATH, MAX_PATHS, ReportError, parse_report
@@ -159,17 +159,17 @@ def note_report(spawner: JobSpawner, report: Mapping[str, Sequence[str]]) -> Non
     }
     spawner.log.info(
         "%s: its JupyterLab saved %d documents before the walltime (%d could not be saved)",
-        spawner._log_name,
+        spawner.log_name,
         len(spawner.record.walltime_saved["saved"]),
         len(spawner.record.walltime_saved["failed"]),
     )
-    spawner._persist_state()
+    spawner.persist(spawner.record)
 
 
 def forget(spawner: JobSpawner) -> None:
     """A new start begins: nothing is known of its job's end yet."""
     spawner.record.walltime_saved = {}
-    spawner._walltime_end = None
+    spawner.walltime_end = None
 
 
 # --- what the user reads after the end -----------------------------------------------------
@@ -197,7 +197,7 @@ def end_words(spawner: JobSpawner, status: JobStatus, words: str) -> str:
         return words
     record = spawner.record.walltime_saved
     saved_here = bool(record) and record.get("job_id") == spawner.job_id
-    end = spawner._walltime_end
+    end = spawner.walltime_end
     if not (reached_limit(status, end) or saved_here):
         return words
     text = f"its batch job {spawner.job_id} reached its time limit."
@@ -217,10 +217,8 @@ def relaunch_url(spawner: JobSpawner) -> str:
     that came up (:mod:`jobspawner.started_options`, as the session view's,
     :func:`jobspawner.options_form.relaunch_url`), or "" when there are none to repeat (the
     notice is then the whole spawn form, and its Start button does that)."""
-    from .options_form import relaunch_url as url_with
-
     options = started_options.options(spawner)
-    return url_with(spawner, options) if options else ""
+    return options_form.relaunch_url(spawner, options) if options else ""
 
 
 # --- the endpoint --------------------------------------------------------------------------
@@ -253,10 +251,11 @@ class WalltimeHandler(ServerTokenHandler):
         super()._log()
 
     def _spawner(self, user_name: str, server_name: str | None) -> JobSpawner | None:
-        spawner = self.spawner_for_token(user_name, server_name)
-        if spawner is None:
+        server = self.spawner_for_token(user_name, server_name)
+        if server is None:
             self._refuse(403, "this token may not ask about that server")
             return None
+        spawner = cast("JobSpawner", server)  # a JobServer is a JobSpawner
         if not spawner.walltime_notices or not spawner.job_id:
             self._refuse(404, "the hub does not tell this server its walltime")
             return None
@@ -267,7 +266,7 @@ class WalltimeHandler(ServerTokenHandler):
         if spawner is None:
             return
         data = answer(spawner)
-        spawner._walltime_end = data["end"] or spawner._walltime_end
+        spawner.walltime_end = data["end"] or spawner.walltime_end
         self.set_header("Content-Type", "application/json")
         self.set_header("Cache-Control", "no-store")
         self.finish(json.dumps(data))

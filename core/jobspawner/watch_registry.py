@@ -28,6 +28,11 @@ class Registry:
     _over_budget_logged: bool = False
     _fault_logged: bool = False
 
+    @property
+    def fault_told(self) -> bool:
+        """The guard told the admin of a hub-side fault that has not been told over yet."""
+        return self._fault_logged
+
     def budget(self) -> int:
         """How many watches may hold a connection at once."""
         if self.limit is None:

@@ -112,7 +112,7 @@ def test_user_option_for_an_ignored_field_is_refused_400(tmp_path: Any) -> None:
     assert e.value.log_message.startswith("qos: ") and "(pbspro)" in e.value.log_message
     assert "cannot be chosen" in e.value.log_message
     spawner.apply_user_options(spawner, {"cpus": ["2"]})  # honoured: accepted
-    assert spawner._user_resources == {"cpus": "2"}
+    assert spawner.choices.resources == {"cpus": "2"}
 
 
 def test_a_harmless_field_is_accepted_and_a_bad_value_still_named(tmp_path: Any) -> None:

@@ -7,6 +7,7 @@ from jobspawner.cli import main
 from jobspawner.host_map import HostMap, HostMapError
 from jobspawner.hub_compat import SpawnException
 from jobspawner.spawner import JobSpawner
+from jobspawner.start_failures import routable_scheduler_host
 
 
 def test_first_full_match_wins_and_groups_expand():
@@ -30,9 +31,10 @@ def test_bad_entries_are_refused_naming_them(mapping, why):
 
 def test_scheduler_host_is_mapped_then_routing_checked():
     spawner = JobSpawner(host_map={r"(node\d+)": r"\1.ib", r"evil": "169.254.169.254"})
-    assert spawner._scheduler_host("node3") == "node3.ib"
+    settings = spawner.session_settings()
+    assert routable_scheduler_host(settings, "7", "node3") == "node3.ib"
     with pytest.raises(SpawnException, match="Cannot route"):
-        spawner._scheduler_host("evil")  # a mapped host passes the same checks
+        routable_scheduler_host(settings, "7", "evil")  # a mapped host passes the same checks
 
 
 def test_check_reports_a_bad_host_map(tmp_path, capsys):

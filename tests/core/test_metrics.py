@@ -93,7 +93,7 @@ def test_each_failure_has_a_reason_from_the_fixed_list(error, clock, reason):
 
 def _spawner(profile: str = "", clock: StartClock | None = None) -> SimpleNamespace:
     return SimpleNamespace(
-        backend="unit", record=SimpleNamespace(profile=profile), _spawn_clock=clock
+        backend="unit", record=SimpleNamespace(profile=profile), spawn_clock=clock
     )
 
 

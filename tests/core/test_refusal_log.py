@@ -15,7 +15,7 @@ def test_a_refusal_is_one_warning_and_other_errors_still_show(caplog: pytest.Log
     refusal_log.install(log)
     refusal_log.install(log)  # idempotent
     assert log.filters.count(refusal_log._FILTER) == 1
-    spawner = SimpleNamespace(log=log, _log_name="alice")
+    spawner = SimpleNamespace(log=log, log_name="alice")
     refused = refuse("memory: '8G' is more than the maximum, 4G")
     other = RuntimeError("the scheduler is down")
     with caplog.at_level(logging.INFO, logger=log.name):

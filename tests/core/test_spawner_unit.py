@@ -79,10 +79,10 @@ def test_config_resource_errors_name_the_trait(tmp_path):
 
 def test_exec_prefix_formats_username_and_refuses_option_like_names(tmp_path):
     spawner = make_spawner(tmp_path, exec_prefix="sudo -E -u {username}")
-    assert spawner._prefix(spawner.exec_prefix) == ["sudo", "-E", "-u", "root"]
+    assert spawner.command_prefix(spawner.exec_prefix) == ["sudo", "-E", "-u", "root"]
     spawner.user.name = "-oProxyCommand=x"
     with pytest.raises(SpawnException):
-        spawner._prefix(spawner.exec_prefix)
+        spawner.command_prefix(spawner.exec_prefix)
 
 
 def test_template_error_is_a_clear_spawn_error(tmp_path):

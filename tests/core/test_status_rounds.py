@@ -10,6 +10,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
+from jobspawner.job_start import JobStart
 from jobspawner.poller import StatusPoller
 from jobspawner.spawner import JobSpawner
 from jobspawner.status import JobState, JobStatus
@@ -17,6 +18,15 @@ from jupyterhub.objects import Hub
 
 FAKE = Path(__file__).resolve().parents[2] / "benchmarks" / "fake_slurm"
 pytest.importorskip("jobspawner_slurm")
+
+
+def follow(spawner: JobSpawner) -> JobStart:
+    """A start that follows the spawner's loaded job, as ``start()`` does once it submitted
+    it (its session and port report as there; far from its limits)."""
+    start = JobStart(spawner.job_session(), spawner, spawner.context())
+    start.port = spawner.expect_port()
+    spawner.watch_job(hurry=True)
+    return start
 
 
 def slurm_spawner(tmp_path: Path, user: str, **config) -> JobSpawner:
@@ -68,10 +78,7 @@ async def test_one_command_per_round_for_all_users_running_and_queued(tmp_path, 
         spawner.load_state({"job_id": job_id, "job_output": "/dev/null"})
     queued = []
     for spawner in spawners[10:]:  # queued spawns follow their jobs as start() does
-        spawner._port_future = asyncio.get_running_loop().create_future()
-        spawner._watch_job(hurry=True)
-        ctx = spawner.context()
-        queued.append(asyncio.ensure_future(spawner._wait_until_ready(ctx.backend, ctx, 1e12)))
+        queued.append(asyncio.ensure_future(follow(spawner).wait_until_ready(1e12)))
 
     async def jupyterhub_polls() -> None:  # every running server polled often
         while True:
@@ -198,17 +205,15 @@ async def test_queued_spawns_wake_only_when_their_job_changes(tmp_path, fake_slu
     tasks = []
     for spawner, job_id in zip(spawners, jobs, strict=True):
         spawner.load_state({"job_id": job_id, "job_output": "/dev/null"})
-        real = spawner._shared_status
+        start = follow(spawner)
+        real = start.session.shared_status
 
         async def counted(poller, fresh=False, real=real, job_id=job_id):
             looked[job_id] = looked.get(job_id, 0) + 1
             return await real(poller, fresh)
 
-        spawner._shared_status = counted
-        spawner._port_future = asyncio.get_running_loop().create_future()
-        spawner._watch_job(hurry=True)
-        ctx = spawner.context()
-        tasks.append(asyncio.ensure_future(spawner._wait_until_ready(ctx.backend, ctx, 1e12)))
+        start.session.shared_status = counted
+        tasks.append(asyncio.ensure_future(start.wait_until_ready(1e12)))
     try:
         await asyncio.sleep(1.5)
         rounds = len(fake_slurm.calls())

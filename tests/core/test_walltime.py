@@ -95,9 +95,9 @@ def test_a_job_that_ended_otherwise_keeps_its_words(tmp_path):
     spawner.job_id = "7"
     cancelled = JobStatus(JobState.CANCELLED, native_state="CANCELLED")
     assert walltime.end_words(spawner, cancelled, "w") == "w"
-    spawner._walltime_end = time.time() + 3600  # an admin cancelled it an hour early
+    spawner.walltime_end = time.time() + 3600  # an admin cancelled it an hour early
     assert walltime.end_words(spawner, cancelled, "w") == "w"
-    spawner._walltime_end = time.time() - 5  # ended at the end it was told
+    spawner.walltime_end = time.time() - 5  # ended at the end it was told
     assert "reached its time limit" in walltime.end_words(spawner, cancelled, "w")
     assert last_end.walltime.relaunch_url(spawner) == ""  # no options: the form's Start
 

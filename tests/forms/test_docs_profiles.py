@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from jobspawner.profiles import parse_profiles
+from jobspawner.start_failures import mapped_host
 from jobspawner.user_options import settable_names
 from traitlets.config import Config
 
@@ -34,10 +35,10 @@ def test_the_migrated_profiles_spawner_example_renders_torque_scripts(tmp_path):
     assert "#PBS -q ram256g" in script and "walltime=04:00:00" in script
     assert spawner.exec_prefix[-1] == "mesabi.xyz.edu"
     # state_exechost_exp's renaming is host_map's, and the local and lab profiles drop it
-    assert spawner._mapped_host("cn0412") == "in-cn0412.mesabi.xyz.edu"
+    assert mapped_host(spawner.session_settings(), "cn0412") == "in-cn0412.mesabi.xyz.edu"
     for slug in ("local", "lab"):
         spawner.apply_user_options(spawner, {"profile": slug})
-        assert spawner._mapped_host("cn0412") == "cn0412"
+        assert mapped_host(spawner.session_settings(), "cn0412") == "cn0412"
     spawner.apply_user_options(spawner, {"profile": "local"})
     assert spawner.load().name == "local" and spawner.exec_prefix[0] == "runuser"
 

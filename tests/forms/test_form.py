@@ -49,8 +49,11 @@ async def test_form_has_a_labelled_radio_per_profile_and_the_last_choice_checked
 
 async def test_user_values_in_the_form_are_escaped(tmp_path):
     spawner = make_spawner(tmp_path, profiles=[GPU])
-    spawner._form_refusal = {"values": {"profile": "gpu", "memory": '"><script>alert(1)</script>'},
-                             "field": "memory", "message": "<b>refused</b>"}  # fmt: skip
+    spawner.choices.form_refusal = {
+        "values": {"profile": "gpu", "memory": '"><script>alert(1)</script>'},
+        "field": "memory",
+        "message": "<b>refused</b>",
+    }
     page = await options_form(spawner)
     assert "<b>refused" not in page and "&lt;b&gt;refused" in page
     assert "<script>alert(1)" not in page and "&lt;script&gt;alert(1)" in page

@@ -59,7 +59,7 @@ async def test_a_refused_choice_is_never_the_same_options_as_last_time(tmp_path)
     assert card["relaunch"] == relaunch_of(page)
     # a start that failed after it was accepted is not remembered either
     spawner.apply_user_options(spawner, {"profile": "small"})
-    record_failure(spawner, SpawnException("Job 7 ended early.", reason="job_ended"))
+    record_failure(spawner.record, SpawnException("Job 7 ended early.", reason="job_ended"))
     assert relaunch_of(await options_form(spawner)) == card["relaunch"]
     # and the memory survives a hub restart (JupyterHub clears a stopped spawner's state)
     spawner.clear_state()
@@ -158,7 +158,7 @@ async def test_a_failures_log_lines_stay_lines_shown_once_and_escaped(tmp_path):
     tail = "Traceback:\n  <script>alert(1)</script>\nnumpy: version conflict"
     e = SpawnException(f"Job 12 ended before the notebook server started (failed).\n"
                        f"Last lines of /x.log:\n{tail}", reason="job_ended")  # fmt: skip
-    record_failure(spawner, e)
+    record_failure(spawner.record, e)
     shown = e.jupyterhub_html_message
     assert "<script>" not in shown and "&lt;script&gt;alert(1)&lt;/script&gt;" in shown
     assert re.search(r"<pre class='jobspawner-failure-log[^>]*>Last lines of /x.log:\n", shown)
@@ -169,7 +169,7 @@ async def test_a_failures_log_lines_stay_lines_shown_once_and_escaped(tmp_path):
     )
     assert card["failure_log"] == f"Last lines of /x.log:\n{tail}"
     one_line = SpawnException("Submitting the job failed: sbatch: error", reason="submit")
-    record_failure(spawner, one_line)
+    record_failure(spawner.record, one_line)
     assert not hasattr(one_line, "jupyterhub_html_message")  # JupyterHub's text stays
     assert failure_html("a\nb <i>") == (
         "<p class='mb-1'>a</p><pre class='jobspawner-failure-log small bg-body-tertiary p-2 "

@@ -7,6 +7,7 @@ import asyncio
 import pytest
 from jobspawner.hub_compat import SpawnException
 from jobspawner.profiles import ProfileConfigError, from_profiles_spawner, parse_profiles
+from jobspawner.start_failures import mapped_host
 from jobspawner.user_options import settable_names
 
 from forms.kit import GPU, SMALL, STAFF, make_spawner
@@ -88,7 +89,7 @@ def test_refusals_name_the_field_and_the_limit(tmp_path, options, expected):
     spawner = make_spawner(tmp_path, profiles=[GPU, SMALL], req_queue="batch")
     assert refused(spawner, options).startswith(expected)
     # a refusal leaves nothing of the profile in place
-    assert spawner.req_queue == "batch" and spawner._user_resources == {}
+    assert spawner.req_queue == "batch" and spawner.choices.resources == {}
 
 
 def test_profiles_are_visible_per_group_and_user(tmp_path):
@@ -186,7 +187,7 @@ def test_batchspawner_profiles_spawner_entries_migrate(tmp_path):
     assert lab["overrides"]["host_map"] == {r"(.+)": r"in-\1.lab.org"}
     spawner = make_spawner(tmp_path, profiles=[lab])
     apply(spawner, {"profile": "lab"})
-    assert spawner._mapped_host("cn0412") == "in-cn0412.lab.org"
+    assert mapped_host(spawner.session_settings(), "cn0412") == "in-cn0412.lab.org"
 
 
 def test_a_bounded_profile_option_cannot_be_bypassed_by_the_plain_resource_key(tmp_path):

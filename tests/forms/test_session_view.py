@@ -12,7 +12,7 @@ def test_a_failure_reads_in_plain_words_and_survives_a_restart(tmp_path):
     spawner = make_spawner(tmp_path)
     e = SpawnException("Job 12 ended before the notebook server started (failed, exit code 3).",
                        reason="job_ended")  # fmt: skip
-    record_failure(spawner, e)
+    record_failure(spawner.record, e)
     assert e.jupyterhub_message.startswith("Your server could not start. Job 12 ended")
     assert "SpawnException" not in e.jupyterhub_message and "reason=" not in e.jupyterhub_message
     spawner.clear_state()  # JupyterHub clears a failed spawner's state: the reason stays

@@ -14,7 +14,7 @@ from typing import Any
 
 from harness.strict import need_root
 from harness.users import ensure_users
-from jobspawner import options_form
+from jobspawner import live_view
 from jobspawner.resource_cache import _caches
 from jobspawner.spawner import JobSpawner
 from jupyterhub.objects import Hub
@@ -39,7 +39,7 @@ def ssh_spawner(tmp_path: Path, sshd: SSHServer, name: str, **config: Any) -> Jo
 
 
 async def queues_seen(spawner: JobSpawner) -> list[str]:
-    snapshot = await options_form._cache(spawner).wait(20)
+    snapshot = await live_view.resource_cache(spawner).wait(20)
     assert snapshot.error is None, snapshot.error
     return [q.name for q in snapshot.queues or ()]
 
@@ -56,7 +56,7 @@ async def test_a_configured_status_account_answers_for_everyone(tmp_path: Path, 
     alice, bob = (ssh_spawner(tmp_path, sshd, n, **service) for n in ("alice", "bob"))
     assert await queues_seen(alice) == ["alice-queue"]
     assert await queues_seen(bob) == ["alice-queue"]  # the same account: one shared answer
-    assert options_form._cache(alice) is options_form._cache(bob)
+    assert live_view.resource_cache(alice) is live_view.resource_cache(bob)
 
 
 async def test_each_exec_identity_sees_its_own_discovery_answer(tmp_path: Path) -> None:

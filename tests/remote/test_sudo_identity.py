@@ -117,10 +117,10 @@ async def test_the_service_account_runs_nothing_else(
     for name, accepted in [("alice", True), ("alice -u root", False), ("-uroot", False)]:
         spawner.user = SimpleNamespace(name=name)
         if accepted:
-            assert spawner._prefix(spawner.exec_prefix) == ["sudo", "-n", "-u", name, "--"]
+            assert spawner.command_prefix(spawner.exec_prefix) == ["sudo", "-n", "-u", name, "--"]
         else:
             with pytest.raises(Exception, match="cannot be passed to the exec_prefix"):
-                spawner._prefix(spawner.exec_prefix)
+                spawner.command_prefix(spawner.exec_prefix)
 
 
 def hub_account_config(sshd: SSHServer) -> str:

@@ -165,7 +165,7 @@ async def fail_start(spawner, failure: Exception) -> None:
 async def drive(spawner) -> Figures:
     """Every read path once (the session API four times at once), measured."""
     figures = Figures()
-    backend, ctx = spawner.load(), spawner.context()
+    ctx = spawner.context()
     stored_before = len(json.dumps(spawner.get_state()))
     tracemalloc.start()
     tracemalloc.reset_peak()
@@ -179,8 +179,8 @@ async def drive(spawner) -> Figures:
             figures.answers.append(len(last_end.form_with_notice(spawner, "").encode()))
             figures.stored.append(len(json.dumps(spawner.get_state())) - stored_before)
             last_end.forget(spawner)
-            failure = await spawner._job_ended(
-                backend, ctx, JobStatus(JobState.FAILED, exit_code=3)
+            failure = await spawner.job_session().job_ended_while_starting(
+                ctx, JobStatus(JobState.FAILED, exit_code=3)
             )
             await fail_start(spawner, failure)
             figures.answers.append(len(json.dumps({"sessions": [await describe(spawner)]})))

@@ -115,7 +115,7 @@ _STAMP = re.compile(r"\d{8}-\d{6}\.[0-9a-f]{6}|\.jobspawner-[0-9a-f]{32}\.secret
 
 def _render(spawner: Any, backend: str, chosen: dict[str, Any]) -> tuple[str, str | None]:
     """The script (and HTCondor's description) for ``chosen`` user resources."""
-    spawner._user_resources = chosen
+    spawner.choices.resources = chosen
     spec = spawner.build_spec()
     script = _STAMP.sub("STAMP", spawner.render(spec))
     description = None
@@ -243,7 +243,7 @@ def test_no_user_option_changes_the_script_structure(tmp_path, backend, compiled
     @given(user_options())
     def check(case: tuple[str, dict[str, Any]]) -> None:
         _path, options = case
-        spawner._user_resources = {}
+        spawner.choices.resources = {}
         try:
             spawner.apply_user_options(spawner, options)
         except SpawnException as e:
@@ -257,7 +257,7 @@ def test_no_user_option_changes_the_script_structure(tmp_path, backend, compiled
             ), message
             return
         counts["accepted"] += 1
-        chosen = dict(spawner._user_resources)
+        chosen = dict(spawner.choices.resources)
         script, description = _render(spawner, backend, chosen)
         marks = [v for k, v in _placeholders(chosen).items() if str(v).startswith("zz")]
         base_script, base_description = _render(spawner, backend, _placeholders(chosen))

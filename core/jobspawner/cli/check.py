@@ -114,7 +114,7 @@ def check_local_commands(
 ) -> None:
     """Each program (and the exec prefix's) is on the PATH local commands get."""
     path = command_environment(spawner.command_env_keep).get("PATH")
-    prefix = spawner._prefix(spawner.exec_prefix)
+    prefix = spawner.command_prefix(spawner.exec_prefix)
     if prefix and not shutil.which(prefix[0], path=path):
         report.add(
             "fail",
@@ -190,8 +190,8 @@ def check_settings(report: CheckReport, spawner: JobSpawner) -> None:
         )
     check_honoured(report, spawner)
     try:
-        spawner._prefix(spawner.exec_prefix)
-        spawner._query_prefix()
+        spawner.command_prefix(spawner.exec_prefix)
+        spawner.query_prefix()
     except SpawnException as e:
         report.add(
             "fail",
@@ -202,7 +202,7 @@ def check_settings(report: CheckReport, spawner: JobSpawner) -> None:
         )
     if spawner.host_source == "server":
         try:
-            allowed = spawner._hosts_allowed()
+            allowed = spawner.hosts_allowed()
         except SpawnException as e:
             report.add(
                 "fail",

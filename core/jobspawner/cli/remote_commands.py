@@ -38,7 +38,7 @@ async def remote_command_findings(spawner: JobSpawner, programs: Sequence[str]) 
     node = where(spawner)
     try:
         runner = spawner.make_runner(
-            spawner._prefix(spawner.exec_prefix),
+            spawner.command_prefix(spawner.exec_prefix),
             spawner.command_timeout,
             tuple(spawner.command_env_keep),
             log=spawner.log,
