@@ -7,10 +7,10 @@ cluster, the job's state (queued with the scheduler's reason and expected start,
 on a host), the resources requested, time used and left before the walltime, the log file
 and its last lines, and Stop / Launch again with the options of the last start whose server came up
 (:mod:`jobspawner.started_options`; a stopped server's card shows that job's options and
-resources). A start that failed keeps its reason (kept in the spawner's state) until the
-next start, so a reload or a hub restart still shows it: a first line in plain words, then
-the job's log lines as preformatted text (:func:`split_failure`), escaped like everything
-the job writes.
+resources). A start that failed keeps its reason in the job's record until the next start
+(:mod:`jobspawner.failed_start`), so a reload or a hub restart still shows it: a first line
+in plain words, then the job's log lines as preformatted text, escaped like everything the
+job writes.
 """
 
 from __future__ import annotations
@@ -18,12 +18,11 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import json
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, cast
 
-import markupsafe
-
 from . import bounded_text, log_reads, started_options
+from .failed_start import split_failure
 from .hub_compat import SpawnException
 from .job_server import JobServer
 from .last_end import card as last_end_card
@@ -31,7 +30,6 @@ from .options_form import relaunch_url
 from .resources import format_hms
 
 if TYPE_CHECKING:
-    from .job_record import JobRecord
     from .spawner import JobSpawner
 
 #: The page and its API; an optional user name follows (``/jobspawner/sessions/alice``).
@@ -42,56 +40,6 @@ Handler = Callable[..., Awaitable[None]]
 #: Lines of a job's log shown on its card, and at most this many bytes of them (as JSON).
 LOG_LINES = 12
 CARD_TAIL = 16 * 1024
-
-
-# --- failures that outlive a reload ---------------------------------------------------------
-
-
-def plain_failure(exc: BaseException) -> str:
-    """What a user reads first: plain words, then the detail (never exception jargon)."""
-    if isinstance(exc, SpawnException):
-        detail = exc.log_message
-        if exc.status_code == 400 and exc.reason == "user_options":
-            return f"Your choice was refused: {detail}"
-    else:
-        detail = str(exc) or "no reason was given"
-    return f"Your server could not start. {detail}"
-
-
-def split_failure(message: str) -> tuple[str, str]:
-    """A failure message as its first line (plain words) and the lines after it (the job's
-    log tail, to be shown preformatted), either possibly empty."""
-    words, _, detail = message.partition("\n")
-    return words.strip(), detail.strip("\n")
-
-
-def failure_html(message: str) -> str:
-    """The failure as HTML for JupyterHub's progress page: the words in a paragraph, the log
-    lines once, preformatted; every character escaped (the log is the user's).
-
-    The progress page puts an event's HTML both at its top and in its event log: the lines
-    are hidden in the event log's copy, so they show once.
-    """
-    words, detail = split_failure(message)
-    html = markupsafe.Markup("<p class='mb-1'>{}</p>").format(words)
-    if detail:
-        html += markupsafe.Markup(
-            "<pre class='jobspawner-failure-log small bg-body-tertiary p-2 text-start'"
-            " style='white-space: pre-wrap; max-height: 24em; overflow: auto'>{}</pre>"
-            "<style>#progress-log .jobspawner-failure-log {{ display: none; }}</style>"
-        ).format(detail)
-    return str(html)
-
-
-def record_failure(record: JobRecord, exc: BaseException) -> None:
-    """Keep a failed start's reason (in the job's record) and give JupyterHub a plain
-    message (and an HTML one that keeps the log's lines, :func:`failure_html`)."""
-    message = plain_failure(exc)
-    record.note_failure(message)  # bounded there (jobspawner.job_record)
-    if isinstance(exc, SpawnException) and not hasattr(exc, "jupyterhub_message"):
-        exc.jupyterhub_message = message  # JupyterHub shows this instead of str(exc)
-        if "\n" in message:
-            exc.jupyterhub_html_message = failure_html(message)
 
 
 # --- one card -------------------------------------------------------------------------------
@@ -130,7 +78,7 @@ async def describe(spawner: JobSpawner) -> dict[str, Any]:
     if spawner.job_id:
         with contextlib.suppress(SpawnException):  # a card even for a broken request
             resources = spawner.resources()
-        card["resources"] = readable(resources)
+        card["resources"] = started_options.readable(resources)
     else:  # what the last job that ran had, not the configuration's defaults
         card["options"] = last or None
         card["profile"] = last.get("profile") or None
@@ -170,19 +118,6 @@ async def describe(spawner: JobSpawner) -> dict[str, Any]:
         if ended and not card["failure"]:
             card["log_file"], card["log_tail"] = ended["log_file"], ended["log_tail"]
     return card
-
-
-def readable(resources: Mapping[str, Any]) -> dict[str, str]:
-    """Resources as a user reads them: ``memory 4096 MiB``, ``runtime 02:00:00``."""
-    out: dict[str, str] = {}
-    for key, value in resources.items():
-        if value is None or key == "runtime_s":
-            continue
-        if key.endswith("_mb"):
-            out[key[:-3]] = f"{value} MiB"
-        else:
-            out[key.replace("_", " ")] = str(value)
-    return out
 
 
 async def describe_user(user: Any) -> list[dict[str, Any]]:

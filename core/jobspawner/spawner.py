@@ -40,6 +40,7 @@ from traitlets import (
 
 from . import (
     auth_state_sync,
+    failed_start,
     honoured,
     hook_tracing,
     hub_compat,
@@ -53,7 +54,6 @@ from . import (
     server_command,
     server_proof,
     server_watch,
-    session_view,
     started_options,
     status_rounds,
     walltime,
@@ -996,7 +996,7 @@ class JobSpawner(ServerWatchConfig, TransportConfig, WalltimeConfig, Spawner):  
             await self._load_auth_state()
             return await self._start()
         except Exception as e:
-            session_view.record_failure(self.record, e)  # kept in the record, shown in plain words
+            failed_start.record_failure(self.record, e)  # kept in the record, shown in plain words
             metrics.spawn_failed(self, e)
             self._persist_state()
             raise
@@ -1040,7 +1040,7 @@ class JobSpawner(ServerWatchConfig, TransportConfig, WalltimeConfig, Spawner):  
         finally:
             self.spawn_clock = start.clock  # kept for the metrics (which limit ran out)
         self.record.finish_start()
-        started_options.remember(self, session_view.readable(self.resources()))
+        started_options.remember(self, started_options.readable(self.resources()))
         self._persist_state()
         self._start_server_watch(url)
         metrics.spawn_ready(self)

@@ -46,3 +46,16 @@ def options(spawner: JobSpawner) -> dict[str, Any]:
 def resources(spawner: JobSpawner) -> dict[str, Any]:
     """The resources (as a user reads them) of the last job whose server came up."""
     return dict(spawner.record.last_started.get("resources") or {})
+
+
+def readable(resources: Mapping[str, Any]) -> dict[str, str]:
+    """Resources as a user reads them: ``memory 4096 MiB``, ``runtime 02:00:00``."""
+    out: dict[str, str] = {}
+    for key, value in resources.items():
+        if value is None or key == "runtime_s":
+            continue
+        if key.endswith("_mb"):
+            out[key[:-3]] = f"{value} MiB"
+        else:
+            out[key.replace("_", " ")] = str(value)
+    return out

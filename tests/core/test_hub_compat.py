@@ -75,7 +75,7 @@ def test_on_jupyterhub_5_the_error_text_is_the_users_words() -> None:
     """JupyterHub 5's spawn form shows str(error): plain words, never an exception name."""
     e = hub_compat._SpawnExceptionBefore6("Refused.", reason="user_options", log_message="x")
     assert str(e) == "Refused."
-    e.jupyterhub_message = "Your choice was refused: x"  # set by session_view.record_failure
+    e.jupyterhub_message = "Your choice was refused: x"  # set by failed_start.record_failure
     assert str(e) == "Your choice was refused: x"
     assert e.get_message() == "x"
 

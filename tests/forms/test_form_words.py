@@ -11,9 +11,10 @@ from pathlib import Path
 
 import pytest
 from jobspawner.end_words import end_words
+from jobspawner.failed_start import record_failure
 from jobspawner.hub_compat import SpawnException
 from jobspawner.options_form import options_form, options_from_form
-from jobspawner.session_view import describe, record_failure
+from jobspawner.session_view import describe
 from jobspawner.status import JobState, JobStatus
 
 from forms.kit import SMALL, came_up, make_spawner
@@ -151,7 +152,7 @@ async def test_the_form_shown_again_after_a_refusal_marks_the_field_once(tmp_pat
 
 
 async def test_a_failures_log_lines_stay_lines_shown_once_and_escaped(tmp_path):
-    from jobspawner.session_view import failure_html
+    from jobspawner.failed_start import failure_html
 
     spawner = make_spawner(tmp_path)
     spawner.orm_spawner = None
