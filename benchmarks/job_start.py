@@ -52,7 +52,7 @@ USER = "alice"
 TRACER = Path(__file__).resolve().parent / "job_start_trace.py"
 #: Give up on a server that has not answered after this long (a broken environment).
 START_TIMEOUT = 120.0
-#: The module whose import the deferral of :mod:`jobspawner.deferred_imports` saves.
+#: The module whose import the deferral of :mod:`jobspawner.jobside.deferred_imports` saves.
 DEFERRED_PARSERS = "rfc3987_syntax.syntax_helpers"
 DASH = "\u2013"  # ranges and missing values in the tables
 _IMPORT_LINE = re.compile(r"import time:\s+(\d+) \|\s+(\d+) \| ( *)(\S+)")

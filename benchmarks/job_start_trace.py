@@ -2,7 +2,7 @@
 
 Run by :mod:`job_start` with the job environment's Python, as the job's user:
     python [-X importtime] job_start_trace.py jobspawner|jupyterhub EVENTS_FILE
-It starts ``jobspawner-singleuser`` (``jobspawner.singleuser:main``) or
+It starts ``jobspawner-singleuser`` (``jobspawner.jobside.singleuser:main``) or
 ``jupyterhub-singleuser`` (``jupyterhub.singleuser:main``) unchanged, and once the server's
 modules are imported (by the program itself, in its own order) wraps a few of its methods with
 a clock: each call's start and end (``time.time()``) and the CPU seconds it took (with the
@@ -51,11 +51,11 @@ STEPS = (
     ("jupyter_server.serverapp", "ServerApp", "init_httpserver", "http server"),
     ("jupyter_server.serverapp", "ServerApp", "start_app", "start"),
     ("jupyter_server.serverapp", "ServerApp", "_bind_http_server", "bind"),
-    ("jobspawner.singleuser", "", "report_port", "port report"),
+    ("jobspawner.jobside.singleuser", "", "report_port", "port report"),
 )
 #: The module whose import means the server's modules are in (both programs import it).
 READY_MODULE = "jupyterhub.singleuser.extension"
-PROGRAMS = {"jobspawner": "jobspawner.singleuser", "jupyterhub": "jupyterhub.singleuser"}
+PROGRAMS = {"jobspawner": "jobspawner.jobside.singleuser", "jupyterhub": "jupyterhub.singleuser"}
 
 
 class Events:

@@ -20,7 +20,8 @@ the hub process's CPU seconds per (virtual) minute above an idle baseline (proce
 this process, the commands' own CPU excluded and reported apart) and the event loop's worst
 stall (a 50 ms ticker's largest lateness).
 
-Every running jobspawner server holds its server watch (:mod:`jobspawner.server_watch`, one
+Every running jobspawner server holds its server watch (:mod:`jobspawner.lifecycle.server_watch`,
+one
 idle TCP connection, keepalive on) to one listener in this process, opened before the window
 as succeeded starts open them: the hub's figures include the watch's cost.
 """
@@ -102,7 +103,7 @@ class _HeldConnections(asyncio.Protocol):
 async def _open_watches(spawners: list[Any]) -> tuple[asyncio.base_events.Server, int]:
     """Give every running jobspawner server a real routed address and its watch, as a
     succeeded start does; wait (bounded) until the listener holds every connection."""
-    from jobspawner import server_watch
+    from jobspawner.lifecycle import server_watch
     from jupyterhub.objects import Server
 
     _HeldConnections.held = []
@@ -128,7 +129,7 @@ async def _open_watches(spawners: list[Any]) -> tuple[asyncio.base_events.Server
 
 
 def _close_watches(spawners: list[Any], listener: asyncio.base_events.Server | None) -> None:
-    from jobspawner import server_watch
+    from jobspawner.lifecycle import server_watch
 
     for spawner in spawners:
         server_watch.stop_watch(spawner)
@@ -200,7 +201,7 @@ async def _queued_loop(kind: str, spawner: Any, stop: asyncio.Event) -> None:
             await spawner.query_job_status()
             await asyncio.sleep(spawner.startup_poll_interval)
         return
-    from jobspawner.job_start import JobStart  # as start() follows its submitted job
+    from jobspawner.lifecycle.job_start import JobStart  # as start() follows its submitted job
 
     start = JobStart(spawner.job_session(), spawner, spawner.context())
     start.port = spawner.expect_port()
@@ -341,7 +342,7 @@ async def _teardown(
         if alive:
             raise RuntimeError(f"{len(alive)} {kind} tasks did not stop within 15 s")
     if kind == "jobspawner":
-        from jobspawner import status_rounds
+        from jobspawner.lifecycle import status_rounds
         from jobspawner.spawner import JobSpawner
 
         for poller in list(JobSpawner._pollers.values()):

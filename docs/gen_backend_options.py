@@ -13,8 +13,8 @@ import re
 import sys
 from pathlib import Path
 
-from jobspawner.backend import load_backend
-from jobspawner.backend_options import markdown_table
+from jobspawner.contract.backend_options import markdown_table
+from jobspawner.facade.backend import load_backend
 
 #: Which page documents which backends.
 PAGES = {

@@ -7,7 +7,7 @@ import re
 import sys
 from pathlib import Path
 
-from jobspawner import hookspecs
+from jobspawner.contract import hookspecs
 
 
 def specs() -> list[tuple[str, object]]:
@@ -22,8 +22,8 @@ def render() -> str:
     lines = [
         "# The hook contract",
         "",
-        "Generated from `core/jobspawner/hookspecs.py` by `python docs/gen_hooks.py`; a test",
-        "fails when a hook is missing here or has no docstring.",
+        "Generated from `core/jobspawner/contract/hookspecs.py` by `python docs/gen_hooks.py`;",
+        "a test fails when a hook is missing here or has no docstring.",
         "",
         inspect.cleandoc(hookspecs.__doc__ or ""),
         "",

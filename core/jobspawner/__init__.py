@@ -29,38 +29,62 @@ module is internal and may change between releases.
   :class:`ResourceError` (requests); :func:`clock_seconds` and :func:`size_mib` (durations
   and sizes as schedulers print them).
 
+For a hub's configuration: :func:`apply_user_options` (the one validation of user options,
+for a site's own ``c.JobSpawner.apply_user_options`` to call) and
+:func:`from_profiles_spawner` (wrapspawner's ProfilesSpawner profiles as jobspawner's).
+
 ``JobSpawner``, :func:`describe_generic`, :func:`private_output_commands`,
-:func:`run_prepare_commands` and :func:`render_template` are imported lazily, so that the
-job-side helpers (``python -m jobspawner.local_jobs``) import neither JupyterHub nor Jinja2.
+:func:`run_prepare_commands`, :func:`render_template`, :func:`apply_user_options` and
+:func:`from_profiles_spawner` are imported lazily, so that the job-side helpers
+(``python -m jobspawner.jobside.local_jobs``) import neither JupyterHub nor Jinja2.
+
+The modules sit in folders by layer (``contract``, ``boundary``, ``facade``, ``transport``,
+``choices``, ``lifecycle``, ``web``, ``jobside``, ``cli``: docs/architecture.md). Their old
+flat names (``jobspawner.profiles``...) still import, with a DeprecationWarning
+(:mod:`jobspawner.moved_modules`).
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .__about__ import __version__
-from .backend_options import Option, program_options
-from .bounded_text import MAX_BYTES as LOG_TAIL_BYTES
-from .cancel_confirm import confirm_cancel, not_ended_words
-from .commands import Command, CommandError, CommandResult, CommandRunner
-from .constraints import FeatureGrammar
-from .context import BackendContext, make_context
-from .exit_words import exit_code_text
-from .hookspecs import hookimpl
-from .jobspec import JobSpec
-from .options import flag, tool
-from .resources import ResourceError, format_hms, parse_duration_s, parse_memory_mb
-from .secrets_cleanup import remove_secrets_by_runner
-from .status import CancelOutcome, JobState, JobStatus, QueueInfo
-from .submit_errors import submit_problem
-from .units import clock_seconds, size_mib
-from .user_files import UserFileError, folder_refused_words, name_taken_words
-from .user_files import create_command as user_file_command
+from jobspawner.__about__ import __version__
+from jobspawner.boundary.bounded_text import MAX_BYTES as LOG_TAIL_BYTES
+from jobspawner.boundary.secrets_cleanup import remove_secrets_by_runner
+from jobspawner.boundary.user_files import UserFileError, folder_refused_words, name_taken_words
+from jobspawner.boundary.user_files import create_command as user_file_command
+from jobspawner.contract.backend_options import Option, program_options
+from jobspawner.contract.commands import Command, CommandError, CommandResult, CommandRunner
+from jobspawner.contract.context import BackendContext, make_context
+from jobspawner.contract.exit_words import exit_code_text
+from jobspawner.contract.hookspecs import hookimpl
+from jobspawner.contract.jobspec import JobSpec
+from jobspawner.contract.options import flag, tool
+from jobspawner.contract.resources import (
+    ResourceError,
+    format_hms,
+    parse_duration_s,
+    parse_memory_mb,
+)
+from jobspawner.contract.status import CancelOutcome, JobState, JobStatus, QueueInfo
+from jobspawner.contract.units import clock_seconds, size_mib
+from jobspawner.facade.cancel_confirm import confirm_cancel, not_ended_words
+from jobspawner.facade.constraints import FeatureGrammar
+from jobspawner.facade.submit_errors import submit_problem
+from jobspawner.moved_modules import install as _install_moved_modules
+
+_install_moved_modules()  # the old flat module names, as aliases
 
 if TYPE_CHECKING:
-    from .defaults import describe_generic, private_output_commands, run_prepare_commands
-    from .spawner import JobSpawner
-    from .templates import render as render_template
+    from jobspawner.choices.profiles import from_profiles_spawner
+    from jobspawner.choices.user_options import apply_user_options
+    from jobspawner.facade.defaults import (
+        describe_generic,
+        private_output_commands,
+        run_prepare_commands,
+    )
+    from jobspawner.facade.templates import render as render_template
+    from jobspawner.spawner import JobSpawner
 
 __all__ = [
     "LOG_TAIL_BYTES",
@@ -80,6 +104,7 @@ __all__ = [
     "ResourceError",
     "UserFileError",
     "__version__",
+    "apply_user_options",
     "clock_seconds",
     "confirm_cancel",
     "describe_generic",
@@ -87,6 +112,7 @@ __all__ = [
     "flag",
     "folder_refused_words",
     "format_hms",
+    "from_profiles_spawner",
     "hookimpl",
     "make_context",
     "name_taken_words",
@@ -108,10 +134,12 @@ __all__ = [
 #: integration (jobspawner.web.hub_entry), as through the ``jobspawner`` entry point.
 _LAZY = {
     "JobSpawner": ("web.hub_entry", "JobSpawner"),
-    "describe_generic": ("defaults", "describe_generic"),
-    "private_output_commands": ("defaults", "private_output_commands"),
-    "run_prepare_commands": ("defaults", "run_prepare_commands"),
-    "render_template": ("templates", "render"),
+    "describe_generic": ("facade.defaults", "describe_generic"),
+    "private_output_commands": ("facade.defaults", "private_output_commands"),
+    "run_prepare_commands": ("facade.defaults", "run_prepare_commands"),
+    "render_template": ("facade.templates", "render"),
+    "apply_user_options": ("choices.user_options", "apply_user_options"),
+    "from_profiles_spawner": ("choices.profiles", "from_profiles_spawner"),
 }
 
 

@@ -101,7 +101,7 @@ class ServerSide:
 
     #: The account every server runs as; None: the hub's own user.
     account: str | None
-    #: The Python that runs :mod:`jobspawner.local_jobs` as that account.
+    #: The Python that runs :mod:`jobspawner.jobside.local_jobs` as that account.
     python: str
     #: The ``jobspawner-singleuser`` program that account runs.
     singleuser: str

@@ -2,7 +2,7 @@
 
 start: render the script, submit, persist the job id at once, follow the job until it runs
 and its server reports its port, fail fast when the job dies. stop: cancel and confirm.
-poll: one batched status query per round for all spawners (:mod:`jobspawner.poller`).
+poll: one batched status query per round for all spawners (:mod:`jobspawner.lifecycle.poller`).
 """
 
 from __future__ import annotations
@@ -38,50 +38,47 @@ from traitlets import (
     Any as AnyTrait,
 )
 
-from . import (
+from jobspawner.choices import options_form
+from jobspawner.choices import user_options as options_validation
+from jobspawner.choices.hub_limits import limits_as_requests, with_hub_limits
+from jobspawner.choices.option_choices import OptionChoices
+from jobspawner.choices.overridden import overridden
+from jobspawner.contract.commands import CommandError
+from jobspawner.contract.context import BackendContext
+from jobspawner.contract.jobspec import JobSpec
+from jobspawner.contract.resources import FIELDS, ResourceError, empty, normalise, overlay
+from jobspawner.contract.status import JobStatus
+from jobspawner.facade import honoured, hook_tracing, hub_compat, hub_integration
+from jobspawner.facade.backend import Backend, BackendError, load_backend
+from jobspawner.facade.constraints import validate_constraint
+from jobspawner.facade.hub_compat import SpawnException
+from jobspawner.facade.templates import TemplateError
+from jobspawner.jobside import server_proof
+from jobspawner.jobside.port_binding import PortChoice, PortChoiceError
+from jobspawner.lifecycle import (
     auth_state_sync,
     failed_start,
-    honoured,
-    hook_tracing,
-    hub_compat,
-    hub_integration,
     internal_certs,
     interrupted_start,
     last_end,
     metrics,
-    options_form,
-    routing,
     server_command,
-    server_proof,
     server_watch,
     started_options,
     status_rounds,
     walltime,
 )
-from . import user_options as options_validation
-from .backend import Backend, BackendError, load_backend
-from .commands import CommandError
-from .constraints import validate_constraint
-from .context import BackendContext
-from .hub_compat import SpawnException
-from .hub_limits import limits_as_requests, with_hub_limits
-from .job_record import JobRecord, QueuedStart
-from .job_session import JobSession
-from .jobspec import JobSpec
-from .option_choices import OptionChoices
-from .overridden import overridden
-from .poller import StatusPoller
-from .port_binding import PortChoice, PortChoiceError
-from .resources import FIELDS, ResourceError, empty, normalise, overlay
-from .server_watch import ServerWatch, ServerWatchConfig
-from .session_host import PreparedJob
-from .session_settings import SessionSettings
-from .start_clock import StartClock
-from .status import JobStatus
-from .templates import TemplateError
-from .transport import TransportConfig, TransportError
-from .user_env import account_environment
-from .walltime import WalltimeConfig
+from jobspawner.lifecycle.job_record import JobRecord, QueuedStart
+from jobspawner.lifecycle.job_session import JobSession
+from jobspawner.lifecycle.poller import StatusPoller
+from jobspawner.lifecycle.server_watch import ServerWatch, ServerWatchConfig
+from jobspawner.lifecycle.session_host import PreparedJob
+from jobspawner.lifecycle.session_settings import SessionSettings
+from jobspawner.lifecycle.start_clock import StartClock
+from jobspawner.lifecycle.user_env import account_environment
+from jobspawner.lifecycle.walltime import WalltimeConfig
+from jobspawner.transport import routing
+from jobspawner.transport.config import TransportConfig, TransportError
 
 _USERNAME = re.compile(r"\A[A-Za-z0-9_][A-Za-z0-9_.@+-]{0,63}\Z")
 _SERVER_NAME = re.compile(r"\A[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}\Z")
@@ -213,7 +210,7 @@ class JobSpawner(ServerWatchConfig, TransportConfig, WalltimeConfig, Spawner):  
         30,
         config=True,
         help="""Lines of the job's output shown when a spawn fails, and on the spawn page
-        after a running server's job ended (jobspawner.last_end). At most 200, from the
+        after a running server's job ended (jobspawner.lifecycle.last_end). At most 200, from the
         last 64 KiB of the output, and at most 4 KiB of them are kept (docs/security.md).""",
     )
 
@@ -239,7 +236,7 @@ class JobSpawner(ServerWatchConfig, TransportConfig, WalltimeConfig, Spawner):  
         API), from: {", ".join(FIELDS)}. Each value is validated; anything else is refused.""",
     )
 
-    # --- profiles and the spawn form (jobspawner.profiles, .user_options, .options_form) ----
+    # --- profiles and the spawn form (jobspawner.choices.profiles, .user_options, .options_form) --
     profiles = AnyTrait(
         [],
         config=True,
@@ -364,7 +361,7 @@ class JobSpawner(ServerWatchConfig, TransportConfig, WalltimeConfig, Spawner):  
         `c.Spawner.ssl_alt_names` (e.g. `["DNS:*.cluster.example.org"]`).""",
     )
 
-    # --- the persisted state: one JobRecord (jobspawner.job_record) -----------------------
+    # --- the persisted state: one JobRecord (jobspawner.lifecycle.job_record) ---
     record: JobRecord
     api_token: str  # JupyterHub's trait (typed here: a kept start gives its token back)
 
@@ -505,7 +502,7 @@ class JobSpawner(ServerWatchConfig, TransportConfig, WalltimeConfig, Spawner):  
 
     def options_from_query(self, query_data: Mapping[str, Any]) -> Any:
         """``GET /hub/spawn?opt-NAME=...``: the options under their plain names on every
-        supported JupyterHub (:func:`jobspawner.hub_compat.query_options`)."""
+        supported JupyterHub (:func:`jobspawner.facade.hub_compat.query_options`)."""
         return super().options_from_query(hub_compat.query_options(query_data))
 
     def __init__(self, **kwargs: Any) -> None:
@@ -515,13 +512,13 @@ class JobSpawner(ServerWatchConfig, TransportConfig, WalltimeConfig, Spawner):  
         self._new_event = asyncio.Event()
         self._starting = False
         self._cancel_task: asyncio.Future[None] | None = None
-        #: the user's choice for the next start (jobspawner.user_options, .options_form)
+        #: the user's choice for the next start (jobspawner.choices.user_options, .options_form)
         self.choices = OptionChoices()
-        self.current_watch: ServerWatch | None = None  # jobspawner.server_watch
+        self.current_watch: ServerWatch | None = None  # jobspawner.lifecycle.server_watch
         self.walltime_end: float | None = None  # the end this server was last told
         #: the clock of the last start's wait (for the metrics: which limit ran out)
         self.spawn_clock: StartClock | None = None
-        #: this start's server-check key (jobspawner.server_proof): in memory only
+        #: this start's server-check key (jobspawner.jobside.server_proof): in memory only
         self._server_check_key = ""
         # a hub that loaded this class without jobspawner's hub integration is told so
         hub_integration.warn_if_missing(self.log)
@@ -572,7 +569,7 @@ class JobSpawner(ServerWatchConfig, TransportConfig, WalltimeConfig, Spawner):  
     def context(self) -> BackendContext:
         backend = self.load()
         keep = tuple(self.command_env_keep)
-        try:  # the transport (local or SSH, jobspawner.transport) builds the runners
+        try:  # the transport (local or SSH, jobspawner.transport.config) builds the runners
             runner = self.make_runner(
                 self.command_prefix(self.exec_prefix), self.command_timeout, keep, log=self.log
             )
@@ -613,7 +610,7 @@ class JobSpawner(ServerWatchConfig, TransportConfig, WalltimeConfig, Spawner):  
 
     def root_jobs_refusal(self) -> str | None:
         """Why this configuration must not run, when a root hub would run jobs as root."""
-        if self.transport != "local":  # commands run on a login node (jobspawner.transport)
+        if self.transport != "local":  # commands run on a login node (jobspawner.transport.config)
             return None if self.allow_root_jobs else self.ssh_root_refusal(self.exec_prefix)
         if os.geteuid() != 0 or self.allow_root_jobs:
             return None
@@ -630,7 +627,7 @@ class JobSpawner(ServerWatchConfig, TransportConfig, WalltimeConfig, Spawner):  
             "single-user test machine only, c.JobSpawner.allow_root_jobs = True."
         )
 
-    # --- requests the backend cannot honour (jobspawner.honoured) ---------------------------
+    # --- requests the backend cannot honour (jobspawner.facade.honoured) ---
     def _honoured_fields(self) -> frozenset[str] | None:
         if self.batch_script:  # the site's own template decides what it honours
             return None
@@ -717,7 +714,7 @@ class JobSpawner(ServerWatchConfig, TransportConfig, WalltimeConfig, Spawner):  
     # --- user options -----------------------------------------------------------------------
     @staticmethod
     def _apply_resource_options(spawner: JobSpawner, user_options: Mapping[str, Any]) -> Any:
-        """Default `apply_user_options`: :func:`jobspawner.user_options.apply_user_options`.
+        """Default `apply_user_options`: :func:`jobspawner.choices.user_options.apply_user_options`.
 
         Profiles, their options and ``user_options_allowed``; a value may come as itself
         or as a list of one value. Every refusal is a 400 naming the field and the limit.
@@ -768,7 +765,7 @@ class JobSpawner(ServerWatchConfig, TransportConfig, WalltimeConfig, Spawner):  
     def resources(self) -> dict[str, Any]:
         """Validated resources, the template variables the job script gets: config traits,
         overridden by the user's chosen options (normalised once, by their validation:
-        :func:`jobspawner.user_options.chosen_resources`)."""
+        :func:`jobspawner.choices.user_options.chosen_resources`)."""
         try:
             site = normalise(self._config_requests())
             chosen, checked = options_validation.chosen_resources(self)
@@ -884,7 +881,7 @@ class JobSpawner(ServerWatchConfig, TransportConfig, WalltimeConfig, Spawner):  
         The port is the job's to choose, within ``port_range`` (or the pinned port) when the
         site set one: a port outside it is refused. The reported host is kept only for
         ``host_source = "server"``, and only inside ``server_hosts_allowed``: otherwise this
-        raises :class:`~jobspawner.routing.RouteRefused` (the handler answers 400) and the
+        raises :class:`~jobspawner.transport.routing.RouteRefused` (the handler answers 400) and the
         spawn fails with the same reason.
         """
         if not self.awaiting_port():
@@ -938,7 +935,7 @@ class JobSpawner(ServerWatchConfig, TransportConfig, WalltimeConfig, Spawner):  
         """JupyterHub polls this server (it runs, as far as JupyterHub knows)."""
         return self._poll_callback is not None
 
-    # --- the job session (jobspawner.job_session) -------------------------------------------
+    # --- the job session (jobspawner.lifecycle.job_session) ---
     def session_settings(self, starting: bool = False) -> SessionSettings:
         """The settings the session reads, now (``starting``: with what the start asks for,
         its profile's overrides applied)."""
@@ -1046,7 +1043,7 @@ class JobSpawner(ServerWatchConfig, TransportConfig, WalltimeConfig, Spawner):  
         metrics.spawn_ready(self)
         return url
 
-    # --- what a start asks of JupyterHub's side (jobspawner.session_host.StartHost) --------
+    # --- what a start asks of JupyterHub's side (jobspawner.lifecycle.session_host.StartHost) ---
     def prepare_job(self) -> PreparedJob:
         """This start's job: its spec, its script (logged, the token redacted), its key."""
         spec = self.build_spec()
@@ -1065,7 +1062,8 @@ class JobSpawner(ServerWatchConfig, TransportConfig, WalltimeConfig, Spawner):  
         return str(self.api_token or "")
 
     def use_kept_token(self, token: str) -> None:
-        """The kept job's server holds ``token`` (see :mod:`jobspawner.interrupted_start`)."""
+        """The kept job's server holds ``token`` (see
+        :mod:`jobspawner.lifecycle.interrupted_start`)."""
         self.api_token = token
 
     def token_known(self, token: str) -> bool:
@@ -1146,7 +1144,7 @@ class JobSpawner(ServerWatchConfig, TransportConfig, WalltimeConfig, Spawner):  
     async def _end_interrupted_start(self) -> int:
         """End a start that a hub restart interrupted: keep its job for the user's next
         start (``keep_queued_on_restart``) or cancel it, and tell the user
-        (:mod:`jobspawner.interrupted_start`); JupyterHub then stops the server."""
+        (:mod:`jobspawner.lifecycle.interrupted_start`); JupyterHub then stops the server."""
         session = self.job_session()
         message = session.keep_interrupted_start(self)
         if message is None:
@@ -1155,7 +1153,7 @@ class JobSpawner(ServerWatchConfig, TransportConfig, WalltimeConfig, Spawner):  
         self._spawn_future = interrupted_start.failed_spawn(message)
         return 1
 
-    # --- why the last server stopped, told to the user (jobspawner.last_end) ----------------
+    # --- why the last server stopped, told to the user (jobspawner.lifecycle.last_end) ---
     async def note_job_end(self, status: JobStatus, words: str | None = None) -> None:
         """Keep why a running server's job ended, for the spawn page and the session view."""
         try:
@@ -1168,7 +1166,7 @@ class JobSpawner(ServerWatchConfig, TransportConfig, WalltimeConfig, Spawner):  
         """The spawn form, with why the last server stopped at its top (while recorded)."""
         return last_end.form_with_notice(self, await super().get_options_form())
 
-    # --- internal_ssl (jobspawner.internal_certs) -------------------------------------------
+    # --- internal_ssl (jobspawner.lifecycle.internal_certs) ---
     def _internal_certs_folder(self) -> str:
         try:
             return internal_certs.job_folder(
@@ -1216,7 +1214,7 @@ class JobSpawner(ServerWatchConfig, TransportConfig, WalltimeConfig, Spawner):  
                 "is not confirmed; it is retried at the next start"
             )
 
-    # --- the server watch (jobspawner.server_watch) -----------------------------------------
+    # --- the server watch (jobspawner.lifecycle.server_watch) ---
     def _start_server_watch(self, url: str) -> None:
         """Hold an idle connection to the server just verified at ``url``'s address."""
         address = server_watch.routed_address(url)
@@ -1231,7 +1229,7 @@ class JobSpawner(ServerWatchConfig, TransportConfig, WalltimeConfig, Spawner):  
         """None, or an exit status when the watch says the server is lost."""
         return await server_watch.poll_running(self)
 
-    # --- shared status rounds (jobspawner.status_rounds) ------------------------------------
+    # --- shared status rounds (jobspawner.lifecycle.status_rounds) ---
     def watch_job(self, hurry: bool = False) -> None:
         """Put the current job in the shared rounds; hear when a round sees it ended."""
         poller = self.poller()
@@ -1277,7 +1275,7 @@ class JobSpawner(ServerWatchConfig, TransportConfig, WalltimeConfig, Spawner):  
             await self._load_auth_state()
             await self.job_session().drop_kept_start(self, self.record.queued, cancel=True)
 
-    # --- state: the record (jobspawner.job_record) -----------------------------------------
+    # --- state: the record (jobspawner.lifecycle.job_record) ---
     def get_state(self) -> dict[str, Any]:
         state: dict[str, Any] = super().get_state()
         record = self.record
@@ -1314,4 +1312,4 @@ class JobSpawner(ServerWatchConfig, TransportConfig, WalltimeConfig, Spawner):  
         self.record.forget_job()
         self.ssh_forward_state = None
         # unconfirmed cancels survive: they are retried at the next start; so does why the
-        # last server stopped (jobspawner.last_end), for the user's next visit
+        # last server stopped (jobspawner.lifecycle.last_end), for the user's next visit

@@ -30,14 +30,14 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from .backend import Backend, backend_from_plugin, load_backend
-from .commands import Command, CommandError, CommandResult, CommandRunner
-from .constraints import validate_constraint
-from .context import BackendContext
-from .jobspec import JobSpec
-from .resources import FIELDS, ResourceError, normalise
-from .status import JobState, JobStatus
-from .transport import Runner
+from jobspawner.contract.commands import Command, CommandError, CommandResult, CommandRunner
+from jobspawner.contract.context import BackendContext
+from jobspawner.contract.jobspec import JobSpec
+from jobspawner.contract.resources import FIELDS, ResourceError, normalise
+from jobspawner.contract.status import JobState, JobStatus
+from jobspawner.facade.backend import Backend, backend_from_plugin, load_backend
+from jobspawner.facade.constraints import validate_constraint
+from jobspawner.transport.config import Runner
 
 #: Which contract test covers each hook (a test in the kit checks that every hook spec has
 #: one, so a new hook cannot land without a contract test).

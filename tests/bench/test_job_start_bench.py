@@ -40,7 +40,7 @@ def test_the_iri_parsers_are_built_by_the_anchor_and_not_by_jobspawner(quick):
     # the environment has it, so the anchor pays for it: else this test would prove nothing
     assert kinds["jupyterhub"]["imported_parsers"], (
         "the jobs' environment no longer builds rfc3987_syntax's parsers at start: "
-        "jobspawner.deferred_imports.DEFERRED and docs/time-to-notebook.md need a look"
+        "jobspawner.jobside.deferred_imports.DEFERRED and docs/time-to-notebook.md need a look"
     )
     assert not kinds["jobspawner"]["imported_parsers"]
 

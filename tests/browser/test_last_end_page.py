@@ -1,5 +1,5 @@
 """In a real browser: the spawn page says why the last server stopped, and the job's log
-shown there cannot run script (jobspawner.last_end).
+shown there cannot run script (jobspawner.lifecycle.last_end).
 
 With ``JOBSPAWNER_SCREENSHOTS=docs/screenshots`` the page is written to ``last-end.png``
 (docs/profiles.md).

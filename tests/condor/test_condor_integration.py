@@ -10,10 +10,11 @@ from typing import Any
 
 import pytest
 from condor.condorkit import Pool, wait_for
-from jobspawner import CommandError, JobSpec, JobState, defaults
-from jobspawner.backend import Backend, load_backend
-from jobspawner.context import BackendContext, make_context
-from jobspawner.status import VANISHED_REASON
+from jobspawner import CommandError, JobSpec, JobState
+from jobspawner.contract.context import BackendContext, make_context
+from jobspawner.contract.status import VANISHED_REASON
+from jobspawner.facade import defaults
+from jobspawner.facade.backend import Backend, load_backend
 
 ALICE = ["runuser", "-u", "alice", "--"]
 

@@ -10,8 +10,8 @@ import pytest
 from condor.condorkit import Pool, wait_for
 from condor.test_condor_integration import SLEEP, make_spec, submit, wait_state
 from jobspawner import JobState
-from jobspawner.backend import load_backend
-from jobspawner.commands import DEFAULT_PATH
+from jobspawner.contract.commands import DEFAULT_PATH
+from jobspawner.facade.backend import load_backend
 from jobspawner.testing import record_queries
 from remote.fixtures import fresh_ssh_connections, sshd
 from remote.sshd import SSHServer

@@ -4,17 +4,10 @@ from __future__ import annotations
 
 import pytest
 from condor.condorkit import fixture
-from jobspawner import (
-    Command,
-    CommandError,
-    CommandResult,
-    JobSpec,
-    JobState,
-    JobStatus,
-    user_files,
-)
-from jobspawner.backend import load_backend
-from jobspawner.templates import TemplateError
+from jobspawner import Command, CommandError, CommandResult, JobSpec, JobState, JobStatus
+from jobspawner.boundary import user_files
+from jobspawner.facade.backend import load_backend
+from jobspawner.facade.templates import TemplateError
 from jobspawner_condor import hooks, parsers
 
 
@@ -330,7 +323,7 @@ def test_site_description_override_and_line_break_refused() -> None:
 def test_job_script() -> None:
     s = spec(prologue="module load python", epilogue="echo done")
     text = hooks.SCRIPT_TEMPLATE
-    from jobspawner.templates import render
+    from jobspawner.facade.templates import render
 
     script = render(text, s.variables)
     assert script.startswith("#!/bin/bash\n")

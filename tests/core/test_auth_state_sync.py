@@ -6,7 +6,7 @@ import asyncio
 import logging
 from typing import Any
 
-from jobspawner.auth_state_sync import saver
+from jobspawner.lifecycle.auth_state_sync import saver
 
 
 class HubUser:

@@ -6,10 +6,15 @@ import sys
 import textwrap
 
 import pytest
-from jobspawner import backend as backend_module
-from jobspawner.backend import BackendError, BackendNotFound, installed_backends, load_backend
-from jobspawner.jobspec import JobSpec
-from jobspawner.status import JobState, JobStatus
+from jobspawner.contract.jobspec import JobSpec
+from jobspawner.contract.status import JobState, JobStatus
+from jobspawner.facade import backend as backend_module
+from jobspawner.facade.backend import (
+    BackendError,
+    BackendNotFound,
+    installed_backends,
+    load_backend,
+)
 
 
 def _spec(**variables):
@@ -82,7 +87,7 @@ def test_only_the_selected_entry_point_is_loaded(monkeypatch):
             return self.ep.load()
 
     monkeypatch.setattr(
-        "jobspawner.backend.installed_backends", lambda: {n: Spy(e) for n, e in real.items()}
+        "jobspawner.facade.backend.installed_backends", lambda: {n: Spy(e) for n, e in real.items()}
     )
     load_backend("local")
     assert loaded == ["local"]

@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 from jobspawner import Option
-from jobspawner.backend import BackendError, installed_backends, load_backend
-from jobspawner.backend_options import Declarations, OptionError
-from jobspawner.hub_compat import SpawnException
+from jobspawner.contract.backend_options import Declarations, OptionError
+from jobspawner.facade.backend import BackendError, installed_backends, load_backend
+from jobspawner.facade.hub_compat import SpawnException
 from jobspawner.spawner import JobSpawner
 from jobspawner.web.hub_start import check_backend_at_start
 from jupyterhub.objects import Hub
@@ -118,7 +118,7 @@ def test_hub_start_stops_on_unknown_key_or_wrong_type(caplog: Any) -> None:
 def test_one_yes_no_parser_serves_declared_options_and_flag(monkeypatch):
     """``flag`` (undeclared options) and a declared ``bool`` option read yes/no words with
     the same function, so they cannot drift apart."""
-    from jobspawner import backend_options, options
+    from jobspawner.contract import backend_options, options
 
     words = ["true", " Yes ", "ON", "1", "false", "no", " Off", "0", "", True, False, 1, 0]
     declared = backend_options.Option("x", bool, False)

@@ -7,8 +7,8 @@ import time
 
 import pytest
 from jobspawner import CancelOutcome, Command, CommandError, JobState, JobStatus, hookimpl
-from jobspawner.backend import load_backend
-from jobspawner.context import make_context
+from jobspawner.contract.context import make_context
+from jobspawner.facade.backend import load_backend
 
 
 class Scheduler:
@@ -73,7 +73,7 @@ async def test_the_rest_is_confirmed_by_the_status_command_never_the_history():
 
 
 async def test_a_cancel_that_changes_nothing_is_not_confirmed(monkeypatch):
-    from jobspawner import defaults
+    from jobspawner.facade import defaults
 
     monkeypatch.setattr(defaults, "CANCEL_CHECKS", 4)
     monkeypatch.setattr(defaults, "CANCEL_CHECK_INTERVAL", 0.01)

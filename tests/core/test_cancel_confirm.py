@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 from jobspawner import JobState, JobStatus, confirm_cancel
-from jobspawner import cancel_confirm as cc
+from jobspawner.facade import cancel_confirm as cc
 
 
 @pytest.fixture(autouse=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 
 import pytest
-from jobspawner.commands import Command, CommandError, CommandNotFound, CommandRunner
+from jobspawner.contract.commands import Command, CommandError, CommandNotFound, CommandRunner
 
 
 async def test_runs_argv_without_a_shell_and_passes_stdin():
@@ -51,7 +51,8 @@ async def test_prefix_goes_before_every_command():
 
 async def test_the_registered_timer_measures_every_run_and_none_is_needed():
     """The contract's runner imports no metrics: the hub's metrics register a timer here."""
-    from jobspawner import commands, metrics
+    from jobspawner.contract import commands
+    from jobspawner.lifecycle import metrics
 
     seen: list[str] = []
 

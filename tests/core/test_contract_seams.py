@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 from jobspawner import Command, CommandError, CommandResult, JobSpec, JobState, JobStatus, hookimpl
-from jobspawner.backend import Backend, BackendError, as_commands, load_backend
-from jobspawner.commands import CommandRunner
-from jobspawner.context import BackendContext
+from jobspawner.contract.commands import CommandRunner
+from jobspawner.contract.context import BackendContext
+from jobspawner.facade.backend import Backend, BackendError, as_commands, load_backend
 
 
 class Scripted(CommandRunner):

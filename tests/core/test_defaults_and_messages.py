@@ -10,12 +10,12 @@ import sys
 from types import SimpleNamespace
 
 import pytest
-from jobspawner.commands import Command, CommandResult
-from jobspawner.hub_compat import SpawnException
-from jobspawner.hub_limits import limits_as_requests
+from jobspawner.choices.hub_limits import limits_as_requests
+from jobspawner.contract.commands import Command, CommandResult
+from jobspawner.facade.hub_compat import SpawnException
+from jobspawner.facade.submit_errors import REFUSED, UNREACHABLE, submit_problem
+from jobspawner.lifecycle.start_clock import StartClock
 from jobspawner.spawner import JobSpawner
-from jobspawner.start_clock import StartClock
-from jobspawner.submit_errors import REFUSED, UNREACHABLE, submit_problem
 from jupyterhub.objects import Hub
 
 

@@ -1,5 +1,5 @@
 """The job's server imports ``rfc3987_syntax`` on first use, not at start
-(:mod:`jobspawner.deferred_imports`, issue #23 item 8): the stand-in's contract on a small
+(:mod:`jobspawner.jobside.deferred_imports`, issue #23 item 8): the stand-in's contract on a small
 package, and jsonschema's IRI checks giving their usual answers through it."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from jobspawner.deferred_imports import DEFERRED, Deferral, DeferredModule, defer
+from jobspawner.jobside.deferred_imports import DEFERRED, Deferral, DeferredModule, defer
 
 PACKAGE = "jobspawner_costly_example"
 DEFERRAL = Deferral(PACKAGE, functions=("check",))
@@ -106,7 +106,7 @@ def test_jsonschema_checks_iris_as_before_and_imports_the_parser_only_then() -> 
     program = textwrap.dedent(
         f"""
         import json, sys
-        from jobspawner.deferred_imports import defer_all
+        from jobspawner.jobside.deferred_imports import defer_all
         print(json.dumps(defer_all()))
         import jsonschema
         print(json.dumps("rfc3987_syntax.syntax_helpers" in sys.modules))

@@ -309,7 +309,7 @@ def test_building_the_servers_environment_shows_progress(tmp_path, capsys):
 def test_a_job_account_with_another_placeholder_is_a_config_error(tmp_path):
     from types import SimpleNamespace
 
-    from jobspawner.hub_compat import SpawnException
+    from jobspawner.facade.hub_compat import SpawnException
     from jobspawner.spawner import JobSpawner
     from jupyterhub.objects import Hub
 

@@ -9,8 +9,8 @@ import re
 from pathlib import Path
 
 import pytest
-from jobspawner import hookspecs
-from jobspawner.backend import SHIPPED_BACKENDS
+from jobspawner.contract import hookspecs
+from jobspawner.facade.backend import SHIPPED_BACKENDS
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 

@@ -8,7 +8,7 @@ import pytest
 import requests
 from harness.hub import running_hub
 from harness.waiting import wait_for
-from jobspawner import hub_compat
+from jobspawner.facade import hub_compat
 
 from .test_e2e_failures import _gate
 from .test_e2e_local import _group_alive

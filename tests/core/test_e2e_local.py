@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 from harness.hub import running_hub
-from jobspawner.job_record import STATE_VERSION
+from jobspawner.lifecycle.job_record import STATE_VERSION
 
 pytestmark = pytest.mark.e2e
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 from harness.hub import running_hub
-from jobspawner.server_proof import KEY_NAME
+from jobspawner.jobside.server_proof import KEY_NAME
 
 pytestmark = pytest.mark.e2e
 

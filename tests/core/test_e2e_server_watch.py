@@ -1,7 +1,8 @@
 """End to end on the local backend: the server watch notices silent deaths and lost hosts.
 
 The hub's status rounds (``status_interval``) and JupyterHub's own poll (``poll_interval``)
-are both set far longer than the test waits, so only the watch (:mod:`jobspawner.server_watch`)
+are both set far longer than the test waits, so only the watch
+(:mod:`jobspawner.lifecycle.server_watch`)
 can notice in time: a job killed with SIGKILL (the out-of-memory killer) is noticed within
 seconds, and so is a server whose packets are dropped (a lost node: iptables DROP on its
 port); the latter is stopped after ``lost_server_timeout``, its job cancelled, the user told.

@@ -1,6 +1,7 @@
 """Through a real hub (local backend): the walltime endpoint takes only the server's own token
-and a bounded report, and the job's server learns its end from the hub (jobspawner.walltime,
-jobspawner.walltime_server). The browser side runs on real Slurm (tests/slurm)."""
+and a bounded report, and the job's server learns its end from the hub
+(jobspawner.lifecycle.walltime,
+jobspawner.jobside.walltime_server). The browser side runs on real Slurm (tests/slurm)."""
 
 from __future__ import annotations
 

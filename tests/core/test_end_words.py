@@ -1,14 +1,17 @@
-"""Every end-of-job message is made in jobspawner.end_words: the failed start's error, the
+"""Every end-of-job message is made in jobspawner.facade.end_words: the failed start's error, the
 log line and the user's notice when a running server's job ends, the status sentence. What
 they say of an exit code comes from one function (where a code's meaning, 137: killed, goes)."""
 
 from __future__ import annotations
 
-from jobspawner import describe_generic, end_words, last_end, status_rounds
-from jobspawner.status import JobState, JobStatus
+from jobspawner import describe_generic
+from jobspawner.contract.status import JobState, JobStatus
+from jobspawner.facade import end_words
+from jobspawner.lifecycle import last_end, status_rounds
 
 KILLED = JobStatus(JobState.FAILED, exit_code=137, reason="OOM")
-# the exit-code table's words (jobspawner.exit_words), written out: a change to them shows here
+# the exit-code table's words (jobspawner.contract.exit_words), written out: a change to them shows
+# here
 KILLED_WORDS = "exit code 137 (killed: signal 9, e.g. out of memory or at its time limit)"
 
 

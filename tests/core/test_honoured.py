@@ -1,6 +1,6 @@
 """Requests a backend cannot honour are refused at hub start or warned about, never dropped.
 
-Covers jobspawner.honoured, the ``resource_fields`` hook of every installed backend and the
+Covers jobspawner.facade.honoured, the ``resource_fields`` hook of every installed backend and the
 GPU model requests of Torque, PBS Pro and Moab.
 """
 
@@ -10,10 +10,10 @@ import logging
 from typing import Any
 
 import pytest
-from jobspawner.backend import installed_backends, load_backend
-from jobspawner.honoured import HARMLESS, site_problems
-from jobspawner.hub_compat import SpawnException
-from jobspawner.resources import FIELDS
+from jobspawner.contract.resources import FIELDS
+from jobspawner.facade.backend import installed_backends, load_backend
+from jobspawner.facade.honoured import HARMLESS, site_problems
+from jobspawner.facade.hub_compat import SpawnException
 from jobspawner.testing import SAMPLE_REQUESTS, job_for
 
 from .test_backend_options import FakeApp, make_spawner

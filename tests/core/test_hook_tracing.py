@@ -28,10 +28,12 @@ async def test_tracing_names_the_answering_implementation(tmp_path: Any, caplog:
     assert statuses["7"].state is JobState.UNKNOWN
     lines = [r.getMessage() for r in caplog.records if "jobspawner hook" in r.getMessage()]
     site = [line for line in lines if "describe_status answered by site:" in line]
-    core = [line for line in lines if "describe_status answered by jobspawner.defaults" in line]
+    core = [
+        line for line in lines if "describe_status answered by jobspawner.facade.defaults" in line
+    ]
     assert len(site) == 1 and len(core) == 1, lines
     assert "jobspawner hook status_command answered by backend:local" in lines
-    assert "jobspawner hook query_status answered by jobspawner.defaults" in lines
+    assert "jobspawner hook query_status answered by jobspawner.facade.defaults" in lines
 
 
 def test_no_tracing_by_default(tmp_path: Any, caplog: Any) -> None:

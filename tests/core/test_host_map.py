@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 from jobspawner.cli import main
-from jobspawner.host_map import HostMap, HostMapError
-from jobspawner.hub_compat import SpawnException
+from jobspawner.facade.hub_compat import SpawnException
+from jobspawner.lifecycle.start_failures import routable_scheduler_host
 from jobspawner.spawner import JobSpawner
-from jobspawner.start_failures import routable_scheduler_host
+from jobspawner.transport.host_map import HostMap, HostMapError
 
 
 def test_first_full_match_wins_and_groups_expand():

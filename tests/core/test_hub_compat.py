@@ -1,5 +1,5 @@
 """The JupyterHub versions jobspawner supports: one module owns the differences
-(jobspawner.hub_compat), the declared dependencies match what CI proves, and a hub or
+(jobspawner.facade.hub_compat), the declared dependencies match what CI proves, and a hub or
 ``jobspawner check`` on another version says what to install instead of a traceback."""
 
 from __future__ import annotations
@@ -10,10 +10,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from jobspawner import hub_compat
 from jobspawner.__about__ import __version__
 from jobspawner.cli import main
-from jobspawner.hub_compat import SpawnException, start_request_body, unsupported_reason
+from jobspawner.facade import hub_compat
+from jobspawner.facade.hub_compat import SpawnException, start_request_body, unsupported_reason
 from jobspawner.web.hub_start import check_backend_at_start
 from tornado import web
 

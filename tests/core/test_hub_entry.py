@@ -1,7 +1,7 @@
 """jobspawner's hub integration (jobspawner.web.hub_start): importing the spawner module
 changes nothing in JupyterHub; the names a hub uses for the spawner (the ``jobspawner``
 entry point, ``jobspawner.JobSpawner``) install it; a hub that loads the class any other way
-without it is told what to write (jobspawner.hub_integration)."""
+without it is told what to write (jobspawner.facade.hub_integration)."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ REPORT = """
 import json
 from jupyterhub import apihandlers, handlers
 from jupyterhub.app import JupyterHub
-from jobspawner.hub_integration import wrapped
+from jobspawner.facade.hub_integration import wrapped
 print(json.dumps({
     "init_handlers": wrapped(JupyterHub, "init_handlers"),
     "init_tornado_settings": wrapped(JupyterHub, "init_tornado_settings"),
@@ -145,7 +145,7 @@ def test_a_spawner_outside_a_hub_says_nothing() -> None:
     out = run_python(
         "import logging, sys\nfrom types import SimpleNamespace\n"
         "from jobspawner.spawner import JobSpawner\n"
-        "from jobspawner.hub_integration import installed\n"
+        "from jobspawner.facade.hub_integration import installed\n"
         "log = logging.getLogger('x'); log.addHandler(logging.StreamHandler(sys.stdout))\n"
         "user = SimpleNamespace(name='alice', url='/user/alice/', escaped_name='alice', id=1)\n"
         "JobSpawner(user=user, log=log, allow_root_jobs=True)\n"
@@ -185,8 +185,9 @@ def handler_lists(monkeypatch: pytest.MonkeyPatch) -> tuple[list[Any], list[Any]
 def test_the_hub_start_checks_then_registers_every_handler(
     handler_lists: tuple[list[Any], list[Any]],
 ) -> None:
-    from jobspawner import end_report, handshake, refusal_log, session_view, walltime
-    from jobspawner.web import hub_start
+    from jobspawner.choices import refusal_log
+    from jobspawner.lifecycle import end_report, handshake, walltime
+    from jobspawner.web import hub_start, session_view
 
     api, pages = handler_lists
     before = len(api), len(pages)

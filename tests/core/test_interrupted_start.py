@@ -8,12 +8,12 @@ import contextlib
 import logging
 
 import pytest
-from jobspawner import interrupted_start
-from jobspawner.commands import Command, CommandError
-from jobspawner.job_record import QueuedStart
-from jobspawner.resources import normalise
-from jobspawner.status import JobState, JobStatus
-from jobspawner.user_options import job_settings
+from jobspawner.choices.user_options import job_settings
+from jobspawner.contract.commands import Command, CommandError
+from jobspawner.contract.resources import normalise
+from jobspawner.contract.status import JobState, JobStatus
+from jobspawner.lifecycle import interrupted_start
+from jobspawner.lifecycle.job_record import QueuedStart
 
 from .test_spawner_unit import make_spawner
 

@@ -7,8 +7,8 @@ import logging
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from jobspawner import bounded_text
-from jobspawner.job_record import (
+from jobspawner.boundary import bounded_text
+from jobspawner.lifecycle.job_record import (
     MAX_TAIL,
     MAX_WORDS,
     STATE_VERSION,

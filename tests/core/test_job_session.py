@@ -6,12 +6,12 @@ import logging
 from types import SimpleNamespace
 
 import pytest
-from jobspawner import interrupted_start
-from jobspawner.commands import Command, CommandError
-from jobspawner.job_record import JobRecord, QueuedStart
-from jobspawner.job_session import JobSession
-from jobspawner.session_settings import SessionSettings
-from jobspawner.status import JobState, JobStatus
+from jobspawner.contract.commands import Command, CommandError
+from jobspawner.contract.status import JobState, JobStatus
+from jobspawner.lifecycle import interrupted_start
+from jobspawner.lifecycle.job_record import JobRecord, QueuedStart
+from jobspawner.lifecycle.job_session import JobSession
+from jobspawner.lifecycle.session_settings import SessionSettings
 
 
 class Host:
@@ -86,7 +86,7 @@ async def test_a_kept_start_dropped_is_cancelled_as_submitted_or_owed_and_said()
 
 
 class PollHost(Host):
-    """The JupyterHub side a poll reports to (jobspawner.session_host.PollHost)."""
+    """The JupyterHub side a poll reports to (jobspawner.lifecycle.session_host.PollHost)."""
 
     def __init__(self, watch_answer=None) -> None:
         super().__init__()

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 from harness.waiting import wait_for
-from jobspawner import job_supervisor
-from jobspawner.job_supervisor import CANCEL, LIMIT, Outcome, Supervisor
+from jobspawner.jobside import job_supervisor
+from jobspawner.jobside.job_supervisor import CANCEL, LIMIT, Outcome, Supervisor
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -71,7 +71,7 @@ def test_a_job_sharing_its_supervisors_group_leaves_its_leftovers_alone(tmp_path
     """The local backend's model: the group outlives the script (like Slurm's COMPLETING)."""
     pid_file = tmp_path / "pid"
     program = (
-        "import subprocess; from jobspawner.job_supervisor import Supervisor; "
+        "import subprocess; from jobspawner.jobside.job_supervisor import Supervisor; "
         "c = subprocess.Popen(['/bin/bash', '-c', "
         f"'sleep 30 >/dev/null 2>&1 & echo $! > {pid_file}']); "
         "print(Supervisor(c.pid, own_group=False).wait().returncode)"
@@ -112,7 +112,7 @@ KERNEL_MODULES = {"emulator_kernel", "emulator_queue"}
 @pytest.mark.parametrize(
     "path",
     [
-        "core/jobspawner/job_supervisor.py",
+        "core/jobspawner/jobside/job_supervisor.py",
         "tests/harness/emulator_kernel.py",
         "tests/harness/emulator_queue.py",
     ],

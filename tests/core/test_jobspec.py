@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 from jobspawner import JobSpec
-from jobspawner.backend import installed_backends, load_backend
-from jobspawner.resources import FIELDS, ResourceError
+from jobspawner.contract.resources import FIELDS, ResourceError
+from jobspawner.facade.backend import installed_backends, load_backend
 
 
 def _spec(**kwargs):

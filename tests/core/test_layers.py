@@ -23,14 +23,21 @@ CONTRACTS = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["import
 ]
 #: One import that breaks each contract: (contract id, the module, the line appended to it).
 VIOLATIONS = [
-    ("job-side", "jobspawner/job_supervisor.py", "import jobspawner.poller"),
-    ("job-side", "jobspawner/singleuser.py", "import pluggy"),
-    ("job-runner", "jobspawner/local_jobs.py", "import tornado"),
+    ("job-side", "jobspawner/jobside/job_supervisor.py", "import jobspawner.lifecycle.poller"),
+    ("job-side", "jobspawner/jobside/singleuser.py", "import pluggy"),
+    ("job-runner", "jobspawner/jobside/local_jobs.py", "import tornado"),
     ("public-api", "jobspawner/__init__.py", "import jinja2"),
-    ("contract-modules", "jobspawner/status.py", "from jobspawner import spawner"),
-    ("contract-modules", "jobspawner/jobspec.py", "import jobspawner.backend"),
-    ("lifecycle-no-web", "jobspawner/poller.py", "from jobspawner.web import hub_start"),
-    ("plugins-public-api", "jobspawner_lsf/hooks.py", "from jobspawner.defaults import submit"),
+    ("contract-modules", "jobspawner/contract/status.py", "from jobspawner import spawner"),
+    ("contract-modules", "jobspawner/contract/jobspec.py", "import tornado"),
+    ("layers", "jobspawner/contract/jobspec.py", "import jobspawner.facade.backend"),
+    ("layers", "jobspawner/lifecycle/poller.py", "from jobspawner.web import hub_start"),
+    ("layers", "jobspawner/boundary/log_reads.py", "import jobspawner.transport.ssh"),
+    ("spawner-no-web", "jobspawner/spawner.py", "from jobspawner.web import hub_start"),
+    (
+        "plugins-public-api",
+        "jobspawner_lsf/hooks.py",
+        "from jobspawner.facade.defaults import submit",
+    ),
     ("slurm-shared", "jobspawner_firecrest/convert.py", "from jobspawner_slurm import parsers"),
 ]
 

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from harness.jobenv import ensure_jobenv
 from harness.users import ensure_users
-from jobspawner import hookspecs
+from jobspawner.contract import hookspecs
 from jobspawner.testing import COVERAGE, BackendContract, Target
 
 

@@ -1,6 +1,6 @@
 """The local backend between users: no user's files decide what another user's job runs.
 
-Runs ``jobspawner.local_jobs`` as the real test users alice and bob (``runuser``, as the
+Runs ``jobspawner.jobside.local_jobs`` as the real test users alice and bob (``runuser``, as the
 hub's ``exec_prefix`` does), with the job environment's Python, in a fresh world-writable
 sticky folder used as their ``TMPDIR`` (like ``/tmp``, but private to each test).
 """
@@ -87,7 +87,7 @@ def run_as(
 def submit_as(
     user: str, tmp: Path, script: str, env: dict[str, str] | None = None, workdir: str = ""
 ) -> subprocess.CompletedProcess[str]:
-    argv = [python(), "-I", "-m", "jobspawner.local_jobs", "submit"]
+    argv = [python(), "-I", "-m", "jobspawner.jobside.local_jobs", "submit"]
     argv += ["--output", str(tmp / f"{user}-{secrets.token_hex(3)}.log"), "--workdir", workdir]
     return run_as(user, argv, tmp, stdin=script, env=env)
 
@@ -134,7 +134,7 @@ def test_a_spool_path_prepared_by_another_user_is_refused(tmp, kind):
         assert st.st_uid == uid("alice") and st.st_mode & 0o7777 == 0o700
         assert (fallback / job_id).is_dir()
         wait_for(ran.exists, timeout=10)
-        status = [python(), "-I", "-m", "jobspawner.local_jobs", "status", job_id]
+        status = [python(), "-I", "-m", "jobspawner.jobside.local_jobs", "status", job_id]
         assert job_id in run_as("alice", status, tmp).stdout  # found again, not hidden
         time.sleep(1)
         assert not (tmp / "pwned").exists(), "bob's script ran as alice"
@@ -159,7 +159,9 @@ def test_a_spool_path_prepared_by_another_user_is_refused(tmp, kind):
     )
     # status and cancel refuse it the same way
     for cmd in ("status", "cancel"):
-        run = run_as("alice", [python(), "-I", "-m", "jobspawner.local_jobs", cmd, "1-1"], tmp)
+        run = run_as(
+            "alice", [python(), "-I", "-m", "jobspawner.jobside.local_jobs", cmd, "1-1"], tmp
+        )
         assert run.returncode == 2 and expected in run.stderr, (cmd, run.stderr)
 
 
@@ -174,13 +176,13 @@ def test_a_tmpdir_through_another_users_link_hides_no_job(tmp):
     run = submit_as("alice", tmp, "sleep 30\n", env=env)
     assert run.returncode == 0, run.stderr
     job_id = run.stdout.strip()
-    status = [python(), "-I", "-m", "jobspawner.local_jobs", "status", job_id]
+    status = [python(), "-I", "-m", "jobspawner.jobside.local_jobs", "status", job_id]
     assert f"{job_id} running" in run_as("alice", status, tmp, env=env).stdout
     # bob points his link at a folder of root's where alice has no spool
     sh_as("bob", tmp, f"ln -sfn /usr {link}")
     seen = run_as("alice", status, tmp, env=env)
     assert f"{job_id} running" in seen.stdout, (seen.stdout, seen.stderr)
-    cancel = [python(), "-I", "-m", "jobspawner.local_jobs", "cancel", job_id]
+    cancel = [python(), "-I", "-m", "jobspawner.jobside.local_jobs", "cancel", job_id]
     assert run_as("alice", cancel, tmp, env=env).returncode == 0
     # the job was not recorded through bob's link
     assert not (real / f"jobspawner-local-{uid('alice')}").exists()
@@ -216,7 +218,7 @@ def test_a_spool_with_placeholders_is_each_users_own(tmp):
         folder = tmp / f"{user}-{uid(user)}" / "spool"
         assert folder.stat().st_uid == uid(user) and (folder.stat().st_mode & 0o777) == 0o700
         job_id = run.stdout.strip()
-        status = [python(), "-I", "-m", "jobspawner.local_jobs", "status", job_id]
+        status = [python(), "-I", "-m", "jobspawner.jobside.local_jobs", "status", job_id]
         line = wait_for(
             lambda s=status, u=user: (
                 "done" in run_as(u, s, tmp, env={local.SPOOL_ENV: setting}).stdout
@@ -314,9 +316,9 @@ PLANTED = "open({marker!r}, 'a').write('imported from ' + __file__ + '\\n')\n"
 
 def _plant(tmp: Path) -> tuple[Path, Path]:
     folder = tmp / "planted"
-    (folder / "jobspawner").mkdir(parents=True)
+    (folder / "jobspawner" / "jobside").mkdir(parents=True)
     marker = tmp / "planted-was-imported"
-    for name in ("__init__.py", "local_jobs.py"):
+    for name in ("__init__.py", "jobside/__init__.py", "jobside/local_jobs.py"):
         (folder / "jobspawner" / name).write_text(PLANTED.format(marker=str(marker)))
     subprocess.run(["chmod", "-R", "a+rwX", str(folder)], check=True)
     return folder, marker
@@ -347,7 +349,7 @@ def test_commands_built_by_the_backend_run_isolated():
         local.status_command(["1-1"], {}),
         local.cancel_command(["1-1"], {"spool": "/s/{uid}"}),
     ):
-        assert command.argv[1:4] == ("-I", "-m", "jobspawner.local_jobs"), command.argv
+        assert command.argv[1:4] == ("-I", "-m", "jobspawner.jobside.local_jobs"), command.argv
 
 
 # --- through the hub: the user sees why ---------------------------------------------------

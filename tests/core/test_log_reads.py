@@ -1,4 +1,5 @@
-"""The one bounded way the hub reads a job's output (jobspawner.log_reads, bounded_text)."""
+"""The one bounded way the hub reads a job's output (jobspawner.boundary.log_reads,
+bounded_text)."""
 
 from __future__ import annotations
 
@@ -14,9 +15,8 @@ from pathlib import Path
 import pytest
 from harness.strict import need_root
 from harness.users import ensure_users
-from jobspawner import log_reads
-from jobspawner.backend import load_backend
-from jobspawner.bounded_text import (
+from jobspawner.boundary import log_reads
+from jobspawner.boundary.bounded_text import (
     MAX_BYTES,
     MAX_LINE,
     MAX_LINES,
@@ -24,8 +24,9 @@ from jobspawner.bounded_text import (
     clip,
     stored_size,
 )
-from jobspawner.commands import Command, CommandError, CommandRunner
-from jobspawner.context import make_context
+from jobspawner.contract.commands import Command, CommandError, CommandRunner
+from jobspawner.contract.context import make_context
+from jobspawner.facade.backend import load_backend
 
 # --- the shape of what is read -----------------------------------------------------------
 

@@ -1,4 +1,4 @@
-"""jobspawner's Prometheus metrics (jobspawner.metrics): what each event records, bounded
+"""jobspawner's Prometheus metrics (jobspawner.lifecycle.metrics): what each event records, bounded
 labels, never an error into the spawn path, and the docs and dashboard that list them."""
 
 from __future__ import annotations
@@ -11,12 +11,12 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
-from jobspawner import metrics
-from jobspawner.commands import Command, CommandError, CommandRunner
-from jobspawner.poller import StatusPoller
-from jobspawner.start_clock import StartClock
-from jobspawner.status import JobState, JobStatus
-from jobspawner.submit_errors import REFUSED, UNREACHABLE
+from jobspawner.contract.commands import Command, CommandError, CommandRunner
+from jobspawner.contract.status import JobState, JobStatus
+from jobspawner.facade.submit_errors import REFUSED, UNREACHABLE
+from jobspawner.lifecycle import metrics
+from jobspawner.lifecycle.poller import StatusPoller
+from jobspawner.lifecycle.start_clock import StartClock
 from jupyterhub.spawner import SpawnException
 from prometheus_client import REGISTRY
 
@@ -35,7 +35,10 @@ def sample(name: str, **labels: str) -> float:
         (["sbatch", "--parsable"], "sbatch"),
         (["/opt/slurm/23.02/bin/squeue", "-h"], "squeue"),
         (["condor_q", "-json"], "condor_q"),
-        (["/usr/bin/python3", "-I", "-m", "jobspawner.local_jobs", "status", "1"], "local_jobs"),
+        (
+            ["/usr/bin/python3", "-I", "-m", "jobspawner.jobside.local_jobs", "status", "1"],
+            "local_jobs",
+        ),
         (["/home/alice/bin/my-own-sbatch-wrapper"], "other"),
         (["sbatch\nalice"], "other"),
     ],
@@ -259,7 +262,7 @@ def test_every_metric_is_documented_and_every_dashboard_metric_exists():
 
 async def test_a_lost_server_is_counted(tmp_path):
     from harness.fake_jupyter import fake_server, spawn_server
-    from jobspawner import server_watch
+    from jobspawner.lifecycle import server_watch
     from jupyterhub.objects import Server
 
     from core.test_server_watch_spawner import started, until

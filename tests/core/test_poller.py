@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import asyncio
 
-from jobspawner.poller import StatusPoller
-from jobspawner.status import JobState, JobStatus
+from jobspawner.contract.status import JobState, JobStatus
+from jobspawner.lifecycle.poller import StatusPoller
 
 
 async def test_concurrent_requests_share_one_query():

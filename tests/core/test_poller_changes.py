@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import asyncio
 
-from jobspawner.poller import StatusPoller
-from jobspawner.status import JobState, JobStatus
+from jobspawner.contract.status import JobState, JobStatus
+from jobspawner.lifecycle.poller import StatusPoller
 
 
 def poller_of(states: dict[str, JobStatus], rounds: list[int]) -> StatusPoller:

@@ -7,7 +7,7 @@ import socket
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from jobspawner.port_binding import PortChoice, PortChoiceError, bind
+from jobspawner.jobside.port_binding import PortChoice, PortChoiceError, bind
 
 
 def _free_run(length: int) -> int:

@@ -6,8 +6,8 @@ import logging
 from types import SimpleNamespace
 
 import pytest
-from jobspawner import refusal_log
-from jobspawner.user_options import refuse
+from jobspawner.choices import refusal_log
+from jobspawner.choices.user_options import refuse
 
 
 def test_a_refusal_is_one_warning_and_other_errors_still_show(caplog: pytest.LogCaptureFixture):

@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import pytest
-from jobspawner.resources import ResourceError, normalise, parse_duration_s, parse_memory_mb
+from jobspawner.contract.resources import (
+    ResourceError,
+    normalise,
+    parse_duration_s,
+    parse_memory_mb,
+)
 
 
 @pytest.mark.parametrize(
@@ -60,7 +65,7 @@ def test_a_nan_run_time_is_not_a_number_rather_than_too_long():
     # REST user_options may carry NaN (Python's json reads it); it was called "too long"
     import math
 
-    from jobspawner.resources import ResourceError, parse_duration_s
+    from jobspawner.contract.resources import ResourceError, parse_duration_s
 
     with pytest.raises(ResourceError) as e:
         parse_duration_s("runtime", math.nan)

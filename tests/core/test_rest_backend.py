@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import sys
 
-from jobspawner.backend import load_backend
-from jobspawner.context import make_context
-from jobspawner.jobspec import JobSpec
-from jobspawner.status import JobState
+from jobspawner.contract.context import make_context
+from jobspawner.contract.jobspec import JobSpec
+from jobspawner.contract.status import JobState
+from jobspawner.facade.backend import load_backend
 from tornado.httpserver import HTTPServer
 from tornado.netutil import bind_sockets
 

@@ -6,8 +6,8 @@ import ipaddress
 import re
 
 import pytest
-from jobspawner.handshake import PortReportError, parse_report, valid_host
-from jobspawner.routing import (
+from jobspawner.lifecycle.handshake import PortReportError, parse_report, valid_host
+from jobspawner.transport.routing import (
     HostAllowList,
     RouteRefused,
     check_never_routable,

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from jobspawner.jobspec import JobSpec, is_secret
+from jobspawner.contract.jobspec import JobSpec, is_secret
 
 #: Secrets the heuristic before issue #19 missed, and ones it always caught.
 SECRET = [

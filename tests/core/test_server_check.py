@@ -20,9 +20,10 @@ from harness.fake_jupyter import (
     spawn_key,
     spawn_server,
 )
-from jobspawner import server_check, server_proof
-from jobspawner.hub_compat import SpawnException
-from jobspawner.routing import RouteRefused
+from jobspawner.facade.hub_compat import SpawnException
+from jobspawner.jobside import server_proof
+from jobspawner.lifecycle import server_check
+from jobspawner.transport.routing import RouteRefused
 
 from .site_plugins import route_hosts
 from .test_spawner_unit import make_spawner

@@ -1,13 +1,15 @@
 """The job's side of the server check: jobspawner-singleuser keeps this start's key out of its
-environment and answers the hub's challenge with the proof of it (jobspawner.server_proof)."""
+environment and answers the hub's challenge with the proof of it
+(jobspawner.jobside.server_proof)."""
 
 from __future__ import annotations
 
 import json
 
 import pytest
-from jobspawner import server_check, server_proof, singleuser
-from jobspawner.jobspec import SECRETS_FILE_ENV
+from jobspawner.contract.jobspec import SECRETS_FILE_ENV
+from jobspawner.jobside import server_proof, singleuser
+from jobspawner.lifecycle import server_check
 from tornado.httpserver import HTTPServer
 from tornado.netutil import bind_sockets
 from tornado.web import Application

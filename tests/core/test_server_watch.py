@@ -9,8 +9,8 @@ import socket
 import time
 
 import pytest
-from jobspawner import server_watch, watch_registry
-from jobspawner.server_watch import Events, Keepalive, Registry, ServerWatch
+from jobspawner.lifecycle import server_watch, watch_registry
+from jobspawner.lifecycle.server_watch import Events, Keepalive, Registry, ServerWatch
 
 
 class Listener:
@@ -170,7 +170,7 @@ async def test_most_watches_unreachable_at_once_is_a_hub_fault_and_stops_nobody(
         new_watch(li.port, r, registry, lost=0.4) for li, r in zip(listeners, recs, strict=True)
     ]
     assert await until(lambda: all(li.accepted == 1 for li in listeners))
-    with caplog.at_level(logging.ERROR, logger="jobspawner.server_watch"):
+    with caplog.at_level(logging.ERROR, logger="jobspawner.lifecycle.server_watch"):
         for li in listeners[:3]:
             await li.go_away()
         await asyncio.sleep(1.5)
@@ -196,7 +196,7 @@ async def test_watches_stay_within_the_fd_budget(caplog):
     listener = await Listener().start()
     first = new_watch(listener.port, Recorder(), registry)
     second = new_watch(listener.port, Recorder(), registry)
-    with caplog.at_level(logging.ERROR, logger="jobspawner.server_watch"):
+    with caplog.at_level(logging.ERROR, logger="jobspawner.lifecycle.server_watch"):
         extra = [ServerWatch("127.0.0.1", listener.port, Recorder().events(), 10,
                              registry=registry) for _ in range(3)]  # fmt: skip
         assert [w.start() for w in extra] == [False, False, False]

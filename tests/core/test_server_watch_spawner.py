@@ -11,9 +11,9 @@ import signal
 from pathlib import Path
 
 from harness.fake_jupyter import fake_server, jupyter_api, spawn_server
-from jobspawner import server_watch
-from jobspawner.job_session import JobSession
-from jobspawner.server_watch import ServerWatch
+from jobspawner.lifecycle import server_watch
+from jobspawner.lifecycle.job_session import JobSession
+from jobspawner.lifecycle.server_watch import ServerWatch
 from jupyterhub.objects import Server
 
 from core.test_spawner_unit import make_spawner

@@ -8,8 +8,8 @@ import dataclasses
 import time
 
 import pytest
-from jobspawner.hub_compat import SpawnException
-from jobspawner.overridden import overridden
+from jobspawner.choices.overridden import overridden
+from jobspawner.facade.hub_compat import SpawnException
 
 from .test_spawner_unit import make_spawner
 

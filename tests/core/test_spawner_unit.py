@@ -10,9 +10,9 @@ from types import SimpleNamespace
 
 import pytest
 from harness.fake_jupyter import fake_server, spawn_server
-from jobspawner.handshake import PortReportError, parse_report
-from jobspawner.hub_compat import SpawnException
-from jobspawner.job_record import STATE_VERSION
+from jobspawner.facade.hub_compat import SpawnException
+from jobspawner.lifecycle.handshake import PortReportError, parse_report
+from jobspawner.lifecycle.job_record import STATE_VERSION
 from jobspawner.spawner import JobSpawner
 from jupyterhub.objects import Hub
 
@@ -243,6 +243,6 @@ async def test_a_start_in_this_process_is_not_taken_for_an_interrupted_one(tmp_p
 
 
 def _running():
-    from jobspawner.status import JobState
+    from jobspawner.contract.status import JobState
 
     return JobState.RUNNING

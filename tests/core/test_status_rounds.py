@@ -10,10 +10,10 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
-from jobspawner.job_start import JobStart
-from jobspawner.poller import StatusPoller
+from jobspawner.contract.status import JobState, JobStatus
+from jobspawner.lifecycle.job_start import JobStart
+from jobspawner.lifecycle.poller import StatusPoller
 from jobspawner.spawner import JobSpawner
-from jobspawner.status import JobState, JobStatus
 from jupyterhub.objects import Hub
 
 FAKE = Path(__file__).resolve().parents[2] / "benchmarks" / "fake_slurm"
@@ -257,7 +257,7 @@ def test_status_per_user_is_a_declared_hook(caplog):
     import types
 
     import jobspawner_slurm.hooks
-    from jobspawner.backend import backend_from_plugin, load_backend
+    from jobspawner.facade.backend import backend_from_plugin, load_backend
 
     local = load_backend("local")
     assert local.status_per_user() is True and local.implemented("status_per_user")

@@ -6,9 +6,9 @@ import asyncio
 import json
 
 import pytest
-from jobspawner import last_end
-from jobspawner.hub_compat import SpawnException
-from jobspawner.status import JobState, JobStatus
+from jobspawner.contract.status import JobState, JobStatus
+from jobspawner.facade.hub_compat import SpawnException
+from jobspawner.lifecycle import last_end
 
 from .test_spawner_unit import make_spawner
 

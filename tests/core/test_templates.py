@@ -8,7 +8,7 @@ import time
 
 import pytest
 from jobspawner.backends.local import TEMPLATE
-from jobspawner.templates import TemplateError, quote, render
+from jobspawner.facade.templates import TemplateError, quote, render
 
 
 def test_quote_makes_hostile_values_inert():

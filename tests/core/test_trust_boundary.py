@@ -15,11 +15,12 @@ from pathlib import Path
 import pytest
 from harness.strict import need_root
 from harness.users import ensure_users
-from jobspawner import singleuser, user_files
-from jobspawner.backend import load_backend
-from jobspawner.commands import Command, CommandRunner, command_environment
-from jobspawner.context import make_context
-from jobspawner.jobspec import SECRETS_FILE_ENV, JobSpec, is_secret
+from jobspawner.boundary import user_files
+from jobspawner.contract.commands import Command, CommandRunner, command_environment
+from jobspawner.contract.context import make_context
+from jobspawner.contract.jobspec import SECRETS_FILE_ENV, JobSpec, is_secret
+from jobspawner.facade.backend import load_backend
+from jobspawner.jobside import singleuser
 
 HUB_SECRET = "hub-secret-7f3a"
 

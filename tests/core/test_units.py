@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from jobspawner import clock_seconds, size_mib
-from jobspawner.resources import parse_duration_s
+from jobspawner.contract.resources import parse_duration_s
 
 
 @pytest.mark.parametrize(

@@ -1,4 +1,5 @@
-"""Files created on a user's behalf (jobspawner.user_files), between the real users alice and bob.
+"""Files created on a user's behalf (jobspawner.boundary.user_files), between the real users alice
+and bob.
 
 The attack of issue #19: with ``c.JobSpawner.log_dir`` in a folder others can write (a sticky
 scratch folder), bob watches it and, when alice's output file appears, plants a FIFO where
@@ -26,11 +27,7 @@ import pytest
 from harness.jobenv import ensure_jobenv
 from harness.strict import need_root
 from harness.users import ensure_users
-from jobspawner.backend import load_backend
-from jobspawner.commands import CommandRunner
-from jobspawner.context import make_context
-from jobspawner.jobspec import JobSpec, legacy_secrets_file
-from jobspawner.user_files import (
+from jobspawner.boundary.user_files import (
     FOLDER_REFUSED,
     NAME_TAKEN,
     UserFileError,
@@ -38,6 +35,10 @@ from jobspawner.user_files import (
     create_command,
     sudoers_command,
 )
+from jobspawner.contract.commands import CommandRunner
+from jobspawner.contract.context import make_context
+from jobspawner.contract.jobspec import JobSpec, legacy_secrets_file
+from jobspawner.facade.backend import load_backend
 
 pytestmark = pytest.mark.root
 
@@ -265,7 +266,7 @@ def test_the_documented_sudoers_rules_allow_the_create_script_as_it_is():
 
 
 async def test_internal_certificates_go_only_into_a_folder_of_the_users(shared, tmp_path):
-    from jobspawner import internal_certs
+    from jobspawner.lifecycle import internal_certs
 
     hub_files = {}
     for key, name in internal_certs.FILES.items():

@@ -12,8 +12,9 @@ import time
 from datetime import datetime, timedelta
 
 import pytest
-from jobspawner import last_end, started_options, walltime, walltime_server
-from jobspawner.status import JobState, JobStatus
+from jobspawner.contract.status import JobState, JobStatus
+from jobspawner.jobside import walltime_server
+from jobspawner.lifecycle import last_end, started_options, walltime
 from traitlets import TraitError
 
 from core.test_spawner_unit import make_spawner

@@ -88,7 +88,7 @@ def _is_config(code: str) -> bool:
 
 
 def _check_config(c: Config, where: str) -> None:
-    from jobspawner.backend import BackendError, load_backend
+    from jobspawner.facade.backend import BackendError, load_backend
     from jobspawner.spawner import JobSpawner
     from jupyterhub.app import JupyterHub
     from jupyterhub.auth import Authenticator

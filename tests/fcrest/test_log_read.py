@@ -5,7 +5,7 @@ from __future__ import annotations
 from types import SimpleNamespace
 
 import jobspawner_firecrest.hooks as hooks
-from jobspawner.bounded_text import MAX_BYTES
+from jobspawner.boundary.bounded_text import MAX_BYTES
 from jobspawner.testing import ScriptedRunner
 
 

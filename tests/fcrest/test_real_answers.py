@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 from jobspawner import CommandError, JobState, UserFileError
-from jobspawner.backend import load_backend
-from jobspawner.context import BackendContext
-from jobspawner.status import VANISHED_REASON
+from jobspawner.contract.context import BackendContext
+from jobspawner.contract.status import VANISHED_REASON
+from jobspawner.facade.backend import load_backend
 from jobspawner.testing import ScriptedRunner
 from jobspawner_firecrest.errors import explain
 from slurm import cluster as slurm_cluster_module

@@ -11,8 +11,8 @@ import uuid
 import pytest
 from harness.queued_cancel import cancel_while_queued, spawner_for
 from jobspawner import JobState
-from jobspawner.backend import load_backend
-from jobspawner.context import BackendContext
+from jobspawner.contract.context import BackendContext
+from jobspawner.facade.backend import load_backend
 from jobspawner.testing import ScriptedRunner
 from jobspawner_firecrest.errors import GatewayError
 from slurm.helpers import make_spec

@@ -10,10 +10,10 @@ from typing import Any
 
 import pytest
 from jobspawner import JobState
-from jobspawner.auth_state_sync import saver
-from jobspawner.backend import load_backend
-from jobspawner.commands import CommandRunner
-from jobspawner.context import BackendContext
+from jobspawner.contract.commands import CommandRunner
+from jobspawner.contract.context import BackendContext
+from jobspawner.facade.backend import load_backend
+from jobspawner.lifecycle.auth_state_sync import saver
 from jobspawner_firecrest import hooks as fc_hooks
 
 from .conftest import forget_tokens, gateway_options

@@ -68,7 +68,7 @@ def make_spawner(tmp_path: Any, groups: tuple[str, ...] = (), **config: Any) -> 
 
 def came_up(spawner: JobSpawner, options: dict[str, Any], job_id: str = "41") -> None:
     """As if a start with ``options`` got its server up: what the spawner remembers then."""
-    from jobspawner import started_options
+    from jobspawner.lifecycle import started_options
 
     spawner.apply_user_options(spawner, options)
     spawner.job_id = job_id

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 
 from jobspawner import Option, hookimpl
-from jobspawner.status import QueueInfo
+from jobspawner.contract.status import QueueInfo
 
 QUEUES = [
     QueueInfo(name="debug", default=True, max_time_s=3600, cpus_per_node=8,

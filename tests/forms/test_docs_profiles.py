@@ -6,9 +6,9 @@ import re
 from pathlib import Path
 
 import pytest
-from jobspawner.profiles import parse_profiles
-from jobspawner.start_failures import mapped_host
-from jobspawner.user_options import settable_names
+from jobspawner.choices.profiles import parse_profiles
+from jobspawner.choices.user_options import settable_names
+from jobspawner.lifecycle.start_failures import mapped_host
 from traitlets.config import Config
 
 from forms.kit import make_spawner

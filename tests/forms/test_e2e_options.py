@@ -14,8 +14,8 @@ import time
 import pytest
 import requests
 from harness.hub import running_hub
-from jobspawner import hub_compat
-from jobspawner.hub_compat import start_request_body
+from jobspawner.facade import hub_compat
+from jobspawner.facade.hub_compat import start_request_body
 
 pytestmark = pytest.mark.e2e
 

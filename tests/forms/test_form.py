@@ -7,9 +7,9 @@ import html
 import re
 
 import pytest
-from jobspawner import resource_cache
-from jobspawner.hub_compat import SpawnException
-from jobspawner.options_form import options_form, options_from_form
+from jobspawner.choices import resource_cache
+from jobspawner.choices.options_form import options_form, options_from_form
+from jobspawner.facade.hub_compat import SpawnException
 
 from forms.kit import GPU, SMALL, came_up, make_spawner
 

@@ -10,12 +10,12 @@ import re
 from pathlib import Path
 
 import pytest
-from jobspawner.end_words import end_words
-from jobspawner.failed_start import record_failure
-from jobspawner.hub_compat import SpawnException
-from jobspawner.options_form import options_form, options_from_form
-from jobspawner.session_view import describe
-from jobspawner.status import JobState, JobStatus
+from jobspawner.choices.options_form import options_form, options_from_form
+from jobspawner.contract.status import JobState, JobStatus
+from jobspawner.facade.end_words import end_words
+from jobspawner.facade.hub_compat import SpawnException
+from jobspawner.lifecycle.failed_start import record_failure
+from jobspawner.web.session_view import describe
 
 from forms.kit import SMALL, came_up, make_spawner
 
@@ -152,7 +152,7 @@ async def test_the_form_shown_again_after_a_refusal_marks_the_field_once(tmp_pat
 
 
 async def test_a_failures_log_lines_stay_lines_shown_once_and_escaped(tmp_path):
-    from jobspawner.failed_start import failure_html
+    from jobspawner.lifecycle.failed_start import failure_html
 
     spawner = make_spawner(tmp_path)
     spawner.orm_spawner = None
@@ -180,7 +180,7 @@ async def test_a_failures_log_lines_stay_lines_shown_once_and_escaped(tmp_path):
 
 
 def test_exit_codes_read_as_words_on_every_surface(tmp_path):
-    from jobspawner import exit_words
+    from jobspawner.contract import exit_words
 
     killed = JobStatus(JobState.FAILED, exit_code=137)
     words = "exit code 137 (killed: signal 9, e.g. out of memory or at its time limit)"
@@ -198,8 +198,8 @@ def test_exit_codes_read_as_words_on_every_surface(tmp_path):
 def test_the_sessions_link_comes_after_the_sites_templates_and_only_for_jobspawner(tmp_path):
     from types import SimpleNamespace
 
-    from jobspawner import nav_link
     from jobspawner.spawner import JobSpawner
+    from jobspawner.web import nav_link
 
     default = str(tmp_path / "share" / "templates")
     app = SimpleNamespace(spawner_class=JobSpawner, data_files_path=str(tmp_path / "share"),
@@ -216,7 +216,7 @@ def test_the_sessions_link_comes_after_the_sites_templates_and_only_for_jobspawn
 
 
 async def test_the_form_preselects_the_options_of_a_job_kept_across_a_hub_restart(tmp_path):
-    from jobspawner.job_record import QueuedStart
+    from jobspawner.lifecycle.job_record import QueuedStart
 
     spawner = make_spawner(tmp_path, profiles=[SMALL, LONG])
     came_up(spawner, {"profile": "small"})

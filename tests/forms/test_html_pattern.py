@@ -1,5 +1,5 @@
 """Options' regexes as HTML ``pattern`` attributes valid under the browser's ``v`` flag
-(jobspawner.html_pattern); tests/browser/test_form_words.py checks the same table in
+(jobspawner.choices.html_pattern); tests/browser/test_form_words.py checks the same table in
 Chromium, against Python's ``re.fullmatch``."""
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ TRANSLATIONS = [
 
 @pytest.mark.parametrize(("regex", "pattern"), TRANSLATIONS)
 def test_regexes_become_v_flag_patterns_or_none(regex, pattern):
-    from jobspawner.html_pattern import html_pattern
+    from jobspawner.choices.html_pattern import html_pattern
 
     if regex:
         re.compile(regex)  # every case is a regex an admin may configure

@@ -1,4 +1,5 @@
-"""Why the last server stopped (jobspawner.last_end): kept, restored, cleared, shown escaped."""
+"""Why the last server stopped (jobspawner.lifecycle.last_end): kept, restored, cleared, shown
+escaped."""
 
 from __future__ import annotations
 
@@ -9,10 +10,10 @@ import time
 
 import pytest
 from harness.fake_jupyter import fake_server, spawn_server
-from jobspawner import last_end
-from jobspawner.hub_compat import SpawnException
-from jobspawner.session_view import describe
-from jobspawner.status import JobState, JobStatus
+from jobspawner.contract.status import JobState, JobStatus
+from jobspawner.facade.hub_compat import SpawnException
+from jobspawner.lifecycle import last_end
+from jobspawner.web.session_view import describe
 
 from forms.kit import SMALL, make_spawner
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from jobspawner.hub_compat import SpawnException
-from jobspawner.profiles import ProfileConfigError, from_profiles_spawner, parse_profiles
-from jobspawner.start_failures import mapped_host
-from jobspawner.user_options import settable_names
+from jobspawner.choices.profiles import ProfileConfigError, from_profiles_spawner, parse_profiles
+from jobspawner.choices.user_options import settable_names
+from jobspawner.facade.hub_compat import SpawnException
+from jobspawner.lifecycle.start_failures import mapped_host
 
 from forms.kit import GPU, SMALL, STAFF, make_spawner
 
@@ -217,7 +217,10 @@ def test_a_user_option_is_normalised_once_and_its_constraint_checked_once(tmp_pa
     """From apply_user_options to the job script: each of the user's values goes through
     normalise once (her choice of a profile option too), and the backend checks her
     constraint once; the script gets what that one normalisation made."""
-    from jobspawner import constraints, profiles, resources, spawner, user_options
+    from jobspawner import spawner
+    from jobspawner.choices import profiles, user_options
+    from jobspawner.contract import resources
+    from jobspawner.facade import constraints
 
     calls: list[dict] = []
     checks: list[str] = []

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from jobspawner.failed_start import plain_failure, record_failure
-from jobspawner.hub_compat import SpawnException
-from jobspawner.session_view import describe
+from jobspawner.facade.hub_compat import SpawnException
+from jobspawner.lifecycle.failed_start import plain_failure, record_failure
+from jobspawner.web.session_view import describe
 
 from forms.kit import GPU, came_up, make_spawner
 

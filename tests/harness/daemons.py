@@ -6,7 +6,7 @@ import contextlib
 import os
 from pathlib import Path
 
-from jobspawner.job_supervisor import process_alive
+from jobspawner.jobside.job_supervisor import process_alive
 
 
 def alive(pid: int | None) -> bool:

@@ -12,7 +12,7 @@ Each emulator is a thin command front end (argument parsing, output formats) ove
 * :mod:`emulator_queue`: the job record, its state machine, slot scheduling, dispatch,
   cancel and history, which every emulator names in its own words;
 * :func:`start_job`, in that process: the job in its own process group, watched by the
-  product's :mod:`jobspawner.job_supervisor` (run-time limit, cancel signals, exit status
+  product's :mod:`jobspawner.jobside.job_supervisor` (run-time limit, cancel signals, exit status
   and CPU time), loaded by its path and re-exported here as :data:`supervisor`: the same
   code the ``local`` backend runs.
 
@@ -40,7 +40,7 @@ _SUPERVISOR = "job_supervisor.py"
 
 def _load_supervisor() -> ModuleType:
     """The product's job supervisor: a copy next to this file, or the checkout's."""
-    for folder in (_HERE, os.path.join(_HERE, "..", "..", "core", "jobspawner")):
+    for folder in (_HERE, os.path.join(_HERE, "..", "..", "core", "jobspawner", "jobside")):
         path = os.path.join(folder, _SUPERVISOR)
         if os.path.exists(path):
             break

@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import Any
 
 import requests
-from jobspawner.hub_compat import start_request_body
+from jobspawner.facade.hub_compat import start_request_body
 
 from .jobenv import ensure_jobenv
 from .strict import need, need_root

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 from jobspawner import JobState
-from jobspawner.backend import Backend, load_backend
-from jobspawner.context import BackendContext, make_context
+from jobspawner.contract.context import BackendContext, make_context
+from jobspawner.facade.backend import Backend, load_backend
 from jobspawner.testing import record_queries
 from lsf.lsfkit import Emulator, make_spec
 

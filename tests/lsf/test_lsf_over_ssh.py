@@ -10,8 +10,8 @@ import time
 
 import pytest
 from jobspawner import JobState
-from jobspawner.backend import Backend, load_backend
-from jobspawner.context import BackendContext
+from jobspawner.contract.context import BackendContext
+from jobspawner.facade.backend import Backend, load_backend
 from jobspawner.testing import record_queries
 from lsf.lsfkit import Emulator
 from lsf.test_lsf_integration import submit, wait_state

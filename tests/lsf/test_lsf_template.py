@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from jobspawner.backend import load_backend
+from jobspawner.facade.backend import load_backend
 from lsf.lsfkit import load_emulator, make_spec
 
 

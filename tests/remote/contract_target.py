@@ -11,9 +11,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from jobspawner.backend import Backend
-from jobspawner.commands import CommandRunner
-from jobspawner.context import BackendContext
+from jobspawner.contract.commands import CommandRunner
+from jobspawner.contract.context import BackendContext
+from jobspawner.facade.backend import Backend
 from jobspawner.testing import Target
 from remote.sshd import SSHServer
 from remote.sshkit import runner

@@ -8,7 +8,7 @@ import pytest
 from harness.jobenv import ensure_jobenv
 from harness.strict import need, need_root
 from harness.users import ensure_users
-from jobspawner import ssh
+from jobspawner.transport import ssh
 from remote.netns import NetNamespace, netns_available
 from remote.sshd import SSHServer, sshd_available
 from remote.sudoers import (

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from jobspawner.backend import Backend
-from jobspawner.context import BackendContext
-from jobspawner.ssh import SSHConnection, SSHRunner, SSHTarget, shared_connection
+from jobspawner.contract.context import BackendContext
+from jobspawner.facade.backend import Backend
+from jobspawner.transport.ssh import SSHConnection, SSHRunner, SSHTarget, shared_connection
 from remote.sshd import SSHServer
 
 

@@ -19,8 +19,8 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
-from jobspawner import user_files
-from jobspawner.bounded_text import MAX_BYTES
+from jobspawner.boundary import user_files
+from jobspawner.boundary.bounded_text import MAX_BYTES
 from remote.sshd import unlock_for_keys
 
 #: The hub's account on the test login node.
@@ -50,8 +50,9 @@ def sudoers_rule(python: str, users: Sequence[str] = ("alice", "bob")) -> str:
     q = '"\\$1"'  # "$1" in a sudoers regular expression
     log_tail = f"\\[ -f {q} \\] && exec tail -c {MAX_BYTES} -- {q}"
     commands = [
-        f"{python} -I -m jobspawner.local_jobs *",
-        user_files.sudoers_command(),  # every file created as the user (jobspawner.user_files)
+        f"{python} -I -m jobspawner.jobside.local_jobs *",
+        # every file created as the user (jobspawner.boundary.user_files)
+        user_files.sudoers_command(),
         f"/usr/bin/sh ^-c {log_tail} sh {_PATH}$",
         f"/usr/bin/rm ^-f -- {_PATH}$",
     ]

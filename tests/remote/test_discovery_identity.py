@@ -14,8 +14,8 @@ from typing import Any
 
 from harness.strict import need_root
 from harness.users import ensure_users
-from jobspawner import live_view
-from jobspawner.resource_cache import _caches
+from jobspawner.choices import live_view
+from jobspawner.choices.resource_cache import _caches
 from jobspawner.spawner import JobSpawner
 from jupyterhub.objects import Hub
 from remote.sshd import SSHServer

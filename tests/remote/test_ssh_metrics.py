@@ -1,10 +1,11 @@
-"""Commands over SSH are measured like local ones (jobspawner.metrics): duration, errors and
+"""Commands over SSH are measured like local ones (jobspawner.lifecycle.metrics): duration, errors
+and
 timeouts per program, on a real OpenSSH server."""
 
 from __future__ import annotations
 
 import pytest
-from jobspawner.commands import Command, CommandError, CommandNotFound
+from jobspawner.contract.commands import Command, CommandError, CommandNotFound
 from prometheus_client import REGISTRY
 from remote.sshd import SSHServer
 from remote.sshkit import runner

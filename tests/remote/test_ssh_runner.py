@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
-from jobspawner.commands import Command, CommandError, CommandNotFound
+from jobspawner.contract.commands import Command, CommandError, CommandNotFound
 from remote.sshd import SSHServer
 from remote.sshkit import connection, runner
 
@@ -148,8 +148,8 @@ async def test_a_command_printing_without_end_is_stopped_at_its_cap(sshd: SSHSer
 
 
 async def test_log_reads_over_ssh_are_bounded_and_leave_a_session(sshd: SSHServer) -> None:
-    from jobspawner.backend import load_backend
-    from jobspawner.context import BackendContext
+    from jobspawner.contract.context import BackendContext
+    from jobspawner.facade.backend import load_backend
 
     folder = Path(tempfile.mkdtemp(prefix="jobspawner-ssh-log-"))
     folder.chmod(0o755)

@@ -17,13 +17,13 @@ from types import SimpleNamespace
 import pytest
 from harness.hub import running_hub
 from harness.jobenv import ensure_jobenv
-from jobspawner.backend import secrets_file_command
-from jobspawner.commands import Command, CommandError
-from jobspawner.defaults import LOG_TAIL_SCRIPT, log_tail_command
-from jobspawner.jobspec import secrets_file_for
+from jobspawner.boundary.user_files import CREATE_SCRIPT, SCRIPT_NAME, create_command
+from jobspawner.contract.commands import Command, CommandError
+from jobspawner.contract.jobspec import secrets_file_for
+from jobspawner.facade.backend import secrets_file_command
+from jobspawner.facade.defaults import LOG_TAIL_SCRIPT, log_tail_command
 from jobspawner.spawner import JobSpawner
-from jobspawner.ssh import SSHRunner, shared_connection
-from jobspawner.user_files import CREATE_SCRIPT, SCRIPT_NAME, create_command
+from jobspawner.transport.ssh import SSHRunner, shared_connection
 from remote.sshd import SSHServer, owner_of
 from remote.sshkit import target
 from remote.sudoers import SERVICE
@@ -49,7 +49,7 @@ async def test_commands_run_as_the_user_and_the_secrets_file_is_hers(
     run = as_user(sshd, "alice")
     try:
         # the core's preparation commands and the secrets writer, as the hub sends them
-        from jobspawner.defaults import private_output_commands
+        from jobspawner.facade.defaults import private_output_commands
 
         for command in private_output_commands(output):
             await run.run(command)
@@ -73,7 +73,7 @@ async def test_commands_run_as_the_user_and_the_secrets_file_is_hers(
         assert not os.path.exists(spec.secrets_file)
         python = str(ensure_jobenv() / "bin" / "python")
         listing = await as_user(sshd, "bob").run(
-            Command([python, "-I", "-m", "jobspawner.local_jobs", "--help"])
+            Command([python, "-I", "-m", "jobspawner.jobside.local_jobs", "--help"])
         )
         assert "submit" in listing.stdout
     finally:

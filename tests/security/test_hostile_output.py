@@ -36,9 +36,9 @@ from harness.strict import need_root
 from harness.users import ensure_users
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from jobspawner import last_end
-from jobspawner.session_view import CARD_TAIL, describe
-from jobspawner.status import JobState, JobStatus
+from jobspawner.contract.status import JobState, JobStatus
+from jobspawner.lifecycle import last_end
+from jobspawner.web.session_view import CARD_TAIL, describe
 
 from .spawnkit import make_spawner
 

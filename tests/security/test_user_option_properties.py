@@ -29,9 +29,9 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from jobspawner.hub_compat import SpawnException
-from jobspawner.resources import FIELDS, empty
-from jobspawner.user_options import legacy_label
+from jobspawner.choices.user_options import legacy_label
+from jobspawner.contract.resources import FIELDS, empty
+from jobspawner.facade.hub_compat import SpawnException
 from security.spawnkit import BACKENDS, make_spawner
 
 STRICT = bool(os.environ.get("CI") or os.environ.get("JOBSPAWNER_TESTS_STRICT"))
@@ -220,7 +220,7 @@ def _bash_syntax_check(scripts: set[str]) -> None:
 def compiled_once(monkeypatch):
     """Compile each template text once (the hub compiles it per spawn; here it would cost
     30 ms per example); rendering is unchanged."""
-    from jobspawner import templates
+    from jobspawner.facade import templates
 
     monkeypatch.setattr(templates._ENV, "from_string", functools.cache(templates._ENV.from_string))
 
@@ -280,5 +280,6 @@ def test_no_user_option_changes_the_script_structure(tmp_path, backend, compiled
     total = time.monotonic() - began
     print(f"\n{backend}: {counts} in {generated:.1f}s, {len(scripts)} scripts, bash -n "
           f"{total - generated:.2f}s")  # fmt: skip
-    # the local backend honours no resource, so it refuses every user choice (jobspawner.honoured)
+    # the local backend honours no resource, so it refuses every user choice
+    # (jobspawner.facade.honoured)
     assert (counts["accepted"] > 0 or backend == "local") and counts["refused"] > 0

@@ -4,9 +4,9 @@ and a constraint is a feature expression that cannot override the site's limits.
 from __future__ import annotations
 
 import pytest
-from jobspawner.hub_compat import SpawnException
-from jobspawner.resources import ResourceError, normalise
-from jobspawner.templates import TemplateError, render
+from jobspawner.contract.resources import ResourceError, normalise
+from jobspawner.facade.hub_compat import SpawnException
+from jobspawner.facade.templates import TemplateError, render
 from security.spawnkit import make_spawner
 
 #: Every character that ends a line for some reader of a script, and NUL.

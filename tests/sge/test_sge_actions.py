@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 from jobspawner import CommandError, JobState
-from jobspawner.backend import Backend, load_backend
-from jobspawner.context import BackendContext
+from jobspawner.contract.context import BackendContext
+from jobspawner.facade.backend import Backend, load_backend
 from jobspawner.testing import ScriptedRunner
 
 from sge.sgekit import FIXTURES

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 from jobspawner import Command, CommandError, CommandResult, JobSpec, JobState, JobStatus
-from jobspawner.backend import Backend, load_backend
+from jobspawner.facade.backend import Backend, load_backend
 
 from sge.sgekit import FIXTURES, make_spec
 

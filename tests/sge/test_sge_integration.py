@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 from jobspawner import CommandError, JobSpec, JobState, JobStatus
-from jobspawner.backend import Backend, load_backend
-from jobspawner.context import BackendContext, make_context
+from jobspawner.contract.context import BackendContext, make_context
+from jobspawner.facade.backend import Backend, load_backend
 
 from sge.cluster import SgeCluster
 from sge.sgekit import OPTIONS, make_spec
@@ -169,7 +169,7 @@ async def test_admin_qdel_is_noticed(sge: SgeCluster, backend: Backend, user_dir
     assert "has registered the job" in sge.run("qdel", job_id).stdout
     st = await wait_status(backend, ctx, [job_id], lambda s: s[job_id].state.finished, 15)
     assert st[job_id].state is JobState.FAILED, st
-    assert st[job_id].exit_code == 137  # killed: signal 9 (said by jobspawner.exit_words)
+    assert st[job_id].exit_code == 137  # killed: signal 9 (said by jobspawner.contract.exit_words)
 
 
 async def test_queued_job_says_why(sge: SgeCluster, backend: Backend, user_dir: str) -> None:

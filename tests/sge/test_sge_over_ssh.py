@@ -8,7 +8,7 @@ import asyncio
 
 import pytest
 from jobspawner import JobState
-from jobspawner.backend import Backend, load_backend
+from jobspawner.facade.backend import Backend, load_backend
 from remote.fixtures import fresh_ssh_connections, sshd
 from remote.sshd import SSHServer
 from remote.sshkit import ssh_context

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 from jobspawner import JobState
-from jobspawner.exit_words import exit_code_text
+from jobspawner.contract.exit_words import exit_code_text
 from jobspawner_sge import parsers
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -286,7 +286,7 @@ def test_qacct_killed_by_qdel() -> None:
     status = parsers.parse_qacct(fixture("soge-qacct-qdel-running.txt"))["9"]
     assert status.state is JobState.FAILED and status.exit_code == 137
     assert "failed 100: assumedly after job" in status.reason
-    # the signal is said once, with the exit code (jobspawner.exit_words), not again here
+    # the signal is said once, with the exit code (jobspawner.contract.exit_words), not again here
     assert "signal 9" not in status.reason and "signal 9" in exit_code_text(status.exit_code)
 
 

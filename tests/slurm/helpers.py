@@ -11,8 +11,8 @@ from collections.abc import Iterator
 from typing import Any
 
 from jobspawner import JobSpec, JobState, JobStatus
-from jobspawner.backend import Backend
-from jobspawner.context import BackendContext
+from jobspawner.contract.context import BackendContext
+from jobspawner.facade.backend import Backend
 from jobspawner.testing import wait_for
 
 __all__ = [

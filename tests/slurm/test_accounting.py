@@ -22,9 +22,9 @@ from typing import Any
 
 import pytest
 from jobspawner import JobState, JobStatus
-from jobspawner.backend import Backend, load_backend
-from jobspawner.commands import CommandRunner
-from jobspawner.context import BackendContext
+from jobspawner.contract.commands import CommandRunner
+from jobspawner.contract.context import BackendContext
+from jobspawner.facade.backend import Backend, load_backend
 from jobspawner.testing import record_queries
 from slurm import cluster as slurm_cluster_module
 from slurm.helpers import make_spec, running, squeue, wait_for

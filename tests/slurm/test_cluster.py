@@ -14,10 +14,10 @@ from collections.abc import Mapping, Sequence
 
 import pytest
 from jobspawner import Command, CommandError, CommandResult, JobState, JobStatus
-from jobspawner.backend import Backend, load_backend
-from jobspawner.commands import CommandRunner
-from jobspawner.context import BackendContext, make_context
-from jobspawner.status import VANISHED_REASON
+from jobspawner.contract.commands import CommandRunner
+from jobspawner.contract.context import BackendContext, make_context
+from jobspawner.contract.status import VANISHED_REASON
+from jobspawner.facade.backend import Backend, load_backend
 from slurm import cluster as slurm_cluster_module
 from slurm.helpers import make_spec, remove_job_logs, running, squeue_active, wait_for, wait_for_log
 
@@ -205,7 +205,7 @@ async def test_job_failing_at_once_reports_exit_code_and_log(backend, clean_queu
 
 
 async def test_other_user_cannot_cancel_and_the_core_says_so(backend, clean_queue, monkeypatch):
-    from jobspawner import defaults
+    from jobspawner.facade import defaults
 
     monkeypatch.setattr(defaults, "CANCEL_CHECKS", 3)
     monkeypatch.setattr(defaults, "CANCEL_CHECK_INTERVAL", 0.2)

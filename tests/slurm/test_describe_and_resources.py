@@ -6,7 +6,7 @@ from datetime import datetime
 
 import pytest
 from jobspawner import Command, CommandResult, JobState, JobStatus
-from jobspawner.backend import load_backend
+from jobspawner.facade.backend import load_backend
 from jobspawner_slurm.reasons import reason_words
 from jobspawner_slurm.resources import gpu_count
 from slurm.fixtures.recorded import RECORDED

@@ -58,7 +58,7 @@ def test_admin_scancel_is_noticed_long_before_jupyterhub_polls(tmp_path, clean_q
         # the server is really gone: JupyterHub removed its route and forgot the job
         assert not hub.spawner_state("alice").get("job_id")
         assert hub.get_via_proxy("alice", "api/status").status_code != 200
-        # and the user is told, on the spawn page she opens next (jobspawner.last_end)
+        # and the user is told, on the spawn page she opens next (jobspawner.lifecycle.last_end)
         record = hub.spawner_state("alice")["last_end"]
         assert record["job_id"] == job_id and "was cancelled (by an admin" in record["words"]
         page = login(hub, "alice").get(

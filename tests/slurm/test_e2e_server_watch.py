@@ -1,7 +1,7 @@
 """End to end on real Slurm: a job killed without a word is noticed by the server watch.
 
 Like ``test_e2e_ended_job``'s SIGKILL case, but with the hub's status rounds every 600 s and
-JupyterHub's poll every hour: only the watch (:mod:`jobspawner.server_watch`, an idle TCP
+JupyterHub's poll every hour: only the watch (:mod:`jobspawner.lifecycle.server_watch`, an idle TCP
 connection to the server) can notice the death within the test's window; its hint hurries
 the status rounds and Slurm's answer (the job is gone) ends the server.
 """

@@ -1,7 +1,7 @@
 """End to end in Chromium, through a real hub, on real Slurm: JupyterLab counts down the job's
 time left, warns before the walltime, saves a notebook left unsaved, and the hub's spawn page
 then says the job reached its time limit and what was saved, and starting again with the same
-options opens the same notebook (jobspawner.walltime).
+options opens the same notebook (jobspawner.lifecycle.walltime).
 
 One short job: it asks for 5 minutes, and once its JupyterLab counts those down the time limit
 is cut to Slurm's minimum, 1 minute (``scontrol update TimeLimit``), so the countdown, the

@@ -6,7 +6,7 @@ from datetime import datetime
 
 import pytest
 from jobspawner import CancelOutcome, Command, CommandError, CommandResult, JobState
-from jobspawner.backend import load_backend
+from jobspawner.facade.backend import load_backend
 from jobspawner_slurm import commands, parsers
 from jobspawner_slurm.hostlist import expand, first_host
 from jobspawner_slurm.states import COMPACT, STATES, normalise
@@ -472,7 +472,7 @@ class FakeRunner:
 
 
 async def test_cancel_on_several_clusters_runs_one_scancel_per_cluster(backend):
-    from jobspawner.context import BackendContext
+    from jobspawner.contract.context import BackendContext
 
     runner = FakeRunner()
     ctx = BackendContext(backend=backend, runner=runner, query_runner=runner)  # type: ignore[arg-type]
@@ -486,7 +486,7 @@ async def test_cancel_on_several_clusters_runs_one_scancel_per_cluster(backend):
 
 def test_a_running_jobs_end_at_its_time_limit_is_read_and_no_other():
     """EndTime (squeue --Format) is the start plus the current limit for a running job (the
-    hub tells its server, jobspawner.walltime); a pending job's EndTime is a guess."""
+    hub tells its server, jobspawner.lifecycle.walltime); a pending job's EndTime is a guess."""
     text = (
         "31|RUNNING|None|0|vm|vm|2026-12-07T06:00:00|debug|2026-12-07T06:03:00||\n"
         "32|PENDING|Resources|0|n/a||2026-12-07T07:00:00|debug|2026-12-07T08:00:00||\n"

@@ -12,7 +12,7 @@ import stat
 
 import pytest
 from jobspawner import JobState
-from jobspawner.backend import Backend, load_backend
+from jobspawner.facade.backend import Backend, load_backend
 from jobspawner.testing import record_queries
 from remote.fixtures import fresh_ssh_connections, sshd
 from remote.sshd import SSHServer

@@ -6,7 +6,7 @@ import subprocess
 from typing import Any
 
 import pytest
-from jobspawner.backend import load_backend
+from jobspawner.facade.backend import load_backend
 from slurm.helpers import make_spec
 
 DIRECTIVES = (

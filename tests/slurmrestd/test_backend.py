@@ -15,10 +15,10 @@ from collections.abc import Sequence
 
 import pytest
 from jobspawner import CommandError, JobState
-from jobspawner.backend import Backend, load_backend
-from jobspawner.commands import CommandRunner
-from jobspawner.context import BackendContext
-from jobspawner.status import VANISHED_REASON
+from jobspawner.contract.commands import CommandRunner
+from jobspawner.contract.context import BackendContext
+from jobspawner.contract.status import VANISHED_REASON
+from jobspawner.facade.backend import Backend, load_backend
 from jobspawner_slurmrestd import hooks as restd_hooks
 from slurm.helpers import make_spec, remove_job_logs, running, squeue_active, wait_for
 

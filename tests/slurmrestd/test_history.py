@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 from jobspawner import JobState
-from jobspawner.backend import load_backend
-from jobspawner.status import VANISHED_REASON
+from jobspawner.contract.status import VANISHED_REASON
+from jobspawner.facade.backend import load_backend
 from jobspawner_slurm.shared import sacct_statuses
 from jobspawner_slurmrestd.convert import history_rows
 from slurm import cluster as slurm_cluster_module

@@ -9,7 +9,7 @@ import shutil
 
 import pytest
 from harness.queued_cancel import cancel_while_queued, spawner_for
-from jobspawner.hub_compat import SpawnException
+from jobspawner.facade.hub_compat import SpawnException
 from jobspawner_slurmrestd import hooks as restd_hooks
 
 pytestmark = [pytest.mark.scheduler("slurm"), pytest.mark.root]

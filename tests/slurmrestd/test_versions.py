@@ -11,9 +11,9 @@ import time
 
 import pytest
 from jobspawner import JobState
-from jobspawner.backend import load_backend
-from jobspawner.commands import CommandRunner
-from jobspawner.context import BackendContext
+from jobspawner.contract.commands import CommandRunner
+from jobspawner.contract.context import BackendContext
+from jobspawner.facade.backend import load_backend
 from jobspawner_slurmrestd import hooks as restd_hooks
 from jobspawner_slurmrestd import versions
 from jobspawner_slurmrestd.errors import RestError

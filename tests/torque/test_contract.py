@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from jobspawner.backend import load_backend
+from jobspawner.facade.backend import load_backend
 from jobspawner.testing import BackendContract, Target
 
 from .test_integration import ALICE, FLAVOURS, _users_and_root  # noqa: F401  (autouse fixture)

@@ -104,7 +104,7 @@ def scenario(hub, emu, flavour: str) -> None:
 
 def _declared(flavour: str, options: dict[str, str]) -> dict[str, str]:
     """The emulator's program paths this flavour declares (the hub refuses the others)."""
-    from jobspawner.backend import load_backend
+    from jobspawner.facade.backend import load_backend
 
     known = load_backend(flavour).option_declarations().options
     return {k: v for k, v in options.items() if k in known}

@@ -15,10 +15,10 @@ from typing import Any
 import pytest
 from harness.strict import need, need_root
 from jobspawner import JobSpec, JobState, JobStatus
-from jobspawner.backend import load_backend
-from jobspawner.context import make_context
-from jobspawner.status import VANISHED_REASON
-from jobspawner.templates import render
+from jobspawner.contract.context import make_context
+from jobspawner.contract.status import VANISHED_REASON
+from jobspawner.facade.backend import load_backend
+from jobspawner.facade.templates import render
 
 FLAVOURS = ["torque", "pbspro", "moab"]
 ALICE = ["runuser", "-u", "alice", "--"]

@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 from jobspawner import JobSpec
-from jobspawner.backend import load_backend
-from jobspawner.templates import render
+from jobspawner.facade.backend import load_backend
+from jobspawner.facade.templates import render
 
 
 def spec(**values: Any) -> JobSpec:

@@ -10,8 +10,8 @@ import asyncio
 
 import pytest
 from jobspawner import JobState
-from jobspawner.backend import load_backend
-from jobspawner.templates import render
+from jobspawner.facade.backend import load_backend
+from jobspawner.facade.templates import render
 from jobspawner.testing import record_queries
 from remote.fixtures import fresh_ssh_connections, sshd
 from remote.sshd import SSHServer

@@ -2,12 +2,12 @@
 
 It is the default backend and the reference implementation of the hook contract for backend
 authors: a template, pure command builders and pure parsers, nothing else. The "scheduler"
-is :mod:`jobspawner.local_jobs`, run as the user through the spawner's ``exec_prefix``.
+is :mod:`jobspawner.jobside.local_jobs`, run as the user through the spawner's ``exec_prefix``.
 
 Options (``c.JobSpawner.backend_options``):
 
 ``python``
-    The Python that runs :mod:`jobspawner.local_jobs` as the user (default: the hub's own).
+    The Python that runs :mod:`jobspawner.jobside.local_jobs` as the user (default: the hub's own).
     It must be executable by the user and have jobspawner installed.
 ``spool``
     Where each user's job records live. Every user has a private spool folder (owned by the
@@ -23,7 +23,7 @@ Options (``c.JobSpawner.backend_options``):
     to the first user. Every folder and link on the way to a user's spool must be owned by
     root or the user and, when others may write to it, sticky.
 
-Every command runs ``python -I -m jobspawner.local_jobs``: isolated, so a module planted in
+Every command runs ``python -I -m jobspawner.jobside.local_jobs``: isolated, so a module planted in
 the working folder, ``PYTHONPATH`` or the user's site folder is never imported.
 """
 
@@ -33,15 +33,15 @@ import sys
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from ..backend_options import Option
-from ..commands import Command, CommandError, CommandResult
-from ..hookspecs import hookimpl
-from ..jobspec import JobSpec
-from ..local_jobs import SPOOL_ENV
-from ..status import JobState, JobStatus
+from jobspawner.contract.backend_options import Option
+from jobspawner.contract.commands import Command, CommandError, CommandResult
+from jobspawner.contract.hookspecs import hookimpl
+from jobspawner.contract.jobspec import JobSpec
+from jobspawner.contract.status import JobState, JobStatus
+from jobspawner.jobside.local_jobs import SPOOL_ENV
 
 OPTIONS = [
-    Option("python", str, None, "The Python that runs `jobspawner.local_jobs` as the user "
+    Option("python", str, None, "The Python that runs `jobspawner.jobside.local_jobs` as the user "
            "(default: the hub's own); it must have jobspawner installed."),
     Option("spool", str, None, "Where each user's job records live (a private folder per "
            "user; `{uid}`/`{username}` name it, otherwise a parent)."),
@@ -89,7 +89,9 @@ _STATES = {
 def _cli(options: Mapping[str, Any], *args: str, stdin: str | None = None) -> Command:
     python = str(options.get("python") or sys.executable)
     env = {SPOOL_ENV: str(options["spool"])} if options.get("spool") else {}
-    return Command([python, "-I", "-m", "jobspawner.local_jobs", *args], stdin=stdin, env=env)
+    return Command(
+        [python, "-I", "-m", "jobspawner.jobside.local_jobs", *args], stdin=stdin, env=env
+    )
 
 
 @hookimpl

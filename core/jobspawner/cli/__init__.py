@@ -25,15 +25,15 @@ from typing import Any
 
 from traitlets.config import Config
 
-from ..__about__ import __version__
-from ..backend import BackendError, installed_backends, load_backend
-from ..commands import CommandError
-from ..hub_compat import SpawnException
-from ..resources import format_hms
-from ..status import QueueInfo
-from . import hubconfig
-from .check import run_check
-from .output import format_findings, table
+from jobspawner.__about__ import __version__
+from jobspawner.cli import hubconfig
+from jobspawner.cli.check import run_check
+from jobspawner.cli.output import format_findings, table
+from jobspawner.contract.commands import CommandError
+from jobspawner.contract.resources import format_hms
+from jobspawner.contract.status import QueueInfo
+from jobspawner.facade.backend import BackendError, installed_backends, load_backend
+from jobspawner.facade.hub_compat import SpawnException
 
 
 class UsageError(Exception):

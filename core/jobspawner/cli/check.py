@@ -19,26 +19,26 @@ from urllib.parse import urlparse
 
 from traitlets.config import Config
 
-from .. import hub_compat
-from ..backend import Backend, BackendError
-from ..commands import Command, CommandError, command_environment
-from ..host_map import HostMap, HostMapError
-from ..hub_compat import SpawnException
-from ..profiles import ProfileConfigError, parse_profiles
-from ..resources import FIELDS, format_hms
-from ..spawner import JobSpawner
-from ..status import JobState
-from ..user_options import profiles_source
-from . import hubconfig
-from .leftovers import (
+from jobspawner.choices.profiles import ProfileConfigError, parse_profiles
+from jobspawner.choices.user_options import profiles_source
+from jobspawner.cli import hubconfig
+from jobspawner.cli.leftovers import (
     batchspawner_class,
     command_leftover,
     find_leftovers,
     inferred_backend,
     template_leftovers,
 )
-from .output import Finding
-from .remote_commands import remote_command_findings
+from jobspawner.cli.output import Finding
+from jobspawner.cli.remote_commands import remote_command_findings
+from jobspawner.contract.commands import Command, CommandError, command_environment
+from jobspawner.contract.resources import FIELDS, format_hms
+from jobspawner.contract.status import JobState
+from jobspawner.facade import hub_compat
+from jobspawner.facade.backend import Backend, BackendError
+from jobspawner.facade.hub_compat import SpawnException
+from jobspawner.spawner import JobSpawner
+from jobspawner.transport.host_map import HostMap, HostMapError
 
 
 @dataclass
@@ -538,7 +538,8 @@ _HONOURED_FIX = (
 
 
 def check_honoured(report: CheckReport, spawner: JobSpawner) -> None:
-    """``req_*`` settings and user options the backend cannot honour (jobspawner.honoured)."""
+    """``req_*`` settings and user options the backend cannot honour
+    (jobspawner.facade.honoured)."""
     try:
         refusal = spawner.unhonoured_requests_refusal(_WarningsTo(report, "resources"))
     except (SpawnException, BackendError) as e:

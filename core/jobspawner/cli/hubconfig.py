@@ -25,7 +25,7 @@ from traitlets.config import Config
 from traitlets.config.loader import PyFileConfigLoader
 from traitlets.utils.importstring import import_item
 
-from ..spawner import JobSpawner
+from jobspawner.spawner import JobSpawner
 
 REDACTED = "<redacted>"
 

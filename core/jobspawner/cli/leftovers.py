@@ -12,9 +12,13 @@ import re
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from ..profiles import BATCHSPAWNER_BACKENDS, ProfileConfigError, from_profiles_spawner
-from ..server_command import foreign_server
-from .output import Finding
+from jobspawner.choices.profiles import (
+    BATCHSPAWNER_BACKENDS,
+    ProfileConfigError,
+    from_profiles_spawner,
+)
+from jobspawner.cli.output import Finding
+from jobspawner.lifecycle.server_command import foreign_server
 
 #: batchspawner ``req_*`` names that do not exist here, and the replacement.
 RENAMED_REQ: Mapping[str, str] = {
@@ -255,7 +259,7 @@ def _profiles_spawner_leftover(section_name: str, section: Mapping[str, Any]) ->
     if "profiles" in section:
         fix = (
             "c.JobSpawner.profiles = from_profiles_spawner([...the same entries...]) "
-            "(from jobspawner.profiles import from_profiles_spawner)"
+            "(from jobspawner import from_profiles_spawner)"
         )
         try:
             from_profiles_spawner(section["profiles"])

@@ -12,12 +12,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from ..commands import Command, CommandError, CommandNotFound
-from ..transport import TransportError
-from .output import Finding
+from jobspawner.cli.output import Finding
+from jobspawner.contract.commands import Command, CommandError, CommandNotFound
+from jobspawner.transport.config import TransportError
 
 if TYPE_CHECKING:
-    from ..spawner import JobSpawner
+    from jobspawner.spawner import JobSpawner
 
 #: Prints where "$1" is found on PATH, exit status 1 when it is not.
 LOOKUP = 'command -v -- "$1"'

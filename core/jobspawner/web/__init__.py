@@ -4,7 +4,7 @@
   point ``jobspawner``, and ``jobspawner.JobSpawner``): importing it installs
   :mod:`.hub_start`, the start-up checks and the registration of every handler and page.
 * The templates of the pages (``*.html``) and, in ``hub/``, the ``page.html`` that adds the
-  *Sessions* link to every hub page (:mod:`jobspawner.nav_link`).
+  *Sessions* link to every hub page (:mod:`jobspawner.web.nav_link`).
 
 The spawner and its lifecycle never import this package (an import contract in
 pyproject.toml): importing :mod:`jobspawner.spawner` changes nothing in JupyterHub.

@@ -8,13 +8,13 @@ loads every ``jupyterhub.spawners`` entry point when it builds its list of confi
 classes, before it reads its config: in a hub where jobspawner is installed the integration
 is in place whatever ``spawner_class`` names (``"jobspawner.spawner.JobSpawner"`` too). A
 JobSpawner made in a hub without it says so
-(:func:`jobspawner.hub_integration.warn_if_missing`).
+(:func:`jobspawner.facade.hub_integration.warn_if_missing`).
 """
 
 from __future__ import annotations
 
-from ..spawner import JobSpawner
-from .hub_start import install
+from jobspawner.spawner import JobSpawner
+from jobspawner.web.hub_start import install
 
 install()
 

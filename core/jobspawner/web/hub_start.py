@@ -8,7 +8,7 @@ wraps it so that there the configured backend is checked (:func:`check_backend_a
 a wrong setting stops the hub with the reason, instead of failing the first spawn) and the
 port report, the stop notice, the session view and the walltime handlers are added to the
 lists JupyterHub builds its handlers from. It also installs the *Sessions* link on every hub
-page (:func:`jobspawner.nav_link.install`).
+page (:func:`jobspawner.web.nav_link.install`).
 """
 
 from __future__ import annotations
@@ -18,20 +18,14 @@ from typing import Any
 
 from tornado.log import app_log, gen_log
 
-from .. import (
-    end_report,
-    handshake,
-    hub_compat,
-    metrics,
-    nav_link,
-    refusal_log,
-    session_view,
-    walltime,
-)
-from ..backend import Backend, BackendError, load_backend
-from ..hub_integration import wrap_once
-from ..profiles import static_profiles_refusal
-from ..spawner import JobSpawner
+from jobspawner.choices import refusal_log
+from jobspawner.choices.profiles import static_profiles_refusal
+from jobspawner.facade import hub_compat
+from jobspawner.facade.backend import Backend, BackendError, load_backend
+from jobspawner.facade.hub_integration import wrap_once
+from jobspawner.lifecycle import end_report, handshake, metrics, walltime
+from jobspawner.spawner import JobSpawner
+from jobspawner.web import nav_link, session_view
 
 
 def check_backend_at_start(app: Any) -> None:

@@ -3,7 +3,7 @@
 
 HTCondor does not read directives from a script: the script is the job's *executable* and
 the resources go into a separate submit description (``key = value`` lines ending in
-``queue``). Both are Jinja2 templates rendered by :func:`jobspawner.templates.render`
+``queue``). Both are Jinja2 templates rendered by :func:`jobspawner.facade.templates.render`
 (sandboxed, ``StrictUndefined``). Sites override the script with
 ``c.JobSpawner.batch_script`` and the description with the backend option
 ``submit_description``.

@@ -476,7 +476,7 @@ async def cancel(ctx: BackendContext, job_ids: Sequence[str]) -> None:
 @hookimpl
 async def read_log(ctx: BackendContext, path: str, lines: int) -> str:
     """The file's last bytes (never lines, which may have no end) through the gateway, as
-    the user; the core cuts them to ``lines`` lines (:mod:`jobspawner.log_reads`)."""
+    the user; the core cuts them to ``lines`` lines (:mod:`jobspawner.boundary.log_reads`)."""
     gw = gateway(ctx.options)
     client = gw.for_user(ctx)
     try:

@@ -6,7 +6,8 @@ with less than 30 s left). Providers may rotate refresh tokens (the old one dies
 one is issued): the renewed tokens are kept in memory, in one :class:`UserTokens` per user
 and OAuth client shared by every gateway of the hub process, and saved into the user's
 JupyterHub auth state (encrypted in the hub's database, see
-:mod:`jobspawner.auth_state_sync`), so a restarted hub and the authenticator's own refresh go
+:mod:`jobspawner.lifecycle.auth_state_sync`), so a restarted hub and the authenticator's own
+refresh go
 on from the live refresh token. An auth state older than the tokens in memory (a snapshot
 read before a renewal) never replaces them. When a refresh fails the user must log in again
 (:class:`.errors.LoginRequired`).

@@ -53,7 +53,7 @@ STATE_REASONS: Mapping[str, str] = {
 #: What an EXIT job's exit code means under LSF in particular (LSF signals the job: SIGUSR2
 #: at the run limit, SIGINT then SIGTERM then SIGKILL for bkill and the memory limit), given
 #: as the scheduler's words; what a code means anywhere (137: killed) is said by
-#: jobspawner.exit_words, the one table every report of an end uses.
+#: jobspawner.contract.exit_words, the one table every report of an end uses.
 EXIT_HINTS: Mapping[int, str] = {
     140: "probably killed by LSF at its run time limit (-W)",
     130: "probably killed by bkill or for exceeding its memory limit (-M)",

@@ -340,7 +340,7 @@ def _qacct_status(record: dict[str, str]) -> JobStatus:
         if failed_text:
             reason += f" (failed {failed}: {failed_text})"
         # the exit status's meaning (137: killed by signal 9) is said with the exit code, from
-        # jobspawner.exit_words, the one table every report of an end uses
+        # jobspawner.contract.exit_words, the one table every report of an end uses
     return JobStatus(
         JobState.FAILED,
         native_state="z",

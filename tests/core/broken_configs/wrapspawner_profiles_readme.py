@@ -1,7 +1,7 @@
 # The shape of wrapspawner's ProfilesSpawner example: profiles as 4-tuples.
 # check prints: [FAIL] c.JupyterHub.spawner_class: wrapspawner.ProfilesSpawner is a batchspawner/wrapspawner class
 # check prints: [FAIL] c.ProfilesSpawner: jobspawner does not read this section (profiles)
-# check prints:        fix: c.JobSpawner.profiles = from_profiles_spawner([...the same entries...]) (from jobspawner.profiles import from_profiles_spawner)
+# check prints:        fix: c.JobSpawner.profiles = from_profiles_spawner([...the same entries...]) (from jobspawner import from_profiles_spawner)
 # exit: 1
 c = get_config()  # noqa
 c.JupyterHub.spawner_class = "wrapspawner.ProfilesSpawner"

@@ -1,0 +1,3 @@
+"""Faces over what jobspawner does not own: the pluggy backend (and the core's own hook
+implementations), JupyterHub's versions.
+"""
