@@ -101,6 +101,7 @@ MOVED = {
 class _Alias(importlib.abc.Loader):
     def __init__(self, new: str) -> None:
         self.new = new
+        self.spec: importlib.machinery.ModuleSpec | None = None
 
     def create_module(self, spec: importlib.machinery.ModuleSpec) -> ModuleType:
         warnings.warn(
@@ -109,10 +110,15 @@ class _Alias(importlib.abc.Loader):
             DeprecationWarning,
             stacklevel=2,
         )
-        return importlib.import_module(self.new)
+        module = importlib.import_module(self.new)
+        self.spec = module.__spec__  # Python replaces it with the alias's below
+        return module
 
     def exec_module(self, module: ModuleType) -> None:
-        """The module ran when it was imported under its new name."""
+        """The module ran when it was imported under its new name. Python has just set its
+        ``__spec__`` to the alias's (which has no origin): it is given its own back, so
+        ``importlib.resources``, reloads and tracebacks see the real module."""
+        module.__spec__ = self.spec
 
 
 class MovedModules(importlib.abc.MetaPathFinder):

@@ -28,6 +28,9 @@ def test_an_old_name_is_the_module_in_its_folder_with_a_warning():
         import jobspawner.choices.profiles as new
         import jobspawner.choices.user_options as new_options
         assert old is new, (old, new)
+        # the module keeps its own spec (Python sets the alias's on it while importing)
+        assert new.__spec__.name == "jobspawner.choices.profiles", new.__spec__
+        assert new.__spec__.origin.endswith("choices/profiles.py"), new.__spec__
         assert apply_user_options is new_options.apply_user_options
         from jobspawner import transport  # a folder now: the name is the package
         import jobspawner.transport.config as config
