@@ -33,6 +33,7 @@ VIOLATIONS = [
     ("layers", "jobspawner/contract/jobspec.py", "import jobspawner.facade.backend"),
     ("layers", "jobspawner/lifecycle/poller.py", "from jobspawner.web import hub_start"),
     ("layers", "jobspawner/boundary/log_reads.py", "import jobspawner.transport.ssh"),
+    ("layers", "jobspawner/choices/profiles.py", "from jobspawner.lifecycle import job_record"),
     ("spawner-no-web", "jobspawner/spawner.py", "from jobspawner.web import hub_start"),
     ("choices-no-spawner", "jobspawner/choices/live_view.py", "from jobspawner import spawner"),
     (
@@ -45,8 +46,9 @@ VIOLATIONS = [
 
 
 #: What a folder may not import even under ``if TYPE_CHECKING:`` (import-linter leaves those
-#: imports out): the choices room is typed against its protocols, not the spawner.
-TYPING_RULES = {"choices": ("jobspawner.spawner",)}
+#: imports out): the choices room is typed against its protocols, not the spawner or the
+#: lifecycle's record.
+TYPING_RULES = {"choices": ("jobspawner.spawner", "jobspawner.lifecycle")}
 
 
 def lint_imports(source: Path) -> subprocess.CompletedProcess[str]:
@@ -127,6 +129,9 @@ def test_a_type_only_import_breaks_the_typing_rules(tmp_path: Path) -> None:
     shutil.copytree(PACKAGES["jobspawner"] / "choices", tmp_path / "jobspawner" / "choices")
     with (tmp_path / "jobspawner" / "choices" / "live_view.py").open("a") as f:
         f.write("\nif TYPE_CHECKING:\n    from jobspawner.spawner import JobSpawner\n")
+    with (tmp_path / "jobspawner" / "choices" / "user_options.py").open("a") as f:
+        f.write("\nif TYPE_CHECKING:\n    import jobspawner.lifecycle.job_record\n")
     assert typing_violations(tmp_path) == [
-        "jobspawner/choices/live_view.py -> jobspawner.spawner.JobSpawner"
+        "jobspawner/choices/live_view.py -> jobspawner.spawner.JobSpawner",
+        "jobspawner/choices/user_options.py -> jobspawner.lifecycle.job_record",
     ]

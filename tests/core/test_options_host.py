@@ -120,6 +120,10 @@ def test_the_spawners_user_is_a_hub_user(tmp_path: Path) -> None:
     assert not_satisfied(make_spawner(tmp_path).user, options_host.HubUser) == []
 
 
+def test_the_job_record_is_a_choice_record() -> None:
+    assert not_satisfied(JobRecord(), options_host.ChoiceRecord) == []
+
+
 class _Wanting(Protocol):
     @property
     def log(self) -> logging.Logger: ...

@@ -25,18 +25,16 @@ from jobspawner.choices.html_pattern import html_pattern
 from jobspawner.choices.live_view import resource_cache
 from jobspawner.choices.option_choices import OptionChoices
 from jobspawner.choices.overridden import overridden
-from jobspawner.choices.profiles import Option, Profile, default_profile
+from jobspawner.choices.plain_values import plain
+from jobspawner.choices.profiles import SLUG, Option, Profile, default_profile
 from jobspawner.choices.resource_cache import Snapshot
 from jobspawner.choices.user_options import legacy_label, regex_words, show_bound, visible_profiles
 from jobspawner.contract.resources import FIELDS, format_hms
 from jobspawner.contract.status import QueueInfo
-from jobspawner.lifecycle import started_options
-from jobspawner.lifecycle.job_record import plain
 
 if TYPE_CHECKING:
     from jobspawner.choices.options_host import FormHost, RelaunchHost
 
-_SLUG = re.compile(r"[a-z0-9](?:[a-z0-9_]|-(?!-)){0,62}")
 _ENV = jinja2.Environment(
     loader=jinja2.PackageLoader("jobspawner", "web"),
     autoescape=True,
@@ -174,9 +172,8 @@ async def options_form(host: FormHost) -> str:
 
     profiles: list[Profile] = await visible_profiles(host)
     refusal, host.choices.form_refusal = host.choices.form_refusal, {}  # this page only
-    kept = host.record.queued
     # the kept job's options (the same ones adopt it), else the last start that came up
-    last = plain(kept.options) if kept is not None else started_options.options(host)
+    last = host.record.repeat_options()
     previous = plain(refusal["values"]) if refusal else last
     sections: list[tuple[Profile | None, tuple[Option, ...], dict[str, Any], str, dict[str, Any]]]
     sections = []
@@ -235,15 +232,15 @@ def options_from_form(form_data: Mapping[str, Any], spawner: Any = None) -> dict
     choice); anything else is passed on for the validator to refuse with the field's name.
     """
 
-    def plain(value: Any) -> Any:
+    def unwrapped(value: Any) -> Any:
         return value[0] if isinstance(value, list) and len(value) == 1 else value
 
-    data = {k: plain(v) for k, v in form_data.items() if k != "_xsrf"}
+    data = {k: unwrapped(v) for k, v in form_data.items() if k != "_xsrf"}
     slug = data.get("profile")
     out: dict[str, Any] = {}
     for key, value in data.items():
         prefix, sep, name = key.partition("--")
-        if sep and _SLUG.fullmatch(prefix):
+        if sep and SLUG.fullmatch(prefix):
             if prefix == slug:
                 out[name] = value
             continue  # another profile's field

@@ -3,7 +3,8 @@
 JupyterHub hands its spawner to ``apply_user_options(spawner, options)`` and
 ``options_form(spawner)``; the room's modules are typed against these protocols instead of
 the spawner class, each naming only what its module reads, calls or sets, so nothing in
-``jobspawner.choices`` imports ``jobspawner.spawner`` (an import contract). ``JobSpawner``
+``jobspawner.choices`` imports ``jobspawner.spawner`` or ``jobspawner.lifecycle`` (import
+contracts). ``JobSpawner``
 satisfies each one (mypy checks it where the spawner passes itself, and in ``spawner.py``
 for the form's).
 
@@ -11,7 +12,8 @@ for the form's).
 - :class:`LiveViewHost` (:mod:`.live_view`): the backend's context and the key of the cache of
   its queues;
 - :class:`OptionsHost` (:mod:`.user_options`): the settings a choice depends on, the user, the
-  backend, the current choice (:class:`.OptionChoices`) and the job's record;
+  backend, the current choice (:class:`.OptionChoices`) and the job's record
+  (:class:`ChoiceRecord`: the room stands below the lifecycle, which owns the record);
 - :class:`RelaunchHost` and :class:`FormHost` (:mod:`.options_form`): the hub's URL and the
   server's name, the form's wait.
 
@@ -24,14 +26,11 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
 from jobspawner.choices.option_choices import OptionChoices
 from jobspawner.contract.context import BackendContext
 from jobspawner.facade.backend import Backend
-
-if TYPE_CHECKING:
-    from jobspawner.lifecycle.job_record import JobRecord
 
 
 class HubUser(Protocol):
@@ -40,6 +39,26 @@ class HubUser(Protocol):
     @property
     def name(self) -> str:
         """Her JupyterHub name."""
+
+
+class ChoiceRecord(Protocol):
+    """What the room reads and writes of the job's record (the lifecycle's ``JobRecord``)."""
+
+    #: The chosen profile's slug ("" without profiles) and the validated options.
+    profile: str
+    options: dict[str, Any]
+
+    @property
+    def job_id(self) -> str:
+        """The current job's id ("" when none)."""
+
+    @property
+    def job_settings(self) -> Mapping[str, Any]:
+        """The settings the job was submitted with (``user_options.JOB_SETTINGS``)."""
+
+    def repeat_options(self) -> dict[str, Any]:
+        """The options the user's next start repeats (plain values): a kept job's, else
+        those of the last start that came up."""
 
 
 class RefusalHost(Protocol):
@@ -86,7 +105,7 @@ class OptionsHost(RefusalHost, LiveViewHost, Protocol):
         """The user's choice for the next start (in memory)."""
 
     @property
-    def record(self) -> JobRecord:
+    def record(self) -> ChoiceRecord:
         """The job's record: the chosen profile and options are kept there."""
 
     @property

@@ -33,8 +33,7 @@ from jobspawner.facade.constraints import validate_constraint
 from jobspawner.facade.hub_compat import SpawnException
 
 if TYPE_CHECKING:
-    from jobspawner.choices.options_host import OptionsHost
-    from jobspawner.lifecycle.job_record import JobRecord
+    from jobspawner.choices.options_host import ChoiceRecord, OptionsHost
 
 #: The settings a running job is followed and stopped with: kept in the spawner's state so a
 #: restarted hub uses them, whatever the profile configuration says by then.
@@ -487,7 +486,7 @@ def job_settings(host: OptionsHost) -> dict[str, Any]:
     return settings
 
 
-def restore_settings(host: OptionsHost, record: JobRecord) -> None:
+def restore_settings(host: OptionsHost, record: ChoiceRecord) -> None:
     """Before a loaded job is polled: use the settings it was submitted with."""
     if not record.job_id or not record.job_settings:
         return

@@ -22,7 +22,8 @@ import time
 from collections.abc import Mapping
 from typing import Any, Protocol
 
-from jobspawner.lifecycle.job_record import JobRecord, plain
+from jobspawner.choices.plain_values import plain
+from jobspawner.lifecycle.job_record import JobRecord
 
 
 class RecordHost(Protocol):
@@ -46,7 +47,7 @@ def remember(host: RecordHost, resources: Mapping[str, Any]) -> None:
 
 def options(host: RecordHost) -> dict[str, Any]:
     """The options of the last start that came up (empty when none did)."""
-    return dict(host.record.last_started.get("options") or {})
+    return host.record.started_options()
 
 
 def resources(host: RecordHost) -> dict[str, Any]:
