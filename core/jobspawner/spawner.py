@@ -9,10 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
-import pwd
-import re
-import secrets
 import time
 from collections.abc import AsyncIterator, Mapping
 from typing import Any
@@ -31,21 +27,14 @@ from traitlets import (
 
 from jobspawner.choices import options_form
 from jobspawner.choices import user_options as options_validation
-from jobspawner.choices.hub_limits import limits_as_requests, with_hub_limits
 from jobspawner.choices.option_choices import OptionChoices
 from jobspawner.choices.overridden import overridden
 from jobspawner.contract.commands import CommandError
 from jobspawner.contract.context import BackendContext
-from jobspawner.contract.jobspec import JobSpec
-from jobspawner.contract.resources import FIELDS, ResourceError, empty, normalise, overlay
 from jobspawner.contract.status import JobStatus
 from jobspawner.facade import hub_compat, hub_integration
 from jobspawner.facade.backend import BackendError
-from jobspawner.facade.constraints import validate_constraint
 from jobspawner.facade.hub_compat import SpawnException
-from jobspawner.facade.templates import TemplateError
-from jobspawner.jobside import server_proof
-from jobspawner.jobside.port_binding import PortChoice, PortChoiceError
 from jobspawner.lifecycle import (
     failed_start,
     internal_certs,
@@ -67,15 +56,12 @@ from jobspawner.lifecycle.session_settings import SessionSettings
 from jobspawner.lifecycle.start_clock import StartClock
 from jobspawner.lifecycle.user_env import account_environment
 from jobspawner.lifecycle.walltime import WalltimeConfig
-from jobspawner.spawner_backend import BackendAccess
+from jobspawner.spawner_job import SERVER_NAME, JobBuilding
 from jobspawner.transport import routing
-
-_SERVER_NAME = re.compile(r"\A[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}\Z")
-_JOBNAME_UNSAFE = re.compile(r"[^A-Za-z0-9_.-]")
 
 
 class JobSpawner(
-    BackendAccess,
+    JobBuilding,
     ServerWatchConfig,
     WalltimeConfig,
     Spawner,  # type: ignore[misc]
@@ -222,32 +208,7 @@ class JobSpawner(
         """
         return options_validation.apply_user_options(spawner, user_options)
 
-    # --- building the job -------------------------------------------------------------------
-    def account(self) -> str:
-        """The Unix account the job runs as (``c.JobSpawner.job_account``)."""
-        return self._with_username("job_account", self.job_account)
-
-    def _homedir(self) -> str:
-        account = self.account()
-        try:
-            return pwd.getpwnam(account).pw_dir
-        except KeyError:
-            return f"/home/{account}"
-
-    def job_name(self) -> str:
-        suffix = f"-{self.name}" if self.name else ""
-        name = self.job_name_template.format(
-            username=self.user.name, server_name=self.name, server_suffix=suffix
-        )
-        return _JOBNAME_UNSAFE.sub("_", name)[:128]
-
-    def _config_requests(self) -> dict[str, Any]:
-        """The ``req_*`` settings; JupyterHub's mem_limit/cpu_limit/cpu_guarantee fill in
-        memory and cpus where no ``req_*`` is set."""
-        values = {key: getattr(self, f"req_{key}") for key in FIELDS}
-        limits = limits_as_requests(self.mem_limit, self.cpu_limit, self.cpu_guarantee)
-        return with_hub_limits(values, limits)
-
+    # --- the job's environment (the rest of building the job: jobspawner.spawner_job) ---
     def get_env(self) -> dict[str, str]:
         """JupyterHub's server environment plus the user's HOME, USER, LOGNAME, SHELL."""
         env: dict[str, str] = super().get_env()
@@ -255,94 +216,6 @@ class JobSpawner(
         env.update(self.port_choice().environment())
         env.update(walltime.job_env(self))
         return env
-
-    def port_choice(self) -> PortChoice:
-        """The ports the job's server may bind (``c.Spawner.port``, ``port_range``)."""
-        try:
-            return PortChoice.from_settings(int(self.port or 0), self.port_range)
-        except PortChoiceError as e:
-            raise SpawnException(str(e), reason="config") from e
-
-    def resources(self) -> dict[str, Any]:
-        """Validated resources, the template variables the job script gets: config traits,
-        overridden by the user's chosen options (normalised once, by their validation:
-        :func:`jobspawner.choices.user_options.chosen_resources`)."""
-        try:
-            site = normalise(self._config_requests())
-            chosen, checked = options_validation.chosen_resources(self)
-            keys = [k for k, v in self.choices.resources.items() if not empty(v)]
-            out = overlay(site, chosen, keys)
-            if chosen["constraint"] is None or not checked:  # the site's, or unchecked
-                validate_constraint(
-                    self.load(),
-                    "req_constraint" if chosen["constraint"] is None else "constraint",
-                    out["constraint"],
-                    self.backend_options,
-                )
-        except ResourceError as e:
-            code = 500 if e.field.startswith("req_") else 400
-            raise SpawnException(
-                f"Invalid resource request: {e}", reason="resources", status_code=code
-            ) from e
-        return out
-
-    def build_spec(self) -> JobSpec:
-        if self.name and not _SERVER_NAME.fullmatch(self.name):
-            raise SpawnException(f"Invalid server name {self.name!r}", reason="server_name")
-        homedir = self._homedir()
-        fmt = {"homedir": homedir, "username": self.user.name}
-        job_name = self.job_name()
-        stamp = time.strftime("%Y%m%d-%H%M%S")
-        output_file = os.path.join(
-            self.log_dir.format(**fmt), f"{job_name}.{stamp}.{secrets.token_hex(3)}.log"
-        )
-        resources = self.resources()  # config and user choices, errors naming the field
-        # a new key for each start's server check, to the job in the secrets file only
-        self._server_check_key = server_proof.new_key() if self.require_server_proof else ""
-        key = {server_proof.KEY_NAME: self._server_check_key} if self._server_check_key else {}
-        return JobSpec.create(
-            username=self.user.name,
-            server_name=self.name,
-            job_name=job_name,
-            homedir=homedir,
-            output_file=output_file,
-            workdir=self.workdir.format(**fmt),
-            command=[*self.cmd, *self.get_args()],
-            env=self.get_env(),
-            resource_variables=resources,
-            prologue=self.prologue,
-            epilogue=self.epilogue,
-            options=self._spec_options(),
-            site_variables=self._template_variables(),
-            secret_env=self.secret_env,
-            extra_secrets=key,
-        )
-
-    def _template_variables(self) -> dict[str, Any]:
-        """The site's variables plus the profile and the user's validated, typed choices."""
-        return {
-            **self.template_vars,
-            "profile": self.record.profile,
-            "choices": dict(self.choices.variables),
-        }
-
-    def render(self, spec: JobSpec) -> str:
-        backend = self.load()
-        template = self.batch_script or backend.script_template(spec)
-        if not template:
-            raise SpawnException(
-                f'The backend "{backend.name}" has no default job script: set '
-                "c.JobSpawner.batch_script",
-                reason="config",
-            )
-        try:
-            return backend.render_script(spec, template)
-        except TemplateError as e:
-            source = "c.JobSpawner.batch_script" if self.batch_script else "the backend template"
-            self.log.error("Job script template error in %s: %s", source, e)
-            raise SpawnException(
-                f"The job script could not be rendered ({source}): {e}", reason="template"
-            ) from e
 
     # --- progress -------------------------------------------------------------------------
     def emit(self, message: str, progress: int) -> None:
@@ -410,11 +283,6 @@ class JobSpawner(
         self.choices.resources = value
 
     # --- what helpers read of JupyterHub's side -------------------------------------------
-    @property
-    def log_name(self) -> str:
-        """This server's name in the hub's log (``alice`` or ``alice:name``)."""
-        return str(self._log_name)
-
     @property
     def starting(self) -> bool:
         """A start of this server runs in this hub process."""
@@ -758,7 +626,7 @@ class JobSpawner(
                 reason="rename",
                 status_code=409,
             )
-        if not _SERVER_NAME.fullmatch(new_name):
+        if not SERVER_NAME.fullmatch(new_name):
             raise SpawnException(
                 f"Invalid server name {new_name!r}", reason="server_name", status_code=400
             )

@@ -37,6 +37,11 @@ class BackendAccess(JobSpawnerSettings, TransportConfig):
     log: Any
     _log_name: str  # JupyterHub's name of this server in its log
 
+    @property
+    def log_name(self) -> str:
+        """This server's name in the hub's log (``alice`` or ``alice:name``)."""
+        return str(self._log_name)
+
     _backends: ClassVar[dict[tuple[str, tuple[str, ...]], Backend]] = {}
     _pollers: ClassVar[dict[str, StatusPoller]] = {}
     #: Users' auth states (user name -> auth_state) for backends that use them (FirecREST).

@@ -217,7 +217,7 @@ def test_a_user_option_is_normalised_once_and_its_constraint_checked_once(tmp_pa
     """From apply_user_options to the job script: each of the user's values goes through
     normalise once (her choice of a profile option too), and the backend checks her
     constraint once; the script gets what that one normalisation made."""
-    from jobspawner import spawner
+    from jobspawner import spawner_job
     from jobspawner.choices import profiles, user_options
     from jobspawner.contract import resources
     from jobspawner.facade import constraints
@@ -234,9 +234,9 @@ def test_a_user_option_is_normalised_once_and_its_constraint_checked_once(tmp_pa
         checks.append(value)
         return validate(backend, field_name, value, options)
 
-    for module in (resources, user_options, spawner, profiles):
+    for module in (resources, user_options, spawner_job, profiles):
         monkeypatch.setattr(module, "normalise", counted_normalise)
-    for module in (user_options, spawner):
+    for module in (user_options, spawner_job):
         monkeypatch.setattr(module, "validate_constraint", counted_validate)
     small = {**SMALL, "options": {**SMALL.get("options", {}),
                                   "walltime": {"resource": "runtime", "max": "8h"}}}  # fmt: skip
