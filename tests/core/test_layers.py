@@ -33,6 +33,8 @@ VIOLATIONS = [
     ("layers", "jobspawner/lifecycle/poller.py", "from jobspawner.web import hub_start"),
     ("layers", "jobspawner/boundary/log_reads.py", "import jobspawner.transport.ssh"),
     ("spawner-no-web", "jobspawner/spawner.py", "from jobspawner.web import hub_start"),
+    ("lifecycle-no-spawner", "jobspawner/lifecycle/last_end.py", "from jobspawner import spawner"),
+    ("lifecycle-no-spawner", "jobspawner/web/session_view.py", "import jobspawner.spawner"),
     (
         "plugins-public-api",
         "jobspawner_lsf/hooks.py",
