@@ -935,18 +935,6 @@ class JobSpawner(ServerWatchConfig, TransportConfig, WalltimeConfig, Spawner):  
         """JupyterHub polls this server (it runs, as far as JupyterHub knows)."""
         return self._poll_callback is not None
 
-    def last_started_options(self) -> dict[str, Any]:
-        """The options of this server's last start that came up (:mod:`.started_options`)."""
-        return started_options.options(self)
-
-    def last_started_resources(self) -> dict[str, Any]:
-        """The resources (as a user reads them) of that start's job."""
-        return started_options.resources(self)
-
-    def relaunch_url(self, options: Mapping[str, Any]) -> str:
-        """The spawn page's URL that starts this server again with ``options``."""
-        return options_form.relaunch_url(self, options)
-
     # --- the job session (jobspawner.lifecycle.job_session) ---
     def session_settings(self, starting: bool = False) -> SessionSettings:
         """The settings the session reads, now (``starting``: with what the start asks for,

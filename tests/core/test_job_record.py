@@ -263,6 +263,17 @@ def test_a_start_is_kept_and_adopted_with_what_its_job_holds():
     assert again.to_state()["job_id"] == "8"
 
 
+def test_the_next_start_repeats_a_kept_jobs_options_else_the_last_started():
+    record = JobRecord()
+    assert record.repeat_options() == {} and record.started_options() == {}
+    record.last_started = {"job_id": "1", "options": {"profile": "a", "cpus": 2}}
+    assert record.repeat_options() == record.started_options() == {"profile": "a", "cpus": 2}
+    record.options = {"cpus": [4], "x": [1, 2]}
+    record.keep_start(when=1.0)
+    assert record.repeat_options() == {"cpus": 4}  # the kept job's, as plain values
+    assert record.started_options() == {"profile": "a", "cpus": 2}
+
+
 def test_credentials_are_kept_only_while_the_start_is_unfinished():
     record = JobRecord(job_id="1", server_token="tok", proof_key="key")
     assert "server_token" not in record.to_state()  # the start is over

@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import ast
 import os
 import shutil
 import subprocess
@@ -32,9 +33,11 @@ VIOLATIONS = [
     ("layers", "jobspawner/contract/jobspec.py", "import jobspawner.facade.backend"),
     ("layers", "jobspawner/lifecycle/poller.py", "from jobspawner.web import hub_start"),
     ("layers", "jobspawner/boundary/log_reads.py", "import jobspawner.transport.ssh"),
+    ("layers", "jobspawner/choices/profiles.py", "from jobspawner.lifecycle import job_record"),
     ("spawner-no-web", "jobspawner/spawner.py", "from jobspawner.web import hub_start"),
     ("lifecycle-no-spawner", "jobspawner/lifecycle/last_end.py", "from jobspawner import spawner"),
     ("lifecycle-no-spawner", "jobspawner/web/session_view.py", "import jobspawner.spawner"),
+    ("choices-no-spawner", "jobspawner/choices/live_view.py", "from jobspawner import spawner"),
     (
         "plugins-public-api",
         "jobspawner_lsf/hooks.py",
@@ -42,6 +45,15 @@ VIOLATIONS = [
     ),
     ("slurm-shared", "jobspawner_firecrest/convert.py", "from jobspawner_slurm import parsers"),
 ]
+
+
+#: What a folder may not import even under ``if TYPE_CHECKING:`` (import-linter leaves those
+#: imports out): the choices room and the lifecycle are typed against their protocols, not the
+#: spawner (nor the choices room against the lifecycle's record).
+TYPING_RULES = {
+    "choices": ("jobspawner.spawner", "jobspawner.lifecycle"),
+    "lifecycle": ("jobspawner.spawner",),
+}
 
 
 def lint_imports(source: Path) -> subprocess.CompletedProcess[str]:
@@ -90,3 +102,41 @@ def test_each_contract_fails_on_a_deliberate_violation(packages: Path) -> None:
         assert f"{name_of(contract_id)} BROKEN" in run.stdout, (contract_id, run.stdout)
         importer = module.removesuffix(".py").removesuffix("/__init__").replace("/", ".")
         assert importer in run.stdout, (importer, line)
+
+
+def imported_names(path: Path) -> list[str]:
+    """Every module ``path`` imports, at run time or for typing (``from a import b``: a.b)."""
+    names = []
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Import):
+            names += [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            names += [f"{node.module}.{alias.name}" for alias in node.names]
+    return names
+
+
+def typing_violations(root: Path) -> list[str]:
+    """The imports of :data:`TYPING_RULES`' folders that break them: ``module -> name``."""
+    found = []
+    for folder, forbidden in TYPING_RULES.items():
+        for path in sorted((root / "jobspawner" / folder).rglob("*.py")):
+            for name in imported_names(path):
+                if any(name == f or name.startswith(f"{f}.") for f in forbidden):
+                    found.append(f"{path.relative_to(root)} -> {name}")
+    return found
+
+
+def test_no_folder_imports_for_typing_what_it_may_not_import() -> None:
+    assert typing_violations(ROOT / "core") == []
+
+
+def test_a_type_only_import_breaks_the_typing_rules(tmp_path: Path) -> None:
+    shutil.copytree(PACKAGES["jobspawner"] / "choices", tmp_path / "jobspawner" / "choices")
+    with (tmp_path / "jobspawner" / "choices" / "live_view.py").open("a") as f:
+        f.write("\nif TYPE_CHECKING:\n    from jobspawner.spawner import JobSpawner\n")
+    with (tmp_path / "jobspawner" / "choices" / "user_options.py").open("a") as f:
+        f.write("\nif TYPE_CHECKING:\n    import jobspawner.lifecycle.job_record\n")
+    assert typing_violations(tmp_path) == [
+        "jobspawner/choices/live_view.py -> jobspawner.spawner.JobSpawner",
+        "jobspawner/choices/user_options.py -> jobspawner.lifecycle.job_record",
+    ]

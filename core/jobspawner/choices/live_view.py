@@ -13,13 +13,13 @@ from jobspawner.choices.resource_cache import ResourceCache, Snapshot, cache_for
 from jobspawner.contract.status import QueueInfo
 
 if TYPE_CHECKING:
-    from jobspawner.spawner import JobSpawner
+    from jobspawner.choices.options_host import LiveViewHost
 
 
-def resource_cache(spawner: JobSpawner) -> ResourceCache:
-    """The cache of the spawner's current backend configuration and query identity."""
-    key = spawner.query_cache_key()  # who asked is part of the answer
-    ctx = spawner.context()
+def resource_cache(host: LiveViewHost) -> ResourceCache:
+    """The cache of the host's current backend configuration and query identity."""
+    key = host.query_cache_key()  # who asked is part of the answer
+    ctx = host.context()
     ctx.runner = ctx.query_runner  # discovery acts as nobody in particular
     ctx.username = None
     backend = ctx.backend
@@ -27,13 +27,13 @@ def resource_cache(spawner: JobSpawner) -> ResourceCache:
     async def fetch() -> Sequence[QueueInfo]:
         return await backend.discover_resources(ctx)
 
-    return cache_for(key, fetch, spawner.resource_cache_ttl)
+    return cache_for(key, fetch, host.resource_cache_ttl)
 
 
-def live_snapshot(spawner: JobSpawner, wait: bool = False) -> Snapshot | None:
-    """What is known of the queues of the spawner's backend now (None: cannot tell)."""
+def live_snapshot(host: LiveViewHost, wait: bool = False) -> Snapshot | None:
+    """What is known of the queues of the host's backend now (None: cannot tell)."""
     try:
-        return resource_cache(spawner).snapshot()
+        return resource_cache(host).snapshot()
     except Exception as e:  # a backend that does not load: no live view
-        spawner.log.warning("jobspawner: no live resource view: %s", e)
+        host.log.warning("jobspawner: no live resource view: %s", e)
         return None

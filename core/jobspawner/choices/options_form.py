@@ -25,18 +25,16 @@ from jobspawner.choices.html_pattern import html_pattern
 from jobspawner.choices.live_view import resource_cache
 from jobspawner.choices.option_choices import OptionChoices
 from jobspawner.choices.overridden import overridden
-from jobspawner.choices.profiles import Option, Profile, default_profile
+from jobspawner.choices.plain_values import plain
+from jobspawner.choices.profiles import SLUG, Option, Profile, default_profile
 from jobspawner.choices.resource_cache import Snapshot
 from jobspawner.choices.user_options import legacy_label, regex_words, show_bound, visible_profiles
 from jobspawner.contract.resources import FIELDS, format_hms
 from jobspawner.contract.status import QueueInfo
-from jobspawner.lifecycle import started_options
-from jobspawner.lifecycle.job_record import plain
 
 if TYPE_CHECKING:
-    from jobspawner.spawner import JobSpawner
+    from jobspawner.choices.options_host import FormHost, RelaunchHost
 
-_SLUG = re.compile(r"[a-z0-9](?:[a-z0-9_]|-(?!-)){0,62}")
 _ENV = jinja2.Environment(
     loader=jinja2.PackageLoader("jobspawner", "web"),
     autoescape=True,
@@ -53,14 +51,14 @@ _INPUTS = {
 # --- the live view --------------------------------------------------------------------------
 
 
-async def _snapshot_for(spawner: JobSpawner, overrides: Mapping[str, Any]) -> Snapshot | None:
+async def _snapshot_for(host: FormHost, overrides: Mapping[str, Any]) -> Snapshot | None:
     try:
-        with overridden(spawner, overrides):
-            cache = resource_cache(spawner)
+        with overridden(host, overrides):
+            cache = resource_cache(host)
     except Exception as e:
-        spawner.log.warning("jobspawner: no live resource view: %s", e)
+        host.log.warning("jobspawner: no live resource view: %s", e)
         return None
-    return await cache.wait(spawner.options_form_wait)
+    return await cache.wait(host.options_form_wait)
 
 
 # --- rendering ------------------------------------------------------------------------------
@@ -84,13 +82,13 @@ def _queue_row(q: QueueInfo) -> dict[str, Any]:
     }
 
 
-def _default_text(spawner: JobSpawner, option: Option, overrides: Mapping[str, Any]) -> str:
+def _default_text(host: FormHost, option: Option, overrides: Mapping[str, Any]) -> str:
     """What a field left empty means: the option's default, else the profile's or the
     configuration's ``req_<resource>`` as the admin wrote it (``8h``); empty when none."""
     if option.default is not None:
         return str(option.default)
     if option.resource:
-        value = overrides.get(f"req_{option.resource}", getattr(spawner, f"req_{option.resource}"))
+        value = overrides.get(f"req_{option.resource}", getattr(host, f"req_{option.resource}"))
         if value is not None and value != "":
             return str(value)
     return ""
@@ -141,27 +139,27 @@ def _field(
     }
 
 
-def _legacy_options(spawner: JobSpawner) -> list[Option]:
+def _legacy_options(host: FormHost) -> list[Option]:
     """Without profiles: a free input for each resource in ``user_options_allowed``."""
 
     return [
         Option(name=key, display_name=legacy_label(key), resource=key)
-        for key in spawner.user_options_allowed
+        for key in host.user_options_allowed
         if key in FIELDS
     ]
 
 
-def relaunch_url(spawner: JobSpawner, options: Mapping[str, Any]) -> str:
+def relaunch_url(host: RelaunchHost, options: Mapping[str, Any]) -> str:
     """``/hub/spawn/<user>[/<server>]?opt-...``: start again with the same options."""
-    base = str(getattr(spawner.hub, "base_url", "/hub/"))
-    path = f"{base}spawn/{quote(spawner.user.name, safe='')}"
-    if spawner.name:
-        path += f"/{quote(spawner.name, safe='')}"
+    base = str(getattr(host.hub, "base_url", "/hub/"))
+    path = f"{base}spawn/{quote(host.user.name, safe='')}"
+    if host.name:
+        path += f"/{quote(host.name, safe='')}"
     query = urlencode({f"opt-{k}": str(v) for k, v in options.items()})
     return f"{path}?{query}" if query else path
 
 
-async def options_form(spawner: JobSpawner) -> str:
+async def options_form(host: FormHost) -> str:
     """The HTML of the spawn form (JobSpawner's default ``options_form``).
 
     It preselects the options of the last start whose server came up
@@ -172,11 +170,10 @@ async def options_form(spawner: JobSpawner) -> str:
     (``aria-invalid`` and its message).
     """
 
-    profiles: list[Profile] = await visible_profiles(spawner)
-    refusal, spawner.choices.form_refusal = spawner.choices.form_refusal, {}  # this page only
-    kept = spawner.record.queued
+    profiles: list[Profile] = await visible_profiles(host)
+    refusal, host.choices.form_refusal = host.choices.form_refusal, {}  # this page only
     # the kept job's options (the same ones adopt it), else the last start that came up
-    last = plain(kept.options) if kept is not None else started_options.options(spawner)
+    last = host.record.repeat_options()
     previous = plain(refusal["values"]) if refusal else last
     sections: list[tuple[Profile | None, tuple[Option, ...], dict[str, Any], str, dict[str, Any]]]
     sections = []
@@ -189,10 +186,10 @@ async def options_form(spawner: JobSpawner) -> str:
             mine = previous if p.slug == chosen_slug else {}
             sections.append((p, p.options, mine, p.slug, dict(p.overrides)))
     else:
-        sections.append((None, tuple(_legacy_options(spawner)), previous, "", {}))
+        sections.append((None, tuple(_legacy_options(host)), previous, "", {}))
         chosen_slug = ""
     # every profile's live view at once: the page waits for the slowest, not their sum
-    snapshots = await asyncio.gather(*(_snapshot_for(spawner, s[4]) for s in sections))
+    snapshots = await asyncio.gather(*(_snapshot_for(host, s[4]) for s in sections))
     rendered = []
     for section, snapshot in zip(sections, snapshots, strict=True):
         profile, options, mine, slug, overrides = section
@@ -208,7 +205,7 @@ async def options_form(spawner: JobSpawner) -> str:
                         slug,
                         o,
                         mine,
-                        _default_text(spawner, o, overrides),
+                        _default_text(host, o, overrides),
                         refusal if slug == chosen_slug else {},
                     )
                     for o in options
@@ -223,8 +220,8 @@ async def options_form(spawner: JobSpawner) -> str:
     return _ENV.get_template("options_form.html").render(
         profiles=rendered,
         has_profiles=bool(profiles),
-        relaunch=relaunch_url(spawner, last) if last else "",
-        sessions_url=f"{getattr(spawner.hub, 'base_url', '/hub/')}jobspawner/sessions",
+        relaunch=relaunch_url(host, last) if last else "",
+        sessions_url=f"{getattr(host.hub, 'base_url', '/hub/')}jobspawner/sessions",
     )
 
 
@@ -235,15 +232,15 @@ def options_from_form(form_data: Mapping[str, Any], spawner: Any = None) -> dict
     choice); anything else is passed on for the validator to refuse with the field's name.
     """
 
-    def plain(value: Any) -> Any:
+    def unwrapped(value: Any) -> Any:
         return value[0] if isinstance(value, list) and len(value) == 1 else value
 
-    data = {k: plain(v) for k, v in form_data.items() if k != "_xsrf"}
+    data = {k: unwrapped(v) for k, v in form_data.items() if k != "_xsrf"}
     slug = data.get("profile")
     out: dict[str, Any] = {}
     for key, value in data.items():
         prefix, sep, name = key.partition("--")
-        if sep and _SLUG.fullmatch(prefix):
+        if sep and SLUG.fullmatch(prefix):
             if prefix == slug:
                 out[name] = value
             continue  # another profile's field

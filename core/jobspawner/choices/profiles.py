@@ -45,7 +45,7 @@ from typing import Any
 from jobspawner.contract.resources import FIELDS, ResourceError, normalise
 
 #: A profile slug, an option name or a choice key: what lands in form field names and URLs.
-_SLUG = re.compile(r"[a-z0-9](?:[a-z0-9_]|-(?!-)){0,62}")
+SLUG = re.compile(r"[a-z0-9](?:[a-z0-9_]|-(?!-)){0,62}")
 #: Settings a profile may never override: the profile machinery itself.
 _NOT_OVERRIDABLE = frozenset(
     {"profiles", "apply_user_options", "options_form", "options_from_form", "options_from_query"}
@@ -168,7 +168,7 @@ def number_of(resource: str, out: Mapping[str, Any]) -> float | None:
 
 
 def _parse_option(profile: str, name: Any, spec: Any, settable: Sequence[str]) -> Option:
-    if not isinstance(name, str) or not _SLUG.fullmatch(name):
+    if not isinstance(name, str) or not SLUG.fullmatch(name):
         raise ProfileConfigError(
             f"{_where(profile)}: option name {name!r} must be lower-case letters, digits, _ -"
         )
@@ -190,7 +190,7 @@ def _parse_option(profile: str, name: Any, spec: Any, settable: Sequence[str]) -
     if not isinstance(raw_choices, Mapping):
         raise ProfileConfigError(f"{where}: choices must be a dict of key: display name/dict")
     for key, choice in raw_choices.items():
-        if not isinstance(key, str) or not _SLUG.fullmatch(key):
+        if not isinstance(key, str) or not SLUG.fullmatch(key):
             raise ProfileConfigError(f"{where}: choice key {key!r} must be a slug")
         if isinstance(choice, str):
             choice = {"display_name": choice}
@@ -287,7 +287,7 @@ def parse_profile(index: int, spec: Any, settable: Sequence[str]) -> Profile:
         raise ProfileConfigError(f"c.JobSpawner.profiles[{index}] must be a dict")
     slug = spec.get("slug")
     label = str(slug if slug is not None else index)
-    if not isinstance(slug, str) or not _SLUG.fullmatch(slug):
+    if not isinstance(slug, str) or not SLUG.fullmatch(slug):
         raise ProfileConfigError(
             f"{_where(label)}: slug {slug!r} must be lower-case letters, digits, _ - (1-63)"
         )

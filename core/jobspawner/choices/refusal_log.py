@@ -17,7 +17,7 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from jobspawner.spawner import JobSpawner
+    from jobspawner.choices.options_host import RefusalHost
 
 #: Set on a refusal's exception once :func:`note` logged it.
 MARK = "_jobspawner_refusal_logged"
@@ -32,13 +32,13 @@ def is_refusal(exc: BaseException) -> bool:
     )
 
 
-def note(spawner: JobSpawner, exc: BaseException) -> None:
+def note(host: RefusalHost, exc: BaseException) -> None:
     """Log a refusal once, as one WARNING line; JupyterHub's records of it are dropped."""
     if getattr(exc, MARK, False) or not is_refusal(exc):
         return
     why = getattr(exc, "log_message", None) or str(exc)
-    spawner.log.warning(
-        "jobspawner: refused a user option of %s: %s", spawner.log_name, why, extra={MARK: True}
+    host.log.warning(
+        "jobspawner: refused a user option of %s: %s", host.log_name, why, extra={MARK: True}
     )
     setattr(exc, MARK, True)
     _recent.extend({str(exc), why})

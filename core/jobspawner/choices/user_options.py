@@ -33,8 +33,7 @@ from jobspawner.facade.constraints import validate_constraint
 from jobspawner.facade.hub_compat import SpawnException
 
 if TYPE_CHECKING:
-    from jobspawner.lifecycle.job_record import JobRecord
-    from jobspawner.spawner import JobSpawner
+    from jobspawner.choices.options_host import ChoiceRecord, OptionsHost
 
 #: The settings a running job is followed and stopped with: kept in the spawner's state so a
 #: restarted hub uses them, whatever the profile configuration says by then.
@@ -116,69 +115,69 @@ def unwrap(key: str, raw: Any) -> Any:
 # --- the spawner's baseline (what config says, before any profile) ---------------------------
 
 
-def restore_baseline(spawner: JobSpawner) -> None:
+def restore_baseline(host: OptionsHost) -> None:
     """Undo a previous spawn's profile overrides (the spawner object outlives a server)."""
-    baseline: dict[str, Any] = spawner.choices.baseline
+    baseline: dict[str, Any] = host.choices.baseline
     for name, value in baseline.items():
-        setattr(spawner, name, value)
+        setattr(host, name, value)
     baseline.clear()
 
 
-def set_overrides(spawner: JobSpawner, overrides: Mapping[str, Any]) -> None:
+def set_overrides(host: OptionsHost, overrides: Mapping[str, Any]) -> None:
     """Set settings, remembering the config's value of each so it can be restored.
 
     A profile that switches to another backend and sets no ``backend_options`` of its own
     starts from none: the config's options were written for the config's backend (and each
     backend refuses keys it does not declare).
     """
-    baseline: dict[str, Any] = spawner.choices.baseline
+    baseline: dict[str, Any] = host.choices.baseline
     if (
         "backend" in overrides
         and "backend_options" not in overrides
-        and overrides["backend"] != baseline.get("backend", spawner.backend)
+        and overrides["backend"] != baseline.get("backend", host.backend)
     ):
         overrides = {**overrides, "backend_options": {}}
     for name, value in overrides.items():
         if name not in baseline:
-            baseline[name] = getattr(spawner, name)
-        setattr(spawner, name, value)
+            baseline[name] = getattr(host, name)
+        setattr(host, name, value)
 
 
 # --- profiles the user may choose -----------------------------------------------------------
 
 
-def _group_names(spawner: JobSpawner) -> list[str]:
-    groups = getattr(spawner.user, "groups", None) or []
+def _group_names(host: OptionsHost) -> list[str]:
+    groups = getattr(host.user, "groups", None) or []
     return [str(getattr(g, "name", g)) for g in groups]
 
 
-def parse_visible(spawner: JobSpawner, raw: Any) -> list[Profile]:
+def parse_visible(host: OptionsHost, raw: Any) -> list[Profile]:
     """The configured profiles this user may see (group/user filters applied)."""
 
     try:
-        profiles = parse_profiles(raw or [], settable_names(spawner))
+        profiles = parse_profiles(raw or [], settable_names(host))
     except ProfileConfigError as e:
-        spawner.log.error("jobspawner: %s", e)
+        host.log.error("jobspawner: %s", e)
         raise config_error(e) from e
-    groups = _group_names(spawner)
-    return [p for p in profiles if p.visible_to(spawner.user.name, groups)]
+    groups = _group_names(host)
+    return [p for p in profiles if p.visible_to(host.user.name, groups)]
 
 
-def settable_names(spawner: JobSpawner) -> list[str]:
-    return sorted(spawner.traits(config=True))
+def settable_names(host: OptionsHost) -> list[str]:
+    return sorted(host.traits(config=True))
 
 
-def profiles_source(spawner: JobSpawner) -> Any:
+def profiles_source(host: OptionsHost) -> Any:
     """The configured list, or what the configured callable returns (maybe awaitable)."""
-    raw = spawner.profiles
-    return raw(spawner) if callable(raw) else raw
+    raw = host.profiles
+    return raw(host) if callable(raw) else raw
 
 
-async def visible_profiles(spawner: JobSpawner) -> list[Profile]:
-    raw = profiles_source(spawner)
+async def visible_profiles(host: OptionsHost) -> list[Profile]:
+    raw = profiles_source(host)
     if inspect.isawaitable(raw):
         raw = await raw
-    return parse_visible(spawner, raw)
+    return parse_visible(host, raw)
 
 
 # --- validation -----------------------------------------------------------------------------
@@ -243,7 +242,7 @@ def _choose(
     return normalised
 
 
-def _validate_option(spawner: JobSpawner, option: Option, value: Any, out: Validated) -> None:
+def _validate_option(host: OptionsHost, option: Option, value: Any, out: Validated) -> None:
     name = label(option)
     if option.choices:
         choice = option.choice(str(value))
@@ -301,7 +300,7 @@ def _bound_resources(profile: Profile | None) -> dict[str, str]:
 
 
 def validate(
-    spawner: JobSpawner, profiles: Sequence[Profile], user_options: Mapping[str, Any]
+    host: OptionsHost, profiles: Sequence[Profile], user_options: Mapping[str, Any]
 ) -> Validated:
     """Check every key and value; raise a 400 naming the first wrong field."""
     values = {str(k): unwrap(str(k), v) for k, v in (user_options or {}).items()}
@@ -329,8 +328,8 @@ def validate(
                     value = option.choices[0].key
             if value is None or value == "":
                 continue
-            _validate_option(spawner, option, value, out)
-    allowed = out.overrides.get("user_options_allowed", spawner.user_options_allowed)
+            _validate_option(host, option, value, out)
+    allowed = out.overrides.get("user_options_allowed", host.user_options_allowed)
     bound = _bound_resources(out.profile)
     for key, value in values.items():
         if key in bound:
@@ -365,33 +364,33 @@ def _field_of(out: Validated, resource: str) -> tuple[str, str]:
     return (option.name, label(option)) if option else (resource, legacy_label(resource))
 
 
-def _check_constraint_and_limits(spawner: JobSpawner, out: Validated) -> None:
+def _check_constraint_and_limits(host: OptionsHost, out: Validated) -> None:
     """With the profile's settings in place: the backend's constraint grammar, and the chosen
     queue's existence and maximum run time when the scheduler has told them. A resource the
     (profile's) backend cannot honour is refused when the user chose it freely, and logged
     for the admin when a profile's own option asks for it; never dropped in silence."""
-    allowed = out.overrides.get("user_options_allowed", spawner.user_options_allowed)
+    allowed = out.overrides.get("user_options_allowed", host.user_options_allowed)
     for key in out.resources:
         if key in allowed:  # a free choice the site offers: refused for this backend
-            spawner.refuse_unhonoured_option(key)
-        elif spawner.unhonoured_reason(key):  # the admin's profile option: said, not hidden
-            spawner.log.warning(
+            host.refuse_unhonoured_option(key)
+        elif host.unhonoured_reason(key):  # the admin's profile option: said, not hidden
+            host.log.warning(
                 "jobspawner: profile option %r asks for %s, which the %s backend cannot "
                 "honour; the job runs without it (remove the option from the profile)",
                 key,
                 key,
-                spawner.load().name,
+                host.load().name,
             )
     chosen = out.chosen
     field, name = _field_of(out, "constraint")
     try:  # the one check of the user's constraint (the spawner's renders rely on it)
-        validate_constraint(spawner.load(), name, chosen["constraint"], spawner.backend_options)
+        validate_constraint(host.load(), name, chosen["constraint"], host.backend_options)
     except ResourceError as e:
         raise refuse(str(e), field) from e
-    snapshot = live_snapshot(spawner, wait=False)
+    snapshot = live_snapshot(host, wait=False)
     if snapshot is None or not snapshot.available:
         return
-    queue_name = chosen["queue"] or spawner.req_queue or None
+    queue_name = chosen["queue"] or host.req_queue or None
     queue = snapshot.queue(queue_name)
     if queue is None:
         if chosen["queue"] and snapshot.queues:
@@ -413,24 +412,24 @@ def _check_constraint_and_limits(spawner: JobSpawner, out: Validated) -> None:
     # report the largest or the smallest node; the scheduler decides those.
 
 
-def apply(spawner: JobSpawner, out: Validated) -> None:
+def apply(host: OptionsHost, out: Validated) -> None:
     """Put a validation's outcome in place (profile settings first, then the user's)."""
-    set_overrides(spawner, out.overrides)
+    set_overrides(host, out.overrides)
     try:
-        _check_constraint_and_limits(spawner, out)
+        _check_constraint_and_limits(host, out)
     except BaseException:
-        restore_baseline(spawner)
+        restore_baseline(host)
         raise
-    choices = spawner.choices
+    choices = host.choices
     choices.resources = dict(out.resources)
     choices.validated = (dict(out.resources), dict(out.chosen))
     choices.variables = dict(out.variables)
-    spawner.record.profile = out.profile.slug if out.profile else ""
-    spawner.record.options = dict(out.options)
+    host.record.profile = out.profile.slug if out.profile else ""
+    host.record.options = dict(out.options)
 
 
 def apply_user_options(
-    spawner: JobSpawner, user_options: Mapping[str, Any]
+    spawner: OptionsHost, user_options: Mapping[str, Any]
 ) -> Awaitable[None] | None:
     """JobSpawner's default ``apply_user_options`` (a coroutine when profiles is a callable)."""
     restore_baseline(spawner)
@@ -459,13 +458,13 @@ def apply_user_options(
     return None
 
 
-def chosen_resources(spawner: JobSpawner) -> tuple[dict[str, Any], bool]:
+def chosen_resources(host: OptionsHost) -> tuple[dict[str, Any], bool]:
     """The user's chosen resources as template variables, and whether their constraint was
     checked against the backend: the validation's own result (:class:`Validated`) while
     ``choices.resources`` are still what it validated; otherwise (a site's own
     ``apply_user_options`` set them, or something changed them since) normalised now,
     unchecked, so that a value that skipped the validation is still refused."""
-    choices = spawner.choices
+    choices = host.choices
     if choices.validated is not None and choices.validated[0] == choices.resources:
         return dict(choices.validated[1]), True
     return normalise(choices.resources, label="{}"), False
@@ -474,11 +473,11 @@ def chosen_resources(spawner: JobSpawner) -> tuple[dict[str, Any], bool]:
 # --- state: the profile and the job's settings survive a hub restart -------------------------
 
 
-def job_settings(spawner: JobSpawner) -> dict[str, Any]:
+def job_settings(host: OptionsHost) -> dict[str, Any]:
     """The settings a job is submitted with (:data:`JOB_SETTINGS`), for its record."""
     settings = {}
     for name in JOB_SETTINGS:
-        value = getattr(spawner, name)
+        value = getattr(host, name)
         try:
             json.dumps(value)
         except (TypeError, ValueError):
@@ -487,10 +486,10 @@ def job_settings(spawner: JobSpawner) -> dict[str, Any]:
     return settings
 
 
-def restore_settings(spawner: JobSpawner, record: JobRecord) -> None:
+def restore_settings(host: OptionsHost, record: ChoiceRecord) -> None:
     """Before a loaded job is polled: use the settings it was submitted with."""
     if not record.job_id or not record.job_settings:
         return
-    restore_baseline(spawner)
+    restore_baseline(host)
     known = set(JOB_SETTINGS)
-    set_overrides(spawner, {k: v for k, v in record.job_settings.items() if k in known})
+    set_overrides(host, {k: v for k, v in record.job_settings.items() if k in known})

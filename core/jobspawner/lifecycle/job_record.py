@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from jobspawner.boundary import bounded_text
+from jobspawner.choices.plain_values import plain
 from jobspawner.lifecycle.walltime_report import ReportError, parse_report
 
 #: The state's version: 2 added the start kept across a hub restart (``queued_start``) and
@@ -43,10 +44,8 @@ MAX_WORDS = 1024
 MAX_LOG_FILE = 4096
 #: Longest "start again" URL kept (bytes as stored).
 MAX_RELAUNCH = 2048
-#: Longest text kept for one option or resource value (validated values are shorter).
-MAX_VALUE = 256
-#: Most entries kept in each mapping of the last start's options and resources.
-MAX_ENTRIES = 64
+# The options and resources kept are bounded as the choices room reads them:
+# :func:`jobspawner.choices.plain_values.plain` (``MAX_VALUE``, ``MAX_ENTRIES``).
 
 _CONTROL = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|[\x00-\x08\x0b-\x1f\x7f]")
 
@@ -70,27 +69,6 @@ def hub_path(value: object) -> str:
         return ""
     text = clean_text(value, MAX_RELAUNCH)
     return text if text == value else ""
-
-
-def plain(values: Any) -> dict[str, Any]:
-    """``values`` as ``{name: text or number}``: lists of one value unwrapped, anything
-    else (lists of several, nested data, booleans) left out, sizes bounded."""
-    out: dict[str, Any] = {}
-    if not isinstance(values, Mapping):
-        return out
-    for key, value in values.items():
-        if isinstance(value, (list, tuple)):
-            if len(value) != 1:
-                continue
-            value = value[0]
-        if isinstance(value, bool) or not isinstance(value, (str, int, float)):
-            continue
-        if isinstance(value, str) and len(value) > MAX_VALUE:
-            continue
-        out[str(key)[:MAX_VALUE]] = value
-        if len(out) >= MAX_ENTRIES:
-            break
-    return out
 
 
 def failure_message(message: str) -> str:
@@ -318,6 +296,18 @@ class JobRecord:
         self.start_unfinished = True
         self.request = dict(queued.request)
         self.server_token, self.proof_key = queued.server_token, queued.proof_key
+
+    def started_options(self) -> dict[str, Any]:
+        """The options of the last start that came up (:attr:`last_started`; empty when
+        none did)."""
+        return dict(self.last_started.get("options") or {})
+
+    def repeat_options(self) -> dict[str, Any]:
+        """The options the user's next start repeats (plain values): the kept job's
+        (:attr:`queued`: the same options adopt it), else the last start's that came up."""
+        if self.queued is not None:
+            return plain(self.queued.options)
+        return self.started_options()
 
     def forget_job(self) -> None:
         """The job is over for this server (JupyterHub cleared the state after a stop).

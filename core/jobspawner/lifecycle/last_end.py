@@ -58,7 +58,7 @@ class RecordHolder(Protocol):
         """The job's record (:attr:`~jobspawner.lifecycle.job_record.JobRecord.last_end`)."""
 
 
-class EndedServer(walltime.WalltimeJob, walltime.RelaunchHost, Protocol):
+class EndedServer(walltime.WalltimeJob, walltime.RelaunchServer, Protocol):
     """What noting a job's end asks of its server (the spawner's public side)."""
 
     @property

@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from prometheus_client import REGISTRY, Counter, Gauge, Histogram
 from prometheus_client.core import GaugeMetricFamily
 
-from jobspawner.choices.profiles import _SLUG as SLUG
+from jobspawner.choices.profiles import SLUG
 from jobspawner.contract.commands import (
     Command,
     CommandError,

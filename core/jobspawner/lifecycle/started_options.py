@@ -20,32 +20,39 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
-from jobspawner.lifecycle.job_record import plain
-
-if TYPE_CHECKING:
-    from jobspawner.spawner import JobSpawner
+from jobspawner.choices.plain_values import plain
+from jobspawner.lifecycle.job_record import JobRecord
 
 
-def remember(spawner: JobSpawner, resources: Mapping[str, Any]) -> None:
+class RecordHost(Protocol):
+    """Whose record it is (the spawner)."""
+
+    @property
+    def record(self) -> JobRecord:
+        """The server's record (the current job's id and options are in it)."""
+
+
+def remember(host: RecordHost, resources: Mapping[str, Any]) -> None:
     """The server of this start came up: keep its options and readable ``resources``."""
-    spawner.record.last_started = {
-        "job_id": spawner.job_id,
+    record = host.record
+    record.last_started = {
+        "job_id": record.job_id,
         "time": time.time(),
-        "options": plain(spawner.record.options),
+        "options": plain(record.options),
         "resources": plain(resources),
     }
 
 
-def options(spawner: JobSpawner) -> dict[str, Any]:
+def options(host: RecordHost) -> dict[str, Any]:
     """The options of the last start that came up (empty when none did)."""
-    return dict(spawner.record.last_started.get("options") or {})
+    return host.record.started_options()
 
 
-def resources(spawner: JobSpawner) -> dict[str, Any]:
+def resources(host: RecordHost) -> dict[str, Any]:
     """The resources (as a user reads them) of the last job whose server came up."""
-    return dict(spawner.record.last_started.get("resources") or {})
+    return dict(host.record.last_started.get("resources") or {})
 
 
 def readable(resources: Mapping[str, Any]) -> dict[str, str]:

@@ -38,7 +38,10 @@ from typing import Any, Protocol, cast
 from tornado.web import stream_request_body
 from traitlets import Bool, Float, HasTraits, List, TraitError, validate
 
+from jobspawner.choices import options_form
+from jobspawner.choices.options_host import RelaunchHost
 from jobspawner.contract.status import JobState, JobStatus
+from jobspawner.lifecycle import started_options
 from jobspawner.lifecycle.handshake import ServerTokenHandler, register_api
 from jobspawner.lifecycle.job_record import JobRecord
 from jobspawner.lifecycle.poller import StatusPoller
@@ -165,14 +168,9 @@ class WalltimeServer(WalltimeJob, Protocol):
         """Write ``record`` to the hub's database now."""
 
 
-class RelaunchHost(Protocol):
-    """What starting a server again with its last options asks of it."""
-
-    def last_started_options(self) -> dict[str, Any]:
-        """The options of its last start that came up (empty when none did)."""
-
-    def relaunch_url(self, options: Mapping[str, Any]) -> str:
-        """The spawn page's URL that starts it again with ``options``."""
+class RelaunchServer(started_options.RecordHost, RelaunchHost, Protocol):
+    """What starting a server again with its last options asks of it: its record (the
+    options) and who and where it is (the spawn page's URL)."""
 
 
 # --- what the hub knows ------------------------------------------------------------------
@@ -281,13 +279,13 @@ def end_words(spawner: WalltimeJob, status: JobStatus, words: str) -> str:
     return text
 
 
-def relaunch_url(spawner: RelaunchHost) -> str:
+def relaunch_url(spawner: RelaunchServer) -> str:
     """The spawn page's URL that starts this server again with the options of its last start
     that came up (:mod:`jobspawner.lifecycle.started_options`, as the session view's,
     :func:`jobspawner.choices.options_form.relaunch_url`), or "" when there are none to repeat (the
     notice is then the whole spawn form, and its Start button does that)."""
-    options = spawner.last_started_options()
-    return spawner.relaunch_url(options) if options else ""
+    options = started_options.options(spawner)
+    return options_form.relaunch_url(spawner, options) if options else ""
 
 
 # --- the endpoint --------------------------------------------------------------------------

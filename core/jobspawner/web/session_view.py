@@ -23,6 +23,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, Protocol, cast
 
 from jobspawner.boundary import bounded_text, log_reads
+from jobspawner.choices.options_form import relaunch_url
 from jobspawner.contract.context import BackendContext
 from jobspawner.contract.resources import format_hms
 from jobspawner.facade.backend import Backend
@@ -33,7 +34,7 @@ from jobspawner.lifecycle.job_record import JobRecord
 from jobspawner.lifecycle.job_server import JobServer
 from jobspawner.lifecycle.last_end import card as last_end_card
 from jobspawner.lifecycle.poller import StatusPoller
-from jobspawner.lifecycle.walltime import RelaunchHost
+from jobspawner.lifecycle.walltime import RelaunchServer
 
 #: The page and its API; an optional user name follows (``/jobspawner/sessions/alice``).
 PAGE_PATH = r"/jobspawner/sessions(?:/([^/]+))?"
@@ -48,7 +49,7 @@ CARD_TAIL = 16 * 1024
 # --- what a card asks of a server -----------------------------------------------------------
 
 
-class CardServer(RelaunchHost, Protocol):
+class CardServer(RelaunchServer, Protocol):
     """What a server's card reads of its spawner (its public side and JupyterHub's)."""
 
     @property
@@ -98,9 +99,6 @@ class CardServer(RelaunchHost, Protocol):
     def resources(self) -> dict[str, Any]:
         """The resources the job asked for."""
 
-    def last_started_resources(self) -> dict[str, Any]:
-        """The resources (as a user reads them) of its last start that came up."""
-
     def poller(self) -> StatusPoller:
         """The shared status poller of its jobs."""
 
@@ -140,9 +138,9 @@ async def describe(spawner: CardServer) -> dict[str, Any]:
         "failure_log": None,
         "relaunch": None,
     }
-    last = spawner.last_started_options()
+    last = started_options.options(spawner)
     if last:  # the options of the last server that came up, never a refused choice
-        card["relaunch"] = spawner.relaunch_url(last)
+        card["relaunch"] = relaunch_url(spawner, last)
     resources: dict[str, Any] = {}
     if spawner.job_id:
         with contextlib.suppress(SpawnException):  # a card even for a broken request
@@ -151,7 +149,7 @@ async def describe(spawner: CardServer) -> dict[str, Any]:
     else:  # what the last job that ran had, not the configuration's defaults
         card["options"] = last or None
         card["profile"] = last.get("profile") or None
-        card["resources"] = spawner.last_started_resources()
+        card["resources"] = started_options.resources(spawner)
     runtime_s = resources.get("runtime_s")
     started = getattr(spawner.orm_spawner, "started", None)
     if spawner.job_id and isinstance(started, dt.datetime):
