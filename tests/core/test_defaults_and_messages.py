@@ -97,11 +97,11 @@ async def test_foreign_server_command_fails_the_spawn_at_once(tmp_path, caplog):
 
 
 async def test_script_and_commands_logged_at_debug(tmp_path, caplog):
-    spawner = make(tmp_path)
+    # should the server's token reach the script (here through the site's prologue)
+    spawner = make(tmp_path, prologue="echo secret-token-xyz")  # make: that token
     spawner.log = logging.getLogger("test-admin-debug")
     caplog.set_level(logging.DEBUG, logger="test-admin-debug")
-    spec = spawner.build_spec()
-    spawner._log_script(spawner.render(spec) + "\nsecret-token-xyz\n")
+    assert "secret-token-xyz" in spawner.prepare_job().script  # what a start submits
     await spawner.context().run(Command(["true"]))
     assert "job script:" in caplog.text and "exec jobspawner-singleuser" in caplog.text
     assert "secret-token-xyz" not in caplog.text and "<redacted>" in caplog.text

@@ -256,7 +256,7 @@ def test_a_login_that_is_also_a_unix_account_gets_the_demo_account_s_home(tmp_pa
     )
     env = spawner.get_env()
     assert env["HOME"] == me.pw_dir and env["USER"] == me.pw_name
-    assert spawner._homedir() == me.pw_dir
+    assert spawner.build_spec().workdir == me.pw_dir  # {homedir}: the job account's
     spawner.job_account = "{username}"  # the default: the login's own account
     assert spawner.get_env()["HOME"] == other.pw_dir
 

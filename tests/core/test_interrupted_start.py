@@ -15,7 +15,7 @@ from jobspawner.contract.status import JobState, JobStatus
 from jobspawner.lifecycle import interrupted_start
 from jobspawner.lifecycle.job_record import QueuedStart
 
-from .test_spawner_unit import make_spawner
+from .test_spawner_unit import make_spawner, progress_until
 
 
 def _kept(**changes) -> QueuedStart:
@@ -98,7 +98,9 @@ async def test_a_kept_job_whose_cancel_is_not_confirmed_is_retried_later(tmp_pat
         if spawner.job_id:
             break
         await asyncio.sleep(0.05)
-    said = [e["message"] for e in spawner._events]
+    said = await progress_until(
+        spawner, lambda m: m == interrupted_start.replacing_unconfirmed("42")
+    )
     assert interrupted_start.replacing("42") in said, said
     assert interrupted_start.replacing_unconfirmed("42") in said, said
     assert spawner.job_id and spawner.job_id != "42"
@@ -145,7 +147,7 @@ async def test_a_restarted_hub_keeps_the_job_and_without_its_database_no_adoptio
         assert await restarted.poll() == 1  # JupyterHub then stops the server
         assert restarted.job_id == "" and restarted.record.queued.job_id == job_id
         assert restarted.record.queued.server_token == "secret-token"
-        error = restarted._spawn_future.exception()
+        error = restarted._spawn_future.exception()  # what JupyterHub's pages show (its own)
         assert "keeps its place in the queue" in error.jupyterhub_message
         assert (await restarted.poller().status(job_id)).state.name == "RUNNING"
         restarted.clear_state()  # JupyterHub's stop, then its next spawn, clear the state
@@ -153,7 +155,7 @@ async def test_a_restarted_hub_keeps_the_job_and_without_its_database_no_adoptio
         restarted.api_token = "fresh-token"  # the next spawn's own token
         again = asyncio.ensure_future(restarted.start())
         await _job_of(restarted)
-        said = [e["message"] for e in restarted._events]
+        said = await progress_until(restarted, lambda m: m == interrupted_start.revoked(job_id))
         assert interrupted_start.revoked(job_id) in said, said
         assert restarted.job_id != job_id and restarted.api_token == "fresh-token"
         assert (await restarted.poller().status(job_id, max_age=0)).state.finished

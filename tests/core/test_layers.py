@@ -35,6 +35,8 @@ VIOLATIONS = [
     ("layers", "jobspawner/boundary/log_reads.py", "import jobspawner.transport.ssh"),
     ("layers", "jobspawner/choices/profiles.py", "from jobspawner.lifecycle import job_record"),
     ("spawner-no-web", "jobspawner/spawner.py", "from jobspawner.web import hub_start"),
+    ("lifecycle-no-spawner", "jobspawner/lifecycle/last_end.py", "from jobspawner import spawner"),
+    ("lifecycle-no-spawner", "jobspawner/web/session_view.py", "import jobspawner.spawner"),
     ("choices-no-spawner", "jobspawner/choices/live_view.py", "from jobspawner import spawner"),
     (
         "plugins-public-api",
@@ -46,9 +48,12 @@ VIOLATIONS = [
 
 
 #: What a folder may not import even under ``if TYPE_CHECKING:`` (import-linter leaves those
-#: imports out): the choices room is typed against its protocols, not the spawner or the
-#: lifecycle's record.
-TYPING_RULES = {"choices": ("jobspawner.spawner", "jobspawner.lifecycle")}
+#: imports out): the choices room and the lifecycle are typed against their protocols, not the
+#: spawner (nor the choices room against the lifecycle's record).
+TYPING_RULES = {
+    "choices": ("jobspawner.spawner", "jobspawner.lifecycle"),
+    "lifecycle": ("jobspawner.spawner",),
+}
 
 
 def lint_imports(source: Path) -> subprocess.CompletedProcess[str]:

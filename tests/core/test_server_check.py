@@ -256,7 +256,14 @@ async def test_a_server_with_another_starts_key_is_refused(tmp_path):
 async def test_each_start_has_a_new_key_in_its_secrets_file_only(tmp_path):
     spawner = make_spawner(tmp_path, cmd=["sleep", "300"])
     scripts: list[str] = []
-    spawner._log_script = scripts.append  # the script each start submits
+    prepare = spawner.prepare_job
+
+    def prepare_job():  # the script each start submits
+        job = prepare()
+        scripts.append(job.script)
+        return job
+
+    spawner.prepare_job = prepare_job
     keys = []
     for _ in range(2):
         async with fake_server(spawn_server(PREFIX, spawner)) as server:

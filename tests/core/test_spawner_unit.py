@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -33,6 +35,25 @@ def make_spawner(tmp_path, name="", **config):
         **{"allow_root_jobs": True, **config},  # jobs of the user under test, as root
     )
     return spawner
+
+
+async def progress_until(
+    spawner: JobSpawner, wanted: Callable[[str], bool], timeout: float = 5.0
+) -> list[str]:
+    """The messages of the spawner's progress stream, read as JupyterHub's progress API
+    reads it (a start's from its beginning), up to the first that ``wanted`` accepts, or
+    until the stream ends (no start runs) or ``timeout`` seconds pass."""
+    seen: list[str] = []
+
+    async def read() -> None:
+        async for event in spawner.progress():
+            seen.append(event["message"])
+            if wanted(event["message"]):
+                return
+
+    with contextlib.suppress(asyncio.TimeoutError):
+        await asyncio.wait_for(read(), timeout)
+    return seen
 
 
 def test_state_round_trip_with_version(tmp_path):
@@ -120,12 +141,10 @@ async def test_lifecycle_on_local(tmp_path):
         await asyncio.sleep(0.05)
     job_id = spawner.job_id
     assert job_id
-    messages = [e["message"] for e in spawner._events]
+    # until the poller has seen it running
+    messages = await progress_until(spawner, lambda m: "running" in m)
     assert messages[0] == f"Submitted as local job {job_id}."
-    for _ in range(100):  # wait until the poller has seen it running
-        if any("running" in e["message"] for e in spawner._events):
-            break
-        await asyncio.sleep(0.05)
+    assert "running" in messages[-1], messages
     # start() returns once a Jupyter server answers on the reported port under this prefix
     async with fake_server(spawn_server("/user/root/", spawner)) as server:
         spawner.port_reported("127.0.0.1", server.port)
@@ -222,27 +241,27 @@ def test_an_unfinished_start_is_marked_in_the_state_only_with_its_job(tmp_path):
 
 
 async def test_a_start_in_this_process_is_not_taken_for_an_interrupted_one(tmp_path):
-    spawner = make_spawner(tmp_path)
-    spawner.load_state({"job_id": "123-456", "start_unfinished": True})
-    spawner._starting = True  # start() runs here: poll must not end it
-    ended = []
-
-    async def end() -> int:
-        ended.append(True)
-        return 1
-
-    spawner._end_interrupted_start = end
-    spawner.poller = lambda: SimpleNamespace(
-        status=lambda job_id, max_age: asyncio.sleep(0, SimpleNamespace(state=_running()))
-    )
-    spawner.transport_restore = lambda: asyncio.sleep(0)
-    spawner._load_auth_state = lambda: asyncio.sleep(0)
-    assert await spawner.poll() is None and not ended
-    spawner._starting = False  # loaded from the database by a restarted hub
-    assert await spawner.poll() == 1 and ended
-
-
-def _running():
-    from jobspawner.contract.status import JobState
-
-    return JobState.RUNNING
+    """The state of a start that runs here marks it unfinished, as that of a start a hub
+    restart cut off: JupyterHub's poll while it runs leaves it alone; a restarted hub's poll
+    of the same state ends it (keeps the job for the next start, and stops the server)."""
+    spawner = make_spawner(tmp_path, cmd=["sleep", "300"])
+    start = asyncio.ensure_future(spawner.start())
+    try:
+        for _ in range(100):
+            if spawner.awaiting_port() and spawner.job_id:
+                break
+            await asyncio.sleep(0.05)
+        job_id = spawner.job_id
+        assert job_id and spawner.starting and spawner.start_unfinished
+        assert await spawner.poll() is None  # start() runs here: poll must not end it
+        assert spawner.job_id == job_id and not start.done() and spawner.record.queued is None
+        restarted = make_spawner(tmp_path, cmd=["sleep", "300"])
+        restarted.load_state(spawner.get_state())  # loaded from the database by a restarted hub
+        assert not restarted.starting and restarted.start_unfinished
+        assert await restarted.poll() == 1  # ended: JupyterHub then stops the server
+        assert restarted.job_id == "" and restarted.record.queued.job_id == job_id
+    finally:
+        start.cancel()
+        await asyncio.gather(start, return_exceptions=True)
+        await spawner.stop()  # cancels the job and confirms it
+    assert (await spawner.poller().status(job_id, max_age=0)).state.finished

@@ -65,9 +65,21 @@ async def test_the_same_end_is_recorded_once_and_a_stop_through_the_hub_not_at_a
     asked = ended_spawner(tmp_path / "b")
     asked._stop_pending = True  # User.stop: the user, an admin or the culler asked
     await last_end.note_end(asked, JobStatus(JobState.CANCELLED))
-    starting = ended_spawner(tmp_path / "c")
-    starting._starting = True  # start() reports its own job's end
-    await last_end.note_end(starting, JobStatus(JobState.FAILED))
+    (tmp_path / "c").mkdir()
+    starting = make_spawner(tmp_path / "c", cmd=["sleep", "300"])
+    starting.orm_spawner = None
+    start = asyncio.ensure_future(starting.start())
+    try:
+        for _ in range(100):
+            if starting.awaiting_port() and starting.job_id:
+                break
+            await asyncio.sleep(0.05)
+        assert starting.starting and starting.job_id
+        await last_end.note_end(starting, JobStatus(JobState.FAILED))  # start() reports it
+    finally:
+        start.cancel()
+        await asyncio.gather(start, return_exceptions=True)
+        await starting.stop()
     assert asked.record.last_end == {} and starting.record.last_end == {}
     assert "last_end" not in asked.get_state()
 

@@ -154,10 +154,10 @@ def alice_spawner(tmp_path: Path, output: Path, through_prefix: bool):
 async def fail_start(spawner, failure: Exception) -> None:
     """A start that fails with ``failure``, through ``start()``: it keeps the reason."""
 
-    async def failing() -> str:
+    def failing() -> None:  # the start's job cannot be made: nothing is submitted
         raise failure
 
-    spawner._start = failing
+    spawner.prepare_job = failing
     with contextlib.suppress(type(failure)):
         await spawner.start()
 

@@ -140,7 +140,7 @@ def test_a_constraint_that_is_not_a_feature_expression_is_refused(tmp_path, back
         spawner.apply_user_options(spawner, {"constraint": [attack]})
     assert e.value.status_code == 400
     assert e.value.log_message.startswith("Constraint: ")  # the field's label
-    spawner._user_resources = {"constraint": attack}  # a site's own apply_user_options
+    spawner.choices.resources = {"constraint": attack}  # a site's own apply_user_options
     with pytest.raises(SpawnException) as e:
         spawner.build_spec()
     assert e.value.status_code == 400 and "constraint: " in e.value.log_message

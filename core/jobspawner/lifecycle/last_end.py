@@ -24,19 +24,21 @@ control characters.
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import jinja2
 
+from jobspawner.contract.context import BackendContext
+from jobspawner.facade.backend import Backend
 from jobspawner.facade.end_words import end_words
 from jobspawner.lifecycle import walltime
-from jobspawner.lifecycle.job_record import MAX_TAIL, MAX_WORDS, clean_text
+from jobspawner.lifecycle.job_record import MAX_TAIL, MAX_WORDS, JobRecord, clean_text
 
 if TYPE_CHECKING:
     from jobspawner.contract.status import JobStatus
-    from jobspawner.spawner import JobSpawner
 
 #: Seconds the hub waits for the job's log when it notices the end.
 LOG_TIMEOUT = 10.0
@@ -48,7 +50,56 @@ _ENV = jinja2.Environment(
 )
 
 
-def should_note(spawner: JobSpawner) -> bool:
+class RecordHolder(Protocol):
+    """What the notice asks of a server: its job's record, where the last end is kept."""
+
+    @property
+    def record(self) -> JobRecord:
+        """The job's record (:attr:`~jobspawner.lifecycle.job_record.JobRecord.last_end`)."""
+
+
+class EndedServer(walltime.WalltimeJob, walltime.RelaunchServer, Protocol):
+    """What noting a job's end asks of its server (the spawner's public side)."""
+
+    @property
+    def starting(self) -> bool:
+        """A start of this server runs in this hub process."""
+
+    @property
+    def start_unfinished(self) -> bool:
+        """The job was submitted and its server has not answered yet."""
+
+    @property
+    def stop_pending(self) -> bool:
+        """JupyterHub is stopping this server (a stop asked through the hub)."""
+
+    @property
+    def job_output(self) -> str:
+        """The job's output file ("" when none)."""
+
+    @property
+    def log_tail_lines(self) -> int:
+        """``c.JobSpawner.log_tail_lines``: how many of its last lines are kept."""
+
+    @property
+    def log(self) -> logging.Logger:
+        """The hub's log."""
+
+    @property
+    def log_name(self) -> str:
+        """The server's name in the hub's log."""
+
+    def load(self) -> Backend:
+        """The server's backend."""
+
+    def context(self) -> BackendContext:
+        """Who runs the backend's commands, and where (the user's identity)."""
+
+    def persist(self, record: JobRecord) -> None:
+        """Write ``record`` to the hub's database now."""
+
+
+def should_note(spawner: EndedServer) -> bool:
     """True when an ended job is news to the user: her running server's job ended without a
     stop asked through the hub, and it is not recorded yet."""
     if not spawner.job_id or spawner.starting or spawner.start_unfinished:
@@ -58,7 +109,7 @@ def should_note(spawner: JobSpawner) -> bool:
     return bool(spawner.record.last_end.get("job_id") != spawner.job_id)
 
 
-async def note_end(spawner: JobSpawner, status: JobStatus, words: str | None = None) -> None:
+async def note_end(spawner: EndedServer, status: JobStatus, words: str | None = None) -> None:
     """Record why the server's job ended (see the module's text) and persist it now;
     ``words``: how it ended, when not from the job's status (:mod:`.server_watch`)."""
     if not should_note(spawner):
@@ -82,7 +133,7 @@ async def note_end(spawner: JobSpawner, status: JobStatus, words: str | None = N
     spawner.persist(spawner.record)
 
 
-async def _log_tail(spawner: JobSpawner) -> str:
+async def _log_tail(spawner: EndedServer) -> str:
     """The last lines of the job's log, read as the user and bounded (:mod:`.log_reads`);
     empty when it cannot be read."""
     if not spawner.job_output:
@@ -98,7 +149,7 @@ async def _log_tail(spawner: JobSpawner) -> str:
     return clean_text(str(tail or ""), MAX_TAIL, keep_lines=True).strip("\n")
 
 
-def forget(spawner: JobSpawner) -> None:
+def forget(spawner: RecordHolder) -> None:
     """A new start begins: the record no longer describes her last server."""
     spawner.record.last_end = {}
 
@@ -138,7 +189,7 @@ def render_notice(record: Mapping[str, Any], only: bool = False) -> str:
     )
 
 
-def form_with_notice(spawner: JobSpawner, form: Any) -> Any:
+def form_with_notice(spawner: RecordHolder, form: Any) -> Any:
     """The spawn form with the notice at its top, or the notice alone when the site has no
     form (then JupyterHub shows the spawn page, once, instead of starting at once)."""
     if not spawner.record.last_end:
@@ -148,7 +199,7 @@ def form_with_notice(spawner: JobSpawner, form: Any) -> Any:
     return render_notice(spawner.record.last_end) + str(form)  # the site's form is its own HTML
 
 
-def card(spawner: JobSpawner) -> dict[str, Any] | None:
+def card(spawner: RecordHolder) -> dict[str, Any] | None:
     """The record for the session view's card (plain data; the page escapes it)."""
     record = spawner.record.last_end
     if not record:

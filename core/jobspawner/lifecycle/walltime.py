@@ -30,23 +30,24 @@ these endpoints answer 404.
 from __future__ import annotations
 
 import json
+import logging
 import time
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any, cast
+from typing import Any, Protocol, cast
 
 from tornado.web import stream_request_body
 from traitlets import Bool, Float, HasTraits, List, TraitError, validate
 
 from jobspawner.choices import options_form
+from jobspawner.choices.options_host import RelaunchHost
 from jobspawner.contract.status import JobState, JobStatus
 from jobspawner.lifecycle import started_options
 from jobspawner.lifecycle.handshake import ServerTokenHandler, register_api
+from jobspawner.lifecycle.job_record import JobRecord
+from jobspawner.lifecycle.poller import StatusPoller
 from jobspawner.lifecycle.walltime_report import MAX_PATH, MAX_PATHS, ReportError, parse_report
 
 __all__ = ["MAX_PATH", "MAX_PATHS", "ReportError", "parse_report"]
-
-if TYPE_CHECKING:
-    from jobspawner.spawner import JobSpawner
 
 API_PATH = r"/api/jobspawner/walltime/([^/]+)(?:/([^/]*))?"
 #: Set to "1" in the job's environment when the hub tells the server its walltime.
@@ -108,10 +109,74 @@ class WalltimeConfig(HasTraits):
         return value
 
 
+# --- what the walltime asks of the server's spawner ----------------------------------------
+
+
+class WalltimeSettings(Protocol):
+    """The walltime settings (:class:`WalltimeConfig`'s) of a server."""
+
+    @property
+    def walltime_notices(self) -> bool:
+        """``c.JobSpawner.walltime_notices``."""
+
+    @property
+    def walltime_warnings(self) -> list[float]:
+        """``c.JobSpawner.walltime_warnings``."""
+
+    @property
+    def walltime_save_before(self) -> float:
+        """``c.JobSpawner.walltime_save_before``."""
+
+
+class WalltimeJob(WalltimeSettings, Protocol):
+    """A server's current job, its record and the end it was last told."""
+
+    #: The end this server was last told (epoch seconds; None when none).
+    walltime_end: float | None
+
+    @property
+    def job_id(self) -> str:
+        """The server's current job ("" when none)."""
+
+    @property
+    def record(self) -> JobRecord:
+        """The job's record (:mod:`jobspawner.lifecycle.job_record`)."""
+
+
+class WalltimeServer(WalltimeJob, Protocol):
+    """What the walltime endpoint asks of the server it answers."""
+
+    @property
+    def status_interval(self) -> float:
+        """``c.JobSpawner.status_interval``: how often the status rounds ask."""
+
+    @property
+    def log(self) -> logging.Logger:
+        """The hub's log."""
+
+    @property
+    def log_name(self) -> str:
+        """The server's name in the hub's log."""
+
+    def poller(self) -> StatusPoller:
+        """The shared status poller of its jobs."""
+
+    def resources(self) -> dict[str, Any]:
+        """The resources its job asked for (``runtime_s`` among them)."""
+
+    def persist(self, record: JobRecord) -> None:
+        """Write ``record`` to the hub's database now."""
+
+
+class RelaunchServer(started_options.RecordHost, RelaunchHost, Protocol):
+    """What starting a server again with its last options asks of it: its record (the
+    options) and who and where it is (the spawn page's URL)."""
+
+
 # --- what the hub knows ------------------------------------------------------------------
 
 
-def job_env(spawner: JobSpawner) -> dict[str, str]:
+def job_env(spawner: WalltimeSettings) -> dict[str, str]:
     """What the job's environment gets: the flag that turns the server's side on."""
     return {ENV_FLAG: "1"} if spawner.walltime_notices else {}
 
@@ -125,7 +190,7 @@ def scheduler_end(status: JobStatus | None) -> float | None:
     return status.end_time.timestamp()
 
 
-def runtime_seconds(spawner: JobSpawner) -> float | None:
+def runtime_seconds(spawner: WalltimeServer) -> float | None:
     """The runtime this server's job asked for (seconds), or None when none is known."""
     try:
         value = spawner.resources().get("runtime_s")
@@ -134,7 +199,7 @@ def runtime_seconds(spawner: JobSpawner) -> float | None:
     return float(value) if isinstance(value, (int, float)) and value > 0 else None
 
 
-def answer(spawner: JobSpawner) -> dict[str, Any]:
+def answer(spawner: WalltimeServer) -> dict[str, Any]:
     """What a server asking for its walltime is told (from the last status round)."""
     cached = spawner.poller().cached(spawner.job_id) if spawner.job_id else None
     status = cached[1] if cached else None
@@ -151,7 +216,7 @@ def answer(spawner: JobSpawner) -> dict[str, Any]:
 # --- the save report ---------------------------------------------------------------------
 
 
-def note_report(spawner: JobSpawner, report: Mapping[str, Sequence[str]]) -> None:
+def note_report(spawner: WalltimeServer, report: Mapping[str, Sequence[str]]) -> None:
     """Keep a save report for the notice after the job's end (the latest one counts)."""
     spawner.record.walltime_saved = {
         "job_id": spawner.job_id,
@@ -168,7 +233,7 @@ def note_report(spawner: JobSpawner, report: Mapping[str, Sequence[str]]) -> Non
     spawner.persist(spawner.record)
 
 
-def forget(spawner: JobSpawner) -> None:
+def forget(spawner: WalltimeJob) -> None:
     """A new start begins: nothing is known of its job's end yet."""
     spawner.record.walltime_saved = {}
     spawner.walltime_end = None
@@ -192,7 +257,7 @@ def _names(paths: Sequence[str], most: int = 10) -> str:
     return shown + (f" and {len(paths) - most} more" if len(paths) > most else "")
 
 
-def end_words(spawner: JobSpawner, status: JobStatus, words: str) -> str:
+def end_words(spawner: WalltimeJob, status: JobStatus, words: str) -> str:
     """``words`` (how the job ended), told in terms of its time limit and what was saved when
     the walltime ended it; ``words`` unchanged otherwise."""
     if not spawner.walltime_notices:
@@ -214,7 +279,7 @@ def end_words(spawner: JobSpawner, status: JobStatus, words: str) -> str:
     return text
 
 
-def relaunch_url(spawner: JobSpawner) -> str:
+def relaunch_url(spawner: RelaunchServer) -> str:
     """The spawn page's URL that starts this server again with the options of its last start
     that came up (:mod:`jobspawner.lifecycle.started_options`, as the session view's,
     :func:`jobspawner.choices.options_form.relaunch_url`), or "" when there are none to repeat (the
@@ -252,12 +317,12 @@ class WalltimeHandler(ServerTokenHandler):
             return
         super()._log()
 
-    def _spawner(self, user_name: str, server_name: str | None) -> JobSpawner | None:
+    def _spawner(self, user_name: str, server_name: str | None) -> WalltimeServer | None:
         server = self.spawner_for_token(user_name, server_name)
         if server is None:
             self._refuse(403, "this token may not ask about that server")
             return None
-        spawner = cast("JobSpawner", server)  # a JobServer is a JobSpawner
+        spawner = cast("WalltimeServer", server)  # a JobServer is a JobSpawner: it is one
         if not spawner.walltime_notices or not spawner.job_id:
             self._refuse(404, "the hub does not tell this server its walltime")
             return None

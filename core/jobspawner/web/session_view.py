@@ -19,20 +19,22 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import json
-from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any, cast
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any, Protocol, cast
 
 from jobspawner.boundary import bounded_text, log_reads
 from jobspawner.choices.options_form import relaunch_url
+from jobspawner.contract.context import BackendContext
 from jobspawner.contract.resources import format_hms
+from jobspawner.facade.backend import Backend
 from jobspawner.facade.hub_compat import SpawnException
 from jobspawner.lifecycle import started_options
 from jobspawner.lifecycle.failed_start import split_failure
+from jobspawner.lifecycle.job_record import JobRecord
 from jobspawner.lifecycle.job_server import JobServer
 from jobspawner.lifecycle.last_end import card as last_end_card
-
-if TYPE_CHECKING:
-    from jobspawner.spawner import JobSpawner
+from jobspawner.lifecycle.poller import StatusPoller
+from jobspawner.lifecycle.walltime import RelaunchServer
 
 #: The page and its API; an optional user name follows (``/jobspawner/sessions/alice``).
 PAGE_PATH = r"/jobspawner/sessions(?:/([^/]+))?"
@@ -44,6 +46,69 @@ LOG_LINES = 12
 CARD_TAIL = 16 * 1024
 
 
+# --- what a card asks of a server -----------------------------------------------------------
+
+
+class CardServer(RelaunchServer, Protocol):
+    """What a server's card reads of its spawner (its public side and JupyterHub's)."""
+
+    @property
+    def name(self) -> str:
+        """The server's name ("" for the default server)."""
+
+    @property
+    def user(self) -> Any:
+        """JupyterHub's user who owns the server (its ``url``)."""
+
+    @property
+    def orm_spawner(self) -> Any:
+        """JupyterHub's database row of the server (``display_name``, ``started``)."""
+
+    @property
+    def ready(self) -> bool:
+        """JupyterHub routes the server (its start finished)."""
+
+    @property
+    def pending(self) -> str | None:
+        """What JupyterHub is doing with it (``spawn``, ``stop``), else None."""
+
+    @property
+    def job_id(self) -> str:
+        """The server's current job ("" when none)."""
+
+    @property
+    def job_output(self) -> str:
+        """The job's output file."""
+
+    @property
+    def record(self) -> JobRecord:
+        """The job's record: its profile, options, last failure and last end."""
+
+    @property
+    def backend(self) -> str:
+        """``c.JobSpawner.backend``."""
+
+    @property
+    def backend_options(self) -> Mapping[str, Any]:
+        """``c.JobSpawner.backend_options`` (its ``cluster``)."""
+
+    @property
+    def req_cluster(self) -> str:
+        """The cluster the job asked for ("" when none)."""
+
+    def resources(self) -> dict[str, Any]:
+        """The resources the job asked for."""
+
+    def poller(self) -> StatusPoller:
+        """The shared status poller of its jobs."""
+
+    def load(self) -> Backend:
+        """The server's backend."""
+
+    def context(self) -> BackendContext:
+        """Who runs the backend's commands, and where (the user's identity)."""
+
+
 # --- one card -------------------------------------------------------------------------------
 
 
@@ -53,7 +118,7 @@ def _when(value: Any) -> str | None:
     return None
 
 
-async def describe(spawner: JobSpawner) -> dict[str, Any]:
+async def describe(spawner: CardServer) -> dict[str, Any]:
     """One server's card as JSON-able data (asks the scheduler at most every 10 seconds)."""
     card: dict[str, Any] = {
         "name": spawner.name,
@@ -130,7 +195,7 @@ async def describe_user(user: Any) -> list[dict[str, Any]]:
     for name in sorted(user.orm_spawners):
         spawner = user.spawners[name]
         if isinstance(spawner, JobServer):
-            cards.append(await describe(cast("JobSpawner", spawner)))  # it is one
+            cards.append(await describe(cast("CardServer", spawner)))  # a JobSpawner
     return cards
 
 
