@@ -13,6 +13,8 @@ import time
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from harness.strict import need_root
 from harness.users import ensure_users
 from jobspawner.boundary import log_reads
@@ -63,6 +65,18 @@ def test_a_stored_text_is_clipped_by_its_size_in_the_database(text, keep):
     assert len(json.dumps(clipped)) - 2 == stored_size(clipped) <= 4096
     assert "characters cut ...]" in clipped
     assert clip("short", 4096) == "short"
+
+
+@given(st.text(max_size=200))
+def test_the_stored_size_is_the_size_json_writes(text):
+    """Every character, DEL (0x7F) included: json.dumps escapes it, and a size that took it
+    for one byte let a card's log of DEL characters pass its bound six times over."""
+    assert stored_size(text) == len(json.dumps(text)) - 2
+    assert len(json.dumps(clip(text * 50, 256))) - 2 <= 256
+
+
+def test_a_log_of_del_characters_is_clipped_within_its_bound():
+    assert len(json.dumps(clip("\x7f" * 20_000, 16 * 1024))) - 2 <= 16 * 1024
 
 
 # --- concurrency, sharing, time ----------------------------------------------------------

@@ -94,9 +94,9 @@ def _char_size(ch: str) -> int:
     code = ord(ch)
     if code < 0x20:
         return 2 if ch in "\b\f\n\r\t" else 6
-    if code < 0x80:
+    if code < 0x7F:
         return 2 if ch in '"\\' else 1
-    return 6 if code <= 0xFFFF else 12
+    return 6 if code <= 0xFFFF else 12  # DEL (0x7F) too: ensure_ascii escapes it
 
 
 def clip(text: str, limit: int, keep: str = "end") -> str:
