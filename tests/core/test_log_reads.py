@@ -13,10 +13,10 @@ import time
 from pathlib import Path
 
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
 from harness.strict import need_root
 from harness.users import ensure_users
+from hypothesis import given
+from hypothesis import strategies as st
 from jobspawner.boundary import log_reads
 from jobspawner.boundary.bounded_text import (
     MAX_BYTES,
