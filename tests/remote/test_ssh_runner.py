@@ -9,11 +9,15 @@ import shutil
 import subprocess
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from harness.strict import need, need_root
+from harness.users import ensure_users
 from jobspawner.contract.commands import Command, CommandError, CommandNotFound
-from remote.sshd import SSHServer
+from jobspawner.transport import ssh
+from remote.sshd import SSHServer, sshd_available
 from remote.sshkit import connection, runner
 
 pytestmark = pytest.mark.timeout(120)
@@ -77,6 +81,42 @@ async def test_one_connection_serves_every_command(sshd: SSHServer) -> None:
     assert conn.connects == 1
     await runner(sshd, "bob").run(Command(["true"]))
     assert conn.connects == 1 and connection(sshd, "bob").connects == 1
+
+
+@pytest.fixture
+def two_session_sshd() -> Iterator[SSHServer]:
+    """A login node whose sshd allows two sessions per connection (MaxSessions 2)."""
+    need_root()
+    need(sshd_available(), "needs /usr/sbin/sshd (Debian's openssh-server: .ci/install-ssh.sh)")
+    ensure_users()
+    server = SSHServer(extra="MaxSessions 2")
+    server.start()
+    try:
+        yield server
+    finally:
+        ssh.close_all()
+        server.cleanup()
+
+
+async def test_a_session_the_node_refused_is_asked_for_again(two_session_sshd) -> None:
+    """sshd counts a session until it has processed its close: a command is not failed for
+    a refusal that ends a moment later (seen in CI with 20 commands over 8 sessions)."""
+    run = runner(two_session_sshd, "alice", max_sessions=3)  # one more than the node allows
+    results = await asyncio.gather(*(run.run(Command(["sleep", "0.3"])) for _ in range(3)))
+    assert all(r.ok for r in results)
+
+
+async def test_a_refusal_that_lasts_names_max_sessions(two_session_sshd) -> None:
+    run = runner(two_session_sshd, "alice", max_sessions=3)
+    began = time.monotonic()
+    busy = [asyncio.ensure_future(run.run(Command(["sleep", "8"]))) for _ in range(2)]
+    await asyncio.sleep(1)
+    with pytest.raises(CommandError, match=r"ssh_max_sessions above the node's MaxSessions"):
+        await run.run(Command(["true"]))
+    assert time.monotonic() - began < 1 + sum(ssh.SESSION_RETRY_DELAYS) + 3
+    for task in busy:
+        task.cancel()
+    await asyncio.gather(*busy, return_exceptions=True)
 
 
 async def test_a_wrong_host_key_is_refused_naming_the_host(sshd: SSHServer, tmp_path) -> None:

@@ -47,6 +47,11 @@ BASE_REMOTE_ENV: Mapping[str, str] = {"PATH": DEFAULT_PATH, "LANG": "C.UTF-8"}
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 #: How long a command's channel may take to close after it was killed on a timeout.
 _KILL_GRACE = 2.0
+#: The waits (seconds) before a session the login node refused on a live connection is asked
+#: for again. sshd's MaxSessions counts a session until it has processed its close, so a
+#: burst of commands right after others ended can be refused though the connection's
+#: semaphore (``ssh_max_sessions``) has room; only a refusal that outlasts these is reported.
+SESSION_RETRY_DELAYS = (0.1, 0.3, 1.0)
 
 
 class SSHError(Exception):
@@ -317,8 +322,12 @@ class SSHRunner:
         return result
 
     async def _open(self, command: Command, line: str) -> tuple[Any, str]:
-        """Open the command's channel; a stale connection is reopened once (nothing ran)."""
-        for attempt in range(2):
+        """Open the command's channel. A stale connection is reopened once, and a session
+        the node refused is asked for again after each of :data:`SESSION_RETRY_DELAYS`
+        (nothing ran in either case)."""
+        waits = iter(SESSION_RETRY_DELAYS)
+        reopened = False
+        while True:
             try:
                 conn, host = await self.connection.connection()
             except SSHError as e:
@@ -332,6 +341,10 @@ class SSHRunner:
                 )
             except (asyncssh.Error, OSError) as e:
                 if not conn.is_closed():  # the node refused this session, not the connection
+                    wait = next(waits, None)
+                    if wait is not None:
+                        await asyncio.sleep(wait)
+                        continue
                     raise CommandError(
                         command,
                         None,
@@ -339,7 +352,8 @@ class SSHRunner:
                         f": {e} (is c.JobSpawner.ssh_max_sessions above the node's MaxSessions?)",
                     ) from None
                 self.connection.mark_broken()
-                if attempt == 0:
+                if not reopened:
+                    reopened = True
                     continue
                 raise CommandError(
                     command,
@@ -347,7 +361,6 @@ class SSHRunner:
                     problem=f"could not run on {self.connection.target.label(host)}: {e}",
                 ) from None
             return process, host
-        raise AssertionError("unreachable")
 
     async def _finish(
         self, command: Command, process: Any, host: str, timeout: float
