@@ -4,9 +4,10 @@ JupyterHub hands its spawner to ``apply_user_options(spawner, options)`` and
 ``options_form(spawner)``; the room's modules are typed against these protocols instead of
 the spawner class, each naming only what its module reads, calls or sets, so nothing in
 ``jobspawner.choices`` imports ``jobspawner.spawner`` or ``jobspawner.lifecycle`` (import
-contracts). ``JobSpawner``
-satisfies each one (mypy checks it where the spawner passes itself, and in ``spawner.py``
-for the form's).
+contracts). ``JobSpawner`` satisfies each one: mypy checks it where a typed mixin of the
+spawner passes itself (``spawner_job.JobBuilding``), but not for the class itself, whose
+base (JupyterHub's ``Spawner``) is untyped; ``tests/core/test_options_host.py`` checks every
+member on a real spawner.
 
 - :class:`RefusalHost` (:mod:`.refusal_log`): the hub's log and whose server it is;
 - :class:`LiveViewHost` (:mod:`.live_view`): the backend's context and the key of the cache of
