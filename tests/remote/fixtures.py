@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator, Iterator
 
 import pytest
@@ -20,19 +21,27 @@ from remote.sudoers import (
 )
 
 
-@pytest.fixture
-def sshd() -> Iterator[SSHServer]:
-    """A running sshd on a loopback port that lets alice and bob log in with test keys."""
+@contextlib.contextmanager
+def running_sshd(extra: str = "") -> Iterator[SSHServer]:
+    """A running sshd on a loopback port that lets alice and bob log in with test keys
+    (``extra``: more sshd_config lines); every shared connection is closed after it."""
     need_root()
     need(sshd_available(), "needs /usr/sbin/sshd (Debian's openssh-server: .ci/install-ssh.sh)")
     ensure_users()
-    server = SSHServer()
+    server = SSHServer(extra=extra)
     server.start()
     try:
         yield server
     finally:
         ssh.close_all()
         server.cleanup()
+
+
+@pytest.fixture
+def sshd() -> Iterator[SSHServer]:
+    """A running sshd on a loopback port that lets alice and bob log in with test keys."""
+    with running_sshd() as server:
+        yield server
 
 
 @pytest.fixture

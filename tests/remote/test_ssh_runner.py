@@ -13,11 +13,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from harness.strict import need, need_root
-from harness.users import ensure_users
 from jobspawner.contract.commands import Command, CommandError, CommandNotFound
 from jobspawner.transport import ssh
-from remote.sshd import SSHServer, sshd_available
+from remote.fixtures import running_sshd
+from remote.sshd import SSHServer
 from remote.sshkit import connection, runner
 
 pytestmark = pytest.mark.timeout(120)
@@ -86,16 +85,8 @@ async def test_one_connection_serves_every_command(sshd: SSHServer) -> None:
 @pytest.fixture
 def two_session_sshd() -> Iterator[SSHServer]:
     """A login node whose sshd allows two sessions per connection (MaxSessions 2)."""
-    need_root()
-    need(sshd_available(), "needs /usr/sbin/sshd (Debian's openssh-server: .ci/install-ssh.sh)")
-    ensure_users()
-    server = SSHServer(extra="MaxSessions 2")
-    server.start()
-    try:
+    with running_sshd("MaxSessions 2") as server:
         yield server
-    finally:
-        ssh.close_all()
-        server.cleanup()
 
 
 async def test_a_session_the_node_refused_is_asked_for_again(two_session_sshd) -> None:
