@@ -44,6 +44,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 from harness.hub import free_port  # noqa: E402
 from harness.jobenv import ensure_jobenv  # noqa: E402
+from jobspawner.jobside.job_supervisor import become  # noqa: E402
 
 #: The anchor first: ``jupyterhub-singleuser``, what jobspawner-singleuser extends.
 KINDS = ("jupyterhub", "jobspawner")
@@ -98,17 +99,6 @@ def _environment(jobenv: Path, kind: str, hub: hubless.StandInHub, port: int) ->
     return env
 
 
-def _as_user() -> Any:
-    entry = pwd.getpwnam(USER)
-
-    def preexec() -> None:
-        os.setgid(entry.pw_gid)
-        os.initgroups(entry.pw_name, entry.pw_gid)
-        os.setuid(entry.pw_uid)
-
-    return preexec
-
-
 def start_once(jobenv: Path, kind: str, hub: hubless.StandInHub, traced: bool = False) -> Start:
     """Start ``kind``'s program once as :data:`USER` and time it until it answers."""
     entry = pwd.getpwnam(USER)
@@ -132,7 +122,7 @@ def start_once(jobenv: Path, kind: str, hub: hubless.StandInHub, traced: bool = 
         argv,
         cwd=entry.pw_dir,
         env=_environment(jobenv, kind, hub, port),
-        preexec_fn=_as_user(),
+        preexec_fn=become(pwd.getpwnam(USER).pw_uid),  # the job's own way
         stdin=subprocess.DEVNULL,
         stdout=subprocess.DEVNULL,
         stderr=log,
